@@ -1,0 +1,68 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "claude-code-swift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ClaudeCode", targets: ["ClaudeCode"]),
+        .library(name: "ClaudeCodeSessions", targets: ["ClaudeCodeSessions"]),
+        .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
+        .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
+        .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
+        .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    ],
+    targets: [
+        .target(
+            name: "ClaudeCode",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ClaudeCodeSessions",
+            dependencies: [
+                "ClaudeCode",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ClaudeCodeTesting",
+            dependencies: [
+                "ClaudeCode",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "FakeClaudeCLI", dependencies: []),
+        .executableTarget(
+            name: "SimplePersistExample",
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            path: "Examples/simple-persist"
+        ),
+        .executableTarget(
+            name: "MultiTurnConversationExample",
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            path: "Examples/multi-turn-conversation"
+        ),
+        .testTarget(name: "ClaudeCodeTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
+        .testTarget(name: "ClaudeCodeProcessTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
+        .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
+        .testTarget(name: "ClaudeCodeSessionsTests", dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting"]),
+    ]
+)
+
+for target in package.targets where target.type != .plugin {
+    target.swiftSettings = (target.swiftSettings ?? []) + strict
+}
