@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ClaudeCodeSessions", targets: ["ClaudeCodeSessions"]),
         .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
+        .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
     ],
@@ -42,10 +43,12 @@ let package = Package(
             dependencies: [
                 "ClaudeCode",
                 .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "FakeClaudeCLI", dependencies: []),
+        .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
         .executableTarget(
             name: "SimplePersistExample",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
