@@ -59,7 +59,11 @@ let package = Package(
             dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
             path: "Examples/multi-turn-conversation"
         ),
-        .testTarget(name: "ClaudeCodeTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "ClaudeCodeTests",
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "ClaudeCodeProcessTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         .testTarget(name: "ClaudeCodeSessionsTests", dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting"]),
