@@ -88,6 +88,32 @@ extension FakeMessagesAPI {
             )
         }
 
+        /// The text of a message reply (its text blocks joined), or the whole text of a slow or cut stream;
+        /// `nil` for errors and raw replies.
+        public var text: String? {
+            switch kind {
+            case .message(let blocks, _):
+                return blocks.compactMap { block -> String? in
+                    if case .text(let text) = block { return text }
+                    return nil
+                }.joined()
+            case .slowText(let ticks, _):
+                return (1...ticks).map { "tick \($0) " }.joined()
+            case .cutAfterFirstDelta(let text):
+                return text
+            case .error, .raw:
+                return nil
+            }
+        }
+
+        /// The HTTP status this reply is sent with.
+        public var status: Int {
+            switch kind {
+            case .error(let status, _, _, _), .raw(let status, _, _): return status
+            default: return 200
+            }
+        }
+
         /// Any HTTP response, sent as is.
         public static func raw(status: Int, headers: [String: String] = [:], body: Data = Data()) -> Reply {
             Reply(kind: .raw(status: status, headers: headers, body: body))
