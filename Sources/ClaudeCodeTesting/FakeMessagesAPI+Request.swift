@@ -79,11 +79,15 @@ extension FakeMessagesAPI {
             messages.last { $0["role"]?.stringValue == "user" }
         }
 
-        /// The text of the last user message with `<system-reminder>…</system-reminder>` blocks and a leading
-        /// `[Request interrupted by user]` line removed, trimmed. `nil` when no text is left.
+        /// The last text block of the last user message with `<system-reminder>…</system-reminder>` blocks and a
+        /// leading `[Request interrupted by user]` line removed, trimmed. `nil` when no text is left.
+        ///
+        /// Only the last block counts: after an API error the CLI merges the failed prompt and the next one into
+        /// one user message, and the newest prompt is the last block.
         public var lastUserText: String? {
             guard let message = lastUserMessage else { return nil }
-            var text = Self.strippingReminders(Self.texts(of: message).joined(separator: "\n"))
+            let blocks = Self.texts(of: message).map(Self.strippingReminders).filter { !$0.isEmpty }
+            var text = blocks.last ?? ""
             let marker = "[Request interrupted by user]"
             while text.hasPrefix(marker) {
                 text = String(text.dropFirst(marker.count)).trimmingCharacters(in: .whitespacesAndNewlines)
