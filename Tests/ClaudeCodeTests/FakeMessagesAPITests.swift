@@ -221,7 +221,7 @@ struct FakeMessagesAPITests {
             // Five pauses of 100 ms separate tick 1 from tick 6 on the server. Had the body been buffered, both
             // would arrive in the same chunk at the same instant.
             #expect(lastTick - firstTick >= .milliseconds(400))
-            #expect(streamed.chunks.count >= 6)
+            #expect(streamed.chunks.count >= 3)  // usually 6+; a loaded machine may coalesce a couple
             let text = try Self.parseSSE(streamed.data).compactMap { $0.data["delta"]?["text"]?.stringValue }.joined()
             #expect(text == "tick 1 tick 2 tick 3 tick 4 tick 5 tick 6 ")
         }
