@@ -193,6 +193,13 @@ def drive_interrupt(run):
     run.wait_for(has_result(2), "follow-up result")
 
 
+def drive_thinking(run):
+    run.send(INITIALIZE)
+    run.wait_for(has_control_response("req_1_init"), "initialize response")
+    run.send(user("think first FAKE:thinking"))
+    run.wait_for(has_result(), "result")
+
+
 def drive_api_error(run):
     run.send(INITIALIZE)
     run.wait_for(has_control_response("req_1_init"), "initialize response")
@@ -223,6 +230,7 @@ SCENARIOS = {
     "tool-use-bash-turn": ([], {}, drive_tool),
     "partial-messages-turn": (["--include-partial-messages"], {}, drive_text),
     "interrupt-slow-turn": (["--include-partial-messages"], {}, drive_interrupt),
+    "thinking-turn": ([], {}, drive_thinking),
     "api-error-500": ([], {"CLAUDE_CODE_MAX_RETRIES": "0"}, drive_api_error),
     "control-set-permission-mode-and-model": ([], {}, drive_controls),
     "resume-unknown-session": ([f"--resume={UNKNOWN_SESSION}"], {}, drive_unknown_resume),

@@ -7,11 +7,17 @@ extension FakeMessagesAPI {
     /// Objects are unordered; ``FakeMessagesAPI`` writes their keys with `type` first and the rest sorted,
     /// so output is deterministic.
     public enum JSON: Sendable, Hashable {
+        /// `null`.
         case null
+        /// `true` or `false`.
         case bool(Bool)
+        /// A number.
         case number(Double)
+        /// A string.
         case string(String)
+        /// An array.
         case array([JSON])
+        /// An object.
         case object([String: JSON])
 
         /// The member named `key` when this is an object, else `nil`.
