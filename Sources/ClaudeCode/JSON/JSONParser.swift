@@ -189,6 +189,8 @@ struct JSONFastParser {
     let end: Int
     var position: Int
     var depth = 0
+    var elementStack: [JSONValue] = []
+    var keyStack: [String] = []
 
     init(base: UnsafePointer<UInt8>, count: Int, position: Int = 0) {
         self.base = base
@@ -259,14 +261,16 @@ struct JSONFastParser {
         if depth > JSONValue.maximumParseDepth { throw error("nesting deeper than \(JSONValue.maximumParseDepth)") }
         position &+= 1  // [
         skipWhitespace()
-        var elements: [JSONValue] = []
         if position < end, base[position] == JSONByte.closeBracket {
             position &+= 1
             depth &-= 1
-            return .array(elements)
+            return .array([])
         }
+        // Elements collect on a shared stack, so each array is allocated once at its final size.
+        let stackBase = elementStack.count
         while true {
-            elements.append(try parseValue())
+            let element = try parseValue()
+            elementStack.append(element)
             skipWhitespace()
             guard position < end else { throw error("unexpected end of input in array") }
             let byte = base[position]
@@ -278,6 +282,8 @@ struct JSONFastParser {
             if byte == JSONByte.closeBracket { break }
             throw error("expected ',' or ']' in array", at: position &- 1)
         }
+        let elements = Array(elementStack[stackBase...])
+        elementStack.removeSubrange(stackBase...)
         depth &-= 1
         return .array(elements)
     }
@@ -287,21 +293,29 @@ struct JSONFastParser {
         if depth > JSONValue.maximumParseDepth { throw error("nesting deeper than \(JSONValue.maximumParseDepth)") }
         position &+= 1  // {
         skipWhitespace()
-        var members: [String: JSONValue] = [:]
         if position < end, base[position] == JSONByte.closeBrace {
             position &+= 1
             depth &-= 1
-            return .object(members)
+            return .object([:])
         }
+        // Members collect on a shared stack, so each dictionary is created at its final
+        // capacity and never rehashes while growing.
+        if keyStack.capacity == 0 {
+            keyStack.reserveCapacity(16)
+            elementStack.reserveCapacity(32)
+        }
+        let keyBase = keyStack.count
+        let valueBase = elementStack.count
         while true {
             guard position < end else { throw error("unexpected end of input in object") }
             guard base[position] == JSONByte.quote else { throw error("expected a string key") }
-            let key = try parseString()
+            keyStack.append(try parseString())
             skipWhitespace()
             guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
             position &+= 1
             skipWhitespace()
-            members[key] = try parseValue()
+            let value = try parseValue()
+            elementStack.append(value)
             skipWhitespace()
             guard position < end else { throw error("unexpected end of input in object") }
             let byte = base[position]
@@ -313,6 +327,13 @@ struct JSONFastParser {
             if byte == JSONByte.closeBrace { break }
             throw error("expected ',' or '}' in object", at: position &- 1)
         }
+        let count = keyStack.count &- keyBase
+        var members = [String: JSONValue](minimumCapacity: count)
+        for index in 0..<count {
+            members[keyStack[keyBase &+ index]] = elementStack[valueBase &+ index]
+        }
+        keyStack.removeSubrange(keyBase...)
+        elementStack.removeSubrange(valueBase...)
         depth &-= 1
         return .object(members)
     }
