@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "ClaudeCodeSessions", targets: ["ClaudeCodeSessions"]),
         .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
+        .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
+        .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
     ],
@@ -46,6 +48,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "FakeClaudeCLI", dependencies: []),
+        // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
+        .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
+        // Measures per-message persistence cost (scripts/bench-persistence.sh).
+        .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         .executableTarget(
             name: "SimplePersistExample",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
@@ -59,7 +65,10 @@ let package = Package(
         .testTarget(name: "ClaudeCodeTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
         .testTarget(name: "ClaudeCodeProcessTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
-        .testTarget(name: "ClaudeCodeSessionsTests", dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "ClaudeCodeSessionsTests",
+            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter"]
+        ),
     ]
 )
 
