@@ -10,6 +10,12 @@
 // that kills this process knows which messages were acknowledged. Every T messages it
 // calls checkpoint() (the end of a "turn"). At the end it closes the writers and prints
 // "done". Exit status 2 on bad arguments, 3 on a store error.
+//
+// With --fsize-limit BYTES it simulates a full disk instead: it caps the size of files it
+// may write (RLIMIT_FSIZE, so writes fail with EFBIG part-way), enqueues all N messages
+// without waiting, checks that flush() fails and the messages are still queued, lifts the
+// cap ("space freed"), flushes and closes, and prints
+// "failed <pending> events <writeFailed> <writeRecovered>" then "done".
 
 import ClaudeCodeSessions
 
@@ -47,6 +53,13 @@ struct SessionCrashWriter {
         default: usage()
         }
 
+        if let limit = arguments["fsize-limit"].flatMap(Int.init) {
+            await diskFull(
+                directory: directory, session: session, tag: tag, count: count, limit: limit, policy: policy,
+                textBytes: textBytes)
+            return
+        }
+
         let store = FileSessionStore(configuration: .init(directory: directory, durability: policy))
         do {
             let shared = try await store.openSession(session, workingDirectory: "/work/crash-test")
@@ -66,6 +79,47 @@ struct SessionCrashWriter {
             }
             try await shared.close()
             try await own?.close()
+            emit("done\n")
+        } catch {
+            emit("error \(error)\n")
+            exit(3)
+        }
+    }
+
+    static func diskFull(
+        directory: String, session: SessionID, tag: String, count: Int, limit: Int, policy: DurabilityPolicy,
+        textBytes: Int
+    ) async {
+        let failures = Counter()
+        let recoveries = Counter()
+        let store = FileSessionStore(
+            configuration: .init(
+                directory: directory, durability: policy,
+                eventHandler: { event in
+                    if event.kind == .writeFailed { failures.increment() }
+                    if event.kind == .writeRecovered { recoveries.increment() }
+                }))
+        do {
+            let writer = try await store.openSession(session, workingDirectory: "/work/disk-full")
+            signal(SIGXFSZ, SIG_IGN)
+            var cap = rlimit(rlim_cur: rlim_t(limit), rlim_max: rlim_t.max)
+            setrlimit(Int32(RLIMIT_FSIZE.rawValue), &cap)
+            for index in 0..<count {
+                let frame = Self.frame(tag: tag, index: index, session: session.rawValue, textBytes: textBytes)
+                writer.enqueue(ConversationMessage(direction: .received, rawJSON: frame))
+            }
+            do {
+                try await writer.flush()
+                emit("error flush succeeded under the limit\n")
+                exit(4)
+            } catch {
+                emit("failed \(writer.pendingCount) events \(failures.value) \(recoveries.value)\n")
+            }
+            cap.rlim_cur = rlim_t.max
+            setrlimit(Int32(RLIMIT_FSIZE.rawValue), &cap)
+            try await writer.flush()
+            try await writer.close()
+            emit("recovered \(writer.pendingCount) events \(failures.value) \(recoveries.value)\n")
             emit("done\n")
         } catch {
             emit("error \(error)\n")
@@ -97,4 +151,12 @@ struct SessionCrashWriter {
         emit("usage: session-crash-writer --dir DIR --session ID [--own-session ID] [--tag W] [--start K] [--count N] [--policy checkpoint|message|never] [--turn T]\n")
         exit(2)
     }
+}
+
+import Synchronization
+
+final class Counter: Sendable {
+    private let storage = Mutex(0)
+    func increment() { storage.withLock { $0 += 1 } }
+    var value: Int { storage.withLock { $0 } }
 }

@@ -395,6 +395,8 @@ final class SessionFiles {
             try writeSnapshot(directory, data)
             if journalStatus == nil { try createJournal(directory, baseSeq: 0) }
         } else if let update = initialUpdate {
+            prepared = true  // (appendLocked would otherwise call back into here)
+            initialUpdate = nil
             let record = PendingRecord(ticket: 0, payload: .meta(update, Date()))
             do {
                 try appendLocked(directory, [record])
