@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
         .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
+        .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
+        .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
     ],
@@ -49,6 +51,10 @@ let package = Package(
         ),
         .executableTarget(name: "FakeClaudeCLI", dependencies: []),
         .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
+        // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
+        .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
+        // Measures per-message persistence cost (scripts/bench-persistence.sh).
+        .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         .executableTarget(
             name: "SimplePersistExample",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
@@ -66,7 +72,10 @@ let package = Package(
         ),
         .testTarget(name: "ClaudeCodeProcessTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
-        .testTarget(name: "ClaudeCodeSessionsTests", dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "ClaudeCodeSessionsTests",
+            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter"]
+        ),
     ]
 )
 
