@@ -55,14 +55,19 @@ let package = Package(
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
+        .target(
+            name: "ExampleSupport",
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
+            path: "Examples/ExampleSupport"
+        ),
         .executableTarget(
             name: "SimplePersistExample",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/simple-persist"
         ),
         .executableTarget(
             name: "MultiTurnConversationExample",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/multi-turn-conversation"
         ),
         .testTarget(
