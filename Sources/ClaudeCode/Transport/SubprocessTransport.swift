@@ -342,7 +342,7 @@ public final class SubprocessTransport: ClaudeTransport {
                     switch output {
                     case .line(let line): self.eventContinuation.yield(.line(line))
                     case .oversized(let count, let prefix):
-                        self.eventContinuation.yield(.oversizedLine(byteCount: count, prefix: prefix))
+                        self.eventContinuation.yield(.oversizedLine(byteCount: count, limit: maxLineLength, prefix: prefix))
                     }
                 }
                 for try await buffer in execution.standardOutput {
