@@ -19,9 +19,11 @@ enum FakeClaude {
           garbage            a non-JSON stdout line, then an echo turn
           huge-line          one valid assistant frame of FAKE_CLAUDE_HUGE_BYTES (default 64 MiB), then an echo turn
           stall              answers initialize only; per user line system/init and one assistant frame, then
-                             silence: no result, no control responses; ignores stdin EOF (SIGTERM ends it)
+                             silence: no result, no control responses; ignores stdin EOF (SIGTERM ends it);
+                             with FAKE_CLAUDE_STALL_INITIALIZE=1 it does not answer initialize either
           exit-mid-turn      system/init and one assistant frame, `fatal: simulated crash` on stderr, exit 3
-          exit-at-start      an error on stderr and exit 1 before reading stdin
+          exit-at-start      an error on stderr and exit 1 before reading stdin; with FAKE_CLAUDE_EXIT_DELAY_MS it
+                             closes stdin first and waits that long (so the SDK's first write fails with EPIPE)
           stderr-flood       8 MiB (FAKE_CLAUDE_STDERR_BYTES) on stderr during an echo turn
           ignore-eof         echo, but ignores SIGTERM and keeps running after stdin EOF (only SIGKILL ends it)
           replay             per user line: the bytes of FAKE_CLAUDE_REPLAY_FILE, then a result frame
@@ -72,6 +74,10 @@ enum FakeClaude {
 
         switch scenario {
         case .exitAtStart:
+            if let delay = Int(environment["FAKE_CLAUDE_EXIT_DELAY_MS"] ?? ""), delay > 0 {
+                close(0)
+                usleep(useconds_t(delay) * 1000)
+            }
             Output.stderr("Error: fake-claude simulated startup failure (scenario exit-at-start)\n")
             exit(1)
         case .ignoreEOF:
@@ -200,7 +206,9 @@ struct Player {
         let requestID = object["request_id"] as? String ?? ""
         let request = object["request"] as? [String: Any] ?? [:]
         let subtype = request["subtype"] as? String ?? ""
-        guard scenario != .stall || subtype == "initialize" else { return }
+        if scenario == .stall {
+            guard subtype == "initialize", environment["FAKE_CLAUDE_STALL_INITIALIZE"] != "1" else { return }
+        }
         let id = JSONText.string(requestID)
         let payload: String
         switch subtype {

@@ -187,16 +187,21 @@ struct FakeCLIProcessTests {
         }
     }
 
-    @Test("exit-at-start: connect() fails fast with .processExited, the exit code and the stderr tail")
-    func exitAtStart() async throws {
+    /// With a delay, the CLI closes stdin (dropping the `initialize` already written) and lingers before it
+    /// exits: `connect()` must end at the exit, not wait for `initializeTimeout`.
+    @Test(
+        "exit-at-start: connect() fails fast with .processExited, the exit code and the stderr tail",
+        arguments: [0, 300])
+    func exitAtStart(delayMilliseconds: Int) async throws {
         try await ProcessHarness.run { harness in
-            let client = harness.client(harness.options("exit-at-start"))
+            let client = harness.client(
+                harness.options("exit-at-start", env: ["FAKE_CLAUDE_EXIT_DELAY_MS": "\(delayMilliseconds)"]))
             var caught: ClaudeCodeError?
             let time = await elapsed {
                 do { try await client.connect() } catch let error as ClaudeCodeError { caught = error } catch {}
             }
             let error = try #require(caught)
-            #expect(time < .seconds(5))
+            #expect(time < .milliseconds(delayMilliseconds) + .seconds(3))
             #expect(error.code == .processExited, "got \(error)")
             #expect(error.exitStatus == .exited(1))
             #expect(error.stderrTail?.contains("simulated startup failure") == true, "tail: \(error.stderrTail ?? "nil")")
@@ -314,6 +319,29 @@ struct FakeCLIProcessTests {
             consumer.cancel()
             let seen = await consumer.value
             #expect(seen == ["system", "assistant", "error:cancelled"])
+            #expect(await ProcessHarness.waitUntilGone(pid, timeout: .seconds(5)), "the CLI outlived the cancelled query")
+        }
+    }
+
+    @Test("cancelling a query(prompt:) while the CLI has not answered initialize ends the CLI process")
+    func queryCancelledDuringConnect() async throws {
+        try await ProcessHarness.run { harness in
+            let options = harness.options("stall", env: ["FAKE_CLAUDE_STALL_INITIALIZE": "1"])
+            let stream = query(prompt: "never sent", options: options, transport: harness.transportFactory)
+            let consumer = Task {
+                do {
+                    for try await _ in stream {}
+                    return "finished"
+                } catch let error as ClaudeCodeError {
+                    return "error:\(error.code)"
+                } catch {
+                    return "error:\(error)"
+                }
+            }
+            let pid = try await harness.waitForCLIPID()
+            #expect(!ProcessHarness.isGone(pid))
+            consumer.cancel()
+            #expect(await consumer.value == "error:cancelled")
             #expect(await ProcessHarness.waitUntilGone(pid, timeout: .seconds(5)), "the CLI outlived the cancelled query")
         }
     }

@@ -73,6 +73,17 @@ final class ProcessHarness: Sendable {
         get throws { try #require(try transport.processID) }
     }
 
+    /// Waits (polling, bounded) until a transport has started a CLI process, and returns its pid.
+    func waitForCLIPID(timeout: Duration = .seconds(10)) async throws -> pid_t {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            if let pid = transports.withLock({ $0.last?.processID }) { return pid }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return try cliPID
+    }
+
     /// A file in the sandbox (not created).
     func file(_ name: String) -> String {
         sandbox.root.appendingPathComponent(name).path
