@@ -75,7 +75,11 @@ let package = Package(
             dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ClaudeCodeProcessTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "ClaudeCodeProcessTests",
+            // FakeClaudeCLI: so `swift test` builds `fake-claude`, which the tests run.
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting", "FakeClaudeCLI"]
+        ),
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",
