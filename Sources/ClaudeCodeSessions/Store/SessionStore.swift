@@ -1,5 +1,4 @@
 public import ClaudeCode
-public import Foundation
 
 /// Identifies one transcript in a ``SessionStore``: a project, a session, and optionally a
 /// sub-transcript such as `subagents/agent-<id>`.
