@@ -44,6 +44,7 @@ let package = Package(
             name: "ClaudeCodeTesting",
             dependencies: [
                 "ClaudeCode",
+                "ClaudeCodeSessions",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),

@@ -21,6 +21,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         private enum Storage: String, Hashable, Sendable {
             case invalidSessionID, sessionNotFound, damagedFile, schemaTooNew, ioFailure, unsafePath
             case lockTimeout, writerClosed, notADirectory
+            case invalidKey, corruptEntry, backendFailure, timeout
         }
 
         private let storage: Storage
@@ -50,6 +51,20 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         /// The store's folder path exists but is not a directory, or one of its parents is a file.
         public static var notADirectory: Self { .init(.notADirectory) }
 
+        /// A ``SessionStoreKey`` cannot be stored: an unsafe subpath (absolute, with `.` or `..`
+        /// segments, empty segments, NUL or a backslash), an empty project key or session id, or a
+        /// component too long for the backend. Raised before anything is written;
+        /// ``SessionStoreError/reason`` says which rule failed (never the key's text).
+        public static var invalidKey: Self { .init(.invalidKey) }
+        /// A stored transcript line or row cannot be read back as an entry (not a JSON object, or
+        /// torn). ``SessionStoreError/key`` names the transcript and ``SessionStoreError/reason`` where.
+        public static var corruptEntry: Self { .init(.corruptEntry) }
+        /// A storage backend (a database, a remote service) failed or is unreachable;
+        /// ``SessionStoreError/reason`` carries its content-free message.
+        public static var backendFailure: Self { .init(.backendFailure) }
+        /// A store operation did not finish in time (it may still complete).
+        public static var timeout: Self { .init(.timeout) }
+
         public var description: String { storage.rawValue }
 
         /// Matches an error against a code: `catch SessionStoreError.Code.damagedFile { … }`.
@@ -68,6 +83,8 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
     public var systemErrorNumber: Int32?
     /// A fixed, content-free phrase with more detail, e.g. where a file stopped parsing.
     public var reason: String?
+    /// The transcript involved, for ``SessionStore`` operations.
+    public var key: SessionStoreKey?
 
     /// Creates an error.
     public init(
@@ -75,18 +92,21 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         path: String? = nil,
         sessionID: SessionID? = nil,
         systemErrorNumber: Int32? = nil,
-        reason: String? = nil
+        reason: String? = nil,
+        key: SessionStoreKey? = nil
     ) {
         self.code = code
         self.path = path
         self.sessionID = sessionID
         self.systemErrorNumber = systemErrorNumber
         self.reason = reason
+        self.key = key
     }
 
     public var description: String {
         var text = "SessionStoreError.\(code)"
         var details: [String] = []
+        if let key { details.append("key: \(key)") }
         if let path { details.append("path: \(path)") }
         if let systemErrorNumber { details.append("errno: \(systemErrorNumber) (\(Self.errnoName(systemErrorNumber)))") }
         if let reason { details.append(reason) }
