@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
         .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
         .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
+        .executable(name: "transcript-store-writer", targets: ["TranscriptStoreWriter"]),
         .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
@@ -54,6 +55,8 @@ let package = Package(
         .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
         // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
+        // Test helper: appends to a FileSessionTranscriptStore from another process (multi-process and crash tests).
+        .executableTarget(name: "TranscriptStoreWriter", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         .target(
@@ -84,7 +87,7 @@ let package = Package(
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",
-            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter"]
+            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter"]
         ),
     ]
 )

@@ -507,10 +507,8 @@ public enum SessionStoreConformance {
         },
         check("a 10 MB entry round-trips") { c in
             let store = try await c.store()
-            var text = ""
-            text.reserveCapacity(10 << 20)
             let chunk = "0123456789abcdef\\n\\\"quoted\\\" é 🚀 "
-            while text.utf8.count < 10 << 20 { text += chunk }
+            let text = String(repeating: chunk, count: (10 << 20) / chunk.utf8.count + 1)
             let big = entry(raw: Array(#"{"type":"user","uuid":"big","message":{"role":"user","content":""#.utf8) + Array(text.utf8) + Array(#""}}"#.utf8))
             let small = entry(["uuid": "after"])
             try await store.append([big, small], to: key)
