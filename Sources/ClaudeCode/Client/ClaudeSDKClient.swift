@@ -34,6 +34,7 @@ public final class ClaudeSDKClient: Sendable {
     private let transportFactory: TransportFactory?
     private let observer: FrameObserver?
     private let controlHandler: ControlRequestHandler?
+    private let connectionHook: ConnectionHookFactory?
     /// Where the SDK logs; never bootstrapped by the SDK.
     public let logger: Logger
 
@@ -43,16 +44,18 @@ public final class ClaudeSDKClient: Sendable {
     ///   - transport: Makes the transport per connection; `nil` runs the real CLI.
     ///   - observer: Sees every frame in both directions (see ``FrameObserver``).
     ///   - controlHandler: Answers the CLI's control requests (permission prompts, hooks, SDK MCP servers).
+    ///   - connectionHook: Makes a ``ConnectionHook`` for each connection (transcript mirroring, store-backed resume).
     ///   - logger: Where to log.
     public init(
         options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
         observer: FrameObserver? = nil, controlHandler: ControlRequestHandler? = nil,
-        logger: Logger = Logger(label: "ClaudeCode")
+        connectionHook: ConnectionHookFactory? = nil, logger: Logger = Logger(label: "ClaudeCode")
     ) {
         self.state = Mutex(State(options: options))
         self.transportFactory = transport
         self.observer = observer
         self.controlHandler = controlHandler
+        self.connectionHook = connectionHook
         self.logger = logger
     }
 
@@ -83,24 +86,32 @@ public final class ClaudeSDKClient: Sendable {
     ///   ``ClaudeCodeError/Code/processExited`` (with the stderr tail, e.g. for an unknown `resume` id),
     ///   or ``ClaudeCodeError/Code/controlTimeout``.
     public func connect(prompt: String? = nil) async throws(ClaudeCodeError) {
-        let options = state.withLock { $0.options }
+        var options = state.withLock { $0.options }
         if state.withLock({ $0.session != nil }) {
             throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
         }
+        let hook = connectionHook?()
         let transport: any ClaudeTransport
-        if let transportFactory {
-            transport = try transportFactory(options)
-        } else {
-            transport = try SubprocessTransport(options: options, logger: logger)
+        do {
+            if let hook { options = try await hook.prepare(options) }
+            if let transportFactory {
+                transport = try transportFactory(options)
+            } else {
+                transport = try SubprocessTransport(options: options, logger: logger)
+            }
+        } catch {
+            _ = await hook?.connectionEnded()
+            throw error
         }
         let session = ControlSession(
-            transport: transport, observer: observer, handler: controlHandler, logger: logger)
+            transport: transport, observer: observer, handler: controlHandler, hook: hook, logger: logger)
         let claimed = state.withLock { state -> Bool in
             guard state.session == nil else { return false }
             state.session = session
             return true
         }
         guard claimed else {
+            _ = await hook?.connectionEnded()
             throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
         }
         do {

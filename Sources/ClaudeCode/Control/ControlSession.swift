@@ -29,20 +29,30 @@ final class ControlSession: Sendable {
     let messages = MessageBuffer()
     private let observer: FrameObserver?
     private let handler: ControlRequestHandler?
+    private let hook: (any ConnectionHook)?
     private let logger: Logger
     private let state = Mutex(State())
 
     init(
-        transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?, logger: Logger
+        transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?,
+        hook: (any ConnectionHook)? = nil, logger: Logger
     ) {
         self.transport = transport
         self.observer = observer
         self.handler = handler
+        self.hook = hook
         self.logger = logger
     }
 
     func start() async throws(ClaudeCodeError) {
-        try await transport.start()
+        do {
+            try await transport.start()
+        } catch {
+            // No reader will run: end the hook here.
+            _ = await hook?.connectionEnded()
+            throw error
+        }
+        hook?.attach(MessageEmitter { [weak self] message in self?.messages.push(message) })
         let reader = Task.detached { [self] in await self.readLoop() }
         state.withLock { $0.reader = reader }
     }
@@ -171,7 +181,11 @@ final class ControlSession: Sendable {
                 messages.push(
                     .invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix)))
             case .exited(let status, let stderrTail):
-                handleExit(status, stderrTail: stderrTail)
+                let finishMessages = handleExit(status, stderrTail: stderrTail)
+                if let hook {
+                    for message in await hook.connectionEnded() { messages.push(message) }
+                }
+                finishMessages()
             }
         }
     }
@@ -192,7 +206,11 @@ final class ControlSession: Sendable {
             return
         }
         let raw = RawJSON(bytes: bytes)
-        observer?(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
+        if observer != nil || hook != nil {
+            let frame = WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date())
+            observer?(frame)
+            hook?.observe(frame)
+        }
         guard case .object = json else {
             messages.push(.invalid(InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
             return
@@ -206,12 +224,24 @@ final class ControlSession: Sendable {
             if let id = json["request_id"]?.stringValue {
                 state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
             }
+        case "transcript_mirror":
+            // Transcript lines for a session store (`--session-mirror`): observers and the
+            // connection hook have seen the frame; it is not a message.
+            break
         default:
             let message = Message(raw: raw, json: json)
             if case .result(let result) = message {
                 state.withLock { state in
                     state.awaitingResult = false
                     state.lastErrorResult = result.isError ? result : nil
+                }
+                if let hook {
+                    // The consumer gets the result once the hook's work (a mirror flush) is done;
+                    // the reader goes on.
+                    let gate = DeliveryGate()
+                    messages.push(message, gate: gate)
+                    Task { gate.open(await hook.beforeDelivering(result)) }
+                    return
                 }
             }
             messages.push(message)
@@ -272,7 +302,8 @@ final class ControlSession: Sendable {
         state.withLock { $0.inflight[id] = task }
     }
 
-    private func handleExit(_ status: ProcessExitStatus, stderrTail: String) {
+    /// Fails the pending control requests; returns what ends the message stream.
+    private func handleExit(_ status: ProcessExitStatus, stderrTail: String) -> () -> Void {
         let (pending, awaitingResult, closing, lastError) = state.withLock {
             state -> ([Pending], Bool, Bool, ResultMessage?) in
             state.exit = status
@@ -290,17 +321,17 @@ final class ControlSession: Sendable {
         // An exit is only an error when it cut a turn short, or failed with no error result to explain it.
         let cutShort = awaitingResult && !closing
         let unexplainedFailure = !status.isSuccess && !closing && lastError == nil
+        let messages = self.messages
         if cutShort || unexplainedFailure {
-            messages.finish(
-                error: ClaudeCodeError(
-                    .processExited,
-                    cutShort
-                        ? "the CLI exited (\(status)) before finishing the turn; see stderrTail"
-                        : "the CLI exited (\(status)); see stderrTail",
-                    exitStatus: status, stderrTail: stderrTail, resultErrors: resultErrors))
-        } else {
-            messages.finish()
+            let error = ClaudeCodeError(
+                .processExited,
+                cutShort
+                    ? "the CLI exited (\(status)) before finishing the turn; see stderrTail"
+                    : "the CLI exited (\(status)); see stderrTail",
+                exitStatus: status, stderrTail: stderrTail, resultErrors: resultErrors)
+            return { messages.finish(error: error) }
         }
+        return { messages.finish() }
     }
 }
 
