@@ -209,7 +209,9 @@ public struct SystemMessage: Sendable {
                 toolName: data["tool_name"]?.stringValue ?? "", toolUseID: data["tool_use_id"]?.stringValue,
                 message: data["message"]?.stringValue)
         case "session_title_changed": return .sessionTitleChanged(title: data["title"]?.stringValue ?? "")
-        case "mirror_error": return .mirrorError(error: data["error"]?.stringValue ?? "", key: data["key"].flatMap { $0.isNull ? nil : $0 })
+        case "mirror_error":
+            let key: JSONValue? = data["key"].flatMap { (value: JSONValue) -> JSONValue? in value.isNull ? .none : value }
+            return .mirrorError(error: data["error"]?.stringValue ?? "", key: key)
         case "task_started", "task_progress", "task_notification", "task_updated":
             return .task(subtype: subtype, taskID: data["task_id"]?.stringValue)
         case "hook_started", "hook_response":
