@@ -238,13 +238,19 @@ final class ControlSession: Sendable {
     }
 
     private func handleControlRequest(_ frame: JSONValue) {
-        guard let id = frame["request_id"]?.stringValue else { return }
-        let request = frame["request"] ?? .object([:])
-        let subtype = request["subtype"]?.stringValue ?? ""
+        guard let id = frame["request_id"]?.stringValue else {
+            logger.warning("control_request without a string request_id ignored: it cannot be answered")
+            return
+        }
+        let request = frame["request"] ?? .null
+        let subtype = request["subtype"]?.stringValue
         let handler = self.handler
         let task = Task { [weak self] in
             var reply: JSONValue
             do {
+                guard let subtype else {
+                    throw ControlRequestError(message: "Malformed control request: no request object with a string subtype")
+                }
                 guard let handler else {
                     throw ControlRequestError(
                         message: subtype == "can_use_tool" || subtype == "hook_callback" || subtype == "mcp_message"
@@ -256,7 +262,8 @@ final class ControlSession: Sendable {
                     "type": "control_response",
                     "response": ["subtype": "success", "request_id": .string(id), "response": response],
                 ]
-            } catch is CancellationError {
+            } catch where Task.isCancelled {
+                // The CLI abandoned the request (control_cancel_request) or the session is closing: no answer is due.
                 return
             } catch {
                 let text = (error as? ControlRequestError)?.message ?? String(describing: error)
