@@ -203,4 +203,30 @@ import Testing
         func list() throws(SessionStoreError) -> [SessionListEntry] { [] }
         func delete(_ id: SessionID) throws(SessionStoreError) {}
     }
+
+    @Test func callbacksInTheOptionsAnswerTheCLIThroughTheWrapper() async throws {
+        let store = InMemorySessionRecordStore()
+        let player = Player()
+        var options = ClaudeCodeOptions()
+        options.canUseTool = { toolName, _, _ in .deny(message: "recorded no for \(toolName)") }
+        options.hooks[.stop] = [HookMatcher { _, _ in HookOutput(systemMessage: "from a Swift hook") }]
+        let client = SessionPersistentClient(options: options, store: store, transport: player.factory)
+        let before = player.transports.withLock { $0.count }
+        async let connecting: Void = client.connect()
+        while player.transports.withLock({ $0.count == before }) { await Task.yield() }
+        let transport = player.last
+        let initialize = try #require(await transport.nextWritten())
+        #expect(initialize["request"]?["hooks"]?["Stop"] == [["matcher": nil, "hookCallbackIds": ["hook_0"]]])
+        transport.respond(to: initialize, with: ["claude_code_version": "2.1.331"])
+        try await connecting
+        #expect(try player.optionsSeen.withLock { try $0.last?.commandLineArguments() }?.contains("stdio") == true)
+
+        transport.emit(#"{"type":"control_request","request_id":"c1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"ls"}}}"#)
+        let permission = try #require(await transport.nextWritten())
+        #expect(permission["response"]?["response"] == ["behavior": "deny", "message": "recorded no for Bash"])
+        transport.emit(#"{"type":"control_request","request_id":"c2","request":{"subtype":"hook_callback","callback_id":"hook_0","input":{"session_id":"\#(Self.sid)","transcript_path":"/t.jsonl","cwd":"/w","hook_event_name":"Stop","stop_hook_active":false}}}"#)
+        let hook = try #require(await transport.nextWritten())
+        #expect(hook["response"]?["response"] == ["systemMessage": "from a Swift hook"])
+        await client.disconnect()
+    }
 }
