@@ -1,5 +1,5 @@
 public import ClaudeCode
-public import Foundation
+import Foundation
 public import Logging
 import Synchronization
 
