@@ -128,9 +128,9 @@ public final class ScriptedTransport: ClaudeTransport {
         continuation.yield(.line(frame.serialized()))
     }
 
-    /// Reports an over-long line.
-    public func emitOversized(byteCount: Int, prefix: String) {
-        continuation.yield(.oversizedLine(byteCount: byteCount, prefix: Array(prefix.utf8)))
+    /// Reports a line of `byteCount` bytes that went over the line limit `limit`.
+    public func emitOversized(byteCount: Int, limit: Int = 64 * 1024 * 1024, prefix: String) {
+        continuation.yield(.oversizedLine(byteCount: byteCount, limit: limit, prefix: Array(prefix.utf8)))
     }
 
     /// Answers a control request frame with success.

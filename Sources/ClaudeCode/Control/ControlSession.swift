@@ -165,11 +165,11 @@ final class ControlSession: Sendable {
             switch event {
             case .line(let bytes):
                 handleLine(bytes)
-            case .oversizedLine(let count, let prefix):
+            case .oversizedLine(let count, let limit, let prefix):
                 observer?(WireFrame(direction: .inbound, raw: RawJSON(bytes: prefix), json: nil, timestamp: Date()))
                 logger.warning("skipped a stdout line of \(count) bytes: over the line limit")
                 messages.push(
-                    .invalid(InvalidFrame(reason: .tooLong(limit: count), byteCount: count, prefix: prefix)))
+                    .invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix)))
             case .exited(let status, let stderrTail):
                 handleExit(status, stderrTail: stderrTail)
             }

@@ -13,6 +13,25 @@ final class MessageBuffer: Sendable {
         var waiter: CheckedContinuation<Message?, any Error>?
         var waiterID: UInt64 = 0
         var nextWaiterID: UInt64 = 0
+
+        /// The next queued message, the end, or the failure; `nil` when the caller must wait.
+        mutating func take() -> Result<Message?, ClaudeCodeError>? {
+            if head < items.count {
+                let message = items[head]
+                head += 1
+                if head > 1024 && head * 2 > items.count {
+                    items.removeFirst(head)
+                    head = 0
+                }
+                return .success(message)
+            }
+            guard finished else { return nil }
+            if let failure {
+                self.failure = nil
+                return .failure(failure)
+            }
+            return .success(nil)
+        }
     }
     private let state = Mutex(State())
 
@@ -47,43 +66,17 @@ final class MessageBuffer: Sendable {
     var isFinished: Bool { state.withLock { $0.finished && $0.head == $0.items.count } }
 
     func next() async throws(ClaudeCodeError) -> Message? {
-        enum Immediate {
-            case message(Message)
-            case end
-            case failure(ClaudeCodeError)
-            case wait
-        }
-        let immediate = state.withLock { state -> Immediate in
-            if state.head < state.items.count {
-                let message = state.items[state.head]
-                state.head += 1
-                if state.head > 1024 && state.head * 2 > state.items.count {
-                    state.items.removeFirst(state.head)
-                    state.head = 0
-                }
-                return .message(message)
-            }
-            if state.finished {
-                if let failure = state.failure {
-                    state.failure = nil
-                    return .failure(failure)
-                }
-                return .end
-            }
+        let immediate = state.withLock { state -> Result<Message?, ClaudeCodeError>? in
+            if let ready = state.take() { return ready }
             if state.waiter != nil {
                 return .failure(
                     ClaudeCodeError(
                         .invalidInput,
                         "two tasks are reading the client's messages at once; read them from one task at a time"))
             }
-            return .wait
+            return nil
         }
-        switch immediate {
-        case .message(let message): return message
-        case .end: return nil
-        case .failure(let error): throw error
-        case .wait: break
-        }
+        if let immediate { return try immediate.get() }
         if Task.isCancelled { throw ClaudeCodeError(.cancelled, "reading messages was cancelled") }
         let id = state.withLock { state -> UInt64 in
             state.nextWaiterID += 1
@@ -92,30 +85,14 @@ final class MessageBuffer: Sendable {
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message?, any Error>) in
-                    let resumeNow = state.withLock { state -> Immediate? in
-                        if state.head < state.items.count {
-                            let message = state.items[state.head]
-                            state.head += 1
-                            return .message(message)
-                        }
-                        if state.finished {
-                            if let failure = state.failure {
-                                state.failure = nil
-                                return .failure(failure)
-                            }
-                            return .end
-                        }
+                    let ready = state.withLock { state -> Result<Message?, ClaudeCodeError>? in
+                        if let ready = state.take() { return ready }
                         if Task.isCancelled { return .failure(ClaudeCodeError(.cancelled, "reading messages was cancelled")) }
                         state.waiter = continuation
                         state.waiterID = id
                         return nil
                     }
-                    switch resumeNow {
-                    case .message(let message): continuation.resume(returning: message)
-                    case .end: continuation.resume(returning: nil)
-                    case .failure(let error): continuation.resume(throwing: error)
-                    case .wait, nil: break
-                    }
+                    if let ready { continuation.resume(with: ready.mapError { $0 as any Error }) }
                 }
             } onCancel: {
                 let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in

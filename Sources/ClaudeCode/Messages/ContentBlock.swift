@@ -7,7 +7,8 @@ public enum ContentBlock: Sendable, Hashable {
     case redactedThinking(RedactedThinkingBlock)
     case toolUse(ToolUseBlock)
     case toolResult(ToolResultBlock)
-    case serverToolUse(ServerToolUseBlock)
+    /// A server-side tool call (web search, web fetch, code execution, …).
+    case serverToolUse(ToolUseBlock)
     case serverToolResult(ServerToolResultBlock)
     case image(ImageBlock)
     case unknown(JSONValue)
@@ -50,7 +51,7 @@ public enum ContentBlock: Sendable, Hashable {
                     isError: json["is_error"]?.boolValue))
         case "server_tool_use":
             self = .serverToolUse(
-                ServerToolUseBlock(
+                ToolUseBlock(
                     id: json["id"]?.stringValue ?? "", name: json["name"]?.stringValue ?? "",
                     input: json["input"] ?? .object([:])))
         case "image":
@@ -88,7 +89,7 @@ public struct RedactedThinkingBlock: Sendable, Hashable {
     public init(data: String) { self.data = data }
 }
 
-/// A call of a tool by the model.
+/// A call of a tool by the model (or, in ``ContentBlock/serverToolUse(_:)``, by the server).
 public struct ToolUseBlock: Sendable, Hashable {
     public var id: String
     public var name: String
@@ -119,18 +120,6 @@ public struct ToolResultBlock: Sendable, Hashable {
         case .array(let blocks): return blocks.compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
         default: return ""
         }
-    }
-}
-
-/// A call of a server-side tool (web search, web fetch, code execution, …).
-public struct ServerToolUseBlock: Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var input: JSONValue
-    public init(id: String, name: String, input: JSONValue) {
-        self.id = id
-        self.name = name
-        self.input = input
     }
 }
 

@@ -390,6 +390,7 @@ public struct InvalidFrame: Sendable, Hashable {
     public enum Reason: Sendable, Hashable {
         case malformedJSON(String)
         case notAnObject
+        /// Longer than the line limit (``ClaudeCodeOptions/maxLineLength``), which is `limit` bytes.
         case tooLong(limit: Int)
     }
     public var reason: Reason

@@ -88,6 +88,34 @@ public final class SubprocessTransport: ClaudeTransport {
         (exitSignal, exitContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// The transport ``ClaudeSDKClient`` uses by default: the CLI found for `options`, run with
+    /// `options.commandLineArguments()` and `options.processEnvironment()`.
+    ///
+    /// Use it to wrap or observe the default transport in a ``TransportFactory``.
+    /// - Throws: ``ClaudeCodeError`` with ``ClaudeCodeError/Code/cliNotFound`` or
+    ///   ``ClaudeCodeError/Code/invalidOptions`` (a NUL byte in an argument, an invalid environment variable).
+    public convenience init(options: ClaudeCodeOptions, logger: Logger = Logger(label: "ClaudeCode.transport"))
+        throws(ClaudeCodeError)
+    {
+        let executable = try CLILocator.locate(explicitPath: options.cliPath)
+        let arguments = try options.commandLineArguments()
+        if arguments.contains(where: { $0.utf8.contains(0) }) {
+            throw ClaudeCodeError(.invalidOptions, "an option value contains a NUL byte, which no argument can carry")
+        }
+        let environment = options.processEnvironment()
+        for (key, value) in environment where key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
+            // Name the variable, never its value: values may be secrets.
+            throw ClaudeCodeError(
+                .invalidOptions, "environment variable \(key.utf8.contains(0) ? "(unprintable)" : key) has an invalid name or a NUL byte in its value")
+        }
+        self.init(
+            configuration: .init(
+                executable: executable, arguments: arguments, environment: environment,
+                workingDirectory: options.cwd, maxLineLength: options.maxLineLength,
+                shutdownGracePeriod: options.shutdownGracePeriod, terminateGracePeriod: options.terminateGracePeriod,
+                stderrHandler: options.stderr), logger: logger)
+    }
+
     deinit {
         terminateImmediately()
     }
@@ -314,7 +342,7 @@ public final class SubprocessTransport: ClaudeTransport {
                     switch output {
                     case .line(let line): self.eventContinuation.yield(.line(line))
                     case .oversized(let count, let prefix):
-                        self.eventContinuation.yield(.oversizedLine(byteCount: count, prefix: prefix))
+                        self.eventContinuation.yield(.oversizedLine(byteCount: count, limit: maxLineLength, prefix: prefix))
                     }
                 }
                 for try await buffer in execution.standardOutput {

@@ -23,8 +23,8 @@ public protocol ClaudeTransport: AnyObject, Sendable {
 public enum TransportEvent: Sendable {
     /// A complete stdout line, without its newline.
     case line([UInt8])
-    /// A stdout line longer than the limit; its bytes were dropped.
-    case oversizedLine(byteCount: Int, prefix: [UInt8])
+    /// A stdout line longer than `limit` bytes; its bytes were dropped except the first (at most 200).
+    case oversizedLine(byteCount: Int, limit: Int, prefix: [UInt8])
     /// The process has exited; no more events follow.
     case exited(ProcessExitStatus, stderrTail: String)
 }

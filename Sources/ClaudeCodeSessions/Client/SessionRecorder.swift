@@ -52,7 +52,7 @@ final class SessionRecorder: Sendable {
                     done.resume()
                 }
             }
-            await worker.checkpoint()
+            await worker.close()
         }
         self.task.withLock { $0 = task }
     }
@@ -92,7 +92,7 @@ final class SessionRecorder: Sendable {
     private struct Worker: Sendable {
         let store: any SessionRecordStore
         var current: SessionID?
-        var prepared: Set<SessionID> = []
+        var writers: [SessionID: any SessionRecordWriter] = [:]
         var pending: [ConversationMessage] = []
         var dirty = false
         let workingDirectory: String
@@ -117,7 +117,7 @@ final class SessionRecorder: Sendable {
             var changed: SessionID?
             if let sessionID, sessionID != current?.rawValue {
                 if let id = SessionID(rawValue: sessionID) {
-                    // First id, or a fork: a new record; the old one is left intact.
+                    // First id, or a fork: a record of its own; the old one is left intact.
                     current = id
                     changed = id
                 } else {
@@ -125,52 +125,62 @@ final class SessionRecorder: Sendable {
                 }
             }
             pending.append(message)
-            guard let id = current else { return changed }
-            if !prepared.contains(id) {
+            await write()
+            if endsTurn { await checkpoint() }
+            return changed
+        }
+
+        /// Hands pending messages to the current session's writer (held in memory until there is one).
+        private mutating func write() async {
+            guard let id = current else { return }
+            let writer: any SessionRecordWriter
+            if let existing = writers[id] {
+                writer = existing
+            } else {
                 do {
-                    try await store.prepare(
-                        id, startTime: pending.first?.timestamp ?? message.timestamp, workingDirectory: workingDirectory,
+                    writer = try await store.openRecord(
+                        id, startTime: pending.first?.timestamp ?? Date(), workingDirectory: workingDirectory,
                         options: options)
-                    prepared.insert(id)
+                    writers[id] = writer
                 } catch {
                     report(error, id)
-                    return changed
+                    return
                 }
             }
             do {
-                try await store.append(pending, to: id)
+                try await writer.append(pending)
                 pending.removeAll(keepingCapacity: true)
                 dirty = true
             } catch {
                 // Kept in memory and retried with the next frame.
                 report(error, id)
             }
-            if endsTurn { await checkpoint() }
-            return changed
         }
 
         mutating func checkpoint() async {
-            guard let id = current, prepared.contains(id) else {
-                if !pending.isEmpty {
-                    logger.debug("\(pending.count) frames not recorded: the CLI never said its session id")
-                }
-                return
-            }
-            if !pending.isEmpty {
-                do {
-                    try await store.append(pending, to: id)
-                    pending.removeAll()
-                } catch {
-                    report(error, id)
-                }
-            }
-            guard dirty else { return }
+            await write()
+            guard let id = current, dirty, let writer = writers[id] else { return }
             do {
-                try await store.checkpoint(id)
+                try await writer.checkpoint()
                 dirty = false
             } catch {
                 report(error, id)
             }
+        }
+
+        mutating func close() async {
+            await write()
+            if !pending.isEmpty {
+                logger.warning("\(pending.count) frames not recorded: the CLI never said its session id")
+            }
+            for (id, writer) in writers {
+                do {
+                    try await writer.close()
+                } catch {
+                    report(error, id)
+                }
+            }
+            writers = [:]
         }
 
         private func report(_ error: SessionStoreError, _ id: SessionID) {
