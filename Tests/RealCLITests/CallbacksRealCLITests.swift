@@ -124,7 +124,7 @@ struct CallbacksRealCLITests {
             #expect(seen.count == 1)
             #expect(seen.first?["stdout"]?.stringValue?.contains("hello-from-bash") == true)
             let followUp = try #require(await harness.api.messageRequests.last)
-            #expect(followUp.body?.serialized.contains("swift-hook-context-42") == true)
+            #expect(followUp.body?.jsonString.contains("swift-hook-context-42") == true)
         }
     }
 
@@ -242,8 +242,8 @@ struct CallbacksRealCLITests {
                     }
                 ]
             }
-            let store = InMemorySessionRecordStore()
-            try await SessionPersistentClient.withConnection(options: options, store: store) { client in
+            let storage = harness.sandbox.root.appendingPathComponent("sessions").path
+            try await SessionPersistentClient(options: options, storagePath: storage).withConnection { client in
                 try await client.query(#"use tool mcp__calc__add: {"a": 1, "b": 1}"#)
                 var last: ResultMessage?
                 for try await message in client.receiveResponse() {
