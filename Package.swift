@@ -77,7 +77,8 @@ let package = Package(
             name: "PermissionCallbackExample", dependencies: ["ClaudeCode", "ExampleSupport"],
             path: "Examples/permission-callback"
         ),
-        .executableTarget(name: "HooksExample", dependencies: ["ClaudeCode", "ExampleSupport"], path: "Examples/hooks"),
+        .executableTarget(
+            name: "HooksExample", dependencies: ["ClaudeCode", "ExampleSupport"], path: "Examples/hooks"),
         .executableTarget(
             name: "InProcessToolsExample", dependencies: ["ClaudeCode", "ExampleSupport"],
             path: "Examples/in-process-tools"

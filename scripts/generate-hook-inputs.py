@@ -3,7 +3,7 @@
 
 The field lists come from the hook input schemas in the Claude Code CLI 2.1.331 binary
 (`strings claude | grep 'hook_event_name:x("'`). When a CLI adds fields or events, edit SPEC
-and run: scripts/generate-hook-inputs.py > Sources/ClaudeCode/Callbacks/HookInputs.swift
+and run: scripts/generate-hook-inputs.py > Sources/ClaudeCode/Callbacks/HookInputs.swift && scripts/format.sh
 
 Each SPEC line: Event|doc|field;field;... with field = wire_name:TYPE:swiftName:doc and TYPE one of
 S (String), I (Int), D (Double), B (Bool), J (JSONValue), M (MCPServerRef), TC ([ToolCall]),

@@ -38,7 +38,11 @@ options.hooks[.postToolUse] = [
         return HookOutput()
     }
 ]
-options.hooks[.stop] = [HookMatcher { _, _ in print("  [hook] Claude is done"); return HookOutput() }]
+options.hooks[.stop] = [
+    HookMatcher { _, _ in
+        print("  [hook] Claude is done"); return HookOutput()
+    }
+]
 
 let prompts =
     environment.isOffline

@@ -50,20 +50,32 @@ enum CallbackFixtures {
     /// Inputs for the 17 events the CLI cannot be made to fire offline, built from the hook input
     /// schemas in the CLI 2.1.331 binary (every required field, some optional ones).
     static let schemaInputs: [String: [String: JSONValue]] = [
-        "Notification": ["message": "Claude needs your permission", "title": "Permission", "notification_type": "permission_prompt"],
-        "SessionStart": ["source": "resume", "model": "claude-opus-5-5", "seconds_since_last_response": 12.5, "context_tokens": 4096, "prompt_cache_likely_expired": false],
+        "Notification": [
+            "message": "Claude needs your permission", "title": "Permission", "notification_type": "permission_prompt",
+        ],
+        "SessionStart": [
+            "source": "resume", "model": "claude-opus-5-5", "seconds_since_last_response": 12.5, "context_tokens": 4096,
+            "prompt_cache_likely_expired": false,
+        ],
         "SessionEnd": ["reason": "prompt_input_exit"],
         "PostCompact": ["trigger": "auto", "compact_summary": "We talked about tests."],
-        "PermissionDenied": ["tool_name": "Bash", "tool_input": ["command": "rm -rf /"], "tool_use_id": "toolu_1", "reason": "classifier said no"],
+        "PermissionDenied": [
+            "tool_name": "Bash", "tool_input": ["command": "rm -rf /"], "tool_use_id": "toolu_1",
+            "reason": "classifier said no",
+        ],
         "Setup": ["trigger": "init"],
         "TeammateIdle": ["teammate_name": "reviewer", "team_name": "t"],
         "TaskCreated": ["task_id": "task-1", "task_subject": "Write docs", "task_description": "All of them"],
         "TaskCompleted": ["task_id": "task-1", "task_subject": "Write docs", "teammate_name": "writer"],
-        "Elicitation": ["mcp_server_name": "db", "message": "Which table?", "mode": "form", "requested_schema": ["type": "object"]],
+        "Elicitation": [
+            "mcp_server_name": "db", "message": "Which table?", "mode": "form", "requested_schema": ["type": "object"],
+        ],
         "ElicitationResult": ["mcp_server_name": "db", "action": "accept", "content": ["table": "users"]],
         "ConfigChange": ["source": "project_settings", "file_path": "/w/.claude/settings.json"],
         "WorktreeRemove": ["worktree_path": "/w/worktrees/wt1"],
-        "InstructionsLoaded": ["file_path": "/w/CLAUDE.md", "memory_type": "Project", "load_reason": "session_start", "globs": ["*.swift"]],
+        "InstructionsLoaded": [
+            "file_path": "/w/CLAUDE.md", "memory_type": "Project", "load_reason": "session_start", "globs": ["*.swift"],
+        ],
         "CwdChanged": ["old_cwd": "/w", "new_cwd": "/w/sub"],
         "FileChanged": ["file_path": "/w/Package.swift", "event": "change"],
         "DirectoryAdded": ["directory": "/other", "source": "register_repo_root"],

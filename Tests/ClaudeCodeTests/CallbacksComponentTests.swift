@@ -72,12 +72,14 @@ import Testing
                 }
             ]
         }
-        let (client, transport) = try await connected(options, checkInitialize: { initialize in
-            let hooks = initialize["request"]?["hooks"]
-            #expect(hooks?.objectValue?.count == 33)
-            #expect(hooks?["PreToolUse"] == [["matcher": nil, "hookCallbackIds": ["hook_0"]]])
-            #expect(hooks?["MessageDisplay"] == [["matcher": nil, "hookCallbackIds": ["hook_32"]]])
-        })
+        let (client, transport) = try await connected(
+            options,
+            checkInitialize: { initialize in
+                let hooks = initialize["request"]?["hooks"]
+                #expect(hooks?.objectValue?.count == 33)
+                #expect(hooks?["PreToolUse"] == [["matcher": nil, "hookCallbackIds": ["hook_0"]]])
+                #expect(hooks?["MessageDisplay"] == [["matcher": nil, "hookCallbackIds": ["hook_32"]]])
+            })
         for (event, frame) in try CallbackFixtures.hookRequestsByEvent() {
             let response = try await ask(transport, frame)
             #expect(response["subtype"] == "success", "\(event)")
@@ -103,7 +105,10 @@ import Testing
                 transport,
                 request(
                     "s-\(event)",
-                    ["subtype": "hook_callback", "callback_id": .string(id), "input": CallbackFixtures.schemaInput(event)]))
+                    [
+                        "subtype": "hook_callback", "callback_id": .string(id),
+                        "input": CallbackFixtures.schemaInput(event),
+                    ]))
             #expect(response["subtype"] == "success", "\(event)")
         }
         let inputs = seen.withLock { $0 }
@@ -127,7 +132,9 @@ import Testing
         let pre = try #require(try CallbackFixtures.hookRequestsByEvent()["PreToolUse"])
 
         let unknown = try await ask(
-            transport, request("u1", ["subtype": "hook_callback", "callback_id": "hook_99", "input": pre["request"]?["input"] ?? [:]]))
+            transport,
+            request(
+                "u1", ["subtype": "hook_callback", "callback_id": "hook_99", "input": pre["request"]?["input"] ?? [:]]))
         #expect(unknown == ["subtype": "error", "request_id": "u1", "error": "No hook callback found for ID: hook_99"])
 
         let noID = try await ask(transport, request("u2", ["subtype": "hook_callback", "input": [:]]))
@@ -137,7 +144,9 @@ import Testing
         input["tool_name"] = nil
         let badInput = try await ask(
             transport, request("u3", ["subtype": "hook_callback", "callback_id": "hook_0", "input": .object(input)]))
-        #expect(badInput["error"] == "malformed hook_callback request for hook_0: the PreToolUse hook input has no tool_name")
+        #expect(
+            badInput["error"]
+                == "malformed hook_callback request for hook_0: the PreToolUse hook input has no tool_name")
 
         let threw = try await ask(transport, pre)
         #expect(threw["subtype"] == "error")
@@ -161,7 +170,8 @@ import Testing
         options.canUseTool = { _, _, _ in .allow() }
         let (client, transport) = try await connected(options)
         // No request_id: nothing can be answered; it is skipped and the next request is served.
-        transport.emit(#"{"type":"control_request","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}"#)
+        transport.emit(
+            #"{"type":"control_request","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}"#)
         let noRequest = try await ask(transport, ["type": "control_request", "request_id": "m1"])
         #expect(noRequest["error"] == "Malformed control request: no request object with a string subtype")
         let numericSubtype = try await ask(transport, request("m2", ["subtype": 5]))
@@ -170,13 +180,16 @@ import Testing
         #expect(unknown["error"] == "Unsupported control request subtype: something_new")
         let noTool = try await ask(transport, request("m4", ["subtype": "can_use_tool", "input": [:]]))
         #expect(noTool["error"] == "malformed can_use_tool request: no tool_name")
-        let badInput = try await ask(transport, request("m5", ["subtype": "can_use_tool", "tool_name": "Bash", "input": "ls"]))
+        let badInput = try await ask(
+            transport, request("m5", ["subtype": "can_use_tool", "tool_name": "Bash", "input": "ls"]))
         #expect(badInput["error"] == "malformed can_use_tool request: input is not an object")
         let noHooks = try await ask(transport, request("m6", ["subtype": "hook_callback", "callback_id": "hook_0"]))
         #expect(noHooks["error"] == "No handler is configured for control request subtype: hook_callback")
-        let noServer = try await ask(transport, request("m7", ["subtype": "mcp_message", "server_name": "x", "message": [:]]))
+        let noServer = try await ask(
+            transport, request("m7", ["subtype": "mcp_message", "server_name": "x", "message": [:]]))
         #expect(noServer["error"] == "No handler is configured for control request subtype: mcp_message")
-        let ok = try await ask(transport, request("m8", ["subtype": "can_use_tool", "tool_name": "Bash", "input": ["command": "ls"]]))
+        let ok = try await ask(
+            transport, request("m8", ["subtype": "can_use_tool", "tool_name": "Bash", "input": ["command": "ls"]]))
         #expect(ok["response"]?["behavior"] == "allow")
         #expect(client.isConnected)
         await client.disconnect()
@@ -205,7 +218,8 @@ import Testing
         let second = ClaudeSDKClient(options: options, transport: { _ in secondTransport })
         let secondConnect = Task { try await second.connect() }
         let secondInitialize = try #require(await secondTransport.nextWritten())
-        secondTransport.respond(to: secondInitialize, with: ["hook_on_failure_supported": true, "hooks_applied": false])
+        secondTransport.respond(
+            to: secondInitialize, with: ["hook_on_failure_supported": true, "hooks_applied": false])
         await #expect(throws: ClaudeCodeError.self) { try await secondConnect.value }
         let (connectedClient, _) = try await connected(options)
         #expect(connectedClient.isConnected)
@@ -223,8 +237,12 @@ import Testing
             case "Bash":
                 let command = input["command"]?.stringValue ?? ""
                 return .allow(
-                    updatedInput: ["command": .string(command.replacingOccurrences(of: "/allowed", with: "/rewritten"))],
-                    updatedPermissions: context.suggestions.filter { if case .setMode = $0 { return true } else { return false } })
+                    updatedInput: [
+                        "command": .string(command.replacingOccurrences(of: "/allowed", with: "/rewritten"))
+                    ],
+                    updatedPermissions: context.suggestions.filter {
+                        if case .setMode = $0 { return true } else { return false }
+                    })
             default:
                 return .deny(message: "not \(toolName)", interrupt: true)
             }
@@ -264,7 +282,8 @@ import Testing
             transport, request("p1", ["subtype": "can_use_tool", "tool_name": "Read", "input": ["file_path": "/x"]]))
         #expect(
             threw["response"] == [
-                "behavior": "deny", "message": "The permission callback failed (policy service unreachable), so the Read call was denied.",
+                "behavior": "deny",
+                "message": "The permission callback failed (policy service unreachable), so the Read call was denied.",
             ])
         let slow = try await ask(
             transport, request("p2", ["subtype": "can_use_tool", "tool_name": "Bash", "input": ["command": "ls"]]))
@@ -317,7 +336,10 @@ import Testing
         let (client, transport) = try await connected(options)
         // The CLI's own sequence, as recorded.
         let recorded = try CallbackFixtures.controlRequests().filter { $0["request"]?["subtype"] == "mcp_message" }
-        #expect(recorded.map { $0["request"]?["message"]?["method"] } == ["initialize", "notifications/initialized", "tools/list", "tools/call"])
+        #expect(
+            recorded.map { $0["request"]?["message"]?["method"] } == [
+                "initialize", "notifications/initialized", "tools/list", "tools/call",
+            ])
         var answers: [JSONValue] = []
         for frame in recorded {
             let response = try await ask(transport, frame)
@@ -331,10 +353,17 @@ import Testing
         #expect(answers[3]["result"] == ["content": [["type": "text", "text": "5.0"]]])
         let other = try await ask(
             transport,
-            request("x1", ["subtype": "mcp_message", "server_name": "nope", "message": ["jsonrpc": "2.0", "id": 4, "method": "tools/list"]]))
+            request(
+                "x1",
+                [
+                    "subtype": "mcp_message", "server_name": "nope",
+                    "message": ["jsonrpc": "2.0", "id": 4, "method": "tools/list"],
+                ]))
         #expect(
             other["response"] == [
-                "mcp_response": ["jsonrpc": "2.0", "id": 4, "error": ["code": -32601, "message": "Server 'nope' not found"]]
+                "mcp_response": [
+                    "jsonrpc": "2.0", "id": 4, "error": ["code": -32601, "message": "Server 'nope' not found"],
+                ]
             ])
         await client.disconnect()
     }
@@ -349,7 +378,8 @@ import Testing
                 if subtype == "can_use_tool" { return ["behavior": "allow", "updatedInput": [:]] }
                 throw UnhandledControlRequest()
             })
-        let permission = try await ask(transport, request("h1", ["subtype": "can_use_tool", "tool_name": "Bash", "input": [:]]))
+        let permission = try await ask(
+            transport, request("h1", ["subtype": "can_use_tool", "tool_name": "Bash", "input": [:]]))
         #expect(permission["response"]?["behavior"] == "allow")
         let stop = try await ask(transport, try recordedHook("Stop", callbackID: "hook_0"))
         #expect(stop["response"] == ["systemMessage": "from the options"])

@@ -44,14 +44,17 @@ import Testing
         #expect(failure.toolName == "Read")
         #expect(failure.error.hasPrefix("File does not exist"))
 
-        guard case .postToolBatch(let batch) = try input("PostToolBatch").payload else { throw Failure("PostToolBatch") }
+        guard case .postToolBatch(let batch) = try input("PostToolBatch").payload else {
+            throw Failure("PostToolBatch")
+        }
         #expect(batch.toolCalls.count == 1)
         #expect(batch.toolCalls.first?.toolName == "Bash")
 
         guard case .permissionRequest(let ask) = try input("PermissionRequest").payload else {
             throw Failure("PermissionRequest")
         }
-        #expect(ask.permissionSuggestions.contains { if case .addDirectories = $0 { return true } else { return false } })
+        #expect(
+            ask.permissionSuggestions.contains { if case .addDirectories = $0 { return true } else { return false } })
 
         guard case .preModelSwitch(let switchInput) = try input("PreModelSwitch").payload else {
             throw Failure("PreModelSwitch")
@@ -61,7 +64,9 @@ import Testing
         #expect(switchInput.cacheTTL == "5m")
         #expect(switchInput.estimatedCacheWriteUSD > 0)
 
-        guard case .stopFailure(let stopFailure) = try input("StopFailure").payload else { throw Failure("StopFailure") }
+        guard case .stopFailure(let stopFailure) = try input("StopFailure").payload else {
+            throw Failure("StopFailure")
+        }
         #expect(stopFailure.error == "server_error")
 
         let start = try input("SubagentStart")
@@ -137,12 +142,16 @@ import Testing
     @Test func outputsRenameContinueAndAsyncAndTagTheEvent() throws {
         let output = HookOutput(
             shouldContinue: false, suppressOutput: true, stopReason: "done", decision: .block, systemMessage: "warn",
-            reason: "because", hookSpecificOutput: .preToolUse(permissionDecision: .deny, permissionDecisionReason: "no"))
+            reason: "because",
+            hookSpecificOutput: .preToolUse(permissionDecision: .deny, permissionDecisionReason: "no"))
         #expect(
             output.json == [
-                "continue": false, "suppressOutput": true, "stopReason": "done", "decision": "block", "systemMessage": "warn",
+                "continue": false, "suppressOutput": true, "stopReason": "done", "decision": "block",
+                "systemMessage": "warn",
                 "reason": "because",
-                "hookSpecificOutput": ["hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": "no"],
+                "hookSpecificOutput": [
+                    "hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": "no",
+                ],
             ])
         #expect(HookOutput().json == [:])
         #expect(HookOutput.async(timeout: .seconds(2)).json == ["async": true, "asyncTimeout": 2000])
@@ -150,10 +159,13 @@ import Testing
         let all: [HookSpecificOutput] = [
             .preToolUse(), .postToolUse(updatedToolOutput: ["stdout": "x"]), .postToolUseFailure(), .postToolBatch(),
             .userPromptSubmit(sessionTitle: "t"), .userPromptExpansion(), .sessionStart(watchPaths: ["/a"]), .setup(),
-            .preModelSwitch(permissionDecision: .ask), .postModelSwitch(), .subagentStart(), .stop(additionalContext: "go on"),
+            .preModelSwitch(permissionDecision: .ask), .postModelSwitch(), .subagentStart(),
+            .stop(additionalContext: "go on"),
             .subagentStop(), .permissionDenied(retry: true), .notification(),
-            .permissionRequest(decision: .allow(updatedInput: ["command": "ls"])), .elicitation(action: .accept, content: ["a": 1]),
-            .elicitationResult(action: .decline), .cwdChanged(), .fileChanged(watchPaths: []), .worktreeCreate(worktreePath: "/w"),
+            .permissionRequest(decision: .allow(updatedInput: ["command": "ls"])),
+            .elicitation(action: .accept, content: ["a": 1]),
+            .elicitationResult(action: .decline), .cwdChanged(), .fileChanged(watchPaths: []),
+            .worktreeCreate(worktreePath: "/w"),
             .messageDisplay(displayContent: "shown"),
         ]
         #expect(Set(all.map(\.event)).count == 22)
@@ -162,9 +174,13 @@ import Testing
         }
         #expect(
             HookSpecificOutput.permissionRequest(decision: .deny(message: "no", interrupt: true)).json == [
-                "hookEventName": "PermissionRequest", "decision": ["behavior": "deny", "message": "no", "interrupt": true],
+                "hookEventName": "PermissionRequest",
+                "decision": ["behavior": "deny", "message": "no", "interrupt": true],
             ])
-        #expect(HookSpecificOutput.stop(additionalContext: "go on").json == ["hookEventName": "Stop", "additionalContext": "go on"])
+        #expect(
+            HookSpecificOutput.stop(additionalContext: "go on").json == [
+                "hookEventName": "Stop", "additionalContext": "go on",
+            ])
         #expect(
             HookSpecificOutput.other(event: "Future", fields: ["x": 1]).json == ["hookEventName": "Future", "x": 1])
     }
@@ -196,14 +212,18 @@ import Testing
 
     @Test func permissionResultsBecomeTheWireAnswer() {
         let input: JSONValue = ["command": "ls"]
-        #expect(PermissionResult.allow().wireResponse(originalInput: input) == ["behavior": "allow", "updatedInput": input])
+        #expect(
+            PermissionResult.allow().wireResponse(originalInput: input) == ["behavior": "allow", "updatedInput": input])
         #expect(
             PermissionResult.allow(updatedInput: ["command": "pwd"], updatedPermissions: [.setMode(.acceptEdits)])
                 .wireResponse(originalInput: input) == [
                     "behavior": "allow", "updatedInput": ["command": "pwd"],
                     "updatedPermissions": [["type": "setMode", "mode": "acceptEdits", "destination": "session"]],
                 ])
-        #expect(PermissionResult.deny(message: "no").wireResponse(originalInput: input) == ["behavior": "deny", "message": "no"])
+        #expect(
+            PermissionResult.deny(message: "no").wireResponse(originalInput: input) == [
+                "behavior": "deny", "message": "no",
+            ])
         #expect(
             PermissionResult.deny(message: "stop", interrupt: true).wireResponse(originalInput: input) == [
                 "behavior": "deny", "message": "stop", "interrupt": true,
@@ -268,7 +288,9 @@ import Testing
         #expect(callbacks.blocksOnFailure)
         #expect(callbacks.hooks["hook_3"]?.event == .stop)
         #expect(Set(callbacks.mcpEndpoints.keys) == ["calc"])
-        #expect(ControlCallbacks(options: ClaudeCodeOptions(), userHandler: nil, logger: .init(label: "t")).initializeHooks == .null)
+        #expect(
+            ControlCallbacks(options: ClaudeCodeOptions(), userHandler: nil, logger: .init(label: "t")).initializeHooks
+                == .null)
     }
 }
 

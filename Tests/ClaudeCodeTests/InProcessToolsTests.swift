@@ -30,7 +30,8 @@ import Testing
         let properties = try #require(schema["properties"])
         #expect(
             properties["place"] == [
-                "type": "object", "properties": ["city": ["type": "string"], "zip": ["type": "integer"]], "required": ["city"],
+                "type": "object", "properties": ["city": ["type": "string"], "zip": ["type": "integer"]],
+                "required": ["city"],
             ])
         #expect(properties["days"] == ["type": "integer"])
         #expect(properties["unit"] == ["type": "string", "enum": ["celsius", "fahrenheit"]])
@@ -72,7 +73,8 @@ import Testing
         }
         // An explicit schema skips the probe.
         #expect(throws: Never.self) {
-            _ = try SDKMCPTool(name: "v", description: "v", input: Validating.self, inputSchema: ["type": "object"]) { _ in
+            _ = try SDKMCPTool(name: "v", description: "v", input: Validating.self, inputSchema: ["type": "object"]) {
+                _ in
                 .text("")
             }
         }
@@ -82,7 +84,8 @@ import Testing
         let schema: JSONValue = [
             "type": "object",
             "properties": [
-                "n": ["type": "integer"], "s": ["type": "string", "enum": ["a", "b"]], "list": ["type": "array", "items": ["type": "number"]],
+                "n": ["type": "integer"], "s": ["type": "string", "enum": ["a", "b"]],
+                "list": ["type": "array", "items": ["type": "number"]],
                 "any": [:], "either": ["type": ["string", "null"]], "fixed": ["const": 3],
                 "nested": ["type": "object", "properties": ["x": ["type": "boolean"]], "additionalProperties": false],
             ],
@@ -93,13 +96,17 @@ import Testing
             JSONSchemaValidator.violations(of: value, against: schema).map(\.description)
         }
         #expect(check(["n": 1, "s": "a"]).isEmpty)
-        #expect(check(["n": 2.0, "s": "b", "list": [1, 2.5], "any": [1], "either": nil, "fixed": 3.0, "extra": "ok"]).isEmpty)
+        #expect(
+            check(["n": 2.0, "s": "b", "list": [1, 2.5], "any": [1], "either": nil, "fixed": 3.0, "extra": "ok"])
+                .isEmpty)
         #expect(check("nope") == ["$: expected object, got string"])
         #expect(check([:]) == ["$: missing required property n", "$: missing required property s"])
-        #expect(check(["n": 1.5, "s": "c"]) == ["$.n: expected integer, got number", "$.s: must be one of \"a\", \"b\""])
+        #expect(
+            check(["n": 1.5, "s": "c"]) == ["$.n: expected integer, got number", "$.s: must be one of \"a\", \"b\""])
         #expect(check(["n": 1, "s": "a", "list": [1, "x"]]) == ["$.list[1]: expected number, got string"])
         #expect(check(["n": 1, "s": "a", "extra": 5]) == ["$.extra: expected string, got integer"])
-        #expect(check(["n": 1, "s": "a", "nested": ["x": true, "y": 1]]) == ["$.nested.y: is not an allowed property"])
+        #expect(
+            check(["n": 1, "s": "a", "nested": ["x": true, "y": 1]]) == ["$.nested.y: is not an allowed property"])
         #expect(check(["n": 1, "s": "a", "either": 1]) == ["$.either: expected string or null, got integer"])
         #expect(check(["n": 1, "s": "a", "fixed": 4]) == ["$.fixed: must be 3"])
         #expect(JSONSchemaValidator.violations(of: 1, against: false).count == 1)
@@ -119,10 +126,12 @@ import Testing
                 ) { input in
                     .text("\(input.a + input.b)")
                 },
-                SDKMCPTool(name: "explode", description: "Throws", inputSchema: ["type": "object"]) { _ in throw Boom() },
+                SDKMCPTool(name: "explode", description: "Throws", inputSchema: ["type": "object"]) { _ in throw Boom()
+                },
                 SDKMCPTool(name: "echo", description: "Echoes", inputSchema: ["type": "object"]) { arguments in
-                    MCPToolResult(content: [.text(arguments.jsonString), .image(base64Data: "AA==", mimeType: "image/png")],
-                                  structuredContent: arguments)
+                    MCPToolResult(
+                        content: [.text(arguments.jsonString), .image(base64Data: "AA==", mimeType: "image/png")],
+                        structuredContent: arguments)
                 },
             ])
     }
@@ -136,7 +145,9 @@ import Testing
     @Test func endpointAnswersTheMCPMethodsTheCLIUses() async throws {
         let endpoint = SDKMCPEndpoint(server: try Self.calculator())
         let initialize = try await endpoint.handle(
-            request("initialize", id: 0, params: ["protocolVersion": "2025-11-25", "capabilities": [:], "clientInfo": ["name": "claude-code"]]))
+            request(
+                "initialize", id: 0,
+                params: ["protocolVersion": "2025-11-25", "capabilities": [:], "clientInfo": ["name": "claude-code"]]))
         #expect(
             initialize == [
                 "jsonrpc": "2.0", "id": 0,
@@ -149,7 +160,10 @@ import Testing
         #expect(old["result"]?["protocolVersion"] == "2024-11-05")
         let future = try await endpoint.handle(request("initialize", params: ["protocolVersion": "2099-01-01"]))
         #expect(future["result"]?["protocolVersion"] == "2025-11-25")
-        #expect(try await endpoint.handle(["jsonrpc": "2.0", "method": "notifications/initialized"]) == ["jsonrpc": "2.0", "result": [:]])
+        #expect(
+            try await endpoint.handle(["jsonrpc": "2.0", "method": "notifications/initialized"]) == [
+                "jsonrpc": "2.0", "result": [:],
+            ])
         #expect(try await endpoint.handle(request("ping", id: "p")) == ["jsonrpc": "2.0", "id": "p", "result": [:]])
 
         let list = try await endpoint.handle(request("tools/list", id: 2))
@@ -160,9 +174,12 @@ import Testing
         #expect(tools[0]["_meta"] == ["anthropic/maxResultSizeChars": 1000])
 
         let sum = try await endpoint.handle(
-            request("tools/call", id: 3, params: ["name": "add", "arguments": ["a": 2, "b": 3], "_meta": ["claudecode/toolUseId": "t"]]))
+            request(
+                "tools/call", id: 3,
+                params: ["name": "add", "arguments": ["a": 2, "b": 3], "_meta": ["claudecode/toolUseId": "t"]]))
         #expect(sum == ["jsonrpc": "2.0", "id": 3, "result": ["content": [["type": "text", "text": "5.0"]]]])
-        let echo = try await endpoint.handle(request("tools/call", id: 4, params: ["name": "echo", "arguments": ["x": 1]]))
+        let echo = try await endpoint.handle(
+            request("tools/call", id: 4, params: ["name": "echo", "arguments": ["x": 1]]))
         #expect(echo["result"]?["structuredContent"] == ["x": 1])
         #expect(echo["result"]?["content"]?[1] == ["type": "image", "data": "AA==", "mimeType": "image/png"])
     }
@@ -170,9 +187,14 @@ import Testing
     @Test func toolFailuresAreErrorResultsAndProtocolErrorsAreJSONRPCErrors() async throws {
         let endpoint = SDKMCPEndpoint(server: try Self.calculator())
         func call(_ name: String, _ arguments: JSONValue) async throws -> JSONValue {
-            try #require(try await endpoint.handle(request("tools/call", params: ["name": .string(name), "arguments": arguments]))["result"])
+            try #require(
+                try await endpoint.handle(
+                    request("tools/call", params: ["name": .string(name), "arguments": arguments]))["result"])
         }
-        #expect(try await call("nope", [:]) == ["content": [["type": "text", "text": "Tool 'nope' not found"]], "isError": true])
+        #expect(
+            try await call("nope", [:]) == [
+                "content": [["type": "text", "text": "Tool 'nope' not found"]], "isError": true,
+            ])
         let invalid = try await call("add", ["a": "two"])
         #expect(invalid["isError"] == true)
         #expect(
@@ -182,13 +204,17 @@ import Testing
         #expect(try await call("add", "not an object")["isError"] == true)
 
         let unknown = try await endpoint.handle(request("resources/list", id: 9))
-        #expect(unknown == ["jsonrpc": "2.0", "id": 9, "error": ["code": -32601, "message": "Method not found: resources/list"]])
+        #expect(
+            unknown == [
+                "jsonrpc": "2.0", "id": 9, "error": ["code": -32601, "message": "Method not found: resources/list"],
+            ])
         let noName = try await endpoint.handle(request("tools/call", id: 10, params: ["arguments": [:]]))
         #expect(noName["error"]?["code"] == -32602)
         #expect(try await endpoint.handle("garbage")["error"]?["code"] == -32600)
         #expect(try await endpoint.handle(["jsonrpc": "2.0", "id": 11])["error"]?["code"] == -32600)
         // A response to nothing we asked is acknowledged, never an error that could upset the CLI.
-        #expect(try await endpoint.handle(["jsonrpc": "2.0", "id": 12, "result": [:]]) == ["jsonrpc": "2.0", "result": [:]])
+        #expect(
+            try await endpoint.handle(["jsonrpc": "2.0", "id": 12, "result": [:]]) == ["jsonrpc": "2.0", "result": [:]])
     }
 
     @Test func cancelledNotificationCancelsTheRunningCall() async throws {
@@ -215,7 +241,10 @@ import Testing
             "jsonrpc": "2.0", "method": "notifications/cancelled", "params": ["requestId": 7, "reason": "user"],
         ])
         #expect(ack == ["jsonrpc": "2.0", "result": [:]])
-        #expect(try await answer["result"] == ["content": [["type": "text", "text": "Tool 'wait' was cancelled"]], "isError": true])
+        #expect(
+            try await answer["result"] == [
+                "content": [["type": "text", "text": "Tool 'wait' was cancelled"]], "isError": true,
+            ])
         #expect(sawCancel.withLock { $0 })
     }
 

@@ -25,7 +25,9 @@ struct CallbacksRealCLITests {
             let asked = Mutex<[String]>([])
             let options = harness.options {
                 $0.canUseTool = { toolName, input, context in
-                    asked.withLock { $0.append("\(toolName) \(context.toolUseID ?? "-") \(context.blockedPath ?? "-")") }
+                    asked.withLock {
+                        $0.append("\(toolName) \(context.toolUseID ?? "-") \(context.blockedPath ?? "-")")
+                    }
                     let command = input["command"]?.stringValue ?? ""
                     var updated = input.objectValue ?? [:]
                     updated["command"] = .string(command.replacingOccurrences(of: "\(work)/a", with: "\(work)/b"))
@@ -166,7 +168,8 @@ struct CallbacksRealCLITests {
                     return nil
                 }.first
                 let info = try #require(initMessage)
-                #expect(info.mcpServers.contains { $0.name == "calc" && $0.status == "connected" && $0.source == "sdk" })
+                #expect(
+                    info.mcpServers.contains { $0.name == "calc" && $0.status == "connected" && $0.source == "sdk" })
                 #expect(info.tools.contains("mcp__calc__add"))
                 #expect(toolResults(messages) == ["sum is 5.0"])
                 #expect(lastResult(messages)?.result == "tool result: sum is 5.0")
@@ -237,7 +240,9 @@ struct CallbacksRealCLITests {
                 $0.canUseTool = { toolName, _, _ in toolName == "mcp__calc__add" ? .allow() : .deny(message: "no") }
                 $0.hooks[.userPromptSubmit] = [
                     HookMatcher { input, _ in
-                        if case .userPromptSubmit(let prompt) = input.payload { prompts.withLock { $0.append(prompt.prompt) } }
+                        if case .userPromptSubmit(let prompt) = input.payload {
+                            prompts.withLock { $0.append(prompt.prompt) }
+                        }
                         return HookOutput()
                     }
                 ]

@@ -137,14 +137,20 @@ struct ControlCallbacks: Sendable {
         do {
             result = try await withDeadline(timeout) { try await canUseTool(toolName, input, context) }
         } catch is DeadlineExceeded {
-            logger.warning("the canUseTool callback did not answer within \(timeout.map { "\($0)" } ?? "?"); the \(toolName) call is denied")
+            logger.warning(
+                "the canUseTool callback did not answer within \(timeout.map { "\($0)" } ?? "?"); the \(toolName) call is denied"
+            )
             result = .deny(
-                message: "The permission callback did not answer within \(timeout.map { "\($0)" } ?? "its time limit"), so the \(toolName) call was denied.")
-        } catch where Task.isCancelled {
+                message:
+                    "The permission callback did not answer within \(timeout.map { "\($0)" } ?? "its time limit"), so the \(toolName) call was denied."
+            )
+        } catch  where Task.isCancelled {
             throw CancellationError()
         } catch {
             logger.warning("the canUseTool callback threw; the \(toolName) call is denied: \(describeError(error))")
-            result = .deny(message: "The permission callback failed (\(describeError(error))), so the \(toolName) call was denied.")
+            result = .deny(
+                message: "The permission callback failed (\(describeError(error))), so the \(toolName) call was denied."
+            )
         }
         return result.wireResponse(originalInput: input)
     }
@@ -168,8 +174,10 @@ struct ControlCallbacks: Sendable {
             return try await withDeadline(hook.timeout) { try await callback(input, context) }.json
         } catch is DeadlineExceeded {
             throw ControlRequestError(
-                message: "hook callback \(id) (\(hook.event)) did not answer within \(hook.timeout.map { "\($0)" } ?? "its time limit")")
-        } catch where Task.isCancelled {
+                message:
+                    "hook callback \(id) (\(hook.event)) did not answer within \(hook.timeout.map { "\($0)" } ?? "its time limit")"
+            )
+        } catch  where Task.isCancelled {
             throw CancellationError()
         } catch {
             logger.warning("hook callback \(id) (\(hook.event)) threw: \(describeError(error))")

@@ -33,7 +33,8 @@ public struct HookInput: Sendable, Hashable {
 
     /// Creates an input, for tests and previews; the SDK decodes it from the CLI's request.
     public init(
-        event: HookEvent, sessionID: String = "", transcriptPath: String = "", cwd: String = "", promptID: String? = nil,
+        event: HookEvent, sessionID: String = "", transcriptPath: String = "", cwd: String = "",
+        promptID: String? = nil,
         permissionMode: PermissionMode? = nil, agentID: String? = nil, agentType: String? = nil,
         effortLevel: String? = nil, payload: Payload, raw: JSONValue = [:]
     ) {

@@ -44,7 +44,10 @@ extension HookInput {
         public var mcpServer: MCPServerRef?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(toolName: String, toolInput: JSONValue, toolResponse: JSONValue, toolUseID: String, durationMS: Int? = nil, mcpServer: MCPServerRef? = nil) {
+        public init(
+            toolName: String, toolInput: JSONValue, toolResponse: JSONValue, toolUseID: String, durationMS: Int? = nil,
+            mcpServer: MCPServerRef? = nil
+        ) {
             self.toolName = toolName
             self.toolInput = toolInput
             self.toolResponse = toolResponse
@@ -81,7 +84,10 @@ extension HookInput {
         public var mcpServer: MCPServerRef?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(toolName: String, toolInput: JSONValue, toolUseID: String, error: String, isInterrupt: Bool? = nil, durationMS: Int? = nil, mcpServer: MCPServerRef? = nil) {
+        public init(
+            toolName: String, toolInput: JSONValue, toolUseID: String, error: String, isInterrupt: Bool? = nil,
+            durationMS: Int? = nil, mcpServer: MCPServerRef? = nil
+        ) {
             self.toolName = toolName
             self.toolInput = toolInput
             self.toolUseID = toolUseID
@@ -177,7 +183,10 @@ extension HookInput {
         public var prompt: String
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(expansionType: String, commandName: String, commandArgs: String, commandSource: String? = nil, prompt: String) {
+        public init(
+            expansionType: String, commandName: String, commandArgs: String, commandSource: String? = nil,
+            prompt: String
+        ) {
             self.expansionType = expansionType
             self.commandName = commandName
             self.commandArgs = commandArgs
@@ -212,7 +221,10 @@ extension HookInput {
         public var estimatedCacheWriteUSD: Double?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(source: String, model: String? = nil, sessionTitle: String? = nil, secondsSinceLastResponse: Double? = nil, contextTokens: Int? = nil, promptCacheLikelyExpired: Bool? = nil, estimatedCacheWriteUSD: Double? = nil) {
+        public init(
+            source: String, model: String? = nil, sessionTitle: String? = nil, secondsSinceLastResponse: Double? = nil,
+            contextTokens: Int? = nil, promptCacheLikelyExpired: Bool? = nil, estimatedCacheWriteUSD: Double? = nil
+        ) {
             self.source = source
             self.model = model
             self.sessionTitle = sessionTitle
@@ -260,7 +272,10 @@ extension HookInput {
         public var sessionCrons: JSONValue?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(stopHookActive: Bool, lastAssistantMessage: String? = nil, backgroundTasks: JSONValue? = nil, sessionCrons: JSONValue? = nil) {
+        public init(
+            stopHookActive: Bool, lastAssistantMessage: String? = nil, backgroundTasks: JSONValue? = nil,
+            sessionCrons: JSONValue? = nil
+        ) {
             self.stopHookActive = stopHookActive
             self.lastAssistantMessage = lastAssistantMessage
             self.backgroundTasks = backgroundTasks
@@ -335,7 +350,10 @@ extension HookInput {
         public var sessionCrons: JSONValue?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(stopHookActive: Bool, agentID: String, agentTranscriptPath: String, agentType: String, lastAssistantMessage: String? = nil, backgroundTasks: JSONValue? = nil, sessionCrons: JSONValue? = nil) {
+        public init(
+            stopHookActive: Bool, agentID: String, agentTranscriptPath: String, agentType: String,
+            lastAssistantMessage: String? = nil, backgroundTasks: JSONValue? = nil, sessionCrons: JSONValue? = nil
+        ) {
             self.stopHookActive = stopHookActive
             self.agentID = agentID
             self.agentTranscriptPath = agentTranscriptPath
@@ -416,7 +434,10 @@ extension HookInput {
         public var pricing: String
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(fromModel: String, toModel: String, requestedModel: String? = nil, source: String, contextTokens: Int, promptCacheWarm: Bool, cacheTTL: String, estimatedCacheWriteUSD: Double, pricing: String) {
+        public init(
+            fromModel: String, toModel: String, requestedModel: String? = nil, source: String, contextTokens: Int,
+            promptCacheWarm: Bool, cacheTTL: String, estimatedCacheWriteUSD: Double, pricing: String
+        ) {
             self.fromModel = fromModel
             self.toModel = toModel
             self.requestedModel = requestedModel
@@ -463,7 +484,10 @@ extension HookInput {
         public var pricing: String
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(fromModel: String, toModel: String, requestedModel: String? = nil, source: String, contextTokens: Int, promptCacheWarm: Bool, cacheTTL: String, estimatedCacheWriteUSD: Double, pricing: String) {
+        public init(
+            fromModel: String, toModel: String, requestedModel: String? = nil, source: String, contextTokens: Int,
+            promptCacheWarm: Bool, cacheTTL: String, estimatedCacheWriteUSD: Double, pricing: String
+        ) {
             self.fromModel = fromModel
             self.toModel = toModel
             self.requestedModel = requestedModel
@@ -500,7 +524,10 @@ extension HookInput {
         public var mcpServer: MCPServerRef?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(toolName: String, toolInput: JSONValue, permissionSuggestions: [PermissionUpdate] = [], mcpServer: MCPServerRef? = nil) {
+        public init(
+            toolName: String, toolInput: JSONValue, permissionSuggestions: [PermissionUpdate] = [],
+            mcpServer: MCPServerRef? = nil
+        ) {
             self.toolName = toolName
             self.toolInput = toolInput
             self.permissionSuggestions = permissionSuggestions
@@ -529,7 +556,9 @@ extension HookInput {
         public var mcpServer: MCPServerRef?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(toolName: String, toolInput: JSONValue, toolUseID: String, reason: String, mcpServer: MCPServerRef? = nil) {
+        public init(
+            toolName: String, toolInput: JSONValue, toolUseID: String, reason: String, mcpServer: MCPServerRef? = nil
+        ) {
             self.toolName = toolName
             self.toolInput = toolInput
             self.toolUseID = toolUseID
@@ -594,7 +623,10 @@ extension HookInput {
         public var teamName: String?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(taskID: String, taskSubject: String, taskDescription: String? = nil, teammateName: String? = nil, teamName: String? = nil) {
+        public init(
+            taskID: String, taskSubject: String, taskDescription: String? = nil, teammateName: String? = nil,
+            teamName: String? = nil
+        ) {
             self.taskID = taskID
             self.taskSubject = taskSubject
             self.taskDescription = taskDescription
@@ -625,7 +657,10 @@ extension HookInput {
         public var teamName: String?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(taskID: String, taskSubject: String, taskDescription: String? = nil, teammateName: String? = nil, teamName: String? = nil) {
+        public init(
+            taskID: String, taskSubject: String, taskDescription: String? = nil, teammateName: String? = nil,
+            teamName: String? = nil
+        ) {
             self.taskID = taskID
             self.taskSubject = taskSubject
             self.taskDescription = taskDescription
@@ -658,7 +693,10 @@ extension HookInput {
         public var requestedSchema: JSONValue?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(mcpServerName: String, message: String, mode: String? = nil, url: String? = nil, elicitationID: String? = nil, requestedSchema: JSONValue? = nil) {
+        public init(
+            mcpServerName: String, message: String, mode: String? = nil, url: String? = nil,
+            elicitationID: String? = nil, requestedSchema: JSONValue? = nil
+        ) {
             self.mcpServerName = mcpServerName
             self.message = message
             self.mode = mode
@@ -691,7 +729,10 @@ extension HookInput {
         public var content: JSONValue?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(mcpServerName: String, elicitationID: String? = nil, mode: String? = nil, action: String, content: JSONValue? = nil) {
+        public init(
+            mcpServerName: String, elicitationID: String? = nil, mode: String? = nil, action: String,
+            content: JSONValue? = nil
+        ) {
             self.mcpServerName = mcpServerName
             self.elicitationID = elicitationID
             self.mode = mode
@@ -773,7 +814,10 @@ extension HookInput {
         public var parentFilePath: String?
 
         /// Creates the input, for tests and previews; the SDK decodes it from the CLI's request.
-        public init(filePath: String, memoryType: String, loadReason: String, globs: [String]? = nil, triggerFilePath: String? = nil, parentFilePath: String? = nil) {
+        public init(
+            filePath: String, memoryType: String, loadReason: String, globs: [String]? = nil,
+            triggerFilePath: String? = nil, parentFilePath: String? = nil
+        ) {
             self.filePath = filePath
             self.memoryType = memoryType
             self.loadReason = loadReason

@@ -134,7 +134,8 @@ public enum HookSpecificOutput: Sendable, Hashable {
     /// Add context after a batch of tool calls.
     case postToolBatch(additionalContext: String? = nil)
     /// Add context to a prompt, set the session title, or (with `decision: .block`) hide the original prompt.
-    case userPromptSubmit(additionalContext: String? = nil, sessionTitle: String? = nil, suppressOriginalPrompt: Bool? = nil)
+    case userPromptSubmit(
+        additionalContext: String? = nil, sessionTitle: String? = nil, suppressOriginalPrompt: Bool? = nil)
     /// Add context to an expanded command or hide the original prompt when blocking.
     case userPromptExpansion(additionalContext: String? = nil, suppressOriginalPrompt: Bool? = nil)
     /// Add context, a first user message, a title, paths to watch, or re-scan skills at session start.
@@ -209,7 +210,9 @@ public enum HookSpecificOutput: Sendable, Hashable {
         func put(_ key: String, _ value: String?) { if let value { object[key] = .string(value) } }
         func put(_ key: String, _ value: Bool?) { if let value { object[key] = .bool(value) } }
         func put(_ key: String, _ value: JSONValue?) { if let value { object[key] = value } }
-        func put(_ key: String, _ value: [String]?) { if let value { object[key] = .array(value.map(JSONValue.string)) } }
+        func put(_ key: String, _ value: [String]?) {
+            if let value { object[key] = .array(value.map(JSONValue.string)) }
+        }
         switch self {
         case .preToolUse(let decision, let reason, let updatedInput, let context):
             put("permissionDecision", decision?.rawValue)

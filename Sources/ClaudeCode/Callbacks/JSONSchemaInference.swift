@@ -62,7 +62,8 @@ final class SchemaNode: @unchecked Sendable {
         case .array(let items): return ["type": "array", "items": items.schema]
         case .object:
             var object: [String: JSONValue] = [
-                "type": "object", "properties": .object(Dictionary(properties.map { ($0.name, $0.node.schema) }) { a, _ in a }),
+                "type": "object",
+                "properties": .object(Dictionary(properties.map { ($0.name, $0.node.schema) }) { a, _ in a }),
             ]
             let required = properties.filter(\.required).map { JSONValue.string($0.name) }
             if !required.isEmpty { object["required"] = .array(required) }
@@ -96,7 +97,9 @@ private struct ProbeDecoder: Decoder {
         return try T(from: ProbeDecoder(node: node, codingPath: codingPath))
     }
 
-    private static func enumeration<E: CaseIterable & RawRepresentable & Decodable>(_ type: E.Type, node: SchemaNode) -> E? {
+    private static func enumeration<E: CaseIterable & RawRepresentable & Decodable>(_ type: E.Type, node: SchemaNode)
+        -> E?
+    {
         let cases = Array(E.allCases)
         guard let first = cases.first else { return nil }
         if let strings = cases.map(\.rawValue) as? [String] {
@@ -182,10 +185,12 @@ private struct KeyedProbe<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decodeNil(forKey key: Key) throws -> Bool { false }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try ProbeDecoder.probe(T.self, node: node.property(key.stringValue, required: true), codingPath: codingPath + [key])
+        try ProbeDecoder.probe(
+            T.self, node: node.property(key.stringValue, required: true), codingPath: codingPath + [key])
     }
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        try ProbeDecoder.probe(T.self, node: node.property(key.stringValue, required: false), codingPath: codingPath + [key])
+        try ProbeDecoder.probe(
+            T.self, node: node.property(key.stringValue, required: false), codingPath: codingPath + [key])
     }
     // Every primitive overload must be spelled out, or the default implementation would call `decode` and mark the key required.
     func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try optional(type, key) }
@@ -204,7 +209,8 @@ private struct KeyedProbe<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try optional(type, key) }
 
     private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
-        try ProbeDecoder.probe(T.self, node: node.property(key.stringValue, required: false), codingPath: codingPath + [key])
+        try ProbeDecoder.probe(
+            T.self, node: node.property(key.stringValue, required: false), codingPath: codingPath + [key])
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws

@@ -32,7 +32,8 @@ public enum JSONSchemaValidator {
             let names = type.arrayValue?.compactMap(\.stringValue) ?? type.stringValue.map { [$0] } ?? []
             if !names.isEmpty, !names.contains(where: { matches(value, type: $0) }) {
                 found.append(
-                    Violation(path: path, message: "expected \(names.joined(separator: " or ")), got \(typeName(value))"))
+                    Violation(
+                        path: path, message: "expected \(names.joined(separator: " or ")), got \(typeName(value))"))
                 return
             }
         }
@@ -71,7 +72,8 @@ public enum JSONSchemaValidator {
 
     private static func matches(_ value: JSONValue, type: String) -> Bool {
         switch (type, value) {
-        case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("null", .null): return true
+        case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("null", .null):
+            return true
         case ("number", .int), ("number", .double): return true
         case ("integer", .int): return true
         case ("integer", .double(let number)): return number.isFinite && number.rounded() == number

@@ -147,9 +147,11 @@ public enum PermissionUpdate: Sendable, Hashable {
     /// Adds rules with a behaviour.
     case addRules([PermissionRule], behavior: PermissionBehavior, destination: PermissionUpdateDestination = .session)
     /// Replaces the rules of a behaviour.
-    case replaceRules([PermissionRule], behavior: PermissionBehavior, destination: PermissionUpdateDestination = .session)
+    case replaceRules(
+        [PermissionRule], behavior: PermissionBehavior, destination: PermissionUpdateDestination = .session)
     /// Removes rules of a behaviour.
-    case removeRules([PermissionRule], behavior: PermissionBehavior, destination: PermissionUpdateDestination = .session)
+    case removeRules(
+        [PermissionRule], behavior: PermissionBehavior, destination: PermissionUpdateDestination = .session)
     /// Switches the permission mode.
     case setMode(PermissionMode, destination: PermissionUpdateDestination = .session)
     /// Allows more folders.
@@ -159,7 +161,10 @@ public enum PermissionUpdate: Sendable, Hashable {
 
     /// The update as the control protocol spells it.
     public var json: JSONValue {
-        func rules(_ type: String, _ rules: [PermissionRule], _ behavior: PermissionBehavior, _ destination: PermissionUpdateDestination)
+        func rules(
+            _ type: String, _ rules: [PermissionRule], _ behavior: PermissionBehavior,
+            _ destination: PermissionUpdateDestination
+        )
             -> JSONValue
         {
             let wire: [JSONValue] = rules.map { rule in
@@ -175,8 +180,10 @@ public enum PermissionUpdate: Sendable, Hashable {
         }
         switch self {
         case .addRules(let list, let behavior, let destination): return rules("addRules", list, behavior, destination)
-        case .replaceRules(let list, let behavior, let destination): return rules("replaceRules", list, behavior, destination)
-        case .removeRules(let list, let behavior, let destination): return rules("removeRules", list, behavior, destination)
+        case .replaceRules(let list, let behavior, let destination):
+            return rules("replaceRules", list, behavior, destination)
+        case .removeRules(let list, let behavior, let destination):
+            return rules("removeRules", list, behavior, destination)
         case .setMode(let mode, let destination):
             return ["type": "setMode", "mode": .string(mode.rawValue), "destination": .string(destination.rawValue)]
         case .addDirectories(let directories, let destination):

@@ -172,7 +172,8 @@ public enum MCPContent: Sendable, Hashable {
     var json: JSONValue {
         switch self {
         case .text(let text): return ["type": "text", "text": .string(text)]
-        case .image(let data, let mimeType): return ["type": "image", "data": .string(data), "mimeType": .string(mimeType)]
+        case .image(let data, let mimeType):
+            return ["type": "image", "data": .string(data), "mimeType": .string(mimeType)]
         case .json(let value): return value
         }
     }

@@ -60,7 +60,8 @@ final class QueryRun: Sendable {
     let send: @Sendable (ClaudeSDKClient) async throws -> Void
 
     init(
-        options: ClaudeCodeOptions, transport: TransportFactory?, send: @escaping @Sendable (ClaudeSDKClient) async throws -> Void
+        options: ClaudeCodeOptions, transport: TransportFactory?,
+        send: @escaping @Sendable (ClaudeSDKClient) async throws -> Void
     ) {
         self.options = options
         self.transport = transport

@@ -71,7 +71,8 @@ final class ControlSession: Sendable {
     }
 
     /// Sends a control request and waits for its response.
-    func request(_ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration) async throws(ClaudeCodeError)
+    func request(_ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration)
+        async throws(ClaudeCodeError)
         -> JSONValue
     {
         if let exit = exitStatus {
@@ -95,7 +96,8 @@ final class ControlSession: Sendable {
                             id,
                             .failure(
                                 ClaudeCodeError(
-                                    .controlTimeout, "the CLI did not answer control request \(subtype) within \(timeout)")),
+                                    .controlTimeout,
+                                    "the CLI did not answer control request \(subtype) within \(timeout)")),
                             cancelInCLI: true)
                     }
                     state.withLock {
@@ -182,19 +184,22 @@ final class ControlSession: Sendable {
             json = try JSONValue.parse(bytes)
         } catch {
             observer?(
-                WireFrame(direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
+                WireFrame(
+                    direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
             logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
             messages.push(
                 .invalid(
                     InvalidFrame(
-                        reason: .malformedJSON(error.description), byteCount: bytes.count, prefix: Array(bytes.prefix(200)))
+                        reason: .malformedJSON(error.description), byteCount: bytes.count,
+                        prefix: Array(bytes.prefix(200)))
                 ))
             return
         }
         let raw = RawJSON(bytes: bytes)
         observer?(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
         guard case .object = json else {
-            messages.push(.invalid(InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
+            messages.push(
+                .invalid(InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
             return
         }
         switch json["type"]?.stringValue {
@@ -249,7 +254,8 @@ final class ControlSession: Sendable {
             var reply: JSONValue
             do {
                 guard let subtype else {
-                    throw ControlRequestError(message: "Malformed control request: no request object with a string subtype")
+                    throw ControlRequestError(
+                        message: "Malformed control request: no request object with a string subtype")
                 }
                 guard let handler else {
                     throw ControlRequestError(
@@ -262,7 +268,7 @@ final class ControlSession: Sendable {
                     "type": "control_response",
                     "response": ["subtype": "success", "request_id": .string(id), "response": response],
                 ]
-            } catch where Task.isCancelled {
+            } catch  where Task.isCancelled {
                 // The CLI abandoned the request (control_cancel_request) or the session is closing: no answer is due.
                 return
             } catch {
@@ -286,7 +292,8 @@ final class ControlSession: Sendable {
             defer { state.pending = [:] }
             return (Array(state.pending.values), state.awaitingResult, state.closing, state.lastErrorResult)
         }
-        let resultErrors = lastError.map { $0.errors.isEmpty ? [$0.result ?? ""].filter { !$0.isEmpty } : $0.errors } ?? []
+        let resultErrors =
+            lastError.map { $0.errors.isEmpty ? [$0.result ?? ""].filter { !$0.isEmpty } : $0.errors } ?? []
         for entry in pending {
             entry.timer?.cancel()
             entry.continuation.resume(
