@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClaudeCodeTests",
-            dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import ClaudeCodeTesting
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -226,6 +227,34 @@ import Testing
         await connectedClient.disconnect()
     }
 
+    @Test func cancelRequestFromTheCLICancelsAHookCallback() async throws {
+        let entered = AsyncStream<Void>.makeStream()
+        let cancelled = AsyncStream<Void>.makeStream()
+        var options = ClaudeCodeOptions()
+        options.hooks[.stop] = [
+            HookMatcher { _, _ in
+                entered.continuation.yield()
+                do {
+                    try await Task.sleep(for: .seconds(60))
+                } catch {
+                    cancelled.continuation.yield()
+                    throw error
+                }
+                return HookOutput()
+            }
+        ]
+        let (client, transport) = try await connected(options)
+        transport.emit(try recordedHook("Stop", callbackID: "hook_0"))
+        for await _ in entered.stream { break }
+        let id = try #require(try recordedHook("Stop", callbackID: "hook_0")["request_id"]?.stringValue)
+        transport.emit(#"{"type":"control_cancel_request","request_id":"\#(id)"}"#)
+        for await _ in cancelled.stream { break }
+        let next = try await ask(transport, request("after", ["subtype": "something_new"]))
+        #expect(next["subtype"] == "error")
+        #expect(!transport.writtenFrames.contains { $0["response"]?["request_id"] == .string(id) })
+        await client.disconnect()
+    }
+
     // MARK: Permissions
 
     @Test func permissionCallbackGetsTheRecordedContextAndItsDecisionGoesBack() async throws {
@@ -263,6 +292,37 @@ import Testing
         #expect(seen.first?.blockedPath?.hasSuffix("/allowed") == true)
         #expect(seen.first?.suggestions.count == 3)
         #expect(seen.first?.toolUseID == bash["request"]?["tool_use_id"]?.stringValue)
+        await client.disconnect()
+    }
+
+    /// Keeps the messages logged at warning level or above.
+    final class LogCapture: LogHandler, @unchecked Sendable {
+        let lines = Mutex<[String]>([])
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .warning
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            lines.withLock { $0.append("\(event.message)") }
+        }
+    }
+
+    @Test func shadowedPermissionCallbackIsWarnedAboutAtConnect() async throws {
+        let capture = LogCapture()
+        var options = ClaudeCodeOptions()
+        options.canUseTool = { _, _, _ in .allow() }
+        options.allowedTools = ["Bash", "Read(*)", "Edit(src/**)"]
+        let transport = ScriptedTransport()
+        let client = ClaudeSDKClient(
+            options: options, transport: { _ in transport }, logger: Logger(label: "test") { _ in capture })
+        async let connecting: Void = client.connect()
+        let initialize = try #require(await transport.nextWritten())
+        transport.respond(to: initialize, with: ["claude_code_version": "2.1.331"])
+        try await connecting
+        let warnings = capture.lines.withLock { $0 }
+        #expect(warnings.contains { $0.hasPrefix("canUseTool will not be called for: Bash, Read.") })
         await client.disconnect()
     }
 
