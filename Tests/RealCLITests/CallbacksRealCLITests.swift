@@ -104,6 +104,66 @@ struct CallbacksRealCLITests {
         }
     }
 
+    @Test func aFailingHookContinuesOrBlocksAsItsMatcherSays() async throws {
+        struct HookBroke: Error {}
+        try await RealCLIHarness.run { harness in
+            let work = harness.sandbox.workDirectory.path
+            for policy in [HookFailurePolicy.continue, .block] {
+                let options = harness.options {
+                    $0.permissionMode = .bypassPermissions
+                    $0.hooks[.preToolUse] = [
+                        HookMatcher(matcher: "Bash", onFailure: policy) { _, _ in throw HookBroke() }
+                    ]
+                }
+                let file = "\(work)/\(policy.rawValue)"
+                try await ClaudeSDKClient.withConnection(options: options) { client in
+                    #expect(client.serverInfo?["hook_on_failure_supported"] == true)
+                    try await client.query("use tool Bash: touch \(file)")
+                    let messages = try await collectResponse(client)
+                    #expect(lastResult(messages)?.isError == false)
+                    if policy == .block {
+                        #expect(
+                            toolResults(messages).first?.contains("blocking because onFailure is \"block\"") == true)
+                    }
+                }
+                #expect(FileManager.default.fileExists(atPath: file) == (policy == .continue))
+            }
+        }
+    }
+
+    @Test func aHookThatTimesOutDoesNotHoldTheTurnAndIsCancelled() async throws {
+        try await RealCLIHarness.run { harness in
+            let work = harness.sandbox.workDirectory.path
+            let cancelled = AsyncStream<Void>.makeStream()
+            let options = harness.options {
+                $0.permissionMode = .bypassPermissions
+                $0.hooks[.preToolUse] = [
+                    HookMatcher(matcher: "Bash", timeout: .seconds(1)) { _, _ in
+                        do {
+                            try await Task.sleep(for: .seconds(60))
+                        } catch {
+                            cancelled.continuation.yield()
+                            throw error
+                        }
+                        return HookOutput()
+                    }
+                ]
+            }
+            try await ClaudeSDKClient.withConnection(options: options) { client in
+                try await client.query("use tool Bash: touch \(work)/late")
+                let messages = try await collectResponse(client)
+                // The CLI's own timer: 2.1.331 does not run a tool whose PreToolUse hook timed out.
+                #expect(
+                    toolResults(messages).first?.hasPrefix("PreToolUse hook did not respond before its timeout") == true
+                )
+                #expect(lastResult(messages)?.isError == false)
+                // The stuck callback is cancelled (by the CLI's control_cancel_request, or 2 s later by the SDK).
+                for await _ in cancelled.stream { break }
+            }
+            #expect(!FileManager.default.fileExists(atPath: "\(work)/late"))
+        }
+    }
+
     @Test func postToolUseHookSeesTheOutputAndItsContextReachesTheModel() async throws {
         try await RealCLIHarness.run { harness in
             let outputs = Mutex<[JSONValue]>([])

@@ -30,7 +30,16 @@ struct ControlCallbacks: Sendable {
     let userHandler: ControlRequestHandler?
     let logger: Logger
 
-    init(options: ClaudeCodeOptions, userHandler: ControlRequestHandler?, logger: Logger) {
+    /// How much longer than a matcher's timeout the SDK waits for a hook callback. The CLI's own
+    /// timer decides what a timeout means (for PreToolUse 2.1.331 does not run the tool, whatever
+    /// `onFailure` says); the SDK only stops waiting afterwards, so the two never race.
+    let hookDeadlineGrace: Duration
+
+    init(
+        options: ClaudeCodeOptions, userHandler: ControlRequestHandler?, logger: Logger,
+        hookDeadlineGrace: Duration = .seconds(2)
+    ) {
+        self.hookDeadlineGrace = hookDeadlineGrace
         canUseTool = options.canUseTool
         canUseToolTimeout = options.canUseToolTimeout
         self.userHandler = userHandler
@@ -171,11 +180,13 @@ struct ControlCallbacks: Sendable {
         let context = HookContext(callbackID: id, toolUseID: request["tool_use_id"]?.stringValue)
         let callback = hook.callback
         do {
-            return try await withDeadline(hook.timeout) { try await callback(input, context) }.json
+            return try await withDeadline(hook.timeout.map { $0 + hookDeadlineGrace }) {
+                try await callback(input, context)
+            }.json
         } catch is DeadlineExceeded {
             throw ControlRequestError(
                 message:
-                    "hook callback \(id) (\(hook.event)) did not answer within \(hook.timeout.map { "\($0)" } ?? "its time limit")"
+                    "hook callback \(id) (\(hook.event)) did not answer within its timeout (\(hook.timeout.map { "\($0)" } ?? "none"))"
             )
         } catch  where Task.isCancelled {
             throw CancellationError()

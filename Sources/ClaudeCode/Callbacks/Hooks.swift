@@ -52,8 +52,9 @@ public struct HookMatcher: Sendable {
     public var matcher: String?
     /// The callbacks, each registered under its own callback id.
     public var hooks: [HookCallback]
-    /// How long the CLI waits for each callback (its default is 60 s). The SDK also stops waiting
-    /// then and answers with an error, so a stuck callback never holds the turn.
+    /// How long the CLI waits for each callback (its default is 60 s); then it goes on without the
+    /// answer (for PreToolUse, Claude Code 2.1.331 does not run the tool). The SDK cancels the
+    /// callback's task when the CLI abandons it, and stops waiting itself 2 s after the timeout.
     public var timeout: Duration?
     /// What a failure of these callbacks does; `nil` leaves it to the CLI (`continue`).
     public var onFailure: HookFailurePolicy?
