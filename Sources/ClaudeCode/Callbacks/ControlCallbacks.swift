@@ -7,6 +7,7 @@ import Logging
 /// is the answer. Throwing `UnhandledControlRequest()` instead lets ``ClaudeCodeOptions/canUseTool``,
 /// ``ClaudeCodeOptions/hooks`` and the SDK MCP servers in ``ClaudeCodeOptions/mcpServers`` answer it.
 public struct UnhandledControlRequest: Error, Sendable {
+    /// Creates the error.
     public init() {}
 }
 

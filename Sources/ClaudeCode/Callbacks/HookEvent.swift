@@ -5,11 +5,16 @@
 public struct HookEvent: RawRepresentable, Hashable, Sendable, Comparable, ExpressibleByStringLiteral,
     CustomStringConvertible
 {
+    /// The value as the CLI spells it.
     public var rawValue: String
+    /// Creates a value from the CLI's spelling (new values pass through).
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// Creates a value from a string literal.
     public init(stringLiteral value: String) { self.rawValue = value }
+    /// The text form, for logs and messages.
     public var description: String { rawValue }
 
+    /// Orders events as the CLI lists them (see ``allCases``); unknown events last, by name.
     public static func < (lhs: HookEvent, rhs: HookEvent) -> Bool {
         switch (allCases.firstIndex(of: lhs), allCases.firstIndex(of: rhs)) {
         case (let left?, let right?): return left < right

@@ -98,6 +98,7 @@ public struct HookInput: Sendable, Hashable {
         /// `sdk` (an in-process server of this host), `plugin`, `user`, `project`, `local`, `dynamic`, …
         public var source: String
 
+        /// Creates a reference, for tests and previews.
         public init(name: String, source: String) {
             self.name = name
             self.source = source
@@ -115,6 +116,7 @@ public struct HookInput: Sendable, Hashable {
         /// What it returned, when it returned.
         public var toolResponse: JSONValue?
 
+        /// Creates a call, for tests and previews.
         public init(toolName: String, toolInput: JSONValue, toolUseID: String, toolResponse: JSONValue? = nil) {
             self.toolName = toolName
             self.toolInput = toolInput
@@ -128,6 +130,7 @@ public struct HookInput: Sendable, Hashable {
 public struct HookInputError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What is wrong, naming the field.
     public var message: String
+    /// The text form, for logs and messages.
     public var description: String { message }
 }
 

@@ -32,6 +32,7 @@ public struct HookOutput: Sendable, Hashable {
     /// More top-level fields, sent as they are (a field named here wins over the typed ones).
     public var extraFields: [String: JSONValue]
 
+    /// Creates an answer; fields left `nil` are not sent.
     public init(
         shouldContinue: Bool? = nil, suppressOutput: Bool? = nil, stopReason: String? = nil,
         decision: HookDecision? = nil, systemMessage: String? = nil, reason: String? = nil,
@@ -81,8 +82,11 @@ public struct HookOutput: Sendable, Hashable {
 
 /// The top-level `decision` of a hook answer.
 public struct HookDecision: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
+    /// The value as the CLI spells it.
     public var rawValue: String
+    /// Creates a value from the CLI's spelling (new values pass through).
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// Creates a value from a string literal.
     public init(stringLiteral value: String) { self.rawValue = value }
 
     /// Blocks what the event is about (a prompt, a stop, a tool result…), with ``HookOutput/reason`` for Claude.
@@ -93,8 +97,11 @@ public struct HookDecision: RawRepresentable, Hashable, Sendable, ExpressibleByS
 
 /// A permission decision of a PreToolUse or PreModelSwitch hook.
 public struct HookPermissionDecision: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
+    /// The value as the CLI spells it.
     public var rawValue: String
+    /// Creates a value from the CLI's spelling (new values pass through).
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// Creates a value from a string literal.
     public init(stringLiteral value: String) { self.rawValue = value }
 
     /// Go ahead without asking.
@@ -109,12 +116,18 @@ public struct HookPermissionDecision: RawRepresentable, Hashable, Sendable, Expr
 
 /// An answer to an MCP elicitation: accept, decline or cancel.
 public struct ElicitationAction: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
+    /// The value as the CLI spells it.
     public var rawValue: String
+    /// Creates a value from the CLI's spelling (new values pass through).
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// Creates a value from a string literal.
     public init(stringLiteral value: String) { self.rawValue = value }
 
+    /// Submit the form (with `content`).
     public static let accept: ElicitationAction = "accept"
+    /// Refuse the request.
     public static let decline: ElicitationAction = "decline"
+    /// Dismiss the request without an answer.
     public static let cancel: ElicitationAction = "cancel"
 }
 

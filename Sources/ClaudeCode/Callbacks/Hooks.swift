@@ -12,6 +12,7 @@ public struct HookContext: Sendable, Hashable {
     /// The tool call the hook is about, when there is one.
     public var toolUseID: String?
 
+    /// Creates a context, for tests.
     public init(callbackID: String, toolUseID: String? = nil) {
         self.callbackID = callbackID
         self.toolUseID = toolUseID
@@ -20,8 +21,11 @@ public struct HookContext: Sendable, Hashable {
 
 /// What a failed hook callback (it threw, timed out, or answered something the CLI rejects) means.
 public struct HookFailurePolicy: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
+    /// The value as the CLI spells it.
     public var rawValue: String
+    /// Creates a value from the CLI's spelling (new values pass through).
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// Creates a value from a string literal.
     public init(stringLiteral value: String) { self.rawValue = value }
 
     /// The failure is reported and the action goes ahead (the CLI's default).
@@ -59,6 +63,7 @@ public struct HookMatcher: Sendable {
     /// What a failure of these callbacks does; `nil` leaves it to the CLI (`continue`).
     public var onFailure: HookFailurePolicy?
 
+    /// A matcher with several callbacks, each called for every match.
     public init(
         matcher: String? = nil, hooks: [HookCallback], timeout: Duration? = nil, onFailure: HookFailurePolicy? = nil
     ) {

@@ -11,6 +11,7 @@ public enum JSONSchemaValidator {
         public var path: String
         /// What is wrong.
         public var message: String
+        /// The text form, for logs and messages.
         public var description: String { "\(path): \(message)" }
     }
 

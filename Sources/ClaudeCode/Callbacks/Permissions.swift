@@ -101,19 +101,28 @@ public struct ToolPermissionContext: Sendable, Hashable {
 
 /// Whether a permission rule allows, denies or asks.
 public struct PermissionBehavior: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
+    /// The value as the CLI spells it.
     public var rawValue: String
+    /// Creates a value from the CLI's spelling (new values pass through).
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// Creates a value from a string literal.
     public init(stringLiteral value: String) { self.rawValue = value }
 
+    /// Allow matching calls without asking.
     public static let allow: PermissionBehavior = "allow"
+    /// Refuse matching calls.
     public static let deny: PermissionBehavior = "deny"
+    /// Ask about matching calls.
     public static let ask: PermissionBehavior = "ask"
 }
 
 /// Where a permission update applies and is kept.
 public struct PermissionUpdateDestination: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
+    /// The value as the CLI spells it.
     public var rawValue: String
+    /// Creates a value from the CLI's spelling (new values pass through).
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// Creates a value from a string literal.
     public init(stringLiteral value: String) { self.rawValue = value }
 
     /// In memory, until the session ends (the default).
@@ -133,6 +142,7 @@ public struct PermissionRule: Sendable, Hashable {
     /// What the rule matches within the tool (`"npm test"` for Bash); `nil` covers every use of the tool.
     public var ruleContent: String?
 
+    /// A rule for `toolName`; without `ruleContent` it covers every use of the tool.
     public init(toolName: String, ruleContent: String? = nil) {
         self.toolName = toolName
         self.ruleContent = ruleContent

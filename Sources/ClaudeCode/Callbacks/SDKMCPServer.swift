@@ -106,6 +106,7 @@ public struct MCPToolAnnotations: Sendable, Hashable {
     /// The largest result, in characters, the CLI keeps before truncating (sent as `_meta["anthropic/maxResultSizeChars"]`).
     public var maxResultSizeChars: Int?
 
+    /// Creates annotations; hints left `nil` are not sent.
     public init(
         title: String? = nil, readOnlyHint: Bool? = nil, destructiveHint: Bool? = nil, idempotentHint: Bool? = nil,
         openWorldHint: Bool? = nil, maxResultSizeChars: Int? = nil
@@ -138,6 +139,7 @@ public struct MCPToolResult: Sendable, Hashable {
     /// Machine-readable output, alongside ``content``.
     public var structuredContent: JSONValue?
 
+    /// A result with these content blocks.
     public init(content: [MCPContent], isError: Bool = false, structuredContent: JSONValue? = nil) {
         self.content = content
         self.isError = isError
@@ -196,16 +198,19 @@ public struct SDKMCPServer: Sendable, Hashable {
     /// The tools, in the order `tools/list` reports them.
     public let tools: [SDKMCPTool]
 
+    /// A server named `name` serving `tools`.
     public init(name: String, version: String = "1.0.0", tools: [SDKMCPTool]) {
         self.name = name
         self.version = version
         self.tools = tools
     }
 
+    /// Compares name, version and tool definitions (not handlers).
     public static func == (lhs: SDKMCPServer, rhs: SDKMCPServer) -> Bool {
         lhs.name == rhs.name && lhs.version == rhs.version && lhs.tools.map(\.listing) == rhs.tools.map(\.listing)
     }
 
+    /// Hashes name, version and tool names.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(name)
         hasher.combine(version)
