@@ -26,7 +26,7 @@ public enum JSONSchemaInference {
 }
 
 /// What the probe learned about one value.
-final class SchemaNode: @unchecked Sendable {
+final class SchemaNode {
     enum Kind {
         case unknown, string, integer, number, boolean
         case enumeration([JSONValue], type: String)
