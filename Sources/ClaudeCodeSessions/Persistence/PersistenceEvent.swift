@@ -38,6 +38,7 @@ public struct PersistenceEvent: Sendable, Hashable {
         /// ``PersistenceEvent/count`` is how many.
         public static let recordsDropped = Kind("recordsDropped")
 
+        /// The kind's name.
         public var description: String { name }
     }
 
