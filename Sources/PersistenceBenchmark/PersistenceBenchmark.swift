@@ -18,7 +18,7 @@
 // With --frames-out it writes the same stream as JSON lines for the Python benchmark
 // (scripts/bench_persistence_python.py); scripts/bench-persistence.sh runs both.
 
-import ClaudeCodeSessions
+@_spi(Benchmarking) import ClaudeCodeSessions
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -74,7 +74,7 @@ struct PersistenceBenchmark {
         // Warm up (thread start-up, page faults, code paths) on a throw-away session.
         try await stream(frames: Array(frames.prefix(1000)), turn: turn, store: store, id: try SessionID("warm-up"))
 
-        var runs: [(append: [Double], amortized: [Double])] = []
+        var runs: [Run] = []
         var totals: [Duration] = []
         let id = try SessionID(FrameStream.sessionID)
         for _ in 0..<repeats {
@@ -103,12 +103,13 @@ struct PersistenceBenchmark {
         print(
             "FileSessionStore (policy \(policyName), \(count) messages, turn \(turn), \(compactions) compactions per run, "
                 + "median of \(repeats) runs, run times \(totals.map { format(nanoseconds($0) / 1e9) }) s)")
-        print("  N        amortized µs/msg   append p50 µs   append p99 µs")
+        print("  N        I/O µs/msg   amortized µs/msg   append p50 µs   append p99 µs")
         for point in points where point <= count {
             let low = max(0, Int((Double(point) / 2.0.squareRoot()).rounded()) - 1)
             let high = min(count, Int((Double(point) * 2.0.squareRoot()).rounded()))
             func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
             let amortized = median(runs.map { $0.amortized[low..<high].reduce(0, +) / Double(high - low) })
+            let io = median(runs.map { $0.io[low..<high].reduce(0, +) / Double(high - low) })
             let p50 = median(runs.map { run in
                 let sorted = run.append[low..<high].sorted()
                 return sorted[sorted.count / 2]
@@ -117,10 +118,13 @@ struct PersistenceBenchmark {
                 let sorted = run.append[low..<high].sorted()
                 return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
             })
-            rows.append(["n": Double(point), "amortized_us": amortized / 1000, "append_p50_us": p50 / 1000, "append_p99_us": p99 / 1000])
+            rows.append([
+                "n": Double(point), "io_us": io / 1000, "amortized_us": amortized / 1000, "append_p50_us": p50 / 1000,
+                "append_p99_us": p99 / 1000,
+            ])
             print(
-                "  " + pad("\(point)", 8) + pad(format(amortized / 1000), 19) + pad(format(p50 / 1000), 16)
-                    + format(p99 / 1000))
+                "  " + pad("\(point)", 8) + pad(format(io / 1000), 13) + pad(format(amortized / 1000), 19)
+                    + pad(format(p50 / 1000), 16) + format(p99 / 1000))
         }
         print("  enqueue (caller-visible, fire-and-forget): \(format(enqueueNanos / 1000)) µs/msg")
         print("  load of \(count) messages: \(format(loadMillis)) ms")
@@ -129,7 +133,7 @@ struct PersistenceBenchmark {
             var json = "{\"implementation\":\"swift\",\"policy\":\"\(policyName)\",\"messages\":\(count),\"turn\":\(turn),"
             json += "\"compactions\":\(compactions),\"enqueue_us\":\(enqueueNanos / 1000),\"load_ms\":\(loadMillis),\"points\":["
             json += rows.map { row in
-                "{\"n\":\(Int(row["n"]!)),\"amortized_us\":\(row["amortized_us"]!),\"append_p50_us\":\(row["append_p50_us"]!),\"append_p99_us\":\(row["append_p99_us"]!)}"
+                "{\"n\":\(Int(row["n"]!)),\"io_us\":\(row["io_us"]!),\"amortized_us\":\(row["amortized_us"]!),\"append_p50_us\":\(row["append_p50_us"]!),\"append_p99_us\":\(row["append_p99_us"]!)}"
             }.joined(separator: ",")
             json += "]}\n"
             try Data(json.utf8).write(to: URL(fileURLWithPath: path))
@@ -140,29 +144,48 @@ struct PersistenceBenchmark {
     /// checkpoint per turn. Returns per-message append latency and amortized cost (ns).
     @discardableResult
     static func stream(frames: [FrameStream.Frame], turn: Int, store: FileSessionStore, id: SessionID) async throws
-        -> (append: [Double], amortized: [Double])
+        -> Run
     {
         _ = try await store.delete(id)
         let writer = try await store.openSession(id, workingDirectory: "/work/bench", options: ["model": "claude-opus-5-5"])
         let clock = ContinuousClock()
-        var appendNanos = [Double](repeating: 0, count: frames.count)
-        var amortizedNanos = [Double](repeating: 0, count: frames.count)
+        var run = Run(count: frames.count)
         var index = 0
         while index < frames.count {
             let end = min(index + turn, frames.count)
             for position in index..<end {
                 let message = ConversationMessage(direction: frames[position].direction, rawJSON: frames[position].raw)
+                let ioBefore = writer.ioTime
                 let elapsed = try await clock.measure { try await writer.append(message) }
-                appendNanos[position] = nanoseconds(elapsed)
+                run.append[position] = nanoseconds(elapsed)
+                run.io[position] = nanoseconds(writer.ioTime - ioBefore)
             }
+            let ioBefore = writer.ioTime
             let checkpoint = nanoseconds(try await clock.measure { try await writer.checkpoint() })
+            let checkpointIO = nanoseconds(writer.ioTime - ioBefore)
             for position in index..<end {
-                amortizedNanos[position] = appendNanos[position] + checkpoint / Double(end - index)
+                run.amortized[position] = run.append[position] + checkpoint / Double(end - index)
+                run.io[position] += checkpointIO / Double(end - index)
             }
             index = end
         }
         try await writer.close()
-        return (appendNanos, amortizedNanos)
+        return run
+    }
+
+    struct Run {
+        /// Awaited append latency.
+        var append: [Double]
+        /// Append latency plus the message's share of its turn's checkpoint.
+        var amortized: [Double]
+        /// Time on the store's I/O queue for the append plus the share of the checkpoint.
+        var io: [Double]
+
+        init(count: Int) {
+            append = Array(repeating: 0, count: count)
+            amortized = append
+            io = append
+        }
     }
 
     static func nanoseconds(_ duration: Duration) -> Double {

@@ -37,6 +37,8 @@ public final class SessionWriter: Sendable {
     private let state: Mutex<State>
     /// The file engine. Only used on the store's serial I/O queue; the mutex is uncontended.
     private let files: Mutex<SessionFiles>
+    /// Wall time spent on the I/O queue writing, checkpointing and compacting (benchmarks).
+    private let ioNanoseconds = Atomic<UInt64>(0)
 
     private struct Waiter {
         var ticket: UInt64
@@ -114,6 +116,22 @@ public final class SessionWriter: Sendable {
     public func updateMetadata(workingDirectory: String? = nil, options: [String: JSONValue]? = nil) {
         guard workingDirectory != nil || options != nil else { return }
         submit(.meta(MetadataUpdate(workingDirectory: workingDirectory, options: options), Date()), waiter: nil)
+    }
+
+    /// Total wall time this writer has spent on the store's I/O queue (writing, syncing,
+    /// compacting), excluding time spent waiting for the queue. For benchmarks.
+    @_spi(Benchmarking)
+    public var ioTime: Duration {
+        .nanoseconds(Int64(ioNanoseconds.load(ordering: .relaxed)))
+    }
+
+    private func measured<T>(_ body: () throws(SessionStoreError) -> T) throws(SessionStoreError) -> T {
+        let started = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            ioNanoseconds.add(UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)), ordering: .relaxed)
+        }
+        return try body()
     }
 
     /// The number of records waiting to be written (normally 0 or a few; grows while the
@@ -209,8 +227,10 @@ public final class SessionWriter: Sendable {
     private func checkpointNow(through target: UInt64, forceCompaction: Bool) throws(SessionStoreError) {
         do {
             try drain(through: target)
-            try files.withLock { files throws(SessionStoreError) in
-                try files.checkpoint(forceCompaction: forceCompaction)
+            try measured { () throws(SessionStoreError) in
+                try files.withLock { files throws(SessionStoreError) in
+                    try files.checkpoint(forceCompaction: forceCompaction)
+                }
             }
         } catch {
             core.emit(PersistenceEvent(kind: .checkpointFailed, sessionID: sessionID, error: error, path: error.path))
@@ -228,6 +248,10 @@ public final class SessionWriter: Sendable {
     /// Writes every queued record in one batch. Returns the error if the write failed.
     @discardableResult
     private func drainOnce() -> SessionStoreError? {
+        (try? measured { () throws(SessionStoreError) in drainOnceUnmeasured() }) ?? nil
+    }
+
+    private func drainOnceUnmeasured() -> SessionStoreError? {
         let batch: [PendingRecord] = state.withLock { state in
             state.drainScheduled = false
             return Array(state.pending[state.head...])
