@@ -248,6 +248,60 @@ struct PersistenceCrashTests {
     }
 }
 
+extension PersistenceCrashTests {
+    @Test(
+        "permission denied (an unprivileged writer): writes fail, records are kept, and recover when fixed",
+        .enabled(if: geteuid() == 0, "needs root to drop to another uid"))
+    func permissionDenied() async throws {
+        // Root ignores permission bits, so the writer runs as uid 65534 in a child process.
+        let folder = TemporaryFolder()
+        chmod(folder.path, 0o755)
+        let directory = folder.sub("sessions")
+        mkdir(directory, 0o700)  // owned by root: the child may not enter it
+        let child = try ChildProcess(
+            CrashWriter.path,
+            ["--dir", directory, "--session", "denied", "--count", "40", "--mode", "retry", "--as-user", "65534"])
+        child.read(until: { $0.contains { $0.hasPrefix("failed ") } }, timeout: .seconds(20))
+        let failed = try #require(child.lines.first { $0.hasPrefix("failed ") }).split(separator: " ")
+        #expect(failed[1] == "40", "all records kept in memory")
+        #expect(failed[5] == "ioFailure" && failed[6] == "13", "EACCES: \(failed)")
+        #expect(Int(failed[3])! <= 2, "one writeFailed event per distinct error, not per retry")
+        chown(directory, 65534, 65534)  // "fix the permissions"
+        child.wait()
+        #expect(child.lines.last == "done", "\(child.lines)")
+        let recovered = try #require(child.lines.first { $0.hasPrefix("recovered ") }).split(separator: " ")
+        #expect(recovered[1] == "0")
+        #expect(recovered[4] == "1", "one writeRecovered event")
+        let data = try await FileSessionStore(directory: directory).load(try SessionID("denied"))
+        #expect(try writerMarks(data).map(\.1) == Array(0..<40))
+    }
+
+    @Test(
+        "a read-only folder (another uid) loads and lists without a lock and without writing",
+        .enabled(if: geteuid() == 0, "needs root to drop to another uid"))
+    func readOnlyFolder() async throws {
+        let folder = TemporaryFolder()
+        chmod(folder.path, 0o755)
+        let directory = folder.sub("sessions")
+        let store = FileSessionStore(directory: directory)
+        let id = try SessionID("readonly")
+        let writer = try await store.openSession(id, workingDirectory: "/w")
+        for index in 0..<12 {
+            try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(index)))
+        }
+        try await writer.checkpoint()  // leaves records in the journal too
+        chmod(directory, 0o755)
+        for name in ["readonly.json", "readonly.journal", "readonly.lock"] { chmod(directory + "/" + name, 0o644) }
+        let before = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        let child = try ChildProcess(
+            CrashWriter.path, ["--dir", directory, "--session", "readonly", "--mode", "load", "--as-user", "12345"])
+        child.wait()
+        #expect(child.lines == ["loaded 12 listed 1"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == before)
+        try await writer.close()
+    }
+}
+
 /// A small deterministic generator (SplitMix64), so failures can be replayed.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64

@@ -19,7 +19,8 @@ public import ClaudeCode
 ///
 /// **Failures never lose records the writer still holds.** When a write fails (disk full,
 /// permission denied, folder removed), the records stay queued in memory, a
-/// ``PersistenceEvent/Kind/writeFailed`` event is emitted and logged, and the write is
+/// ``PersistenceEvent/Kind/writeFailed`` event is emitted and logged (once per distinct error,
+/// not on every retry), and the write is
 /// retried on the next append, ``flush()`` or ``checkpoint()``. A record leaves the queue
 /// only once it is in the journal. (The queue is unbounded while the disk keeps failing.)
 ///
@@ -268,7 +269,7 @@ public final class SessionWriter: Sendable {
         let written = failure?.written ?? batch.count
         var resumeOK: [CheckedContinuation<Void, any Error>] = []
         var resumeFailed: [CheckedContinuation<Void, any Error>] = []
-        let (wasFailing, stillPending) = state.withLock { state in
+        let (wasFailing, stillPending, recovering) = state.withLock { state in
             state.removeWritten(written)
             if written > 0 { state.lastWrittenTicket = batch[written - 1].ticket }
             let failedThrough = failure == nil ? 0 : batch[batch.count - 1].ticket
@@ -286,20 +287,23 @@ public final class SessionWriter: Sendable {
             }
             state.waiters.removeFirst(index)
             let wasFailing = state.failing
+            let previousError = state.lastError
             state.failing = failure != nil
             state.lastError = failure?.error ?? state.lastError
-            return (wasFailing, state.pendingCount)
+            return (wasFailing && previousError == failure?.error, state.pendingCount, wasFailing && failure == nil)
         }
         for continuation in resumeOK { continuation.resume() }
         if let failure {
             for continuation in resumeFailed { continuation.resume(throwing: failure.error) }
+            // Report a failure once, and again only when the error changes, not on every retry.
+            if wasFailing { return failure.error }
             core.emit(
                 PersistenceEvent(
                     kind: .writeFailed, sessionID: sessionID, error: failure.error, count: stillPending,
                     path: failure.error.path))
             return failure.error
         }
-        if wasFailing {
+        if recovering {
             core.emit(PersistenceEvent(kind: .writeRecovered, sessionID: sessionID, count: written))
         }
         // Past the size threshold, fold without waiting for a checkpoint.
