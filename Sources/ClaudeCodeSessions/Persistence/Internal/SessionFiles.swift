@@ -650,6 +650,7 @@ final class SessionFiles {
                     kind: .journalLinesQuarantined, sessionID: id, count: contents.badLines.count,
                     path: root.filePath(id.quarantineFileName)))
         }
+        removeStaleTemporaries(directory)
         try writeSnapshot(directory, merged)
         try createJournal(directory, baseSeq: Int64(merged.conversationHistory.count))
         metadata.workingDirectory = merged.workingDirectory
@@ -658,6 +659,16 @@ final class SessionFiles {
         emit(
             PersistenceEvent(
                 kind: .compacted, sessionID: id, count: merged.conversationHistory.count, path: snapshotPath))
+    }
+
+    /// Removes this session's temporary files left by a compaction that crashed. Safe because
+    /// every compaction holds the session's exclusive lock, which the caller now holds.
+    private func removeStaleTemporaries(_ directory: DirectoryHandle) {
+        let prefixes = ["." + id.snapshotFileName + ".tmp-", "." + id.journalFileName + ".tmp-"]
+        guard let names = try? StoreSystem.listNames(directory.fd) else { return }
+        for name in names where prefixes.contains(where: { name.hasPrefix($0) }) {
+            _ = try? StoreSystem.unlink(directory.fd, name)
+        }
     }
 
     /// Appends undecodable journal lines to `<id>.quarantine` (0600) so compaction never
