@@ -160,6 +160,25 @@ final class SessionFiles {
                 throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
             }
             if lockFD < 0 {
+                if !create {
+                    // Readers and delete: never create a lock file for a session that does not exist.
+                    switch try sessionFilesExist(handle) {
+                    case .some(true):
+                        break
+                    case .some(false):
+                        throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
+                    case nil where !revalidated:
+                        revalidated = true
+                        directory = nil
+                        guard let fresh = try root.revalidate(create: false) else {
+                            throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
+                        }
+                        directory = fresh
+                        continue
+                    case nil:
+                        throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
+                    }
+                }
                 do {
                     let fd = try StoreSystem.openAt(handle.fd, id.lockFileName, O_RDWR | O_CREAT | O_NOFOLLOW)
                     lockFD = fd
@@ -230,6 +249,19 @@ final class SessionFiles {
         throw SessionStoreError(
             .ioFailure, path: root.filePath(id.lockFileName), sessionID: id,
             reason: "the lock file kept changing")
+    }
+
+    /// Whether the snapshot, journal or lock file exists: `true`/`false`, or `nil` when
+    /// nothing exists *and* the folder may have been replaced (worth revalidating).
+    private func sessionFilesExist(_ directory: DirectoryHandle) throws(SessionStoreError) -> Bool? {
+        for name in [id.lockFileName, id.snapshotFileName, id.journalFileName] {
+            do {
+                if try StoreSystem.status(directory.fd, name) != nil { return true }
+            } catch {
+                throw failure(error, name)
+            }
+        }
+        return root.isCurrent(directory) ? false : nil
     }
 
     // MARK: Reading
