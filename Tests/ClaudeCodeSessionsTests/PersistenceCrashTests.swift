@@ -108,26 +108,35 @@ struct PersistenceCrashTests {
         var alreadyFolded = 0
         var inFlightKept = 0
         var killedDuringCompaction = 0
+        var cleanExits = 0
         for round in 0..<kills {
             let turn = Int.random(in: 2...12, using: &generator)
+            // Kill after a random number of acknowledged messages, after a random delay, or
+            // (every third round) during the compaction that close() performs after the last message.
+            let mode = round % 3
+            let count = mode == 2 ? Int.random(in: 5...150, using: &generator) : 1_000_000
             let child = try ChildProcess(
                 CrashWriter.path,
                 [
-                    "--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "1000000",
+                    "--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "\(count)",
                     "--policy", policy, "--turn", "\(turn)", "--text-bytes", "\(Int.random(in: 200...1200, using: &generator))",
                 ])
-            // Kill after a random number of acknowledged messages, or after a random delay.
-            if Bool.random(using: &generator) {
+            switch mode {
+            case 0:
                 let target = Int.random(in: 0...300, using: &generator)
                 child.read(until: { $0.count >= target })
-            } else {
+            case 1:
                 let delay = Int.random(in: 0...120, using: &generator)
                 child.read(until: { _ in false }, timeout: .milliseconds(delay))
+            default:
+                child.read(until: { $0.count >= count })
+                usleep(UInt32.random(in: 0...40_000, using: &generator))
             }
             child.kill()
             child.wait()
             let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasPrefix(".") } ?? []
             if leftovers.contains(where: { $0.contains(".json.tmp-") }) { killedDuringCompaction += 1 }
+            if child.lines.last == "done" { cleanExits += 1 }
             let acknowledged = child.lines.filter { $0.hasPrefix("w0 ") }.compactMap { Int($0.dropFirst(3)) }
             #expect(!child.lines.contains { $0.hasPrefix("error") }, "round \(round): \(child.lines.last ?? "")")
             let acknowledgedThrough = (acknowledged.last.map { $0 + 1 }) ?? present
@@ -171,7 +180,7 @@ struct PersistenceCrashTests {
         #expect(count == "\(present + 5)")
         print(
             "crash test (\(policy)): \(kills) kills, \(present) messages, torn tails seen \(tornTails), "
-                + "killed while writing a snapshot \(killedDuringCompaction), "
+                + "killed while writing a snapshot \(killedDuringCompaction), finished before the kill \(cleanExits), "
                 + "crashes between snapshot and journal replacement seen \(alreadyFolded), in-flight message kept \(inFlightKept)"
         )
     }
