@@ -276,7 +276,7 @@ public final class SessionWriter: Sendable {
             var index = 0
             while index < state.waiters.count {
                 let waiter = state.waiters[index]
-                if waiter.ticket <= state.lastWrittenTicket {
+                if waiter.ticket <= state.lastWrittenTicket && failure?.syncFailed != true {
                     resumeOK.append(waiter.continuation)
                 } else if waiter.ticket <= failedThrough {
                     resumeFailed.append(waiter.continuation)

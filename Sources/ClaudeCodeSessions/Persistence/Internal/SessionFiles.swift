@@ -36,10 +36,13 @@ struct PendingRecord: Sendable {
     var payload: Payload
 }
 
-/// An append that stopped early: the first `written` records are in the journal.
+/// An append that stopped early: the first `written` records are in the journal. When
+/// `syncFailed`, all records were written but the `fdatasync` that should have made them
+/// durable failed: they must not be written again, nor acknowledged as durable.
 struct AppendFailure: Error {
     var written: Int
     var error: SessionStoreError
+    var syncFailed = false
 }
 
 /// The files of one session and every operation on them.
@@ -572,7 +575,8 @@ final class SessionFiles {
                 journalDirty = false
             } catch {
                 // The records are in the file, only their durability is unknown: do not rewrite them.
-                throw .append(AppendFailure(written: records.count, error: failure(error, id.journalFileName)))
+                throw .append(
+                    AppendFailure(written: records.count, error: failure(error, id.journalFileName), syncFailed: true))
             }
         }
     }
