@@ -105,7 +105,9 @@ public final class SessionWriter: Sendable {
     /// `fdatasync`ed under ``DurabilityPolicy/everyMessage``).
     ///
     /// - Throws: ``SessionStoreError`` when the write failed. The message is **not** lost:
-    ///   it stays queued and is retried by the next append, flush or checkpoint.
+    ///   it stays queued and is retried by the next append, flush or checkpoint. Under
+    ///   ``DurabilityPolicy/everyMessage`` it also throws when the message was written but
+    ///   `fdatasync` failed; the message is then in the journal and is not written again.
     ///   `.writerClosed` after ``close()``.
     public func append(_ message: ConversationMessage) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
