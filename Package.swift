@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ClaudeCodeSessions", targets: ["ClaudeCodeSessions"]),
         .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
+        .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
         .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
         .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
@@ -44,26 +45,41 @@ let package = Package(
             dependencies: [
                 "ClaudeCode",
                 .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "FakeClaudeCLI", dependencies: []),
+        .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
         // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
+        .target(
+            name: "ExampleSupport",
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
+            path: "Examples/ExampleSupport"
+        ),
         .executableTarget(
             name: "SimplePersistExample",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/simple-persist"
         ),
         .executableTarget(
             name: "MultiTurnConversationExample",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/multi-turn-conversation"
         ),
-        .testTarget(name: "ClaudeCodeTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
-        .testTarget(name: "ClaudeCodeProcessTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "ClaudeCodeTests",
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ClaudeCodeProcessTests",
+            // FakeClaudeCLI: so `swift test` builds `fake-claude`, which the tests run.
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting", "FakeClaudeCLI"]
+        ),
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",

@@ -1,0 +1,277 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Makes the transport for a connection; the default runs the CLI with ``SubprocessTransport``.
+public typealias TransportFactory = @Sendable (ClaudeCodeOptions) throws(ClaudeCodeError) -> any ClaudeTransport
+
+/// A long-lived, two-way session with one Claude Code CLI process.
+///
+/// ```swift
+/// try await ClaudeSDKClient.withConnection(options: options) { client in
+///     try await client.query("Hello")
+///     for try await message in client.receiveResponse() {
+///         print(message)
+///     }
+/// }
+/// ```
+///
+/// `connect()` starts the CLI and completes the `initialize` handshake; `query(_:)` sends a
+/// prompt; ``receiveMessages()`` and ``receiveResponse()`` read what comes back. Control
+/// requests (``interrupt()``, ``setModel(_:)``, …) work at any time, including while a turn
+/// streams. Prefer ``withConnection(options:prompt:_:)``, which always shuts the CLI down;
+/// otherwise call ``disconnect()``. A client that is dropped while connected kills its CLI.
+///
+/// Read messages from one task at a time. The client can be reconnected after ``disconnect()``.
+public final class ClaudeSDKClient: Sendable {
+    private struct State {
+        var session: ControlSession?
+        var serverInfo: JSONValue?
+        var options: ClaudeCodeOptions
+    }
+
+    private let state: Mutex<State>
+    private let transportFactory: TransportFactory?
+    private let observer: FrameObserver?
+    private let controlHandler: ControlRequestHandler?
+    /// Where the SDK logs; never bootstrapped by the SDK.
+    public let logger: Logger
+
+    /// Creates a client; nothing starts until ``connect(prompt:)``.
+    /// - Parameters:
+    ///   - options: How to run the CLI.
+    ///   - transport: Makes the transport per connection; `nil` runs the real CLI.
+    ///   - observer: Sees every frame in both directions (see ``FrameObserver``).
+    ///   - controlHandler: Answers the CLI's control requests (permission prompts, hooks, SDK MCP servers).
+    ///   - logger: Where to log.
+    public init(
+        options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
+        observer: FrameObserver? = nil, controlHandler: ControlRequestHandler? = nil,
+        logger: Logger = Logger(label: "ClaudeCode")
+    ) {
+        self.state = Mutex(State(options: options))
+        self.transportFactory = transport
+        self.observer = observer
+        self.controlHandler = controlHandler
+        self.logger = logger
+    }
+
+    deinit {
+        if let session = state.withLock({ $0.session }) {
+            session.transport.terminateImmediately()
+        }
+    }
+
+    /// The options of the next (or current) connection.
+    public var options: ClaudeCodeOptions {
+        get { state.withLock { $0.options } }
+        set { state.withLock { $0.options = newValue } }
+    }
+
+    /// Whether a CLI process is running for this client.
+    public var isConnected: Bool {
+        state.withLock { state in state.session.map { $0.exitStatus == nil } ?? false }
+    }
+
+    /// The CLI's answer to `initialize` (commands, models, account, version, …), once connected.
+    public var serverInfo: JSONValue? { state.withLock { $0.serverInfo } }
+
+    // MARK: Connecting
+
+    /// Starts the CLI and completes the `initialize` handshake, then sends `prompt` if given.
+    /// - Throws: ``ClaudeCodeError`` with ``ClaudeCodeError/Code/cliNotFound``, ``ClaudeCodeError/Code/launchFailed``,
+    ///   ``ClaudeCodeError/Code/processExited`` (with the stderr tail, e.g. for an unknown `resume` id),
+    ///   or ``ClaudeCodeError/Code/controlTimeout``.
+    public func connect(prompt: String? = nil) async throws(ClaudeCodeError) {
+        let options = state.withLock { $0.options }
+        if state.withLock({ $0.session != nil }) {
+            throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
+        }
+        let transport: any ClaudeTransport
+        if let transportFactory {
+            transport = try transportFactory(options)
+        } else {
+            transport = try SubprocessTransport(options: options, logger: logger)
+        }
+        let session = ControlSession(
+            transport: transport, observer: observer, handler: controlHandler, logger: logger)
+        let claimed = state.withLock { state -> Bool in
+            guard state.session == nil else { return false }
+            state.session = session
+            return true
+        }
+        guard claimed else {
+            throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
+        }
+        do {
+            try await session.start()
+            let info = try await session.request(
+                "initialize", ["hooks": .null], timeout: options.initializeTimeout)
+            state.withLock { $0.serverInfo = info }
+            if let version = info["claude_code_version"]?.stringValue,
+                CLILocator.isVersion(version, olderThan: CLILocator.minimumVersion)
+            {
+                logger.warning(
+                    "Claude Code CLI \(version) is older than \(CLILocator.minimumVersion), the oldest this SDK supports; upgrade it"
+                )
+            }
+            if let prompt { try await query(prompt) }
+        } catch {
+            await session.close()
+            state.withLock { $0.session = nil }
+            if error.code == .processExited || error.code == .transportClosed {
+                throw ClaudeCodeError(
+                    .processExited, "the CLI exited during startup; see stderrTail and resultErrors",
+                    exitStatus: session.exitStatus ?? error.exitStatus, stderrTail: session.transport.stderrTail,
+                    resultErrors: error.resultErrors)
+            }
+            throw error
+        }
+    }
+
+    /// Connects and sends the messages of `prompt` as they come; see ``query(_:)-(AsyncSequence)``.
+    public func connect<Prompt: AsyncSequence & Sendable>(prompt: Prompt) async throws
+    where Prompt.Element == JSONValue {
+        try await connect()
+        try await query(prompt)
+    }
+
+    /// Closes stdin and waits for the CLI to exit (SIGTERM, then SIGKILL, after the grace periods).
+    /// Safe to call more than once, or when not connected.
+    public func disconnect() async {
+        guard let session = state.withLock({ $0.session }) else { return }
+        await session.close()
+        state.withLock { state in
+            if state.session === session { state.session = nil }
+        }
+    }
+
+    /// Connects, runs `body`, and disconnects however `body` ends (return, throw or cancellation).
+    public static func withConnection<Result: Sendable>(
+        options: ClaudeCodeOptions = ClaudeCodeOptions(), prompt: String? = nil,
+        _ body: (ClaudeSDKClient) async throws -> Result
+    ) async throws -> Result {
+        let client = ClaudeSDKClient(options: options)
+        try await client.connect(prompt: prompt)
+        do {
+            let result = try await body(client)
+            await client.disconnect()
+            return result
+        } catch {
+            await client.disconnect()
+            throw error
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends a prompt as a user message.
+    ///
+    /// Prompts sent while a turn runs are merged by the CLI into its next turn; to get one
+    /// result per prompt, read ``receiveResponse()`` before sending the next.
+    /// - Parameter sessionID: The stream-json `session_id` field; the CLI ignores it. It is *not* the CLI session id.
+    public func query(_ prompt: String, sessionID: String = "default") async throws(ClaudeCodeError) {
+        try await sendUser([
+            "type": "user", "message": ["role": "user", "content": .string(prompt)], "parent_tool_use_id": .null,
+            "session_id": .string(sessionID),
+        ])
+    }
+
+    /// Sends user messages (each a complete stream-json `user` frame) as the sequence yields them.
+    public func query<Messages: AsyncSequence & Sendable>(_ messages: Messages) async throws
+    where Messages.Element == JSONValue {
+        for try await message in messages {
+            guard message["type"]?.stringValue == "user", message["message"] != nil else {
+                throw ClaudeCodeError(
+                    .invalidInput, "each streamed message must be a {\"type\":\"user\",\"message\":{…}} frame")
+            }
+            try await sendUser(message)
+        }
+    }
+
+    private func sendUser(_ frame: JSONValue) async throws(ClaudeCodeError) {
+        try await connectedSession().sendUser(frame)
+    }
+
+    private func connectedSession() throws(ClaudeCodeError) -> ControlSession {
+        guard let session = state.withLock({ $0.session }) else {
+            throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
+        }
+        return session
+    }
+
+    /// Closes the CLI's stdin: it finishes the current turn, then exits. ``receiveMessages()`` ends after that.
+    public func endInput() async throws(ClaudeCodeError) {
+        await (try connectedSession()).endInput()
+    }
+
+    // MARK: Receiving
+
+    /// Every message until the CLI exits. Read it from one task at a time.
+    public func receiveMessages() -> MessageStream {
+        MessageStream(buffer: state.withLock { $0.session?.messages }, stopAfterResult: false)
+    }
+
+    /// The messages of the current turn, up to and including its ``ResultMessage``.
+    public func receiveResponse() -> MessageStream {
+        MessageStream(buffer: state.withLock { $0.session?.messages }, stopAfterResult: true)
+    }
+
+    // MARK: Control
+
+    /// Sends a control request and returns the CLI's `response` object.
+    ///
+    /// Use it for requests the SDK has no method for. On timeout the SDK sends `control_cancel_request`.
+    public func sendControlRequest(
+        _ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration? = nil
+    ) async throws(ClaudeCodeError) -> JSONValue {
+        let session = try connectedSession()
+        return try await session.request(subtype, fields, timeout: timeout ?? options.controlRequestTimeout)
+    }
+
+    /// Interrupts the running turn. The turn ends with an `error_during_execution` result; the session stays usable.
+    public func interrupt(timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("interrupt", timeout: timeout)
+    }
+
+    /// Changes the permission mode for the rest of the session.
+    public func setPermissionMode(_ mode: PermissionMode, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("set_permission_mode", ["mode": .string(mode.rawValue)], timeout: timeout)
+    }
+
+    /// Changes the model for later turns; `nil` returns to the default.
+    public func setModel(_ model: String?, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("set_model", ["model": model.map(JSONValue.string) ?? .null], timeout: timeout)
+    }
+
+    /// The state of every MCP server (`mcpServers` in the response).
+    public func mcpStatus(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
+        try await sendControlRequest("mcp_status", timeout: timeout)
+    }
+
+    /// How the context window is used, by category.
+    public func contextUsage(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
+        try await sendControlRequest("get_context_usage", timeout: timeout)
+    }
+
+    /// Reconnects an MCP server by name.
+    public func reconnectMCPServer(_ name: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("mcp_reconnect", ["serverName": .string(name)], timeout: timeout)
+    }
+
+    /// Enables or disables an MCP server by name.
+    public func toggleMCPServer(_ name: String, enabled: Bool, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest(
+            "mcp_toggle", ["serverName": .string(name), "enabled": .bool(enabled)], timeout: timeout)
+    }
+
+    /// Stops a background task by id.
+    public func stopTask(_ taskID: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("stop_task", ["task_id": .string(taskID)], timeout: timeout)
+    }
+
+    /// Restores files to their state at a user message (needs file checkpointing in the CLI).
+    public func rewindFiles(toUserMessage uuid: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("rewind_files", ["user_message_id": .string(uuid)], timeout: timeout)
+    }
+}

@@ -1,0 +1,310 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs the stream-json protocol over one transport: routes every inbound frame, matches
+/// control responses to requests, answers the CLI's control requests, and queues messages.
+///
+/// Ownership: the session owns one reader task (started in ``start()``), which is the only
+/// reader of the transport. Control requests from the CLI are answered in their own tasks,
+/// never waiting on the message consumer.
+final class ControlSession: Sendable {
+    private struct Pending {
+        var continuation: CheckedContinuation<JSONValue, any Error>
+        var subtype: String
+        var timer: Task<Void, Never>?
+    }
+    private struct State {
+        var pending: [String: Pending] = [:]
+        var inflight: [String: Task<Void, Never>] = [:]
+        var counter = 0
+        var awaitingResult = false
+        var closing = false
+        var exit: ProcessExitStatus?
+        var lastErrorResult: ResultMessage?
+        var reader: Task<Void, Never>?
+    }
+
+    let transport: any ClaudeTransport
+    let messages = MessageBuffer()
+    private let observer: FrameObserver?
+    private let handler: ControlRequestHandler?
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(
+        transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?, logger: Logger
+    ) {
+        self.transport = transport
+        self.observer = observer
+        self.handler = handler
+        self.logger = logger
+    }
+
+    func start() async throws(ClaudeCodeError) {
+        try await transport.start()
+        let reader = Task.detached { [self] in await self.readLoop() }
+        state.withLock { $0.reader = reader }
+    }
+
+    var exitStatus: ProcessExitStatus? { state.withLock { $0.exit } }
+
+    // MARK: Sending
+
+    /// Writes one frame; it is observed before it is written.
+    func send(_ frame: JSONValue) async throws(ClaudeCodeError) {
+        var bytes = frame.serialized()
+        observer?(WireFrame(direction: .outbound, raw: RawJSON(bytes: bytes), json: frame, timestamp: Date()))
+        bytes.append(0x0A)
+        try await transport.write(bytes)
+    }
+
+    /// Sends a user message frame and marks a turn as in progress.
+    func sendUser(_ frame: JSONValue) async throws(ClaudeCodeError) {
+        state.withLock { $0.awaitingResult = true }
+        do {
+            try await send(frame)
+        } catch {
+            state.withLock { $0.awaitingResult = false }
+            throw error
+        }
+    }
+
+    /// Sends a control request and waits for its response.
+    func request(_ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration) async throws(ClaudeCodeError)
+        -> JSONValue
+    {
+        if let exit = exitStatus {
+            throw ClaudeCodeError(
+                .transportClosed, "the CLI has exited (\(exit)); control request \(subtype) cannot be sent",
+                exitStatus: exit, stderrTail: transport.stderrTail)
+        }
+        let id = state.withLock { state -> String in
+            state.counter += 1
+            return "req_\(state.counter)_\(String(UInt32.random(in: .min ... .max), radix: 16))"
+        }
+        var body = fields
+        body["subtype"] = .string(subtype)
+        let frame: JSONValue = ["type": "control_request", "request_id": .string(id), "request": .object(body)]
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<JSONValue, any Error>) in
+                    let timer = Task { [weak self] in
+                        guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                        self?.resolve(
+                            id,
+                            .failure(
+                                ClaudeCodeError(
+                                    .controlTimeout, "the CLI did not answer control request \(subtype) within \(timeout)")),
+                            cancelInCLI: true)
+                    }
+                    state.withLock {
+                        $0.pending[id] = Pending(continuation: continuation, subtype: subtype, timer: timer)
+                    }
+                    Task { [weak self] in
+                        guard let self else { return }
+                        do throws(ClaudeCodeError) {
+                            try await self.send(frame)
+                        } catch {
+                            self.resolve(id, .failure(error), cancelInCLI: false)
+                        }
+                    }
+                }
+            } onCancel: {
+                resolve(
+                    id, .failure(ClaudeCodeError(.cancelled, "control request \(subtype) was cancelled")),
+                    cancelInCLI: true)
+            }
+        } catch let error as ClaudeCodeError {
+            throw error
+        } catch {
+            throw ClaudeCodeError(.controlError, "control request \(subtype) failed", underlying: error)
+        }
+    }
+
+    private func resolve(_ id: String, _ result: Result<JSONValue, ClaudeCodeError>, cancelInCLI: Bool) {
+        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+        pending.timer?.cancel()
+        switch result {
+        case .success(let value): pending.continuation.resume(returning: value)
+        case .failure(let error): pending.continuation.resume(throwing: error)
+        }
+        if cancelInCLI {
+            Task { [weak self] in
+                try? await self?.send(["type": "control_cancel_request", "request_id": .string(id)])
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Closes stdin; the CLI finishes and exits.
+    func endInput() async {
+        await transport.endInput()
+    }
+
+    /// Shuts the CLI down and waits until the reader has delivered everything.
+    func close() async {
+        let reader = state.withLock { state -> Task<Void, Never>? in
+            state.closing = true
+            return state.reader
+        }
+        await transport.close()
+        await reader?.value
+        let inflight = state.withLock { state -> [Task<Void, Never>] in
+            defer { state.inflight = [:] }
+            return Array(state.inflight.values)
+        }
+        for task in inflight { task.cancel() }
+    }
+
+    // MARK: Reading
+
+    private func readLoop() async {
+        for await event in transport.events {
+            switch event {
+            case .line(let bytes):
+                handleLine(bytes)
+            case .oversizedLine(let count, let limit, let prefix):
+                observer?(WireFrame(direction: .inbound, raw: RawJSON(bytes: prefix), json: nil, timestamp: Date()))
+                logger.warning("skipped a stdout line of \(count) bytes: over the line limit")
+                messages.push(
+                    .invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix)))
+            case .exited(let status, let stderrTail):
+                handleExit(status, stderrTail: stderrTail)
+            }
+        }
+    }
+
+    private func handleLine(_ bytes: [UInt8]) {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            observer?(
+                WireFrame(direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
+            logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
+            messages.push(
+                .invalid(
+                    InvalidFrame(
+                        reason: .malformedJSON(error.description), byteCount: bytes.count, prefix: Array(bytes.prefix(200)))
+                ))
+            return
+        }
+        let raw = RawJSON(bytes: bytes)
+        observer?(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
+        guard case .object = json else {
+            messages.push(.invalid(InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
+            return
+        }
+        switch json["type"]?.stringValue {
+        case "control_response":
+            handleControlResponse(json["response"] ?? .null)
+        case "control_request":
+            handleControlRequest(json)
+        case "control_cancel_request":
+            if let id = json["request_id"]?.stringValue {
+                state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
+            }
+        default:
+            let message = Message(raw: raw, json: json)
+            if case .result(let result) = message {
+                state.withLock { state in
+                    state.awaitingResult = false
+                    state.lastErrorResult = result.isError ? result : nil
+                }
+            }
+            messages.push(message)
+        }
+    }
+
+    private func handleControlResponse(_ response: JSONValue) {
+        guard let id = response["request_id"]?.stringValue else {
+            logger.debug("control_response without request_id ignored")
+            return
+        }
+        let subtype = state.withLock { $0.pending[id]?.subtype } ?? "?"
+        if response["subtype"]?.stringValue == "error" {
+            let text = response["error"]?.stringValue ?? "unknown error"
+            resolve(
+                id,
+                .failure(
+                    ClaudeCodeError(
+                        .controlError, "the CLI refused control request \(subtype): \(text)",
+                        controlErrorCode: response["error_code"]?.stringValue)), cancelInCLI: false)
+        } else {
+            resolve(id, .success(response["response"] ?? .object([:])), cancelInCLI: false)
+        }
+    }
+
+    private func handleControlRequest(_ frame: JSONValue) {
+        guard let id = frame["request_id"]?.stringValue else { return }
+        let request = frame["request"] ?? .object([:])
+        let subtype = request["subtype"]?.stringValue ?? ""
+        let handler = self.handler
+        let task = Task { [weak self] in
+            var reply: JSONValue
+            do {
+                guard let handler else {
+                    throw ControlRequestError(
+                        message: subtype == "can_use_tool" || subtype == "hook_callback" || subtype == "mcp_message"
+                            ? "No handler is configured for control request subtype: \(subtype)"
+                            : "Unsupported control request subtype: \(subtype)")
+                }
+                let response = try await handler(subtype, request)
+                reply = [
+                    "type": "control_response",
+                    "response": ["subtype": "success", "request_id": .string(id), "response": response],
+                ]
+            } catch is CancellationError {
+                return
+            } catch {
+                let text = (error as? ControlRequestError)?.message ?? String(describing: error)
+                reply = [
+                    "type": "control_response",
+                    "response": ["subtype": "error", "request_id": .string(id), "error": .string(text)],
+                ]
+            }
+            guard !Task.isCancelled, let self else { return }
+            _ = self.state.withLock { $0.inflight.removeValue(forKey: id) }
+            try? await self.send(reply)
+        }
+        state.withLock { $0.inflight[id] = task }
+    }
+
+    private func handleExit(_ status: ProcessExitStatus, stderrTail: String) {
+        let (pending, awaitingResult, closing, lastError) = state.withLock {
+            state -> ([Pending], Bool, Bool, ResultMessage?) in
+            state.exit = status
+            defer { state.pending = [:] }
+            return (Array(state.pending.values), state.awaitingResult, state.closing, state.lastErrorResult)
+        }
+        let resultErrors = lastError.map { $0.errors.isEmpty ? [$0.result ?? ""].filter { !$0.isEmpty } : $0.errors } ?? []
+        for entry in pending {
+            entry.timer?.cancel()
+            entry.continuation.resume(
+                throwing: ClaudeCodeError(
+                    .processExited, "the CLI exited (\(status)) before answering control request \(entry.subtype)",
+                    exitStatus: status, stderrTail: stderrTail, resultErrors: resultErrors))
+        }
+        // An exit is only an error when it cut a turn short, or failed with no error result to explain it.
+        let cutShort = awaitingResult && !closing
+        let unexplainedFailure = !status.isSuccess && !closing && lastError == nil
+        if cutShort || unexplainedFailure {
+            messages.finish(
+                error: ClaudeCodeError(
+                    .processExited,
+                    cutShort
+                        ? "the CLI exited (\(status)) before finishing the turn; see stderrTail"
+                        : "the CLI exited (\(status)); see stderrTail",
+                    exitStatus: status, stderrTail: stderrTail, resultErrors: resultErrors))
+        } else {
+            messages.finish()
+        }
+    }
+}
+
+/// The error text sent back to the CLI when a control request cannot be served.
+struct ControlRequestError: Error {
+    var message: String
+}

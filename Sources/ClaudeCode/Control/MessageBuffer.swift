@@ -1,0 +1,176 @@
+import Synchronization
+
+/// An unbounded, single-consumer queue of messages between the reader task and the user.
+///
+/// The reader never waits for the consumer, so control requests are answered however
+/// slowly messages are consumed. Memory grows only while the consumer lags.
+final class MessageBuffer: Sendable {
+    private struct State {
+        var items: [Message] = []
+        var head = 0
+        var finished = false
+        var failure: ClaudeCodeError?
+        var waiter: CheckedContinuation<Message?, any Error>?
+        var waiterID: UInt64 = 0
+        var nextWaiterID: UInt64 = 0
+    }
+    private let state = Mutex(State())
+
+    func push(_ message: Message) {
+        let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.items.append(message)
+            return nil
+        }
+        waiter?.resume(returning: message)
+    }
+
+    /// Ends the stream after the queued messages; `error`, if any, is thrown once after them.
+    func finish(error: ClaudeCodeError? = nil) {
+        let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+            guard !state.finished else { return nil }
+            state.finished = true
+            state.failure = error
+            defer { state.waiter = nil }
+            if state.waiter != nil { state.failure = nil }
+            return state.waiter
+        }
+        if let waiter {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
+        }
+    }
+
+    var isFinished: Bool { state.withLock { $0.finished && $0.head == $0.items.count } }
+
+    func next() async throws(ClaudeCodeError) -> Message? {
+        enum Immediate {
+            case message(Message)
+            case end
+            case failure(ClaudeCodeError)
+            case wait
+        }
+        let immediate = state.withLock { state -> Immediate in
+            if state.head < state.items.count {
+                let message = state.items[state.head]
+                state.head += 1
+                if state.head > 1024 && state.head * 2 > state.items.count {
+                    state.items.removeFirst(state.head)
+                    state.head = 0
+                }
+                return .message(message)
+            }
+            if state.finished {
+                if let failure = state.failure {
+                    state.failure = nil
+                    return .failure(failure)
+                }
+                return .end
+            }
+            if state.waiter != nil {
+                return .failure(
+                    ClaudeCodeError(
+                        .invalidInput,
+                        "two tasks are reading the client's messages at once; read them from one task at a time"))
+            }
+            return .wait
+        }
+        switch immediate {
+        case .message(let message): return message
+        case .end: return nil
+        case .failure(let error): throw error
+        case .wait: break
+        }
+        if Task.isCancelled { throw ClaudeCodeError(.cancelled, "reading messages was cancelled") }
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message?, any Error>) in
+                    let resumeNow = state.withLock { state -> Immediate? in
+                        if state.head < state.items.count {
+                            let message = state.items[state.head]
+                            state.head += 1
+                            return .message(message)
+                        }
+                        if state.finished {
+                            if let failure = state.failure {
+                                state.failure = nil
+                                return .failure(failure)
+                            }
+                            return .end
+                        }
+                        if Task.isCancelled { return .failure(ClaudeCodeError(.cancelled, "reading messages was cancelled")) }
+                        state.waiter = continuation
+                        state.waiterID = id
+                        return nil
+                    }
+                    switch resumeNow {
+                    case .message(let message): continuation.resume(returning: message)
+                    case .end: continuation.resume(returning: nil)
+                    case .failure(let error): continuation.resume(throwing: error)
+                    case .wait, nil: break
+                    }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+                    guard state.waiterID == id, let waiter = state.waiter else { return nil }
+                    state.waiter = nil
+                    return waiter
+                }
+                waiter?.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
+            }
+        } catch let error as ClaudeCodeError {
+            throw error
+        } catch {
+            throw ClaudeCodeError(.cancelled, "reading messages was cancelled", underlying: error)
+        }
+    }
+}
+
+/// The messages of a client, as an `AsyncSequence`.
+///
+/// From ``ClaudeSDKClient/receiveMessages()`` it runs until the CLI exits; from
+/// ``ClaudeSDKClient/receiveResponse()`` it ends after the turn's ``ResultMessage``.
+/// Read it from one task at a time.
+public struct MessageStream: AsyncSequence, Sendable {
+    public typealias Element = Message
+    public typealias Failure = ClaudeCodeError
+
+    let buffer: MessageBuffer?
+    let stopAfterResult: Bool
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(buffer: buffer, stopAfterResult: stopAfterResult)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let buffer: MessageBuffer?
+        let stopAfterResult: Bool
+        var done = false
+
+        public mutating func next() async throws(ClaudeCodeError) -> Message? {
+            guard !done else { return nil }
+            guard let buffer else {
+                done = true
+                throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
+            }
+            do {
+                guard let message = try await buffer.next() else {
+                    done = true
+                    return nil
+                }
+                if stopAfterResult, case .result = message { done = true }
+                return message
+            } catch {
+                done = true
+                throw error
+            }
+        }
+    }
+}

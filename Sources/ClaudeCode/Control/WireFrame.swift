@@ -1,0 +1,33 @@
+import Foundation
+
+/// One NDJSON frame crossing the CLI's stdin or stdout, as seen by a ``FrameObserver``.
+public struct WireFrame: Sendable {
+    public enum Direction: String, Sendable, Hashable {
+        /// From the SDK to the CLI (prompts, control requests and responses).
+        case outbound
+        /// From the CLI to the SDK (messages, control traffic, invalid lines).
+        case inbound
+    }
+    public var direction: Direction
+    /// The frame's exact bytes (for invalid lines: at most the first 200).
+    public var raw: RawJSON
+    /// The parsed frame, or `nil` when the line was not valid JSON or too long.
+    public var json: JSONValue?
+    /// When the SDK sent or received it.
+    public var timestamp: Date
+
+    /// The frame's top-level `type`, or `"invalid"`.
+    public var type: String { json?["type"]?.stringValue ?? "invalid" }
+}
+
+/// Sees every frame in both directions, in order, before anything else handles it.
+///
+/// It runs on the reader (inbound) or the sending task (outbound): keep it fast and
+/// hand heavy work to another task. `SessionPersistentClient` records conversations this way.
+public typealias FrameObserver = @Sendable (WireFrame) -> Void
+
+/// Answers a control request the CLI sends (`can_use_tool`, `hook_callback`, `mcp_message`).
+///
+/// Receives the request's `subtype` and its whole `request` object; returns the `response`
+/// object. Throwing sends an error response, which the CLI accepts; the session goes on.
+public typealias ControlRequestHandler = @Sendable (_ subtype: String, _ request: JSONValue) async throws -> JSONValue

@@ -1,0 +1,411 @@
+/// A lazy reader of one JSON object's top-level members.
+///
+/// Use it on hot paths that need a few fields of a large object without building the
+/// whole tree: it walks the top-level keys and reports, for each, the byte range of its
+/// value inside ``bytes``. Nested values are skipped without allocating; only the values
+/// you ask for are parsed, with the same strict rules as ``JSONValue/parse(_:)-([UInt8])``.
+///
+/// ```swift
+/// let scanner = JSONObjectScanner(lineBytes)
+/// if try scanner.string(forKey: "type") == "assistant" {
+///     let message = try scanner.value(forKey: "message")
+/// }
+/// ```
+///
+/// Skipped values are checked only for structure (strings terminated, brackets balanced
+/// and matched, scalars well delimited); parse a value to validate it fully. When a key
+/// appears more than once, the last occurrence wins, as in ``JSONValue/parse(_:)-([UInt8])``.
+public struct JSONObjectScanner: Sendable, Sequence {
+    /// The buffer that holds the object. Ranges reported by the scanner index into it.
+    public let bytes: [UInt8]
+    /// The part of ``bytes`` that holds the object text (surrounding whitespace is allowed).
+    public let range: Range<Int>
+
+    /// One top-level member of the object.
+    public struct Member: Sendable, Hashable {
+        /// The key, with escapes decoded.
+        public var key: String
+        /// The byte range of the value's JSON text in ``JSONObjectScanner/bytes``.
+        public var valueRange: Range<Int>
+    }
+
+    /// Creates a scanner over `bytes`, which must hold one JSON object.
+    /// - Parameter bytes: The UTF-8 text of one JSON object.
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.range = 0..<bytes.count
+    }
+
+    /// Creates a scanner over the part of `bytes` in `range`, which must hold one JSON object.
+    ///
+    /// The array is shared, not copied, so this is the cheap way to scan one line of a
+    /// larger buffer.
+    /// - Parameters:
+    ///   - bytes: A buffer of UTF-8 text.
+    ///   - range: The part of `bytes` holding the object. It is clamped to the buffer.
+    public init(_ bytes: [UInt8], range: Range<Int>) {
+        self.bytes = bytes
+        self.range = range.clamped(to: 0..<bytes.count)
+    }
+
+    /// Creates a scanner over a string holding one JSON object.
+    /// - Parameter string: The text of one JSON object.
+    public init(_ string: String) {
+        self.init(Array(string.utf8))
+    }
+
+    // MARK: Iteration
+
+    /// Iterates the members in order. A malformed object ends the iteration early; the
+    /// iterator's ``Iterator/error`` then says why. Use ``members()`` to get errors thrown.
+    public struct Iterator: IteratorProtocol {
+        let bytes: [UInt8]
+        let end: Int
+        var position: Int
+        var started = false
+        var finished = false
+        /// The error that ended the iteration early, if any.
+        public private(set) var error: JSONParseError?
+
+        init(bytes: [UInt8], range: Range<Int>) {
+            self.bytes = bytes
+            self.end = range.upperBound
+            self.position = range.lowerBound
+        }
+
+        /// The next member, or `nil` at the end of the object or at the first error.
+        public mutating func next() -> Member? {
+            if finished { return nil }
+            do {
+                if let member = try nextMember() { return member }
+                finished = true
+                return nil
+            } catch {
+                self.error = error
+                finished = true
+                return nil
+            }
+        }
+
+        /// Like ``next()`` but throws instead of recording the error.
+        mutating func nextMember() throws(JSONParseError) -> Member? {
+            let result = bytes.withUnsafeBufferPointer { buffer in
+                Result { () throws(JSONParseError) -> Member? in
+                    guard let base = buffer.baseAddress else {
+                        throw JSONParseError(offset: 0, reason: "unexpected end of input")
+                    }
+                    var cursor = ScanCursor(base: base, end: end, position: position)
+                    defer { position = cursor.position }
+                    return try cursor.nextMember(started: &started)
+                }
+            }
+            return try result.get()
+        }
+    }
+
+    /// Returns an iterator over the top-level members.
+    public func makeIterator() -> Iterator {
+        Iterator(bytes: bytes, range: range)
+    }
+
+    /// All top-level members, in order, after checking the whole object's structure.
+    /// - Returns: The members, duplicates included.
+    /// - Throws: A ``JSONParseError`` when the text is not a well-formed object.
+    public func members() throws(JSONParseError) -> [Member] {
+        var iterator = makeIterator()
+        var result: [Member] = []
+        while let member = try iterator.nextMember() { result.append(member) }
+        return result
+    }
+
+    // MARK: Lookup
+
+    /// The byte range of the value for `key`, or `nil` when the key is absent or the
+    /// object is malformed.
+    /// - Parameter key: The member name to find.
+    /// - Returns: A range into ``bytes`` holding the value's JSON text.
+    public func rawRange(forKey key: String) -> Range<Int>? {
+        try? findRange(forKey: key)
+    }
+
+    /// The value for `key`, parsed, or `nil` when the key is absent.
+    /// - Parameter key: The member name to find.
+    /// - Returns: The parsed value.
+    /// - Throws: A ``JSONParseError`` when the object or that value is malformed.
+    public func value(forKey key: String) throws(JSONParseError) -> JSONValue? {
+        guard let valueRange = try findRange(forKey: key) else { return nil }
+        return try value(in: valueRange)
+    }
+
+    /// The string value for `key`, or `nil` when the key is absent or its value is not a string.
+    /// - Parameter key: The member name to find.
+    /// - Returns: The decoded string.
+    /// - Throws: A ``JSONParseError`` when the object or that string is malformed.
+    public func string(forKey key: String) throws(JSONParseError) -> String? {
+        guard let valueRange = try findRange(forKey: key) else { return nil }
+        return try string(in: valueRange)
+    }
+
+    /// A scanner over the value for `key` when that value is an object, else `nil`.
+    /// The bytes are shared, not copied.
+    /// - Parameter key: The member name to find.
+    /// - Returns: A scanner of the nested object.
+    /// - Throws: A ``JSONParseError`` when the object is malformed.
+    public func object(forKey key: String) throws(JSONParseError) -> JSONObjectScanner? {
+        guard let valueRange = try findRange(forKey: key), bytes[valueRange.lowerBound] == JSONByte.openBrace else {
+            return nil
+        }
+        return JSONObjectScanner(bytes, range: valueRange)
+    }
+
+    /// Parses the JSON text in `valueRange`, typically a ``Member/valueRange``.
+    /// - Parameter valueRange: A range into ``bytes``.
+    /// - Returns: The parsed value.
+    /// - Throws: A ``JSONParseError`` whose offset is relative to the start of ``bytes``.
+    public func value(in valueRange: Range<Int>) throws(JSONParseError) -> JSONValue {
+        let valueRange = valueRange.clamped(to: 0..<bytes.count)
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) -> JSONValue in
+                guard let base = buffer.baseAddress, !valueRange.isEmpty else {
+                    throw JSONParseError(offset: valueRange.lowerBound, reason: "unexpected end of input")
+                }
+                var parser = JSONFastParser(base: base, count: valueRange.upperBound, position: valueRange.lowerBound)
+                return try parser.parseDocument()
+            }
+        }
+        return try result.get()
+    }
+
+    /// Decodes the JSON string in `valueRange`, or returns `nil` when the range holds
+    /// another kind of value.
+    /// - Parameter valueRange: A range into ``bytes``, typically a ``Member/valueRange``.
+    /// - Returns: The decoded string.
+    /// - Throws: A ``JSONParseError`` when the string is malformed.
+    public func string(in valueRange: Range<Int>) throws(JSONParseError) -> String? {
+        let valueRange = valueRange.clamped(to: 0..<bytes.count)
+        guard !valueRange.isEmpty, bytes[valueRange.lowerBound] == JSONByte.quote else { return nil }
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) -> String in
+                var parser = JSONFastParser(base: buffer.baseAddress!, count: valueRange.upperBound, position: valueRange.lowerBound)
+                return try parser.parseString()
+            }
+        }
+        return try result.get()
+    }
+
+    /// Finds the last member named `key`. Throws when the object is malformed.
+    func findRange(forKey key: String) throws(JSONParseError) -> Range<Int>? {
+        var key = key
+        let range = self.range
+        let result = key.withUTF8 { keyBytes in
+            bytes.withUnsafeBufferPointer { buffer in
+                Result { () throws(JSONParseError) -> Range<Int>? in
+                    guard let base = buffer.baseAddress else {
+                        throw JSONParseError(offset: 0, reason: "unexpected end of input")
+                    }
+                    var cursor = ScanCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                    return try cursor.findLast(key: keyBytes)
+                }
+            }
+        }
+        return try result.get()
+    }
+}
+
+/// The pointer-level walker behind ``JSONObjectScanner``.
+struct ScanCursor {
+    let base: UnsafePointer<UInt8>
+    let end: Int
+    var position: Int
+
+    @inline(__always)
+    func error(_ reason: String, at offset: Int? = nil) -> JSONParseError {
+        JSONParseError(offset: offset ?? position, reason: reason)
+    }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while position < end, JSONByte.isWhitespace(base[position]) { position &+= 1 }
+    }
+
+    /// Reads the opening brace (when `started` is false) and the next key and value.
+    /// Returns the key's content range (between the quotes), whether it has escapes, and the value range.
+    mutating func nextRaw(started: inout Bool) throws(JSONParseError) -> (key: Range<Int>, escaped: Bool, value: Range<Int>)? {
+        if !started {
+            skipWhitespace()
+            guard position < end, base[position] == JSONByte.openBrace else { throw error("expected '{'") }
+            position &+= 1
+            skipWhitespace()
+            started = true
+            if position < end, base[position] == JSONByte.closeBrace {
+                position &+= 1
+                try finish()
+                return nil
+            }
+        } else {
+            skipWhitespace()
+            guard position < end else { throw error("unexpected end of input in object") }
+            let byte = base[position]
+            if byte == JSONByte.closeBrace {
+                position &+= 1
+                try finish()
+                return nil
+            }
+            guard byte == JSONByte.comma else { throw error("expected ',' or '}' in object") }
+            position &+= 1
+            skipWhitespace()
+        }
+        guard position < end, base[position] == JSONByte.quote else { throw error("expected a string key") }
+        let keyStart = position &+ 1
+        let escaped = try skipString()
+        let keyRange = keyStart..<(position &- 1)
+        skipWhitespace()
+        guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
+        position &+= 1
+        skipWhitespace()
+        let valueStart = position
+        try skipValue()
+        return (keyRange, escaped, valueStart..<position)
+    }
+
+    /// After the closing brace: only whitespace may follow.
+    mutating func finish() throws(JSONParseError) {
+        skipWhitespace()
+        if position != end { throw error("unexpected content after the JSON object") }
+    }
+
+    mutating func nextMember(started: inout Bool) throws(JSONParseError) -> JSONObjectScanner.Member? {
+        guard let raw = try nextRaw(started: &started) else { return nil }
+        let key: String
+        if raw.escaped {
+            var parser = JSONFastParser(base: base, count: end, position: raw.key.lowerBound &- 1)
+            key = try parser.parseString()
+        } else {
+            key = String(decoding: UnsafeBufferPointer(start: base + raw.key.lowerBound, count: raw.key.count), as: UTF8.self)
+        }
+        return JSONObjectScanner.Member(key: key, valueRange: raw.value)
+    }
+
+    mutating func findLast(key: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> Range<Int>? {
+        var started = false
+        var found: Range<Int>?
+        while let raw = try nextRaw(started: &started) {
+            if !raw.escaped {
+                if raw.key.count == key.count,
+                    key.count == 0 || memcmpEqual(base + raw.key.lowerBound, key.baseAddress!, key.count)
+                {
+                    found = raw.value
+                }
+            } else {
+                var parser = JSONFastParser(base: base, count: end, position: raw.key.lowerBound &- 1)
+                let decoded = try parser.parseString()
+                if decoded.utf8.elementsEqual(key) { found = raw.value }
+            }
+        }
+        return found
+    }
+
+    @inline(__always)
+    func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        var index = 0
+        while index < count {
+            if a[index] != b[index] { return false }
+            index &+= 1
+        }
+        return true
+    }
+
+    /// Skips a string; `position` is at the opening quote. Returns whether it had escapes.
+    /// Control characters are rejected; escapes are checked only for shape.
+    mutating func skipString() throws(JSONParseError) -> Bool {
+        let start = position
+        var index = position &+ 1
+        var escaped = false
+        while true {
+            index = jsonFindStringSpecial(base, from: index, end: end)
+            guard index < end else { throw error("unterminated string", at: start) }
+            let byte = base[index]
+            if byte == JSONByte.quote { break }
+            if byte < 0x20 { throw error("unescaped control character in string", at: index) }
+            escaped = true
+            index &+= 2
+        }
+        position = index &+ 1
+        return escaped
+    }
+
+    /// Skips one value of any kind without building it.
+    mutating func skipValue() throws(JSONParseError) {
+        guard position < end else { throw error("unexpected end of input") }
+        let byte = base[position]
+        switch byte {
+        case JSONByte.quote:
+            _ = try skipString()
+        case JSONByte.openBrace, JSONByte.openBracket:
+            try skipContainer()
+        case JSONByte.minus, JSONByte.zero...JSONByte.nine, UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            let start = position
+            while position < end {
+                let next = base[position]
+                if next == JSONByte.comma || next == JSONByte.closeBrace || next == JSONByte.closeBracket
+                    || JSONByte.isWhitespace(next)
+                {
+                    break
+                }
+                position &+= 1
+            }
+            if byte >= UInt8(ascii: "a") {
+                // A literal: check it exactly, it is cheap.
+                let length = position &- start
+                let ok: Bool
+                switch byte {
+                case UInt8(ascii: "t"): ok = length == 4 && base[start + 1] == 0x72 && base[start + 2] == 0x75 && base[start + 3] == 0x65
+                case UInt8(ascii: "f"):
+                    ok = length == 5 && base[start + 1] == 0x61 && base[start + 2] == 0x6C && base[start + 3] == 0x73
+                        && base[start + 4] == 0x65
+                default: ok = length == 4 && base[start + 1] == 0x75 && base[start + 2] == 0x6C && base[start + 3] == 0x6C
+                }
+                if !ok { throw error("invalid literal", at: start) }
+            }
+        default:
+            throw error("unexpected character")
+        }
+    }
+
+    /// Skips an array or object, checking that brackets balance and match.
+    mutating func skipContainer() throws(JSONParseError) {
+        let maximumDepth = JSONValue.maximumParseDepth
+        // One bit per open level: 1 for an object, 0 for an array.
+        var kinds: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var depth = 0
+        let start = position
+        return try withUnsafeMutableBytes(of: &kinds) { (raw) throws(JSONParseError) in
+            let words = raw.bindMemory(to: UInt64.self)
+            while position < end {
+                let byte = base[position]
+                switch byte {
+                case JSONByte.quote:
+                    _ = try skipString()
+                    continue
+                case JSONByte.openBrace, JSONByte.openBracket:
+                    if depth >= maximumDepth { throw error("nesting deeper than \(maximumDepth)") }
+                    let bit: UInt64 = 1 << UInt64(depth & 63)
+                    if byte == JSONByte.openBrace { words[depth >> 6] |= bit } else { words[depth >> 6] &= ~bit }
+                    depth &+= 1
+                case JSONByte.closeBrace, JSONByte.closeBracket:
+                    depth &-= 1
+                    let isObject = words[depth >> 6] & (1 << UInt64(depth & 63)) != 0
+                    if isObject != (byte == JSONByte.closeBrace) { throw error("mismatched bracket") }
+                    if depth == 0 {
+                        position &+= 1
+                        return
+                    }
+                default:
+                    break
+                }
+                position &+= 1
+            }
+            throw error("unterminated array or object", at: start)
+        }
+    }
+}

@@ -1,0 +1,564 @@
+/// A failure to parse JSON text.
+///
+/// The error names the byte offset where parsing stopped and why. It never carries
+/// the input itself, so it is safe to log even when the input holds secrets.
+public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The offset, in bytes from the start of the input, where the problem was found.
+    public var offset: Int
+    /// A short, human-readable reason, such as `"unexpected end of input"`.
+    public var reason: String
+
+    /// Creates an error at `offset` with `reason`.
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
+    }
+
+    public var description: String {
+        "JSON parse error at byte \(offset): \(reason)"
+    }
+}
+
+extension JSONValue {
+    /// The deepest nesting of arrays and objects that ``parse(_:)-(UnsafeRawBufferPointer)``
+    /// accepts. Deeper input fails with a ``JSONParseError`` instead of exhausting the stack.
+    public static let maximumParseDepth = 512
+
+    /// Parses one JSON text (RFC 8259) from UTF-8 bytes.
+    ///
+    /// The parser is strict: it rejects trailing content, leading zeros, invalid escapes,
+    /// unescaped control characters in strings and nesting deeper than
+    /// ``maximumParseDepth``. Numbers without a fraction or exponent that fit in `Int64`
+    /// become ``int(_:)``; every other number becomes ``double(_:)``. A lone UTF-16
+    /// surrogate escape becomes U+FFFD, and so do invalid UTF-8 sequences. When an object
+    /// repeats a key, the last value wins.
+    ///
+    /// - Parameter bytes: The UTF-8 encoded JSON text.
+    /// - Returns: The parsed value.
+    /// - Throws: A ``JSONParseError`` with the byte offset of the first problem.
+    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(JSONParseError) -> JSONValue in try parse(buffer) }
+        }
+        return try result.get()
+    }
+
+    /// Parses one JSON text (RFC 8259) from a buffer of UTF-8 bytes.
+    ///
+    /// See ``parse(_:)-([UInt8])`` for the rules. The buffer is only read during the call.
+    ///
+    /// - Parameter buffer: The UTF-8 encoded JSON text.
+    /// - Returns: The parsed value.
+    /// - Throws: A ``JSONParseError`` with the byte offset of the first problem.
+    public static func parse(_ buffer: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
+        guard let base = buffer.baseAddress, buffer.count > 0 else {
+            throw JSONParseError(offset: 0, reason: "unexpected end of input")
+        }
+        var parser = JSONFastParser(base: base.assumingMemoryBound(to: UInt8.self), count: buffer.count)
+        return try parser.parseDocument()
+    }
+
+    /// Parses one JSON text (RFC 8259) from a string.
+    ///
+    /// See ``parse(_:)-([UInt8])`` for the rules.
+    ///
+    /// - Parameter string: The JSON text.
+    /// - Returns: The parsed value.
+    /// - Throws: A ``JSONParseError`` with the offset, in UTF-8 bytes, of the first problem.
+    public static func parse(_ string: String) throws(JSONParseError) -> JSONValue {
+        var string = string
+        let result = string.withUTF8 { buffer in
+            Result { () throws(JSONParseError) -> JSONValue in try parse(UnsafeRawBufferPointer(buffer)) }
+        }
+        return try result.get()
+    }
+}
+
+// MARK: - Byte constants
+
+@usableFromInline
+enum JSONByte {
+    static let quote: UInt8 = 0x22
+    static let backslash: UInt8 = 0x5C
+    static let slash: UInt8 = 0x2F
+    static let comma: UInt8 = 0x2C
+    static let colon: UInt8 = 0x3A
+    static let openBracket: UInt8 = 0x5B
+    static let closeBracket: UInt8 = 0x5D
+    static let openBrace: UInt8 = 0x7B
+    static let closeBrace: UInt8 = 0x7D
+    static let minus: UInt8 = 0x2D
+    static let plus: UInt8 = 0x2B
+    static let dot: UInt8 = 0x2E
+    static let zero: UInt8 = 0x30
+    static let nine: UInt8 = 0x39
+    static let space: UInt8 = 0x20
+    static let tab: UInt8 = 0x09
+    static let newline: UInt8 = 0x0A
+    static let carriageReturn: UInt8 = 0x0D
+
+    @inline(__always)
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == space || byte == newline || byte == carriageReturn || byte == tab
+    }
+
+    @inline(__always)
+    static func isDigit(_ byte: UInt8) -> Bool {
+        byte &- zero < 10
+    }
+
+    /// Value of a hexadecimal digit, or 0xFF.
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8 {
+        switch byte {
+        case 0x30...0x39: return byte &- 0x30
+        case 0x41...0x46: return byte &- 0x41 &+ 10
+        case 0x61...0x66: return byte &- 0x61 &+ 10
+        default: return 0xFF
+        }
+    }
+}
+
+// MARK: - Scanning helpers shared by the parser and the object scanner
+
+/// Finds the first byte at or after `start` that is a quote, a backslash or a control
+/// character (< 0x20), eight bytes at a time. Returns `end` when there is none.
+@inline(__always)
+func jsonFindStringSpecial(_ base: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
+    var index = start
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    while index &+ 8 <= end {
+        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian
+        let quotes = word ^ (ones &* 0x22)
+        let slashes = word ^ (ones &* 0x5C)
+        // A byte is flagged when it is zero (after the xor) or below 0x20. Borrows can only
+        // cause false positives *above* the first real hit, so the lowest flag is exact.
+        let hit = ((quotes &- ones) & ~quotes
+            | (slashes &- ones) & ~slashes
+            | (word &- ones &* 0x20) & ~word) & highs
+        if hit != 0 {
+            return index &+ (hit.trailingZeroBitCount >> 3)
+        }
+        index &+= 8
+    }
+    while index < end {
+        let byte = base[index]
+        if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 { return index }
+        index &+= 1
+    }
+    return end
+}
+
+/// Finds the first quote or backslash at or after `start`, eight bytes at a time.
+/// Returns `end` when there is none. Used when skipping strings without validating them.
+@inline(__always)
+func jsonFindQuoteOrBackslash(_ base: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
+    var index = start
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    while index &+ 8 <= end {
+        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian
+        let quotes = word ^ (ones &* 0x22)
+        let slashes = word ^ (ones &* 0x5C)
+        let hit = ((quotes &- ones) & ~quotes | (slashes &- ones) & ~slashes) & highs
+        if hit != 0 {
+            return index &+ (hit.trailingZeroBitCount >> 3)
+        }
+        index &+= 8
+    }
+    while index < end {
+        let byte = base[index]
+        if byte == JSONByte.quote || byte == JSONByte.backslash { return index }
+        index &+= 1
+    }
+    return end
+}
+
+/// Exact powers of ten representable as `Double`, for the fast number path.
+private let exactPowersOfTen: [Double] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+]
+
+// MARK: - The parser
+
+/// A recursive-descent parser over a raw byte buffer. Internal; use ``JSONValue/parse(_:)-(UnsafeRawBufferPointer)``.
+struct JSONFastParser {
+    let base: UnsafePointer<UInt8>
+    let end: Int
+    var position: Int
+    var depth = 0
+    var elementStack: [JSONValue] = []
+    var keyStack: [String] = []
+
+    init(base: UnsafePointer<UInt8>, count: Int, position: Int = 0) {
+        self.base = base
+        self.end = count
+        self.position = position
+    }
+
+    @inline(__always)
+    func error(_ reason: String, at offset: Int? = nil) -> JSONParseError {
+        JSONParseError(offset: offset ?? position, reason: reason)
+    }
+
+    mutating func parseDocument() throws(JSONParseError) -> JSONValue {
+        skipWhitespace()
+        let value = try parseValue()
+        skipWhitespace()
+        if position != end {
+            throw error("unexpected content after the JSON value")
+        }
+        return value
+    }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while position < end, JSONByte.isWhitespace(base[position]) {
+            position &+= 1
+        }
+    }
+
+    mutating func parseValue() throws(JSONParseError) -> JSONValue {
+        guard position < end else { throw error("unexpected end of input") }
+        switch base[position] {
+        case JSONByte.quote:
+            return .string(try parseString())
+        case JSONByte.openBrace:
+            return try parseObject()
+        case JSONByte.openBracket:
+            return try parseArray()
+        case JSONByte.minus, JSONByte.zero...JSONByte.nine:
+            return try parseNumber()
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
+        default:
+            throw error("unexpected character")
+        }
+    }
+
+    @inline(__always)
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let count = literal.utf8CodeUnitCount
+        guard end &- position >= count else { throw error("invalid literal") }
+        let expected = literal.utf8Start
+        for offset in 0..<count where base[position &+ offset] != expected[offset] {
+            throw error("invalid literal", at: position &+ offset)
+        }
+        position &+= count
+    }
+
+    mutating func parseArray() throws(JSONParseError) -> JSONValue {
+        depth &+= 1
+        if depth > JSONValue.maximumParseDepth { throw error("nesting deeper than \(JSONValue.maximumParseDepth)") }
+        position &+= 1  // [
+        skipWhitespace()
+        if position < end, base[position] == JSONByte.closeBracket {
+            position &+= 1
+            depth &-= 1
+            return .array([])
+        }
+        // Elements collect on a shared stack, so each array is allocated once at its final size.
+        let stackBase = elementStack.count
+        while true {
+            let element = try parseValue()
+            elementStack.append(element)
+            skipWhitespace()
+            guard position < end else { throw error("unexpected end of input in array") }
+            let byte = base[position]
+            position &+= 1
+            if byte == JSONByte.comma {
+                skipWhitespace()
+                continue
+            }
+            if byte == JSONByte.closeBracket { break }
+            throw error("expected ',' or ']' in array", at: position &- 1)
+        }
+        let elements = Array(elementStack[stackBase...])
+        elementStack.removeSubrange(stackBase...)
+        depth &-= 1
+        return .array(elements)
+    }
+
+    mutating func parseObject() throws(JSONParseError) -> JSONValue {
+        depth &+= 1
+        if depth > JSONValue.maximumParseDepth { throw error("nesting deeper than \(JSONValue.maximumParseDepth)") }
+        position &+= 1  // {
+        skipWhitespace()
+        if position < end, base[position] == JSONByte.closeBrace {
+            position &+= 1
+            depth &-= 1
+            return .object([:])
+        }
+        // Members collect on a shared stack, so each dictionary is created at its final
+        // capacity and never rehashes while growing.
+        if keyStack.capacity == 0 {
+            keyStack.reserveCapacity(16)
+            elementStack.reserveCapacity(32)
+        }
+        let keyBase = keyStack.count
+        let valueBase = elementStack.count
+        while true {
+            guard position < end else { throw error("unexpected end of input in object") }
+            guard base[position] == JSONByte.quote else { throw error("expected a string key") }
+            keyStack.append(try parseString())
+            skipWhitespace()
+            guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
+            position &+= 1
+            skipWhitespace()
+            let value = try parseValue()
+            elementStack.append(value)
+            skipWhitespace()
+            guard position < end else { throw error("unexpected end of input in object") }
+            let byte = base[position]
+            position &+= 1
+            if byte == JSONByte.comma {
+                skipWhitespace()
+                continue
+            }
+            if byte == JSONByte.closeBrace { break }
+            throw error("expected ',' or '}' in object", at: position &- 1)
+        }
+        let count = keyStack.count &- keyBase
+        var members = [String: JSONValue](minimumCapacity: count)
+        for index in 0..<count {
+            members[keyStack[keyBase &+ index]] = elementStack[valueBase &+ index]
+        }
+        keyStack.removeSubrange(keyBase...)
+        elementStack.removeSubrange(valueBase...)
+        depth &-= 1
+        return .object(members)
+    }
+
+    /// Parses a string; `position` is at the opening quote.
+    mutating func parseString() throws(JSONParseError) -> String {
+        let start = position &+ 1
+        let stop = jsonFindStringSpecial(base, from: start, end: end)
+        guard stop < end else { throw error("unterminated string", at: position) }
+        if base[stop] == JSONByte.quote {
+            position = stop &+ 1
+            return String(decoding: UnsafeBufferPointer(start: base + start, count: stop &- start), as: UTF8.self)
+        }
+        if base[stop] < 0x20 { throw error("unescaped control character in string", at: stop) }
+        return try parseEscapedString(start: start, firstEscape: stop)
+    }
+
+    /// Slow path: the string holds at least one escape, at `firstEscape`.
+    mutating func parseEscapedString(start: Int, firstEscape: Int) throws(JSONParseError) -> String {
+        // Find the closing quote first so the output capacity is known: decoding never grows.
+        var scan = firstEscape
+        while true {
+            scan = jsonFindStringSpecial(base, from: scan, end: end)
+            guard scan < end else { throw error("unterminated string", at: start &- 1) }
+            let byte = base[scan]
+            if byte == JSONByte.quote { break }
+            if byte < 0x20 { throw error("unescaped control character in string", at: scan) }
+            scan &+= 2  // skip the backslash and the escaped byte; validated below
+        }
+        let closing = scan
+        let base = self.base
+        var failure: JSONParseError?
+        let string = String(unsafeUninitializedCapacity: max(closing &- start, 1)) { output in
+            var out = 0
+            var index = start
+            while index < closing {
+                let run = jsonFindStringSpecial(base, from: index, end: closing)
+                if run > index {
+                    let count = run &- index
+                    UnsafeMutableRawPointer(output.baseAddress! + out).copyMemory(from: base + index, byteCount: count)
+                    out &+= count
+                    index = run
+                }
+                if index >= closing { break }
+                // base[index] is a backslash here.
+                let escape = base[index &+ 1]
+                switch escape {
+                case JSONByte.quote, JSONByte.backslash, JSONByte.slash:
+                    output[out] = escape
+                    out &+= 1
+                    index &+= 2
+                case UInt8(ascii: "b"): output[out] = 0x08; out &+= 1; index &+= 2
+                case UInt8(ascii: "f"): output[out] = 0x0C; out &+= 1; index &+= 2
+                case UInt8(ascii: "n"): output[out] = 0x0A; out &+= 1; index &+= 2
+                case UInt8(ascii: "r"): output[out] = 0x0D; out &+= 1; index &+= 2
+                case UInt8(ascii: "t"): output[out] = 0x09; out &+= 1; index &+= 2
+                case UInt8(ascii: "u"):
+                    guard let unit = Self.hex4(base, at: index &+ 2, end: closing) else {
+                        failure = JSONParseError(offset: index, reason: "invalid \\u escape")
+                        return 0
+                    }
+                    index &+= 6
+                    var scalar: UInt32 = UInt32(unit)
+                    if unit >= 0xD800, unit <= 0xDBFF {
+                        // High surrogate: pair it with a following \uDC00-\uDFFF, else U+FFFD.
+                        if index &+ 6 <= closing, base[index] == JSONByte.backslash,
+                            base[index &+ 1] == UInt8(ascii: "u"),
+                            let low = Self.hex4(base, at: index &+ 2, end: closing),
+                            low >= 0xDC00, low <= 0xDFFF
+                        {
+                            scalar = 0x10000 &+ ((UInt32(unit) &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
+                            index &+= 6
+                        } else {
+                            scalar = 0xFFFD
+                        }
+                    } else if unit >= 0xDC00, unit <= 0xDFFF {
+                        scalar = 0xFFFD
+                    }
+                    out &+= Self.writeUTF8(scalar, to: output.baseAddress! + out)
+                default:
+                    failure = JSONParseError(offset: index, reason: "invalid escape sequence")
+                    return 0
+                }
+            }
+            return out
+        }
+        if let failure { throw failure }
+        position = closing &+ 1
+        return string
+    }
+
+    @inline(__always)
+    static func hex4(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> UInt16? {
+        guard index &+ 4 <= end else { return nil }
+        let a = JSONByte.hexValue(base[index])
+        let b = JSONByte.hexValue(base[index &+ 1])
+        let c = JSONByte.hexValue(base[index &+ 2])
+        let d = JSONByte.hexValue(base[index &+ 3])
+        guard (a | b | c | d) & 0xF0 == 0 else { return nil }
+        return UInt16(a) << 12 | UInt16(b) << 8 | UInt16(c) << 4 | UInt16(d)
+    }
+
+    /// Writes `scalar` as UTF-8 and returns the number of bytes written (1 to 4).
+    @inline(__always)
+    static func writeUTF8(_ scalar: UInt32, to output: UnsafeMutablePointer<UInt8>) -> Int {
+        switch scalar {
+        case 0..<0x80:
+            output[0] = UInt8(truncatingIfNeeded: scalar)
+            return 1
+        case 0x80..<0x800:
+            output[0] = UInt8(truncatingIfNeeded: 0xC0 | (scalar >> 6))
+            output[1] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
+            return 2
+        case 0x800..<0x10000:
+            output[0] = UInt8(truncatingIfNeeded: 0xE0 | (scalar >> 12))
+            output[1] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 6) & 0x3F))
+            output[2] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
+            return 3
+        default:
+            output[0] = UInt8(truncatingIfNeeded: 0xF0 | (scalar >> 18))
+            output[1] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 12) & 0x3F))
+            output[2] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 6) & 0x3F))
+            output[3] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
+            return 4
+        }
+    }
+
+    /// Parses a number; `position` is at `-` or a digit.
+    mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+        let start = position
+        var index = position
+        var negative = false
+        if base[index] == JSONByte.minus {
+            negative = true
+            index &+= 1
+        }
+        guard index < end, JSONByte.isDigit(base[index]) else {
+            throw error("invalid number", at: index)
+        }
+        var mantissa: UInt64 = 0
+        var significantDigits = 0
+        if base[index] == JSONByte.zero {
+            index &+= 1
+            if index < end, JSONByte.isDigit(base[index]) {
+                throw error("leading zero in number", at: start)
+            }
+        } else {
+            while index < end {
+                let digit = base[index] &- JSONByte.zero
+                if digit >= 10 { break }
+                if significantDigits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(digit)
+                }
+                significantDigits &+= 1
+                index &+= 1
+            }
+        }
+        let integerEnd = index
+        var isInteger = true
+        var decimalExponent = 0
+        if index < end, base[index] == JSONByte.dot {
+            isInteger = false
+            index &+= 1
+            let fractionStart = index
+            while index < end {
+                let digit = base[index] &- JSONByte.zero
+                if digit >= 10 { break }
+                if mantissa == 0 && digit == 0 {
+                    // Leading zeros of the fraction don't count as significant.
+                } else {
+                    if significantDigits < 19 {
+                        mantissa = mantissa &* 10 &+ UInt64(digit)
+                    }
+                    significantDigits &+= 1
+                }
+                if significantDigits <= 19 { decimalExponent &-= 1 }
+                index &+= 1
+            }
+            if index == fractionStart { throw error("expected digits after '.'", at: index) }
+        }
+        if index < end, base[index] | 0x20 == UInt8(ascii: "e") {
+            isInteger = false
+            index &+= 1
+            var exponentNegative = false
+            if index < end, base[index] == JSONByte.minus || base[index] == JSONByte.plus {
+                exponentNegative = base[index] == JSONByte.minus
+                index &+= 1
+            }
+            let exponentStart = index
+            var exponent = 0
+            while index < end {
+                let digit = base[index] &- JSONByte.zero
+                if digit >= 10 { break }
+                if exponent < 100_000 { exponent = exponent &* 10 &+ Int(digit) }
+                index &+= 1
+            }
+            if index == exponentStart { throw error("expected digits in exponent", at: index) }
+            decimalExponent &+= exponentNegative ? -exponent : exponent
+        }
+        position = index
+
+        if isInteger, significantDigits <= 19, integerEnd > start {
+            if negative {
+                if mantissa <= UInt64(Int64.max) &+ 1 {
+                    return .int(Int64(bitPattern: 0 &- mantissa))
+                }
+            } else if mantissa <= UInt64(Int64.max) {
+                return .int(Int64(mantissa))
+            }
+        }
+        // Clinger's fast path: an exact mantissa scaled by an exact power of ten rounds once.
+        if significantDigits <= 19, mantissa <= (1 << 53), decimalExponent >= -22, decimalExponent <= 22 {
+            var value = Double(mantissa)
+            if decimalExponent < 0 {
+                value /= exactPowersOfTen[-decimalExponent]
+            } else {
+                value *= exactPowersOfTen[decimalExponent]
+            }
+            return .double(negative ? -value : value)
+        }
+        if significantDigits <= 19, mantissa == 0 {
+            return .double(negative ? -0.0 : 0.0)
+        }
+        let text = String(decoding: UnsafeBufferPointer(start: base + start, count: index &- start), as: UTF8.self)
+        guard let value = Double(text) else { throw error("invalid number", at: start) }
+        return .double(value)
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// Everything that configures one Claude Code CLI process.
+///
+/// Each property maps to a CLI flag or environment variable (see `docs/ARCHITECTURE.md`
+/// and ``commandLineArguments()``). Every value is passed as its own argv token; the SDK
+/// never builds a shell string.
+public struct ClaudeCodeOptions: Sendable {
+    // MARK: Prompt and tools
+
+    /// The system prompt. `nil` sends `--system-prompt ""` (no Claude Code default prompt), as the Python SDK does.
+    public var systemPrompt: SystemPrompt?
+    /// The base set of built-in tools (`--tools`).
+    public var tools: ToolsSelection?
+    /// Tools allowed without asking (`--allowedTools`).
+    public var allowedTools: [String] = []
+    /// Tools removed from the model's context (`--disallowedTools`).
+    public var disallowedTools: [String] = []
+
+    // MARK: Model
+
+    /// The model (`--model`).
+    public var model: String?
+    /// The model used when the main one is overloaded (`--fallback-model`).
+    public var fallbackModel: String?
+    /// Beta features (`--betas`).
+    public var betas: [String] = []
+    /// Extended thinking (`--thinking`, `--max-thinking-tokens`, `--thinking-display`).
+    public var thinking: ThinkingConfig?
+    /// Effort level (`--effort`): `low`, `medium`, `high`, `xhigh`, `max`.
+    public var effort: String?
+    /// A JSON schema the final answer must match (`--json-schema`).
+    public var outputSchema: JSONValue?
+
+    // MARK: Limits and permissions
+
+    /// The permission mode (`--permission-mode`).
+    public var permissionMode: PermissionMode?
+    /// The MCP tool the CLI asks for permission (`--permission-prompt-tool`).
+    public var permissionPromptToolName: String?
+    /// Maximum agentic turns per prompt (`--max-turns`); must be positive.
+    public var maxTurns: Int?
+    /// Maximum spend in USD for the session (`--max-budget-usd`).
+    public var maxBudgetUSD: Double?
+    /// A token budget for tasks (`--task-budget`).
+    public var taskBudget: Int?
+
+    // MARK: Sessions
+
+    /// Resume this CLI session (`--resume=<id>`).
+    public var resume: String?
+    /// Continue the most recent session in the working directory (`--continue`).
+    public var continueConversation: Bool = false
+    /// With ``resume`` or ``continueConversation``: fork into a new session id (`--fork-session`).
+    public var forkSession: Bool = false
+    /// Use this session id, a UUID (`--session-id=<id>`).
+    public var sessionID: String?
+    /// Resume up to this message uuid (`--resume-session-at=<uuid>`).
+    public var resumeSessionAt: String?
+
+    // MARK: Environment
+
+    /// The CLI's working directory; `nil` uses this process's.
+    public var cwd: String?
+    /// Extra directories the CLI may access (`--add-dir`, repeated).
+    public var addDirectories: [String] = []
+    /// Variables added to the inherited environment of the CLI. Never logged or persisted.
+    public var env: [String: String] = [:]
+    /// A settings file path or inline JSON (`--settings`).
+    public var settings: String?
+    /// Which setting files the CLI loads (`--setting-sources=`).
+    public var settingSources: [SettingSource]?
+    /// MCP servers the CLI starts (`--mcp-config`).
+    public var mcpServers: [String: MCPServerConfig] = [:]
+    /// Only use ``mcpServers``, ignoring other MCP configuration (`--strict-mcp-config`).
+    public var strictMCPConfig: Bool = false
+    /// Local plugin folders (`--plugin-dir`, repeated).
+    public var pluginDirectories: [String] = []
+
+    // MARK: Output
+
+    /// Emit ``StreamEvent``s with partial content (`--include-partial-messages`).
+    public var includePartialMessages: Bool = false
+    /// Emit hook lifecycle frames (`--include-hook-events`).
+    public var includeHookEvents: Bool = false
+    /// Any other flags: `["flag": nil]` gives `--flag`, `["flag": "v"]` gives `--flag v` (or `--flag=v` when `v` starts with `-`).
+    public var extraArgs: [String: String?] = [:]
+
+    // MARK: SDK behaviour
+
+    /// The CLI executable. `nil` searches `CLAUDE_CODE_CLI_PATH`, `PATH` and the usual install locations.
+    public var cliPath: String?
+    /// The longest stdout line accepted, in bytes; longer lines are skipped and reported as ``InvalidFrame``.
+    public var maxLineLength: Int = 64 * 1024 * 1024
+    /// Called with each line the CLI writes to stderr (always drained, whether set or not).
+    public var stderr: (@Sendable (String) -> Void)?
+    /// How long `connect()` waits for the `initialize` answer.
+    public var initializeTimeout: Duration = .seconds(60)
+    /// The default timeout of other control requests (interrupt, set_model, …).
+    public var controlRequestTimeout: Duration = .seconds(60)
+    /// Shutdown: how long to wait after closing stdin before sending SIGTERM.
+    public var shutdownGracePeriod: Duration = .seconds(5)
+    /// Shutdown: how long to wait after SIGTERM before SIGKILL.
+    public var terminateGracePeriod: Duration = .seconds(5)
+
+    public init() {}
+
+    /// Builds options with the most common settings.
+    public init(
+        systemPrompt: SystemPrompt? = nil, allowedTools: [String] = [], model: String? = nil,
+        permissionMode: PermissionMode? = nil, maxTurns: Int? = nil, cwd: String? = nil, resume: String? = nil,
+        env: [String: String] = [:], cliPath: String? = nil
+    ) {
+        self.systemPrompt = systemPrompt
+        self.allowedTools = allowedTools
+        self.model = model
+        self.permissionMode = permissionMode
+        self.maxTurns = maxTurns
+        self.cwd = cwd
+        self.resume = resume
+        self.env = env
+        self.cliPath = cliPath
+    }
+}
+
+/// The system prompt to use.
+public enum SystemPrompt: Sendable, Hashable {
+    /// Replace the default prompt with this text (`--system-prompt`).
+    case text(String)
+    /// Claude Code's own prompt, optionally with text appended (`--append-system-prompt`).
+    case preset(append: String?)
+    /// Read the prompt from a file (`--system-prompt-file`); use it for long prompts (argv limits).
+    case file(path: String)
+}
+
+/// The base tool set.
+public enum ToolsSelection: Sendable, Hashable {
+    /// Exactly these tools (`--tools a,b`; an empty list disables all).
+    case list([String])
+    /// Claude Code's default set (`--tools default`).
+    case preset
+}
+
+/// How the CLI asks for permission to use tools.
+public struct PermissionMode: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+
+    public static let `default`: PermissionMode = "default"
+    public static let acceptEdits: PermissionMode = "acceptEdits"
+    public static let plan: PermissionMode = "plan"
+    public static let bypassPermissions: PermissionMode = "bypassPermissions"
+    public static let dontAsk: PermissionMode = "dontAsk"
+    public static let auto: PermissionMode = "auto"
+}
+
+/// A source of CLI settings.
+public enum SettingSource: String, Sendable, Hashable {
+    case user, project, local
+}
+
+/// Extended-thinking configuration.
+public enum ThinkingConfig: Sendable, Hashable {
+    case adaptive(display: String? = nil)
+    case enabled(budgetTokens: Int, display: String? = nil)
+    case disabled
+}
+
+/// An MCP server the CLI starts or connects to.
+public enum MCPServerConfig: Sendable, Hashable {
+    case stdio(command: String, args: [String] = [], env: [String: String] = [:])
+    case sse(url: String, headers: [String: String] = [:])
+    case http(url: String, headers: [String: String] = [:])
+
+    var json: JSONValue {
+        switch self {
+        case .stdio(let command, let args, let env):
+            var object: [String: JSONValue] = ["type": "stdio", "command": .string(command)]
+            if !args.isEmpty { object["args"] = .array(args.map(JSONValue.string)) }
+            if !env.isEmpty { object["env"] = .object(env.mapValues(JSONValue.string)) }
+            return .object(object)
+        case .sse(let url, let headers), .http(let url, let headers):
+            var object: [String: JSONValue] = [
+                "type": .string({ if case .sse = self { return "sse" } else { return "http" } }()),
+                "url": .string(url),
+            ]
+            if !headers.isEmpty { object["headers"] = .object(headers.mapValues(JSONValue.string)) }
+            return .object(object)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Synchronization
+
+/// Keeps the last `capacity` bytes written to stderr, and splits them into lines for callbacks.
+final class StderrTail: Sendable {
+    private struct State {
+        var ring: [UInt8] = []
+        var pendingLine: [UInt8] = []
+    }
+    private let state = Mutex(State())
+    let capacity: Int
+
+    init(capacity: Int = 64 * 1024) {
+        self.capacity = capacity
+    }
+
+    /// Appends bytes; returns the complete lines they finish.
+    func append(_ bytes: UnsafeRawBufferPointer) -> [String] {
+        state.withLock { state in
+            state.ring.append(contentsOf: bytes)
+            if state.ring.count > capacity * 2 { state.ring.removeFirst(state.ring.count - capacity) }
+            var lines: [String] = []
+            for byte in bytes {
+                if byte == 0x0A {
+                    lines.append(String(decoding: state.pendingLine, as: UTF8.self))
+                    state.pendingLine.removeAll(keepingCapacity: true)
+                } else if state.pendingLine.count < 8192 {
+                    state.pendingLine.append(byte)
+                }
+            }
+            return lines
+        }
+    }
+
+    /// The rest of an unfinished last line, if any.
+    func flush() -> String? {
+        state.withLock { state in
+            guard !state.pendingLine.isEmpty else { return nil }
+            defer { state.pendingLine = [] }
+            return String(decoding: state.pendingLine, as: UTF8.self)
+        }
+    }
+
+    /// The last `capacity` bytes, as text.
+    var text: String {
+        state.withLock { String(decoding: $0.ring.suffix(capacity), as: UTF8.self) }
+    }
+}

@@ -1,0 +1,390 @@
+import Foundation
+import Logging
+import Subprocess
+import Synchronization
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs the Claude Code CLI as a child process with swift-subprocess.
+///
+/// - The child runs in its own session and process group, so shutdown reaches the tools
+///   and MCP servers it starts, and a terminal's Ctrl-C does not.
+/// - Exactly one task writes to stdin; a short write is an error.
+/// - stdout is split into lines by ``LineFramer`` (on `\n` only, with a size limit).
+/// - stderr is always drained into a 64 KiB tail, the ``ClaudeCodeOptions/stderr`` callback and the logger.
+/// - `SIGPIPE` is ignored process-wide on first use, so a write racing the CLI's exit fails
+///   with an error instead of killing the host.
+public final class SubprocessTransport: ClaudeTransport {
+    public struct Configuration: Sendable {
+        public var executable: String
+        public var arguments: [String]
+        public var environment: [String: String]
+        public var workingDirectory: String?
+        public var maxLineLength: Int
+        public var shutdownGracePeriod: Duration
+        public var terminateGracePeriod: Duration
+        public var stderrHandler: (@Sendable (String) -> Void)?
+
+        public init(
+            executable: String, arguments: [String], environment: [String: String], workingDirectory: String? = nil,
+            maxLineLength: Int = 64 * 1024 * 1024, shutdownGracePeriod: Duration = .seconds(5),
+            terminateGracePeriod: Duration = .seconds(5), stderrHandler: (@Sendable (String) -> Void)? = nil
+        ) {
+            self.executable = executable
+            self.arguments = arguments
+            self.environment = environment
+            self.workingDirectory = workingDirectory
+            self.maxLineLength = maxLineLength
+            self.shutdownGracePeriod = shutdownGracePeriod
+            self.terminateGracePeriod = terminateGracePeriod
+            self.stderrHandler = stderrHandler
+        }
+    }
+
+    private struct WriteRequest: Sendable {
+        var bytes: [UInt8]
+        var done: CheckedContinuation<Void, any Error>?
+    }
+
+    private struct State {
+        var started = false
+        var pid: pid_t?
+        var exited = false
+        var writeError: ClaudeCodeError?
+        var host: Task<Void, Never>?
+    }
+
+    public let configuration: Configuration
+    public let events: AsyncStream<TransportEvent>
+    private let eventContinuation: AsyncStream<TransportEvent>.Continuation
+    private let outbound: AsyncStream<WriteRequest>
+    private let outboundContinuation: AsyncStream<WriteRequest>.Continuation
+    private let terminateRequests: AsyncStream<Void>
+    private let terminateContinuation: AsyncStream<Void>.Continuation
+    private let exitSignal: AsyncStream<Void>
+    private let exitContinuation: AsyncStream<Void>.Continuation
+    private let state = Mutex(State())
+    private let tail = StderrTail()
+    private let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "ClaudeCode.transport")) {
+        self.configuration = configuration
+        self.logger = logger
+        (events, eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (outbound, outboundContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (terminateRequests, terminateContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (exitSignal, exitContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The transport ``ClaudeSDKClient`` uses by default: the CLI found for `options`, run with
+    /// `options.commandLineArguments()` and `options.processEnvironment()`.
+    ///
+    /// Use it to wrap or observe the default transport in a ``TransportFactory``.
+    /// - Throws: ``ClaudeCodeError`` with ``ClaudeCodeError/Code/cliNotFound`` or
+    ///   ``ClaudeCodeError/Code/invalidOptions`` (a NUL byte in an argument, an invalid environment variable).
+    public convenience init(options: ClaudeCodeOptions, logger: Logger = Logger(label: "ClaudeCode.transport"))
+        throws(ClaudeCodeError)
+    {
+        let executable = try CLILocator.locate(explicitPath: options.cliPath)
+        let arguments = try options.commandLineArguments()
+        if arguments.contains(where: { $0.utf8.contains(0) }) {
+            throw ClaudeCodeError(.invalidOptions, "an option value contains a NUL byte, which no argument can carry")
+        }
+        let environment = options.processEnvironment()
+        for (key, value) in environment where key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
+            // Name the variable, never its value: values may be secrets.
+            throw ClaudeCodeError(
+                .invalidOptions, "environment variable \(key.utf8.contains(0) ? "(unprintable)" : key) has an invalid name or a NUL byte in its value")
+        }
+        self.init(
+            configuration: .init(
+                executable: executable, arguments: arguments, environment: environment,
+                workingDirectory: options.cwd, maxLineLength: options.maxLineLength,
+                shutdownGracePeriod: options.shutdownGracePeriod, terminateGracePeriod: options.terminateGracePeriod,
+                stderrHandler: options.stderr), logger: logger)
+    }
+
+    deinit {
+        terminateImmediately()
+    }
+
+    public var stderrTail: String { tail.text }
+
+    /// The child's process id, once started.
+    public var processID: Int32? { state.withLock { $0.pid } }
+
+    public func start() async throws(ClaudeCodeError) {
+        let alreadyStarted = state.withLock { state in
+            defer { state.started = true }
+            return state.started
+        }
+        guard !alreadyStarted else { throw ClaudeCodeError(.alreadyConnected, "this transport was already started") }
+        Self.ignoreSIGPIPE
+
+        let result: Result<Void, ClaudeCodeError> = await withCheckedContinuation { continuation in
+            let once = Mutex<CheckedContinuation<Result<Void, ClaudeCodeError>, Never>?>(continuation)
+            let resume: @Sendable (Result<Void, ClaudeCodeError>) -> Void = { value in
+                once.withLock { stored in
+                    stored?.resume(returning: value)
+                    stored = nil
+                }
+            }
+            let host = Task.detached { [self] in
+                await self.host(onSpawn: { resume(.success(())) }, onFailure: { resume(.failure($0)) })
+            }
+            state.withLock { $0.host = host }
+        }
+        try result.get()
+    }
+
+    public func write(_ bytes: [UInt8]) async throws(ClaudeCodeError) {
+        if let error = state.withLock({ $0.writeError }) { throw error }
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let result = outboundContinuation.yield(WriteRequest(bytes: bytes, done: continuation))
+                if case .terminated = result {
+                    continuation.resume(
+                        throwing: ClaudeCodeError(.transportClosed, "the CLI's stdin is closed; nothing more can be sent"))
+                }
+            }
+        } catch let error as ClaudeCodeError {
+            throw error
+        } catch {
+            throw ClaudeCodeError(.writeFailed, "writing to the CLI failed", underlying: error)
+        }
+    }
+
+    public func endInput() async {
+        outboundContinuation.finish()
+    }
+
+    public func close() async {
+        outboundContinuation.finish()
+        guard let host = state.withLock({ $0.host }) else { return }
+        if await !waitForExit(timeout: configuration.shutdownGracePeriod) {
+            logger.debug("CLI still running after the grace period; terminating it")
+            terminateContinuation.yield()
+        }
+        await host.value
+    }
+
+    public func terminateImmediately() {
+        let (pid, exited, host) = state.withLock { ($0.pid, $0.exited, $0.host) }
+        outboundContinuation.finish()
+        guard let pid, !exited else { return }
+        _ = kill(-pid, SIGKILL)
+        _ = kill(pid, SIGKILL)
+        host?.cancel()
+    }
+
+    // MARK: - Host task
+
+    private static let ignoreSIGPIPE: Void = {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }()
+
+    private func waitForExit(timeout: Duration) async -> Bool {
+        if state.withLock({ $0.exited }) { return true }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [exitSignal, self] in
+                for await _ in exitSignal { return true }
+                return self.state.withLock { $0.exited }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func host(onSpawn: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (ClaudeCodeError) -> Void)
+        async
+    {
+        var platform = PlatformOptions()
+        platform.createSession = true
+        platform.teardownSequence = [
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: configuration.terminateGracePeriod)
+        ]
+        let environment = Environment.custom(configuration.environment.map { Array("\($0.key)=\($0.value)\0".utf8) })
+        let config = Subprocess.Configuration(
+            executable: .path(FilePath(configuration.executable)), arguments: Arguments(configuration.arguments),
+            environment: environment, workingDirectory: configuration.workingDirectory.map { FilePath($0) },
+            platformOptions: platform)
+        var spawned = false
+        do {
+            let outcome = try await Subprocess.run(config, input: .inputWriter, output: .sequence, error: .sequence) {
+                execution in
+                spawned = true
+                let pid = execution.processIdentifier.value
+                self.state.withLock { $0.pid = pid }
+                onSpawn()
+                await self.serve(execution: execution, pid: pid)
+            }
+            let status: ProcessExitStatus
+            switch outcome.terminationStatus {
+            case .exited(let code): status = .exited(code)
+            case .signaled(let signal): status = .signaled(signal)
+            }
+            finish(status: status)
+        } catch {
+            let failure = ClaudeCodeError(
+                .launchFailed, "could not start the Claude Code CLI at \(configuration.executable)", underlying: error)
+            if spawned {
+                logger.error("CLI host failed after spawn: \(String(describing: error))")
+                finish(status: .exited(-1))
+            } else {
+                state.withLock { $0.exited = true }
+                eventContinuation.yield(.exited(.exited(-1), stderrTail: ""))
+                eventContinuation.finish()
+                exitContinuation.yield()
+                exitContinuation.finish()
+                outboundContinuation.finish()
+            }
+            onFailure(failure)
+        }
+    }
+
+    private func finish(status: ProcessExitStatus) {
+        let pid = state.withLock { state -> pid_t? in
+            state.exited = true
+            if state.writeError == nil {
+                state.writeError = ClaudeCodeError(.transportClosed, "the CLI has exited (\(status))", exitStatus: status)
+            }
+            return state.pid
+        }
+        // Take down anything the CLI left running in its process group.
+        if let pid { _ = kill(-pid, SIGKILL) }
+        outboundContinuation.finish()
+        if let rest = tail.flush() { deliverStderr(rest) }
+        eventContinuation.yield(.exited(status, stderrTail: tail.text))
+        eventContinuation.finish()
+        exitContinuation.yield()
+        exitContinuation.finish()
+    }
+
+    private func deliverStderr(_ line: String) {
+        configuration.stderrHandler?(line)
+        logger.debug("cli stderr", metadata: ["line": "\(line)"])
+    }
+
+    private func serve(execution: Execution<CustomWriteInput, SequenceOutput, SequenceOutput>, pid: pid_t) async {
+        let maxLineLength = configuration.maxLineLength
+        await withTaskGroup(of: Void.self) { group in
+            // stderr: always drained.
+            group.addTask {
+                do {
+                    for try await buffer in execution.standardError {
+                        let lines = buffer.withUnsafeBytes { self.tail.append($0) }
+                        for line in lines { self.deliverStderr(line) }
+                    }
+                } catch {
+                    self.logger.debug("stderr read ended: \(String(describing: error))")
+                }
+            }
+            // The only writer.
+            group.addTask {
+                let writer = execution.standardInputWriter
+                for await request in self.outbound {
+                    if let error = self.state.withLock({ $0.writeError }) {
+                        request.done?.resume(throwing: error)
+                        continue
+                    }
+                    do {
+                        let written = try await writer.write(request.bytes)
+                        if written != request.bytes.count {
+                            let error = ClaudeCodeError(
+                                .writeFailed,
+                                "short write to the CLI's stdin (\(written) of \(request.bytes.count) bytes); the CLI has probably exited"
+                            )
+                            self.state.withLock { $0.writeError = error }
+                            request.done?.resume(throwing: error)
+                        } else {
+                            request.done?.resume()
+                        }
+                    } catch {
+                        let failure = ClaudeCodeError(
+                            .writeFailed, "writing to the CLI's stdin failed; the CLI has probably exited", underlying: error)
+                        self.state.withLock { $0.writeError = failure }
+                        request.done?.resume(throwing: failure)
+                    }
+                }
+                try? await writer.finish()
+            }
+            // Shutdown escalation, on request.
+            group.addTask {
+                for await _ in self.terminateRequests {
+                    await execution.teardown(using: [
+                        .gracefulShutDown(
+                            toProcessGroup: true, allowedDurationToNextStep: self.configuration.terminateGracePeriod)
+                    ])
+                    return
+                }
+            }
+            // stdout: framed into lines until EOF.
+            do {
+                var framer = LineFramer(maxLineLength: maxLineLength)
+                let emit: (LineFramer.Output) -> Void = { output in
+                    switch output {
+                    case .line(let line): self.eventContinuation.yield(.line(line))
+                    case .oversized(let count, let prefix):
+                        self.eventContinuation.yield(.oversizedLine(byteCount: count, limit: maxLineLength, prefix: prefix))
+                    }
+                }
+                for try await buffer in execution.standardOutput {
+                    buffer.withUnsafeBytes { framer.push($0, emit: emit) }
+                }
+                framer.finish(emit: emit)
+            } catch {
+                logger.debug("stdout read ended: \(String(describing: error))")
+            }
+            // stdout is closed: the CLI is exiting. Give it the grace period, then escalate.
+            if await !Self.waitForProcessExit(pid: pid, timeout: configuration.shutdownGracePeriod) {
+                await execution.teardown(using: [
+                    .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: configuration.terminateGracePeriod)
+                ])
+            }
+            outboundContinuation.finish()
+            terminateContinuation.finish()
+            group.cancelAll()
+        }
+    }
+
+    /// Polls, without reaping, until `pid` has exited or `timeout` passes.
+    private static func waitForProcessExit(pid: pid_t, timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var delay = Duration.milliseconds(1)
+        while true {
+            var info = siginfo_t()
+            let rc = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+            if rc == -1 { return errno == ECHILD }
+            if rc == 0 && Self.pid(of: info) == pid { return true }
+            if clock.now >= deadline { return false }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .milliseconds(50))
+        }
+    }
+
+    private static func pid(of info: siginfo_t) -> pid_t {
+        #if os(Linux)
+        return info._sifields._sigchld.si_pid
+        #else
+        return info.si_pid
+        #endif
+    }
+}

@@ -1,0 +1,260 @@
+import ClaudeCode
+import Foundation
+import Testing
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    // MARK: Scalars
+
+    @Test(arguments: [
+        ("null", JSONValue.null),
+        ("true", .bool(true)),
+        ("false", .bool(false)),
+        ("0", .int(0)),
+        ("-0", .int(0)),
+        ("42", .int(42)),
+        ("-17", .int(-17)),
+        ("9223372036854775807", .int(.max)),
+        ("-9223372036854775808", .int(.min)),
+        ("9223372036854775808", .double(9223372036854775808)),
+        ("-9223372036854775809", .double(-9223372036854775809)),
+        ("123456789012345678901234567890", .double(123456789012345678901234567890)),
+        ("1.0", .double(1.0)),
+        ("1.5", .double(1.5)),
+        ("-0.0", .double(-0.0)),
+        ("1e3", .double(1000)),
+        ("1E+3", .double(1000)),
+        ("25e-1", .double(2.5)),
+        ("0.1", .double(0.1)),
+        ("0.30000000000000004", .double(0.30000000000000004)),
+        ("2.2250738585072014e-308", .double(2.2250738585072014e-308)),
+        ("5e-324", .double(5e-324)),
+        ("1.7976931348623157e308", .double(1.7976931348623157e308)),
+        ("0.000000000000000000000000000001", .double(1e-30)),
+        ("3.141592653589793238462643383279", .double(3.141592653589793)),
+        ("\"\"", .string("")),
+        ("\"hello\"", .string("hello")),
+        (" \t\r\n 7 \n", .int(7)),
+    ])
+    func scalars(text: String, expected: JSONValue) throws {
+        #expect(try JSONValue.parse(text) == expected)
+    }
+
+    @Test func doublesMatchSwiftsOwnParser() throws {
+        // Many random doubles: our fast path and fallback must agree with Double(String).
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let value = Double(bitPattern: generator.next() & 0x7FEF_FFFF_FFFF_FFFF)
+            let text = "\(value)"
+            #expect(try JSONValue.parse(text).doubleValue == value, "\(text)")
+            let short = String(format: "%.6g", value)
+            if short.contains("e") || short.contains(".") {
+                let parsed = try JSONValue.parse(short)
+                #expect(parsed.doubleValue == Double(short), "\(short)")
+            }
+        }
+        for text in ["123.456", "9007199254740993", "9007199254740993.0", "0.1e1", "1234567890123456789e-5", "4.35", "1e22", "1e23"] {
+            #expect(try JSONValue.parse(text).doubleValue == Double(text), "\(text)")
+        }
+    }
+
+    // MARK: Strings
+
+    @Test func escapes() throws {
+        let text = #""a\"b\\c\/d\be\ff\ng\rh\ti\u0041\u00e9\u20AC""#
+        #expect(try JSONValue.parse(text) == .string("a\"b\\c/d\u{08}e\u{0C}f\ng\rh\tiAé€"))
+    }
+
+    @Test func surrogatePairs() throws {
+        #expect(try JSONValue.parse(#""\uD83D\uDE00""#) == .string("😀"))
+        #expect(try JSONValue.parse(#""x\ud83d\ude00y""#) == .string("x😀y"))
+    }
+
+    @Test func loneSurrogatesBecomeReplacementCharacters() throws {
+        #expect(try JSONValue.parse(#""\uD83D""#) == .string("\u{FFFD}"))
+        #expect(try JSONValue.parse(#""\uDE00""#) == .string("\u{FFFD}"))
+        #expect(try JSONValue.parse(#""a\uD83Db""#) == .string("a\u{FFFD}b"))
+        #expect(try JSONValue.parse(#""\uD83D\u0041""#) == .string("\u{FFFD}A"))
+        #expect(try JSONValue.parse(#""\uD83D\uD83D\uDE00""#) == .string("\u{FFFD}😀"))
+    }
+
+    @Test func rawUnicodeAndSeparators() throws {
+        #expect(try JSONValue.parse("\"héllo 日本 😀 \u{2028}\u{2029}\"") == .string("héllo 日本 😀 \u{2028}\u{2029}"))
+    }
+
+    @Test func invalidUTF8IsRepaired() throws {
+        let bytes: [UInt8] = [0x22, 0x61, 0xFF, 0x62, 0x22]
+        #expect(try JSONValue.parse(bytes) == .string("a\u{FFFD}b"))
+    }
+
+    @Test func hugeStrings() throws {
+        let plain = String(repeating: "abcdefghij", count: 1_000_000)
+        #expect(try JSONValue.parse("\"\(plain)\"") == .string(plain))
+        let escaped = String(repeating: "line\\n\\\"q\\\" \\u00e9", count: 200_000)
+        let expected = String(repeating: "line\n\"q\" é", count: 200_000)
+        #expect(try JSONValue.parse("\"\(escaped)\"") == .string(expected))
+    }
+
+    // MARK: Containers
+
+    @Test func containers() throws {
+        let value = try JSONValue.parse(#" { "a" : [1, 2.5, "x", null, true, {"b": []}], "c": {}, "a2": [ ] } "#)
+        #expect(value == ["a": [1, 2.5, "x", nil, true, ["b": []]], "c": [:], "a2": []])
+    }
+
+    @Test func duplicateKeysLastWins() throws {
+        #expect(try JSONValue.parse(#"{"a":1,"a":2}"#) == ["a": 2])
+    }
+
+    @Test func deepNestingWithinLimit() throws {
+        let depth = JSONValue.maximumParseDepth
+        let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        var value = try JSONValue.parse(text)
+        var levels = 1
+        while case .array(let elements) = value, let first = elements.first {
+            value = first
+            levels += 1
+        }
+        #expect(levels == depth)
+    }
+
+    @Test func deepNestingBeyondLimitFails() {
+        for opener in ["[", "{\"k\":"] {
+            let text = String(repeating: opener, count: 100_000)
+            #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+        }
+        let exact = String(repeating: "[", count: 513) + String(repeating: "]", count: 513)
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(exact) }
+    }
+
+    // MARK: Malformed input
+
+    @Test(arguments: [
+        "", " ", "nul", "nulls", "tru", "True", "[", "]", "{", "}", "[1,]", "[,1]", "[1 2]", "{\"a\"}", "{\"a\":}",
+        "{\"a\":1,}", "{a:1}", "{'a':1}", "{\"a\" 1}", "01", "-01", "00", "1.", ".5", "-", "+1", "1e", "1e+", "--1",
+        "0x10", "Infinity", "NaN", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"a\nb\"", "\"\t\"", "1 2",
+        "{} x", "[] []", "\u{FEFF}1", "\"\\", "[1", "{\"a\":1", "\"\\uD83D\\u",
+    ])
+    func rejectsMalformed(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func errorCarriesOffsetButNotInput() throws {
+        do {
+            _ = try JSONValue.parse(#"{"secret":"hunter2", x}"#)
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.offset == 21)
+            #expect(!error.description.contains("hunter2"))
+            #expect(error.description.contains("21"))
+        }
+    }
+
+    @Test func parsesFromAllInputKinds() throws {
+        let text = #"{"k":[1,"v"]}"#
+        let expected: JSONValue = ["k": [1, "v"]]
+        #expect(try JSONValue.parse(text) == expected)
+        #expect(try JSONValue.parse(Array(text.utf8)) == expected)
+        let bytes = Array(text.utf8)
+        let fromBuffer = try bytes.withUnsafeBytes { (buffer) throws(JSONParseError) in try JSONValue.parse(buffer) }
+        #expect(fromBuffer == expected)
+    }
+
+    // MARK: Writer
+
+    @Test func serializesCompactSortedAndEscaped() {
+        let value: JSONValue = [
+            "b": [1, -2, 2.5, true, false, nil],
+            "a": "q\"b\\s\u{01}\n\t\r\u{08}\u{0C}\u{1F}\u{2028}é😀/",
+            "é": [:],
+            "Z": [],
+        ]
+        #expect(
+            value.jsonString
+                == #"{"Z":[],"a":"q\"b\\s\u0001\n\t\r\b\f\u001f"# + "\u{2028}é😀/" + #"","b":[1,-2,2.5,true,false,null],"é":{}}"#)
+    }
+
+    @Test func serializesNumbers() {
+        #expect(JSONValue.int(.min).jsonString == "-9223372036854775808")
+        #expect(JSONValue.int(.max).jsonString == "9223372036854775807")
+        #expect(JSONValue.int(0).jsonString == "0")
+        #expect(JSONValue.double(1).jsonString == "1.0")
+        #expect(JSONValue.double(.infinity).jsonString == "null")
+        #expect(JSONValue.double(-.infinity).jsonString == "null")
+        #expect(JSONValue.double(.nan).jsonString == "null")
+        for double in [0.1, -0.0, 1e-5, 1e16, 1e300, 5e-324, 1.7976931348623157e308, 123456.789] {
+            let text = JSONValue.double(double).jsonString
+            #expect((try? JSONValue.parse(text)) == .double(double), "\(text)")
+        }
+    }
+
+    @Test func roundTrips() throws {
+        let samples: [JSONValue] = [
+            ["type": "assistant", "message": ["content": [["type": "text", "text": "Hi \u{0} there\u{7F}"]]], "n": 3],
+            [[[[]]], [:], ["": ""], -0.5, "\u{FFFD}"],
+            .string(String(repeating: "\"\\\n", count: 1000)),
+        ]
+        for sample in samples {
+            #expect(try JSONValue.parse(sample.serialized()) == sample)
+            #expect(try JSONValue.parse(sample.jsonString) == sample)
+        }
+    }
+
+    @Test func agreesWithFoundationOnAFrame() throws {
+        let frame = Self.sampleFrame
+        let ours = try JSONValue.parse(frame)
+        let theirs = try JSONSerialization.jsonObject(with: Data(frame.utf8))
+        let reserialized = try JSONSerialization.jsonObject(with: Data(ours.serialized()))
+        #expect((theirs as? NSDictionary) == (reserialized as? NSDictionary))
+    }
+
+    // MARK: Object scanner
+
+    @Test func scannerFindsTopLevelKeys() throws {
+        let text = #" {"type":"assistant","message":{"type":"nested","content":[{"x":"}]\""}]},"n":-1.5e3,"ok":true,"z":null,"e\u0073c":"v\n"} "#
+        let scanner = JSONObjectScanner(text)
+        #expect(try scanner.string(forKey: "type") == "assistant")
+        #expect(try scanner.value(forKey: "n") == .double(-1500))
+        #expect(try scanner.value(forKey: "ok") == .bool(true))
+        #expect(try scanner.value(forKey: "z") == .null)
+        #expect(try scanner.string(forKey: "esc") == "v\n")
+        #expect(try scanner.string(forKey: "missing") == nil)
+        #expect(try scanner.string(forKey: "n") == nil)
+        let message = try #require(try scanner.object(forKey: "message"))
+        #expect(try message.string(forKey: "type") == "nested")
+        let range = try #require(scanner.rawRange(forKey: "message"))
+        #expect(try scanner.value(in: range) == JSONValue.parse(String(decoding: Array(text.utf8)[range], as: UTF8.self)))
+        #expect(try scanner.members().map(\.key) == ["type", "message", "n", "ok", "z", "esc"])
+        #expect(Array(scanner).count == 6)
+    }
+
+    @Test func scannerOnASubrange() throws {
+        let buffer = Array("{\"a\":1}\n{\"a\":2,\"b\":[1,{}]}\n".utf8)
+        let second = JSONObjectScanner(buffer, range: 8..<27)
+        #expect(try second.value(forKey: "a") == .int(2))
+        #expect(second.rawRange(forKey: "b") == 19..<25)
+    }
+
+    @Test func scannerDuplicateKeysLastWins() throws {
+        #expect(try JSONObjectScanner(#"{"a":1,"a":2}"#).value(forKey: "a") == .int(2))
+    }
+
+    @Test(arguments: [
+        "", "[]", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,}", "{\"a\":[1}", "{\"a\":{]}", "{\"a\":\"x}",
+        "{\"a\":1} x", "{\"a\":nul}", "{\"a\":tru}", "{\"a\":\"\u{01}\"}", "{\"a\":1 \"b\":2}",
+    ])
+    func scannerRejectsMalformed(text: String) {
+        let scanner = JSONObjectScanner(text)
+        #expect(throws: JSONParseError.self) { try scanner.members() }
+        #expect(scanner.rawRange(forKey: "zzz") == nil)
+    }
+
+    @Test func scannerDeepNestingIsAnErrorNotACrash() {
+        let text = "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        #expect(throws: JSONParseError.self) { try JSONObjectScanner(text).members() }
+    }
+
+    static let sampleFrame = #"""
+        {"type":"assistant","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"I'll read the file and then summarize it for you. The project uses \"Swift 6\" with strict concurrency — let's see.\nFirst, the manifest:"},{"type":"tool_use","id":"toolu_01A09q90qw90lq917835lq9","name":"Read","input":{"file_path":"/home/user/project/Package.swift","offset":0,"limit":2000}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":2095,"cache_creation_input_tokens":0,"cache_read_input_tokens":13780,"output_tokens":503,"service_tier":"standard"}},"parent_tool_use_id":null,"session_id":"9a1e2b57-21c4-4f2d-8d9b-0f6c1b7a9e11","uuid":"4c9f6a0e-2f3b-4a4e-9d1e-7b8c2d3e4f50","cwd":"/home/user/project","gitBranch":"main","version":"2.0.14","timestamp":"2025-10-01T12:34:56.789Z","isSidechain":false,"userType":"external","parentUuid":"2b7e1f4c-5d6a-4b8c-9e0f-1a2b3c4d5e6f","requestId":"req_011CTeaBCdEfGhIjKlMnOpQr","ratio":0.8125,"flags":[true,false,null],"emoji":"😀 café"}
+        """#
+}
