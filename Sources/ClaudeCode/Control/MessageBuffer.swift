@@ -29,6 +29,22 @@ final class MessageBuffer: Sendable {
         waiter?.resume(returning: message)
     }
 
+    /// Queues messages in order, waking the consumer (once) if it waits.
+    func push(contentsOf batch: [Message]) {
+        guard let first = batch.first else { return }
+        let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                state.items.append(contentsOf: batch.dropFirst())
+                return waiter
+            }
+            state.items.append(contentsOf: batch)
+            return nil
+        }
+        waiter?.resume(returning: first)
+    }
+
     /// Ends the stream after the queued messages; `error`, if any, is thrown once after them.
     func finish(error: ClaudeCodeError? = nil) {
         let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
@@ -46,7 +62,9 @@ final class MessageBuffer: Sendable {
 
     var isFinished: Bool { state.withLock { $0.finished && $0.head == $0.items.count } }
 
-    func next() async throws(ClaudeCodeError) -> Message? {
+    /// The next message; `nil` at the end. Runs on the caller's actor (`isolation`), so taking a queued
+    /// message costs no executor hop.
+    func next(isolation actor: isolated (any Actor)? = #isolation) async throws(ClaudeCodeError) -> Message? {
         enum Immediate {
             case message(Message)
             case end
@@ -90,8 +108,9 @@ final class MessageBuffer: Sendable {
             return state.nextWaiterID
         }
         do {
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message?, any Error>) in
+            return try await withTaskCancellationHandler(
+                operation: {
+                try await withCheckedThrowingContinuation(isolation: actor) { (continuation: CheckedContinuation<Message?, any Error>) in
                     let resumeNow = state.withLock { state -> Immediate? in
                         if state.head < state.items.count {
                             let message = state.items[state.head]
@@ -117,14 +136,16 @@ final class MessageBuffer: Sendable {
                     case .wait, nil: break
                     }
                 }
-            } onCancel: {
-                let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
-                    guard state.waiterID == id, let waiter = state.waiter else { return nil }
-                    state.waiter = nil
-                    return waiter
-                }
-                waiter?.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
-            }
+                },
+                onCancel: {
+                    let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+                        guard state.waiterID == id, let waiter = state.waiter else { return nil }
+                        state.waiter = nil
+                        return waiter
+                    }
+                    waiter?.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
+                },
+                isolation: actor)
         } catch let error as ClaudeCodeError {
             throw error
         } catch {
@@ -155,13 +176,18 @@ public struct MessageStream: AsyncSequence, Sendable {
         var done = false
 
         public mutating func next() async throws(ClaudeCodeError) -> Message? {
+            try await next(isolation: nil)
+        }
+
+        /// The next message, read on the caller's actor (no executor hop when one is queued).
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(ClaudeCodeError) -> Message? {
             guard !done else { return nil }
             guard let buffer else {
                 done = true
                 throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
             }
             do {
-                guard let message = try await buffer.next() else {
+                guard let message = try await buffer.next(isolation: actor) else {
                     done = true
                     return nil
                 }
