@@ -106,3 +106,141 @@ import Testing
         }
     }
 }
+
+/// The parser's tape, which messages are decoded from without building the whole `JSONValue`.
+@Suite struct JSONTapeTests {
+    private func withRoot<Result>(_ text: String, _ body: (JSONTapeView) throws -> Result) throws -> Result {
+        let bytes = Array(text.utf8)
+        var tape = JSONTape()
+        return try bytes.withUnsafeBufferPointer { buffer in
+            try tape.parse(buffer)
+            return try tape.withRoot(of: buffer, body)
+        }
+    }
+
+    @Test func lookupsMatchTheMaterializedValue() throws {
+        let text = #"{"type":"x","ty\u0070e2":"escaped key","n":{"a":[1,2.5,-3],"b":null,"c":true},"k":1,"k":"last","s":"a\"b"}"#
+        try withRoot(text) { root in
+            #expect(root.kind == .object)
+            #expect(root["type"]?.stringValue == "x")
+            #expect(root["type2"]?.stringValue == "escaped key")
+            #expect(root["k"]?.stringValue == "last")
+            #expect(root["missing"] == nil)
+            #expect(root["n"]?["a"]?.elements?.map(\.jsonValue) == [1, 2.5, -3])
+            #expect(root["n"]?["a"]?.elements?[1].doubleValue == 2.5)
+            #expect(root["n"]?["a"]?.elements?[2].intValue == -3)
+            #expect(root["n"]?["b"]?.isNull == true)
+            #expect(root["n"]?["c"]?.boolValue == true)
+            #expect(root["s"]?.stringValue == "a\"b")
+            #expect(root["n"]?["a"]?["x"] == nil)
+            #expect(root["type"]?.elements == nil)
+            var keys: [String] = []
+            root.forEachMember { key, _ in keys.append(key) }
+            #expect(keys == ["type", "type2", "n", "k", "k", "s"])
+        }
+        #expect(try withRoot(text) { $0.jsonValue } == (try JSONValue.parse(text)))
+    }
+
+    @Test func escapedStringsWithInvalidUTF8AreRepaired() throws {
+        let bytes: [UInt8] = Array(#"{"s":"a\n"#.utf8) + [0xC3] + Array(#"b"}"#.utf8)
+        #expect(try JSONValue.parse(bytes) == ["s": "a\n\u{FFFD}b"])
+    }
+
+    /// Frames decode the same from the tape (the client's path) as from a parsed `JSONValue`.
+    @Test func messagesDecodeTheSameFromTheTapeAndFromJSONValue() throws {
+        let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "jsonl" }
+        var lines = try files.flatMap { try String(contentsOf: $0, encoding: .utf8).split(separator: "\n").map(String.init) }
+        lines += [
+            MessageDecodingTests.resultSuccess, MessageDecodingTests.resultAPIError, MessageDecodingTests.assistantText,
+            MessageDecodingTests.assistantToolUse, MessageDecodingTests.apiErrorAssistant, MessageDecodingTests.toolResult,
+            MessageDecodingTests.interruptMarker, MessageDecodingTests.initFrame, MessageDecodingTests.apiRetry,
+            MessageDecodingTests.streamEvent, MessageDecodingTests.rateLimit,
+            #"{"type":"user","message":{"role":"user","content":"plain \"text\""},"isReplay":true,"session_id":"s"}"#,
+            #"{"type":"assistant","message":{"content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"d"},{"type":"server_tool_use","id":"i","name":"web_search","input":{"q":"x"}},{"type":"web_search_tool_result","tool_use_id":"i","content":[{"url":"u"}]},{"type":"image","source":{"type":"base64","data":"AA=="}},{"type":"future_block","x":1}]}}"#,
+            #"{"type":"brand_new","payload":{"a":[1,{"b":2}]}}"#,
+        ]
+        #expect(lines.count > 30)
+        for line in lines {
+            let fromTape = Message(line: Array(line.utf8))
+            let fromValue = Message(raw: RawJSON(line), json: try JSONValue.parse(line))
+            #expect(Self.fields(fromTape) == Self.fields(fromValue), "\(line.prefix(100))")
+            #expect(Self.blocks(fromTape) == Self.blocks(fromValue), "\(line.prefix(100))")
+        }
+    }
+
+    /// The content blocks of a user or assistant message.
+    static func blocks(_ message: Message) -> [ContentBlock] {
+        switch message {
+        case .assistant(let assistant): return assistant.content
+        case .user(let user):
+            if case .blocks(let blocks) = user.content { return blocks }
+            return []
+        default: return []
+        }
+    }
+
+    /// Every typed field of a message but its content blocks, as a comparable value.
+    static func fields(_ message: Message) -> [String: JSONValue] {
+        func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        func int(_ value: Int?) -> JSONValue { value.map { .int(Int64($0)) } ?? .null }
+        func blocks(_ blocks: [ContentBlock]) -> JSONValue { .int(Int64(blocks.count)) }
+        var fields: [String: JSONValue] = [
+            "type": .string(message.type), "raw": .string(message.raw.string), "session": string(message.sessionID),
+        ]
+        switch message {
+        case .user(let user):
+            switch user.content {
+            case .text(let text): fields["content"] = .string(text)
+            case .blocks(let list): fields["content"] = blocks(list)
+            }
+            fields["uuid"] = string(user.uuid)
+            fields["parent"] = string(user.parentToolUseID)
+            fields["toolUseResult"] = user.toolUseResult ?? "<absent>"
+            fields["isReplay"] = .bool(user.isReplay)
+        case .assistant(let assistant):
+            fields["content"] = blocks(assistant.content)
+            fields["model"] = .string(assistant.model)
+            fields["id"] = string(assistant.messageID)
+            fields["stop"] = string(assistant.stopReason)
+            fields["usage"] = assistant.usage ?? "<absent>"
+            fields["parent"] = string(assistant.parentToolUseID)
+            fields["error"] = string(assistant.error)
+            fields["uuid"] = string(assistant.uuid)
+        case .system(let system):
+            fields["subtype"] = .string(system.subtype)
+            fields["data"] = system.data
+            fields["uuid"] = string(system.uuid)
+        case .result(let result):
+            fields["subtype"] = .string(result.subtype)
+            fields["isError"] = .bool(result.isError)
+            fields["durations"] = [int(result.durationMilliseconds), int(result.apiDurationMilliseconds)]
+            fields["turns"] = int(result.numTurns)
+            fields["stop"] = string(result.stopReason)
+            fields["cost"] = result.totalCostUSD.map(JSONValue.double) ?? .null
+            fields["usage"] = result.usage ?? "<absent>"
+            fields["result"] = string(result.result)
+            fields["structured"] = result.structuredOutput ?? "<absent>"
+            fields["modelUsage"] = result.modelUsage ?? "<absent>"
+            fields["denials"] = .array(result.permissionDenials)
+            fields["errors"] = .array(result.errors.map(JSONValue.string))
+            fields["apiErrorStatus"] = int(result.apiErrorStatus)
+            fields["terminal"] = string(result.terminalReason)
+            fields["uuid"] = string(result.uuid)
+        case .streamEvent(let event):
+            fields["event"] = event.event
+            fields["uuid"] = string(event.uuid)
+            fields["parent"] = string(event.parentToolUseID)
+        case .rateLimit(let event):
+            fields["info"] = event.info
+            fields["uuid"] = string(event.uuid)
+        case .unknown(let unknown):
+            fields["json"] = unknown.json
+        case .invalid(let frame):
+            fields["invalid"] = .string(String(describing: frame.reason))
+        }
+        return fields
+    }
+}
+

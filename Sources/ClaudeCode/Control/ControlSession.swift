@@ -158,7 +158,8 @@ final class ControlSession: Sendable {
         case .lines(let lines):
             var batch: [Message] = []
             batch.reserveCapacity(lines.count)
-            for line in lines { handleLine(line, batch: &batch) }
+            var tape = JSONTape()
+            for line in lines { handleLine(line, tape: &tape, batch: &batch) }
             messages.push(contentsOf: batch)
         case .oversizedLine(let count, let limit, let prefix):
             observer?(WireFrame(direction: .inbound, raw: RawJSON(bytes: prefix), json: nil, timestamp: Date()))
@@ -171,51 +172,59 @@ final class ControlSession: Sendable {
 
     /// Handles one line: control traffic is routed here; anything else is added to `batch` for the consumer.
     /// Messages before a control frame are queued before it is handled, so order is kept across both.
-    private func handleLine(_ bytes: [UInt8], batch: inout [Message]) {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(bytes)
-        } catch {
-            observer?(
-                WireFrame(direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
-            logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
-            batch.append(
-                .invalid(
-                    InvalidFrame(
-                        reason: .malformedJSON(error.description), byteCount: bytes.count,
-                        prefix: Array(bytes.prefix(200)))))
-            return
-        }
-        let raw = RawJSON(bytes: bytes)
-        observer?(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
-        guard case .object = json else {
-            batch.append(
-                .invalid(InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
-            return
-        }
-        let type = json["type"]?.stringValue
-        if type?.hasPrefix("control_") == true, !batch.isEmpty {
-            messages.push(contentsOf: batch)
-            batch.removeAll(keepingCapacity: true)
-        }
-        switch type {
-        case "control_response":
-            handleControlResponse(json["response"] ?? .null)
-        case "control_request":
-            handleControlRequest(json)
-        case "control_cancel_request":
-            if let id = json["request_id"]?.stringValue {
-                state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
+    private func handleLine(_ bytes: [UInt8], tape: inout JSONTape, batch: inout [Message]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            do throws(JSONParseError) {
+                try tape.parse(buffer)
+            } catch {
+                observer?(
+                    WireFrame(
+                        direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
+                logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
+                batch.append(
+                    .invalid(
+                        InvalidFrame(
+                            reason: .malformedJSON(error.description), byteCount: bytes.count,
+                            prefix: Array(bytes.prefix(200)))))
+                return
             }
-        default:
-            let message = Message(raw: raw, json: json)
-            if case .result(let result) = message {
-                state.withLock { state in
-                    state.awaitingResult = false
-                    state.lastErrorResult = result.isError ? result : nil
+            tape.withRoot(of: buffer) { root in
+                let raw = RawJSON(bytes: bytes)
+                // The observer sees every frame as a JSONValue; without one, only what messages keep is built.
+                if let observer {
+                    observer(WireFrame(direction: .inbound, raw: raw, json: root.jsonValue, timestamp: Date()))
+                }
+                guard root.kind == .object else {
+                    batch.append(
+                        .invalid(
+                            InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
+                    return
+                }
+                let type = root["type"]?.stringValue
+                if type?.hasPrefix("control_") == true, !batch.isEmpty {
+                    messages.push(contentsOf: batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+                switch type {
+                case "control_response":
+                    handleControlResponse(root["response"]?.jsonValue ?? .null)
+                case "control_request":
+                    handleControlRequest(root.jsonValue)
+                case "control_cancel_request":
+                    if let id = root["request_id"]?.stringValue {
+                        state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
+                    }
+                default:
+                    let message = Message(raw: raw, reading: root)
+                    if case .result(let result) = message {
+                        state.withLock { state in
+                            state.awaitingResult = false
+                            state.lastErrorResult = result.isError ? result : nil
+                        }
+                    }
+                    batch.append(message)
                 }
             }
-            batch.append(message)
         }
     }
 
