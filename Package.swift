@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
         .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
+        .executable(name: "client-benchmark", targets: ["ClientBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
     ],
@@ -49,6 +50,7 @@ let package = Package(
         ),
         .executableTarget(name: "FakeClaudeCLI", dependencies: []),
         .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
+        .executableTarget(name: "ClientBenchmark", dependencies: ["ClaudeCode"]),
         .executableTarget(
             name: "SimplePersistExample",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
