@@ -146,6 +146,11 @@ public final class ScriptedTransport: ClaudeTransport {
         deliver(.lines([Array(line.utf8)]))
     }
 
+    /// Writes lines to the client in one go, as if the CLI's output arrived in one read.
+    public func emit(lines: [String]) {
+        deliver(.lines(lines.map { Array($0.utf8) }))
+    }
+
     /// Writes a frame to the client.
     public func emit(_ frame: JSONValue) {
         deliver(.lines([frame.serialized()]))

@@ -37,7 +37,12 @@ struct JSONTape {
 
     static let maximumDepth = 512
 
-    private(set) var nodes: [Node] = []
+    private(set) var nodes: [Node]
+
+    init() {
+        nodes = []
+        nodes.reserveCapacity(256)
+    }
 
     /// Parses `bytes` into the tape, replacing what it held.
     /// - Throws: ``JSONParseError`` at the first problem; the tape's contents are then unspecified.
