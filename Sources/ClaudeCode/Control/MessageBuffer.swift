@@ -36,7 +36,16 @@ final class MessageBuffer: Sendable {
     private let taken = Mutex(Taken())
 
     func push(_ message: Message) {
-        push(contentsOf: [message])
+        let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.items.append(message)
+            return nil
+        }
+        waiter?.resume(returning: message)
     }
 
     /// Queues messages in order, waking the consumer (once) if it waits.
