@@ -118,6 +118,7 @@ public final class SubprocessTransport: ClaudeTransport {
         terminateImmediately()
     }
 
+    /// The last 64 KiB the CLI wrote to stderr.
     public var stderrTail: String { tail.text }
 
     /// The child's process id, once started.
@@ -125,11 +126,10 @@ public final class SubprocessTransport: ClaudeTransport {
 
     public func start(receiving receive: @escaping @Sendable (TransportEvent) -> Void) async throws(ClaudeCodeError) {
         let alreadyStarted = state.withLock { state in
-            defer {
-                state.started = true
-                state.receive = receive
-            }
-            return state.started
+            guard !state.started else { return true }
+            state.started = true
+            state.receive = receive
+            return false
         }
         guard !alreadyStarted else { throw ClaudeCodeError(.alreadyConnected, "this transport was already started") }
         Self.ignoreSIGPIPE
