@@ -28,7 +28,7 @@ public enum ContentBlock: Sendable, Hashable {
         }
     }
 
-    init(json: JSONValue) {
+    init<JSON: JSONReadable>(json: JSON) {
         let type = json["type"]?.stringValue ?? ""
         switch type {
         case "text":
@@ -43,25 +43,25 @@ public enum ContentBlock: Sendable, Hashable {
             self = .toolUse(
                 ToolUseBlock(
                     id: json["id"]?.stringValue ?? "", name: json["name"]?.stringValue ?? "",
-                    input: json["input"] ?? .object([:])))
+                    input: json["input"]?.jsonValue ?? .object([:])))
         case "tool_result":
             self = .toolResult(
                 ToolResultBlock(
-                    toolUseID: json["tool_use_id"]?.stringValue ?? "", content: json["content"],
+                    toolUseID: json["tool_use_id"]?.stringValue ?? "", content: json["content"]?.jsonValue,
                     isError: json["is_error"]?.boolValue))
         case "server_tool_use":
             self = .serverToolUse(
                 ToolUseBlock(
                     id: json["id"]?.stringValue ?? "", name: json["name"]?.stringValue ?? "",
-                    input: json["input"] ?? .object([:])))
+                    input: json["input"]?.jsonValue ?? .object([:])))
         case "image":
-            self = .image(ImageBlock(source: json["source"] ?? .null))
+            self = .image(ImageBlock(source: json["source"]?.jsonValue ?? .null))
         default:
             if type.hasSuffix("_tool_result"), let toolUseID = json["tool_use_id"]?.stringValue {
                 self = .serverToolResult(
-                    ServerToolResultBlock(type: type, toolUseID: toolUseID, content: json["content"] ?? .null))
+                    ServerToolResultBlock(type: type, toolUseID: toolUseID, content: json["content"]?.jsonValue ?? .null))
             } else {
-                self = .unknown(json)
+                self = .unknown(json.jsonValue)
             }
         }
     }
