@@ -125,7 +125,9 @@ public final class ClaudeSDKClient: Sendable {
         } catch {
             await session.close()
             state.withLock { $0.session = nil }
-            if error.code == .processExited || error.code == .transportClosed {
+            // A write can fail first when the CLI dies at once (it closed stdin): report the exit, not the write.
+            let exited = error.code == .writeFailed && session.exitStatus.map { !$0.isSuccess } == true
+            if error.code == .processExited || error.code == .transportClosed || exited {
                 throw ClaudeCodeError(
                     .processExited, "the CLI exited during startup; see stderrTail and resultErrors",
                     exitStatus: session.exitStatus ?? error.exitStatus, stderrTail: session.transport.stderrTail,
