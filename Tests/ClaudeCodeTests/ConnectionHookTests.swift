@@ -227,7 +227,7 @@ final class RecordingHook: ConnectionHook {
         let broken = ClaudeSDKClient(
             transport: { _ in ScriptedTransport(startError: ClaudeCodeError(.launchFailed, "no CLI")) }, connectionHook: { hook })
         await #expect(throws: ClaudeCodeError.self) { try await broken.connect() }
-        #expect(hook.calls == ["prepare", "ended"])
+        #expect(hook.calls == ["prepare", "attach", "ended"])
         // The transport factory throws.
         let third = RecordingHook()
         let noTransport = ClaudeSDKClient(

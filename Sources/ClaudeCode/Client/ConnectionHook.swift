@@ -8,7 +8,7 @@
 ///
 /// The client makes one hook per connection (``ConnectionHookFactory``) and calls, in order:
 /// 1. ``prepare(_:)`` in `connect()`, before the transport is made;
-/// 2. ``attach(_:)`` when the reader starts;
+/// 2. ``attach(_:)`` before the transport starts;
 /// 3. ``observe(_:)`` for every inbound frame, on the reader;
 /// 4. ``beforeDelivering(_:)`` for every result, in its own task;
 /// 5. ``connectionEnded()`` once, after the CLI has exited — or after a failed `connect()`,
@@ -23,13 +23,18 @@ public protocol ConnectionHook: Sendable {
     /// events found in the background (it does nothing once the stream has ended).
     func attach(_ emit: MessageEmitter)
 
+    /// The `type`s of the inbound frames ``observe(_:)`` gets; `nil` (the default) means every
+    /// frame. With a set, frames come with their bytes only (``WireFrame/json`` is `nil` unless
+    /// the client also has a ``FrameObserver``), so the reader builds no JSON tree for the hook.
+    var observedFrameTypes: Set<String>? { get }
+
     /// Sees an inbound frame, after the client's ``FrameObserver`` and before the frame is
     /// routed. It runs on the reader: keep it fast and hand heavy work to another task.
     func observe(_ frame: WireFrame)
 
-    /// Runs when a result arrives. The consumer receives the result — and everything queued
-    /// after it — only once this returns, preceded by the messages it returns. The reader
-    /// goes on meanwhile.
+    /// Runs when a result arrives, in its own task, one result at a time. The consumer receives
+    /// the result — and every message after it — only once this returns, preceded by the
+    /// messages it returns. The reader goes on meanwhile (control requests are answered).
     func beforeDelivering(_ result: ResultMessage) async -> [Message]
 
     /// Runs once when the connection is over: after the CLI exited, before the message stream
@@ -41,6 +46,7 @@ public protocol ConnectionHook: Sendable {
 extension ConnectionHook {
     public func prepare(_ options: ClaudeCodeOptions) async throws(ClaudeCodeError) -> ClaudeCodeOptions { options }
     public func attach(_ emit: MessageEmitter) {}
+    public var observedFrameTypes: Set<String>? { nil }
     public func observe(_ frame: WireFrame) {}
     public func beforeDelivering(_ result: ResultMessage) async -> [Message] { [] }
     public func connectionEnded() async -> [Message] { [] }

@@ -5,9 +5,9 @@ import Synchronization
 /// Runs the stream-json protocol over one transport: routes every inbound frame, matches
 /// control responses to requests, answers the CLI's control requests, and queues messages.
 ///
-/// Ownership: the session owns one reader task (started in ``start()``), which is the only
-/// reader of the transport. Control requests from the CLI are answered in their own tasks,
-/// never waiting on the message consumer.
+/// Inbound frames are handled synchronously on the transport's reading task (see
+/// ``ClaudeTransport/start(receiving:)``): parsed, routed, and queued for the consumer without waiting for
+/// it. Control requests from the CLI are answered in their own tasks, never waiting on the message consumer.
 final class ControlSession: Sendable {
     private struct Pending {
         var continuation: CheckedContinuation<JSONValue, any Error>
@@ -22,7 +22,21 @@ final class ControlSession: Sendable {
         var closing = false
         var exit: ProcessExitStatus?
         var lastErrorResult: ResultMessage?
-        var reader: Task<Void, Never>?
+    }
+
+    /// Messages held back while a ``ConnectionHook`` works on a result (see ``deliver(_:)``).
+    private enum Held {
+        case message(Message)
+        case result(ResultMessage, Message)
+    }
+    private struct Delivery {
+        /// A result is waiting for the hook: everything after it is held too.
+        var holding = false
+        var held: [Held] = []
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        /// The hook's end, once the CLI has exited.
+        var ending: Task<Void, Never>?
+        var ended = false
     }
 
     let transport: any ClaudeTransport
@@ -30,8 +44,10 @@ final class ControlSession: Sendable {
     private let observer: FrameObserver?
     private let handler: ControlRequestHandler?
     private let hook: (any ConnectionHook)?
+    private let hookFrameTypes: Set<String>?
     private let logger: Logger
     private let state = Mutex(State())
+    private let delivery = Mutex(Delivery())
 
     init(
         transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?,
@@ -41,20 +57,19 @@ final class ControlSession: Sendable {
         self.observer = observer
         self.handler = handler
         self.hook = hook
+        self.hookFrameTypes = hook?.observedFrameTypes
         self.logger = logger
     }
 
     func start() async throws(ClaudeCodeError) {
+        hook?.attach(MessageEmitter { [weak self] message in self?.deliver([message]) })
         do {
-            try await transport.start()
+            try await transport.start { [weak self] event in self?.receive(event) }
         } catch {
-            // No reader will run: end the hook here.
-            _ = await hook?.connectionEnded()
+            // No exit will be reported for a transport that did not start: end the hook here.
+            await endHook(finishing: nil)?.value
             throw error
         }
-        hook?.attach(MessageEmitter { [weak self] message in self?.messages.push(message) })
-        let reader = Task.detached { [self] in await self.readLoop() }
-        state.withLock { $0.reader = reader }
     }
 
     var exitStatus: ProcessExitStatus? { state.withLock { $0.exit } }
@@ -153,14 +168,12 @@ final class ControlSession: Sendable {
         await transport.endInput()
     }
 
-    /// Shuts the CLI down and waits until the reader has delivered everything.
+    /// Shuts the CLI down; returns once it has exited and everything it sent has been handled.
     func close() async {
-        let reader = state.withLock { state -> Task<Void, Never>? in
-            state.closing = true
-            return state.reader
-        }
+        state.withLock { $0.closing = true }
         await transport.close()
-        await reader?.value
+        // The hook's end (a final mirror flush) runs after the exit; closing waits for it.
+        await delivery.withLock { $0.ending }?.value
         let inflight = state.withLock { state -> [Task<Void, Never>] in
             defer { state.inflight = [:] }
             return Array(state.inflight.values)
@@ -170,81 +183,105 @@ final class ControlSession: Sendable {
 
     // MARK: Reading
 
-    private func readLoop() async {
-        for await event in transport.events {
-            switch event {
-            case .line(let bytes):
-                handleLine(bytes)
-            case .oversizedLine(let count, let limit, let prefix):
-                observer?(WireFrame(direction: .inbound, raw: RawJSON(bytes: prefix), json: nil, timestamp: Date()))
-                logger.warning("skipped a stdout line of \(count) bytes: over the line limit")
-                messages.push(
-                    .invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix)))
-            case .exited(let status, let stderrTail):
-                let finishMessages = handleExit(status, stderrTail: stderrTail)
-                if let hook {
-                    for message in await hook.connectionEnded() { messages.push(message) }
-                }
-                finishMessages()
+    private func receive(_ event: TransportEvent) {
+        switch event {
+        case .lines(let lines):
+            var batch: [Message] = []
+            batch.reserveCapacity(lines.count)
+            var tape = JSONTape()
+            for line in lines { handleLine(line, tape: &tape, batch: &batch) }
+            deliver(batch)
+        case .oversizedLine(let count, let limit, let prefix):
+            observer?(WireFrame(direction: .inbound, raw: RawJSON(bytes: prefix), json: nil, timestamp: Date()))
+            logger.warning("skipped a stdout line of \(count) bytes: over the line limit")
+            deliver([.invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix))])
+        case .exited(let status, let stderrTail):
+            let finish = handleExit(status, stderrTail: stderrTail)
+            if hook != nil {
+                _ = endHook(finishing: finish)
+            } else {
+                finish()
             }
         }
     }
 
-    private func handleLine(_ bytes: [UInt8]) {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(bytes)
-        } catch {
-            observer?(
-                WireFrame(direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
-            logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
-            messages.push(
-                .invalid(
-                    InvalidFrame(
-                        reason: .malformedJSON(error.description), byteCount: bytes.count, prefix: Array(bytes.prefix(200)))
-                ))
-            return
-        }
-        let raw = RawJSON(bytes: bytes)
-        if observer != nil || hook != nil {
-            let frame = WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date())
-            observer?(frame)
-            hook?.observe(frame)
-        }
-        guard case .object = json else {
-            messages.push(.invalid(InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
-            return
-        }
-        switch json["type"]?.stringValue {
-        case "control_response":
-            handleControlResponse(json["response"] ?? .null)
-        case "control_request":
-            handleControlRequest(json)
-        case "control_cancel_request":
-            if let id = json["request_id"]?.stringValue {
-                state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
+    /// Handles one line: control traffic is routed here; anything else is added to `batch` for the consumer.
+    /// Messages before a control frame are queued before it is handled, so order is kept across both.
+    private func handleLine(_ bytes: [UInt8], tape: inout JSONTape, batch: inout [Message]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            do throws(JSONParseError) {
+                try tape.parse(buffer)
+            } catch {
+                observer?(
+                    WireFrame(
+                        direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
+                logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
+                batch.append(
+                    .invalid(
+                        InvalidFrame(
+                            reason: .malformedJSON(error.description), byteCount: bytes.count,
+                            prefix: Array(bytes.prefix(200)))))
+                return
             }
-        case "transcript_mirror":
-            // Transcript lines for a session store (`--session-mirror`): observers and the
-            // connection hook have seen the frame; it is not a message.
-            break
-        default:
-            let message = Message(raw: raw, json: json)
-            if case .result(let result) = message {
-                state.withLock { state in
-                    state.awaitingResult = false
-                    state.lastErrorResult = result.isError ? result : nil
+            tape.withRoot(of: buffer) { root in
+                let raw = RawJSON(bytes: bytes)
+                // The observer sees every frame as a JSONValue; without one, only what messages keep is built.
+                var json: JSONValue?
+                if let observer {
+                    json = root.jsonValue
+                    observer(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
                 }
                 if let hook {
-                    // The consumer gets the result once the hook's work (a mirror flush) is done;
-                    // the reader goes on.
-                    let gate = DeliveryGate()
-                    messages.push(message, gate: gate)
-                    Task { gate.open(await hook.beforeDelivering(result)) }
+                    if let types = hookFrameTypes {
+                        // A hook that names its frame types gets their bytes only (no tree is built).
+                        if root.kind == .object, let type = root["type"]?.stringValue, types.contains(type) {
+                            hook.observe(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
+                        }
+                    } else {
+                        hook.observe(WireFrame(direction: .inbound, raw: raw, json: json ?? root.jsonValue, timestamp: Date()))
+                    }
+                }
+                guard root.kind == .object else {
+                    batch.append(
+                        .invalid(
+                            InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
                     return
                 }
+                let type = root["type"]?.stringValue
+                if type?.hasPrefix("control_") == true, !batch.isEmpty {
+                    deliver(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+                switch type {
+                case "control_response":
+                    handleControlResponse(root["response"]?.jsonValue ?? .null)
+                case "control_request":
+                    handleControlRequest(root.jsonValue)
+                case "control_cancel_request":
+                    if let id = root["request_id"]?.stringValue {
+                        state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
+                    }
+                case "transcript_mirror":
+                    // Transcript lines for a session store (`--session-mirror`): the observer and the
+                    // connection hook have seen the frame; it is not a message.
+                    break
+                default:
+                    let message = Message(raw: raw, reading: root)
+                    if case .result(let result) = message {
+                        state.withLock { state in
+                            state.awaitingResult = false
+                            state.lastErrorResult = result.isError ? result : nil
+                        }
+                        if hook != nil {
+                            deliver(batch)
+                            batch.removeAll(keepingCapacity: true)
+                            deliverResult(result, message)
+                            return
+                        }
+                    }
+                    batch.append(message)
+                }
             }
-            messages.push(message)
         }
     }
 
@@ -268,42 +305,53 @@ final class ControlSession: Sendable {
     }
 
     private func handleControlRequest(_ frame: JSONValue) {
-        guard let id = frame["request_id"]?.stringValue else { return }
-        let request = frame["request"] ?? .object([:])
-        let subtype = request["subtype"]?.stringValue ?? ""
-        let handler = self.handler
-        let task = Task { [weak self] in
-            var reply: JSONValue
-            do {
-                guard let handler else {
-                    throw ControlRequestError(
-                        message: subtype == "can_use_tool" || subtype == "hook_callback" || subtype == "mcp_message"
-                            ? "No handler is configured for control request subtype: \(subtype)"
-                            : "Unsupported control request subtype: \(subtype)")
-                }
-                let response = try await handler(subtype, request)
-                reply = [
-                    "type": "control_response",
-                    "response": ["subtype": "success", "request_id": .string(id), "response": response],
-                ]
-            } catch is CancellationError {
-                return
-            } catch {
-                let text = (error as? ControlRequestError)?.message ?? String(describing: error)
-                reply = [
-                    "type": "control_response",
-                    "response": ["subtype": "error", "request_id": .string(id), "error": .string(text)],
-                ]
-            }
-            guard !Task.isCancelled, let self else { return }
-            _ = self.state.withLock { $0.inflight.removeValue(forKey: id) }
-            try? await self.send(reply)
+        guard let id = frame["request_id"]?.stringValue else {
+            logger.warning("control_request without a string request_id ignored: it cannot be answered")
+            return
         }
-        state.withLock { $0.inflight[id] = task }
+        let request = frame["request"] ?? .null
+        let subtype = request["subtype"]?.stringValue
+        let handler = self.handler
+        // Created under the lock, so the task (which removes its entry under the same lock when
+        // it answers) can never finish before it is registered and leave a stale entry behind.
+        state.withLock { state in
+            state.inflight[id] = Task { [weak self] in
+                var reply: JSONValue
+                do {
+                    guard let subtype else {
+                        throw ControlRequestError(
+                            message: "Malformed control request: no request object with a string subtype")
+                    }
+                    guard let handler else {
+                        throw ControlRequestError(
+                            message: subtype == "can_use_tool" || subtype == "hook_callback" || subtype == "mcp_message"
+                                ? "No handler is configured for control request subtype: \(subtype)"
+                                : "Unsupported control request subtype: \(subtype)")
+                    }
+                    let response = try await handler(subtype, request)
+                    reply = [
+                        "type": "control_response",
+                        "response": ["subtype": "success", "request_id": .string(id), "response": response],
+                    ]
+                } catch where Task.isCancelled {
+                    // The CLI abandoned the request (control_cancel_request) or the session is closing: no answer is due.
+                    return
+                } catch {
+                    let text = (error as? ControlRequestError)?.message ?? String(describing: error)
+                    reply = [
+                        "type": "control_response",
+                        "response": ["subtype": "error", "request_id": .string(id), "error": .string(text)],
+                    ]
+                }
+                guard !Task.isCancelled, let self else { return }
+                _ = self.state.withLock { $0.inflight.removeValue(forKey: id) }
+                try? await self.send(reply)
+            }
+        }
     }
 
     /// Fails the pending control requests; returns what ends the message stream.
-    private func handleExit(_ status: ProcessExitStatus, stderrTail: String) -> () -> Void {
+    private func handleExit(_ status: ProcessExitStatus, stderrTail: String) -> @Sendable () -> Void {
         let (pending, awaitingResult, closing, lastError) = state.withLock {
             state -> ([Pending], Bool, Bool, ResultMessage?) in
             state.exit = status
@@ -332,6 +380,92 @@ final class ControlSession: Sendable {
             return { messages.finish(error: error) }
         }
         return { messages.finish() }
+    }
+
+    // MARK: Delivery through a connection hook
+
+    /// Queues messages for the consumer, behind any result a hook is still working on.
+    private func deliver(_ batch: [Message]) {
+        guard !batch.isEmpty else { return }
+        guard hook != nil else {
+            messages.push(contentsOf: batch)
+            return
+        }
+        delivery.withLock { delivery in
+            if delivery.holding {
+                delivery.held.append(contentsOf: batch.map(Held.message))
+            } else {
+                messages.push(contentsOf: batch)
+            }
+        }
+    }
+
+    /// Hands a result to the hook; it reaches the consumer (after the hook's messages) when the hook
+    /// is done. The reader goes on meanwhile: later messages are held, control traffic is not.
+    private func deliverResult(_ result: ResultMessage, _ message: Message) {
+        let startNow = delivery.withLock { delivery -> Bool in
+            if delivery.holding {
+                delivery.held.append(.result(result, message))
+                return false
+            }
+            delivery.holding = true
+            return true
+        }
+        if startNow { runHook(on: result, message) }
+    }
+
+    private func runHook(on result: ResultMessage, _ message: Message) {
+        guard let hook else { return }
+        Task { [self] in
+            let extras = await hook.beforeDelivering(result)
+            release(extras + [message])
+        }
+    }
+
+    /// Delivers a released result and what was held after it, up to the next held result.
+    private func release(_ front: [Message]) {
+        var next: (ResultMessage, Message)?
+        let idle = delivery.withLock { delivery -> [CheckedContinuation<Void, Never>] in
+            var out = front
+            while !delivery.held.isEmpty, next == nil {
+                switch delivery.held.removeFirst() {
+                case .message(let message): out.append(message)
+                case .result(let result, let message): next = (result, message)
+                }
+            }
+            messages.push(contentsOf: out)
+            guard next == nil else { return [] }
+            delivery.holding = false
+            defer { delivery.idleWaiters = [] }
+            return delivery.idleWaiters
+        }
+        for waiter in idle { waiter.resume() }
+        if let next { runHook(on: next.0, next.1) }
+    }
+
+    /// Runs the hook's end once: after every held result is delivered, its messages go last, then
+    /// `finishing` ends the stream. `nil` when there is no hook.
+    @discardableResult
+    private func endHook(finishing: (@Sendable () -> Void)?) -> Task<Void, Never>? {
+        guard let hook else { return nil }
+        return delivery.withLock { delivery -> Task<Void, Never>? in
+            if delivery.ended { return delivery.ending }
+            delivery.ended = true
+            let task = Task { [self] in
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let idle = self.delivery.withLock { delivery -> Bool in
+                        if !delivery.holding { return true }
+                        delivery.idleWaiters.append(continuation)
+                        return false
+                    }
+                    if idle { continuation.resume() }
+                }
+                deliver(await hook.connectionEnded())
+                finishing?()
+            }
+            delivery.ending = task
+            return task
+        }
     }
 }
 

@@ -5,191 +5,167 @@ import Synchronization
 /// The reader never waits for the consumer, so control requests are answered however
 /// slowly messages are consumed. Memory grows only while the consumer lags.
 ///
-/// A message may be pushed behind a ``DeliveryGate``: the consumer gets it (and everything
-/// after it) only once the gate opens, preceded by the messages the gate was opened with.
-/// The reader is never held up by a gate.
+/// The consumer takes everything queued at once into a cache of its own, so the lock the
+/// reader uses is taken about once per batch on each side, not once per message.
 final class MessageBuffer: Sendable {
-    private struct Item {
-        var message: Message
-        var gate: DeliveryGate?
-    }
     private struct State {
-        var items: [Item] = []
-        var head = 0
+        var items: [Message] = []
         var finished = false
         var failure: ClaudeCodeError?
-        var waiter: CheckedContinuation<Void, any Error>?
+        var waiter: CheckedContinuation<Message?, any Error>?
         var waiterID: UInt64 = 0
         var nextWaiterID: UInt64 = 0
     }
-    private let state = Mutex(State())
+    /// Messages taken from `state` and not yet returned. Only the consumer touches it, so its lock is uncontended.
+    private struct Taken {
+        var items: [Message] = []
+        var head = 0
 
-    /// Queues a message; with a `gate`, it is held back until the gate opens.
-    func push(_ message: Message, gate: DeliveryGate? = nil) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            guard !state.finished else { return nil }
-            state.items.append(Item(message: message, gate: gate))
-            defer { state.waiter = nil }
-            return state.waiter
+        mutating func pop() -> Message? {
+            guard head < items.count else { return nil }
+            let message = items[head]
+            head += 1
+            if head == items.count {
+                items = []
+                head = 0
+            }
+            return message
         }
-        waiter?.resume()
+    }
+    private let state = Mutex(State())
+    private let taken = Mutex(Taken())
+
+    func push(_ message: Message) {
+        let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.items.append(message)
+            return nil
+        }
+        waiter?.resume(returning: message)
+    }
+
+    /// Queues messages in order, waking the consumer (once) if it waits.
+    func push(contentsOf batch: [Message]) {
+        guard let first = batch.first else { return }
+        let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                state.items.append(contentsOf: batch.dropFirst())
+                return waiter
+            }
+            state.items.append(contentsOf: batch)
+            return nil
+        }
+        waiter?.resume(returning: first)
     }
 
     /// Ends the stream after the queued messages; `error`, if any, is thrown once after them.
     func finish(error: ClaudeCodeError? = nil) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
             guard !state.finished else { return nil }
             state.finished = true
             state.failure = error
             defer { state.waiter = nil }
+            if state.waiter != nil { state.failure = nil }
             return state.waiter
         }
-        waiter?.resume()
+        if let waiter {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
+        }
     }
 
-    var isFinished: Bool { state.withLock { $0.finished && $0.head == $0.items.count } }
-
-    private enum Step {
+    private enum Immediate {
         case message(Message)
         case end
         case failure(ClaudeCodeError)
-        case gate(DeliveryGate)
         case wait
     }
 
-    private static func step(_ state: inout State) -> Step {
-        while state.head < state.items.count {
-            let item = state.items[state.head]
-            if let gate = item.gate {
-                guard let extras = gate.openedWith else { return .gate(gate) }
-                state.items.replaceSubrange(
-                    state.head..<(state.head + 1),
-                    with: extras.map { Item(message: $0, gate: nil) } + [Item(message: item.message, gate: nil)])
-                continue
+    /// Takes what is queued: the first message is returned, the rest kept in `taken`. Call with `state` locked.
+    private func takeQueued(_ state: inout State) -> Immediate? {
+        guard !state.items.isEmpty else {
+            if state.finished {
+                if let failure = state.failure {
+                    state.failure = nil
+                    return .failure(failure)
+                }
+                return .end
             }
-            state.head += 1
-            if state.head > 1024 && state.head * 2 > state.items.count {
-                state.items.removeFirst(state.head)
-                state.head = 0
-            }
-            return .message(item.message)
+            return nil
         }
-        if state.finished {
-            if let failure = state.failure {
-                state.failure = nil
-                return .failure(failure)
+        var items: [Message] = []
+        swap(&items, &state.items)
+        let first = items[0]
+        if items.count > 1 {
+            taken.withLock { taken in
+                taken.items = items
+                taken.head = 1
             }
-            return .end
         }
-        return .wait
+        return .message(first)
     }
 
-    func next() async throws(ClaudeCodeError) -> Message? {
-        while true {
-            switch state.withLock({ Self.step(&$0) }) {
-            case .message(let message): return message
-            case .end: return nil
-            case .failure(let error): throw error
-            case .gate(let gate): try await gate.wait()
-            case .wait: try await waitForChange()
+    /// The next message; `nil` at the end. Runs on the caller's actor (`isolation`), so taking a queued
+    /// message costs no executor hop.
+    func next(isolation actor: isolated (any Actor)? = #isolation) async throws(ClaudeCodeError) -> Message? {
+        if let message = taken.withLock({ $0.pop() }) { return message }
+        let immediate = state.withLock { state -> Immediate in
+            if let taken = takeQueued(&state) { return taken }
+            if state.waiter != nil {
+                return .failure(
+                    ClaudeCodeError(
+                        .invalidInput,
+                        "two tasks are reading the client's messages at once; read them from one task at a time"))
             }
+            return .wait
         }
-    }
-
-    /// Waits until a message is pushed or the stream finishes.
-    private func waitForChange() async throws(ClaudeCodeError) {
+        switch immediate {
+        case .message(let message): return message
+        case .end: return nil
+        case .failure(let error): throw error
+        case .wait: break
+        }
         if Task.isCancelled { throw ClaudeCodeError(.cancelled, "reading messages was cancelled") }
         let id = state.withLock { state -> UInt64 in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        enum Registration { case ready, busy, cancelled, registered }
         do {
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    let registration = state.withLock { state -> Registration in
-                        if state.head < state.items.count || state.finished { return .ready }
-                        if state.waiter != nil { return .busy }
-                        if Task.isCancelled { return .cancelled }
-                        state.waiter = continuation
-                        state.waiterID = id
-                        return .registered
+            return try await withTaskCancellationHandler(
+                operation: {
+                    try await withCheckedThrowingContinuation(isolation: actor) {
+                        (continuation: CheckedContinuation<Message?, any Error>) in
+                        let resumeNow = state.withLock { state -> Immediate? in
+                            if let taken = takeQueued(&state) { return taken }
+                            if Task.isCancelled {
+                                return .failure(ClaudeCodeError(.cancelled, "reading messages was cancelled"))
+                            }
+                            state.waiter = continuation
+                            state.waiterID = id
+                            return nil
+                        }
+                        switch resumeNow {
+                        case .message(let message): continuation.resume(returning: message)
+                        case .end: continuation.resume(returning: nil)
+                        case .failure(let error): continuation.resume(throwing: error)
+                        case .wait, nil: break
+                        }
                     }
-                    switch registration {
-                    case .ready: continuation.resume()
-                    case .busy:
-                        continuation.resume(
-                            throwing: ClaudeCodeError(
-                                .invalidInput,
-                                "two tasks are reading the client's messages at once; read them from one task at a time"))
-                    case .cancelled: continuation.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
-                    case .registered: break
+                },
+                onCancel: {
+                    let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+                        guard state.waiterID == id, let waiter = state.waiter else { return nil }
+                        state.waiter = nil
+                        return waiter
                     }
-                }
-            } onCancel: {
-                let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-                    guard state.waiterID == id, let waiter = state.waiter else { return nil }
-                    state.waiter = nil
-                    return waiter
-                }
-                waiter?.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
-            }
-        } catch let error as ClaudeCodeError {
-            throw error
-        } catch {
-            throw ClaudeCodeError(.cancelled, "reading messages was cancelled", underlying: error)
-        }
-    }
-}
-
-/// Holds a queued message back until some asynchronous work is done (see ``MessageBuffer``).
-final class DeliveryGate: Sendable {
-    private struct State {
-        var extras: [Message]?
-        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
-        var nextID: UInt64 = 0
-    }
-    private let state = Mutex(State())
-
-    /// `nil` while closed; once open, the messages to deliver before the held one.
-    var openedWith: [Message]? { state.withLock { $0.extras } }
-
-    /// Opens the gate; `extras` are delivered before the held message. Only the first call counts.
-    func open(_ extras: [Message] = []) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            guard state.extras == nil else { return [] }
-            state.extras = extras
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    /// Waits until the gate opens; throws ``ClaudeCodeError/Code/cancelled`` if the task is cancelled first.
-    func wait() async throws(ClaudeCodeError) {
-        let id = state.withLock { state -> UInt64 in
-            state.nextID += 1
-            return state.nextID
-        }
-        do {
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    let ready = state.withLock { state -> Bool? in
-                        if state.extras != nil { return true }
-                        if Task.isCancelled { return false }
-                        state.waiters[id] = continuation
-                        return nil
-                    }
-                    switch ready {
-                    case true?: continuation.resume()
-                    case false?: continuation.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
-                    case nil: break
-                    }
-                }
-            } onCancel: {
-                let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-                waiter?.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
-            }
+                    waiter?.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
+                },
+                isolation: actor)
         } catch let error as ClaudeCodeError {
             throw error
         } catch {
@@ -220,13 +196,18 @@ public struct MessageStream: AsyncSequence, Sendable {
         var done = false
 
         public mutating func next() async throws(ClaudeCodeError) -> Message? {
+            try await next(isolation: nil)
+        }
+
+        /// The next message, read on the caller's actor (no executor hop when one is queued).
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(ClaudeCodeError) -> Message? {
             guard !done else { return nil }
             guard let buffer else {
                 done = true
                 throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
             }
             do {
-                guard let message = try await buffer.next() else {
+                guard let message = try await buffer.next(isolation: actor) else {
                     done = true
                     return nil
                 }

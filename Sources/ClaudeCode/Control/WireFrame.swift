@@ -22,12 +22,13 @@ public struct WireFrame: Sendable {
 
 /// Sees every frame in both directions, in order, before anything else handles it.
 ///
-/// It runs on the reader (inbound) or the sending task (outbound): keep it fast and
-/// hand heavy work to another task. `SessionPersistentClient` records conversations this way.
+/// It runs on the transport's reading task (inbound; nothing more is read from the CLI until it
+/// returns) or on the sending task (outbound): keep it fast and hand heavy work to another task. `SessionPersistentClient` records conversations this way.
 public typealias FrameObserver = @Sendable (WireFrame) -> Void
 
 /// Answers a control request the CLI sends (`can_use_tool`, `hook_callback`, `mcp_message`).
 ///
 /// Receives the request's `subtype` and its whole `request` object; returns the `response`
 /// object. Throwing sends an error response, which the CLI accepts; the session goes on.
+/// Throwing ``UnhandledControlRequest`` passes the request on to the callbacks in the options.
 public typealias ControlRequestHandler = @Sendable (_ subtype: String, _ request: JSONValue) async throws -> JSONValue

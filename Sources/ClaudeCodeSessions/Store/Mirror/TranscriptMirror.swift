@@ -19,6 +19,7 @@ public struct SessionStoreConfiguration: Sendable {
     /// When lines are appended. Default ``MirrorFlushMode/batched``.
     public var flushMode: MirrorFlushMode
     /// Batched mode: append in the background once more entries than this are waiting. Default 500.
+    /// Frames are counted on arrival as one entry each (they are parsed later, off the reader).
     public var maxPendingEntries: Int
     /// Batched mode: append in the background once more bytes than this are waiting. Default 1 MiB.
     public var maxPendingBytes: Int
@@ -165,9 +166,13 @@ public final class TranscriptMirror: ConnectionHook {
         state.withLock { $0.emit = emit }
     }
 
+    /// Only `transcript_mirror` frames, as bytes: the reader builds no JSON tree for them.
+    public var observedFrameTypes: Set<String>? { ["transcript_mirror"] }
+
     public func observe(_ frame: WireFrame) {
-        guard frame.type == "transcript_mirror" else { return }
-        let entries = frame.json?["entries"]?.arrayValue?.count ?? 0
+        // Entries are counted when the frames are parsed, off the reader; here each frame counts
+        // as one (it holds at least one).
+        let entries = frame.json?["entries"]?.arrayValue?.count ?? 1
         let eager = configuration.flushMode == .eager
         let overflow = state.withLock { state -> Bool in
             state.pending.frames.append(frame.raw.bytes)
