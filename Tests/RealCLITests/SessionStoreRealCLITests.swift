@@ -176,6 +176,37 @@ struct SessionStoreRealCLITests {
         }
     }
 
+    @Test func aSessionImportedFromDiskResumesFromTheStore() async throws {
+        try await RealCLIHarness.run { harness in
+            // A session recorded the usual way, without a store.
+            let sessionID = try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                try await client.query("imported turn")
+                return try #require(lastResult(try await collectResponse(client))).sessionID
+            }
+            let store = FileSessionTranscriptStore(directory: harness.sandbox.root.appendingPathComponent("store").path)
+            let result = try await importSession(
+                sessionID, into: store, directory: harness.sandbox.workDirectory.path,
+                configDirectory: harness.sandbox.homeDirectory.appendingPathComponent(".claude").path, batchSize: 4)
+            let disk = try transcriptLines(harness.sandbox.transcriptURL(sessionID: sessionID))
+            #expect(result.entryCount == disk.count)
+            #expect(try await store.load(result.key)?.map(\.raw.string) == disk)
+            let summary = try #require(try await store.listSessionSummaries(projectKey: result.key.projectKey).first)
+            #expect(summary.data["first_prompt"] == "imported turn")
+
+            try FileManager.default.removeItem(at: harness.sandbox.homeDirectory)
+            let fresh = try CLITestEnvironment(baseURL: harness.api.baseURL, prefix: "cc-fresh")
+            defer { fresh.cleanup() }
+            var options = harness.options()
+            options.env = fresh.environment
+            options.resume = sessionID
+            let resumed = try await ClaudeSDKClient.withSessionStore(options: options, store: store) { client in
+                try await client.query("after import")
+                return try #require(lastResult(try await collectResponse(client)))
+            }
+            #expect(resumed.result?.hasPrefix("echo: after import | user_turns=2") == true)
+        }
+    }
+
     @Test func anUnknownSessionGoesToTheCLIUnchangedAndTheTemporaryFolderIsNeverMade() async throws {
         try await RealCLIHarness.run { harness in
             let store = InMemorySessionStore()
