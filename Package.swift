@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
         .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
         .executable(name: "transcript-store-writer", targets: ["TranscriptStoreWriter"]),
+        .executable(name: "session-store-benchmark", targets: ["SessionStoreBenchmark"]),
         .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
         .executable(name: "client-benchmark", targets: ["ClientBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
@@ -61,6 +62,8 @@ let package = Package(
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
         // Test helper: appends to a FileSessionTranscriptStore from another process (multi-process and crash tests).
         .executableTarget(name: "TranscriptStoreWriter", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
+        // Store throughput and mirroring overhead (scripts/bench-stores.sh).
+        .executableTarget(name: "SessionStoreBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         .target(

@@ -25,7 +25,8 @@ public protocol ConnectionHook: Sendable {
 
     /// The `type`s of the inbound frames ``observe(_:)`` gets; `nil` (the default) means every
     /// frame. With a set, frames come with their bytes only (``WireFrame/json`` is `nil` unless
-    /// the client also has a ``FrameObserver``), so the reader builds no JSON tree for the hook.
+    /// the client also has a ``FrameObserver``), so the reader builds no JSON tree for the hook;
+    /// `transcript_mirror` frames are then not even parsed on the reader (validate them yourself).
     var observedFrameTypes: Set<String>? { get }
 
     /// Sees an inbound frame, after the client's ``FrameObserver`` and before the frame is

@@ -45,6 +45,9 @@ final class ControlSession: Sendable {
     private let handler: ControlRequestHandler?
     private let hook: (any ConnectionHook)?
     private let hookFrameTypes: Set<String>?
+    /// Whether the hook takes `transcript_mirror` frames (so they can skip the parser).
+    private let mirrorFramesToHook: Bool
+    private static let mirrorPrefix = Array(#"{"type":"transcript_mirror","#.utf8)
     private let logger: Logger
     private let state = Mutex(State())
     private let delivery = Mutex(Delivery())
@@ -58,6 +61,7 @@ final class ControlSession: Sendable {
         self.handler = handler
         self.hook = hook
         self.hookFrameTypes = hook?.observedFrameTypes
+        self.mirrorFramesToHook = hook?.observedFrameTypes?.contains("transcript_mirror") ?? false
         self.logger = logger
     }
 
@@ -208,6 +212,12 @@ final class ControlSession: Sendable {
     /// Handles one line: control traffic is routed here; anything else is added to `batch` for the consumer.
     /// Messages before a control frame are queued before it is handled, so order is kept across both.
     private func handleLine(_ bytes: [UInt8], tape: inout JSONTape, batch: inout [Message]) {
+        if observer == nil, mirrorFramesToHook, bytes.starts(with: Self.mirrorPrefix) {
+            // A transcript_mirror frame (the CLI always starts them so) goes to the hook as bytes,
+            // unparsed: the hook parses and validates it off the reader. It is never a message.
+            hook?.observe(WireFrame(direction: .inbound, raw: RawJSON(bytes: bytes), json: nil, timestamp: Date()))
+            return
+        }
         bytes.withUnsafeBufferPointer { buffer in
             do throws(JSONParseError) {
                 try tape.parse(buffer)

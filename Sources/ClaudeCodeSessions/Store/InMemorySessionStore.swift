@@ -32,7 +32,8 @@ public actor InMemorySessionStore: SessionCatalog {
     public func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey) throws(SessionStoreError) {
         try key.validate()
         guard !entries.isEmpty else { return }
-        var transcript = transcripts[key] ?? Transcript()
+        // Taken out of the dictionary so the arrays are mutated in place, not copied.
+        var transcript = transcripts.removeValue(forKey: key) ?? Transcript()
         var added: [SessionStoreEntry] = []
         added.reserveCapacity(entries.count)
         for entry in entries {
@@ -42,7 +43,10 @@ public actor InMemorySessionStore: SessionCatalog {
             added.append(entry)
         }
         // A batch made only of entries already stored (a retried append) changes nothing.
-        guard !added.isEmpty else { return }
+        guard !added.isEmpty else {
+            if !transcript.entries.isEmpty { transcripts[key] = transcript }
+            return
+        }
         let now = nextModified()
         transcript.entries.append(contentsOf: added)
         transcript.modified = now
@@ -50,7 +54,7 @@ public actor InMemorySessionStore: SessionCatalog {
         if let subpath = key.subpath {
             subkeys[key.mainKey, default: []].insert(subpath)
         } else {
-            var summary = SessionSummaryFold.fold(summaries[key], key: key, entries: added)
+            var summary = SessionSummaryFold.fold(summaries.removeValue(forKey: key), key: key, entries: added)
             summary.modifiedMilliseconds = now
             summaries[key] = summary
         }

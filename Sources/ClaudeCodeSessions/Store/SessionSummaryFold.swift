@@ -37,37 +37,136 @@ public enum SessionSummaryFold {
         _ previous: SessionStoreSummary?, key: SessionStoreKey, entries: [SessionStoreEntry]
     ) -> SessionStoreSummary {
         var summary = previous ?? SessionStoreSummary(sessionID: key.sessionID, modifiedMilliseconds: 0, data: .object([:]))
-        var data = summary.data.objectValue ?? [:]
+        var state = State(summary.data.objectValue ?? [:])
         for entry in entries {
-            foldEntry(entry.raw.bytes, into: &data)
+            foldEntry(entry.raw.bytes, fields: entry.summaryFields ?? Fields(scanning: entry.raw.bytes), into: &state)
         }
-        summary.data = .object(data)
+        summary.data = .object(state.data)
         return summary
     }
 
     /// Folds one entry into `data`.
-    static func foldEntry(_ bytes: [UInt8], into data: inout [String: JSONValue]) {
-        let scanner = JSONObjectScanner(bytes)
-        var fields = EntryFields()
-        var iterator = scanner.makeIterator()
-        while let member = iterator.next() {
-            switch member.key {
-            case "type": fields.type = member.valueRange
-            case "timestamp": fields.timestamp = member.valueRange
-            case "isSidechain": fields.isSidechain = member.valueRange
-            case "cwd": fields.cwd = member.valueRange
-            case "isMeta": fields.isMeta = member.valueRange
-            case "isCompactSummary": fields.isCompactSummary = member.valueRange
-            case "message": fields.message = member.valueRange
-            case "customTitle": fields.lastWins[0] = member.valueRange
-            case "aiTitle": fields.lastWins[1] = member.valueRange
-            case "lastPrompt": fields.lastWins[2] = member.valueRange
-            case "summary": fields.lastWins[3] = member.valueRange
-            case "gitBranch": fields.lastWins[4] = member.valueRange
-            case "tag": fields.tag = member.valueRange
+    static func foldEntry(_ entry: SessionStoreEntry, into data: inout [String: JSONValue]) {
+        var state = State(data)
+        foldEntry(entry.raw.bytes, fields: entry.summaryFields ?? Fields(scanning: entry.raw.bytes), into: &state)
+        data = state.data
+    }
+
+    /// The summary's fields while folding (the `data` object, without hashing a key per entry).
+    struct State {
+        var isSidechain: JSONValue?
+        var createdAt: JSONValue?
+        var cwd: JSONValue?
+        var firstPrompt: JSONValue?
+        var firstPromptLocked: JSONValue?
+        var commandFallback: JSONValue?
+        var customTitle: JSONValue?
+        var aiTitle: JSONValue?
+        var lastPrompt: JSONValue?
+        var summaryHint: JSONValue?
+        var gitBranch: JSONValue?
+        var tag: JSONValue?
+        /// Keys the fold does not know, kept as they are.
+        var others: [String: JSONValue]
+
+        init(_ data: [String: JSONValue]) {
+            var others = data
+            isSidechain = others.removeValue(forKey: "is_sidechain")
+            createdAt = others.removeValue(forKey: "created_at")
+            cwd = others.removeValue(forKey: "cwd")
+            firstPrompt = others.removeValue(forKey: "first_prompt")
+            firstPromptLocked = others.removeValue(forKey: "first_prompt_locked")
+            commandFallback = others.removeValue(forKey: "command_fallback")
+            customTitle = others.removeValue(forKey: "custom_title")
+            aiTitle = others.removeValue(forKey: "ai_title")
+            lastPrompt = others.removeValue(forKey: "last_prompt")
+            summaryHint = others.removeValue(forKey: "summary_hint")
+            gitBranch = others.removeValue(forKey: "git_branch")
+            tag = others.removeValue(forKey: "tag")
+            self.others = others
+        }
+
+        var data: [String: JSONValue] {
+            var data = others
+            for (key, value) in [
+                ("is_sidechain", isSidechain), ("created_at", createdAt), ("cwd", cwd), ("first_prompt", firstPrompt),
+                ("first_prompt_locked", firstPromptLocked), ("command_fallback", commandFallback),
+                ("custom_title", customTitle), ("ai_title", aiTitle), ("last_prompt", lastPrompt),
+                ("summary_hint", summaryHint), ("git_branch", gitBranch), ("tag", tag),
+            ] {
+                if let value { data[key] = value }
+            }
+            return data
+        }
+    }
+
+    /// Where the members the fold reads are in one entry's bytes.
+    struct Fields: Sendable {
+        var type: Range<Int>?
+        var timestamp: Range<Int>?
+        var isSidechain: Range<Int>?
+        var cwd: Range<Int>?
+        var isMeta: Range<Int>?
+        var isCompactSummary: Range<Int>?
+        var message: Range<Int>?
+        var tag: Range<Int>?
+        var customTitle: Range<Int>?
+        var aiTitle: Range<Int>?
+        var lastPrompt: Range<Int>?
+        var summary: Range<Int>?
+        var gitBranch: Range<Int>?
+
+        init() {}
+
+        /// Finds the members by walking the object's top level.
+        init(scanning bytes: [UInt8]) {
+            var iterator = JSONObjectScanner(bytes).makeIterator()
+            while let member = iterator.next() { note(member.key, member.valueRange) }
+        }
+
+        /// Records a member (the last one of a name wins, as in a JSON parser).
+        mutating func note(_ key: String, _ value: Range<Int>) {
+            switch key {
+            case "type": type = value
+            case "timestamp": timestamp = value
+            case "isSidechain": isSidechain = value
+            case "cwd": cwd = value
+            case "isMeta": isMeta = value
+            case "isCompactSummary": isCompactSummary = value
+            case "message": message = value
+            case "customTitle": customTitle = value
+            case "aiTitle": aiTitle = value
+            case "lastPrompt": lastPrompt = value
+            case "summary": summary = value
+            case "gitBranch": gitBranch = value
+            case "tag": tag = value
             default: break
             }
         }
+
+        /// Shifts every range by `-offset` (for an entry sliced out of a larger buffer).
+        func rebased(by offset: Int) -> Fields {
+            func shift(_ range: Range<Int>?) -> Range<Int>? { range.map { ($0.lowerBound - offset)..<($0.upperBound - offset) } }
+            var copy = Fields()
+            copy.type = shift(type)
+            copy.timestamp = shift(timestamp)
+            copy.isSidechain = shift(isSidechain)
+            copy.cwd = shift(cwd)
+            copy.isMeta = shift(isMeta)
+            copy.isCompactSummary = shift(isCompactSummary)
+            copy.message = shift(message)
+            copy.tag = shift(tag)
+            copy.customTitle = shift(customTitle)
+            copy.aiTitle = shift(aiTitle)
+            copy.lastPrompt = shift(lastPrompt)
+            copy.summary = shift(summary)
+            copy.gitBranch = shift(gitBranch)
+            return copy
+        }
+    }
+
+    static func foldEntry(_ bytes: [UInt8], fields: Fields, into state: inout State) {
+        let scanner = JSONObjectScanner(bytes)
         func string(_ range: Range<Int>?) -> String? {
             guard let range else { return nil }
             return (try? scanner.string(in: range)) ?? nil
@@ -78,50 +177,38 @@ public enum SessionSummaryFold {
         }
 
         let type = string(fields.type)
-        if data["is_sidechain"] == nil {
-            data["is_sidechain"] = .bool(isTrue(fields.isSidechain))
+        if state.isSidechain == nil {
+            state.isSidechain = .bool(isTrue(fields.isSidechain))
         }
-        if data["created_at"] == nil, let text = string(fields.timestamp), let milliseconds = epochMilliseconds(text) {
-            data["created_at"] = .int(milliseconds)
+        if state.createdAt == nil, let text = string(fields.timestamp), let milliseconds = epochMilliseconds(text) {
+            state.createdAt = .int(milliseconds)
         }
-        if data["cwd"] == nil, let cwd = string(fields.cwd), !cwd.isEmpty {
-            data["cwd"] = .string(cwd)
+        if state.cwd == nil, let cwd = string(fields.cwd), !cwd.isEmpty {
+            state.cwd = .string(cwd)
         }
-        if data["first_prompt_locked"]?.boolValue != true, type == "user", !isTrue(fields.isMeta),
+        if state.firstPromptLocked?.boolValue != true, type == "user", !isTrue(fields.isMeta),
             !isTrue(fields.isCompactSummary), let range = fields.message,
             let message = try? scanner.value(in: range)
         {
-            foldFirstPrompt(message: message, into: &data)
+            foldFirstPrompt(message: message, into: &state)
         }
-        for (index, name) in lastWinsKeys.enumerated() {
-            if let value = string(fields.lastWins[index]) { data[name] = .string(value) }
-        }
+        if let value = string(fields.customTitle) { state.customTitle = .string(value) }
+        if let value = string(fields.aiTitle) { state.aiTitle = .string(value) }
+        if let value = string(fields.lastPrompt) { state.lastPrompt = .string(value) }
+        if let value = string(fields.summary) { state.summaryHint = .string(value) }
+        if let value = string(fields.gitBranch) { state.gitBranch = .string(value) }
         if type == "tag" {
             if let tag = string(fields.tag), !tag.isEmpty {
-                data["tag"] = .string(tag)
+                state.tag = .string(tag)
             } else {
-                data["tag"] = nil
+                state.tag = nil
             }
         }
     }
 
-    private static let lastWinsKeys = ["custom_title", "ai_title", "last_prompt", "summary_hint", "git_branch"]
-
-    private struct EntryFields {
-        var type: Range<Int>?
-        var timestamp: Range<Int>?
-        var isSidechain: Range<Int>?
-        var cwd: Range<Int>?
-        var isMeta: Range<Int>?
-        var isCompactSummary: Range<Int>?
-        var message: Range<Int>?
-        var tag: Range<Int>?
-        var lastWins: [Range<Int>?] = [nil, nil, nil, nil, nil]
-    }
-
     // MARK: First prompt
 
-    private static func foldFirstPrompt(message: JSONValue, into data: inout [String: JSONValue]) {
+    private static func foldFirstPrompt(message: JSONValue, into state: inout State) {
         guard case .object(let object) = message else { return }
         var texts: [String] = []
         switch object["content"] {
@@ -139,14 +226,14 @@ public enum SessionSummaryFold {
             let result = PromptText.strip(PromptText.flattenNewlines(raw))
             if result.isEmpty { continue }
             if let command = PromptText.commandName(in: result) {
-                if (data["command_fallback"]?.stringValue ?? "").isEmpty {
-                    data["command_fallback"] = .string(command)
+                if (state.commandFallback?.stringValue ?? "").isEmpty {
+                    state.commandFallback = .string(command)
                 }
                 continue
             }
             if PromptText.isAutomatic(result) { continue }
-            data["first_prompt"] = .string(PromptText.truncated(result))
-            data["first_prompt_locked"] = .bool(true)
+            state.firstPrompt = .string(PromptText.truncated(result))
+            state.firstPromptLocked = .bool(true)
             return
         }
     }

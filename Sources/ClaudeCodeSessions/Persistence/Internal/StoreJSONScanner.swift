@@ -20,10 +20,14 @@ struct StoreJSONSyntaxError: Error, Sendable, Hashable {
 struct StoreJSONScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     var position: Int
+    /// `false`: the insides of strings are not checked (UTF-8, escapes, control characters), only
+    /// where they end; the grammar around them still is. For trusted input read on a hot path.
+    let validatesStrings: Bool
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, position: Int = 0) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, position: Int = 0, validatesStrings: Bool = true) {
         self.bytes = bytes
         self.position = position
+        self.validatesStrings = validatesStrings
     }
 
     var isAtEnd: Bool { position >= bytes.count }
@@ -351,7 +355,51 @@ struct StoreJSONScanner {
         let start = position
         let end = bytes.count
         var hasEscapes = false
+        if !validatesStrings {
+            // Only the end matters: the next quote not escaped by a backslash.
+            guard let base = bytes.baseAddress else { throw error("unterminated string") }
+            while position < end {
+                while position &+ 8 <= end {
+                    let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                    let ones: UInt64 = 0x0101_0101_0101_0101
+                    let quote = word ^ (ones &* 0x22)
+                    let backslash = word ^ (ones &* 0x5C)
+                    let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & 0x8080_8080_8080_8080
+                    if special != 0 { break }
+                    position &+= 8
+                }
+                guard position < end else { break }
+                let byte = base[position]
+                if byte == UInt8(ascii: "\"") {
+                    let content = start..<position
+                    position &+= 1
+                    return (content, hasEscapes)
+                } else if byte == UInt8(ascii: "\\") {
+                    hasEscapes = true
+                    position &+= 2
+                } else {
+                    position &+= 1
+                }
+            }
+            throw error("unterminated string")
+        }
         while position < end {
+            // Eight plain ASCII bytes at a time (no quote, backslash, control or non-ASCII byte).
+            if let base = bytes.baseAddress {
+                while position &+ 8 <= end {
+                    let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                    let high: UInt64 = 0x8080_8080_8080_8080
+                    let ones: UInt64 = 0x0101_0101_0101_0101
+                    let quote = word ^ (ones &* 0x22)
+                    let backslash = word ^ (ones &* 0x5C)
+                    let special =
+                        (word | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word))
+                        & high
+                    if special != 0 { break }
+                    position &+= 8
+                }
+            }
+            guard position < end else { break }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 let content = start..<position
