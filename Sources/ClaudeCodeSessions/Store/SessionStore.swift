@@ -32,7 +32,7 @@ public struct SessionStoreEntry: Hashable, Sendable {
     /// The entry's `uuid`, the idempotency key of appends, when it has one.
     public let uuid: String?
     /// Where the members the summary fold reads are, when the entry was scanned for them already.
-    let summaryFields: SessionSummaryFold.Fields?
+    let summaryFields: SessionSummaryFold.FieldsBox?
 
     /// Wraps one transcript line; throws when it is not a JSON object.
     public init(raw: RawJSON) throws(JSONParseError) {
@@ -44,7 +44,7 @@ public struct SessionStoreEntry: Hashable, Sendable {
     }
 
     /// An entry scanned already (by the transcript mirror's single pass over a frame).
-    init(scanned raw: RawJSON, type: String, uuid: String?, summaryFields: SessionSummaryFold.Fields?) {
+    init(scanned raw: RawJSON, type: String, uuid: String?, summaryFields: SessionSummaryFold.FieldsBox?) {
         self.raw = raw
         self.type = type
         self.uuid = uuid

@@ -39,7 +39,7 @@ public enum SessionSummaryFold {
         var summary = previous ?? SessionStoreSummary(sessionID: key.sessionID, modifiedMilliseconds: 0, data: .object([:]))
         var state = State(summary.data.objectValue ?? [:])
         for entry in entries {
-            foldEntry(entry.raw.bytes, fields: entry.summaryFields ?? Fields(scanning: entry.raw.bytes), into: &state)
+            foldEntry(entry.raw.bytes, fields: entry.summaryFields?.fields ?? Fields(scanning: entry.raw.bytes), into: &state)
         }
         summary.data = .object(state.data)
         return summary
@@ -48,7 +48,7 @@ public enum SessionSummaryFold {
     /// Folds one entry into `data`.
     static func foldEntry(_ entry: SessionStoreEntry, into data: inout [String: JSONValue]) {
         var state = State(data)
-        foldEntry(entry.raw.bytes, fields: entry.summaryFields ?? Fields(scanning: entry.raw.bytes), into: &state)
+        foldEntry(entry.raw.bytes, fields: entry.summaryFields?.fields ?? Fields(scanning: entry.raw.bytes), into: &state)
         data = state.data
     }
 
@@ -98,6 +98,12 @@ public enum SessionSummaryFold {
             }
             return data
         }
+    }
+
+    /// ``Fields`` behind a reference, so entries stay small when copied.
+    final class FieldsBox: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
     }
 
     /// Where the members the fold reads are in one entry's bytes.

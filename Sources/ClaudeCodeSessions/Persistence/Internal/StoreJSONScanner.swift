@@ -358,29 +358,34 @@ struct StoreJSONScanner {
         if !validatesStrings {
             // Only the end matters: the next quote not escaped by a backslash.
             guard let base = bytes.baseAddress else { throw error("unterminated string") }
-            while position < end {
-                while position &+ 8 <= end {
-                    let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
-                    let ones: UInt64 = 0x0101_0101_0101_0101
+            var cursor = position
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            while cursor < end {
+                while cursor &+ 8 <= end {
+                    let word = UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self)
                     let quote = word ^ (ones &* 0x22)
                     let backslash = word ^ (ones &* 0x5C)
                     let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)) & 0x8080_8080_8080_8080
-                    if special != 0 { break }
-                    position &+= 8
+                    if special != 0 {
+                        // Jump to the first candidate byte (little-endian: the lowest set bit).
+                        cursor &+= special.trailingZeroBitCount >> 3
+                        break
+                    }
+                    cursor &+= 8
                 }
-                guard position < end else { break }
-                let byte = base[position]
+                guard cursor < end else { break }
+                let byte = base[cursor]
                 if byte == UInt8(ascii: "\"") {
-                    let content = start..<position
-                    position &+= 1
-                    return (content, hasEscapes)
+                    position = cursor &+ 1
+                    return (start..<cursor, hasEscapes)
                 } else if byte == UInt8(ascii: "\\") {
                     hasEscapes = true
-                    position &+= 2
+                    cursor &+= 2
                 } else {
-                    position &+= 1
+                    cursor &+= 1
                 }
             }
+            position = end
             throw error("unterminated string")
         }
         while position < end {

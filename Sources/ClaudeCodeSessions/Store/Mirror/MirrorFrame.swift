@@ -102,7 +102,7 @@ struct MirrorFrame: Sendable {
             entries.append(
                 SessionStoreEntry(
                     scanned: RawJSON(bytes: Array(bytes[item.range])), type: type ?? "", uuid: uuid,
-                    summaryFields: item.fields.rebased(by: offset)))
+                    summaryFields: SessionSummaryFold.FieldsBox(item.fields.rebased(by: offset))))
         }
         return .success(MirrorFrame(filePath: filePath, entries: entries))
     }
