@@ -132,8 +132,8 @@ extension JSONValue {
     ///
     /// One pass, eight bytes at a time, instead of a second validation: apart from nesting
     /// depth, the parser rejects everything the validator rejects except ill-formed UTF-8, which
-    /// it repairs, so only the UTF-8 is checked. The answer means nothing for text the parser
-    /// rejected.
+    /// it repairs, so only the UTF-8 is checked. Text that the validator accepted (at any
+    /// depth) gets a meaningful answer too; text that neither accepted does not.
     package static func isStrictSingleLine(parsedText bytes: [UInt8]) -> Bool {
         guard let first = bytes.first, let last = bytes.last, !JSONByte.isWhitespace(first), !JSONByte.isWhitespace(last)
         else { return false }
