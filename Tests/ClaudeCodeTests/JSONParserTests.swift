@@ -294,6 +294,46 @@ struct JSONParserTests {
         #expect(!JSONValue.isStrictSingleLine(parsedText: text))
     }
 
+    @Test func validateAgreesWithParseAndUTF8OnRandomText() {
+        // validate = parse's rules + well-formed UTF-8; isStrictSingleLine adds no CR/LF and
+        // nothing around the value. Pieces mix long ASCII runs (the eight-byte scans) with
+        // multi-byte characters, bad sequences, escapes and breaks (the byte-by-byte paths).
+        let pieces: [[UInt8]] = [
+            Array("abcdefghijklmnopqrstu".utf8), Array("xy".utf8), Array("é".utf8), Array("日本語".utf8),
+            Array("😀".utf8), Array("\u{2028}".utf8), [0xFF], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80],
+            [0xF0, 0x9F, 0x98], [0xC0, 0xAF], Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\u00e9"#.utf8),
+            Array(#"\u12"#.utf8), Array(#"\q"#.utf8), [0x0A], [0x0D], [0x09], [0x01], Array(#"""#.utf8), Array(" ".utf8),
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+        var valid = 0
+        var strict = 0
+        for _ in 0..<20_000 {
+            var text: [UInt8] = []
+            if next(4) == 0 { text.append(0x20) }
+            text += Array(#"{"k":[""#.utf8)
+            for _ in 0..<next(12) { text += pieces[next(pieces.count)] }
+            text += Array(#"",1]}"#.utf8)
+            if next(4) == 0 { text.append(0x0D) }
+            let reference = (try? JSONValue.parse(text)) != nil && String(validating: text, as: UTF8.self) != nil
+            #expect(JSONValue.isValid(text) == reference, "\(text)")
+            if reference { valid += 1 }
+            if (try? JSONValue.parse(text)) != nil {
+                let single = reference && !text.contains(0x0A) && !text.contains(0x0D) && text.first != 0x20
+                #expect(JSONValue.isStrictSingleLine(parsedText: text) == single, "\(text)")
+                if single { strict += 1 }
+            }
+        }
+        #expect(valid > 1000)
+        #expect(strict > 500)
+    }
+
     @Test func validateReportsOffsets() {
         let cases: [(String, Int)] = [
             ("{\"a\":\"x\u{01}\"}", 7), (#"{"a":[1,2,]}"#, 10), (#"[1,{"b":tru}]"#, 11), (#"{"a":1} x"#, 8),

@@ -275,27 +275,33 @@ func jsonFindStringSpecialOrNonASCII(_ base: UnsafePointer<UInt8>, from start: I
 }
 
 /// The length of the well-formed UTF-8 sequence whose lead byte (>= 0x80) is at `index`, or
-/// `nil` when it is ill-formed: a stray continuation byte, an overlong form, an encoded
+/// 0 when it is ill-formed: a stray continuation byte, an overlong form, an encoded
 /// surrogate, a value above U+10FFFF, or a sequence cut short by `end` (RFC 3629 §4).
 @inline(__always)
-func jsonUTF8SequenceLength(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> Int? {
-    @inline(__always) func continuation(_ offset: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) -> Bool {
-        index &+ offset < end && base[index &+ offset] >= low && base[index &+ offset] <= high
+func jsonUTF8SequenceLength(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> Int {
+    let lead = base[index]
+    if lead < 0xE0 {
+        guard lead >= 0xC2, index &+ 1 < end, base[index &+ 1] & 0xC0 == 0x80 else { return 0 }
+        return 2
     }
-    switch base[index] {
-    case 0xC2...0xDF: return continuation(1) ? 2 : nil
-    case 0xE0: return continuation(1, 0xA0) && continuation(2) ? 3 : nil
-    case 0xE1...0xEC, 0xEE...0xEF: return continuation(1) && continuation(2) ? 3 : nil
-    case 0xED: return continuation(1, 0x80, 0x9F) && continuation(2) ? 3 : nil
-    case 0xF0: return continuation(1, 0x90) && continuation(2) && continuation(3) ? 4 : nil
-    case 0xF1...0xF3: return continuation(1) && continuation(2) && continuation(3) ? 4 : nil
-    case 0xF4: return continuation(1, 0x80, 0x8F) && continuation(2) && continuation(3) ? 4 : nil
-    default: return nil
+    if lead < 0xF0 {
+        guard index &+ 2 < end else { return 0 }
+        let second = base[index &+ 1]
+        guard second & 0xC0 == 0x80, base[index &+ 2] & 0xC0 == 0x80 else { return 0 }
+        // E0 80-9F would be overlong, ED A0-BF a surrogate.
+        if lead == 0xE0 && second < 0xA0 || lead == 0xED && second > 0x9F { return 0 }
+        return 3
     }
+    guard lead <= 0xF4, index &+ 3 < end else { return 0 }
+    let second = base[index &+ 1]
+    guard second & 0xC0 == 0x80, base[index &+ 2] & 0xC0 == 0x80, base[index &+ 3] & 0xC0 == 0x80 else { return 0 }
+    // F0 80-8F would be overlong, F4 90-BF above U+10FFFF.
+    if lead == 0xF0 && second < 0x90 || lead == 0xF4 && second > 0x8F { return 0 }
+    return 4
 }
 
-/// Whether `count` bytes are well-formed UTF-8 with no CR or LF byte; ASCII runs are checked
-/// eight bytes at a time.
+/// Whether `count` bytes are well-formed UTF-8 with no CR or LF byte. ASCII is checked
+/// eight bytes at a time; text with non-ASCII characters byte by byte, until a run of ASCII.
 func jsonIsWellFormedUTF8WithoutLineBreaks(_ base: UnsafePointer<UInt8>, count end: Int) -> Bool {
     let ones: UInt64 = 0x0101_0101_0101_0101
     let highs: UInt64 = 0x8080_8080_8080_8080
@@ -312,13 +318,19 @@ func jsonIsWellFormedUTF8WithoutLineBreaks(_ base: UnsafePointer<UInt8>, count e
             }
             index &+= hit.trailingZeroBitCount >> 3
         }
-        let byte = base[index]
-        if byte < 0x80 {
-            if byte == JSONByte.newline || byte == JSONByte.carriageReturn { return false }
-            index &+= 1
-        } else {
-            guard let length = jsonUTF8SequenceLength(base, at: index, end: end) else { return false }
-            index &+= length
+        var ascii = 0
+        while index < end, ascii < 16 {
+            let byte = base[index]
+            if byte < 0x80 {
+                if byte == JSONByte.newline || byte == JSONByte.carriageReturn { return false }
+                index &+= 1
+                ascii &+= 1
+            } else {
+                let length = jsonUTF8SequenceLength(base, at: index, end: end)
+                if length == 0 { return false }
+                index &+= length
+                ascii = 0
+            }
         }
     }
     return true
@@ -803,33 +815,47 @@ struct JSONFastParser {
         let start = position
         var index = position &+ 1
         var escaped = false
-        while true {
+        scan: while true {
             index = jsonFindStringSpecialOrNonASCII(base, from: index, end: end)
             guard index < end else { throw error("unterminated string", at: start) }
-            let byte = base[index]
-            if byte == JSONByte.quote { break }
-            if byte == JSONByte.backslash {
-                escaped = true
-                guard index &+ 1 < end else { throw error("unterminated string", at: start) }
-                switch base[index &+ 1] {
-                case JSONByte.quote, JSONByte.backslash, JSONByte.slash, UInt8(ascii: "b"), UInt8(ascii: "f"),
-                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    index &+= 2
-                case UInt8(ascii: "u"):
-                    guard Self.hex4(base, at: index &+ 2, end: end) != nil else {
-                        throw error("invalid \\u escape", at: index)
+            var byte = base[index]
+            if byte >= 0x80 {
+                // Text with non-ASCII characters: byte by byte, back to eight at a time after a
+                // run of ASCII.
+                var ascii = 0
+                while true {
+                    if byte >= 0x80 {
+                        let length = jsonUTF8SequenceLength(base, at: index, end: end)
+                        if length == 0 { throw error("invalid UTF-8 in string", at: index) }
+                        index &+= length
+                        ascii = 0
+                    } else if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 {
+                        break
+                    } else {
+                        index &+= 1
+                        ascii &+= 1
+                        if ascii == 16 { continue scan }
                     }
-                    index &+= 6
-                default:
-                    throw error("invalid escape sequence", at: index)
+                    guard index < end else { throw error("unterminated string", at: start) }
+                    byte = base[index]
                 }
-            } else if byte < 0x20 {
-                throw error("unescaped control character in string", at: index)
-            } else {
-                guard let length = jsonUTF8SequenceLength(base, at: index, end: end) else {
-                    throw error("invalid UTF-8 in string", at: index)
+            }
+            if byte == JSONByte.quote { break }
+            if byte < 0x20 { throw error("unescaped control character in string", at: index) }
+            // A backslash.
+            escaped = true
+            guard index &+ 1 < end else { throw error("unterminated string", at: start) }
+            switch base[index &+ 1] {
+            case JSONByte.quote, JSONByte.backslash, JSONByte.slash, UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                index &+= 2
+            case UInt8(ascii: "u"):
+                guard Self.hex4(base, at: index &+ 2, end: end) != nil else {
+                    throw error("invalid \\u escape", at: index)
                 }
-                index &+= length
+                index &+= 6
+            default:
+                throw error("invalid escape sequence", at: index)
             }
         }
         position = index &+ 1
