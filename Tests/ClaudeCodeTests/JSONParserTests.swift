@@ -260,9 +260,11 @@ struct JSONParserTests {
 
     @Test func validateAcceptsWhatTheParserAccepts() throws {
         let texts = [
-            "null", "true", "false", "0", "-0", "-17", "9223372036854775808", "1.5e-3", "1E+3", #""""#, #""\u00e9\n\/""#,
+            "null", "true", "false", "0", "-0", "-17", "9223372036854775808", "1.5e-3", "1E+3", #""""#,
+            #""\u00e9\n\/""#,
             " \t\r\n 7 \n", #" { "a" : [1, 2.5, "x", null, true, {"b": []}], "c": {}, "a2": [ ] } "#,
-            #"{"a":1,"a":2}"#, #"["\ud800 lone", "\udc00"]"#, "\"é 日本 😀 \u{2028} \u{FFFF} \u{10FFFF}\"", Self.sampleFrame,
+            #"{"a":1,"a":2}"#, #"["\ud800 lone", "\udc00"]"#, "\"é 日本 😀 \u{2028} \u{FFFF} \u{10FFFF}\"",
+            Self.sampleFrame,
         ]
         for text in texts {
             #expect(throws: Never.self, "\(text)") { try JSONValue.validate(Array(text.utf8)) }
@@ -277,10 +279,13 @@ struct JSONParserTests {
         #expect(!JSONValue.isValid(Array(text.utf8)))
     }
 
-    @Test(arguments: [
-        [0xFF], [0x80], [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF0, 0x80, 0x80, 0x80],
-        [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xE2, 0x82], [0xC3], [0xF0, 0x9F, 0x98],
-    ] as [[UInt8]])
+    static let illFormedUTF8: [[UInt8]] = [
+        [0xFF], [0x80], [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80],
+        [0xF0, 0x80, 0x80, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xE2, 0x82], [0xC3],
+        [0xF0, 0x9F, 0x98],
+    ]
+
+    @Test(arguments: illFormedUTF8)
     func validateRejectsIllFormedUTF8ThatTheParserRepairs(sequence: [UInt8]) throws {
         let text = Array(#"{"k":"ab"#.utf8) + sequence + Array(#"cd"}"#.utf8)
         #expect(try JSONValue.parse(text)["k"]?.stringValue?.contains("\u{FFFD}") == true)
@@ -302,7 +307,8 @@ struct JSONParserTests {
             Array("abcdefghijklmnopqrstu".utf8), Array("xy".utf8), Array("é".utf8), Array("日本語".utf8),
             Array("😀".utf8), Array("\u{2028}".utf8), [0xFF], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80],
             [0xF0, 0x9F, 0x98], [0xC0, 0xAF], Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\u00e9"#.utf8),
-            Array(#"\u12"#.utf8), Array(#"\q"#.utf8), [0x0A], [0x0D], [0x09], [0x01], Array(#"""#.utf8), Array(" ".utf8),
+            Array(#"\u12"#.utf8), Array(#"\q"#.utf8), [0x0A], [0x0D], [0x09], [0x01], Array(#"""#.utf8),
+            Array(" ".utf8),
         ]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next(_ bound: Int) -> Int {
@@ -362,7 +368,8 @@ struct JSONParserTests {
         try JSONValue.validate(Array(deep.utf8), maximumDepth: .max)
         #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(deep.utf8)) }
         // A mismatched bracket deep down is still found.
-        let mismatched = String(repeating: #"{"k":["#, count: 100) + "1" + String(repeating: "]}", count: 49) + "}}"
+        let mismatched =
+            String(repeating: #"{"k":["#, count: 100) + "1" + String(repeating: "]}", count: 49) + "}}"
             + String(repeating: "]}", count: 50)
         #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(mismatched.utf8), maximumDepth: .max) }
         let unclosed = String(repeating: "[", count: 1000)
@@ -370,7 +377,9 @@ struct JSONParserTests {
     }
 
     @Test func strictSingleLine() throws {
-        let yes = [#"{"a":1}"#, #"{ "a" : [ 1 , 2 ] }"#, "\"é 日本 😀 \u{2028}\"", "null", "[\"\\r\\n\"]", Self.sampleFrame]
+        let yes = [
+            #"{"a":1}"#, #"{ "a" : [ 1 , 2 ] }"#, "\"é 日本 😀 \u{2028}\"", "null", "[\"\\r\\n\"]", Self.sampleFrame,
+        ]
         let no = [" {}", "{} ", "\t1", "1\r", "{\"a\":\r1}", "[1,\n2]"]
         for text in yes {
             _ = try JSONValue.parse(text)
@@ -385,7 +394,9 @@ struct JSONParserTests {
     // MARK: Reader
 
     @Test func readerReadsADocument() throws {
-        let text = #" { "id" : -42, "name":"a\"b\u00e9", "none": null, "tags": [ "x", {"k": [1, 2.5]} , [] ], "obj": {}, "n": 1e3, "skip": {"deep": [true]} } "#
+        let text =
+            #" { "id" : -42, "name":"a\"b\u00e9", "none": null, "tags": [ "x", {"k": [1, 2.5]} , [] ], "obj": {}, "#
+            + #""n": 1e3, "skip": {"deep": [true]} } "#
         var reader = JSONReader(Array(text.utf8))
         #expect(reader.peekKind() == .object)
         try reader.beginObject()

@@ -788,7 +788,8 @@ struct JSONFastParser {
                     continue value
                 }
                 guard next == (isObject ? JSONByte.closeBrace : JSONByte.closeBracket) else {
-                    throw error(isObject ? "expected ',' or '}' in object" : "expected ',' or ']' in array", at: position &- 1)
+                    let reason = isObject ? "expected ',' or '}' in object" : "expected ',' or ']' in array"
+                    throw error(reason, at: position &- 1)
                 }
                 depth = level
             }
@@ -871,6 +872,7 @@ struct JSONFastParser {
             position = start
             return try parseString()
         }
-        return String(decoding: UnsafeBufferPointer(start: base + (start &+ 1), count: position &- start &- 2), as: UTF8.self)
+        let content = UnsafeBufferPointer(start: base + (start &+ 1), count: position &- start &- 2)
+        return String(decoding: content, as: UTF8.self)
     }
 }

@@ -213,7 +213,8 @@ public struct JSONReader: Sendable {
     ///   iterative, so a larger limit costs no stack.
     /// - Throws: A ``JSONParseError`` when the next value is malformed.
     @discardableResult
-    public mutating func skipValue(maximumDepth: Int = JSONValue.maximumParseDepth) throws(JSONParseError) -> Range<Int> {
+    public mutating func skipValue(maximumDepth: Int = JSONValue.maximumParseDepth) throws(JSONParseError) -> Range<Int>
+    {
         try withParser { (parser) throws(JSONParseError) in
             parser.skipWhitespace()
             let start = parser.position
@@ -233,7 +234,8 @@ public struct JSONReader: Sendable {
 
     /// Runs `body` with a parser at the reader's position and keeps the position it ends at.
     @inline(__always)
-    private mutating func withParser<T>(_ body: (inout JSONFastParser) throws(JSONParseError) -> T) throws(JSONParseError)
+    private mutating func withParser<T>(_ body: (inout JSONFastParser) throws(JSONParseError) -> T)
+        throws(JSONParseError)
         -> T
     {
         let start = position

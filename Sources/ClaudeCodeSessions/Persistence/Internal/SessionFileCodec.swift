@@ -208,7 +208,9 @@ enum SessionFileCodec {
         return fields
     }
 
-    private static func message(from fields: EntryFields, at offset: Int) throws(JSONParseError) -> ConversationMessage {
+    private static func message(from fields: EntryFields, at offset: Int) throws(JSONParseError)
+        -> ConversationMessage
+    {
         guard let direction = fields.direction else {
             throw JSONParseError(offset: offset, reason: "entry without direction")
         }
@@ -278,10 +280,9 @@ enum SessionFileCodec {
                         let entryStart = reader.position
                         let fields = try decodeEntry(&reader)
                         if fields.direction == nil, let legacyType = fields.legacyMessageType {
+                            let entry = bytes[entryStart..<reader.position]
                             legacyIndexes.append(messages.count)
-                            messages.append(
-                                legacyMessage(
-                                    type: legacyType, subtype: fields.subtype, entry: bytes[entryStart..<reader.position]))
+                            messages.append(legacyMessage(type: legacyType, subtype: fields.subtype, entry: entry))
                         } else {
                             messages.append(try message(from: fields, at: entryStart))
                         }
