@@ -38,7 +38,7 @@ import Testing
         #expect(scannedData["tag"] == "t1")
     }
 
-    @Test func stringsEndWhereTheyShouldAtEveryOffset() throws {
+    @Test func framesAreValidatedStrictlyAtEveryOffset() throws {
         // Escapes, control characters and multi-byte characters at every position of the 8-byte fast path.
         let specials = ["\\\"", "\\\\", "\\n", "\\u00e9", "é", "🚀", "\u{7F}"]
         for length in 0..<20 {
@@ -53,7 +53,18 @@ import Testing
                 }
             }
         }
-        // The grammar around strings is checked wherever a string ends.
+        // Strings are checked wherever they are: raw control characters, bad escapes, invalid UTF-8.
+        for length in [0, 1, 7, 8, 9, 15, 16, 17] {
+            for bad in ["\u{01}", "\\x", "\n", "\\u12G4"] {
+                let text = String(repeating: "a", count: length) + bad
+                let frame = #"{"type":"transcript_mirror","filePath":"/f","entries":[{"type":"x","v":"\#(text)"}]}"#
+                if case .success = MirrorFrame.parse(Array(frame.utf8)) { Issue.record("accepted \(text.debugDescription)") }
+            }
+            var bytes = Array(#"{"type":"transcript_mirror","filePath":"/f","entries":[{"type":"x","v":""#.utf8)
+            bytes += Array(repeating: UInt8(ascii: "a"), count: length) + [0xC3, 0x28] + Array(#""}]}"#.utf8)
+            if case .success = MirrorFrame.parse(bytes) { Issue.record("accepted invalid UTF-8 after \(length) bytes") }
+        }
+        // The grammar around strings is checked too.
         for bad in [#"{"type":"x","uuid":"\uZZZZ"}"#, #"{"ty\u00":"x"}"#, #"{"type":"x","v":"abc"#, #"{"type":"x","v":"a\"}"#, #"{"type":"x" "v":1}"#, #"{"type":"x","v":tru}"#, #"{"type":"x","v":[1,]}"#] {
             let frame = #"{"type":"transcript_mirror","filePath":"/f","entries":[\#(bad)]}"#
             if case .success = MirrorFrame.parse(Array(frame.utf8)) { Issue.record("accepted \(bad)") }
