@@ -51,7 +51,7 @@ enum StoreResume {
         }
         guard let resolved else { return nil }
 
-        let root = try makeTemporaryFolder()
+        let root = try makeTemporaryFolder(in: configuration.temporaryDirectory)
         do {
             let sessionFolder = root + "/projects/" + folderName
             try makeDirectories(sessionFolder)
@@ -221,8 +221,8 @@ enum StoreResume {
 
     // MARK: Files
 
-    private static func makeTemporaryFolder() throws(ClaudeCodeError) -> String {
-        let parent = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    private static func makeTemporaryFolder(in directory: String?) throws(ClaudeCodeError) -> String {
+        let parent = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(parent.hasSuffix("/") ? String(parent.dropLast()) : parent)/claude-resume-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer -> String? in
             guard let base = buffer.baseAddress, mkdtemp(base) != nil else { return nil }

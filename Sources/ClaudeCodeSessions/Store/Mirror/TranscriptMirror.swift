@@ -31,6 +31,9 @@ public struct SessionStoreConfiguration: Sendable {
     public var retryDelays: [Duration]
     /// How long each store call may take while resuming (load, list). Default 60 s.
     public var loadTimeout: Duration
+    /// Where the temporary config folder of a store-backed resume is made (it holds a copy of
+    /// your credentials while the CLI runs). `nil` (the default) uses `TMPDIR`, else `/tmp`.
+    public var temporaryDirectory: String?
     /// The store's project key. `nil` (the default) uses the CLI's project folder name (the
     /// sanitized working directory), so keys match the Python and TypeScript SDKs'. Set it to
     /// keep a tenant's sessions apart, for example.
@@ -45,7 +48,7 @@ public struct SessionStoreConfiguration: Sendable {
     public init(
         flushMode: MirrorFlushMode = .batched, maxPendingEntries: Int = 500, maxPendingBytes: Int = 1 << 20,
         appendTimeout: Duration = .seconds(60), retryDelays: [Duration] = [.milliseconds(200), .milliseconds(800)],
-        loadTimeout: Duration = .seconds(60), projectKey: String? = nil,
+        loadTimeout: Duration = .seconds(60), temporaryDirectory: String? = nil, projectKey: String? = nil,
         onFailure: (@Sendable (TranscriptMirrorFailure) -> Void)? = nil,
         logger: Logger = Logger(label: "claude.sessions.mirror")
     ) {
@@ -55,6 +58,7 @@ public struct SessionStoreConfiguration: Sendable {
         self.appendTimeout = appendTimeout
         self.retryDelays = retryDelays
         self.loadTimeout = loadTimeout
+        self.temporaryDirectory = temporaryDirectory
         self.projectKey = projectKey
         self.onFailure = onFailure
         self.logger = logger
