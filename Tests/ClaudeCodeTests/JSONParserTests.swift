@@ -235,6 +235,18 @@ struct JSONParserTests {
         #expect(second.rawRange(forKey: "b") == 19..<25)
     }
 
+    @Test func scannerArrayElements() throws {
+        let scanner = JSONObjectScanner(#"{"content":[ {"type":"text"}, "x" ,[1,[2]], 3 ],"e":[ ],"n":1}"#)
+        let bytes = scanner.bytes
+        let content = try #require(scanner.rawRange(forKey: "content"))
+        let ranges = try #require(try scanner.arrayElementRanges(in: content))
+        #expect(ranges.map { String(decoding: bytes[$0], as: UTF8.self) } == [#"{"type":"text"}"#, #""x""#, "[1,[2]]", "3"])
+        let empty = try #require(scanner.rawRange(forKey: "e"))
+        #expect(try scanner.arrayElementRanges(in: empty) == [])
+        let number = try #require(scanner.rawRange(forKey: "n"))
+        #expect(try scanner.arrayElementRanges(in: number) == nil)
+    }
+
     @Test func scannerDuplicateKeysLastWins() throws {
         #expect(try JSONObjectScanner(#"{"a":1,"a":2}"#).value(forKey: "a") == .int(2))
     }
@@ -242,6 +254,9 @@ struct JSONParserTests {
     @Test(arguments: [
         "", "[]", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,}", "{\"a\":[1}", "{\"a\":{]}", "{\"a\":\"x}",
         "{\"a\":1} x", "{\"a\":nul}", "{\"a\":tru}", "{\"a\":\"\u{01}\"}", "{\"a\":1 \"b\":2}",
+        "{\"a\":[1 2]}", "{\"a\":{\"b\"}}", "{\"a\":{\"b\":}}", "{\"a\":[1,]}", "{\"a\":{,}}", "{\"a\":01}",
+        "{\"a\":1.}", "{\"a\":-}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":[truex]}", "{\"a\":[\"x\" \"y\"]}",
+        "{\"a\":{\"k\":1,}}", "{\"a\":[[]}", "{\"a\":1e}",
     ])
     func scannerRejectsMalformed(text: String) {
         let scanner = JSONObjectScanner(text)

@@ -1,0 +1,350 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A flag the blocking work polls so that cancelling the calling task stops it early.
+final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isCancelled: Bool { flag.load(ordering: .relaxed) }
+    func cancel() { flag.store(true, ordering: .relaxed) }
+}
+
+/// Runs file-system work on Dispatch threads instead of Swift's cooperative pool, so a
+/// slow disk or a large directory never starves other tasks.
+enum BlockingIO {
+    static let queue = DispatchQueue(
+        label: "ClaudeCodeSessions.CLITranscripts.io", qos: .userInitiated, attributes: .concurrent)
+
+    /// Runs `body` off the cooperative pool and returns its result. Cancelling the calling
+    /// task sets the flag `body` receives; when `body` returns after that, the call throws
+    /// `CancellationError`.
+    static func run<T: Sendable>(_ body: @escaping @Sendable (CancellationFlag) throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        let flag = CancellationFlag()
+        let value = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                queue.async {
+                    continuation.resume(with: Result { try body(flag) })
+                }
+            }
+        } onCancel: {
+            flag.cancel()
+        }
+        if flag.isCancelled { throw CancellationError() }
+        return value
+    }
+
+    /// Runs `iterations` pieces of work in parallel on the calling Dispatch thread and the
+    /// Dispatch pool. Call only from inside ``run(_:)``.
+    /// `body` must only touch state that each iteration owns (see ``ParallelSlots``).
+    static func parallel(iterations: Int, _ body: (Int) -> Void) {
+        if iterations <= 1 {
+            if iterations == 1 { body(0) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(value: body)
+            DispatchQueue.concurrentPerform(iterations: iterations) { box.value($0) }
+        }
+    }
+
+    /// How many parallel pieces to cut `count` items into.
+    static func chunkCount(for count: Int, minimumPerChunk: Int) -> Int {
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return max(1, min(cores * 4, count / max(1, minimumPerChunk)))
+    }
+}
+
+/// Carries a value into `concurrentPerform`; safe because each iteration touches only its own slot.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+}
+
+/// One result slot per parallel iteration. Each iteration writes only its own index, and
+/// the slots are read only after all iterations have finished.
+final class ParallelSlots<Element>: @unchecked Sendable {
+    private let storage: UnsafeMutableBufferPointer<Element?>
+
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
+
+    subscript(index: Int) -> Element? {
+        get { storage[index] }
+        set { storage[index] = newValue }
+    }
+
+    var count: Int { storage.count }
+}
+
+/// Byte searches from the C library, looked up at run time because Glibc's Swift module
+/// hides the GNU extensions.
+enum ByteSearch {
+    private typealias MemmemFunction = @convention(c) (UnsafeRawPointer?, Int, UnsafeRawPointer?, Int) -> UnsafeMutableRawPointer?
+    private typealias MemrchrFunction = @convention(c) (UnsafeRawPointer?, Int32, Int) -> UnsafeMutableRawPointer?
+
+    private static let memmemFunction: MemmemFunction? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memmem") else { return nil }
+        return unsafeBitCast(symbol, to: MemmemFunction.self)
+    }()
+
+    private static let memrchrFunction: MemrchrFunction? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memrchr") else { return nil }
+        return unsafeBitCast(symbol, to: MemrchrFunction.self)
+    }()
+
+    /// The first occurrence of `needle` in `haystack[0..<length]`, as an offset.
+    static func find(_ needle: UnsafeRawBufferPointer, in haystack: UnsafeRawPointer, length: Int) -> Int? {
+        guard needle.count > 0, length >= needle.count else { return needle.count == 0 ? 0 : nil }
+        if let memmemFunction {
+            guard let hit = memmemFunction(haystack, length, needle.baseAddress, needle.count) else { return nil }
+            return haystack.distance(to: UnsafeRawPointer(hit))
+        }
+        let first = needle[0]
+        var offset = 0
+        while offset <= length - needle.count {
+            guard let hit = memchr(haystack + offset, Int32(first), length - needle.count - offset + 1) else { return nil }
+            let position = haystack.distance(to: UnsafeRawPointer(hit))
+            if memcmp(haystack + position, needle.baseAddress!, needle.count) == 0 { return position }
+            offset = position + 1
+        }
+        return nil
+    }
+
+    /// The last occurrence of `byte` in `haystack[0..<length]`, as an offset.
+    static func findLast(_ byte: UInt8, in haystack: UnsafeRawPointer, length: Int) -> Int? {
+        guard length > 0 else { return nil }
+        if let memrchrFunction {
+            guard let hit = memrchrFunction(haystack, Int32(byte), length) else { return nil }
+            return haystack.distance(to: UnsafeRawPointer(hit))
+        }
+        let bytes = haystack.assumingMemoryBound(to: UInt8.self)
+        var index = length - 1
+        while index >= 0 {
+            if bytes[index] == byte { return index }
+            index -= 1
+        }
+        return nil
+    }
+
+    /// The first occurrence of `byte` in `haystack[0..<length]`, as an offset.
+    static func findFirst(_ byte: UInt8, in haystack: UnsafeRawPointer, length: Int) -> Int? {
+        guard length > 0, let hit = memchr(haystack, Int32(byte), length) else { return nil }
+        return haystack.distance(to: UnsafeRawPointer(hit))
+    }
+}
+
+/// A failed system call on a path.
+struct FileSystemFailure: Error, Sendable {
+    var path: String
+    var code: Int32
+
+    var message: String { String(cString: strerror(code)) }
+}
+
+/// What `stat` says about a path.
+struct FileStatus: Sendable {
+    var size: Int
+    /// Modification time in milliseconds, computed as Python computes `int(st_mtime * 1000)`.
+    var modifiedMilliseconds: Int
+    var isDirectory: Bool
+    var isRegularFile: Bool
+    var isSymbolicLink: Bool
+
+    init(_ info: stat) {
+        size = Int(info.st_size)
+        #if canImport(Darwin)
+        let seconds = Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) * 1e-9
+        #else
+        let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9
+        #endif
+        modifiedMilliseconds = Int((seconds * 1000).rounded(.towardZero))
+        let type = info.st_mode & S_IFMT
+        isDirectory = type == S_IFDIR
+        isRegularFile = type == S_IFREG
+        isSymbolicLink = type == S_IFLNK
+    }
+}
+
+/// Thin, blocking POSIX helpers. Everything here runs inside ``BlockingIO/run(_:)``.
+enum POSIX {
+    static func status(_ path: String) -> FileStatus? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileStatus(info)
+    }
+
+    static func linkStatus(_ path: String) -> FileStatus? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return FileStatus(info)
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        status(path)?.isDirectory ?? false
+    }
+
+    /// One directory entry.
+    struct Entry: Sendable {
+        var name: String
+        /// `d_type`: `DT_DIR`, `DT_REG`, `DT_LNK` or `DT_UNKNOWN`.
+        var kind: UInt8
+    }
+
+    /// The entries of a directory, without `.` and `..`, in the order the file system gives.
+    static func listDirectory(_ path: String) throws(FileSystemFailure) -> [Entry] {
+        guard let directory = opendir(path) else { throw FileSystemFailure(path: path, code: errno) }
+        defer { closedir(directory) }
+        var entries: [Entry] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            entries.append(Entry(name: name, kind: entry.pointee.d_type))
+        }
+        return entries
+    }
+
+    /// Whether a directory entry is a directory, following symbolic links like Python's `is_dir()`.
+    static func entryIsDirectory(_ entry: Entry, in directory: String) -> Bool {
+        if entry.kind == UInt8(DT_DIR) { return true }
+        if entry.kind == UInt8(DT_REG) { return false }
+        return isDirectory(directory + "/" + entry.name)
+    }
+
+    static func openForReading(_ path: String) throws(FileSystemFailure) -> Int32 {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileSystemFailure(path: path, code: errno) }
+        return descriptor
+    }
+
+    /// Reads up to `count` bytes at `offset` into `buffer[start...]`; returns how many were read.
+    static func read(
+        _ descriptor: Int32, into buffer: inout [UInt8], at start: Int, count: Int, offset: Int
+    ) -> Int {
+        var total = 0
+        buffer.withUnsafeMutableBytes { raw in
+            while total < count {
+                let result = pread(descriptor, raw.baseAddress! + start + total, count - total, off_t(offset + total))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                if result == 0 { break }
+                total += result
+            }
+        }
+        return total
+    }
+
+    /// The whole content of a file. Reads until end of file, so a growing file is read whole.
+    static func readFile(_ path: String) throws(FileSystemFailure) -> [UInt8] {
+        let descriptor = try openForReading(path)
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw FileSystemFailure(path: path, code: errno) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw FileSystemFailure(path: path, code: EISDIR) }
+        var capacity = max(Int(info.st_size) + 1, 4096)
+        var buffer = [UInt8](repeating: 0, count: capacity)
+        var length = 0
+        while true {
+            let readCount = read(descriptor, into: &buffer, at: length, count: capacity - length, offset: length)
+            length += readCount
+            if length < capacity { break }
+            capacity *= 2
+            buffer.append(contentsOf: repeatElement(0, count: capacity - buffer.count))
+        }
+        buffer.removeSubrange(length...)
+        return buffer
+    }
+
+    /// Writes all of `bytes` to `descriptor`.
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(FileSystemFailure) {
+        var written = 0
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { raw in
+            while written < raw.count {
+                let result = write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                written += result
+            }
+        }
+        if failure != 0 { throw FileSystemFailure(path: path, code: failure) }
+    }
+
+    /// Removes a directory tree without following symbolic links. Errors are ignored,
+    /// like Python's `shutil.rmtree(ignore_errors=True)`.
+    static func removeTree(_ path: String) {
+        guard let info = linkStatus(path) else { return }
+        if info.isDirectory {
+            if let entries = try? listDirectory(path) {
+                for entry in entries { removeTree(path + "/" + entry.name) }
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// `realpath` that, like Python's `os.path.realpath`, also works for paths that do not
+    /// exist: the longest existing prefix is resolved and the rest appended.
+    static func realPath(_ path: String) -> String {
+        var absolute = path
+        if !absolute.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            if getcwd(&buffer, buffer.count) != nil {
+                let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                absolute = cwd + "/" + path
+            }
+        }
+        if let resolved = resolve(absolute) { return resolved }
+        // Resolve the longest existing prefix, then append the remaining components
+        // with "." and ".." applied lexically.
+        var components = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var rest: [String] = []
+        while !components.isEmpty {
+            let prefix = "/" + components.joined(separator: "/")
+            if let resolved = resolve(prefix) {
+                return normalize(base: resolved, rest: rest)
+            }
+            rest.insert(components.removeLast(), at: 0)
+        }
+        return normalize(base: "/", rest: rest)
+    }
+
+    private static func resolve(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    private static func normalize(base: String, rest: [String]) -> String {
+        var parts = base.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        for component in rest {
+            switch component {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(component)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}
