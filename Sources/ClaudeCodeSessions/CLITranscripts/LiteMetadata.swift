@@ -258,6 +258,23 @@ func nonEmpty(_ string: String?) -> String? {
 
 // MARK: - Reading a file's head and tail
 
+/// Reads the tail's cut line at most once, and only when asked.
+final class LazyFragment {
+    private let load: () -> [UInt8]?
+    private var loaded = false
+    private var cached: [UInt8]?
+
+    init(_ load: @escaping () -> [UInt8]?) { self.load = load }
+
+    var value: [UInt8]? {
+        if !loaded {
+            cached = load()
+            loaded = true
+        }
+        return cached
+    }
+}
+
 enum LiteFileReader {
     /// How far back to look for the start of the line that the tail window cuts.
     static let maximumLineLookBack = 16 << 20
@@ -283,7 +300,8 @@ enum LiteFileReader {
         let status = FileStatus(info)
         if status.isDirectory { return .skipped }
         guard let file = read(descriptor: descriptor, status: status, buffer: &buffer) else { return .skipped }
-        let reader = LiteMetadataReader(file: file) { completeFragment(descriptor: descriptor, file: file) }
+        let fragment = LazyFragment { completeFragment(descriptor: descriptor, file: file) }
+        let reader = LiteMetadataReader(file: file) { fragment.value }
         guard let sessionInfo = reader.sessionInfo(sessionID: sessionID, projectPath: projectPath) else { return .skipped }
         return .info(sessionInfo)
     }

@@ -1,0 +1,529 @@
+import ClaudeCode
+
+/// The entry types that take part in the conversation graph (they carry `uuid` and
+/// `parentUuid`).
+enum EntryType: UInt8, Sendable {
+    case user, assistant, progress, system, attachment
+
+    init?(_ name: String) {
+        switch name {
+        case "user": self = .user
+        case "assistant": self = .assistant
+        case "progress": self = .progress
+        case "system": self = .system
+        case "attachment": self = .attachment
+        default: return nil
+        }
+    }
+
+    var isConversation: Bool { self == .user || self == .assistant }
+}
+
+/// One transcript line that belongs to the conversation graph, with the fields the chain
+/// needs. The line itself stays in the file buffer; only these fields are decoded.
+struct TranscriptEntry: Sendable {
+    var line: Range<Int>
+    var type: EntryType
+    var uuid: String
+    /// `parentUuid` when it is a non-empty string.
+    var parentUUID: String?
+    /// `logicalParentUuid` when it is a non-empty string (compaction back-pointer).
+    var logicalParentUUID: String?
+    var isSidechain = false
+    var isMeta = false
+    var hasTeamName = false
+    /// `agentId`, or `nil` when absent.
+    var agentID: JSONValue?
+    /// `timestamp` when it is a string, else "".
+    var timestamp = ""
+    var sourceToolAssistantUUID: String?
+    var sessionID: String?
+    /// The `message` member's value.
+    var message: Range<Int>?
+    /// `message.id` of an assistant entry, when a non-empty string.
+    var assistantMessageID: String?
+    /// `id` of each `tool_use` block.
+    var toolUseIDs: [String] = []
+    /// `tool_use_id` of each `tool_result` block.
+    var toolResultIDs: [String] = []
+    /// Whether `message.content` holds any `tool_result` block.
+    var hasToolResultBlock = false
+
+    /// A user entry that answers tool calls and has a parent (Python: `_is_tool_result_entry`).
+    var isToolResultEntry: Bool {
+        type == .user && parentUUID != nil && hasToolResultBlock
+    }
+
+    /// Whether the conversation shows the entry (user or assistant, not meta, sidechain or team).
+    var isVisible: Bool {
+        type.isConversation && !isMeta && !isSidechain && !hasTeamName
+    }
+
+    func sameWriter(as other: TranscriptEntry) -> Bool {
+        isSidechain == other.isSidechain && agentID == other.agentID
+    }
+}
+
+/// A transcript file split into lines and decoded into conversation entries.
+struct ParsedTranscript: Sendable {
+    var bytes: [UInt8]
+    var entries: [TranscriptEntry]
+    /// Lines that are not complete, valid JSON objects.
+    var corruptLineCount: Int
+    /// `content-replacement` payloads of the session (for forks): the raw `replacements` arrays.
+    var contentReplacements: [Range<Int>] = []
+}
+
+enum TranscriptParser {
+    /// Splits `bytes` into lines and decodes the conversation entries, in parallel for
+    /// large files. Empty lines are ignored; lines that are not valid JSON objects are counted.
+    static func parse(_ bytes: [UInt8], replacementsFor sessionID: String? = nil, cancellation: CancellationFlag? = nil)
+        -> ParsedTranscript
+    {
+        let boundaries = chunkBoundaries(bytes, chunks: BlockingIO.chunkCount(for: bytes.count, minimumPerChunk: 1 << 20))
+        let slots = ParallelSlots<(entries: [TranscriptEntry], corrupt: Int, replacements: [Range<Int>])>(
+            count: boundaries.count - 1)
+        BlockingIO.parallel(iterations: boundaries.count - 1) { chunk in
+            slots[chunk] = parseLines(
+                bytes, range: boundaries[chunk]..<boundaries[chunk + 1], replacementsFor: sessionID, cancellation: cancellation)
+        }
+        var result = ParsedTranscript(bytes: bytes, entries: [], corruptLineCount: 0)
+        for chunk in 0..<slots.count {
+            guard let part = slots[chunk] else { continue }
+            result.entries.append(contentsOf: part.entries)
+            result.corruptLineCount += part.corrupt
+            result.contentReplacements.append(contentsOf: part.replacements)
+        }
+        return result
+    }
+
+    /// Cut points at line starts, about evenly spaced.
+    static func chunkBoundaries(_ bytes: [UInt8], chunks: Int) -> [Int] {
+        var boundaries = [0]
+        guard chunks > 1 else { return [0, bytes.count] }
+        bytes.withUnsafeBytes { raw in
+            let step = bytes.count / chunks
+            for chunk in 1..<chunks {
+                let target = max(chunk * step, boundaries.last!)
+                guard target < bytes.count,
+                    let newline = ByteSearch.findFirst(0x0A, in: raw.baseAddress! + target, length: bytes.count - target)
+                else { break }
+                let cut = target + newline + 1
+                if cut < bytes.count, cut > boundaries.last! { boundaries.append(cut) }
+            }
+        }
+        boundaries.append(bytes.count)
+        return boundaries
+    }
+
+    static func parseLines(
+        _ bytes: [UInt8], range: Range<Int>, replacementsFor sessionID: String?, cancellation: CancellationFlag?
+    ) -> (entries: [TranscriptEntry], corrupt: Int, replacements: [Range<Int>]) {
+        var entries: [TranscriptEntry] = []
+        var corrupt = 0
+        var replacements: [Range<Int>] = []
+        var lines: [Range<Int>] = []
+        bytes.withUnsafeBytes { raw in
+            let base = raw.baseAddress!
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let end = ByteSearch.findFirst(0x0A, in: base + start, length: range.upperBound - start).map { start + $0 }
+                    ?? range.upperBound
+                lines.append(start..<end)
+                start = end + 1
+            }
+        }
+        for (number, line) in lines.enumerated() {
+            if number & 1023 == 0, cancellation?.isCancelled == true { break }
+            switch parseLine(bytes, line: line, replacementsFor: sessionID) {
+            case .entry(let entry): entries.append(entry)
+            case .replacements(let range): replacements.append(range)
+            case .blank, .other: break
+            case .corrupt: corrupt += 1
+            }
+        }
+        return (entries, corrupt, replacements)
+    }
+
+    enum LineResult {
+        case entry(TranscriptEntry)
+        case replacements(Range<Int>)
+        case blank
+        case other
+        case corrupt
+    }
+
+    static func isBlank(_ bytes: [UInt8], _ line: Range<Int>) -> Bool {
+        for index in line where !(bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0D) {
+            return false
+        }
+        return true
+    }
+
+    /// Decodes one line. The whole line is checked strictly (as `json.loads` would), while
+    /// only the members the chain needs are decoded.
+    static func parseLine(_ bytes: [UInt8], line: Range<Int>, replacementsFor sessionID: String?) -> LineResult {
+        if isBlank(bytes, line) { return .blank }
+        let scanner = JSONObjectScanner(bytes, range: line)
+        var type: Range<Int>?
+        var uuid: Range<Int>?
+        var parent: Range<Int>?
+        var logicalParent: Range<Int>?
+        var isSidechain: Range<Int>?
+        var isMeta: Range<Int>?
+        var teamName: Range<Int>?
+        var agentID: Range<Int>?
+        var timestamp: Range<Int>?
+        var source: Range<Int>?
+        var session: Range<Int>?
+        var message: Range<Int>?
+        var replacements: Range<Int>?
+        var iterator = scanner.makeIterator()
+        while let member = iterator.next() {
+            switch member.key {
+            case "type": type = member.valueRange
+            case "uuid": uuid = member.valueRange
+            case "parentUuid": parent = member.valueRange
+            case "logicalParentUuid": logicalParent = member.valueRange
+            case "isSidechain": isSidechain = member.valueRange
+            case "isMeta": isMeta = member.valueRange
+            case "teamName": teamName = member.valueRange
+            case "agentId": agentID = member.valueRange
+            case "timestamp": timestamp = member.valueRange
+            case "sourceToolAssistantUUID": source = member.valueRange
+            case "sessionId": session = member.valueRange
+            case "message": message = member.valueRange
+            case "replacements": replacements = member.valueRange
+            default: break
+            }
+        }
+        if iterator.error != nil { return .corrupt }
+        guard let typeRange = type, let typeName = try? scanner.string(in: typeRange) else { return .other }
+        guard let entryType = EntryType(typeName) else {
+            if let sessionID, typeName == "content-replacement", let replacements, bytes[replacements.lowerBound] == 0x5B,
+                let session, (try? scanner.string(in: session)) == sessionID
+            {
+                return .replacements(replacements)
+            }
+            return .other
+        }
+        guard let uuidRange = uuid, let uuidValue = try? scanner.string(in: uuidRange) else { return .other }
+        var entry = TranscriptEntry(line: line, type: entryType, uuid: uuidValue)
+        entry.parentUUID = parent.flatMap { nonEmpty(try? scanner.string(in: $0)) }
+        entry.logicalParentUUID = logicalParent.flatMap { nonEmpty(try? scanner.string(in: $0)) }
+        entry.isSidechain = isSidechain.map { isTruthy(bytes, $0) } ?? false
+        entry.isMeta = isMeta.map { isTruthy(bytes, $0) } ?? false
+        entry.hasTeamName = teamName.map { isTruthy(bytes, $0) } ?? false
+        entry.agentID = agentID.flatMap { try? scanner.value(in: $0) }
+        entry.timestamp = timestamp.flatMap { try? scanner.string(in: $0) } ?? ""
+        entry.sourceToolAssistantUUID = source.flatMap { try? scanner.string(in: $0) }
+        entry.sessionID = session.flatMap { try? scanner.string(in: $0) }
+        entry.message = message
+        if let message, bytes[message.lowerBound] == 0x7B {
+            decodeMessage(bytes, message: message, into: &entry)
+        }
+        return .entry(entry)
+    }
+
+    /// Reads `message.id` and the ids in `message.content` blocks without building them.
+    static func decodeMessage(_ bytes: [UInt8], message: Range<Int>, into entry: inout TranscriptEntry) {
+        let scanner = JSONObjectScanner(bytes, range: message)
+        var content: Range<Int>?
+        var iterator = scanner.makeIterator()
+        while let member = iterator.next() {
+            switch member.key {
+            case "id":
+                if entry.type == .assistant { entry.assistantMessageID = nonEmpty(try? scanner.string(in: member.valueRange)) }
+            case "content":
+                content = member.valueRange
+            default:
+                break
+            }
+        }
+        guard let content, let blocks = try? scanner.arrayElementRanges(in: content) else { return }
+        for block in blocks where bytes[block.lowerBound] == 0x7B {
+            let blockScanner = JSONObjectScanner(bytes, range: block)
+            var blockType: String?
+            var id: Range<Int>?
+            var toolUseID: Range<Int>?
+            var blockIterator = blockScanner.makeIterator()
+            while let member = blockIterator.next() {
+                switch member.key {
+                case "type": blockType = try? blockScanner.string(in: member.valueRange)
+                case "id": id = member.valueRange
+                case "tool_use_id": toolUseID = member.valueRange
+                default: break
+                }
+            }
+            switch blockType {
+            case "tool_use":
+                if let id, let value = try? blockScanner.string(in: id) { entry.toolUseIDs.append(value) }
+            case "tool_result":
+                entry.hasToolResultBlock = true
+                if let toolUseID, let value = try? blockScanner.string(in: toolUseID) { entry.toolResultIDs.append(value) }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Python truthiness of the JSON value in `range`: false, null, 0, "", [] and {} are false.
+    static func isTruthy(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        guard !range.isEmpty else { return false }
+        switch bytes[range.lowerBound] {
+        case UInt8(ascii: "t"): return true
+        case UInt8(ascii: "f"), UInt8(ascii: "n"): return false
+        case 0x22: return range.count > 2
+        case 0x5B, 0x7B:
+            var index = range.lowerBound + 1
+            while index < range.upperBound, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
+                index += 1
+            }
+            return index < range.upperBound && bytes[index] != 0x5D && bytes[index] != 0x7D
+        default:
+            let value = try? JSONObjectScanner(bytes, range: range).value(in: range)
+            return (value?.doubleValue ?? 0) != 0
+        }
+    }
+}
+
+/// Rebuilds the conversation from `parentUuid` links, the way the CLI and the Python SDK do.
+struct ConversationGraph {
+    let entries: [TranscriptEntry]
+    /// uuid → slot; slots are in order of first appearance (a Python dict's key order).
+    private(set) var slotOfUUID: [String: Int] = [:]
+    /// slot → index of the latest entry with that uuid (a Python dict's value).
+    private(set) var latestEntry: [Int] = []
+
+    init(entries: [TranscriptEntry]) {
+        self.entries = entries
+        slotOfUUID.reserveCapacity(entries.count)
+        latestEntry.reserveCapacity(entries.count)
+        for (index, entry) in entries.enumerated() {
+            if let slot = slotOfUUID[entry.uuid] {
+                latestEntry[slot] = index
+            } else {
+                slotOfUUID[entry.uuid] = latestEntry.count
+                latestEntry.append(index)
+            }
+        }
+    }
+
+    func entryIndex(uuid: String) -> Int? {
+        slotOfUUID[uuid].map { latestEntry[$0] }
+    }
+
+    func parentIndex(of index: Int) -> Int? {
+        entries[index].parentUUID.flatMap(entryIndex(uuid:))
+    }
+
+    /// The visible conversation, oldest first: the chain from the chosen leaf back to the
+    /// root, with parallel tool calls and results put back, filtered to what users see.
+    func visibleConversation() -> [Int] {
+        conversationChain().filter { entries[$0].isVisible }
+    }
+
+    /// The chain as entry indices, oldest first, including recovered parallel-tool entries.
+    func conversationChain() -> [Int] {
+        guard let leaf = chooseLeaf() else { return [] }
+        var seen = [Bool](repeating: false, count: latestEntry.count)
+        let chain = walkToRoot(from: leaf, seen: &seen)
+        return recoverParallelToolEntries(chain: chain, seen: &seen)
+    }
+
+    /// Walks `parentUuid` from `start` to the root (stopping at a cycle) and returns the
+    /// path oldest first, marking each uuid in `seen`.
+    func walkToRoot(from start: Int, seen: inout [Bool]) -> [Int] {
+        var chain: [Int] = []
+        var current: Int? = start
+        while let index = current {
+            let slot = slotOfUUID[entries[index].uuid]!
+            if seen[slot] { break }
+            seen[slot] = true
+            chain.append(index)
+            current = parentIndex(of: index)
+        }
+        chain.reverse()
+        return chain
+    }
+
+    /// The leaf the conversation continues from: among the user/assistant entries nearest
+    /// each terminal, the latest one that is not sidechain, team or meta (else the latest).
+    func chooseLeaf() -> Int? {
+        guard !entries.isEmpty else { return nil }
+        var parents = Set<String>()
+        parents.reserveCapacity(entries.count)
+        for entry in entries {
+            if let parent = entry.parentUUID { parents.insert(parent) }
+        }
+        var leaves: [Int] = []
+        var stamp = [Int](repeating: -1, count: latestEntry.count)
+        for (terminalIndex, terminal) in entries.enumerated() where !parents.contains(terminal.uuid) {
+            var current: Int? = terminalIndex
+            while let index = current {
+                let slot = slotOfUUID[entries[index].uuid]!
+                if stamp[slot] == terminalIndex { break }
+                stamp[slot] = terminalIndex
+                if entries[index].type.isConversation {
+                    leaves.append(index)
+                    break
+                }
+                current = parentIndex(of: index)
+            }
+        }
+        guard !leaves.isEmpty else { return nil }
+        let main = leaves.filter { !entries[$0].isSidechain && !entries[$0].hasTeamName && !entries[$0].isMeta }
+        let candidates = main.isEmpty ? leaves : main
+        var best = candidates[0]
+        var bestPosition = entryIndex(uuid: entries[best].uuid) ?? -1
+        for candidate in candidates.dropFirst() {
+            let position = entryIndex(uuid: entries[candidate].uuid) ?? -1
+            if position > bestPosition {
+                best = candidate
+                bestPosition = position
+            }
+        }
+        return best
+    }
+
+    /// Puts back the tool calls and results that a turn with parallel tool calls left off
+    /// the chain (the CLI writes one assistant entry per content block, and each result's
+    /// parent is its own call, so the transcript forks). Mirrors the Python SDK's
+    /// `_recover_orphaned_parallel_tool_results`.
+    func recoverParallelToolEntries(chain: [Int], seen: inout [Bool]) -> [Int] {
+        let chainAssistants = chain.filter { entries[$0].type == .assistant }
+        guard !chainAssistants.isEmpty else { return chain }
+        var anchorByMessageID: [String: Int] = [:]
+        for index in chainAssistants {
+            if let messageID = entries[index].assistantMessageID { anchorByMessageID[messageID] = index }
+        }
+        guard !anchorByMessageID.isEmpty else { return chain }
+
+        // Group all assistant entries by response; remember who made each call (-1: ambiguous).
+        var siblingsByMessageID: [String: [Int]] = [:]
+        var callOwner: [String: Int] = [:]
+        var toolResultEntries: [Int] = []
+        for index in latestEntry {
+            let entry = entries[index]
+            if entry.type == .assistant, let messageID = entry.assistantMessageID {
+                siblingsByMessageID[messageID, default: []].append(index)
+                for callID in entry.toolUseIDs {
+                    guard let owner = callOwner[callID] else {
+                        callOwner[callID] = index
+                        continue
+                    }
+                    let sameResponse = owner >= 0 && entries[owner].assistantMessageID == messageID
+                    callOwner[callID] = sameResponse ? index : -1
+                }
+            } else if entry.isToolResultEntry {
+                toolResultEntries.append(index)
+            }
+        }
+
+        // Index each result under its parent, its source assistant and the owners of its calls.
+        var resultsByAssistant: [String: [Int]] = [:]
+        for index in toolResultEntries {
+            let result = entries[index]
+            resultsByAssistant[result.parentUUID!, default: []].append(index)
+            if let source = result.sourceToolAssistantUUID, let sourceIndex = entryIndex(uuid: source),
+                result.sameWriter(as: entries[sourceIndex])
+            {
+                resultsByAssistant[source, default: []].append(index)
+            }
+            for callID in result.toolResultIDs {
+                if let owner = callOwner[callID], owner >= 0, result.sameWriter(as: entries[owner]) {
+                    resultsByAssistant[entries[owner].uuid, default: []].append(index)
+                }
+            }
+        }
+
+        var answeredOnChain: Set<String>?
+        var processed = Set<String>()
+        var inserts: [String: [Int]] = [:]
+        func isSeen(_ index: Int) -> Bool { seen[slotOfUUID[entries[index].uuid]!] }
+
+        for assistant in chainAssistants {
+            guard let messageID = entries[assistant].assistantMessageID, !processed.contains(messageID) else { continue }
+            processed.insert(messageID)
+            let group = siblingsByMessageID[messageID] ?? [assistant]
+            let memberUUIDs = Set(group.map { entries[$0].uuid })
+            var orphanedSiblings = group.filter { !isSeen($0) }
+            var orphanedResults: [Int] = []
+            var strays: [Int] = []
+            var collected = Set<String>()
+            for member in group {
+                for result in resultsByAssistant[entries[member].uuid] ?? [] {
+                    let uuid = entries[result].uuid
+                    if isSeen(result) || collected.contains(uuid) { continue }
+                    collected.insert(uuid)
+                    if memberUUIDs.contains(entries[result].parentUUID!) {
+                        orphanedResults.append(result)
+                    } else {
+                        strays.append(result)
+                    }
+                }
+            }
+            if !strays.isEmpty {
+                if answeredOnChain == nil {
+                    answeredOnChain = Set(chain.flatMap { entries[$0].toolResultIDs })
+                }
+                var answered = answeredOnChain!
+                for result in orphanedResults { answered.formUnion(entries[result].toolResultIDs) }
+                strays = stableSorted(strays) { slotOfUUID[entries[$0].uuid]! < slotOfUUID[entries[$1].uuid]! }
+                for result in strays {
+                    let callIDs = entries[result].toolResultIDs
+                    let answersOpenCall = callIDs.contains { callID in
+                        guard !answered.contains(callID), let owner = callOwner[callID], owner >= 0 else { return false }
+                        return memberUUIDs.contains(entries[owner].uuid)
+                    }
+                    guard answersOpenCall else { continue }
+                    answered.formUnion(callIDs)
+                    orphanedResults.append(result)
+                }
+            }
+            if orphanedSiblings.isEmpty && orphanedResults.isEmpty { continue }
+            let byTimestamp: (Int, Int) -> Bool = {
+                entries[$0].timestamp.utf8.lexicographicallyPrecedes(entries[$1].timestamp.utf8)
+            }
+            orphanedSiblings = stableSorted(orphanedSiblings, by: byTimestamp)
+            orphanedResults = stableSorted(orphanedResults, by: byTimestamp)
+            let recovered = orphanedSiblings + orphanedResults
+            for index in recovered { seen[slotOfUUID[entries[index].uuid]!] = true }
+            inserts[entries[anchorByMessageID[messageID]!].uuid] = recovered
+        }
+        guard !inserts.isEmpty else { return chain }
+        var result: [Int] = []
+        result.reserveCapacity(chain.count + inserts.count)
+        for index in chain {
+            result.append(index)
+            if let recovered = inserts[entries[index].uuid] { result.append(contentsOf: recovered) }
+        }
+        return result
+    }
+
+    /// The subagent chain: from the last user/assistant entry back to the root, filtered to
+    /// user and assistant entries (subagent transcripts are linear; meta is not filtered).
+    func subagentConversation() -> [Int] {
+        guard let leaf = entries.indices.last(where: { entries[$0].type.isConversation }) else { return [] }
+        var seen = [Bool](repeating: false, count: latestEntry.count)
+        return walkToRoot(from: leaf, seen: &seen).filter { entries[$0].type.isConversation }
+    }
+}
+
+/// A stable sort (Swift's `sorted` is not guaranteed stable; Python's is).
+func stableSorted<T>(_ items: [T], by areInIncreasingOrder: (T, T) -> Bool) -> [T] {
+    items.enumerated().sorted { left, right in
+        if areInIncreasingOrder(left.element, right.element) { return true }
+        if areInIncreasingOrder(right.element, left.element) { return false }
+        return left.offset < right.offset
+    }.map(\.element)
+}
+
+/// Applies Python's paging: `[offset:offset+limit]` when `limit > 0`, else `[offset:]`.
+func page<T>(_ items: [T], limit: Int?, offset: Int) -> [T] {
+    let start = min(max(0, offset), items.count)
+    if let limit, limit > 0 {
+        return Array(items[start..<min(items.count, start + limit)])
+    }
+    return Array(items[start...])
+}
