@@ -227,7 +227,8 @@ enum POSIX {
     }
 
     static func openForReading(_ path: String) throws(FileSystemFailure) -> Int32 {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so a FIFO named like a transcript cannot hang the reader.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw FileSystemFailure(path: path, code: errno) }
         return descriptor
     }
@@ -258,6 +259,7 @@ enum POSIX {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw FileSystemFailure(path: path, code: errno) }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw FileSystemFailure(path: path, code: EISDIR) }
+        if (info.st_mode & S_IFMT) != S_IFREG { throw FileSystemFailure(path: path, code: EINVAL) }
         var capacity = max(Int(info.st_size) + 1, 4096)
         var buffer = [UInt8](repeating: 0, count: capacity)
         var length = 0

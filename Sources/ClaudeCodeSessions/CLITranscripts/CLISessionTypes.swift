@@ -92,6 +92,8 @@ public struct CLITranscriptIssue: Sendable, Hashable, CustomStringConvertible {
         case unreadable(errno: Int32)
         /// A symbolic link points to nothing.
         case danglingSymlink
+        /// The path is a FIFO, socket or device rather than a file.
+        case notRegularFile
         /// Lines that are not complete JSON objects were skipped.
         case corruptLines(count: Int)
     }
@@ -111,6 +113,7 @@ public struct CLITranscriptIssue: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .unreadable(let code): "\(path): unreadable (errno \(code))"
         case .danglingSymlink: "\(path): dangling symbolic link"
+        case .notRegularFile: "\(path): not a regular file"
         case .corruptLines(let count): "\(path): \(count) corrupt line(s) skipped"
         }
     }

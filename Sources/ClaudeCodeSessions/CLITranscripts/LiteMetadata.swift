@@ -299,6 +299,7 @@ enum LiteFileReader {
         guard fstat(descriptor, &info) == 0 else { return .issue(CLITranscriptIssue(path: path, kind: .unreadable(errno: errno))) }
         let status = FileStatus(info)
         if status.isDirectory { return .skipped }
+        if !status.isRegularFile { return .issue(CLITranscriptIssue(path: path, kind: .notRegularFile)) }
         guard let file = read(descriptor: descriptor, status: status, buffer: &buffer) else { return .skipped }
         let fragment = LazyFragment { completeFragment(descriptor: descriptor, file: file) }
         let reader = LiteMetadataReader(file: file) { fragment.value }
