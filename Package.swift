@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "ClaudeCodeSessions", targets: ["ClaudeCodeSessions"]),
         .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
+        .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
+        .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
+        .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
     ],
@@ -42,10 +45,16 @@ let package = Package(
             dependencies: [
                 "ClaudeCode",
                 .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "FakeClaudeCLI", dependencies: []),
+        .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
+        // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
+        .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
+        // Measures per-message persistence cost (scripts/bench-persistence.sh).
+        .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         .executableTarget(
             name: "SimplePersistExample",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
@@ -56,10 +65,17 @@ let package = Package(
             dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
             path: "Examples/multi-turn-conversation"
         ),
-        .testTarget(name: "ClaudeCodeTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "ClaudeCodeTests",
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "ClaudeCodeProcessTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
-        .testTarget(name: "ClaudeCodeSessionsTests", dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "ClaudeCodeSessionsTests",
+            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter"]
+        ),
     ]
 )
 

@@ -1,1 +1,1 @@
-print("fake-claude")
+FakeClaude.main()

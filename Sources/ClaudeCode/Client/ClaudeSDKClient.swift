@@ -141,9 +141,18 @@ public final class ClaudeSDKClient: Sendable {
     {
         let executable = try CLILocator.locate(explicitPath: options.cliPath)
         let arguments = try options.commandLineArguments()
+        if arguments.contains(where: { $0.utf8.contains(0) }) {
+            throw ClaudeCodeError(.invalidOptions, "an option value contains a NUL byte, which no argument can carry")
+        }
+        let environment = options.processEnvironment()
+        for (key, value) in environment where key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
+            // Name the variable, never its value: values may be secrets.
+            throw ClaudeCodeError(
+                .invalidOptions, "environment variable \(key.utf8.contains(0) ? "(unprintable)" : key) has an invalid name or a NUL byte in its value")
+        }
         return SubprocessTransport(
             configuration: .init(
-                executable: executable, arguments: arguments, environment: options.processEnvironment(),
+                executable: executable, arguments: arguments, environment: environment,
                 workingDirectory: options.cwd, maxLineLength: options.maxLineLength,
                 shutdownGracePeriod: options.shutdownGracePeriod, terminateGracePeriod: options.terminateGracePeriod,
                 stderrHandler: options.stderr), logger: logger)

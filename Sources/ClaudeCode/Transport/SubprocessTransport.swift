@@ -192,7 +192,7 @@ public final class SubprocessTransport: ClaudeTransport {
         platform.teardownSequence = [
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: configuration.terminateGracePeriod)
         ]
-        let environment = Environment.custom(configuration.environment.map { Array("\($0.key)=\($0.value)".utf8) })
+        let environment = Environment.custom(configuration.environment.map { Array("\($0.key)=\($0.value)\0".utf8) })
         let config = Subprocess.Configuration(
             executable: .path(FilePath(configuration.executable)), arguments: Arguments(configuration.arguments),
             environment: environment, workingDirectory: configuration.workingDirectory.map { FilePath($0) },

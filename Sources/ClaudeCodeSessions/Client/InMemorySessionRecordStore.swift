@@ -1,0 +1,46 @@
+public import ClaudeCode
+public import Foundation
+
+/// A ``SessionRecordStore`` that keeps records in memory, for tests and development.
+public actor InMemorySessionRecordStore: SessionRecordStore {
+    private var sessions: [SessionID: SessionData] = [:]
+
+    public init() {}
+
+    public func prepare(
+        _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]
+    ) throws(SessionStoreError) {
+        guard sessions[id] == nil else { return }
+        sessions[id] = SessionData(
+            sessionID: id, startTime: startTime, lastActivity: startTime, conversationHistory: [],
+            workingDirectory: workingDirectory, options: options)
+    }
+
+    public func append(_ messages: [ConversationMessage], to id: SessionID) throws(SessionStoreError) {
+        guard var data = sessions[id] else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+        data.conversationHistory += messages
+        if let last = messages.last { data.lastActivity = max(data.lastActivity, last.timestamp) }
+        sessions[id] = data
+    }
+
+    public func checkpoint(_ id: SessionID) throws(SessionStoreError) {}
+
+    public func load(_ id: SessionID) throws(SessionStoreError) -> SessionData {
+        guard let data = sessions[id] else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+        return data
+    }
+
+    public func list() throws(SessionStoreError) -> [SessionListEntry] {
+        sessions.values.sorted { $0.lastActivity > $1.lastActivity }.map {
+            .session(
+                SessionSummary(
+                    sessionID: $0.sessionID, startTime: $0.startTime, lastActivity: $0.lastActivity,
+                    messageCount: $0.conversationHistory.count, workingDirectory: $0.workingDirectory,
+                    schemaVersion: $0.schemaVersion, path: "", skippedJournalLines: 0))
+        }
+    }
+
+    public func delete(_ id: SessionID) throws(SessionStoreError) {
+        guard sessions.removeValue(forKey: id) != nil else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+    }
+}

@@ -1,0 +1,300 @@
+public import ClaudeCode
+public import Foundation
+public import Logging
+import Synchronization
+
+/// A ``ClaudeSDKClient`` that records every conversation automatically.
+///
+/// Switching the type is the whole migration:
+///
+/// ```swift
+/// try await SessionPersistentClient.withConnection { client in
+///     try await client.query("Hello")
+///     for try await message in client.receiveResponse() {
+///         print(message)  // Same code, automatic persistence!
+///     }
+/// }
+/// ```
+///
+/// Every frame in both directions — your prompts, the CLI's messages of every type, control
+/// requests such as interrupts, even unknown or invalid lines — is recorded losslessly (its
+/// exact JSON) with a timestamp and direction, under the session id the CLI generates. The
+/// recording happens as frames cross the wire, whether or not you read the messages, and never
+/// blocks them: a store failure is reported through ``persistenceEvents()`` and the log, and the
+/// conversation goes on.
+///
+/// The first turn is recorded in full: frames that cross before the CLI has said its session id
+/// are held and written once the id is known. Each turn's end and ``disconnect()`` make the
+/// records durable.
+public final class SessionPersistentClient: Sendable {
+    private struct State {
+        var options: ClaudeCodeOptions
+        var client: ClaudeSDKClient?
+        var recorder: SessionRecorder?
+    }
+
+    private let state: Mutex<State>
+    private let transportFactory: TransportFactory?
+    private let controlHandler: ControlRequestHandler?
+    private let events = PersistenceEventHub(handler: nil)
+    /// The store that holds the records.
+    public let store: any SessionRecordStore
+    public let logger: Logger
+
+    /// Creates a client that records into `store`.
+    public init(
+        options: ClaudeCodeOptions = ClaudeCodeOptions(), store: any SessionRecordStore,
+        transport: TransportFactory? = nil, controlHandler: ControlRequestHandler? = nil,
+        logger: Logger = Logger(label: "ClaudeCode.sessions")
+    ) {
+        self.state = Mutex(State(options: options))
+        self.store = store
+        self.transportFactory = transport
+        self.controlHandler = controlHandler
+        self.logger = logger
+    }
+
+    /// The options of the next (or current) connection.
+    public var options: ClaudeCodeOptions {
+        get { state.withLock { $0.options } }
+        set { state.withLock { $0.options = newValue } }
+    }
+
+    /// The wrapped client, while connected.
+    public var client: ClaudeSDKClient? { state.withLock { $0.client } }
+
+    /// Store failures and recoveries, as they happen. Each call returns a new stream.
+    public func persistenceEvents() -> AsyncStream<PersistenceEvent> { events.makeStream(bufferingNewest: 1024) }
+
+    // MARK: Sessions (the seed's API)
+
+    /// The CLI's session id, from the first frame that carried it (or the one being resumed).
+    public var currentSessionID: String? {
+        state.withLock { $0.recorder?.currentSessionID ?? $0.options.resume }
+    }
+
+    /// Starts a new session (`nil`) or resumes `sessionID`: its local record is continued and
+    /// the CLI gets `--resume`. Works before and after ``connect(prompt:)``; when connected,
+    /// the client reconnects to apply it.
+    /// - Throws: ``SessionStoreError/Code/invalidSessionID`` before anything touches a path.
+    public func startOrResumeSession(_ sessionID: String?) async throws {
+        let id = try sessionID.map(Self.validatedID)
+        let wasConnected = state.withLock { state -> Bool in
+            state.options.resume = id?.rawValue
+            if id == nil { state.options.forkSession = false }
+            return state.client != nil
+        }
+        if wasConnected {
+            await disconnect()
+            try await connect()
+        }
+    }
+
+    /// Every recorded session, newest activity first; damaged files are listed with the reason.
+    public func listSessions() async throws(SessionStoreError) -> [SessionListEntry] {
+        try await store.list()
+    }
+
+    /// The record of `sessionID`.
+    /// - Throws: ``SessionStoreError`` — `invalidSessionID`, `sessionNotFound`, or `damagedFile` naming the file.
+    public func loadSession(_ sessionID: String) async throws(SessionStoreError) -> SessionData {
+        try await store.load(try Self.validatedID(sessionID))
+    }
+
+    /// Deletes the record of `sessionID` (not the CLI's own transcript).
+    public func deleteSession(_ sessionID: String) async throws(SessionStoreError) {
+        try await store.delete(try Self.validatedID(sessionID))
+    }
+
+    static func validatedID(_ text: String) throws(SessionStoreError) -> SessionID {
+        guard let id = SessionID(rawValue: text) else { throw SessionStoreError(.invalidSessionID) }
+        return id
+    }
+
+    // MARK: ClaudeSDKClient's API
+
+    /// Starts the CLI (with `--resume` when a session was chosen) and starts recording.
+    public func connect(prompt: String? = nil) async throws(ClaudeCodeError) {
+        let options = state.withLock { $0.options }
+        let recorder = SessionRecorder(
+            store: store, expectedSessionID: options.forkSession ? nil : options.resume.flatMap { SessionID(rawValue: $0) },
+            workingDirectory: Self.workingDirectory(options), options: Self.persistableOptions(options), events: events,
+            logger: logger)
+        let client = ClaudeSDKClient(
+            options: options, transport: transportFactory, observer: { recorder.record($0) },
+            controlHandler: controlHandler, logger: logger)
+        let claimed = state.withLock { state -> Bool in
+            guard state.client == nil else { return false }
+            state.client = client
+            state.recorder = recorder
+            return true
+        }
+        guard claimed else {
+            throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
+        }
+        do {
+            try await client.connect(prompt: prompt)
+        } catch {
+            await recorder.close()
+            state.withLock { state in
+                if state.client === client {
+                    state.client = nil
+                    state.recorder = nil
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Stops the CLI, then makes every record durable. The CLI is stopped even if the store fails.
+    public func disconnect() async {
+        let (client, recorder) = state.withLock { ($0.client, $0.recorder) }
+        await client?.disconnect()
+        await recorder?.close()
+        state.withLock { state in
+            if state.client === client {
+                // Keep resuming the same conversation on the next connect.
+                if let id = recorder?.currentSessionID {
+                    state.options.resume = id
+                    state.options.forkSession = false
+                }
+                state.client = nil
+                state.recorder = nil
+            }
+        }
+    }
+
+    /// Waits until every frame seen so far is handed to the store and checkpointed.
+    public func flush() async {
+        await state.withLock { $0.recorder }?.flush()
+    }
+
+    /// Connects, runs `body`, and disconnects however `body` ends.
+    public static func withConnection<Result: Sendable>(
+        options: ClaudeCodeOptions = ClaudeCodeOptions(), store: (any SessionRecordStore)? = nil, prompt: String? = nil,
+        _ body: (SessionPersistentClient) async throws -> Result
+    ) async throws -> Result {
+        let client = SessionPersistentClient(options: options, store: store ?? InMemorySessionRecordStore())
+        return try await client.withConnection(prompt: prompt, body)
+    }
+
+    /// Connects this client, runs `body`, and disconnects however `body` ends.
+    public func withConnection<Result: Sendable>(
+        prompt: String? = nil, _ body: (SessionPersistentClient) async throws -> Result
+    ) async throws -> Result {
+        try await connect(prompt: prompt)
+        do {
+            let result = try await body(self)
+            await disconnect()
+            return result
+        } catch {
+            await disconnect()
+            throw error
+        }
+    }
+
+    private func connected() throws(ClaudeCodeError) -> ClaudeSDKClient {
+        guard let client = state.withLock({ $0.client }) else {
+            throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
+        }
+        return client
+    }
+
+    /// See ``ClaudeSDKClient/query(_:sessionID:)``.
+    public func query(_ prompt: String, sessionID: String = "default") async throws(ClaudeCodeError) {
+        try await connected().query(prompt, sessionID: sessionID)
+    }
+
+    /// See ``ClaudeSDKClient/query(_:)``.
+    public func query<Messages: AsyncSequence & Sendable>(_ messages: Messages) async throws
+    where Messages.Element == JSONValue {
+        try await connected().query(messages)
+    }
+
+    /// See ``ClaudeSDKClient/receiveMessages()``.
+    public func receiveMessages() -> MessageStream {
+        state.withLock { $0.client }?.receiveMessages() ?? ClaudeSDKClient().receiveMessages()
+    }
+
+    /// See ``ClaudeSDKClient/receiveResponse()``.
+    public func receiveResponse() -> MessageStream {
+        state.withLock { $0.client }?.receiveResponse() ?? ClaudeSDKClient().receiveResponse()
+    }
+
+    /// See ``ClaudeSDKClient/interrupt(timeout:)``.
+    public func interrupt(timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().interrupt(timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/setPermissionMode(_:timeout:)``.
+    public func setPermissionMode(_ mode: PermissionMode, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().setPermissionMode(mode, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/setModel(_:timeout:)``.
+    public func setModel(_ model: String?, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().setModel(model, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/mcpStatus(timeout:)``.
+    public func mcpStatus(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
+        try await connected().mcpStatus(timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/contextUsage(timeout:)``.
+    public func contextUsage(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
+        try await connected().contextUsage(timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/sendControlRequest(_:_:timeout:)``.
+    public func sendControlRequest(_ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration? = nil)
+        async throws(ClaudeCodeError) -> JSONValue
+    {
+        try await connected().sendControlRequest(subtype, fields, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/endInput()``.
+    public func endInput() async throws(ClaudeCodeError) {
+        try await connected().endInput()
+    }
+
+    /// See ``ClaudeSDKClient/serverInfo``.
+    public var serverInfo: JSONValue? { state.withLock { $0.client }?.serverInfo }
+
+    /// Whether a CLI process is running for this client.
+    public var isConnected: Bool { state.withLock { $0.client }?.isConnected ?? false }
+
+    // MARK: What is recorded about the options
+
+    /// The CLI's working directory: `options.cwd`, else this process's.
+    static func workingDirectory(_ options: ClaudeCodeOptions) -> String {
+        options.cwd ?? FileManager.default.currentDirectoryPath
+    }
+
+    /// The options worth keeping with a session. Never `env`, settings, MCP configurations,
+    /// extra arguments or prompts' contents: they may hold secrets.
+    static func persistableOptions(_ options: ClaudeCodeOptions) -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        if let model = options.model { result["model"] = .string(model) }
+        if let fallback = options.fallbackModel { result["fallback_model"] = .string(fallback) }
+        if let mode = options.permissionMode { result["permission_mode"] = .string(mode.rawValue) }
+        if !options.allowedTools.isEmpty { result["allowed_tools"] = .array(options.allowedTools.map(JSONValue.string)) }
+        if !options.disallowedTools.isEmpty {
+            result["disallowed_tools"] = .array(options.disallowedTools.map(JSONValue.string))
+        }
+        if let maxTurns = options.maxTurns { result["max_turns"] = .int(Int64(maxTurns)) }
+        if let budget = options.maxBudgetUSD { result["max_budget_usd"] = .double(budget) }
+        if let effort = options.effort { result["effort"] = .string(effort) }
+        if let cwd = options.cwd { result["cwd"] = .string(cwd) }
+        if options.forkSession { result["fork_session"] = .bool(true) }
+        if let resume = options.resume { result["resume"] = .string(resume) }
+        if !options.mcpServers.isEmpty { result["mcp_servers"] = .array(options.mcpServers.keys.sorted().map(JSONValue.string)) }
+        switch options.systemPrompt {
+        case nil: break
+        case .text: result["system_prompt"] = "custom"
+        case .file: result["system_prompt"] = "file"
+        case .preset: result["system_prompt"] = "preset"
+        }
+        return result
+    }
+}

@@ -1,0 +1,70 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Summary metadata of one stored session, as listed by ``FileSessionStore/list()``.
+public struct SessionSummary: Sendable, Hashable {
+    /// The session's id.
+    public var sessionID: SessionID
+    /// When the session was first recorded.
+    public var startTime: Date
+    /// The time of its latest record.
+    public var lastActivity: Date
+    /// How many messages it holds (snapshot plus journal).
+    public var messageCount: Int
+    /// The CLI working directory recorded for it.
+    public var workingDirectory: String
+    /// The schema version of its snapshot (`0` for a file from the Python original).
+    public var schemaVersion: Int
+    /// The snapshot file's path.
+    public var path: String
+    /// Journal lines that were skipped while reading it (normally `0`).
+    public var skippedJournalLines: Int
+}
+
+/// A file in the store's folder that looks like a session but cannot be read as one.
+///
+/// Listing shows such files rather than failing or hiding them, and the store never
+/// deletes them on its own.
+public struct DamagedSessionFile: Sendable, Hashable {
+    /// The file's name within the store's folder.
+    public var fileName: String
+    /// The file's path.
+    public var path: String
+    /// The session id the name stands for, when the name is a valid id.
+    public var sessionID: SessionID?
+    /// Why it cannot be read (code ``SessionStoreError/Code/damagedFile``,
+    /// ``SessionStoreError/Code/schemaTooNew``, ``SessionStoreError/Code/unsafePath``,
+    /// ``SessionStoreError/Code/invalidSessionID``, …).
+    public var error: SessionStoreError
+}
+
+/// One entry of a listing: a readable session or a damaged file.
+public enum SessionListEntry: Sendable, Hashable {
+    /// A session that loads.
+    case session(SessionSummary)
+    /// A file that looks like a session but cannot be read as one.
+    case damaged(DamagedSessionFile)
+
+    /// The summary, for a readable session.
+    public var summary: SessionSummary? {
+        if case .session(let summary) = self { return summary }
+        return nil
+    }
+
+    /// The damaged file, for an unreadable one.
+    public var damagedFile: DamagedSessionFile? {
+        if case .damaged(let file) = self { return file }
+        return nil
+    }
+
+    /// The session id, when known.
+    public var sessionID: SessionID? {
+        switch self {
+        case .session(let summary): return summary.sessionID
+        case .damaged(let file): return file.sessionID
+        }
+    }
+}

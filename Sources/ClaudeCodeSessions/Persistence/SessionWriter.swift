@@ -1,0 +1,298 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Dispatch
+import Synchronization
+public import ClaudeCode
+
+/// Records one session: appends messages to its journal and folds the journal into the
+/// snapshot at checkpoints.
+///
+/// Get one from ``FileSessionStore/makeWriter(for:workingDirectory:options:startTime:)`` or
+/// ``FileSessionStore/openSession(_:workingDirectory:options:startTime:)``.
+///
+/// Records are written in the order they are submitted, by ``enqueue(_:)`` (returns at once)
+/// or ``append(_:)`` (returns once the record is in the journal), on the store's I/O queue;
+/// records submitted together are written together with one `write(2)`.
+///
+/// **Failures never lose records the writer still holds.** When a write fails (disk full,
+/// permission denied, folder removed), the records stay queued in memory, a
+/// ``PersistenceEvent/Kind/writeFailed`` event is emitted and logged, and the write is
+/// retried on the next append, ``flush()`` or ``checkpoint()``. A record leaves the queue
+/// only once it is in the journal. (The queue is unbounded while the disk keeps failing.)
+///
+/// Call ``checkpoint()`` at the end of each turn and ``close()`` when done. A writer released
+/// without `close()` closes its files; records it could not write are reported with
+/// ``PersistenceEvent/Kind/recordsDropped``.
+///
+/// - Important: ``append(_:)``, ``flush()`` and ``checkpoint()`` are not cancellable: a write
+///   that has been submitted completes even if the calling task is cancelled.
+public final class SessionWriter: Sendable {
+    /// The session this writer records.
+    public let sessionID: SessionID
+
+    private let core: StoreCore
+    private let state: Mutex<State>
+    /// The file engine. Only used on the store's serial I/O queue; the mutex is uncontended.
+    private let files: Mutex<SessionFiles>
+
+    private struct Waiter {
+        var ticket: UInt64
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var pending: [PendingRecord] = []
+        var head = 0
+        var nextTicket: UInt64 = 1
+        var lastWrittenTicket: UInt64 = 0
+        var drainScheduled = false
+        var waiters: [Waiter] = []
+        var closed = false
+        var failing = false
+        var lastError: SessionStoreError?
+
+        var pendingCount: Int { pending.count - head }
+
+        mutating func removeWritten(_ count: Int) {
+            head += count
+            if head == pending.count {
+                pending.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024 && head * 2 > pending.count {
+                pending.removeFirst(head)
+                head = 0
+            }
+        }
+    }
+
+    init(id: SessionID, core: StoreCore, metadata: SessionMetadata, initialUpdate: MetadataUpdate?) {
+        self.sessionID = id
+        self.core = core
+        let files = core.makeFiles(id, metadata: metadata)
+        files.initialUpdate = initialUpdate
+        self.files = Mutex(files)
+        self.state = Mutex(State())
+    }
+
+    deinit {
+        let dropped = state.withLock { $0.pendingCount }
+        if dropped > 0 {
+            core.emit(
+                PersistenceEvent(
+                    kind: .recordsDropped, sessionID: sessionID, error: state.withLock { $0.lastError },
+                    count: dropped))
+        }
+    }
+
+    // MARK: Submitting records
+
+    /// Queues a message for writing and returns at once. Never blocks and never throws;
+    /// failures are reported as events and the message is retried.
+    ///
+    /// After ``close()`` the message is not recorded and a
+    /// ``PersistenceEvent/Kind/recordsDropped`` event is emitted.
+    public func enqueue(_ message: ConversationMessage) {
+        submit(.message(message), waiter: nil)
+    }
+
+    /// Writes a message and returns once it is in the journal (handed to the kernel, and
+    /// `fdatasync`ed under ``DurabilityPolicy/everyMessage``).
+    ///
+    /// - Throws: ``SessionStoreError`` when the write failed. The message is **not** lost:
+    ///   it stays queued and is retried by the next append, flush or checkpoint.
+    ///   `.writerClosed` after ``close()``.
+    public func append(_ message: ConversationMessage) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            submit(.message(message), waiter: continuation)
+        }
+    }
+
+    /// Records a change of the session's working directory or options (`nil` keeps a value).
+    public func updateMetadata(workingDirectory: String? = nil, options: [String: JSONValue]? = nil) {
+        guard workingDirectory != nil || options != nil else { return }
+        submit(.meta(MetadataUpdate(workingDirectory: workingDirectory, options: options), Date()), waiter: nil)
+    }
+
+    /// The number of records waiting to be written (normally 0 or a few; grows while the
+    /// disk is failing).
+    public var pendingCount: Int {
+        state.withLock { $0.pendingCount }
+    }
+
+    private func submit(_ payload: PendingRecord.Payload, waiter: CheckedContinuation<Void, any Error>?) {
+        enum Outcome { case scheduled, alreadyScheduled, closed }
+        let outcome: Outcome = state.withLock { state in
+            if state.closed { return .closed }
+            let ticket = state.nextTicket
+            state.nextTicket += 1
+            state.pending.append(PendingRecord(ticket: ticket, payload: payload))
+            if let waiter { state.waiters.append(Waiter(ticket: ticket, continuation: waiter)) }
+            if state.drainScheduled { return .alreadyScheduled }
+            state.drainScheduled = true
+            return .scheduled
+        }
+        switch outcome {
+        case .scheduled:
+            core.queue.async { _ = self.drainOnce() }
+        case .alreadyScheduled:
+            break
+        case .closed:
+            let error = SessionStoreError(.writerClosed, sessionID: sessionID)
+            if let waiter {
+                waiter.resume(throwing: error)
+            } else {
+                core.emit(PersistenceEvent(kind: .recordsDropped, sessionID: sessionID, error: error, count: 1))
+            }
+        }
+    }
+
+    // MARK: Flushing, checkpoints, closing
+
+    /// Waits until every record submitted before the call is in the journal.
+    /// - Throws: ``SessionStoreError`` when a write failed; the records stay queued.
+    public func flush() async throws {
+        let target = state.withLock { $0.nextTicket - 1 }
+        try await core.write { () throws(SessionStoreError) in
+            try self.drain(through: target)
+        }
+    }
+
+    /// Ends a turn: writes queued records, makes the journal durable (under the default
+    /// ``DurabilityPolicy/checkpoint``), and folds the journal into the snapshot when it
+    /// has grown to the ``CompactionPolicy/checkpointRatio`` of the snapshot.
+    /// - Throws: ``SessionStoreError``; also reported as a
+    ///   ``PersistenceEvent/Kind/checkpointFailed`` event. Nothing is lost; the next
+    ///   checkpoint retries.
+    public func checkpoint() async throws {
+        let target = state.withLock { $0.nextTicket - 1 }
+        try await core.write { () throws(SessionStoreError) in
+            try self.checkpointNow(through: target, forceCompaction: false)
+        }
+    }
+
+    /// Like ``checkpoint()``, but returns at once; failures are reported as events only.
+    public func requestCheckpoint() {
+        let target = state.withLock { $0.nextTicket - 1 }
+        core.queue.async {
+            _ = try? self.checkpointNow(through: target, forceCompaction: false)
+        }
+    }
+
+    /// Writes everything, folds the journal into the snapshot, and closes the files. The
+    /// writer accepts no more records.
+    ///
+    /// - Throws: ``SessionStoreError`` when records could not be written or folded. They
+    ///   stay queued: call `close()` (or ``flush()``) again to retry.
+    public func close() async throws {
+        let target = state.withLock { state in
+            state.closed = true
+            return state.nextTicket - 1
+        }
+        try await core.write { () throws(SessionStoreError) in
+            try self.checkpointNow(through: target, forceCompaction: true)
+            self.files.withLock { $0.closeFiles() }
+        }
+    }
+
+    /// Creates the session's files, or finds them (used by `openSession`).
+    func prepare() async throws {
+        try await core.write { () throws(SessionStoreError) in
+            try self.files.withLock { files throws(SessionStoreError) in try files.prepare() }
+        }
+    }
+
+    // MARK: On the I/O queue
+
+    private func checkpointNow(through target: UInt64, forceCompaction: Bool) throws(SessionStoreError) {
+        do {
+            try drain(through: target)
+            try files.withLock { files throws(SessionStoreError) in
+                try files.checkpoint(forceCompaction: forceCompaction)
+            }
+        } catch {
+            core.emit(PersistenceEvent(kind: .checkpointFailed, sessionID: sessionID, error: error, path: error.path))
+            throw error
+        }
+    }
+
+    /// Writes until every record with a ticket ≤ `target` is written, or a write fails.
+    private func drain(through target: UInt64) throws(SessionStoreError) {
+        while state.withLock({ $0.lastWrittenTicket < target && $0.pendingCount > 0 }) {
+            if let error = drainOnce() { throw error }
+        }
+    }
+
+    /// Writes every queued record in one batch. Returns the error if the write failed.
+    @discardableResult
+    private func drainOnce() -> SessionStoreError? {
+        let batch: [PendingRecord] = state.withLock { state in
+            state.drainScheduled = false
+            return Array(state.pending[state.head...])
+        }
+        guard !batch.isEmpty else { return nil }
+        let failure: AppendFailure? = files.withLock { files -> AppendFailure? in
+            do throws(AppendFailure) {
+                try files.append(batch)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let written = failure?.written ?? batch.count
+        var resumeOK: [CheckedContinuation<Void, any Error>] = []
+        var resumeFailed: [CheckedContinuation<Void, any Error>] = []
+        let (wasFailing, stillPending) = state.withLock { state in
+            state.removeWritten(written)
+            if written > 0 { state.lastWrittenTicket = batch[written - 1].ticket }
+            let failedThrough = failure == nil ? 0 : batch[batch.count - 1].ticket
+            var index = 0
+            while index < state.waiters.count {
+                let waiter = state.waiters[index]
+                if waiter.ticket <= state.lastWrittenTicket {
+                    resumeOK.append(waiter.continuation)
+                } else if waiter.ticket <= failedThrough {
+                    resumeFailed.append(waiter.continuation)
+                } else {
+                    break
+                }
+                index += 1
+            }
+            state.waiters.removeFirst(index)
+            let wasFailing = state.failing
+            state.failing = failure != nil
+            state.lastError = failure?.error ?? state.lastError
+            return (wasFailing, state.pendingCount)
+        }
+        for continuation in resumeOK { continuation.resume() }
+        if let failure {
+            for continuation in resumeFailed { continuation.resume(throwing: failure.error) }
+            core.emit(
+                PersistenceEvent(
+                    kind: .writeFailed, sessionID: sessionID, error: failure.error, count: stillPending,
+                    path: failure.error.path))
+            return failure.error
+        }
+        if wasFailing {
+            core.emit(PersistenceEvent(kind: .writeRecovered, sessionID: sessionID, count: written))
+        }
+        // Past the size threshold, fold without waiting for a checkpoint.
+        let compactionError: SessionStoreError? = files.withLock { files -> SessionStoreError? in
+            guard files.wantsCompactionAfterAppend else { return nil }
+            do throws(SessionStoreError) {
+                try files.compactIfLarge()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let compactionError {
+            core.emit(
+                PersistenceEvent(
+                    kind: .checkpointFailed, sessionID: sessionID, error: compactionError, path: compactionError.path))
+        }
+        return nil
+    }
+}

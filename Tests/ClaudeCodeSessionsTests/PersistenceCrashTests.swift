@@ -1,0 +1,262 @@
+import ClaudeCode
+import Foundation
+import Testing
+
+@testable import ClaudeCodeSessions
+
+/// A child process with its standard output on a pipe, started with `posix_spawn`.
+final class ChildProcess {
+    let pid: pid_t
+    private let output: Int32
+    private var buffer: [UInt8] = []
+    private(set) var lines: [String] = []
+    private(set) var finishedOutput = false
+
+    init(_ path: String, _ arguments: [String]) throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw POSIXError(.EMFILE) }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        close(fds[1])
+        guard result == 0 else {
+            close(fds[0])
+            throw POSIXError(POSIXErrorCode(rawValue: result) ?? .ENOENT)
+        }
+        self.pid = pid
+        self.output = fds[0]
+    }
+
+    deinit { close(output) }
+
+    /// Reads output lines until `predicate` holds for the lines so far, output ends, or
+    /// `timeout` passes.
+    func read(until predicate: ([String]) -> Bool, timeout: Duration = .seconds(60)) {
+        let deadline = ContinuousClock.now + timeout
+        while !finishedOutput && !predicate(lines) && ContinuousClock.now < deadline {
+            var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 50)
+            if ready <= 0 { continue }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress!, $0.count) }
+            if count <= 0 {
+                finishedOutput = true
+                break
+            }
+            buffer.append(contentsOf: chunk[0..<count])
+            while let newline = buffer.firstIndex(of: 0x0A) {
+                lines.append(String(decoding: buffer[..<newline], as: UTF8.self))
+                buffer.removeSubrange(...newline)
+            }
+        }
+    }
+
+    func kill() { _ = Glibc.kill(pid, SIGKILL) }
+
+    /// Waits for exit; returns the raw wait status.
+    @discardableResult
+    func wait() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        read(until: { _ in false }, timeout: .seconds(5))
+        return status
+    }
+}
+
+enum CrashWriter {
+    /// `session-crash-writer`, built next to the test bundle (the test target depends on it).
+    static var path: String {
+        if let override = ProcessInfo.processInfo.environment["SESSION_CRASH_WRITER_PATH"] { return override }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        // On Linux the runner is <bin>/<package>PackageTests.xctest; on macOS it sits inside a bundle.
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("session-crash-writer").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("session-crash-writer").path
+    }
+}
+
+/// The (writer tag, index) pairs of a session's messages, from the raw frames.
+func writerMarks(_ data: SessionData) throws -> [(String, Int)] {
+    try data.conversationHistory.map { message in
+        #expect(message.rawKind == .json)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(message.rawJSON)) as? [String: Any])
+        return (try #require(object["writer"] as? String), try #require(object["n"] as? Int))
+    }
+}
+
+@Suite("Persistence under crashes and concurrent processes", .serialized, .timeLimit(.minutes(10)))
+struct PersistenceCrashTests {
+    /// Kills the writer at random points and checks the session after each kill.
+    func killRepeatedly(kills: Int, policy: String, seed: UInt64) async throws {
+        let folder = TemporaryFolder()
+        let directory = folder.sub("sessions")
+        let id = try SessionID("crash-\(policy)")
+        let store = FileSessionStore(directory: directory)
+        var generator = SeededGenerator(seed: seed)
+        var present = 0  // messages 0..<present are in the session
+        var tornTails = 0
+        var alreadyFolded = 0
+        var inFlightKept = 0
+        var killedDuringCompaction = 0
+        for round in 0..<kills {
+            let turn = Int.random(in: 2...12, using: &generator)
+            let child = try ChildProcess(
+                CrashWriter.path,
+                [
+                    "--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "1000000",
+                    "--policy", policy, "--turn", "\(turn)", "--text-bytes", "\(Int.random(in: 200...1200, using: &generator))",
+                ])
+            // Kill after a random number of acknowledged messages, or after a random delay.
+            if Bool.random(using: &generator) {
+                let target = Int.random(in: 0...300, using: &generator)
+                child.read(until: { $0.count >= target })
+            } else {
+                let delay = Int.random(in: 0...120, using: &generator)
+                child.read(until: { _ in false }, timeout: .milliseconds(delay))
+            }
+            child.kill()
+            child.wait()
+            let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasPrefix(".") } ?? []
+            if leftovers.contains(where: { $0.contains(".json.tmp-") }) { killedDuringCompaction += 1 }
+            let acknowledged = child.lines.filter { $0.hasPrefix("w0 ") }.compactMap { Int($0.dropFirst(3)) }
+            #expect(!child.lines.contains { $0.hasPrefix("error") }, "round \(round): \(child.lines.last ?? "")")
+            let acknowledgedThrough = (acknowledged.last.map { $0 + 1 }) ?? present
+
+            // Every session file loads …
+            let loaded: LoadedSession
+            do {
+                loaded = try await store.loadWithDiagnostics(id)
+            } catch SessionStoreError.Code.sessionNotFound where acknowledged.isEmpty && present == 0 {
+                continue  // killed before the session was created
+            }
+            let marks = try writerMarks(loaded.data)
+            // … holds messages 0..<n exactly once and in order …
+            #expect(marks.map(\.1) == Array(0..<marks.count), "round \(round): order, gaps or duplicates")
+            #expect(marks.allSatisfy { $0.0 == "w0" })
+            // … with every acknowledged message, and at most the one in flight beyond them.
+            #expect(marks.count >= acknowledgedThrough, "round \(round): acknowledged messages lost")
+            #expect(marks.count <= acknowledgedThrough + 1, "round \(round): more than the in-flight message")
+            #expect(loaded.diagnostics.sequenceGaps == 0)
+            if marks.count == acknowledgedThrough + 1 { inFlightKept += 1 }
+            if loaded.diagnostics.tornJournalTail { tornTails += 1 }
+            if loaded.diagnostics.alreadyFoldedRecords > 0 { alreadyFolded += 1 }
+            present = marks.count
+
+            let listing = try await store.list()
+            #expect(listing.count == 1)
+            #expect(listing.first?.summary?.messageCount == present)
+        }
+        // A final clean run folds everything; the snapshot is then plain valid JSON.
+        let child = try ChildProcess(
+            CrashWriter.path,
+            ["--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "5", "--policy", policy])
+        child.wait()
+        #expect(child.lines.last == "done")
+        let final = try await store.loadWithDiagnostics(id)
+        #expect(try writerMarks(final.data).map(\.1) == Array(0..<(present + 5)))
+        #expect(final.diagnostics.journalMessageCount == 0)
+        let count = try runPython(
+            "import json,sys; print(len(json.load(open(sys.argv[1]))['conversation_history']))",
+            directory + "/\(id).json")
+        #expect(count == "\(present + 5)")
+        print(
+            "crash test (\(policy)): \(kills) kills, \(present) messages, torn tails seen \(tornTails), "
+                + "killed while writing a snapshot \(killedDuringCompaction), "
+                + "crashes between snapshot and journal replacement seen \(alreadyFolded), in-flight message kept \(inFlightKept)"
+        )
+    }
+
+    @Test("kill -9 at 60 random points: every file loads, at most the in-flight message is lost")
+    func crashWithDefaultPolicy() async throws {
+        try await killRepeatedly(kills: 60, policy: "checkpoint", seed: 0x5EED_0001)
+    }
+
+    @Test("with fsync per message, no acknowledged message is lost across 20 kills")
+    func crashWithFsyncPerMessage() async throws {
+        try await killRepeatedly(kills: 20, policy: "message", seed: 0x5EED_0002)
+    }
+
+    @Test("4 processes append to one session and one folder: nothing lost, duplicated or interleaved")
+    func concurrentProcesses() async throws {
+        let folder = TemporaryFolder()
+        let directory = folder.sub("sessions")
+        let shared = try SessionID("shared-session")
+        let perWriter = 250
+        let tags = ["w0", "w1", "w2", "w3"]
+        let children = try tags.enumerated().map { index, tag in
+            try ChildProcess(
+                CrashWriter.path,
+                [
+                    "--dir", directory, "--session", shared.rawValue, "--own-session", "own-\(tag)", "--tag", tag,
+                    "--count", "\(perWriter)", "--turn", "\(3 + index * 2)",
+                ])
+        }
+        for child in children {
+            let status = child.wait()
+            #expect(status == 0)
+            #expect(child.lines.last == "done", "\(child.lines.suffix(2))")
+        }
+        let store = FileSessionStore(directory: directory)
+        let loaded = try await store.loadWithDiagnostics(shared)
+        #expect(loaded.diagnostics.skippedJournalLines == 0)
+        #expect(loaded.diagnostics.sequenceGaps == 0)
+        let marks = try writerMarks(loaded.data)
+        #expect(marks.count == tags.count * perWriter)
+        for tag in tags {
+            #expect(marks.filter { $0.0 == tag }.map(\.1) == Array(0..<perWriter), "writer \(tag)")
+        }
+        var interleavings = 0
+        for (previous, next) in zip(marks, marks.dropFirst()) where previous.0 != next.0 { interleavings += 1 }
+        #expect(interleavings > 0, "the writers did not actually run concurrently")
+        for tag in tags {
+            let own = try await store.load(try SessionID("own-\(tag)"))
+            #expect(try writerMarks(own).map(\.1) == Array(0..<perWriter))
+        }
+        let listing = try await store.list()
+        #expect(listing.compactMap(\.summary).count == 5)
+        #expect(listing.compactMap(\.damagedFile).isEmpty)
+        print("concurrency test: \(marks.count) records from \(tags.count) processes, \(interleavings) writer switches")
+    }
+
+    @Test("a full disk (file size limit) fails writes, keeps the records and recovers them in order")
+    func diskFull() async throws {
+        let folder = TemporaryFolder()
+        let directory = folder.sub("sessions")
+        let child = try ChildProcess(
+            CrashWriter.path, ["--dir", directory, "--session", "full", "--count", "200", "--fsize-limit", "60000"])
+        child.wait()
+        #expect(child.lines.last == "done", "\(child.lines)")
+        let failedLine = try #require(child.lines.first { $0.hasPrefix("failed ") }).split(separator: " ")
+        #expect(Int(failedLine[1])! > 0, "records were kept in memory")
+        #expect(Int(failedLine[3])! > 0, "writeFailed events")
+        let recoveredLine = try #require(child.lines.first { $0.hasPrefix("recovered ") }).split(separator: " ")
+        #expect(recoveredLine[1] == "0")
+        #expect(Int(recoveredLine[4])! > 0, "writeRecovered events")
+        let store = FileSessionStore(directory: directory)
+        let data = try await store.load(try SessionID("full"))
+        #expect(try writerMarks(data).map(\.1) == Array(0..<200))
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so failures can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

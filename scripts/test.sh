@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every test tier: unit, component, process (fake-claude), the real Claude Code CLI
+# against the project's fake Messages API, differential tests against the Python
+# reference SDK, and the storage backends. Installs what it needs first.
+#
+#   scripts/test.sh                 # everything
+#   scripts/test.sh --filter Foo    # extra arguments go to `swift test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# System packages (Debian). Only installs what is missing.
+need=()
+for pkg in python3-venv unzip libsqlite3-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    if [ "$(id -u)" = 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+log "installing the pinned Claude Code CLI"
+cli=$(scripts/install-claude-cli.sh | tail -n 1)
+export CLAUDE_CODE_CLI_PATH="$cli"
+log "CLI: $CLAUDE_CODE_CLI_PATH ($("$CLAUDE_CODE_CLI_PATH" --version))"
+
+if [ -x scripts/install-python-reference.sh ]; then
+    log "installing the Python reference SDKs"
+    scripts/install-python-reference.sh >/dev/null
+fi
+
+# Real-CLI tests must run, never skip.
+export CLAUDE_SDK_REQUIRE_REAL_CLI=1
+
+log "building"
+mkdir -p .build
+if ! swift build --build-tests >.build/build-output.txt 2>&1; then
+    grep -E 'error|warning: unre' .build/build-output.txt | head -50 >&2 || true
+    tail -n 20 .build/build-output.txt >&2
+    exit 1
+fi
+
+log "testing"
+status=0
+swift test --skip-build "$@" >.build/test-output.txt 2>&1 || status=$?
+grep -E '^(✘|✔ Suite|✘ Suite)|error:|Fatal error' .build/test-output.txt || true
+tail -n 3 .build/test-output.txt
+exit "$status"
