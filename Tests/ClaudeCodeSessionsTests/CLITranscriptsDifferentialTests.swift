@@ -298,7 +298,7 @@ struct CLITranscriptsDifferentialTests {
         #expect(try Scenario.rawLines(swiftConfig + simpleFile).contains { $0.contains("Renamed ✓ title") })
         #expect(try Scenario.rawLines(pythonConfig + simpleFile).contains { $0.contains(#"Renamed \u2713 title"#) })
 
-        #expect(scenario.forkChecks.count == 10)
+        #expect(scenario.forkChecks.count == 9)
         #expect(readers.count > 90 && mutations.count > 30)
         // Forked files: same entries after mapping the fresh ids back (see Scenario.forkChecks).
         for check in scenario.forkChecks {
