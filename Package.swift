@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
         .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
         .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
+        .executable(name: "transcripts-benchmark", targets: ["TranscriptsBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
     ],
@@ -55,6 +56,8 @@ let package = Package(
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
+        // Lists 10,000 CLI sessions and reads a 50 MB transcript (scripts/bench-transcripts.sh).
+        .executableTarget(name: "TranscriptsBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
         .executableTarget(
             name: "SimplePersistExample",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
