@@ -6,7 +6,7 @@ import Foundation
 ///
 /// ```
 /// transcripts-benchmark generate --config DIR --cwd DIR [--sessions 10000] [--big-mb 50]
-/// transcripts-benchmark run --config DIR --cwd DIR --big SESSION_ID [--repeats 5]
+/// transcripts-benchmark run --config DIR --cwd DIR --big SESSION_ID [--repeats 5] [--only list|read]
 /// ```
 ///
 /// `generate` writes CLI-shaped transcripts: `--sessions` sessions of mixed sizes in the
@@ -35,7 +35,8 @@ struct TranscriptsBenchmark {
             print(result.jsonString)
         case "run":
             guard let big = options["big"] else { usage() }
-            let result = try await run(config: config, cwd: cwd, big: big, repeats: Int(options["repeats"] ?? "") ?? 5)
+            let result = try await run(
+                config: config, cwd: cwd, big: big, repeats: Int(options["repeats"] ?? "") ?? 5, only: options["only"])
             print(result.jsonString)
         default:
             usage()
@@ -53,21 +54,29 @@ struct TranscriptsBenchmark {
         exit(2)
     }
 
-    static func run(config: String, cwd: String, big: String, repeats: Int) async throws -> JSONValue {
+    static func run(config: String, cwd: String, big: String, repeats: Int, only: String?) async throws -> JSONValue {
         let library = ClaudeSessionLibrary(configDirectory: config)
         let clock = ContinuousClock()
         var bestList = Duration.seconds(1_000_000)
         var bestRead = Duration.seconds(1_000_000)
+        var cpuList = Double.infinity
+        var cpuRead = Double.infinity
         var listed = 0
         var read = 0
         var touched = 0
         for _ in 0..<max(1, repeats) {
+            if only != "read" {
             let listStart = clock.now
+            let listCPU = cpuSeconds()
             let sessions = try await library.listSessions(directory: cwd, includeWorktrees: false)
             bestList = min(bestList, clock.now - listStart)
+            cpuList = min(cpuList, cpuSeconds() - listCPU)
             listed = sessions.count
+            }
+            if only == "list" { continue }
 
             let readStart = clock.now
+            let readCPU = cpuSeconds()
             let messages = try await library.messages(sessionID: big, directory: cwd)
             // Touch every message's content, as the Python consumer does.
             var count = 0
@@ -80,6 +89,7 @@ struct TranscriptsBenchmark {
                 }
             }
             bestRead = min(bestRead, clock.now - readStart)
+            cpuRead = min(cpuRead, cpuSeconds() - readCPU)
             read = messages.count
             touched = count
         }
@@ -87,10 +97,23 @@ struct TranscriptsBenchmark {
             Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         }
         return [
-            "list_seconds": .double(seconds(bestList)), "sessions": .int(Int64(listed)),
-            "read_seconds": .double(seconds(bestRead)), "messages": .int(Int64(read)), "touched": .int(Int64(touched)),
+            "list_seconds": .double(seconds(bestList)), "list_cpu_seconds": .double(cpuList), "sessions": .int(Int64(listed)),
+            "read_seconds": .double(seconds(bestRead)), "read_cpu_seconds": .double(cpuRead), "messages": .int(Int64(read)),
+            "touched": .int(Int64(touched)),
         ]
     }
+}
+
+/// User plus system CPU time of this process, in seconds (all threads).
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
 }
 
 /// Deterministic CLI-shaped transcript generator.

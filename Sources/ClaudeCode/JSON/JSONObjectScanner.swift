@@ -193,6 +193,117 @@ public struct JSONObjectScanner: Sendable, Sequence {
         return try result.get()
     }
 
+    /// A fixed set of keys to find in one pass with ``lookUp(_:)``, some of them parsed.
+    public struct KeyLookup: Sendable {
+        let keys: [[UInt8]]
+        let parse: [Bool]
+        let keysByLength: [Int: [Int]]
+
+        /// Creates a lookup.
+        /// - Parameters:
+        ///   - keys: The member names to find. Their positions index the result.
+        ///   - parse: The names among `keys` whose values should be parsed as well.
+        public init(_ keys: [String], parse: Set<String> = []) {
+            self.keys = keys.map { Array($0.utf8) }
+            self.parse = keys.map { parse.contains($0) }
+            var byLength: [Int: [Int]] = [:]
+            for (index, key) in self.keys.enumerated() { byLength[key.count, default: []].append(index) }
+            keysByLength = byLength
+        }
+    }
+
+    /// What ``lookUp(_:)`` found: for each key of the lookup, in order, its value's range
+    /// (or `nil` when absent) and, for the keys to parse, its value.
+    public struct KeyLookupResult: Sendable {
+        /// The byte range of each key's value in ``JSONObjectScanner/bytes``, or `nil`.
+        public var ranges: [Range<Int>?]
+        /// The parsed value of each key that the lookup parses, or `nil`.
+        public var values: [JSONValue?]
+    }
+
+    /// Finds several top-level members in one strict pass over the object, comparing raw
+    /// key bytes (no string is built for the keys you did not ask for) and parsing the
+    /// values you asked to have parsed. When a key repeats, the last one wins.
+    ///
+    /// - Parameter lookup: The keys to find.
+    /// - Returns: The ranges and parsed values, indexed like the lookup's keys.
+    /// - Throws: A ``JSONParseError`` when the object is malformed.
+    public func lookUp(_ lookup: KeyLookup) throws(JSONParseError) -> KeyLookupResult {
+        let range = self.range
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) -> KeyLookupResult in
+                guard let base = buffer.baseAddress else {
+                    throw JSONParseError(offset: 0, reason: "unexpected end of input")
+                }
+                var found = KeyLookupResult(
+                    ranges: [Range<Int>?](repeating: nil, count: lookup.keys.count),
+                    values: [JSONValue?](repeating: nil, count: lookup.keys.count))
+                var cursor = ScanCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                var started = false
+                var parser = JSONFastParser(base: base, count: range.upperBound)
+                while let rawKey = try cursor.nextKey(started: &started) {
+                    var match = -1
+                    if rawKey.escaped {
+                        let key = Array(try cursor.decodeKey(rawKey).utf8)
+                        match = lookup.keys.firstIndex(of: key) ?? -1
+                    } else if let candidates = lookup.keysByLength[rawKey.range.count] {
+                        for candidate in candidates {
+                            let equal = lookup.keys[candidate].withUnsafeBufferPointer { wanted in
+                                wanted.isEmpty
+                                    || cursor.memcmpEqual(base + rawKey.range.lowerBound, wanted.baseAddress!, wanted.count)
+                            }
+                            if equal {
+                                match = candidate
+                                break
+                            }
+                        }
+                    }
+                    let valueStart = cursor.position
+                    if match >= 0, lookup.parse[match] {
+                        parser.position = cursor.position
+                        parser.depth = 0
+                        found.values[match] = try parser.parseValue()
+                        cursor.position = parser.position
+                    } else {
+                        try cursor.skipValue()
+                    }
+                    if match >= 0 { found.ranges[match] = valueStart..<cursor.position }
+                }
+                return found
+            }
+        }
+        return try result.get()
+    }
+
+    /// Walks the members once, in order: the values of the keys `shouldParse` accepts are
+    /// parsed (and so validated) as they are reached, the others are skipped. This reads a
+    /// line and builds the one or two values it needs in a single pass.
+    ///
+    /// - Parameters:
+    ///   - shouldParse: Whether to parse the value of a key.
+    ///   - body: Called for each member, with its parsed value when `shouldParse` accepted the key.
+    /// - Throws: A ``JSONParseError`` when the object is malformed; members before the
+    ///   problem have already been passed to `body`.
+    public func forEachMember(
+        parsing shouldParse: (String) -> Bool, _ body: (Member, JSONValue?) -> Void
+    ) throws(JSONParseError) {
+        let range = self.range
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) in
+                guard let base = buffer.baseAddress else {
+                    throw JSONParseError(offset: 0, reason: "unexpected end of input")
+                }
+                var cursor = ScanCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                var started = false
+                var parser = JSONFastParser(base: base, count: range.upperBound)
+                while let member = try cursor.nextMember(started: &started, parse: shouldParse, parser: &parser) {
+                    body(member.0, member.1)
+                }
+            }
+        }
+        try result.get()
+    }
+
     /// The byte ranges of the elements of the JSON array in `valueRange`, or `nil` when
     /// the range holds another kind of value. Elements are skipped, not parsed.
     /// - Parameter valueRange: A range into ``bytes``, typically a ``Member/valueRange``.
@@ -268,6 +379,14 @@ struct ScanCursor {
     /// Reads the opening brace (when `started` is false) and the next key and value.
     /// Returns the key's content range (between the quotes), whether it has escapes, and the value range.
     mutating func nextRaw(started: inout Bool) throws(JSONParseError) -> (key: Range<Int>, escaped: Bool, value: Range<Int>)? {
+        guard let key = try nextKey(started: &started) else { return nil }
+        let valueStart = position
+        try skipValue()
+        return (key.range, key.escaped, valueStart..<position)
+    }
+
+    /// Reads up to and past the next key's colon; `nil` at the end of the object.
+    mutating func nextKey(started: inout Bool) throws(JSONParseError) -> (range: Range<Int>, escaped: Bool)? {
         if !started {
             skipWhitespace()
             guard position < end, base[position] == JSONByte.openBrace else { throw error("expected '{'") }
@@ -300,9 +419,34 @@ struct ScanCursor {
         guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
         position &+= 1
         skipWhitespace()
+        return (keyRange, escaped)
+    }
+
+    func decodeKey(_ key: (range: Range<Int>, escaped: Bool)) throws(JSONParseError) -> String {
+        if key.escaped {
+            var parser = JSONFastParser(base: base, count: end, position: key.range.lowerBound &- 1)
+            return try parser.parseString()
+        }
+        return String(decoding: UnsafeBufferPointer(start: base + key.range.lowerBound, count: key.range.count), as: UTF8.self)
+    }
+
+    /// The next member, parsing its value with `parser` when `parse` accepts its key.
+    mutating func nextMember(
+        started: inout Bool, parse: (String) -> Bool, parser: inout JSONFastParser
+    ) throws(JSONParseError) -> (JSONObjectScanner.Member, JSONValue?)? {
+        guard let rawKey = try nextKey(started: &started) else { return nil }
+        let key = try decodeKey(rawKey)
         let valueStart = position
-        try skipValue()
-        return (keyRange, escaped, valueStart..<position)
+        var value: JSONValue?
+        if parse(key) {
+            parser.position = position
+            parser.depth = 0
+            value = try parser.parseValue()
+            position = parser.position
+        } else {
+            try skipValue()
+        }
+        return (JSONObjectScanner.Member(key: key, valueRange: valueStart..<position), value)
     }
 
     /// After the closing brace: only whitespace may follow.

@@ -378,7 +378,7 @@ public struct ClaudeSessionLibrary: Sendable {
                 let bytes = try? POSIX.readFile(location.path), !bytes.isEmpty
             else { return empty }
             let parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
-            let graph = ConversationGraph(entries: parsed.entries)
+            let graph = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes)
             let visible = graph.visibleConversation()
             let messages = Self.makeMessages(
                 parsed, indices: page(visible, limit: limit, offset: offset), parentToolUseID: nil, parentAgentID: nil)
@@ -402,16 +402,15 @@ public struct ClaudeSessionLibrary: Sendable {
             messages.reserveCapacity(end - start)
             bytes.withUnsafeBytes { raw in
                 for index in indices[start..<end] {
-                    let entry = parsed.entries[index]
-                    var message = JSONValue.null
-                    if let range = entry.message {
+                    var message = parsed.entries[index].messageValue ?? .null
+                    if parsed.entries[index].messageValue == nil, let range = parsed.entries[index].message {
                         message = (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: raw[range]))) ?? .null
                     }
                     messages.append(
                         CLISessionMessage(
-                            type: entry.type == .user ? .user : .assistant, uuid: entry.uuid,
-                            sessionID: entry.sessionID ?? "", message: message, parentToolUseID: parentToolUseID,
-                            parentAgentID: parentAgentID))
+                            type: parsed.entries[index].type == .user ? .user : .assistant, uuid: parsed.entries[index].uuid,
+                            sessionID: TranscriptParser.string(bytes, parsed.entries[index].sessionID) ?? "",
+                            message: message, parentToolUseID: parentToolUseID, parentAgentID: parentAgentID))
                 }
             }
             slots[chunk] = messages
@@ -492,7 +491,7 @@ public struct ClaudeSessionLibrary: Sendable {
                 parentAgentID = meta["parentAgentId"]?.stringValue
             }
             let parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
-            let graph = ConversationGraph(entries: parsed.entries)
+            let graph = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes)
             let chain = graph.subagentConversation()
             return Self.makeMessages(
                 parsed, indices: page(chain, limit: limit, offset: offset), parentToolUseID: parentToolUseID,

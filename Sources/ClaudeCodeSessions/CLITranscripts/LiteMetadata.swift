@@ -34,6 +34,15 @@ struct LiteMetadataReader {
     let file: LiteFile
     /// Reads the whole line that the tail's first fragment ends, when it is needed.
     let completeTailFragment: () -> [UInt8]?
+    let headWindow: Window
+    let tailWindow: Window
+
+    init(file: LiteFile, completeTailFragment: @escaping () -> [UInt8]?) {
+        self.file = file
+        self.completeTailFragment = completeTailFragment
+        headWindow = Window(bytes: file.head, start: 0, end: file.head.count, fragment: 0..<0)
+        tailWindow = Self.makeTailWindow(file)
+    }
 
     // MARK: Windows and lines
 
@@ -47,11 +56,7 @@ struct LiteMetadataReader {
         var fragment: Range<Int>
     }
 
-    var headWindow: Window {
-        Window(bytes: file.head, start: 0, end: file.head.count, fragment: 0..<0)
-    }
-
-    var tailWindow: Window {
+    static func makeTailWindow(_ file: LiteFile) -> Window {
         let bytes = file.tail
         guard file.tailStartsMidLine else { return Window(bytes: bytes, start: 0, end: bytes.count, fragment: 0..<0) }
         let newline = bytes.withUnsafeBytes { raw -> Int in
@@ -60,33 +65,6 @@ struct LiteMetadataReader {
         }
         let start = min(newline + 1, bytes.count)
         return Window(bytes: bytes, start: start, end: bytes.count, fragment: 0..<newline)
-    }
-
-    /// The lines of `window` that contain `needle`, in order, each once.
-    static func lines(containing needle: [UInt8], in window: Window) -> [Range<Int>] {
-        var result: [Range<Int>] = []
-        window.bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress, window.end > window.start else { return }
-            var searchFrom = window.start
-            while searchFrom < window.end {
-                let hit = needle.withUnsafeBytes { needleBytes in
-                    ByteSearch.find(needleBytes, in: base + searchFrom, length: window.end - searchFrom)
-                }
-                guard let hit else { break }
-                let position = searchFrom + hit
-                var lineStart = window.start
-                if let previous = ByteSearch.findLast(0x0A, in: base + window.start, length: position - window.start) {
-                    lineStart = window.start + previous + 1
-                }
-                var lineEnd = window.end
-                if let next = ByteSearch.findFirst(0x0A, in: base + position, length: window.end - position) {
-                    lineEnd = position + next
-                }
-                result.append(lineStart..<lineEnd)
-                searchFrom = lineEnd + 1
-            }
-        }
-        return result
     }
 
     static func contains(_ needle: [UInt8], in bytes: [UInt8], range: Range<Int>) -> Bool {
@@ -119,20 +97,79 @@ struct LiteMetadataReader {
 
     // MARK: Field searches
 
+    /// Calls `body` for each line of the window that contains `needle`, first to last,
+    /// until `body` returns `true`. Returns whether it did.
+    @discardableResult
+    static func forEachLine(containing needle: [UInt8], in window: Window, _ body: (Range<Int>) -> Bool) -> Bool {
+        window.bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, window.end > window.start else { return false }
+            return needle.withUnsafeBytes { needleBytes in
+                var searchFrom = window.start
+                while searchFrom < window.end {
+                    guard let hit = ByteSearch.find(needleBytes, in: base + searchFrom, length: window.end - searchFrom) else {
+                        return false
+                    }
+                    let position = searchFrom + hit
+                    var lineStart = window.start
+                    if let previous = ByteSearch.findLast(0x0A, in: base + searchFrom, length: position - searchFrom) {
+                        lineStart = searchFrom + previous + 1
+                    } else if searchFrom > window.start {
+                        lineStart = searchFrom
+                    }
+                    var lineEnd = window.end
+                    if let next = ByteSearch.findFirst(0x0A, in: base + position, length: window.end - position) {
+                        lineEnd = position + next
+                    }
+                    if body(lineStart..<lineEnd) { return true }
+                    searchFrom = lineEnd + 1
+                }
+                return false
+            }
+        }
+    }
+
+    /// Calls `body` for each line of the window that contains `needle`, last to first,
+    /// until `body` returns `true`. Returns whether it did.
+    @discardableResult
+    static func forEachLineBackwards(containing needle: [UInt8], in window: Window, _ body: (Range<Int>) -> Bool) -> Bool {
+        window.bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, window.end > window.start else { return false }
+            return needle.withUnsafeBytes { needleBytes in
+                var end = window.end
+                while end > window.start {
+                    let start = ByteSearch.findLast(0x0A, in: base + window.start, length: end - window.start)
+                        .map { window.start + $0 + 1 } ?? window.start
+                    if end - start >= needleBytes.count,
+                        ByteSearch.find(needleBytes, in: base + start, length: end - start) != nil,
+                        body(start..<end)
+                    {
+                        return true
+                    }
+                    end = start - 1
+                }
+                return false
+            }
+        }
+    }
+
     /// The first top-level string `key` in the window (Python: `_extract_json_string_field`).
     static func firstString(_ key: String, in window: Window) -> String? {
-        for line in lines(containing: needle(key), in: window) {
-            if let value = topLevelString(key, bytes: window.bytes, line: line) { return value }
+        var found: String?
+        forEachLine(containing: needle(key), in: window) { line in
+            found = topLevelString(key, bytes: window.bytes, line: line)
+            return found != nil
         }
-        return nil
+        return found
     }
 
     /// The last top-level string `key` in the window (Python: `_extract_last_json_string_field`).
     static func lastString(_ key: String, in window: Window) -> String? {
-        for line in lines(containing: needle(key), in: window).reversed() {
-            if let value = topLevelString(key, bytes: window.bytes, line: line) { return value }
+        var found: String?
+        forEachLineBackwards(containing: needle(key), in: window) { line in
+            found = topLevelString(key, bytes: window.bytes, line: line)
+            return found != nil
         }
-        return nil
+        return found
     }
 
     /// The last top-level string `key` in the tail. When no whole line has it but the
@@ -140,10 +177,25 @@ struct LiteMetadataReader {
     func lastStringInTail(_ key: String) -> String? {
         let window = tailWindow
         if let value = Self.lastString(key, in: window) { return value }
+        return fragmentString(key)
+    }
+
+    func fragmentString(_ key: String) -> String? {
+        let window = tailWindow
         guard !window.fragment.isEmpty, Self.contains(Self.needle(key), in: window.bytes, range: window.fragment),
             let line = completeTailFragment()
         else { return nil }
         return Self.topLevelString(key, bytes: line, line: 0..<line.count)
+    }
+
+    /// Lines that may hold a `customTitle` or `aiTitle` (one search for both).
+    static func titleLines(in window: Window) -> [Range<Int>] {
+        var lines: [Range<Int>] = []
+        forEachLine(containing: Array(#"Title""#.utf8), in: window) { line in
+            lines.append(line)
+            return false
+        }
+        return lines
     }
 
     // MARK: Session info
@@ -161,8 +213,21 @@ struct LiteMetadataReader {
 
     /// The title: the last custom title, else the last AI title, tail before head.
     var title: String? {
-        nonEmpty(lastStringInTail("customTitle")) ?? nonEmpty(Self.lastString("customTitle", in: headWindow))
-            ?? nonEmpty(lastStringInTail("aiTitle")) ?? nonEmpty(Self.lastString("aiTitle", in: headWindow))
+        func last(_ key: String, _ lines: [Range<Int>], _ window: Window) -> String? {
+            for line in lines.reversed() {
+                if let value = Self.topLevelString(key, bytes: window.bytes, line: line) { return value }
+            }
+            return nil
+        }
+        let tailLines = Self.titleLines(in: tailWindow)
+        if let custom = nonEmpty(last("customTitle", tailLines, tailWindow) ?? fragmentString("customTitle")) {
+            return custom
+        }
+        // A file that fits in one window has the same head and tail.
+        let headLines = file.tailOffset == 0 ? tailLines : Self.titleLines(in: headWindow)
+        return nonEmpty(last("customTitle", headLines, headWindow))
+            ?? nonEmpty(last("aiTitle", tailLines, tailWindow) ?? fragmentString("aiTitle"))
+            ?? nonEmpty(last("aiTitle", headLines, headWindow))
     }
 
     /// The first prompt the user typed, by the CLI's rules.
@@ -172,48 +237,56 @@ struct LiteMetadataReader {
 
     static func firstPrompt(in window: Window) -> String {
         var commandFallback = ""
-        for line in lines(containing: needle("user"), in: window) {
-            let scanner = JSONObjectScanner(window.bytes, range: line)
-            var type: Range<Int>?
-            var message: Range<Int>?
-            var isMeta: Range<Int>?
-            var isCompactSummary: Range<Int>?
-            var iterator = scanner.makeIterator()
-            while let member = iterator.next() {
-                switch member.key {
-                case "type": type = member.valueRange
-                case "message": message = member.valueRange
-                case "isMeta": isMeta = member.valueRange
-                case "isCompactSummary": isCompactSummary = member.valueRange
-                default: break
-                }
-            }
-            // Only whole, valid lines count, as with Python's json.loads.
-            guard iterator.error == nil, let type, (try? scanner.string(in: type)) == "user" else { continue }
-            if let isMeta, (try? scanner.value(in: isMeta)) == .bool(true) { continue }
-            if let isCompactSummary, (try? scanner.value(in: isCompactSummary)) == .bool(true) { continue }
-            guard let message, let value = try? scanner.value(in: message), case .object(let object) = value else { continue }
-            var texts: [String] = []
-            switch object["content"] {
-            case .string(let text):
-                texts.append(text)
-            case .array(let blocks):
-                if blocks.contains(where: { $0["type"] == "tool_result" }) { continue }
-                for block in blocks where block["type"] == "text" {
-                    if case .string(let text)? = block["text"] { texts.append(text) }
-                }
-            default:
-                break
-            }
-            for text in texts {
-                switch TextRules.firstPromptCandidate(text) {
-                case .prompt(let prompt): return prompt
-                case .command(let name): if commandFallback.isEmpty { commandFallback = name }
-                case .skip: break
-                }
+        var result: String?
+        forEachLine(containing: needle("user"), in: window) { line in
+            result = promptCandidate(line: line, window: window, commandFallback: &commandFallback)
+            return result != nil
+        }
+        return result ?? commandFallback
+    }
+
+    /// The prompt of one line, or `nil` (remembering a slash command as the fallback).
+    static func promptCandidate(line: Range<Int>, window: Window, commandFallback: inout String) -> String? {
+        let scanner = JSONObjectScanner(window.bytes, range: line)
+        var type: Range<Int>?
+        var message: Range<Int>?
+        var isMeta: Range<Int>?
+        var isCompactSummary: Range<Int>?
+        var iterator = scanner.makeIterator()
+        while let member = iterator.next() {
+            switch member.key {
+            case "type": type = member.valueRange
+            case "message": message = member.valueRange
+            case "isMeta": isMeta = member.valueRange
+            case "isCompactSummary": isCompactSummary = member.valueRange
+            default: break
             }
         }
-        return commandFallback
+        // Only whole, valid lines count, as with Python's json.loads.
+        guard iterator.error == nil, let type, (try? scanner.string(in: type)) == "user" else { return nil }
+        if let isMeta, (try? scanner.value(in: isMeta)) == .bool(true) { return nil }
+        if let isCompactSummary, (try? scanner.value(in: isCompactSummary)) == .bool(true) { return nil }
+        guard let message, let value = try? scanner.value(in: message), case .object(let object) = value else { return nil }
+        var texts: [String] = []
+        switch object["content"] {
+        case .string(let text):
+            texts.append(text)
+        case .array(let blocks):
+            if blocks.contains(where: { $0["type"] == "tool_result" }) { return nil }
+            for block in blocks where block["type"] == "text" {
+                if case .string(let text)? = block["text"] { texts.append(text) }
+            }
+        default:
+            break
+        }
+        for text in texts {
+            switch TextRules.firstPromptCandidate(text) {
+            case .prompt(let prompt): return prompt
+            case .command(let name): if commandFallback.isEmpty { commandFallback = name }
+            case .skip: break
+            }
+        }
+        return nil
     }
 
     /// The session's info, or `nil` for a sidechain transcript or one with nothing to show.
@@ -237,11 +310,13 @@ struct LiteMetadataReader {
     /// The tag of the last `tag` entry in the tail; an empty tag means none.
     var tag: String? {
         let window = tailWindow
-        for line in Self.lines(containing: Self.needle("tag"), in: window).reversed() {
-            guard Self.topLevelString("type", bytes: window.bytes, line: line) == "tag" else { continue }
-            return nonEmpty(Self.topLevelString("tag", bytes: window.bytes, line: line))
+        var found: String?
+        Self.forEachLineBackwards(containing: Self.needle("tag"), in: window) { line in
+            guard Self.topLevelString("type", bytes: window.bytes, line: line) == "tag" else { return false }
+            found = nonEmpty(Self.topLevelString("tag", bytes: window.bytes, line: line))
+            return true
         }
-        return nil
+        return found
     }
 
     /// The title a fork derives: custom title, AI title, else the first prompt.
@@ -321,10 +396,8 @@ enum LiteFileReader {
     /// Reads the windows of an open file, or `nil` when it is empty or unreadable.
     static func read(descriptor: Int32, status: FileStatus, buffer: inout [UInt8]) -> LiteFile? {
         let window = LiteFile.windowSize
-        if buffer.count < window + 1 { buffer = [UInt8](repeating: 0, count: window + 1) }
-        let headCount = POSIX.read(descriptor, into: &buffer, at: 0, count: window, offset: 0)
-        guard headCount > 0 else { return nil }
-        let head = Array(buffer[0..<headCount])
+        let head = readArray(descriptor, count: min(window, max(status.size, 1)), offset: 0)
+        guard !head.isEmpty else { return nil }
         let tailOffset = max(0, status.size - window)
         if tailOffset == 0 {
             return LiteFile(
@@ -332,13 +405,30 @@ enum LiteFileReader {
                 modifiedMilliseconds: status.modifiedMilliseconds)
         }
         // One byte more, before the window, says whether the window starts a line.
-        let tailCount = POSIX.read(descriptor, into: &buffer, at: 0, count: window + 1, offset: tailOffset - 1)
-        guard tailCount > 0 else { return nil }
-        let startsMidLine = buffer[0] != 0x0A
-        let tail = Array(buffer[1..<tailCount])
+        let before = readArray(descriptor, count: 1, offset: tailOffset - 1)
+        let tail = readArray(descriptor, count: window, offset: tailOffset)
+        guard !tail.isEmpty else { return nil }
+        let startsMidLine = before.first != 0x0A
         return LiteFile(
             head: head, tail: tail, tailOffset: tailOffset, tailStartsMidLine: startsMidLine, size: status.size,
             modifiedMilliseconds: status.modifiedMilliseconds)
+    }
+
+    /// Up to `count` bytes at `offset`, without zero-filling first.
+    static func readArray(_ descriptor: Int32, count: Int, offset: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var total = 0
+            while total < count {
+                let result = pread(descriptor, buffer.baseAddress! + total, count - total, off_t(offset + total))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                if result == 0 { break }
+                total += result
+            }
+            initialized = total
+        }
     }
 
     /// The whole line whose end is the fragment at the start of the tail window.

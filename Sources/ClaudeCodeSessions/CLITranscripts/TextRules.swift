@@ -74,7 +74,9 @@ enum TextRules {
     /// whitespace stripped, slash commands remembered as a fallback, generated text
     /// skipped, and the result cut to 200 code points plus an ellipsis.
     static func firstPromptCandidate(_ raw: String) -> PromptCandidate {
-        let result = pythonStrip(raw.replacingOccurrences(of: "\n", with: " "))
+        var flattened = Array(raw.utf8)
+        for index in flattened.indices where flattened[index] == 0x0A { flattened[index] = 0x20 }
+        let result = pythonStrip(String(decoding: flattened, as: UTF8.self))
         if result.isEmpty { return .skip }
         if let command = commandName(in: result) { return .command(command) }
         if isGeneratedPrompt(result) { return .skip }
@@ -88,18 +90,32 @@ enum TextRules {
 
     /// The text of the first `<command-name>…</command-name>` in `text`.
     static func commandName(in text: String) -> String? {
-        guard let open = text.range(of: "<command-name>") else { return nil }
-        guard let close = text.range(of: "</command-name>", range: open.upperBound..<text.endIndex) else { return nil }
-        return String(text[open.upperBound..<close.lowerBound])
+        let bytes = Array(text.utf8)
+        guard let open = find(Array("<command-name>".utf8), in: bytes, from: 0) else { return nil }
+        let start = open + "<command-name>".utf8.count
+        guard let close = find(Array("</command-name>".utf8), in: bytes, from: start) else { return nil }
+        return String(decoding: bytes[start..<close], as: UTF8.self)
+    }
+
+    /// The offset of the first `needle` in `bytes` at or after `from`.
+    static func find(_ needle: [UInt8], in bytes: [UInt8], from: Int) -> Int? {
+        guard from <= bytes.count, !needle.isEmpty else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            needle.withUnsafeBytes { needleBytes in
+                ByteSearch.find(needleBytes, in: raw.baseAddress! + from, length: bytes.count - from).map { $0 + from }
+            }
+        }
     }
 
     /// Text the CLI generates itself and never shows as a prompt.
     static func isGeneratedPrompt(_ text: String) -> Bool {
-        for prefix in ["<local-command-stdout>", "<session-start-hook>", "<tick>", "<goal>"] where text.hasPrefix(prefix) {
+        // Code-point (here: byte) prefixes, as Python's re.match sees them.
+        let utf8 = text.utf8
+        for prefix in ["<local-command-stdout>", "<session-start-hook>", "<tick>", "<goal>"] where utf8.starts(with: prefix.utf8) {
             return true
         }
         let interrupted = "[Request interrupted by user"
-        if text.hasPrefix(interrupted) {
+        if utf8.starts(with: interrupted.utf8) {
             let rest = text.utf8.dropFirst(interrupted.utf8.count)
             // `[^\]]*\]`: the first `]` after the prefix closes it.
             if rest.contains(UInt8(ascii: "]")) { return true }
@@ -108,7 +124,9 @@ enum TextRules {
         for tag in ["ide_opened_file", "ide_selection"] {
             let open = "<\(tag)>"
             let close = "</\(tag)>"
-            if text.hasPrefix(open), text.hasSuffix(close), text.utf8.count >= open.utf8.count + close.utf8.count {
+            if utf8.starts(with: open.utf8), utf8.reversed().starts(with: close.utf8.reversed()),
+                utf8.count >= open.utf8.count + close.utf8.count
+            {
                 return true
             }
         }

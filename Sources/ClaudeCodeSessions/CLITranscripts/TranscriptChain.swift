@@ -34,12 +34,15 @@ struct TranscriptEntry: Sendable {
     var hasTeamName = false
     /// `agentId`, or `nil` when absent.
     var agentID: JSONValue?
-    /// `timestamp` when it is a string, else "".
-    var timestamp = ""
+    /// The `timestamp` member (decoded only when needed).
+    var timestamp: Range<Int>?
     var sourceToolAssistantUUID: String?
-    var sessionID: String?
-    /// The `message` member's value.
+    /// The `sessionId` member (decoded only for the messages returned).
+    var sessionID: Range<Int>?
+    /// The `message` member's bytes.
     var message: Range<Int>?
+    /// The `message` member, parsed while reading the line (when asked for).
+    var messageValue: JSONValue?
     /// `message.id` of an assistant entry, when a non-empty string.
     var assistantMessageID: String?
     /// `id` of each `tool_use` block.
@@ -77,15 +80,19 @@ struct ParsedTranscript: Sendable {
 enum TranscriptParser {
     /// Splits `bytes` into lines and decodes the conversation entries, in parallel for
     /// large files. Empty lines are ignored; lines that are not valid JSON objects are counted.
-    static func parse(_ bytes: [UInt8], replacementsFor sessionID: String? = nil, cancellation: CancellationFlag? = nil)
-        -> ParsedTranscript
-    {
+    /// - Parameter parseMessages: Whether to build each entry's `message` value while
+    ///   reading (readers need them; forks copy bytes and only need the ids).
+    static func parse(
+        _ bytes: [UInt8], parseMessages: Bool = true, replacementsFor sessionID: String? = nil,
+        cancellation: CancellationFlag? = nil
+    ) -> ParsedTranscript {
         let boundaries = chunkBoundaries(bytes, chunks: BlockingIO.chunkCount(for: bytes.count, minimumPerChunk: 1 << 20))
         let slots = ParallelSlots<(entries: [TranscriptEntry], corrupt: Int, replacements: [Range<Int>])>(
             count: boundaries.count - 1)
         BlockingIO.parallel(iterations: boundaries.count - 1) { chunk in
             slots[chunk] = parseLines(
-                bytes, range: boundaries[chunk]..<boundaries[chunk + 1], replacementsFor: sessionID, cancellation: cancellation)
+                bytes, range: boundaries[chunk]..<boundaries[chunk + 1], parseMessages: parseMessages,
+                replacementsFor: sessionID, cancellation: cancellation)
         }
         var result = ParsedTranscript(bytes: bytes, entries: [], corruptLineCount: 0)
         for chunk in 0..<slots.count {
@@ -117,7 +124,8 @@ enum TranscriptParser {
     }
 
     static func parseLines(
-        _ bytes: [UInt8], range: Range<Int>, replacementsFor sessionID: String?, cancellation: CancellationFlag?
+        _ bytes: [UInt8], range: Range<Int>, parseMessages: Bool, replacementsFor sessionID: String?,
+        cancellation: CancellationFlag?
     ) -> (entries: [TranscriptEntry], corrupt: Int, replacements: [Range<Int>]) {
         var entries: [TranscriptEntry] = []
         var corrupt = 0
@@ -135,7 +143,7 @@ enum TranscriptParser {
         }
         for (number, line) in lines.enumerated() {
             if number & 1023 == 0, cancellation?.isCancelled == true { break }
-            switch parseLine(bytes, line: line, replacementsFor: sessionID) {
+            switch parseLine(bytes, line: line, parseMessages: parseMessages, replacementsFor: sessionID) {
             case .entry(let entry): entries.append(entry)
             case .replacements(let range): replacements.append(range)
             case .blank, .other: break
@@ -160,69 +168,79 @@ enum TranscriptParser {
         return true
     }
 
+    /// The members a line is read for, in one pass (`message` parsed or not).
+    static let fields = [
+        "type", "uuid", "parentUuid", "logicalParentUuid", "isSidechain", "isMeta", "teamName", "agentId",
+        "timestamp", "sourceToolAssistantUUID", "sessionId", "message", "replacements",
+    ]
+    static let lookupParsingMessages = JSONObjectScanner.KeyLookup(fields, parse: ["message"])
+    static let lookupSkippingMessages = JSONObjectScanner.KeyLookup(fields)
+
     /// Decodes one line. The whole line is checked strictly (as `json.loads` would), while
     /// only the members the chain needs are decoded.
-    static func parseLine(_ bytes: [UInt8], line: Range<Int>, replacementsFor sessionID: String?) -> LineResult {
+    static func parseLine(_ bytes: [UInt8], line: Range<Int>, parseMessages: Bool, replacementsFor sessionID: String?)
+        -> LineResult
+    {
         if isBlank(bytes, line) { return .blank }
         let scanner = JSONObjectScanner(bytes, range: line)
-        var type: Range<Int>?
-        var uuid: Range<Int>?
-        var parent: Range<Int>?
-        var logicalParent: Range<Int>?
-        var isSidechain: Range<Int>?
-        var isMeta: Range<Int>?
-        var teamName: Range<Int>?
-        var agentID: Range<Int>?
-        var timestamp: Range<Int>?
-        var source: Range<Int>?
-        var session: Range<Int>?
-        var message: Range<Int>?
-        var replacements: Range<Int>?
-        var iterator = scanner.makeIterator()
-        while let member = iterator.next() {
-            switch member.key {
-            case "type": type = member.valueRange
-            case "uuid": uuid = member.valueRange
-            case "parentUuid": parent = member.valueRange
-            case "logicalParentUuid": logicalParent = member.valueRange
-            case "isSidechain": isSidechain = member.valueRange
-            case "isMeta": isMeta = member.valueRange
-            case "teamName": teamName = member.valueRange
-            case "agentId": agentID = member.valueRange
-            case "timestamp": timestamp = member.valueRange
-            case "sourceToolAssistantUUID": source = member.valueRange
-            case "sessionId": session = member.valueRange
-            case "message": message = member.valueRange
-            case "replacements": replacements = member.valueRange
-            default: break
-            }
+        guard let found = try? scanner.lookUp(parseMessages ? lookupParsingMessages : lookupSkippingMessages) else {
+            return .corrupt
         }
-        if iterator.error != nil { return .corrupt }
-        guard let typeRange = type, let typeName = try? scanner.string(in: typeRange) else { return .other }
+        let ranges = found.ranges
+        guard let typeRange = ranges[0], let typeName = try? scanner.string(in: typeRange) else { return .other }
         guard let entryType = EntryType(typeName) else {
-            if let sessionID, typeName == "content-replacement", let replacements, bytes[replacements.lowerBound] == 0x5B,
-                let session, (try? scanner.string(in: session)) == sessionID
+            if let sessionID, typeName == "content-replacement", let replacements = ranges[12],
+                bytes[replacements.lowerBound] == 0x5B, let session = ranges[10],
+                (try? scanner.string(in: session)) == sessionID
             {
                 return .replacements(replacements)
             }
             return .other
         }
-        guard let uuidRange = uuid, let uuidValue = try? scanner.string(in: uuidRange) else { return .other }
+        guard let uuidRange = ranges[1], let uuidValue = try? scanner.string(in: uuidRange) else { return .other }
         var entry = TranscriptEntry(line: line, type: entryType, uuid: uuidValue)
-        entry.parentUUID = parent.flatMap { nonEmpty(try? scanner.string(in: $0)) }
-        entry.logicalParentUUID = logicalParent.flatMap { nonEmpty(try? scanner.string(in: $0)) }
-        entry.isSidechain = isSidechain.map { isTruthy(bytes, $0) } ?? false
-        entry.isMeta = isMeta.map { isTruthy(bytes, $0) } ?? false
-        entry.hasTeamName = teamName.map { isTruthy(bytes, $0) } ?? false
-        entry.agentID = agentID.flatMap { try? scanner.value(in: $0) }
-        entry.timestamp = timestamp.flatMap { try? scanner.string(in: $0) } ?? ""
-        entry.sourceToolAssistantUUID = source.flatMap { try? scanner.string(in: $0) }
-        entry.sessionID = session.flatMap { try? scanner.string(in: $0) }
-        entry.message = message
-        if let message, bytes[message.lowerBound] == 0x7B {
+        entry.parentUUID = ranges[2].flatMap { nonEmpty(try? scanner.string(in: $0)) }
+        entry.logicalParentUUID = ranges[3].flatMap { nonEmpty(try? scanner.string(in: $0)) }
+        entry.isSidechain = ranges[4].map { isTruthy(bytes, $0) } ?? false
+        entry.isMeta = ranges[5].map { isTruthy(bytes, $0) } ?? false
+        entry.hasTeamName = ranges[6].map { isTruthy(bytes, $0) } ?? false
+        entry.agentID = ranges[7].flatMap { try? scanner.value(in: $0) }
+        entry.timestamp = ranges[8]
+        entry.sourceToolAssistantUUID = ranges[9].flatMap { try? scanner.string(in: $0) }
+        entry.sessionID = ranges[10]
+        entry.message = ranges[11]
+        if let messageValue = found.values[11] {
+            entry.messageValue = messageValue
+            decodeMessage(messageValue, into: &entry)
+        } else if let message = ranges[11], bytes[message.lowerBound] == 0x7B {
             decodeMessage(bytes, message: message, into: &entry)
         }
         return .entry(entry)
+    }
+
+    /// A string member of a line, or `nil` when absent or not a string.
+    static func string(_ bytes: [UInt8], _ range: Range<Int>?) -> String? {
+        guard let range, bytes[range.lowerBound] == 0x22 else { return nil }
+        return try? JSONObjectScanner(bytes, range: range).string(in: range)
+    }
+
+    /// Reads `message.id` and the ids in `message.content` blocks from a parsed message.
+    static func decodeMessage(_ message: JSONValue, into entry: inout TranscriptEntry) {
+        guard case .object(let object) = message else { return }
+        if entry.type == .assistant, case .string(let id)? = object["id"], !id.isEmpty { entry.assistantMessageID = id }
+        guard case .array(let blocks)? = object["content"] else { return }
+        for block in blocks {
+            guard case .object(let fields) = block, case .string(let type)? = fields["type"] else { continue }
+            switch type {
+            case "tool_use":
+                if case .string(let id)? = fields["id"] { entry.toolUseIDs.append(id) }
+            case "tool_result":
+                entry.hasToolResultBlock = true
+                if case .string(let id)? = fields["tool_use_id"] { entry.toolResultIDs.append(id) }
+            default:
+                break
+            }
+        }
     }
 
     /// Reads `message.id` and the ids in `message.content` blocks without building them.
@@ -290,13 +308,15 @@ enum TranscriptParser {
 /// Rebuilds the conversation from `parentUuid` links, the way the CLI and the Python SDK do.
 struct ConversationGraph {
     let entries: [TranscriptEntry]
+    let bytes: [UInt8]
     /// uuid → slot; slots are in order of first appearance (a Python dict's key order).
     private(set) var slotOfUUID: [String: Int] = [:]
     /// slot → index of the latest entry with that uuid (a Python dict's value).
     private(set) var latestEntry: [Int] = []
 
-    init(entries: [TranscriptEntry]) {
+    init(entries: [TranscriptEntry], bytes: [UInt8]) {
         self.entries = entries
+        self.bytes = bytes
         slotOfUUID.reserveCapacity(entries.count)
         latestEntry.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
@@ -353,12 +373,12 @@ struct ConversationGraph {
         guard !entries.isEmpty else { return nil }
         var parents = Set<String>()
         parents.reserveCapacity(entries.count)
-        for entry in entries {
-            if let parent = entry.parentUUID { parents.insert(parent) }
+        for index in entries.indices {
+            if let parent = entries[index].parentUUID { parents.insert(parent) }
         }
         var leaves: [Int] = []
         var stamp = [Int](repeating: -1, count: latestEntry.count)
-        for (terminalIndex, terminal) in entries.enumerated() where !parents.contains(terminal.uuid) {
+        for terminalIndex in entries.indices where !parents.contains(entries[terminalIndex].uuid) {
             var current: Int? = terminalIndex
             while let index = current {
                 let slot = slotOfUUID[entries[index].uuid]!
@@ -404,10 +424,9 @@ struct ConversationGraph {
         var callOwner: [String: Int] = [:]
         var toolResultEntries: [Int] = []
         for index in latestEntry {
-            let entry = entries[index]
-            if entry.type == .assistant, let messageID = entry.assistantMessageID {
+            if entries[index].type == .assistant, let messageID = entries[index].assistantMessageID {
                 siblingsByMessageID[messageID, default: []].append(index)
-                for callID in entry.toolUseIDs {
+                for callID in entries[index].toolUseIDs {
                     guard let owner = callOwner[callID] else {
                         callOwner[callID] = index
                         continue
@@ -415,7 +434,7 @@ struct ConversationGraph {
                     let sameResponse = owner >= 0 && entries[owner].assistantMessageID == messageID
                     callOwner[callID] = sameResponse ? index : -1
                 }
-            } else if entry.isToolResultEntry {
+            } else if entries[index].isToolResultEntry {
                 toolResultEntries.append(index)
             }
         }
@@ -423,15 +442,14 @@ struct ConversationGraph {
         // Index each result under its parent, its source assistant and the owners of its calls.
         var resultsByAssistant: [String: [Int]] = [:]
         for index in toolResultEntries {
-            let result = entries[index]
-            resultsByAssistant[result.parentUUID!, default: []].append(index)
-            if let source = result.sourceToolAssistantUUID, let sourceIndex = entryIndex(uuid: source),
-                result.sameWriter(as: entries[sourceIndex])
+            resultsByAssistant[entries[index].parentUUID!, default: []].append(index)
+            if let source = entries[index].sourceToolAssistantUUID, let sourceIndex = entryIndex(uuid: source),
+                entries[index].sameWriter(as: entries[sourceIndex])
             {
                 resultsByAssistant[source, default: []].append(index)
             }
-            for callID in result.toolResultIDs {
-                if let owner = callOwner[callID], owner >= 0, result.sameWriter(as: entries[owner]) {
+            for callID in entries[index].toolResultIDs {
+                if let owner = callOwner[callID], owner >= 0, entries[index].sameWriter(as: entries[owner]) {
                     resultsByAssistant[entries[owner].uuid, default: []].append(index)
                 }
             }
@@ -482,8 +500,12 @@ struct ConversationGraph {
                 }
             }
             if orphanedSiblings.isEmpty && orphanedResults.isEmpty { continue }
+            // Python sorts by the timestamp string ("" when it is not a string).
+            let timestamps = Dictionary(
+                (orphanedSiblings + orphanedResults).map { ($0, TranscriptParser.string(bytes, entries[$0].timestamp) ?? "") },
+                uniquingKeysWith: { first, _ in first })
             let byTimestamp: (Int, Int) -> Bool = {
-                entries[$0].timestamp.utf8.lexicographicallyPrecedes(entries[$1].timestamp.utf8)
+                timestamps[$0]!.utf8.lexicographicallyPrecedes(timestamps[$1]!.utf8)
             }
             orphanedSiblings = stableSorted(orphanedSiblings, by: byTimestamp)
             orphanedResults = stableSorted(orphanedResults, by: byTimestamp)
