@@ -143,10 +143,15 @@ struct Generator {
             + String(chars[17..<20]) + "-" + String(chars[20..<32])
     }
 
+    /// Mostly ASCII code and prose, with the escapes code brings (newlines, quotes,
+    /// backslashes, tabs) and some non-ASCII text.
     static let words = [
         "the", "function", "returns", "a", "value", "when", "called", "with", "file", "path", "swift", "build",
         "error", "test", "passes", "configuration", "module", "import", "struct", "async", "await", "task", "let",
-        "var", "café", "naïve", "日本語", "emoji 😀", "\"quoted\"", "back\\slash", "tab\there", "line\nbreak",
+        "var", "self", "return", "guard", "else", "if", "for", "in", "case", "switch", "default", "public", "private",
+        "func", "init", "throws", "try", "catch", "array", "string", "count", "index", "range", "buffer", "result",
+        "{", "}", "(", ")", "=", "==", "->", "//", "0", "1", "42", "true", "false", "nil",
+        "café", "日本語", "emoji 😀", "\"quoted\"", "back\\slash", "tab\there", "line\nbreak", "\"key\": \"value\"",
     ]
 
     mutating func text(_ length: Int) -> String {

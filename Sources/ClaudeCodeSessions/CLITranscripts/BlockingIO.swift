@@ -296,7 +296,8 @@ enum POSIX {
         return total
     }
 
-    /// The whole content of a file. Reads until end of file, so a growing file is read whole.
+    /// The whole content of a file. Large files are read in parallel pieces into one
+    /// buffer that is never zero-filled first; a file that grows meanwhile is read to its end.
     static func readFile(_ path: String) throws(FileSystemFailure) -> [UInt8] {
         let descriptor = try openForReading(path)
         defer { close(descriptor) }
@@ -304,17 +305,41 @@ enum POSIX {
         guard fstat(descriptor, &info) == 0 else { throw FileSystemFailure(path: path, code: errno) }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw FileSystemFailure(path: path, code: EISDIR) }
         if (info.st_mode & S_IFMT) != S_IFREG { throw FileSystemFailure(path: path, code: EINVAL) }
-        var capacity = max(Int(info.st_size) + 1, 4096)
-        var buffer = [UInt8](repeating: 0, count: capacity)
-        var length = 0
-        while true {
-            let readCount = read(descriptor, into: &buffer, at: length, count: capacity - length, offset: length)
-            length += readCount
-            if length < capacity { break }
-            capacity *= 2
-            buffer.append(contentsOf: repeatElement(0, count: capacity - buffer.count))
+        let size = Int(info.st_size)
+        let piece = 4 << 20
+        var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
+            let pieces = max(1, (size + piece - 1) / piece)
+            let counts = ParallelSlots<Int>(count: pieces)
+            let base = UncheckedSendable(value: storage.baseAddress)
+            BlockingIO.parallel(iterations: pieces) { index in
+                let start = index * piece
+                let count = min(piece, size - start)
+                var total = 0
+                while total < count, let address = base.value {
+                    let result = pread(descriptor, address + start + total, count - total, off_t(start + total))
+                    if result < 0, errno == EINTR { continue }
+                    if result <= 0 { break }
+                    total += result
+                }
+                counts[index] = total
+            }
+            // Keep the contiguous prefix (a file that shrank ends early).
+            var length = 0
+            for index in 0..<pieces {
+                let count = counts[index] ?? 0
+                length += count
+                if count < min(piece, size - index * piece) { break }
+            }
+            initialized = size == 0 ? 0 : length
         }
-        buffer.removeSubrange(length...)
+        guard buffer.count == size else { return buffer }
+        // Whatever was appended after fstat.
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = read(descriptor, into: &chunk, at: 0, count: chunk.count, offset: buffer.count)
+            if count <= 0 { break }
+            buffer.append(contentsOf: chunk[0..<count])
+        }
         return buffer
     }
 

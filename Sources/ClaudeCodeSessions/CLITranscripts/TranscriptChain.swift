@@ -306,27 +306,46 @@ enum TranscriptParser {
 }
 
 /// Rebuilds the conversation from `parentUuid` links, the way the CLI and the Python SDK do.
+///
+/// Every uuid gets a slot (in order of first appearance, like the keys of Python's
+/// `by_uuid` dict, whose values are the latest entry with that uuid); the walks then use
+/// integer slots instead of hashing strings.
 struct ConversationGraph {
     let entries: [TranscriptEntry]
     let bytes: [UInt8]
-    /// uuid → slot; slots are in order of first appearance (a Python dict's key order).
+    /// uuid → slot.
     private(set) var slotOfUUID: [String: Int] = [:]
-    /// slot → index of the latest entry with that uuid (a Python dict's value).
+    /// slot → index of the latest entry with that uuid.
     private(set) var latestEntry: [Int] = []
+    /// entry index → its slot.
+    private(set) var slotOfEntry: [Int] = []
+    /// entry index → the slot of its parent, or -1 when it has none in the transcript.
+    private(set) var parentSlot: [Int] = []
 
     init(entries: [TranscriptEntry], bytes: [UInt8]) {
         self.entries = entries
         self.bytes = bytes
         slotOfUUID.reserveCapacity(entries.count)
         latestEntry.reserveCapacity(entries.count)
-        for (index, entry) in entries.enumerated() {
-            if let slot = slotOfUUID[entry.uuid] {
+        slotOfEntry.reserveCapacity(entries.count)
+        for index in entries.indices {
+            if let slot = slotOfUUID[entries[index].uuid] {
                 latestEntry[slot] = index
+                slotOfEntry.append(slot)
             } else {
-                slotOfUUID[entry.uuid] = latestEntry.count
+                slotOfUUID[entries[index].uuid] = latestEntry.count
+                slotOfEntry.append(latestEntry.count)
                 latestEntry.append(index)
             }
         }
+        parentSlot = entries.indices.map { index in
+            entries[index].parentUUID.flatMap { slotOfUUID[$0] } ?? -1
+        }
+    }
+
+    /// Whether two entries were written by the same (sub)agent.
+    func sameWriter(_ first: Int, _ second: Int) -> Bool {
+        entries[first].isSidechain == entries[second].isSidechain && entries[first].agentID == entries[second].agentID
     }
 
     func entryIndex(uuid: String) -> Int? {
@@ -334,7 +353,8 @@ struct ConversationGraph {
     }
 
     func parentIndex(of index: Int) -> Int? {
-        entries[index].parentUUID.flatMap(entryIndex(uuid:))
+        let slot = parentSlot[index]
+        return slot >= 0 ? latestEntry[slot] : nil
     }
 
     /// The visible conversation, oldest first: the chain from the chosen leaf back to the
@@ -357,7 +377,7 @@ struct ConversationGraph {
         var chain: [Int] = []
         var current: Int? = start
         while let index = current {
-            let slot = slotOfUUID[entries[index].uuid]!
+            let slot = slotOfEntry[index]
             if seen[slot] { break }
             seen[slot] = true
             chain.append(index)
@@ -371,19 +391,17 @@ struct ConversationGraph {
     /// each terminal, the latest one that is not sidechain, team or meta (else the latest).
     func chooseLeaf() -> Int? {
         guard !entries.isEmpty else { return nil }
-        var parents = Set<String>()
-        parents.reserveCapacity(entries.count)
-        for index in entries.indices {
-            if let parent = entries[index].parentUUID { parents.insert(parent) }
-        }
+        // A uuid is a parent when any entry names it (entries naming unknown uuids don't count).
+        var hasChild = [Bool](repeating: false, count: latestEntry.count)
+        for slot in parentSlot where slot >= 0 { hasChild[slot] = true }
         var leaves: [Int] = []
         var stamp = [Int](repeating: -1, count: latestEntry.count)
-        for terminalIndex in entries.indices where !parents.contains(entries[terminalIndex].uuid) {
-            var current: Int? = terminalIndex
+        for terminal in entries.indices where !hasChild[slotOfEntry[terminal]] {
+            var current: Int? = terminal
             while let index = current {
-                let slot = slotOfUUID[entries[index].uuid]!
-                if stamp[slot] == terminalIndex { break }
-                stamp[slot] = terminalIndex
+                let slot = slotOfEntry[index]
+                if stamp[slot] == terminal { break }
+                stamp[slot] = terminal
                 if entries[index].type.isConversation {
                     leaves.append(index)
                     break
@@ -395,9 +413,9 @@ struct ConversationGraph {
         let main = leaves.filter { !entries[$0].isSidechain && !entries[$0].hasTeamName && !entries[$0].isMeta }
         let candidates = main.isEmpty ? leaves : main
         var best = candidates[0]
-        var bestPosition = entryIndex(uuid: entries[best].uuid) ?? -1
+        var bestPosition = latestEntry[slotOfEntry[best]]
         for candidate in candidates.dropFirst() {
-            let position = entryIndex(uuid: entries[candidate].uuid) ?? -1
+            let position = latestEntry[slotOfEntry[candidate]]
             if position > bestPosition {
                 best = candidate
                 bestPosition = position
@@ -419,13 +437,14 @@ struct ConversationGraph {
         }
         guard !anchorByMessageID.isEmpty else { return chain }
 
-        // Group all assistant entries by response; remember who made each call (-1: ambiguous).
+        // Group the assistant entries of the chain's responses; remember who made each call
+        // (-1: ambiguous). Only the chain's responses are ever looked up, so only they are kept.
         var siblingsByMessageID: [String: [Int]] = [:]
         var callOwner: [String: Int] = [:]
         var toolResultEntries: [Int] = []
         for index in latestEntry {
             if entries[index].type == .assistant, let messageID = entries[index].assistantMessageID {
-                siblingsByMessageID[messageID, default: []].append(index)
+                if anchorByMessageID[messageID] != nil { siblingsByMessageID[messageID, default: []].append(index) }
                 for callID in entries[index].toolUseIDs {
                     guard let owner = callOwner[callID] else {
                         callOwner[callID] = index
@@ -438,43 +457,51 @@ struct ConversationGraph {
                 toolResultEntries.append(index)
             }
         }
+        var isMember = [Bool](repeating: false, count: latestEntry.count)
+        for group in siblingsByMessageID.values {
+            for index in group { isMember[slotOfEntry[index]] = true }
+        }
+        for index in chainAssistants { isMember[slotOfEntry[index]] = true }
 
-        // Index each result under its parent, its source assistant and the owners of its calls.
-        var resultsByAssistant: [String: [Int]] = [:]
+        // Index each result under its parent, its source assistant and the owners of its calls
+        // (by slot; only the members of the chain's responses are ever looked up).
+        var resultsBySlot: [Int: [Int]] = [:]
         for index in toolResultEntries {
-            resultsByAssistant[entries[index].parentUUID!, default: []].append(index)
-            if let source = entries[index].sourceToolAssistantUUID, let sourceIndex = entryIndex(uuid: source),
-                entries[index].sameWriter(as: entries[sourceIndex])
+            let parent = parentSlot[index]
+            if parent >= 0, isMember[parent] { resultsBySlot[parent, default: []].append(index) }
+            if let source = entries[index].sourceToolAssistantUUID, let sourceSlot = slotOfUUID[source], isMember[sourceSlot],
+                sameWriter(index, latestEntry[sourceSlot])
             {
-                resultsByAssistant[source, default: []].append(index)
+                resultsBySlot[sourceSlot, default: []].append(index)
             }
             for callID in entries[index].toolResultIDs {
-                if let owner = callOwner[callID], owner >= 0, entries[index].sameWriter(as: entries[owner]) {
-                    resultsByAssistant[entries[owner].uuid, default: []].append(index)
+                if let owner = callOwner[callID], owner >= 0, isMember[slotOfEntry[owner]], sameWriter(index, owner) {
+                    resultsBySlot[slotOfEntry[owner], default: []].append(index)
                 }
             }
         }
 
         var answeredOnChain: Set<String>?
         var processed = Set<String>()
-        var inserts: [String: [Int]] = [:]
-        func isSeen(_ index: Int) -> Bool { seen[slotOfUUID[entries[index].uuid]!] }
+        var inserts: [Int: [Int]] = [:]  // anchor slot → recovered entries
+        var memberStamp = [Int](repeating: -1, count: latestEntry.count)
+        var collectedStamp = [Int](repeating: -1, count: latestEntry.count)
 
-        for assistant in chainAssistants {
+        for (response, assistant) in chainAssistants.enumerated() {
             guard let messageID = entries[assistant].assistantMessageID, !processed.contains(messageID) else { continue }
             processed.insert(messageID)
             let group = siblingsByMessageID[messageID] ?? [assistant]
-            let memberUUIDs = Set(group.map { entries[$0].uuid })
-            var orphanedSiblings = group.filter { !isSeen($0) }
+            for member in group { memberStamp[slotOfEntry[member]] = response }
+            var orphanedSiblings = group.filter { !seen[slotOfEntry[$0]] }
             var orphanedResults: [Int] = []
             var strays: [Int] = []
-            var collected = Set<String>()
             for member in group {
-                for result in resultsByAssistant[entries[member].uuid] ?? [] {
-                    let uuid = entries[result].uuid
-                    if isSeen(result) || collected.contains(uuid) { continue }
-                    collected.insert(uuid)
-                    if memberUUIDs.contains(entries[result].parentUUID!) {
+                for result in resultsBySlot[slotOfEntry[member]] ?? [] {
+                    let slot = slotOfEntry[result]
+                    if seen[slot] || collectedStamp[slot] == response { continue }
+                    collectedStamp[slot] = response
+                    let parent = parentSlot[result]
+                    if parent >= 0, memberStamp[parent] == response {
                         orphanedResults.append(result)
                     } else {
                         strays.append(result)
@@ -487,12 +514,12 @@ struct ConversationGraph {
                 }
                 var answered = answeredOnChain!
                 for result in orphanedResults { answered.formUnion(entries[result].toolResultIDs) }
-                strays = stableSorted(strays) { slotOfUUID[entries[$0].uuid]! < slotOfUUID[entries[$1].uuid]! }
+                strays = stableSorted(strays) { slotOfEntry[$0] < slotOfEntry[$1] }
                 for result in strays {
                     let callIDs = entries[result].toolResultIDs
                     let answersOpenCall = callIDs.contains { callID in
                         guard !answered.contains(callID), let owner = callOwner[callID], owner >= 0 else { return false }
-                        return memberUUIDs.contains(entries[owner].uuid)
+                        return memberStamp[slotOfEntry[owner]] == response
                     }
                     guard answersOpenCall else { continue }
                     answered.formUnion(callIDs)
@@ -510,15 +537,15 @@ struct ConversationGraph {
             orphanedSiblings = stableSorted(orphanedSiblings, by: byTimestamp)
             orphanedResults = stableSorted(orphanedResults, by: byTimestamp)
             let recovered = orphanedSiblings + orphanedResults
-            for index in recovered { seen[slotOfUUID[entries[index].uuid]!] = true }
-            inserts[entries[anchorByMessageID[messageID]!].uuid] = recovered
+            for index in recovered { seen[slotOfEntry[index]] = true }
+            inserts[slotOfEntry[anchorByMessageID[messageID]!]] = recovered
         }
         guard !inserts.isEmpty else { return chain }
         var result: [Int] = []
         result.reserveCapacity(chain.count + inserts.count)
         for index in chain {
             result.append(index)
-            if let recovered = inserts[entries[index].uuid] { result.append(contentsOf: recovered) }
+            if let recovered = inserts[slotOfEntry[index]] { result.append(contentsOf: recovered) }
         }
         return result
     }
