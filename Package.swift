@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
         .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
         .executable(name: "transcripts-benchmark", targets: ["TranscriptsBenchmark"]),
+        .executable(name: "client-benchmark", targets: ["ClientBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
     ],
@@ -58,14 +59,20 @@ let package = Package(
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         // Lists 10,000 CLI sessions and reads a 50 MB transcript (scripts/bench-transcripts.sh).
         .executableTarget(name: "TranscriptsBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
+        .target(
+            name: "ExampleSupport",
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
+            path: "Examples/ExampleSupport"
+        ),
+        .executableTarget(name: "ClientBenchmark", dependencies: ["ClaudeCode"]),
         .executableTarget(
             name: "SimplePersistExample",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/simple-persist"
         ),
         .executableTarget(
             name: "MultiTurnConversationExample",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/multi-turn-conversation"
         ),
         .testTarget(
@@ -73,7 +80,11 @@ let package = Package(
             dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ClaudeCodeProcessTests", dependencies: ["ClaudeCode", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "ClaudeCodeProcessTests",
+            // FakeClaudeCLI: so `swift test` builds `fake-claude`, which the tests run.
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting", "FakeClaudeCLI"]
+        ),
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",

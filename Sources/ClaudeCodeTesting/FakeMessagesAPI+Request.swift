@@ -1,3 +1,4 @@
+import ClaudeCode
 import Foundation
 
 extension FakeMessagesAPI {

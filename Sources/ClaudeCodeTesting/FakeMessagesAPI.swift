@@ -1,3 +1,4 @@
+import ClaudeCode
 import FlyingFox
 import FlyingSocks
 import Foundation
@@ -247,7 +248,7 @@ public final class FakeMessagesAPI: Sendable {
         }
         var query: [String: String] = [:]
         for item in http.query { query[item.name] = item.value }
-        let body = bodyData.isEmpty ? nil : try? JSON(parsing: bodyData)
+        let body = bodyData.isEmpty ? nil : try? JSONValue.parse([UInt8](bodyData))
 
         let record = state.withLock { state -> Request in
             let request = Request(
@@ -340,7 +341,7 @@ public final class FakeMessagesAPI: Sendable {
         guard !name.isEmpty, !name.contains(" ") else { return nil }
         let argument = text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
         let input: JSON
-        if let parsed = try? JSON(parsing: argument), case .object = parsed {
+        if let parsed = try? JSONValue.parse(argument), case .object = parsed {
             input = parsed
         } else if name == "Bash" {
             input = ["command": .string(argument), "description": "run"]
@@ -436,7 +437,7 @@ public final class FakeMessagesAPI: Sendable {
         let characters = blocks.reduce(0) { sum, block in
             switch block {
             case .text(let text), .thinking(let text): return sum + text.count
-            case .toolUse(_, let name, let input): return sum + name.count + input.serialized.count
+            case .toolUse(_, let name, let input): return sum + name.count + WireJSON.value(input).serialized.count
             }
         }
         return max(1, characters / 4)
@@ -579,7 +580,7 @@ private struct SSEWriter {
                 index: index,
                 ["type": "tool_use", "id": .string(id ?? "toolu_fake"), "name": .string(name), "input": [:]])
             delta(index: index, ["type": "input_json_delta", "partial_json": ""])
-            for part in Self.halves(input.serialized) {
+            for part in Self.halves(WireJSON.value(input).serialized) {
                 delta(index: index, ["type": "input_json_delta", "partial_json": .string(part)])
             }
         }

@@ -18,15 +18,21 @@ enum FakeClaude {
           echo               system/init, one assistant text frame `echo: <prompt>`, result/success; exit 0 at EOF
           garbage            a non-JSON stdout line, then an echo turn
           huge-line          one valid assistant frame of FAKE_CLAUDE_HUGE_BYTES (default 64 MiB), then an echo turn
-          stall              reads stdin, never writes, never exits until killed
+          stall              answers initialize only; per user line system/init and one assistant frame, then
+                             silence: no result, no control responses; ignores stdin EOF (SIGTERM ends it);
+                             with FAKE_CLAUDE_STALL_INITIALIZE=1 it does not answer initialize either
           exit-mid-turn      system/init and one assistant frame, `fatal: simulated crash` on stderr, exit 3
-          exit-at-start      an error on stderr and exit 1 before reading stdin
+          exit-at-start      an error on stderr and exit 1 before reading stdin; with FAKE_CLAUDE_EXIT_DELAY_MS it
+                             closes stdin first and waits that long (so the SDK's first write fails with EPIPE)
           stderr-flood       8 MiB (FAKE_CLAUDE_STDERR_BYTES) on stderr during an echo turn
           ignore-eof         echo, but ignores SIGTERM and keeps running after stdin EOF (only SIGKILL ends it)
           replay             per user line: the bytes of FAKE_CLAUDE_REPLAY_FILE, then a result frame
           record-argv        writes argv, cwd and CLAUDE_*/ANTHROPIC_* env as one JSON line to FAKE_CLAUDE_ARGV_FILE,
                              then echo
           unicode-separators an assistant text with raw U+2028/U+2029 and other tricky characters, then result
+          spawn-child        at start, runs `sleep 300` in the background (in fake-claude's process group) and writes
+                             its pid to FAKE_CLAUDE_CHILD_PID_FILE, then echo; the child's stdio is /dev/null, or
+                             fake-claude's own pipes with FAKE_CLAUDE_CHILD_STDIO=inherit
         Control requests: initialize, interrupt, set_permission_mode, set_model and mcp_status are answered with
         success; other subtypes get an error response. A non-JSON stdin line is fatal (exit 1), as in the real CLI.
         """
@@ -44,6 +50,7 @@ enum FakeClaude {
         case ignoreEOF = "ignore-eof"
         case recordArgv = "record-argv"
         case unicodeSeparators = "unicode-separators"
+        case spawnChild = "spawn-child"
     }
 
     static func main() -> Never {
@@ -67,12 +74,18 @@ enum FakeClaude {
 
         switch scenario {
         case .exitAtStart:
+            if let delay = Int(environment["FAKE_CLAUDE_EXIT_DELAY_MS"] ?? ""), delay > 0 {
+                close(0)
+                usleep(useconds_t(delay) * 1000)
+            }
             Output.stderr("Error: fake-claude simulated startup failure (scenario exit-at-start)\n")
             exit(1)
         case .ignoreEOF:
             signal(SIGTERM, SIG_IGN)
         case .recordArgv:
             recordArgv(environment)
+        case .spawnChild:
+            spawnChild(environment)
         default:
             break
         }
@@ -89,6 +102,36 @@ enum FakeClaude {
             while true { sleep(3600) }
         default:
             exit(0)
+        }
+    }
+
+    /// Starts `sleep 300` as a child that stays in fake-claude's process group, and records its pid.
+    static func spawnChild(_ environment: [String: String]) {
+        guard let path = environment["FAKE_CLAUDE_CHILD_PID_FILE"], !path.isEmpty else {
+            Output.stderr("fake-claude: spawn-child needs FAKE_CLAUDE_CHILD_PID_FILE\n")
+            exit(2)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if environment["FAKE_CLAUDE_CHILD_STDIO"] != "inherit" {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("300"), nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, "/bin/sleep", &actions, nil, argv, environ)
+        guard rc == 0 else {
+            Output.stderr("fake-claude: could not start /bin/sleep: error \(rc)\n")
+            exit(2)
+        }
+        do {
+            try Data("\(child)\n".utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            Output.stderr("fake-claude: cannot write FAKE_CLAUDE_CHILD_PID_FILE \(path): \(error)\n")
+            exit(2)
         }
     }
 
@@ -160,10 +203,12 @@ struct Player {
     }
 
     func handleControl(_ object: [String: Any]) {
-        guard scenario != .stall else { return }
         let requestID = object["request_id"] as? String ?? ""
         let request = object["request"] as? [String: Any] ?? [:]
         let subtype = request["subtype"] as? String ?? ""
+        if scenario == .stall {
+            guard subtype == "initialize", environment["FAKE_CLAUDE_STALL_INITIALIZE"] != "1" else { return }
+        }
         let id = JSONText.string(requestID)
         let payload: String
         switch subtype {
@@ -192,8 +237,8 @@ struct Player {
     func playTurn(prompt: String) {
         switch scenario {
         case .stall:
-            return
-        case .echo, .ignoreEOF, .recordArgv:
+            Output.stdout(Frames.systemInit() + Frames.assistantText("about to stall", turn: turn))
+        case .echo, .ignoreEOF, .recordArgv, .spawnChild:
             echoTurn(prompt)
         case .garbage:
             Output.stdout("this is not JSON {{{ fake-claude garbage line\n")

@@ -192,15 +192,11 @@ import Testing
 
     /// A store whose disk is always full.
     actor FailingStore: SessionRecordStore {
-        func prepare(_ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue])
-            throws(SessionStoreError)
+        func openRecord(_ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue])
+            throws(SessionStoreError) -> any SessionRecordWriter
         { throw SessionStoreError(.ioFailure, systemErrorNumber: ENOSPC) }
-        func append(_ messages: [ConversationMessage], to id: SessionID) throws(SessionStoreError) {
-            throw SessionStoreError(.ioFailure, systemErrorNumber: ENOSPC)
-        }
-        func checkpoint(_ id: SessionID) throws(SessionStoreError) {}
-        func load(_ id: SessionID) throws(SessionStoreError) -> SessionData { throw SessionStoreError(.sessionNotFound) }
-        func list() throws(SessionStoreError) -> [SessionListEntry] { [] }
-        func delete(_ id: SessionID) throws(SessionStoreError) {}
+        func loadRecord(_ id: SessionID) throws(SessionStoreError) -> SessionData { throw SessionStoreError(.sessionNotFound) }
+        func listRecords() throws(SessionStoreError) -> [SessionListEntry] { [] }
+        func deleteRecord(_ id: SessionID) throws(SessionStoreError) {}
     }
 }

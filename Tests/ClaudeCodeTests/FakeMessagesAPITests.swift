@@ -1,3 +1,4 @@
+import ClaudeCode
 import ClaudeCodeTesting
 import Foundation
 import Synchronization
@@ -7,7 +8,7 @@ import Testing
 import FoundationNetworking
 #endif
 
-private typealias JSON = FakeMessagesAPI.JSON
+private typealias JSON = JSONValue
 
 /// FakeMessagesAPI over real HTTP on 127.0.0.1, driven with URLSession.
 @Suite("FakeMessagesAPI", .timeLimit(.minutes(1)))
@@ -43,7 +44,7 @@ struct FakeMessagesAPITests {
             let (status, headers, data) = try await client.post(api, path: "/v1/messages?beta=true", body: body)
             #expect(status == 200)
             #expect(headers["content-type"]?.hasPrefix("application/json") == true)
-            let message = try JSON(parsing: data)
+            let message = try JSON.parse(data)
             #expect(message["type"] == "message")
             #expect(message["model"] == "claude-test-1")
             #expect(message["stop_reason"] == "end_turn")
@@ -98,7 +99,7 @@ struct FakeMessagesAPITests {
             let partial = events.compactMap { event -> String? in
                 event.data["delta"]?["type"] == "input_json_delta" ? event.data["delta"]?["partial_json"]?.stringValue : nil
             }.joined()
-            #expect(try JSON(parsing: partial) == ["command": "echo hi", "description": "run"])
+            #expect(try JSON.parse(partial) == ["command": "echo hi", "description": "run"])
             #expect(events.first { $0.name == "message_delta" }?.data["delta"]?["stop_reason"] == "tool_use")
         }
     }
@@ -109,7 +110,7 @@ struct FakeMessagesAPITests {
             let (_, _, data) = try await client.post(
                 api, path: "/v1/messages",
                 body: Self.request(#"use tool Read: {"file_path": "/tmp/x.txt", "limit": 5}"#, stream: false))
-            let message = try JSON(parsing: data)
+            let message = try JSON.parse(data)
             let toolUse = try #require(message["content"]?.arrayValue?.last)
             #expect(toolUse["type"] == "tool_use")
             #expect(toolUse["name"] == "Read")
@@ -134,7 +135,7 @@ struct FakeMessagesAPITests {
                 ],
             ]
             let (_, _, second) = try await client.post(api, path: "/v1/messages", body: followUp)
-            let text = try JSON(parsing: second)["content"]?[0]?["text"]?.stringValue
+            let text = try JSON.parse(second)["content"]?[0]?["text"]?.stringValue
             #expect(text == "tool result: " + String(repeating: "a", count: 200))
             #expect(await api.messageRequests.last?.userTurnCount == 1)
         }
@@ -168,7 +169,7 @@ struct FakeMessagesAPITests {
             let (code, headers, data) = try await client.post(
                 api, path: "/v1/messages", body: Self.request("please FAKE:\(status)", stream: true))
             #expect(code == status)
-            let error = try JSON(parsing: data)
+            let error = try JSON.parse(data)
             #expect(error["type"] == "error")
             #expect(error["error"]?["type"]?.stringValue == type)
             #expect(error["error"]?["message"]?.stringValue?.contains("FAKE:\(status)") == true)
@@ -187,7 +188,7 @@ struct FakeMessagesAPITests {
                 api, path: "/v1/messages", body: Self.request("another FAKE:\(status)once", stream: false))
             #expect(first.status == status)
             #expect(second.status == 200)
-            #expect(try JSON(parsing: second.body)["content"]?[0]?["text"] == .string("echo: \(prompt) | user_turns=1 | messages=1"))
+            #expect(try JSON.parse(second.body)["content"]?[0]?["text"] == .string("echo: \(prompt) | user_turns=1 | messages=1"))
             #expect(other.status == status)
         }
     }
@@ -204,7 +205,7 @@ struct FakeMessagesAPITests {
             let (status, _, data) = try await client.post(
                 api, path: "/v1/messages", body: Self.request("FAKE:midstream", stream: false))
             #expect(status == 200)
-            #expect(try JSON(parsing: data)["content"]?[0]?["text"] == "echo: FAKE:midstream | user_turns=1 | messages=1")
+            #expect(try JSON.parse(data)["content"]?[0]?["text"] == "echo: FAKE:midstream | user_turns=1 | messages=1")
         }
     }
 
@@ -237,7 +238,7 @@ struct FakeMessagesAPITests {
             let (status, _, data) = try await client.post(
                 api, path: "/v1/messages", body: Self.request("still there?", stream: false))
             #expect(status == 200)
-            #expect(try JSON(parsing: data)["content"]?[0]?["text"] == "echo: still there? | user_turns=1 | messages=1")
+            #expect(try JSON.parse(data)["content"]?[0]?["text"] == "echo: still there? | user_turns=1 | messages=1")
         }
     }
 
@@ -265,7 +266,7 @@ struct FakeMessagesAPITests {
             let (status, _, data) = try await client.post(
                 api, path: "/v1/messages/count_tokens?beta=true", body: Self.request("count me", stream: false))
             #expect(status == 200)
-            #expect((try JSON(parsing: data)["input_tokens"]?.intValue ?? 0) > 0)
+            #expect((try JSON.parse(data)["input_tokens"]?.intValue ?? 0) > 0)
 
             let head = try await client.send(api, method: "HEAD", path: "/api/hello", body: nil)
             #expect(head.status == 200)
@@ -288,12 +289,12 @@ struct FakeMessagesAPITests {
             }
             let (_, _, scripted) = try await client.post(
                 api, path: "/v1/messages", body: Self.request("scripted?", stream: false))
-            let blocks = try JSON(parsing: scripted)["content"]?.arrayValue?.compactMap { $0["text"]?.stringValue }
+            let blocks = try JSON.parse(scripted)["content"]?.arrayValue?.compactMap { $0["text"]?.stringValue }
             #expect(blocks == ["one", "two"])
 
             let (_, _, fallback) = try await client.post(
                 api, path: "/v1/messages", body: Self.request("plain", stream: false))
-            #expect(try JSON(parsing: fallback)["content"]?[0]?["text"] == "echo: plain | user_turns=1 | messages=1")
+            #expect(try JSON.parse(fallback)["content"]?[0]?["text"] == "echo: plain | user_turns=1 | messages=1")
 
             api.setResponder { _ in .error(status: 503, type: "api_error", message: "down") }
             let (status, _, _) = try await client.post(api, path: "/v1/messages", body: Self.request("x", stream: false))
@@ -354,7 +355,7 @@ struct FakeMessagesAPITests {
             let lines = text.split(separator: "\n")
             #expect(!lines.isEmpty, "\(file) is empty")
             for line in lines {
-                guard case .object(let object) = try JSON(parsing: String(line)) else {
+                guard case .object(let object) = try JSON.parse(String(line)) else {
                     Issue.record("\(file): a line is not an object")
                     continue
                 }
@@ -385,7 +386,7 @@ struct FakeMessagesAPITests {
                 if line.hasPrefix("data: ") { payload = String(line.dropFirst(6)) }
             }
             guard let name, let payload else { return nil }
-            return SSEEvent(name: name, data: try JSON(parsing: payload))
+            return SSEEvent(name: name, data: try JSON.parse(payload))
         }
     }
 
@@ -464,7 +465,7 @@ private final class HTTPTestClient: Sendable {
     func post(_ api: FakeMessagesAPI, path: String, body: JSON) async throws
         -> (status: Int, headers: [String: String], body: Data)
     {
-        try await send(api, method: "POST", path: path, body: body.serializedData)
+        try await send(api, method: "POST", path: path, body: Data(body.serialized()))
     }
 
     /// POSTs to /v1/messages and collects the body chunk by chunk through a data delegate.
@@ -474,7 +475,7 @@ private final class HTTPTestClient: Sendable {
         let url = try #require(URL(string: api.baseURL.absoluteString + "/v1/messages"))
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
-        request.httpBody = body.serializedData
+        request.httpBody = Data(body.serialized())
         request.setValue("application/json", forHTTPHeaderField: "content-type")
         return await withCheckedContinuation { continuation in
             let task = session.dataTask(with: request)
@@ -514,4 +515,9 @@ private final class StreamDelegate: NSObject, URLSessionDataDelegate, Sendable {
         guard let entry = pending.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
         entry.continuation.resume(returning: .init(chunks: entry.chunks, error: error.map { "\($0)" }))
     }
+}
+
+extension JSONValue {
+    /// Parses a response body.
+    fileprivate static func parse(_ data: Data) throws -> JSONValue { try parse([UInt8](data)) }
 }

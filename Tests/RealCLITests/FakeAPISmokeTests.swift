@@ -1,3 +1,4 @@
+import ClaudeCode
 import ClaudeCodeTesting
 import Foundation
 import Synchronization
@@ -38,7 +39,7 @@ struct FakeAPISmokeTests {
         #expect(run.exitCode == 0, "stderr: \(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count == 3, "expected 3 stdout lines, got \(lines.count):\n\(run.stdout)\nstderr: \(run.stderr)")
-        let frames = try lines.map { try FakeMessagesAPI.JSON(parsing: $0) }
+        let frames = try lines.map { try JSONValue.parse($0) }
 
         #expect(frames[0]["type"] == "system")
         #expect(frames[0]["subtype"] == "init")

@@ -91,7 +91,7 @@ public final class ClaudeSDKClient: Sendable {
         if let transportFactory {
             transport = try transportFactory(options)
         } else {
-            transport = try Self.makeSubprocessTransport(options: options, logger: logger)
+            transport = try SubprocessTransport(options: options, logger: logger)
         }
         let session = ControlSession(
             transport: transport, observer: observer, handler: controlHandler, logger: logger)
@@ -134,28 +134,6 @@ public final class ClaudeSDKClient: Sendable {
     where Prompt.Element == JSONValue {
         try await connect()
         try await query(prompt)
-    }
-
-    static func makeSubprocessTransport(options: ClaudeCodeOptions, logger: Logger) throws(ClaudeCodeError)
-        -> SubprocessTransport
-    {
-        let executable = try CLILocator.locate(explicitPath: options.cliPath)
-        let arguments = try options.commandLineArguments()
-        if arguments.contains(where: { $0.utf8.contains(0) }) {
-            throw ClaudeCodeError(.invalidOptions, "an option value contains a NUL byte, which no argument can carry")
-        }
-        let environment = options.processEnvironment()
-        for (key, value) in environment where key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
-            // Name the variable, never its value: values may be secrets.
-            throw ClaudeCodeError(
-                .invalidOptions, "environment variable \(key.utf8.contains(0) ? "(unprintable)" : key) has an invalid name or a NUL byte in its value")
-        }
-        return SubprocessTransport(
-            configuration: .init(
-                executable: executable, arguments: arguments, environment: environment,
-                workingDirectory: options.cwd, maxLineLength: options.maxLineLength,
-                shutdownGracePeriod: options.shutdownGracePeriod, terminateGracePeriod: options.terminateGracePeriod,
-                stderrHandler: options.stderr), logger: logger)
     }
 
     /// Closes stdin and waits for the CLI to exit (SIGTERM, then SIGKILL, after the grace periods).

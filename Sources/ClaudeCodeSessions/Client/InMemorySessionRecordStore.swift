@@ -7,30 +7,30 @@ public actor InMemorySessionRecordStore: SessionRecordStore {
 
     public init() {}
 
-    public func prepare(
+    public func openRecord(
         _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]
-    ) throws(SessionStoreError) {
-        guard sessions[id] == nil else { return }
-        sessions[id] = SessionData(
-            sessionID: id, startTime: startTime, lastActivity: startTime, conversationHistory: [],
-            workingDirectory: workingDirectory, options: options)
+    ) throws(SessionStoreError) -> any SessionRecordWriter {
+        if sessions[id] == nil {
+            sessions[id] = SessionData(
+                sessionID: id, startTime: startTime, lastActivity: startTime, conversationHistory: [],
+                workingDirectory: workingDirectory, options: options)
+        }
+        return Writer(store: self, id: id)
     }
 
-    public func append(_ messages: [ConversationMessage], to id: SessionID) throws(SessionStoreError) {
+    func append(_ messages: [ConversationMessage], to id: SessionID) throws(SessionStoreError) {
         guard var data = sessions[id] else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
         data.conversationHistory += messages
         if let last = messages.last { data.lastActivity = max(data.lastActivity, last.timestamp) }
         sessions[id] = data
     }
 
-    public func checkpoint(_ id: SessionID) throws(SessionStoreError) {}
-
-    public func load(_ id: SessionID) throws(SessionStoreError) -> SessionData {
+    public func loadRecord(_ id: SessionID) throws(SessionStoreError) -> SessionData {
         guard let data = sessions[id] else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
         return data
     }
 
-    public func list() throws(SessionStoreError) -> [SessionListEntry] {
+    public func listRecords() throws(SessionStoreError) -> [SessionListEntry] {
         sessions.values.sorted { $0.lastActivity > $1.lastActivity }.map {
             .session(
                 SessionSummary(
@@ -40,7 +40,17 @@ public actor InMemorySessionRecordStore: SessionRecordStore {
         }
     }
 
-    public func delete(_ id: SessionID) throws(SessionStoreError) {
+    public func deleteRecord(_ id: SessionID) throws(SessionStoreError) {
         guard sessions.removeValue(forKey: id) != nil else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+    }
+
+    struct Writer: SessionRecordWriter {
+        let store: InMemorySessionRecordStore
+        let id: SessionID
+        func append(_ messages: [ConversationMessage]) async throws(SessionStoreError) {
+            try await store.append(messages, to: id)
+        }
+        func checkpoint() async throws(SessionStoreError) {}
+        func close() async throws(SessionStoreError) {}
     }
 }

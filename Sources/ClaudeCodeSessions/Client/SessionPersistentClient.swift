@@ -1,5 +1,5 @@
 public import ClaudeCode
-public import Foundation
+import Foundation
 public import Logging
 import Synchronization
 
@@ -36,22 +36,51 @@ public final class SessionPersistentClient: Sendable {
     private let state: Mutex<State>
     private let transportFactory: TransportFactory?
     private let controlHandler: ControlRequestHandler?
-    private let events = PersistenceEventHub(handler: nil)
+    private let events: PersistenceEventHub
     /// The store that holds the records.
     public let store: any SessionRecordStore
     public let logger: Logger
 
     /// Creates a client that records into `store`.
-    public init(
+    public convenience init(
         options: ClaudeCodeOptions = ClaudeCodeOptions(), store: any SessionRecordStore,
         transport: TransportFactory? = nil, controlHandler: ControlRequestHandler? = nil,
         logger: Logger = Logger(label: "ClaudeCode.sessions")
     ) {
+        self.init(
+            options: options, store: store, transport: transport, controlHandler: controlHandler, logger: logger,
+            events: PersistenceEventHub(handler: nil))
+    }
+
+    private init(
+        options: ClaudeCodeOptions, store: any SessionRecordStore, transport: TransportFactory?,
+        controlHandler: ControlRequestHandler?, logger: Logger, events: PersistenceEventHub
+    ) {
+        self.events = events
         self.state = Mutex(State(options: options))
         self.store = store
         self.transportFactory = transport
         self.controlHandler = controlHandler
         self.logger = logger
+    }
+
+    /// Creates a client that records into the seed's JSON files in `storagePath`
+    /// (default `~/.claude_sdk/sessions`, created 0700).
+    ///
+    /// The store's own failures and recoveries reach ``persistenceEvents()`` too.
+    public convenience init(
+        options: ClaudeCodeOptions = ClaudeCodeOptions(), storagePath: String? = nil,
+        durability: DurabilityPolicy = .checkpoint, transport: TransportFactory? = nil,
+        controlHandler: ControlRequestHandler? = nil, logger: Logger = Logger(label: "ClaudeCode.sessions")
+    ) {
+        let hub = PersistenceEventHub(handler: nil)
+        let store = FileSessionStore(
+            configuration: .init(
+                directory: storagePath ?? FileSessionStore.defaultDirectory, durability: durability, logger: logger,
+                eventHandler: { hub.emit($0) }))
+        self.init(
+            options: options, store: store, transport: transport, controlHandler: controlHandler, logger: logger,
+            events: hub)
     }
 
     /// The options of the next (or current) connection.
@@ -92,18 +121,23 @@ public final class SessionPersistentClient: Sendable {
 
     /// Every recorded session, newest activity first; damaged files are listed with the reason.
     public func listSessions() async throws(SessionStoreError) -> [SessionListEntry] {
-        try await store.list()
+        try await store.listRecords()
     }
 
     /// The record of `sessionID`.
     /// - Throws: ``SessionStoreError`` — `invalidSessionID`, `sessionNotFound`, or `damagedFile` naming the file.
     public func loadSession(_ sessionID: String) async throws(SessionStoreError) -> SessionData {
-        try await store.load(try Self.validatedID(sessionID))
+        let id = try Self.validatedID(sessionID)
+        if let recorder = state.withLock({ $0.recorder }), recorder.currentSessionID == sessionID {
+            // Include what is still on its way to the store.
+            await recorder.flush()
+        }
+        return try await store.loadRecord(id)
     }
 
     /// Deletes the record of `sessionID` (not the CLI's own transcript).
     public func deleteSession(_ sessionID: String) async throws(SessionStoreError) {
-        try await store.delete(try Self.validatedID(sessionID))
+        try await store.deleteRecord(try Self.validatedID(sessionID))
     }
 
     static func validatedID(_ text: String) throws(SessionStoreError) -> SessionID {
@@ -171,10 +205,10 @@ public final class SessionPersistentClient: Sendable {
 
     /// Connects, runs `body`, and disconnects however `body` ends.
     public static func withConnection<Result: Sendable>(
-        options: ClaudeCodeOptions = ClaudeCodeOptions(), store: (any SessionRecordStore)? = nil, prompt: String? = nil,
+        options: ClaudeCodeOptions = ClaudeCodeOptions(), storagePath: String? = nil, prompt: String? = nil,
         _ body: (SessionPersistentClient) async throws -> Result
     ) async throws -> Result {
-        let client = SessionPersistentClient(options: options, store: store ?? InMemorySessionRecordStore())
+        let client = SessionPersistentClient(options: options, storagePath: storagePath)
         return try await client.withConnection(prompt: prompt, body)
     }
 
@@ -251,6 +285,33 @@ public final class SessionPersistentClient: Sendable {
         async throws(ClaudeCodeError) -> JSONValue
     {
         try await connected().sendControlRequest(subtype, fields, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/reconnectMCPServer(_:timeout:)``.
+    public func reconnectMCPServer(_ name: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().reconnectMCPServer(name, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/toggleMCPServer(_:enabled:timeout:)``.
+    public func toggleMCPServer(_ name: String, enabled: Bool, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().toggleMCPServer(name, enabled: enabled, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/stopTask(_:timeout:)``.
+    public func stopTask(_ taskID: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().stopTask(taskID, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/rewindFiles(toUserMessage:timeout:)``.
+    public func rewindFiles(toUserMessage uuid: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().rewindFiles(toUserMessage: uuid, timeout: timeout)
+    }
+
+    /// Connects and sends the messages of `prompt` as they come; see ``ClaudeSDKClient/connect(prompt:)-(AsyncSequence)``.
+    public func connect<Prompt: AsyncSequence & Sendable>(prompt: Prompt) async throws
+    where Prompt.Element == JSONValue {
+        try await connect()
+        try await query(prompt)
     }
 
     /// See ``ClaudeSDKClient/endInput()``.

@@ -3,22 +3,79 @@ public import Foundation
 
 /// Where ``SessionPersistentClient`` keeps its conversation records.
 ///
-/// ``FileSessionStore`` (the seed's JSON files) is the default. Implementations must keep
-/// the order of appends per session, never lose an appended record once ``checkpoint(_:)``
-/// returned, and be safe to call from several tasks.
+/// ``FileSessionStore`` (the seed's JSON files) is the default; ``InMemorySessionRecordStore``
+/// serves tests. A store hands out one ``SessionRecordWriter`` per recorded session.
 public protocol SessionRecordStore: Sendable {
-    /// Opens the record of `id`, creating it with this metadata when it does not exist.
-    func prepare(
+    /// Opens the record of `id` for appending, creating it with this metadata when it does not exist.
+    func openRecord(
         _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]
-    ) async throws(SessionStoreError)
-    /// Appends messages, in order, to the record of `id`.
-    func append(_ messages: [ConversationMessage], to id: SessionID) async throws(SessionStoreError)
-    /// Makes everything appended so far durable (at a turn's end and on close).
-    func checkpoint(_ id: SessionID) async throws(SessionStoreError)
+    ) async throws(SessionStoreError) -> any SessionRecordWriter
     /// The whole record of `id`.
-    func load(_ id: SessionID) async throws(SessionStoreError) -> SessionData
+    func loadRecord(_ id: SessionID) async throws(SessionStoreError) -> SessionData
     /// Every record, with damaged files reported rather than hidden.
-    func list() async throws(SessionStoreError) -> [SessionListEntry]
+    func listRecords() async throws(SessionStoreError) -> [SessionListEntry]
     /// Removes the record of `id`.
-    func delete(_ id: SessionID) async throws(SessionStoreError)
+    func deleteRecord(_ id: SessionID) async throws(SessionStoreError)
+}
+
+/// Appends to one session's record, in order.
+public protocol SessionRecordWriter: Sendable {
+    /// Appends messages, in order. May return before they are on disk; a failure must not lose them.
+    func append(_ messages: [ConversationMessage]) async throws(SessionStoreError)
+    /// Makes everything appended so far durable (called at each turn's end).
+    func checkpoint() async throws(SessionStoreError)
+    /// Writes everything and releases the record.
+    func close() async throws(SessionStoreError)
+}
+
+extension FileSessionStore: SessionRecordStore {
+    public func openRecord(
+        _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]
+    ) async throws(SessionStoreError) -> any SessionRecordWriter {
+        let writer = try await Self.typed {
+            try await self.openSession(id, workingDirectory: workingDirectory, options: options, startTime: startTime)
+        }
+        return FileRecordWriter(writer: writer)
+    }
+
+    public func loadRecord(_ id: SessionID) async throws(SessionStoreError) -> SessionData {
+        try await Self.typed { try await self.load(id) }
+    }
+
+    public func listRecords() async throws(SessionStoreError) -> [SessionListEntry] {
+        try await Self.typed { try await self.list() }
+    }
+
+    public func deleteRecord(_ id: SessionID) async throws(SessionStoreError) {
+        let existed = try await Self.typed { try await self.delete(id) }
+        if !existed { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+    }
+
+    static func typed<T>(_ body: () async throws -> T) async throws(SessionStoreError) -> T {
+        do {
+            return try await body()
+        } catch let error as SessionStoreError {
+            throw error
+        } catch {
+            throw SessionStoreError(.ioFailure, reason: "unexpected error")
+        }
+    }
+}
+
+/// Adapts a ``SessionWriter`` to ``SessionRecordWriter``.
+struct FileRecordWriter: SessionRecordWriter {
+    let writer: SessionWriter
+
+    func append(_ messages: [ConversationMessage]) async throws(SessionStoreError) {
+        // Queued in order and written in batches; failures are retried by the writer and reported as events.
+        for message in messages { writer.enqueue(message) }
+    }
+
+    func checkpoint() async throws(SessionStoreError) {
+        try await FileSessionStore.typed { try await writer.checkpoint() }
+    }
+
+    func close() async throws(SessionStoreError) {
+        try await FileSessionStore.typed { try await writer.close() }
+    }
 }

@@ -38,21 +38,18 @@ final class SessionRecorder: Sendable {
         let worker = Worker(
             store: store, current: expectedSessionID, workingDirectory: workingDirectory, options: options,
             events: events, logger: logger)
-        let shared = self.shared
         let task = Task.detached {
             var worker = worker
             for await command in stream {
                 switch command {
                 case .frame(let message, let sessionID, let endsTurn):
-                    if let id = await worker.handle(message, sessionID: sessionID, endsTurn: endsTurn) {
-                        shared.state.withLock { $0.currentSessionID = id.rawValue }
-                    }
+                    await worker.handle(message, sessionID: sessionID, endsTurn: endsTurn)
                 case .flush(let done):
                     await worker.checkpoint()
                     done.resume()
                 }
             }
-            await worker.checkpoint()
+            await worker.close()
         }
         self.task.withLock { $0 = task }
     }
@@ -66,8 +63,17 @@ final class SessionRecorder: Sendable {
     }
 
     /// Enqueues one frame. Cheap and non-blocking.
+    ///
+    /// The session id is taken here, on the reader, so ``currentSessionID`` is up to date
+    /// before the consumer sees the frame.
     func record(_ frame: WireFrame) {
-        let sessionID = frame.direction == .inbound ? frame.json?["session_id"]?.stringValue : nil
+        var sessionID: String?
+        if frame.direction == .inbound, let id = frame.json?["session_id"]?.stringValue,
+            SessionID(rawValue: id) != nil
+        {
+            sessionID = id
+            shared.state.withLock { $0.currentSessionID = id }
+        }
         let type = frame.json == nil ? ConversationMessage.invalidType : frame.type
         let message = ConversationMessage(
             direction: frame.direction == .inbound ? .received : .sent, type: type,
@@ -92,7 +98,7 @@ final class SessionRecorder: Sendable {
     private struct Worker: Sendable {
         let store: any SessionRecordStore
         var current: SessionID?
-        var prepared: Set<SessionID> = []
+        var writers: [SessionID: any SessionRecordWriter] = [:]
         var pending: [ConversationMessage] = []
         var dirty = false
         let workingDirectory: String
@@ -112,65 +118,68 @@ final class SessionRecorder: Sendable {
             self.logger = logger
         }
 
-        /// Records one message; returns the session id when it changed.
-        mutating func handle(_ message: ConversationMessage, sessionID: String?, endsTurn: Bool) async -> SessionID? {
-            var changed: SessionID?
-            if let sessionID, sessionID != current?.rawValue {
-                if let id = SessionID(rawValue: sessionID) {
-                    // First id, or a fork: a new record; the old one is left intact.
-                    current = id
-                    changed = id
-                } else {
-                    logger.warning("the CLI sent a session id that is not safe as a file name; keeping the current one")
-                }
+        /// Records one message. A new session id (the first, or a fork's) starts a record of its
+        /// own; the old record is left intact. Ids unsafe as file names never reach here.
+        mutating func handle(_ message: ConversationMessage, sessionID: String?, endsTurn: Bool) async {
+            if let sessionID, sessionID != current?.rawValue, let id = SessionID(rawValue: sessionID) {
+                current = id
             }
             pending.append(message)
-            guard let id = current else { return changed }
-            if !prepared.contains(id) {
+            await write()
+            if endsTurn { await checkpoint() }
+        }
+
+        /// Hands pending messages to the current session's writer (held in memory until there is one).
+        private mutating func write() async {
+            guard let id = current else { return }
+            let writer: any SessionRecordWriter
+            if let existing = writers[id] {
+                writer = existing
+            } else {
                 do {
-                    try await store.prepare(
-                        id, startTime: pending.first?.timestamp ?? message.timestamp, workingDirectory: workingDirectory,
+                    writer = try await store.openRecord(
+                        id, startTime: pending.first?.timestamp ?? Date(), workingDirectory: workingDirectory,
                         options: options)
-                    prepared.insert(id)
+                    writers[id] = writer
                 } catch {
                     report(error, id)
-                    return changed
+                    return
                 }
             }
             do {
-                try await store.append(pending, to: id)
+                try await writer.append(pending)
                 pending.removeAll(keepingCapacity: true)
                 dirty = true
             } catch {
                 // Kept in memory and retried with the next frame.
                 report(error, id)
             }
-            if endsTurn { await checkpoint() }
-            return changed
         }
 
         mutating func checkpoint() async {
-            guard let id = current, prepared.contains(id) else {
-                if !pending.isEmpty {
-                    logger.debug("\(pending.count) frames not recorded: the CLI never said its session id")
-                }
-                return
-            }
-            if !pending.isEmpty {
-                do {
-                    try await store.append(pending, to: id)
-                    pending.removeAll()
-                } catch {
-                    report(error, id)
-                }
-            }
-            guard dirty else { return }
+            await write()
+            guard let id = current, dirty, let writer = writers[id] else { return }
             do {
-                try await store.checkpoint(id)
+                try await writer.checkpoint()
                 dirty = false
             } catch {
                 report(error, id)
             }
+        }
+
+        mutating func close() async {
+            await write()
+            if !pending.isEmpty {
+                logger.warning("\(pending.count) frames not recorded: the CLI never said its session id")
+            }
+            for (id, writer) in writers {
+                do {
+                    try await writer.close()
+                } catch {
+                    report(error, id)
+                }
+            }
+            writers = [:]
         }
 
         private func report(_ error: SessionStoreError, _ id: SessionID) {

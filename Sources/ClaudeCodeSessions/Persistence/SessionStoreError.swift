@@ -50,6 +50,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         /// The store's folder path exists but is not a directory, or one of its parents is a file.
         public static var notADirectory: Self { .init(.notADirectory) }
 
+        /// The code's name.
         public var description: String { storage.rawValue }
 
         /// Matches an error against a code: `catch SessionStoreError.Code.damagedFile { … }`.
@@ -84,6 +85,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         self.reason = reason
     }
 
+    /// The code, path, errno and reason; never message content.
     public var description: String {
         var text = "SessionStoreError.\(code)"
         var details: [String] = []
@@ -94,6 +96,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         return text
     }
 
+    /// ``description`` plus the session id.
     public var debugDescription: String {
         var text = description
         if let sessionID { text += " [session \(sessionID)]" }

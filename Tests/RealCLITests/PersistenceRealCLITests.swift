@@ -1,0 +1,114 @@
+import ClaudeCode
+import ClaudeCodeSessions
+import ClaudeCodeTesting
+import Foundation
+import Testing
+
+/// `SessionPersistentClient` with the real CLI and the seed's JSON files.
+@Suite("SessionPersistentClient with the real CLI", .serialized, .timeLimit(.minutes(3)))
+struct PersistenceRealCLITests {
+    private func storage(_ harness: RealCLIHarness) -> String {
+        harness.sandbox.root.appendingPathComponent("sessions").path
+    }
+
+    @Test func simplePersistFlow() async throws {
+        try await RealCLIHarness.run { harness in
+            let client = SessionPersistentClient(options: harness.options(), storagePath: storage(harness))
+            let sessionID = try await client.withConnection { client in
+                try await client.query("remember 42")
+                for try await _ in client.receiveResponse() {}
+                return try #require(client.currentSessionID)
+            }
+            // The stored id is the CLI's transcript name.
+            #expect(FileManager.default.fileExists(atPath: harness.sandbox.transcriptURL(sessionID: sessionID).path))
+            let data = try await client.loadSession(sessionID)
+            #expect(data.sessionID.rawValue == sessionID)
+            #expect(data.workingDirectory == harness.sandbox.workDirectory.path)
+            let kinds = data.conversationHistory.map { "\($0.direction == .sent ? ">" : "<")\($0.type)" }
+            #expect(kinds.first == ">control_request")
+            #expect(kinds.contains(">user"))
+            #expect(kinds.contains("<assistant"))
+            #expect(kinds.contains("<result"))
+            let prompt = try #require(data.conversationHistory.first { $0.direction == .sent && $0.type == "user" })
+            #expect(prompt.rawJSONString?.contains("remember 42") == true)
+            // The seed's file, private.
+            let file = storage(harness) + "/\(sessionID).json"
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            let folder = try FileManager.default.attributesOfItem(atPath: storage(harness))
+            #expect((folder[.posixPermissions] as? Int) == 0o700)
+            let json = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+            for key in ["session_id", "start_time", "last_activity", "conversation_history", "working_directory", "options", "schema_version"] {
+                #expect(json[key] != nil, "missing \(key)")
+            }
+            let listed = try await client.listSessions().compactMap(\.summary)
+            #expect(listed.map(\.sessionID.rawValue) == [sessionID])
+        }
+    }
+
+    @Test func multiTurnResumeWithANewClientKeepsContextAndID() async throws {
+        try await RealCLIHarness.run { harness in
+            let first = SessionPersistentClient(options: harness.options(), storagePath: storage(harness))
+            try await first.connect()
+            for prompt in ["turn one", "turn two"] {
+                try await first.query(prompt)
+                for try await _ in first.receiveResponse() {}
+            }
+            let sessionID = try #require(first.currentSessionID)
+            await first.disconnect()
+
+            let second = SessionPersistentClient(options: harness.options(), storagePath: storage(harness))
+            try await second.startOrResumeSession(sessionID)
+            try await second.connect()
+            var answers: [String] = []
+            for prompt in ["turn three", "turn four"] {
+                try await second.query(prompt)
+                for try await message in second.receiveResponse() {
+                    if case .result(let result) = message { answers.append(result.result ?? "") }
+                }
+            }
+            #expect(second.currentSessionID == sessionID)
+            await second.disconnect()
+            // The resumed CLI provably received the earlier turns.
+            #expect(answers[0].hasPrefix("echo: turn three | user_turns=3"))
+            #expect(answers[1].hasPrefix("echo: turn four | user_turns=4"))
+            let data = try await second.loadSession(sessionID)
+            let prompts = data.conversationHistory.filter { $0.direction == .sent && $0.type == "user" }
+            #expect(prompts.compactMap(\.rawJSONString).map { $0.contains("turn one") } == [true, false, false, false])
+            #expect(data.conversationHistory.filter { $0.type == "result" }.count == 4)
+        }
+    }
+
+    @Test func toolUseAndInterruptedTurnsAreRecordedIntact() async throws {
+        try await RealCLIHarness.run { harness in
+            let client = SessionPersistentClient(
+                options: harness.options { $0.includePartialMessages = true }, storagePath: storage(harness))
+            try await client.connect()
+            try await client.query("use tool Bash: echo recorded-tool-output")
+            var live: [String] = []
+            for try await message in client.receiveResponse() { live.append(message.raw.string) }
+            try await client.query("now FAKE:slow")
+            var deltas = 0
+            for try await message in client.receiveResponse() {
+                live.append(message.raw.string)
+                if case .streamEvent(let event) = message, event.eventType == "content_block_delta" {
+                    deltas += 1
+                    if deltas == 2 { try await client.interrupt() }
+                }
+            }
+            let sessionID = try #require(client.currentSessionID)
+            await client.disconnect()
+
+            let data = try await client.loadSession(sessionID)
+            let received = data.conversationHistory.filter { $0.direction == .received }.compactMap(\.rawJSONString)
+            // Every message the consumer saw is in the record, byte for byte.
+            for frame in live { #expect(received.contains(frame)) }
+            #expect(received.contains { $0.contains("\"tool_use\"") && $0.contains("recorded-tool-output") })
+            #expect(received.contains { $0.contains("\"tool_result\"") && $0.contains("recorded-tool-output") })
+            #expect(received.contains { $0.contains("[Request interrupted by user]") })
+            #expect(received.contains { $0.contains("error_during_execution") })
+            let sent = data.conversationHistory.filter { $0.direction == .sent }.compactMap(\.rawJSONString)
+            #expect(sent.contains { $0.contains("\"interrupt\"") })
+        }
+    }
+}
