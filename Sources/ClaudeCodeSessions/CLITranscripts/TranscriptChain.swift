@@ -21,10 +21,13 @@ enum EntryType: UInt8, Sendable {
 
 /// One transcript line that belongs to the conversation graph, with the fields the chain
 /// needs. The line itself stays in the file buffer; only these fields are decoded.
-struct TranscriptEntry: Sendable {
-    var line: Range<Int>
-    var type: EntryType
-    var uuid: String
+///
+/// A class, so that the graph's many lookups share one instance instead of copying a
+/// struct full of strings.
+final class TranscriptEntry {
+    let line: Range<Int>
+    let type: EntryType
+    let uuid: String
     /// `parentUuid` when it is a non-empty string.
     var parentUUID: String?
     /// `logicalParentUuid` when it is a non-empty string (compaction back-pointer).
@@ -62,13 +65,15 @@ struct TranscriptEntry: Sendable {
         type.isConversation && !isMeta && !isSidechain && !hasTeamName
     }
 
-    func sameWriter(as other: TranscriptEntry) -> Bool {
-        isSidechain == other.isSidechain && agentID == other.agentID
+    init(line: Range<Int>, type: EntryType, uuid: String) {
+        self.line = line
+        self.type = type
+        self.uuid = uuid
     }
 }
 
 /// A transcript file split into lines and decoded into conversation entries.
-struct ParsedTranscript: Sendable {
+struct ParsedTranscript {
     var bytes: [UInt8]
     var entries: [TranscriptEntry]
     /// Lines that are not complete, valid JSON objects.
@@ -198,7 +203,7 @@ enum TranscriptParser {
             return .other
         }
         guard let uuidRange = ranges[1], let uuidValue = try? scanner.string(in: uuidRange) else { return .other }
-        var entry = TranscriptEntry(line: line, type: entryType, uuid: uuidValue)
+        let entry = TranscriptEntry(line: line, type: entryType, uuid: uuidValue)
         entry.parentUUID = ranges[2].flatMap { nonEmpty(try? scanner.string(in: $0)) }
         entry.logicalParentUUID = ranges[3].flatMap { nonEmpty(try? scanner.string(in: $0)) }
         entry.isSidechain = ranges[4].map { isTruthy(bytes, $0) } ?? false
@@ -211,9 +216,9 @@ enum TranscriptParser {
         entry.message = ranges[11]
         if let messageValue = found.values[11] {
             entry.messageValue = messageValue
-            decodeMessage(messageValue, into: &entry)
+            decodeMessage(messageValue, into: entry)
         } else if let message = ranges[11], bytes[message.lowerBound] == 0x7B {
-            decodeMessage(bytes, message: message, into: &entry)
+            decodeMessage(bytes, message: message, into: entry)
         }
         return .entry(entry)
     }
@@ -225,7 +230,7 @@ enum TranscriptParser {
     }
 
     /// Reads `message.id` and the ids in `message.content` blocks from a parsed message.
-    static func decodeMessage(_ message: JSONValue, into entry: inout TranscriptEntry) {
+    static func decodeMessage(_ message: JSONValue, into entry: TranscriptEntry) {
         guard case .object(let object) = message else { return }
         if entry.type == .assistant, case .string(let id)? = object["id"], !id.isEmpty { entry.assistantMessageID = id }
         guard case .array(let blocks)? = object["content"] else { return }
@@ -244,7 +249,7 @@ enum TranscriptParser {
     }
 
     /// Reads `message.id` and the ids in `message.content` blocks without building them.
-    static func decodeMessage(_ bytes: [UInt8], message: Range<Int>, into entry: inout TranscriptEntry) {
+    static func decodeMessage(_ bytes: [UInt8], message: Range<Int>, into entry: TranscriptEntry) {
         let scanner = JSONObjectScanner(bytes, range: message)
         var content: Range<Int>?
         var iterator = scanner.makeIterator()
