@@ -356,6 +356,7 @@ struct JSONFastParser {
     /// Slow path: the string holds at least one escape, at `firstEscape`. Decodes in one
     /// pass into a reusable scratch buffer.
     mutating func parseEscapedString(start: Int, firstEscape: Int) throws(JSONParseError) -> String {
+        if scratch.capacity == 0 { scratch.reserveCapacity(4096) }
         scratch.removeAll(keepingCapacity: true)
         var runStart = start
         var stop = firstEscape
