@@ -247,6 +247,28 @@ struct JSONParserTests {
         #expect(try scanner.arrayElementRanges(in: number) == nil)
     }
 
+    @Test func scannerLooksUpSeveralKeysInOnePass() throws {
+        let scanner = JSONObjectScanner(#"{"type":"user","message":{"content":"hi \u00e9"},"n":1,"type":"assistant","\u0075uid":"x"}"#)
+        let lookup = JSONObjectScanner.KeyLookup(["type", "message", "uuid", "missing", ""], parse: ["message"])
+        let found = try scanner.lookUp(lookup)
+        #expect(try scanner.string(in: #require(found.ranges[0])) == "assistant")
+        #expect(found.values[1] == ["content": "hi é"])
+        #expect(found.values[0] == nil)
+        #expect(try scanner.string(in: #require(found.ranges[2])) == "x")
+        #expect(found.ranges[3] == nil && found.ranges[4] == nil)
+        #expect(throws: JSONParseError.self) { try JSONObjectScanner(#"{"message":{"a":01}}"#).lookUp(lookup) }
+        #expect(throws: JSONParseError.self) { try JSONObjectScanner(#"{"type":"x","n":01}"#).lookUp(lookup) }
+    }
+
+    @Test func scannerWalksMembersParsingSome() throws {
+        var seen: [(String, JSONValue?)] = []
+        try JSONObjectScanner(#"{"a":[1,{"b":2}],"b":"s","c":{"d":null}}"#).forEachMember(parsing: { $0 != "b" }) {
+            seen.append(($0.key, $1))
+        }
+        #expect(seen.map(\.0) == ["a", "b", "c"])
+        #expect(seen[0].1 == [1, ["b": 2]] && seen[1].1 == nil && seen[2].1 == ["d": nil])
+    }
+
     @Test func scannerDuplicateKeysLastWins() throws {
         #expect(try JSONObjectScanner(#"{"a":1,"a":2}"#).value(forKey: "a") == .int(2))
     }
