@@ -245,16 +245,13 @@ public struct ClaudeSessionLibrary: Sendable {
         let chunks = BlockingIO.chunkCount(for: jobs.count, minimumPerChunk: 64)
         let slots = ParallelSlots<([CLISessionInfo], [CLITranscriptIssue])>(count: chunks)
         BlockingIO.parallel(iterations: chunks) { chunk in
-            var buffer: [UInt8] = []
             var infos: [CLISessionInfo] = []
             var issues: [CLITranscriptIssue] = []
             var index = chunk
             while index < jobs.count {
                 if cancellation.isCancelled { break }
                 let job = jobs[index]
-                switch LiteFileReader.sessionInfo(
-                    path: job.path, sessionID: job.sessionID, projectPath: job.projectPath, buffer: &buffer)
-                {
+                switch LiteFileReader.sessionInfo(path: job.path, sessionID: job.sessionID, projectPath: job.projectPath) {
                 case .info(let info): infos.append(info)
                 case .issue(let issue): issues.append(issue)
                 case .skipped: break
@@ -330,9 +327,8 @@ public struct ClaudeSessionLibrary: Sendable {
         let library = self
         return try await BlockingIO.run { _ in
             guard let location = library.locate(sessionID: sessionID, directory: directory) else { return nil }
-            var buffer: [UInt8] = []
             if case .info(let info) = LiteFileReader.sessionInfo(
-                path: location.path, sessionID: sessionID, projectPath: location.projectPath, buffer: &buffer)
+                path: location.path, sessionID: sessionID, projectPath: location.projectPath)
             {
                 return info
             }

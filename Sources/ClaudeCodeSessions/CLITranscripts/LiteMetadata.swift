@@ -362,7 +362,7 @@ enum LiteFileReader {
     }
 
     /// Reads the head and tail of `path` and extracts its session info.
-    static func sessionInfo(path: String, sessionID: String, projectPath: String?, buffer: inout [UInt8]) -> Outcome {
+    static func sessionInfo(path: String, sessionID: String, projectPath: String?) -> Outcome {
         let descriptor: Int32
         do {
             descriptor = try POSIX.openForReading(path)
@@ -375,7 +375,7 @@ enum LiteFileReader {
         let status = FileStatus(info)
         if status.isDirectory { return .skipped }
         if !status.isRegularFile { return .issue(CLITranscriptIssue(path: path, kind: .notRegularFile)) }
-        guard let file = read(descriptor: descriptor, status: status, buffer: &buffer) else { return .skipped }
+        guard let file = read(descriptor: descriptor, status: status) else { return .skipped }
         let fragment = LazyFragment { completeFragment(descriptor: descriptor, file: file) }
         let reader = LiteMetadataReader(file: file) { fragment.value }
         guard let sessionInfo = reader.sessionInfo(sessionID: sessionID, projectPath: projectPath) else { return .skipped }
@@ -394,9 +394,10 @@ enum LiteFileReader {
     }
 
     /// Reads the windows of an open file, or `nil` when it is empty or unreadable.
-    static func read(descriptor: Int32, status: FileStatus, buffer: inout [UInt8]) -> LiteFile? {
+    static func read(descriptor: Int32, status: FileStatus) -> LiteFile? {
         let window = LiteFile.windowSize
-        let head = readArray(descriptor, count: min(window, max(status.size, 1)), offset: 0)
+        // Like Python, read a whole window even when fstat says the file is shorter.
+        let head = readArray(descriptor, count: window, offset: 0)
         guard !head.isEmpty else { return nil }
         let tailOffset = max(0, status.size - window)
         if tailOffset == 0 {
