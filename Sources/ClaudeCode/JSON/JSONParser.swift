@@ -183,6 +183,30 @@ private let exactPowersOfTen: [Double] = [
 
 // MARK: - The parser
 
+/// A growable byte buffer for decoding escaped strings, freed with its parser.
+final class ScratchBuffer {
+    private(set) var pointer: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        pointer = .allocate(capacity: capacity)
+    }
+
+    /// Makes room for `needed` bytes, keeping the first `kept`.
+    func reserve(_ needed: Int, keeping kept: Int) {
+        guard needed > capacity else { return }
+        let newCapacity = max(needed, capacity &* 2)
+        let newPointer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newPointer.update(from: pointer, count: kept)
+        pointer.deallocate()
+        pointer = newPointer
+        capacity = newCapacity
+    }
+
+    deinit { pointer.deallocate() }
+}
+
 /// A recursive-descent parser over a raw byte buffer. Internal; use ``JSONValue/parse(_:)-(UnsafeRawBufferPointer)``.
 struct JSONFastParser {
     let base: UnsafePointer<UInt8>
@@ -192,7 +216,7 @@ struct JSONFastParser {
     var elementStack: [JSONValue] = []
     var keyStack: [String] = []
     /// Reused by the escaped-string path.
-    var scratch: [UInt8] = []
+    var scratch: ScratchBuffer?
 
     init(base: UnsafePointer<UInt8>, count: Int, position: Int = 0) {
         self.base = base
@@ -354,15 +378,24 @@ struct JSONFastParser {
     }
 
     /// Slow path: the string holds at least one escape, at `firstEscape`. Decodes in one
-    /// pass into a reusable scratch buffer.
+    /// pass into a reusable scratch buffer, writing through a raw pointer.
     mutating func parseEscapedString(start: Int, firstEscape: Int) throws(JSONParseError) -> String {
-        if scratch.capacity == 0 { scratch.reserveCapacity(4096) }
-        scratch.removeAll(keepingCapacity: true)
+        if scratch == nil { scratch = ScratchBuffer(capacity: 4096) }
+        let buffer = scratch!
+        var out = buffer.pointer
+        let base = self.base
+        var written = 0
         var runStart = start
         var stop = firstEscape
         while true {
+            // Room for the run and one decoded escape (at most 4 bytes).
+            if written &+ (stop &- runStart) &+ 4 > buffer.capacity {
+                buffer.reserve(written &+ (stop &- runStart) &+ 4, keeping: written)
+                out = buffer.pointer
+            }
             if stop > runStart {
-                scratch.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: stop &- runStart))
+                (out + written).update(from: base + runStart, count: stop &- runStart)
+                written &+= stop &- runStart
             }
             guard stop < end else { throw error("unterminated string", at: start &- 1) }
             let byte = base[stop]
@@ -375,14 +408,14 @@ struct JSONFastParser {
             guard stop &+ 1 < end else { throw error("unterminated string", at: start &- 1) }
             var next = stop &+ 2
             switch base[stop &+ 1] {
-            case JSONByte.quote: scratch.append(JSONByte.quote)
-            case JSONByte.backslash: scratch.append(JSONByte.backslash)
-            case JSONByte.slash: scratch.append(JSONByte.slash)
-            case UInt8(ascii: "b"): scratch.append(0x08)
-            case UInt8(ascii: "f"): scratch.append(0x0C)
-            case UInt8(ascii: "n"): scratch.append(0x0A)
-            case UInt8(ascii: "r"): scratch.append(0x0D)
-            case UInt8(ascii: "t"): scratch.append(0x09)
+            case JSONByte.quote: out[written] = JSONByte.quote
+            case JSONByte.backslash: out[written] = JSONByte.backslash
+            case JSONByte.slash: out[written] = JSONByte.slash
+            case UInt8(ascii: "b"): out[written] = 0x08
+            case UInt8(ascii: "f"): out[written] = 0x0C
+            case UInt8(ascii: "n"): out[written] = 0x0A
+            case UInt8(ascii: "r"): out[written] = 0x0D
+            case UInt8(ascii: "t"): out[written] = 0x09
             case UInt8(ascii: "u"):
                 guard let unit = Self.hex4(base, at: stop &+ 2, end: end) else {
                     throw error("invalid \\u escape", at: stop)
@@ -402,17 +435,15 @@ struct JSONFastParser {
                 } else if unit >= 0xDC00, unit <= 0xDFFF {
                     scalar = 0xFFFD
                 }
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4) { encoded in
-                    let count = Self.writeUTF8(scalar, to: encoded.baseAddress!)
-                    scratch.append(contentsOf: UnsafeBufferPointer(start: encoded.baseAddress!, count: count))
-                }
+                written &+= Self.writeUTF8(scalar, to: out + written) &- 1
             default:
                 throw error("invalid escape sequence", at: stop)
             }
+            written &+= 1
             runStart = next
             stop = jsonFindStringSpecial(base, from: next, end: end)
         }
-        return String(decoding: scratch, as: UTF8.self)
+        return String(decoding: UnsafeBufferPointer(start: out, count: written), as: UTF8.self)
     }
 
     @inline(__always)
