@@ -40,6 +40,9 @@ generated="$("$bin" generate --config "$work/config" --cwd "$work/project" --ses
 big="$(printf '%s' "$generated" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["big_session"])')"
 bytes="$(printf '%s' "$generated" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')"
 
+# Let the kernel write the new files back first, so neither side is timed against writeback.
+sync
+
 echo "timing ours (best of ${repeats})..." >&2
 ours="$("$bin" run --config "$work/config" --cwd "$work/project" --big "$big" --repeats "$repeats")"
 echo "timing the Python SDK (best of ${repeats})..." >&2

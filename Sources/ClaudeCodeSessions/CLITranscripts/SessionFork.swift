@@ -134,7 +134,7 @@ enum SessionFork {
         var chain: [Int] = []
         var current: Int? = tip
         while let index = current {
-            let slot = graph.slotOfUUID[entries[index].uuid]!
+            let slot = graph.slotOfEntry[index]
             if seen[slot] { break }
             seen[slot] = true
             chain.append(index)

@@ -19,6 +19,48 @@ enum EntryType: UInt8, Sendable {
     var isConversation: Bool { self == .user || self == .assistant }
 }
 
+/// A uuid as a dictionary key: canonical lowercase UUIDs are packed into 128 bits, so
+/// hashing and comparing them is cheap; any other text is kept as is.
+struct UUIDKey: Hashable {
+    var high: UInt64
+    var low: UInt64
+    var text: String?
+
+    init(_ string: String) {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var digits = 0
+        var canonical = string.utf8.count == 36
+        if canonical {
+            for (offset, byte) in string.utf8.enumerated() {
+                if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
+                    if byte != UInt8(ascii: "-") { canonical = false; break }
+                    continue
+                }
+                let value: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte &- 48
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte &- 87
+                default: canonical = false
+                    value = 0
+                }
+                if !canonical { break }
+                if digits < 16 { high = high << 4 | UInt64(value) } else { low = low << 4 | UInt64(value) }
+                digits += 1
+            }
+        }
+        if canonical {
+            self.high = high
+            self.low = low
+            self.text = nil
+        } else {
+            self.high = 0
+            self.low = 0
+            self.text = string
+        }
+    }
+}
+
 /// One transcript line that belongs to the conversation graph, with the fields the chain
 /// needs. The line itself stays in the file buffer; only these fields are decoded.
 ///
@@ -28,6 +70,9 @@ final class TranscriptEntry {
     let line: Range<Int>
     let type: EntryType
     let uuid: String
+    let uuidKey: UUIDKey
+    /// `parentUUID` as a key.
+    var parentKey: UUIDKey?
     /// `parentUuid` when it is a non-empty string.
     var parentUUID: String?
     /// `logicalParentUuid` when it is a non-empty string (compaction back-pointer).
@@ -69,6 +114,7 @@ final class TranscriptEntry {
         self.line = line
         self.type = type
         self.uuid = uuid
+        self.uuidKey = UUIDKey(uuid)
     }
 }
 
@@ -205,6 +251,7 @@ enum TranscriptParser {
         guard let uuidRange = ranges[1], let uuidValue = try? scanner.string(in: uuidRange) else { return .other }
         let entry = TranscriptEntry(line: line, type: entryType, uuid: uuidValue)
         entry.parentUUID = ranges[2].flatMap { nonEmpty(try? scanner.string(in: $0)) }
+        entry.parentKey = entry.parentUUID.map(UUIDKey.init)
         entry.logicalParentUUID = ranges[3].flatMap { nonEmpty(try? scanner.string(in: $0)) }
         entry.isSidechain = ranges[4].map { isTruthy(bytes, $0) } ?? false
         entry.isMeta = ranges[5].map { isTruthy(bytes, $0) } ?? false
@@ -319,7 +366,7 @@ struct ConversationGraph {
     let entries: [TranscriptEntry]
     let bytes: [UInt8]
     /// uuid → slot.
-    private(set) var slotOfUUID: [String: Int] = [:]
+    private(set) var slotOfUUID: [UUIDKey: Int] = [:]
     /// slot → index of the latest entry with that uuid.
     private(set) var latestEntry: [Int] = []
     /// entry index → its slot.
@@ -334,17 +381,17 @@ struct ConversationGraph {
         latestEntry.reserveCapacity(entries.count)
         slotOfEntry.reserveCapacity(entries.count)
         for index in entries.indices {
-            if let slot = slotOfUUID[entries[index].uuid] {
+            if let slot = slotOfUUID[entries[index].uuidKey] {
                 latestEntry[slot] = index
                 slotOfEntry.append(slot)
             } else {
-                slotOfUUID[entries[index].uuid] = latestEntry.count
+                slotOfUUID[entries[index].uuidKey] = latestEntry.count
                 slotOfEntry.append(latestEntry.count)
                 latestEntry.append(index)
             }
         }
         parentSlot = entries.indices.map { index in
-            entries[index].parentUUID.flatMap { slotOfUUID[$0] } ?? -1
+            entries[index].parentKey.flatMap { slotOfUUID[$0] } ?? -1
         }
     }
 
@@ -354,7 +401,7 @@ struct ConversationGraph {
     }
 
     func entryIndex(uuid: String) -> Int? {
-        slotOfUUID[uuid].map { latestEntry[$0] }
+        slotOfUUID[UUIDKey(uuid)].map { latestEntry[$0] }
     }
 
     func parentIndex(of index: Int) -> Int? {
@@ -474,7 +521,7 @@ struct ConversationGraph {
         for index in toolResultEntries {
             let parent = parentSlot[index]
             if parent >= 0, isMember[parent] { resultsBySlot[parent, default: []].append(index) }
-            if let source = entries[index].sourceToolAssistantUUID, let sourceSlot = slotOfUUID[source], isMember[sourceSlot],
+            if let source = entries[index].sourceToolAssistantUUID, let sourceSlot = slotOfUUID[UUIDKey(source)], isMember[sourceSlot],
                 sameWriter(index, latestEntry[sourceSlot])
             {
                 resultsBySlot[sourceSlot, default: []].append(index)
