@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -41,28 +42,76 @@ enum BlockingIO {
         return value
     }
 
-    /// Runs `iterations` pieces of work in parallel on the calling Dispatch thread and the
-    /// Dispatch pool. Call only from inside ``run(_:)``.
-    /// `body` must only touch state that each iteration owns (see ``ParallelSlots``).
+    /// Runs `iterations` pieces of work on the calling thread and one helper thread per
+    /// other core, each taking the next piece until none is left. Call only from inside
+    /// ``run(_:)``. `body` must only touch state that each iteration owns (see ``ParallelSlots``).
+    ///
+    /// Dedicated threads, rather than `concurrentPerform`, because Dispatch may run the
+    /// pieces one after another when its pool looks busy.
     static func parallel(iterations: Int, _ body: (Int) -> Void) {
         if iterations <= 1 {
             if iterations == 1 { body(0) }
             return
         }
+        let helpers = min(iterations, processorCount) - 1
+        if helpers <= 0 {
+            for index in 0..<iterations { body(index) }
+            return
+        }
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(value: body)
-            DispatchQueue.concurrentPerform(iterations: iterations) { box.value($0) }
+            // The helper threads reach `body` only through the box, which is emptied before
+            // returning, so `body` does not outlive this call.
+            let work = WorkBox(body)
+            let next = SharedCounter()
+            let finished = DispatchSemaphore(value: 0)
+            let drain: @Sendable () -> Void = {
+                while true {
+                    let index = next.takeNext()
+                    if index >= iterations { return }
+                    work.run(index)
+                }
+            }
+            for _ in 0..<helpers {
+                let thread = Thread {
+                    drain()
+                    finished.signal()
+                }
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+            drain()
+            for _ in 0..<helpers { finished.wait() }
+            work.clear()
         }
     }
 
+    static let processorCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
     /// How many parallel pieces to cut `count` items into.
     static func chunkCount(for count: Int, minimumPerChunk: Int) -> Int {
-        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        return max(1, min(cores * 4, count / max(1, minimumPerChunk)))
+        max(1, min(processorCount * 4, count / max(1, minimumPerChunk)))
     }
 }
 
-/// Carries a value into `concurrentPerform`; safe because each iteration touches only its own slot.
+/// The body of a parallel loop, shared by its threads until the loop ends.
+final class WorkBox: @unchecked Sendable {
+    private var body: ((Int) -> Void)?
+
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
+
+    /// Called only while the loop runs; `clear()` happens after every thread is done.
+    func run(_ index: Int) { body!(index) }
+
+    func clear() { body = nil }
+}
+
+/// The next index of a parallel loop, shared by its threads.
+final class SharedCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func takeNext() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+/// Carries a value into helper threads; safe because each iteration touches only its own slot.
 struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
 }
