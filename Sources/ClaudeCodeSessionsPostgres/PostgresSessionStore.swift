@@ -1,0 +1,262 @@
+import ClaudeCode
+public import ClaudeCodeSessions
+import Foundation
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+
+/// Session storage in PostgreSQL, through postgres-nio: how sessions outlive one machine and
+/// are shared by a fleet of servers.
+///
+/// One store serves both kinds of session data:
+/// - as a ``SessionCatalog`` (and so a ``SessionStore``), the CLI's transcripts: entries kept byte
+///   for byte under a project key, a session id and an optional subpath, deduplicated by `uuid`,
+///   in append order, with summaries folded as entries arrive;
+/// - as a ``SessionRecordStore``, the records of `SessionPersistentClient` (the seed's
+///   `SessionData`), so that client can keep its conversations in PostgreSQL.
+///
+/// ## Lifecycle
+/// The store talks through a pooled `PostgresClient`, which only works while its `run()` method
+/// runs. Either the store owns the client and you run the store (it is a `Service`, so a
+/// `ServiceGroup` can run it too):
+///
+/// ```swift
+/// let store = try PostgresSessionStore(
+///     clientConfiguration: .init(host: "db", username: "app", password: secret, database: "app", tls: .disable))
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { await store.run() }
+///     try await store.migrate()
+///     let client = SessionPersistentClient(options: options, store: store)
+///     // …
+///     group.cancelAll()  // closes the connections
+/// }
+/// ```
+///
+/// or your application already runs a `PostgresClient` and passes it to
+/// ``init(client:configuration:)``.
+///
+/// ## Schema
+/// ``migrate()`` creates and upgrades the tables (named, ordered steps recorded in
+/// `claude_schema_migrations`, applied in one transaction under an advisory lock, so several
+/// servers may call it at once); running it again is a no-op. Tables live in
+/// ``Configuration/schema``. Every value travels as a bound parameter; only the validated schema
+/// name is spliced into statements.
+///
+/// ## Concurrency
+/// Appends to one key are serialised by a row lock on the key, so their order is the order in
+/// which their transactions ran, from any number of tasks or servers. The `uuid` idempotency key
+/// is a unique index: an entry appended twice (a retried batch) is stored once.
+///
+/// ## Durability
+/// Transcript appends commit with the server's `synchronous_commit`. A record writer's appends
+/// commit without waiting for the server's disk under the default
+/// ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``, and its `checkpoint()` (each turn's end)
+/// waits until everything before it is on the server's disk;
+/// ``ClaudeCodeSessions/DurabilityPolicy/everyMessage`` waits at every append.
+public final class PostgresSessionStore: Sendable, Service {
+    /// How a store behaves.
+    public struct Configuration: Sendable {
+        /// The PostgreSQL schema holding the tables: lowercase letters, digits and `_`, not
+        /// starting with a digit, at most 63 characters. Default `public`. Created by ``migrate()``
+        /// when missing.
+        public var schema: String
+        /// When a record writer's commits must reach the server's disk.
+        /// Default ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``.
+        public var durability: DurabilityPolicy
+        /// Where statements are logged (at `debug`, without their values).
+        public var logger: Logger
+
+        /// Creates a configuration.
+        public init(
+            schema: String = "public", durability: DurabilityPolicy = .checkpoint,
+            logger: Logger = Logger(label: "claude.sessions.postgres")
+        ) {
+            self.schema = schema
+            self.durability = durability
+            self.logger = logger
+        }
+    }
+
+    /// The pooled client the store runs its statements on.
+    public let client: PostgresClient
+    /// The configuration the store was created with.
+    public let configuration: Configuration
+    let tables: PostgresTables
+    private let ownsClient: Bool
+
+    /// Uses a client that your application runs (`client.run()` must be running for the store to work).
+    /// - Throws: ``SessionStoreError/Code/backendFailure`` when ``Configuration/schema`` is not a plain identifier.
+    public init(client: PostgresClient, configuration: Configuration = Configuration()) throws(SessionStoreError) {
+        self.client = client
+        self.configuration = configuration
+        self.tables = try PostgresTables(schema: configuration.schema)
+        self.ownsClient = false
+    }
+
+    /// Creates its own pooled client; run it with ``run()``.
+    /// - Throws: ``SessionStoreError/Code/backendFailure`` when ``Configuration/schema`` is not a plain identifier.
+    public init(
+        clientConfiguration: PostgresClient.Configuration, configuration: Configuration = Configuration(),
+        backgroundLogger: Logger = Logger(label: "claude.sessions.postgres")
+    ) throws(SessionStoreError) {
+        self.tables = try PostgresTables(schema: configuration.schema)
+        self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
+        self.configuration = configuration
+        self.ownsClient = true
+    }
+
+    /// Runs the store's own client until the calling task is cancelled (or a `ServiceGroup`
+    /// shuts down); then its connections are closed and statements fail.
+    ///
+    /// A store made with ``init(client:configuration:)`` does not own its client: this method
+    /// returns at once, and your application runs that client.
+    public func run() async {
+        guard ownsClient else { return }
+        await client.run()
+    }
+
+    /// A client configuration from libpq's environment variables: `PGHOST` (default
+    /// `127.0.0.1`), `PGPORT` (5432), `PGUSER` (`postgres`), `PGPASSWORD`, `PGDATABASE` (the user
+    /// name); TLS disabled, as for a server on loopback or a private network.
+    public static func clientConfiguration(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> PostgresClient.Configuration {
+        let user = environment["PGUSER"].flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
+        return PostgresClient.Configuration(
+            host: environment["PGHOST"].flatMap { $0.isEmpty || $0.hasPrefix("/") ? nil : $0 } ?? "127.0.0.1",
+            port: environment["PGPORT"].flatMap { Int($0) } ?? 5432, username: user,
+            password: environment["PGPASSWORD"], database: environment["PGDATABASE"] ?? user, tls: .disable)
+    }
+
+    // MARK: Migrations
+
+    /// The names of the schema's migrations, in order.
+    public static var migrationNames: [String] { PostgresSchema.migrations.map(\.name) }
+
+    /// Creates the schema and tables, or upgrades them; a no-op when they are current.
+    ///
+    /// Runs in one transaction under an advisory lock, so concurrent calls from several
+    /// servers apply each step once.
+    /// - Returns: The names of the migrations this call applied.
+    /// - Throws: ``SessionStoreError`` — `.schemaTooNew` when the database holds migrations this
+    ///   version does not know; `.backendFailure`.
+    @discardableResult
+    public func migrate() async throws(SessionStoreError) -> [String] {
+        let tables = self.tables
+        let logger = configuration.logger
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await PostgresSchema.migrate(connection, tables: tables, logger: logger)
+            }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    /// The migrations applied to the schema, in the order they ran (empty before ``migrate()``).
+    public func appliedMigrations() async throws(SessionStoreError) -> [String] {
+        do {
+            return try await client.withConnection { connection in
+                try await PostgresSchema.applied(connection, tables: self.tables, logger: self.configuration.logger)
+            }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    // MARK: Running statements
+
+    /// Runs `body` in a transaction on a pooled connection.
+    @discardableResult
+    func transaction<T: Sendable>(
+        key: SessionStoreKey? = nil, sessionID: SessionID? = nil,
+        _ body: (PostgresConnection) async throws -> sending T
+    ) async throws(SessionStoreError) -> T {
+        do {
+            return try await client.withTransaction(logger: configuration.logger, body)
+        } catch {
+            throw Self.mapped(error, key: key, sessionID: sessionID)
+        }
+    }
+
+    /// Runs `body` on a pooled connection, outside a transaction.
+    @discardableResult
+    func connection<T: Sendable>(
+        key: SessionStoreKey? = nil, sessionID: SessionID? = nil,
+        _ body: (PostgresConnection) async throws -> sending T
+    ) async throws(SessionStoreError) -> T {
+        do {
+            return try await client.withConnection(body)
+        } catch {
+            throw Self.mapped(error, key: key, sessionID: sessionID)
+        }
+    }
+
+    /// Maps any error to a ``SessionStoreError`` with a content-free reason: an SQLSTATE or a
+    /// connection error's kind, never a statement's values, a server message quoting them, or
+    /// connection settings.
+    static func mapped(_ error: any Error, key: SessionStoreKey? = nil, sessionID: SessionID? = nil) -> SessionStoreError {
+        if let error = error as? SessionStoreError { return error }
+        if let error = error as? PostgresTransactionError {
+            if let inner = error.closureError ?? error.beginError ?? error.commitError {
+                return mapped(inner, key: key, sessionID: sessionID)
+            }
+            return SessionStoreError(.backendFailure, sessionID: sessionID, reason: "transaction failed", key: key)
+        }
+        if let error = error as? PSQLError {
+            guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
+                return SessionStoreError(
+                    .backendFailure, sessionID: sessionID, reason: "PostgreSQL client: \(error.code)", key: key)
+            }
+            let code: SessionStoreError.Code
+            switch state {
+            case "53100": code = .ioFailure  // disk_full
+            case "55P03", "40P01", "40001": code = .lockTimeout  // lock_not_available, deadlock, serialization
+            default: code = .backendFailure
+            }
+            return SessionStoreError(code, sessionID: sessionID, reason: "PostgreSQL SQLSTATE \(state)", key: key)
+        }
+        if error is PostgresDecodingError {
+            return SessionStoreError(
+                .damagedRecord, sessionID: sessionID, reason: "a column has an unexpected type or value", key: key)
+        }
+        let reason = error is CancellationError ? "cancelled" : "PostgreSQL client: \(type(of: error))"
+        return SessionStoreError(.backendFailure, sessionID: sessionID, reason: reason, key: key)
+    }
+}
+
+/// Qualified table names for a validated schema.
+struct PostgresTables: Sendable {
+    let schema: String
+    let quotedSchema: String
+    let migrations: String
+    let transcripts: String
+    let entries: String
+    let summaries: String
+    let records: String
+    let messages: String
+
+    init(schema: String) throws(SessionStoreError) {
+        guard Self.isPlainIdentifier(schema) else {
+            throw SessionStoreError(
+                .backendFailure,
+                reason: "the schema name must be lowercase letters, digits and '_', not start with a digit, at most 63 characters")
+        }
+        self.schema = schema
+        quotedSchema = "\"\(schema)\""
+        migrations = "\(quotedSchema).claude_schema_migrations"
+        transcripts = "\(quotedSchema).claude_transcripts"
+        entries = "\(quotedSchema).claude_transcript_entries"
+        summaries = "\(quotedSchema).claude_session_summaries"
+        records = "\(quotedSchema).claude_records"
+        messages = "\(quotedSchema).claude_record_messages"
+    }
+
+    static func isPlainIdentifier(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...63).contains(bytes.count), let first = bytes.first, !(0x30...0x39).contains(first) else {
+            return false
+        }
+        return bytes.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+}
