@@ -118,16 +118,28 @@ let package = Package(
             name: "ClaudeCodeSessionsTests",
             dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter"]
         ),
+        // Contract checks and client scenarios shared by the database backends' tests.
+        .target(
+            name: "SessionBackendTestSupport",
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"],
+            path: "Tests/SessionBackendTestSupport"
+        ),
         .testTarget(
             name: "ClaudeCodeSessionsSQLiteTests",
             // SQLiteStoreWriter: a second process appending to the same database file.
             dependencies: [
-                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeTesting", "SQLiteStoreWriter",
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeTesting",
+                "SessionBackendTestSupport", "SQLiteStoreWriter",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "ClaudeCodeSessionsPostgresTests",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsPostgres", "ClaudeCodeTesting"]
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsPostgres", "ClaudeCodeTesting",
+                "SessionBackendTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
     ]
 )
