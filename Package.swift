@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
         .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
         .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
+        .executable(name: "client-benchmark", targets: ["ClientBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
         .executable(name: "stores-benchmark", targets: ["StoresBenchmark"]),
@@ -93,6 +94,7 @@ let package = Package(
             dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
             path: "Examples/ExampleSupport"
         ),
+        .executableTarget(name: "ClientBenchmark", dependencies: ["ClaudeCode"]),
         .executableTarget(
             name: "SimplePersistExample",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],

@@ -16,7 +16,7 @@ environment.banner()
 do {
     // Phase 1: turns 1-2, saved automatically.
     print("=== Phase 1: a new conversation ===")
-    let first = try SessionPersistentClient(options: environment.options, storagePath: environment.storagePath)
+    let first = SessionPersistentClient(options: environment.options, storagePath: environment.storagePath)
     try await first.connect()
     try await turn(first, "My name is Ada and I am planning a trip to Lisbon.")
     try await turn(first, "What should I pack for a week there in May?")
@@ -29,7 +29,7 @@ do {
 
     // Phase 2: a new client instance resumes it (local record + the CLI's --resume).
     print("\n=== Phase 2: resume with a new client ===")
-    let second = try SessionPersistentClient(options: environment.options, storagePath: environment.storagePath)
+    let second = SessionPersistentClient(options: environment.options, storagePath: environment.storagePath)
     try await second.startOrResumeSession(sessionID)
     try await second.connect()
     try await turn(second, "Remind me: what is my name and where am I going?")

@@ -8,7 +8,7 @@ import Foundation
 let environment = try await ExampleEnvironment.prepare(name: "simple-persist")
 environment.banner()
 do {
-    let client = try SessionPersistentClient(options: environment.options, storagePath: environment.storagePath)
+    let client = SessionPersistentClient(options: environment.options, storagePath: environment.storagePath)
 
     // Same code as with ClaudeSDKClient: persistence is automatic.
     let sessionID = try await client.withConnection { client in

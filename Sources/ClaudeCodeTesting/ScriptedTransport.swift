@@ -26,25 +26,48 @@ public final class ScriptedTransport: ClaudeTransport {
         var stderr = ""
         var terminatedImmediately = false
         var closeCount = 0
+        var receive: (@Sendable (TransportEvent) -> Void)?
+        /// Events emitted before `start`, delivered when it is called.
+        var early: [TransportEvent] = []
     }
 
-    public let events: AsyncStream<TransportEvent>
-    private let continuation: AsyncStream<TransportEvent>.Continuation
     private let state = Mutex(State())
+    /// Held while an event is delivered, so deliveries never overlap (the transport contract).
+    private let delivery = Mutex(())
     /// What `close()` does; by default the "process" exits with code 0.
     public let exitStatusOnClose: ProcessExitStatus
     /// When set, `start()` fails with this error.
     public let startError: ClaudeCodeError?
 
     public init(exitStatusOnClose: ProcessExitStatus = .exited(0), startError: ClaudeCodeError? = nil) {
-        (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         self.exitStatusOnClose = exitStatusOnClose
         self.startError = startError
     }
 
-    public func start() async throws(ClaudeCodeError) {
+    public func start(receiving receive: @escaping @Sendable (TransportEvent) -> Void) async throws(ClaudeCodeError) {
         if let startError { throw startError }
-        state.withLock { $0.started = true }
+        let early = state.withLock { state -> [TransportEvent] in
+            state.started = true
+            state.receive = receive
+            defer { state.early = [] }
+            return state.early
+        }
+        for event in early { deliver(event) }
+    }
+
+    /// Hands `event` to the client (or keeps it until `start`); after `.exited` nothing more is delivered.
+    private func deliver(_ event: TransportEvent) {
+        delivery.withLock { _ in
+            let receive = state.withLock { state -> (@Sendable (TransportEvent) -> Void)? in
+                guard let receive = state.receive else {
+                    state.early.append(event)
+                    return nil
+                }
+                if case .exited = event { state.receive = nil }
+                return receive
+            }
+            receive?(event)
+        }
     }
 
     public func write(_ bytes: [UInt8]) async throws(ClaudeCodeError) {
@@ -120,17 +143,22 @@ public final class ScriptedTransport: ClaudeTransport {
 
     /// Writes a line to the client as if the CLI printed it on stdout.
     public func emit(_ line: String) {
-        continuation.yield(.line(Array(line.utf8)))
+        deliver(.lines([Array(line.utf8)]))
+    }
+
+    /// Writes lines to the client in one go, as if the CLI's output arrived in one read.
+    public func emit(lines: [String]) {
+        deliver(.lines(lines.map { Array($0.utf8) }))
     }
 
     /// Writes a frame to the client.
     public func emit(_ frame: JSONValue) {
-        continuation.yield(.line(frame.serialized()))
+        deliver(.lines([frame.serialized()]))
     }
 
     /// Reports a line of `byteCount` bytes that went over the line limit `limit`.
     public func emitOversized(byteCount: Int, limit: Int = 64 * 1024 * 1024, prefix: String) {
-        continuation.yield(.oversizedLine(byteCount: byteCount, limit: limit, prefix: Array(prefix.utf8)))
+        deliver(.oversizedLine(byteCount: byteCount, limit: limit, prefix: Array(prefix.utf8)))
     }
 
     /// Answers a control request frame with success.
@@ -168,7 +196,6 @@ public final class ScriptedTransport: ClaudeTransport {
         }
         guard !alreadyExited else { return }
         for waiter in waiters { waiter.resume(returning: nil) }
-        continuation.yield(.exited(status, stderrTail: tail))
-        continuation.finish()
+        deliver(.exited(status, stderrTail: tail))
     }
 }

@@ -1,6 +1,267 @@
+// Measures what persisting a conversation costs per message as the session grows.
+//
+//   persistence-benchmark [--messages 15000] [--turn 5] [--policy checkpoint|message|never]
+//                         [--dir DIR] [--frames-out FILE] [--json-out FILE]
+//                         [--points 100,300,1000,3000,10000]
+//
+// It streams one session of realistic frames (turns of: the user's prompt, three ~1.3 KB
+// assistant messages, a ~1.2 KB result) through FileSessionStore: each message with an
+// awaited `append`, and a `checkpoint()` at the end of each turn, as SessionPersistentClient
+// does. For each message it records the append latency and its share of the turn's
+// checkpoint (which includes compaction whenever it happens). At each point N it reports:
+//
+//   amortized  mean cost per message over the doubling window [N/√2, N·√2): appends plus
+//              checkpoints plus compactions: the real I/O work per message;
+//   append p50 the median awaited append latency in the window (what a caller that awaits
+//              each append sees; SessionPersistentClient enqueues without waiting).
+//
+// With --frames-out it writes the same stream as JSON lines for the Python benchmark
+// (scripts/bench_persistence_python.py); scripts/bench-persistence.sh runs both.
+
+@_spi(Benchmarking) import ClaudeCodeSessions
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @main
 struct PersistenceBenchmark {
-    static func main() async {
-        print("persistence-benchmark: not yet implemented")
+    static func main() async throws {
+        var arguments: [String: String] = [:]
+        var iterator = CommandLine.arguments.dropFirst().makeIterator()
+        while let key = iterator.next() {
+            guard key.hasPrefix("--"), let value = iterator.next() else {
+                print("usage: persistence-benchmark [--messages N] [--turn T] [--policy P] [--dir D] [--frames-out F] [--json-out F] [--points a,b,c]")
+                exit(2)
+            }
+            arguments[String(key.dropFirst(2))] = value
+        }
+        let count = Int(arguments["messages"] ?? "15000") ?? 15000
+        let turn = max(1, Int(arguments["turn"] ?? "5") ?? 5)
+        let policyName = arguments["policy"] ?? "checkpoint"
+        let policy: DurabilityPolicy =
+            switch policyName {
+            case "message": .everyMessage
+            case "never": .never
+            default: .checkpoint
+            }
+        let points = (arguments["points"] ?? "100,300,1000,3000,10000").split(separator: ",").compactMap { Int($0) }
+        let directory = arguments["dir"] ?? makeTemporaryDirectory()
+
+        let frames = FrameStream.make(count: count, turn: turn)
+        if let path = arguments["frames-out"] {
+            try FrameStream.writeJSONLines(frames, to: path)
+        }
+
+        let compactionCount = Atomic<Int>(0)
+        let store = FileSessionStore(
+            configuration: .init(
+                directory: directory, durability: policy,
+                eventHandler: { event in
+                    if event.kind == .compacted { compactionCount.add(1, ordering: .relaxed) }
+                }))
+        let repeats = max(1, Int(arguments["repeat"] ?? "3") ?? 3)
+        let clock = ContinuousClock()
+
+        // Warm up (thread start-up, page faults, code paths) on a throw-away session.
+        try await stream(frames: Array(frames.prefix(1000)), turn: turn, store: store, id: try SessionID("warm-up"))
+
+        var runs: [Run] = []
+        var totals: [Duration] = []
+        let id = try SessionID(FrameStream.sessionID)
+        for _ in 0..<repeats {
+            let started = clock.now
+            runs.append(try await stream(frames: frames, turn: turn, store: store, id: id))
+            totals.append(clock.now - started)
+        }
+        let compactions = compactionCount.load(ordering: .relaxed) / (repeats + 1)
+
+        // Caller-visible cost of enqueue (fire-and-forget), on another session.
+        let enqueueWriter = try await store.openSession(try SessionID("enqueue-only"), workingDirectory: "/work/bench")
+        let enqueueCount = min(count, 2000)
+        let enqueueStarted = clock.now
+        for position in 0..<enqueueCount {
+            enqueueWriter.enqueue(ConversationMessage(direction: frames[position].direction, rawJSON: frames[position].raw))
+        }
+        let enqueueNanos = nanoseconds(clock.now - enqueueStarted) / Double(enqueueCount)
+        try await enqueueWriter.close()
+
+        let loadStarted = clock.now
+        let loaded = try await store.load(id)
+        let loadMillis = nanoseconds(clock.now - loadStarted) / 1e6
+        precondition(loaded.conversationHistory.count == count, "lost messages")
+
+        var rows: [[String: Double]] = []
+        print(
+            "FileSessionStore (policy \(policyName), \(count) messages, turn \(turn), \(compactions) compactions per run, "
+                + "median of \(repeats) runs, run times \(totals.map { format(nanoseconds($0) / 1e9) }) s)")
+        print("  N        I/O µs/msg   amortized µs/msg   append p50 µs   append p99 µs")
+        for point in points where point <= count {
+            let low = max(0, Int((Double(point) / 2.0.squareRoot()).rounded()) - 1)
+            let high = min(count, Int((Double(point) * 2.0.squareRoot()).rounded()))
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            let amortized = median(runs.map { $0.amortized[low..<high].reduce(0, +) / Double(high - low) })
+            let io = median(runs.map { $0.io[low..<high].reduce(0, +) / Double(high - low) })
+            let p50 = median(runs.map { run in
+                let sorted = run.append[low..<high].sorted()
+                return sorted[sorted.count / 2]
+            })
+            let p99 = median(runs.map { run in
+                let sorted = run.append[low..<high].sorted()
+                return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+            })
+            rows.append([
+                "n": Double(point), "io_us": io / 1000, "amortized_us": amortized / 1000, "append_p50_us": p50 / 1000,
+                "append_p99_us": p99 / 1000,
+            ])
+            print(
+                "  " + pad("\(point)", 8) + pad(format(io / 1000), 13) + pad(format(amortized / 1000), 19)
+                    + pad(format(p50 / 1000), 16) + format(p99 / 1000))
+        }
+        print("  enqueue (caller-visible, fire-and-forget): \(format(enqueueNanos / 1000)) µs/msg")
+        print("  load of \(count) messages: \(format(loadMillis)) ms")
+
+        if let path = arguments["json-out"] {
+            var json = "{\"implementation\":\"swift\",\"policy\":\"\(policyName)\",\"messages\":\(count),\"turn\":\(turn),"
+            json += "\"compactions\":\(compactions),\"enqueue_us\":\(enqueueNanos / 1000),\"load_ms\":\(loadMillis),\"points\":["
+            json += rows.map { row in
+                "{\"n\":\(Int(row["n"]!)),\"io_us\":\(row["io_us"]!),\"amortized_us\":\(row["amortized_us"]!),\"append_p50_us\":\(row["append_p50_us"]!),\"append_p99_us\":\(row["append_p99_us"]!)}"
+            }.joined(separator: ",")
+            json += "]}\n"
+            try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    /// Streams `frames` into a fresh session `id`: an awaited append per message and a
+    /// checkpoint per turn. Returns per-message append latency and amortized cost (ns).
+    @discardableResult
+    static func stream(frames: [FrameStream.Frame], turn: Int, store: FileSessionStore, id: SessionID) async throws
+        -> Run
+    {
+        _ = try await store.delete(id)
+        let writer = try await store.openSession(id, workingDirectory: "/work/bench", options: ["model": "claude-opus-5-5"])
+        let clock = ContinuousClock()
+        var run = Run(count: frames.count)
+        var index = 0
+        while index < frames.count {
+            let end = min(index + turn, frames.count)
+            for position in index..<end {
+                let message = ConversationMessage(direction: frames[position].direction, rawJSON: frames[position].raw)
+                let ioBefore = writer.ioTime
+                let elapsed = try await clock.measure { try await writer.append(message) }
+                run.append[position] = nanoseconds(elapsed)
+                run.io[position] = nanoseconds(writer.ioTime - ioBefore)
+            }
+            let ioBefore = writer.ioTime
+            let checkpoint = nanoseconds(try await clock.measure { try await writer.checkpoint() })
+            let checkpointIO = nanoseconds(writer.ioTime - ioBefore)
+            for position in index..<end {
+                run.amortized[position] = run.append[position] + checkpoint / Double(end - index)
+                run.io[position] += checkpointIO / Double(end - index)
+            }
+            index = end
+        }
+        try await writer.close()
+        return run
+    }
+
+    struct Run {
+        /// Awaited append latency.
+        var append: [Double]
+        /// Append latency plus the message's share of its turn's checkpoint.
+        var amortized: [Double]
+        /// Time on the store's I/O queue for the append plus the share of the checkpoint.
+        var io: [Double]
+
+        init(count: Int) {
+            append = Array(repeating: 0, count: count)
+            amortized = append
+            io = append
+        }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1e9 + Double(attoseconds) / 1e9
+    }
+
+    static func format(_ value: Double) -> String {
+        let rounded = (value * 10).rounded() / 10
+        return "\(rounded)"
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(1, width - text.count))
+    }
+
+    static func makeTemporaryDirectory() -> String {
+        var template = Array("/tmp/persistence-benchmark-XXXXXX".utf8CString)
+        _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/sessions"
+    }
+}
+
+/// The benchmark's stream of frames: turns of a prompt, three assistant messages and a result.
+enum FrameStream {
+    struct Frame {
+        var direction: ConversationMessage.Direction
+        var raw: [UInt8]
+    }
+
+    static let sessionID = "9899897f-3c5e-4b7a-9d2e-0f1e2d3c4b5a"
+    static let words = [
+        "session", "journal", "snapshot", "append", "durable", "atomic", "rename", "folder", "record", "message",
+        "assistant", "result", "turn", "checkpoint", "compaction", "the", "a", "of", "and", "to", "with", "store",
+    ]
+
+    static func text(_ seed: Int, bytes: Int) -> String {
+        var generator = UInt64(truncatingIfNeeded: seed) &* 2_654_435_761 &+ 1
+        var result = ""
+        while result.utf8.count < bytes {
+            generator = generator &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            result += words[Int((generator >> 33) % UInt64(words.count))] + " "
+        }
+        return result
+    }
+
+    static func make(count: Int, turn: Int) -> [Frame] {
+        (0..<count).map { index in
+            let position = index % turn
+            let raw: String
+            let direction: ConversationMessage.Direction
+            if position == 0 {
+                direction = .sent
+                raw =
+                    #"{"type":"user","message":{"role":"user","content":"\#(text(index, bytes: 160))"},"parent_tool_use_id":null,"session_id":"default"}"#
+            } else if position == turn - 1 && turn > 2 {
+                direction = .received
+                raw =
+                    #"{"type":"result","subtype":"success","is_error":false,"duration_ms":\#(1000 + index % 900),"duration_api_ms":\#(800 + index % 700),"num_turns":\#(index / turn + 1),"result":"\#(text(index, bytes: 620))","stop_reason":"end_turn","session_id":"\#(sessionID)","total_cost_usd":0.0\#(1000 + index % 8999),"usage":{"input_tokens":2560,"cache_creation_input_tokens":0,"cache_read_input_tokens":18342,"output_tokens":\#(index % 997),"server_tool_use":{"web_search_requests":0},"service_tier":"standard"},"permission_denials":[],"uuid":"c2a1f0d4-\#(index)","terminal_reason":"completed"}"#
+            } else {
+                direction = .received
+                raw =
+                    #"{"type":"assistant","message":{"id":"msg_01\#(index)","type":"message","role":"assistant","model":"claude-opus-5-5","content":[{"type":"text","text":"\#(text(index, bytes: 760))"}],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":2560,"cache_creation_input_tokens":0,"cache_read_input_tokens":18342,"output_tokens":\#(index % 997),"service_tier":"standard"},"context_management":null},"parent_tool_use_id":null,"session_id":"\#(sessionID)","uuid":"a09bfb87-5d0c-4c6e-9f1b-\#(index)","request_id":"req_011CV\#(index)"}"#
+            }
+            return Frame(direction: direction, raw: Array(raw.utf8))
+        }
+    }
+
+    /// One JSON object per line: {"direction": "...", "raw": <the frame>}.
+    static func writeJSONLines(_ frames: [Frame], to path: String) throws {
+        var bytes: [UInt8] = []
+        for frame in frames {
+            bytes += Array("{\"direction\":\"\(frame.direction.rawValue)\",\"raw\":".utf8)
+            bytes += frame.raw
+            bytes += Array("}\n".utf8)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 }

@@ -16,6 +16,12 @@
 // without waiting, checks that flush() fails and the messages are still queued, lifts the
 // cap ("space freed"), flushes and closes, and prints
 // "failed <pending> events <writeFailed> <writeRecovered>" then "done".
+//
+// --as-user UID drops root privileges first (setgid/setuid), so permission bits apply.
+// --mode retry: enqueue N messages, expect flush() to fail ("failed <pending> events …"),
+//   then retry flush() every 20 ms for up to 20 s (the test fixes the permissions
+//   meanwhile), close, print "recovered <pending> events …" and "done".
+// --mode load: load the session and list the folder; print "loaded <messages> listed <sessions>".
 
 import ClaudeCodeSessions
 
@@ -53,6 +59,30 @@ struct SessionCrashWriter {
         default: usage()
         }
 
+        if let user = arguments["as-user"].flatMap(UInt32.init) {
+            guard setgroups(0, nil) == 0, setgid(user) == 0, setuid(user) == 0 else {
+                emit("error cannot drop privileges\n")
+                exit(5)
+            }
+        }
+        switch arguments["mode"] {
+        case "retry":
+            await retry(directory: directory, session: session, tag: tag, count: count, textBytes: textBytes)
+            return
+        case "load":
+            let store = FileSessionStore(directory: directory)
+            do {
+                let data = try await store.load(session)
+                let listing = try await store.list()
+                emit("loaded \(data.conversationHistory.count) listed \(listing.compactMap(\.summary).count)\n")
+            } catch {
+                emit("error \(error)\n")
+                exit(3)
+            }
+            return
+        default:
+            break
+        }
         if let limit = arguments["fsize-limit"].flatMap(Int.init) {
             await diskFull(
                 directory: directory, session: session, tag: tag, count: count, limit: limit, policy: policy,
@@ -125,6 +155,45 @@ struct SessionCrashWriter {
             emit("error \(error)\n")
             exit(3)
         }
+    }
+
+    static func retry(directory: String, session: SessionID, tag: String, count: Int, textBytes: Int) async {
+        let failures = Counter()
+        let recoveries = Counter()
+        let store = FileSessionStore(
+            configuration: .init(
+                directory: directory,
+                eventHandler: { event in
+                    if event.kind == .writeFailed { failures.increment() }
+                    if event.kind == .writeRecovered { recoveries.increment() }
+                }))
+        let writer = store.makeWriter(for: session, workingDirectory: "/work/retry")
+        for index in 0..<count {
+            let frame = Self.frame(tag: tag, index: index, session: session.rawValue, textBytes: textBytes)
+            writer.enqueue(ConversationMessage(direction: .received, rawJSON: frame))
+        }
+        var lastError = "none"
+        do {
+            try await writer.flush()
+            emit("error flush succeeded\n")
+            exit(4)
+        } catch {
+            lastError = (error as? SessionStoreError).map { "\($0.code) \($0.systemErrorNumber ?? 0)" } ?? "\(error)"
+            emit("failed \(writer.pendingCount) events \(failures.value) \(recoveries.value) \(lastError)\n")
+        }
+        for _ in 0..<1000 {
+            do {
+                try await writer.flush()
+                try await writer.close()
+                emit("recovered \(writer.pendingCount) events \(failures.value) \(recoveries.value)\n")
+                emit("done\n")
+                return
+            } catch {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        emit("error never recovered\n")
+        exit(3)
     }
 
     /// A realistic assistant frame of about 1.3 KB.

@@ -292,6 +292,56 @@ struct FakeCLIProcessTests {
         }
     }
 
+    // MARK: The transport on its own
+
+    @Test("SubprocessTransport: lines in order, exactly one exit event last; a second start() is refused")
+    func transportEventsAndDoubleStart() async throws {
+        try await ProcessHarness.run { harness in
+            let transport = try harness.transportFactory(harness.options("echo"))
+            let events = Collector<TransportEvent>()
+            try await transport.start { events.append($0) }
+            let second = Collector<TransportEvent>()
+            let error = await #expect(throws: ClaudeCodeError.self) { try await transport.start { second.append($0) } }
+            #expect(error?.code == .alreadyConnected)
+
+            try await transport.write(Array(#"{"type":"control_request","request_id":"r1","request":{"subtype":"initialize"}}"#.utf8) + [0x0A])
+            try await transport.write(Array(#"{"type":"user","message":{"role":"user","content":"hi"}}"#.utf8) + [0x0A])
+            await transport.endInput()
+            await transport.close()
+
+            #expect(second.count == 0)
+            var lines: [String] = []
+            var exits: [ProcessExitStatus] = []
+            for event in events.all {
+                switch event {
+                case .lines(let batch): lines += batch.map { String(decoding: $0, as: UTF8.self) }
+                case .oversizedLine: Issue.record("unexpected oversized line")
+                case .exited(let status, _):
+                    #expect(exits.isEmpty && lines.count == 4, "the exit must come once, after every line")
+                    exits.append(status)
+                }
+            }
+            #expect(exits == [.exited(0)])
+            let types = try lines.map { try JSONValue.parse($0)["type"]?.stringValue ?? "" }
+            #expect(types == ["control_response", "system", "assistant", "result"])
+        }
+    }
+
+    @Test("SubprocessTransport: a CLI that ignores EOF and SIGTERM ends with SIGKILL")
+    func transportReportsSIGKILL() async throws {
+        try await ProcessHarness.run { harness in
+            let transport = try harness.transportFactory(harness.options("ignore-eof"))
+            let events = Collector<TransportEvent>()
+            try await transport.start { events.append($0) }
+            await transport.close()
+            guard case .exited(let status, _)? = events.all.last else {
+                Issue.record("no exit event")
+                return
+            }
+            #expect(status == .signaled(SIGKILL))
+        }
+    }
+
     // MARK: Lifecycle: no CLI outlives its owner
 
     @Test("cancelling the task iterating query(prompt:) mid-stream ends the CLI process")

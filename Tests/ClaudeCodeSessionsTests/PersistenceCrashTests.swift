@@ -108,26 +108,35 @@ struct PersistenceCrashTests {
         var alreadyFolded = 0
         var inFlightKept = 0
         var killedDuringCompaction = 0
+        var cleanExits = 0
         for round in 0..<kills {
             let turn = Int.random(in: 2...12, using: &generator)
+            // Kill after a random number of acknowledged messages, after a random delay, or
+            // (every third round) during the compaction that close() performs after the last message.
+            let mode = round % 3
+            let count = mode == 2 ? Int.random(in: 5...150, using: &generator) : 1_000_000
             let child = try ChildProcess(
                 CrashWriter.path,
                 [
-                    "--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "1000000",
+                    "--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "\(count)",
                     "--policy", policy, "--turn", "\(turn)", "--text-bytes", "\(Int.random(in: 200...1200, using: &generator))",
                 ])
-            // Kill after a random number of acknowledged messages, or after a random delay.
-            if Bool.random(using: &generator) {
+            switch mode {
+            case 0:
                 let target = Int.random(in: 0...300, using: &generator)
                 child.read(until: { $0.count >= target })
-            } else {
+            case 1:
                 let delay = Int.random(in: 0...120, using: &generator)
                 child.read(until: { _ in false }, timeout: .milliseconds(delay))
+            default:
+                child.read(until: { $0.count >= count })
+                usleep(UInt32.random(in: 0...40_000, using: &generator))
             }
             child.kill()
             child.wait()
             let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasPrefix(".") } ?? []
             if leftovers.contains(where: { $0.contains(".json.tmp-") }) { killedDuringCompaction += 1 }
+            if child.lines.last == "done" { cleanExits += 1 }
             let acknowledged = child.lines.filter { $0.hasPrefix("w0 ") }.compactMap { Int($0.dropFirst(3)) }
             #expect(!child.lines.contains { $0.hasPrefix("error") }, "round \(round): \(child.lines.last ?? "")")
             let acknowledgedThrough = (acknowledged.last.map { $0 + 1 }) ?? present
@@ -171,7 +180,7 @@ struct PersistenceCrashTests {
         #expect(count == "\(present + 5)")
         print(
             "crash test (\(policy)): \(kills) kills, \(present) messages, torn tails seen \(tornTails), "
-                + "killed while writing a snapshot \(killedDuringCompaction), "
+                + "killed while writing a snapshot \(killedDuringCompaction), finished before the kill \(cleanExits), "
                 + "crashes between snapshot and journal replacement seen \(alreadyFolded), in-flight message kept \(inFlightKept)"
         )
     }
@@ -245,6 +254,60 @@ struct PersistenceCrashTests {
         let store = FileSessionStore(directory: directory)
         let data = try await store.load(try SessionID("full"))
         #expect(try writerMarks(data).map(\.1) == Array(0..<200))
+    }
+}
+
+extension PersistenceCrashTests {
+    @Test(
+        "permission denied (an unprivileged writer): writes fail, records are kept, and recover when fixed",
+        .enabled(if: geteuid() == 0, "needs root to drop to another uid"))
+    func permissionDenied() async throws {
+        // Root ignores permission bits, so the writer runs as uid 65534 in a child process.
+        let folder = TemporaryFolder()
+        chmod(folder.path, 0o755)
+        let directory = folder.sub("sessions")
+        mkdir(directory, 0o700)  // owned by root: the child may not enter it
+        let child = try ChildProcess(
+            CrashWriter.path,
+            ["--dir", directory, "--session", "denied", "--count", "40", "--mode", "retry", "--as-user", "65534"])
+        child.read(until: { $0.contains { $0.hasPrefix("failed ") } }, timeout: .seconds(20))
+        let failed = try #require(child.lines.first { $0.hasPrefix("failed ") }).split(separator: " ")
+        #expect(failed[1] == "40", "all records kept in memory")
+        #expect(failed[5] == "ioFailure" && failed[6] == "13", "EACCES: \(failed)")
+        #expect(Int(failed[3])! <= 2, "one writeFailed event per distinct error, not per retry")
+        chown(directory, 65534, 65534)  // "fix the permissions"
+        child.wait()
+        #expect(child.lines.last == "done", "\(child.lines)")
+        let recovered = try #require(child.lines.first { $0.hasPrefix("recovered ") }).split(separator: " ")
+        #expect(recovered[1] == "0")
+        #expect(recovered[4] == "1", "one writeRecovered event")
+        let data = try await FileSessionStore(directory: directory).load(try SessionID("denied"))
+        #expect(try writerMarks(data).map(\.1) == Array(0..<40))
+    }
+
+    @Test(
+        "a read-only folder (another uid) loads and lists without a lock and without writing",
+        .enabled(if: geteuid() == 0, "needs root to drop to another uid"))
+    func readOnlyFolder() async throws {
+        let folder = TemporaryFolder()
+        chmod(folder.path, 0o755)
+        let directory = folder.sub("sessions")
+        let store = FileSessionStore(directory: directory)
+        let id = try SessionID("readonly")
+        let writer = try await store.openSession(id, workingDirectory: "/w")
+        for index in 0..<12 {
+            try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(index)))
+        }
+        try await writer.checkpoint()  // leaves records in the journal too
+        chmod(directory, 0o755)
+        for name in ["readonly.json", "readonly.journal", "readonly.lock"] { chmod(directory + "/" + name, 0o644) }
+        let before = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        let child = try ChildProcess(
+            CrashWriter.path, ["--dir", directory, "--session", "readonly", "--mode", "load", "--as-user", "12345"])
+        child.wait()
+        #expect(child.lines == ["loaded 12 listed 1"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == before)
+        try await writer.close()
     }
 }
 

@@ -156,7 +156,7 @@ struct PersistenceSecurityTests {
         #expect(try await store.load(id).conversationHistory.count == 1)
     }
 
-    @Test("temporary files are hidden, exclusive and never listed")
+    @Test("temporary files are hidden and never listed; a session's stale ones go at its next compaction")
     func temporaryFiles() async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
@@ -166,8 +166,16 @@ struct PersistenceSecurityTests {
         try await writer.close()
         // A stale temp file (as left by a crash during compaction) is ignored.
         try "{garbage".write(toFile: directory + "/.tmp.json.tmp-abc", atomically: false, encoding: .utf8)
+        try "{garbage".write(toFile: directory + "/.tmp.journal.tmp-def", atomically: false, encoding: .utf8)
+        try "other".write(toFile: directory + "/.tmp2.json.tmp-abc", atomically: false, encoding: .utf8)
         let listing = try await store.list()
         #expect(listing.count == 1)
         #expect(listing.first?.summary?.sessionID == id)
+        // The session's next compaction (holding its lock) removes its own leftovers only.
+        let again = store.makeWriter(for: id)
+        try await again.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(1)))
+        try await again.close()
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: directory))
+        #expect(names == ["tmp.json", "tmp.journal", "tmp.lock", ".tmp2.json.tmp-abc"])
     }
 }

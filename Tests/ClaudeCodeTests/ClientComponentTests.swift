@@ -54,6 +54,26 @@ import Testing
         #expect(!client.isConnected)
     }
 
+    /// Lines that arrive in one read are delivered in order across readers: a response stops after its
+    /// result, and a reader abandoned early loses nothing to the next one.
+    @Test func oneReadOfManyLinesIsSharedInOrderAcrossReaders() async throws {
+        let (client, transport) = try await connected()
+        try await client.query("hello")
+        let system = #"{"type":"system","subtype":"status","status":null,"session_id":"s1"}"#
+        transport.emit(lines: [Self.assistant, Self.result, system, Self.assistant, Self.assistant, Self.result])
+        var first: [String] = []
+        for try await message in client.receiveResponse() { first.append(message.type) }
+        #expect(first == ["assistant", "result"])
+        for try await message in client.receiveMessages() {
+            #expect(message.type == "system")
+            break
+        }
+        var rest: [String] = []
+        for try await message in client.receiveResponse() { rest.append(message.type) }
+        #expect(rest == ["assistant", "assistant", "result"])
+        await client.disconnect()
+    }
+
     @Test func slowConsumerDoesNotBlockControlRequests() async throws {
         let answered = Mutex(0)
         let (client, transport) = try await connected(handler: { subtype, request in

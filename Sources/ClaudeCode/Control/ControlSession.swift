@@ -5,9 +5,9 @@ import Synchronization
 /// Runs the stream-json protocol over one transport: routes every inbound frame, matches
 /// control responses to requests, answers the CLI's control requests, and queues messages.
 ///
-/// Ownership: the session owns one reader task (started in ``start()``), which is the only
-/// reader of the transport. Control requests from the CLI are answered in their own tasks,
-/// never waiting on the message consumer.
+/// Inbound frames are handled synchronously on the transport's reading task (see
+/// ``ClaudeTransport/start(receiving:)``): parsed, routed, and queued for the consumer without waiting for
+/// it. Control requests from the CLI are answered in their own tasks, never waiting on the message consumer.
 final class ControlSession: Sendable {
     private struct Pending {
         var continuation: CheckedContinuation<JSONValue, any Error>
@@ -22,7 +22,6 @@ final class ControlSession: Sendable {
         var closing = false
         var exit: ProcessExitStatus?
         var lastErrorResult: ResultMessage?
-        var reader: Task<Void, Never>?
     }
 
     let transport: any ClaudeTransport
@@ -42,9 +41,7 @@ final class ControlSession: Sendable {
     }
 
     func start() async throws(ClaudeCodeError) {
-        try await transport.start()
-        let reader = Task.detached { [self] in await self.readLoop() }
-        state.withLock { $0.reader = reader }
+        try await transport.start { [weak self] event in self?.receive(event) }
     }
 
     var exitStatus: ProcessExitStatus? { state.withLock { $0.exit } }
@@ -143,14 +140,10 @@ final class ControlSession: Sendable {
         await transport.endInput()
     }
 
-    /// Shuts the CLI down and waits until the reader has delivered everything.
+    /// Shuts the CLI down; returns once it has exited and everything it sent has been handled.
     func close() async {
-        let reader = state.withLock { state -> Task<Void, Never>? in
-            state.closing = true
-            return state.reader
-        }
+        state.withLock { $0.closing = true }
         await transport.close()
-        await reader?.value
         let inflight = state.withLock { state -> [Task<Void, Never>] in
             defer { state.inflight = [:] }
             return Array(state.inflight.values)
@@ -160,61 +153,78 @@ final class ControlSession: Sendable {
 
     // MARK: Reading
 
-    private func readLoop() async {
-        for await event in transport.events {
-            switch event {
-            case .line(let bytes):
-                handleLine(bytes)
-            case .oversizedLine(let count, let limit, let prefix):
-                observer?(WireFrame(direction: .inbound, raw: RawJSON(bytes: prefix), json: nil, timestamp: Date()))
-                logger.warning("skipped a stdout line of \(count) bytes: over the line limit")
-                messages.push(
-                    .invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix)))
-            case .exited(let status, let stderrTail):
-                handleExit(status, stderrTail: stderrTail)
-            }
+    private func receive(_ event: TransportEvent) {
+        switch event {
+        case .lines(let lines):
+            var batch: [Message] = []
+            batch.reserveCapacity(lines.count)
+            var tape = JSONTape()
+            for line in lines { handleLine(line, tape: &tape, batch: &batch) }
+            messages.push(contentsOf: batch)
+        case .oversizedLine(let count, let limit, let prefix):
+            observer?(WireFrame(direction: .inbound, raw: RawJSON(bytes: prefix), json: nil, timestamp: Date()))
+            logger.warning("skipped a stdout line of \(count) bytes: over the line limit")
+            messages.push(.invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix)))
+        case .exited(let status, let stderrTail):
+            handleExit(status, stderrTail: stderrTail)
         }
     }
 
-    private func handleLine(_ bytes: [UInt8]) {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(bytes)
-        } catch {
-            observer?(
-                WireFrame(direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
-            logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
-            messages.push(
-                .invalid(
-                    InvalidFrame(
-                        reason: .malformedJSON(error.description), byteCount: bytes.count, prefix: Array(bytes.prefix(200)))
-                ))
-            return
-        }
-        let raw = RawJSON(bytes: bytes)
-        observer?(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
-        guard case .object = json else {
-            messages.push(.invalid(InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
-            return
-        }
-        switch json["type"]?.stringValue {
-        case "control_response":
-            handleControlResponse(json["response"] ?? .null)
-        case "control_request":
-            handleControlRequest(json)
-        case "control_cancel_request":
-            if let id = json["request_id"]?.stringValue {
-                state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
+    /// Handles one line: control traffic is routed here; anything else is added to `batch` for the consumer.
+    /// Messages before a control frame are queued before it is handled, so order is kept across both.
+    private func handleLine(_ bytes: [UInt8], tape: inout JSONTape, batch: inout [Message]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            do throws(JSONParseError) {
+                try tape.parse(buffer)
+            } catch {
+                observer?(
+                    WireFrame(
+                        direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
+                logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
+                batch.append(
+                    .invalid(
+                        InvalidFrame(
+                            reason: .malformedJSON(error.description), byteCount: bytes.count,
+                            prefix: Array(bytes.prefix(200)))))
+                return
             }
-        default:
-            let message = Message(raw: raw, json: json)
-            if case .result(let result) = message {
-                state.withLock { state in
-                    state.awaitingResult = false
-                    state.lastErrorResult = result.isError ? result : nil
+            tape.withRoot(of: buffer) { root in
+                let raw = RawJSON(bytes: bytes)
+                // The observer sees every frame as a JSONValue; without one, only what messages keep is built.
+                if let observer {
+                    observer(WireFrame(direction: .inbound, raw: raw, json: root.jsonValue, timestamp: Date()))
+                }
+                guard root.kind == .object else {
+                    batch.append(
+                        .invalid(
+                            InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
+                    return
+                }
+                let type = root["type"]?.stringValue
+                if type?.hasPrefix("control_") == true, !batch.isEmpty {
+                    messages.push(contentsOf: batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+                switch type {
+                case "control_response":
+                    handleControlResponse(root["response"]?.jsonValue ?? .null)
+                case "control_request":
+                    handleControlRequest(root.jsonValue)
+                case "control_cancel_request":
+                    if let id = root["request_id"]?.stringValue {
+                        state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
+                    }
+                default:
+                    let message = Message(raw: raw, reading: root)
+                    if case .result(let result) = message {
+                        state.withLock { state in
+                            state.awaitingResult = false
+                            state.lastErrorResult = result.isError ? result : nil
+                        }
+                    }
+                    batch.append(message)
                 }
             }
-            messages.push(message)
         }
     }
 

@@ -4,17 +4,36 @@ import Synchronization
 ///
 /// The reader never waits for the consumer, so control requests are answered however
 /// slowly messages are consumed. Memory grows only while the consumer lags.
+///
+/// The consumer takes everything queued at once into a cache of its own, so the lock the
+/// reader uses is taken about once per batch on each side, not once per message.
 final class MessageBuffer: Sendable {
     private struct State {
         var items: [Message] = []
-        var head = 0
         var finished = false
         var failure: ClaudeCodeError?
         var waiter: CheckedContinuation<Message?, any Error>?
         var waiterID: UInt64 = 0
         var nextWaiterID: UInt64 = 0
     }
+    /// Messages taken from `state` and not yet returned. Only the consumer touches it, so its lock is uncontended.
+    private struct Taken {
+        var items: [Message] = []
+        var head = 0
+
+        mutating func pop() -> Message? {
+            guard head < items.count else { return nil }
+            let message = items[head]
+            head += 1
+            if head == items.count {
+                items = []
+                head = 0
+            }
+            return message
+        }
+    }
     private let state = Mutex(State())
+    private let taken = Mutex(Taken())
 
     func push(_ message: Message) {
         let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
@@ -27,6 +46,22 @@ final class MessageBuffer: Sendable {
             return nil
         }
         waiter?.resume(returning: message)
+    }
+
+    /// Queues messages in order, waking the consumer (once) if it waits.
+    func push(contentsOf batch: [Message]) {
+        guard let first = batch.first else { return }
+        let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                state.items.append(contentsOf: batch.dropFirst())
+                return waiter
+            }
+            state.items.append(contentsOf: batch)
+            return nil
+        }
+        waiter?.resume(returning: first)
     }
 
     /// Ends the stream after the queued messages; `error`, if any, is thrown once after them.
@@ -44,25 +79,16 @@ final class MessageBuffer: Sendable {
         }
     }
 
-    var isFinished: Bool { state.withLock { $0.finished && $0.head == $0.items.count } }
+    private enum Immediate {
+        case message(Message)
+        case end
+        case failure(ClaudeCodeError)
+        case wait
+    }
 
-    func next() async throws(ClaudeCodeError) -> Message? {
-        enum Immediate {
-            case message(Message)
-            case end
-            case failure(ClaudeCodeError)
-            case wait
-        }
-        let immediate = state.withLock { state -> Immediate in
-            if state.head < state.items.count {
-                let message = state.items[state.head]
-                state.head += 1
-                if state.head > 1024 && state.head * 2 > state.items.count {
-                    state.items.removeFirst(state.head)
-                    state.head = 0
-                }
-                return .message(message)
-            }
+    /// Takes what is queued: the first message is returned, the rest kept in `taken`. Call with `state` locked.
+    private func takeQueued(_ state: inout State) -> Immediate? {
+        guard !state.items.isEmpty else {
             if state.finished {
                 if let failure = state.failure {
                     state.failure = nil
@@ -70,6 +96,26 @@ final class MessageBuffer: Sendable {
                 }
                 return .end
             }
+            return nil
+        }
+        var items: [Message] = []
+        swap(&items, &state.items)
+        let first = items[0]
+        if items.count > 1 {
+            taken.withLock { taken in
+                taken.items = items
+                taken.head = 1
+            }
+        }
+        return .message(first)
+    }
+
+    /// The next message; `nil` at the end. Runs on the caller's actor (`isolation`), so taking a queued
+    /// message costs no executor hop.
+    func next(isolation actor: isolated (any Actor)? = #isolation) async throws(ClaudeCodeError) -> Message? {
+        if let message = taken.withLock({ $0.pop() }) { return message }
+        let immediate = state.withLock { state -> Immediate in
+            if let taken = takeQueued(&state) { return taken }
             if state.waiter != nil {
                 return .failure(
                     ClaudeCodeError(
@@ -90,41 +136,36 @@ final class MessageBuffer: Sendable {
             return state.nextWaiterID
         }
         do {
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message?, any Error>) in
-                    let resumeNow = state.withLock { state -> Immediate? in
-                        if state.head < state.items.count {
-                            let message = state.items[state.head]
-                            state.head += 1
-                            return .message(message)
-                        }
-                        if state.finished {
-                            if let failure = state.failure {
-                                state.failure = nil
-                                return .failure(failure)
+            return try await withTaskCancellationHandler(
+                operation: {
+                    try await withCheckedThrowingContinuation(isolation: actor) {
+                        (continuation: CheckedContinuation<Message?, any Error>) in
+                        let resumeNow = state.withLock { state -> Immediate? in
+                            if let taken = takeQueued(&state) { return taken }
+                            if Task.isCancelled {
+                                return .failure(ClaudeCodeError(.cancelled, "reading messages was cancelled"))
                             }
-                            return .end
+                            state.waiter = continuation
+                            state.waiterID = id
+                            return nil
                         }
-                        if Task.isCancelled { return .failure(ClaudeCodeError(.cancelled, "reading messages was cancelled")) }
-                        state.waiter = continuation
-                        state.waiterID = id
-                        return nil
+                        switch resumeNow {
+                        case .message(let message): continuation.resume(returning: message)
+                        case .end: continuation.resume(returning: nil)
+                        case .failure(let error): continuation.resume(throwing: error)
+                        case .wait, nil: break
+                        }
                     }
-                    switch resumeNow {
-                    case .message(let message): continuation.resume(returning: message)
-                    case .end: continuation.resume(returning: nil)
-                    case .failure(let error): continuation.resume(throwing: error)
-                    case .wait, nil: break
+                },
+                onCancel: {
+                    let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+                        guard state.waiterID == id, let waiter = state.waiter else { return nil }
+                        state.waiter = nil
+                        return waiter
                     }
-                }
-            } onCancel: {
-                let waiter = state.withLock { state -> CheckedContinuation<Message?, any Error>? in
-                    guard state.waiterID == id, let waiter = state.waiter else { return nil }
-                    state.waiter = nil
-                    return waiter
-                }
-                waiter?.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
-            }
+                    waiter?.resume(throwing: ClaudeCodeError(.cancelled, "reading messages was cancelled"))
+                },
+                isolation: actor)
         } catch let error as ClaudeCodeError {
             throw error
         } catch {
@@ -155,13 +196,18 @@ public struct MessageStream: AsyncSequence, Sendable {
         var done = false
 
         public mutating func next() async throws(ClaudeCodeError) -> Message? {
+            try await next(isolation: nil)
+        }
+
+        /// The next message, read on the caller's actor (no executor hop when one is queued).
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(ClaudeCodeError) -> Message? {
             guard !done else { return nil }
             guard let buffer else {
                 done = true
                 throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
             }
             do {
-                guard let message = try await buffer.next() else {
+                guard let message = try await buffer.next(isolation: actor) else {
                     done = true
                     return nil
                 }

@@ -22,8 +22,8 @@ public struct WireFrame: Sendable {
 
 /// Sees every frame in both directions, in order, before anything else handles it.
 ///
-/// It runs on the reader (inbound) or the sending task (outbound): keep it fast and
-/// hand heavy work to another task. `SessionPersistentClient` records conversations this way.
+/// It runs on the transport's reading task (inbound; nothing more is read from the CLI until it
+/// returns) or on the sending task (outbound): keep it fast and hand heavy work to another task. `SessionPersistentClient` records conversations this way.
 public typealias FrameObserver = @Sendable (WireFrame) -> Void
 
 /// Answers a control request the CLI sends (`can_use_tool`, `hook_callback`, `mcp_message`).

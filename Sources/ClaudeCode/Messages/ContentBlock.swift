@@ -7,7 +7,8 @@ public enum ContentBlock: Sendable, Hashable {
     case redactedThinking(RedactedThinkingBlock)
     case toolUse(ToolUseBlock)
     case toolResult(ToolResultBlock)
-    case serverToolUse(ServerToolUseBlock)
+    /// A server-side tool call (web search, web fetch, code execution, …).
+    case serverToolUse(ToolUseBlock)
     case serverToolResult(ServerToolResultBlock)
     case image(ImageBlock)
     case unknown(JSONValue)
@@ -27,7 +28,7 @@ public enum ContentBlock: Sendable, Hashable {
         }
     }
 
-    init(json: JSONValue) {
+    init<JSON: JSONReadable>(json: JSON) {
         let type = json["type"]?.stringValue ?? ""
         switch type {
         case "text":
@@ -42,25 +43,25 @@ public enum ContentBlock: Sendable, Hashable {
             self = .toolUse(
                 ToolUseBlock(
                     id: json["id"]?.stringValue ?? "", name: json["name"]?.stringValue ?? "",
-                    input: json["input"] ?? .object([:])))
+                    input: json["input"]?.jsonValue ?? .object([:])))
         case "tool_result":
             self = .toolResult(
                 ToolResultBlock(
-                    toolUseID: json["tool_use_id"]?.stringValue ?? "", content: json["content"],
+                    toolUseID: json["tool_use_id"]?.stringValue ?? "", content: json["content"]?.jsonValue,
                     isError: json["is_error"]?.boolValue))
         case "server_tool_use":
             self = .serverToolUse(
-                ServerToolUseBlock(
+                ToolUseBlock(
                     id: json["id"]?.stringValue ?? "", name: json["name"]?.stringValue ?? "",
-                    input: json["input"] ?? .object([:])))
+                    input: json["input"]?.jsonValue ?? .object([:])))
         case "image":
-            self = .image(ImageBlock(source: json["source"] ?? .null))
+            self = .image(ImageBlock(source: json["source"]?.jsonValue ?? .null))
         default:
             if type.hasSuffix("_tool_result"), let toolUseID = json["tool_use_id"]?.stringValue {
                 self = .serverToolResult(
-                    ServerToolResultBlock(type: type, toolUseID: toolUseID, content: json["content"] ?? .null))
+                    ServerToolResultBlock(type: type, toolUseID: toolUseID, content: json["content"]?.jsonValue ?? .null))
             } else {
-                self = .unknown(json)
+                self = .unknown(json.jsonValue)
             }
         }
     }
@@ -88,7 +89,7 @@ public struct RedactedThinkingBlock: Sendable, Hashable {
     public init(data: String) { self.data = data }
 }
 
-/// A call of a tool by the model.
+/// A call of a tool by the model (or, in ``ContentBlock/serverToolUse(_:)``, by the server).
 public struct ToolUseBlock: Sendable, Hashable {
     public var id: String
     public var name: String
@@ -119,18 +120,6 @@ public struct ToolResultBlock: Sendable, Hashable {
         case .array(let blocks): return blocks.compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
         default: return ""
         }
-    }
-}
-
-/// A call of a server-side tool (web search, web fetch, code execution, …).
-public struct ServerToolUseBlock: Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var input: JSONValue
-    public init(id: String, name: String, input: JSONValue) {
-        self.id = id
-        self.name = name
-        self.input = input
     }
 }
 

@@ -59,6 +59,12 @@ public enum Message: Sendable {
     ///
     /// Unknown or incomplete frames never fail: they become ``unknown(_:)``.
     public init(raw: RawJSON, json: JSONValue) {
+        self.init(raw: raw, reading: json)
+    }
+
+    /// Decodes one frame from any view of its JSON (a ``JSONValue``, or a ``JSONTapeView`` straight from the
+    /// parser, which builds only the parts the message keeps as ``JSONValue``).
+    init<JSON: JSONReadable>(raw: RawJSON, reading json: JSON) {
         let type = json["type"]?.stringValue ?? ""
         switch type {
         case "user": self = .user(UserMessage(raw: raw, json: json))
@@ -67,23 +73,34 @@ public enum Message: Sendable {
         case "result": self = .result(ResultMessage(raw: raw, json: json))
         case "stream_event": self = .streamEvent(StreamEvent(raw: raw, json: json))
         case "rate_limit_event": self = .rateLimit(RateLimitEvent(raw: raw, json: json))
-        default: self = .unknown(UnknownMessage(type: type, raw: raw, json: json))
+        default: self = .unknown(UnknownMessage(type: type, raw: raw, json: json.jsonValue))
         }
     }
 
     /// Parses and decodes one frame; a line that is not a JSON object becomes ``invalid(_:)``.
     public init(line: [UInt8]) {
-        do {
-            let json = try JSONValue.parse(line)
-            guard case .object = json else {
-                self = .invalid(InvalidFrame(reason: .notAnObject, byteCount: line.count, prefix: Array(line.prefix(200))))
-                return
+        var tape = JSONTape()
+        self = Message.decode(line: line, tape: &tape)
+    }
+
+    /// Parses and decodes one frame with a reusable tape.
+    static func decode(line: [UInt8], tape: inout JSONTape) -> Message {
+        line.withUnsafeBufferPointer { buffer in
+            do throws(JSONParseError) {
+                try tape.parse(buffer)
+            } catch {
+                return .invalid(
+                    InvalidFrame(
+                        reason: .malformedJSON(error.description), byteCount: line.count,
+                        prefix: Array(line.prefix(200))))
             }
-            self.init(raw: RawJSON(bytes: line), json: json)
-        } catch {
-            self = .invalid(
-                InvalidFrame(
-                    reason: .malformedJSON(error.description), byteCount: line.count, prefix: Array(line.prefix(200))))
+            return tape.withRoot(of: buffer) { root in
+                guard root.kind == .object else {
+                    return .invalid(
+                        InvalidFrame(reason: .notAnObject, byteCount: line.count, prefix: Array(line.prefix(200))))
+                }
+                return Message(raw: RawJSON(bytes: line), reading: root)
+            }
         }
     }
 }
@@ -101,17 +118,19 @@ public struct UserMessage: Sendable {
     public var isReplay: Bool
     public var raw: RawJSON
 
-    init(raw: RawJSON, json: JSONValue) {
+    init<JSON: JSONReadable>(raw: RawJSON, json: JSON) {
         self.raw = raw
         let content = json["message"]?["content"]
-        switch content {
-        case .string(let text): self.content = .text(text)
-        case .array(let blocks): self.content = .blocks(blocks.map(ContentBlock.init(json:)))
-        default: self.content = .blocks([])
+        if let text = content?.stringValue {
+            self.content = .text(text)
+        } else if let blocks = content?.elements {
+            self.content = .blocks(blocks.map { ContentBlock(json: $0) })
+        } else {
+            self.content = .blocks([])
         }
         uuid = json["uuid"]?.stringValue
         parentToolUseID = json["parent_tool_use_id"]?.stringValue
-        toolUseResult = json["tool_use_result"]
+        toolUseResult = json["tool_use_result"]?.jsonValue
         sessionID = json["session_id"]?.stringValue
         isReplay = json["isReplay"]?.boolValue ?? false
     }
@@ -152,14 +171,14 @@ public struct AssistantMessage: Sendable {
     public var uuid: String?
     public var raw: RawJSON
 
-    init(raw: RawJSON, json: JSONValue) {
+    init<JSON: JSONReadable>(raw: RawJSON, json: JSON) {
         self.raw = raw
         let message = json["message"]
-        content = message?["content"]?.arrayValue?.map(ContentBlock.init(json:)) ?? []
+        content = message?["content"]?.elements?.map { ContentBlock(json: $0) } ?? []
         model = message?["model"]?.stringValue ?? ""
         messageID = message?["id"]?.stringValue
         stopReason = message?["stop_reason"]?.stringValue
-        usage = message?["usage"]
+        usage = message?["usage"]?.jsonValue
         parentToolUseID = json["parent_tool_use_id"]?.stringValue
         error = json["error"]?.stringValue
         sessionID = json["session_id"]?.stringValue
@@ -181,9 +200,9 @@ public struct SystemMessage: Sendable {
     public var uuid: String?
     public var raw: RawJSON
 
-    init(raw: RawJSON, json: JSONValue) {
+    init<JSON: JSONReadable>(raw: RawJSON, json: JSON) {
         self.raw = raw
-        data = json
+        data = json.jsonValue
         subtype = json["subtype"]?.stringValue ?? ""
         sessionID = json["session_id"]?.stringValue
         uuid = json["uuid"]?.stringValue
@@ -310,7 +329,7 @@ public struct ResultMessage: Sendable {
     public var uuid: String?
     public var raw: RawJSON
 
-    init(raw: RawJSON, json: JSONValue) {
+    init<JSON: JSONReadable>(raw: RawJSON, json: JSON) {
         self.raw = raw
         subtype = json["subtype"]?.stringValue ?? ""
         isError = json["is_error"]?.boolValue ?? false
@@ -320,12 +339,12 @@ public struct ResultMessage: Sendable {
         sessionID = json["session_id"]?.stringValue ?? ""
         stopReason = json["stop_reason"]?.stringValue
         totalCostUSD = json["total_cost_usd"]?.doubleValue
-        usage = json["usage"]
+        usage = json["usage"]?.jsonValue
         result = json["result"]?.stringValue
-        structuredOutput = json["structured_output"]
-        modelUsage = json["modelUsage"]
-        permissionDenials = json["permission_denials"]?.arrayValue ?? []
-        errors = json["errors"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        structuredOutput = json["structured_output"]?.jsonValue
+        modelUsage = json["modelUsage"]?.jsonValue
+        permissionDenials = json["permission_denials"]?.elements?.map(\.jsonValue) ?? []
+        errors = json["errors"]?.elements?.compactMap(\.stringValue) ?? []
         apiErrorStatus = json["api_error_status"]?.intValue
         terminalReason = json["terminal_reason"]?.stringValue
         uuid = json["uuid"]?.stringValue
@@ -340,9 +359,9 @@ public struct StreamEvent: Sendable {
     public var parentToolUseID: String?
     public var raw: RawJSON
 
-    init(raw: RawJSON, json: JSONValue) {
+    init<JSON: JSONReadable>(raw: RawJSON, json: JSON) {
         self.raw = raw
-        event = json["event"] ?? .null
+        event = json["event"]?.jsonValue ?? .null
         uuid = json["uuid"]?.stringValue
         sessionID = json["session_id"]?.stringValue
         parentToolUseID = json["parent_tool_use_id"]?.stringValue
@@ -360,9 +379,9 @@ public struct RateLimitEvent: Sendable {
     public var sessionID: String?
     public var raw: RawJSON
 
-    init(raw: RawJSON, json: JSONValue) {
+    init<JSON: JSONReadable>(raw: RawJSON, json: JSON) {
         self.raw = raw
-        info = json["rate_limit_info"] ?? .null
+        info = json["rate_limit_info"]?.jsonValue ?? .null
         uuid = json["uuid"]?.stringValue
         sessionID = json["session_id"]?.stringValue
     }

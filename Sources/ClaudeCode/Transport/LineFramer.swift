@@ -29,6 +29,16 @@ struct LineFramer {
             let found = memchr(base + start, 0x0A, remaining)
             let end = found.map { base.distance(to: UnsafeRawPointer($0)) } ?? count
             let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            if found != nil, buffer.isEmpty, !discarding {
+                // The whole line is in this chunk: copy it once, straight into the line handed out.
+                if chunk.count > maxLineLength {
+                    emit(.oversized(byteCount: chunk.count, prefix: Array(chunk.prefix(200))))
+                } else {
+                    emitLine(Array(chunk), emit: emit)
+                }
+                start = end + 1
+                continue
+            }
             append(chunk)
             if found != nil {
                 finishLine(emit: emit)
@@ -68,9 +78,16 @@ struct LineFramer {
             return
         }
         guard !buffer.isEmpty else { return }
-        var line = buffer
+        // Hand the buffer itself over; keeping its capacity would mean a copy, and after a huge line a huge
+        // allocation per line.
+        let line = buffer
+        buffer = []
+        emitLine(line, emit: emit)
+    }
+
+    private func emitLine(_ line: [UInt8], emit: (Output) -> Void) {
+        var line = line
         if line.last == 0x0D { line.removeLast() }
-        buffer.removeAll(keepingCapacity: true)
         if !line.isEmpty { emit(.line(line)) }
     }
 }

@@ -64,11 +64,10 @@ public final class SubprocessTransport: ClaudeTransport {
         var exited = false
         var writeError: ClaudeCodeError?
         var host: Task<Void, Never>?
+        var receive: (@Sendable (TransportEvent) -> Void)?
     }
 
     public let configuration: Configuration
-    public let events: AsyncStream<TransportEvent>
-    private let eventContinuation: AsyncStream<TransportEvent>.Continuation
     private let outbound: AsyncStream<WriteRequest>
     private let outboundContinuation: AsyncStream<WriteRequest>.Continuation
     private let terminateRequests: AsyncStream<Void>
@@ -82,7 +81,6 @@ public final class SubprocessTransport: ClaudeTransport {
     public init(configuration: Configuration, logger: Logger = Logger(label: "ClaudeCode.transport")) {
         self.configuration = configuration
         self.logger = logger
-        (events, eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (outbound, outboundContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (terminateRequests, terminateContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (exitSignal, exitContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -120,15 +118,18 @@ public final class SubprocessTransport: ClaudeTransport {
         terminateImmediately()
     }
 
+    /// The last 64 KiB the CLI wrote to stderr.
     public var stderrTail: String { tail.text }
 
     /// The child's process id, once started.
     public var processID: Int32? { state.withLock { $0.pid } }
 
-    public func start() async throws(ClaudeCodeError) {
+    public func start(receiving receive: @escaping @Sendable (TransportEvent) -> Void) async throws(ClaudeCodeError) {
         let alreadyStarted = state.withLock { state in
-            defer { state.started = true }
-            return state.started
+            guard !state.started else { return true }
+            state.started = true
+            state.receive = receive
+            return false
         }
         guard !alreadyStarted else { throw ClaudeCodeError(.alreadyConnected, "this transport was already started") }
         Self.ignoreSIGPIPE
@@ -249,8 +250,7 @@ public final class SubprocessTransport: ClaudeTransport {
                 finish(status: .exited(-1))
             } else {
                 state.withLock { $0.exited = true }
-                eventContinuation.yield(.exited(.exited(-1), stderrTail: ""))
-                eventContinuation.finish()
+                deliver(.exited(.exited(-1), stderrTail: ""))
                 exitContinuation.yield()
                 exitContinuation.finish()
                 outboundContinuation.finish()
@@ -271,10 +271,18 @@ public final class SubprocessTransport: ClaudeTransport {
         if let pid { _ = kill(-pid, SIGKILL) }
         outboundContinuation.finish()
         if let rest = tail.flush() { deliverStderr(rest) }
-        eventContinuation.yield(.exited(status, stderrTail: tail.text))
-        eventContinuation.finish()
+        deliver(.exited(status, stderrTail: tail.text))
         exitContinuation.yield()
         exitContinuation.finish()
+    }
+
+    /// Hands an event to the receiver; the last one (`.exited`) also drops it.
+    private func deliver(_ event: TransportEvent) {
+        let receive = state.withLock { state in
+            defer { if case .exited = event { state.receive = nil } }
+            return state.receive
+        }
+        receive?(event)
     }
 
     private func deliverStderr(_ line: String) {
@@ -335,20 +343,33 @@ public final class SubprocessTransport: ClaudeTransport {
                     return
                 }
             }
-            // stdout: framed into lines until EOF.
+            // stdout: framed into lines until EOF, and handed over one read at a time. The receiver runs here,
+            // so nothing more is read until it has dealt with the lines (backpressure on the CLI).
             do {
+                let receive = state.withLock({ $0.receive }) ?? { _ in }
                 var framer = LineFramer(maxLineLength: maxLineLength)
+                var batch: [[UInt8]] = []
                 let emit: (LineFramer.Output) -> Void = { output in
                     switch output {
-                    case .line(let line): self.eventContinuation.yield(.line(line))
+                    case .line(let line):
+                        batch.append(line)
                     case .oversized(let count, let prefix):
-                        self.eventContinuation.yield(.oversizedLine(byteCount: count, limit: maxLineLength, prefix: prefix))
+                        if !batch.isEmpty {
+                            receive(.lines(batch))
+                            batch.removeAll(keepingCapacity: true)
+                        }
+                        receive(.oversizedLine(byteCount: count, limit: maxLineLength, prefix: prefix))
                     }
                 }
                 for try await buffer in execution.standardOutput {
                     buffer.withUnsafeBytes { framer.push($0, emit: emit) }
+                    if !batch.isEmpty {
+                        receive(.lines(batch))
+                        batch.removeAll(keepingCapacity: true)
+                    }
                 }
                 framer.finish(emit: emit)
+                if !batch.isEmpty { receive(.lines(batch)) }
             } catch {
                 logger.debug("stdout read ended: \(String(describing: error))")
             }

@@ -1,5 +1,5 @@
 public import ClaudeCode
-public import Foundation
+import Foundation
 public import Logging
 import Synchronization
 
@@ -285,6 +285,33 @@ public final class SessionPersistentClient: Sendable {
         async throws(ClaudeCodeError) -> JSONValue
     {
         try await connected().sendControlRequest(subtype, fields, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/reconnectMCPServer(_:timeout:)``.
+    public func reconnectMCPServer(_ name: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().reconnectMCPServer(name, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/toggleMCPServer(_:enabled:timeout:)``.
+    public func toggleMCPServer(_ name: String, enabled: Bool, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().toggleMCPServer(name, enabled: enabled, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/stopTask(_:timeout:)``.
+    public func stopTask(_ taskID: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().stopTask(taskID, timeout: timeout)
+    }
+
+    /// See ``ClaudeSDKClient/rewindFiles(toUserMessage:timeout:)``.
+    public func rewindFiles(toUserMessage uuid: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        try await connected().rewindFiles(toUserMessage: uuid, timeout: timeout)
+    }
+
+    /// Connects and sends the messages of `prompt` as they come; see ``ClaudeSDKClient/connect(prompt:)-(AsyncSequence)``.
+    public func connect<Prompt: AsyncSequence & Sendable>(prompt: Prompt) async throws
+    where Prompt.Element == JSONValue {
+        try await connect()
+        try await query(prompt)
     }
 
     /// See ``ClaudeSDKClient/endInput()``.

@@ -38,15 +38,12 @@ final class SessionRecorder: Sendable {
         let worker = Worker(
             store: store, current: expectedSessionID, workingDirectory: workingDirectory, options: options,
             events: events, logger: logger)
-        let shared = self.shared
         let task = Task.detached {
             var worker = worker
             for await command in stream {
                 switch command {
                 case .frame(let message, let sessionID, let endsTurn):
-                    if let id = await worker.handle(message, sessionID: sessionID, endsTurn: endsTurn) {
-                        shared.state.withLock { $0.currentSessionID = id.rawValue }
-                    }
+                    await worker.handle(message, sessionID: sessionID, endsTurn: endsTurn)
                 case .flush(let done):
                     await worker.checkpoint()
                     done.resume()
@@ -66,8 +63,17 @@ final class SessionRecorder: Sendable {
     }
 
     /// Enqueues one frame. Cheap and non-blocking.
+    ///
+    /// The session id is taken here, on the reader, so ``currentSessionID`` is up to date
+    /// before the consumer sees the frame.
     func record(_ frame: WireFrame) {
-        let sessionID = frame.direction == .inbound ? frame.json?["session_id"]?.stringValue : nil
+        var sessionID: String?
+        if frame.direction == .inbound, let id = frame.json?["session_id"]?.stringValue,
+            SessionID(rawValue: id) != nil
+        {
+            sessionID = id
+            shared.state.withLock { $0.currentSessionID = id }
+        }
         let type = frame.json == nil ? ConversationMessage.invalidType : frame.type
         let message = ConversationMessage(
             direction: frame.direction == .inbound ? .received : .sent, type: type,
@@ -112,22 +118,15 @@ final class SessionRecorder: Sendable {
             self.logger = logger
         }
 
-        /// Records one message; returns the session id when it changed.
-        mutating func handle(_ message: ConversationMessage, sessionID: String?, endsTurn: Bool) async -> SessionID? {
-            var changed: SessionID?
-            if let sessionID, sessionID != current?.rawValue {
-                if let id = SessionID(rawValue: sessionID) {
-                    // First id, or a fork: a record of its own; the old one is left intact.
-                    current = id
-                    changed = id
-                } else {
-                    logger.warning("the CLI sent a session id that is not safe as a file name; keeping the current one")
-                }
+        /// Records one message. A new session id (the first, or a fork's) starts a record of its
+        /// own; the old record is left intact. Ids unsafe as file names never reach here.
+        mutating func handle(_ message: ConversationMessage, sessionID: String?, endsTurn: Bool) async {
+            if let sessionID, sessionID != current?.rawValue, let id = SessionID(rawValue: sessionID) {
+                current = id
             }
             pending.append(message)
             await write()
             if endsTurn { await checkpoint() }
-            return changed
         }
 
         /// Hands pending messages to the current session's writer (held in memory until there is one).

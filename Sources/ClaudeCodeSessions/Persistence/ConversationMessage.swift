@@ -132,11 +132,13 @@ public struct ConversationMessage: Sendable, Hashable {
         }
     }
 
+    /// Messages are equal when direction, timestamp, type, subtype and raw bytes are equal.
     public static func == (lhs: ConversationMessage, rhs: ConversationMessage) -> Bool {
         lhs.direction == rhs.direction && lhs._timestamp == rhs._timestamp && lhs.type == rhs.type
             && lhs.subtype == rhs.subtype && lhs._raw == rhs._raw
     }
 
+    /// Hashes the fields compared by `==`.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(direction)
         hasher.combine(_timestamp)
@@ -169,6 +171,7 @@ extension ConversationMessage: Codable {
         }
     }
 
+    /// Decodes what ``encode(to:)`` writes.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let direction = try container.decode(Direction.self, forKey: .direction)

@@ -18,6 +18,7 @@ public struct DurabilityPolicy: Sendable, Hashable, CustomStringConvertible {
     /// atomically by rename, but a power loss can lose recent turns.
     public static var never: Self { .init(.never) }
 
+    /// The policy's name.
     public var description: String { storage.rawValue }
 
     var syncsEveryWrite: Bool { storage == .everyMessage }

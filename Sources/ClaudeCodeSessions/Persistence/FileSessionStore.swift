@@ -204,7 +204,7 @@ public final class FileSessionStore: Sendable {
     public func contains(_ id: SessionID) async throws -> Bool {
         let core = self.core
         return try await core.read { () throws(SessionStoreError) -> Bool in
-            guard let directory = try core.root.handle(create: false) else { return false }
+            guard let directory = try core.root.revalidate(create: false) else { return false }
             do throws(SystemError) {
                 return try StoreSystem.status(directory.fd, id.snapshotFileName) != nil
             } catch {
@@ -322,7 +322,8 @@ final class StoreCore: Sendable {
     }
 
     func listSessions() throws(SessionStoreError) -> [SessionListEntry] {
-        guard let directory = try root.handle(create: false) else { return [] }
+        // Revalidate: the folder may have been removed and made again since it was opened.
+        guard let directory = try root.revalidate(create: false) else { return [] }
         let names: [String]
         do { names = try StoreSystem.listNames(directory.fd) } catch {
             throw SessionStoreError(.ioFailure, path: root.path, systemErrorNumber: error.number)

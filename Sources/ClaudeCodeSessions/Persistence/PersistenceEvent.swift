@@ -18,6 +18,7 @@ public struct PersistenceEvent: Sendable, Hashable {
 
         /// Writing records failed; they are kept in memory and retried on the next append,
         /// flush or checkpoint. ``PersistenceEvent/count`` is the number of records waiting.
+        /// Emitted once per distinct error, not on every retry.
         public static let writeFailed = Kind("writeFailed")
         /// Records that had failed to write were written. ``PersistenceEvent/count`` is how many.
         public static let writeRecovered = Kind("writeRecovered")
@@ -38,6 +39,7 @@ public struct PersistenceEvent: Sendable, Hashable {
         /// ``PersistenceEvent/count`` is how many.
         public static let recordsDropped = Kind("recordsDropped")
 
+        /// The kind's name.
         public var description: String { name }
     }
 

@@ -58,6 +58,7 @@ public struct SessionData: Sendable, Hashable, Codable {
         case schemaVersion = "schema_version"
     }
 
+    /// Decodes the session-file field names (`session_id`, `start_time`, …); ISO-8601 dates.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         func date(_ key: CodingKeys) throws -> Date {
@@ -77,6 +78,7 @@ public struct SessionData: Sendable, Hashable, Codable {
         schemaVersion = try container.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? 0
     }
 
+    /// Encodes with the session-file field names; messages as in ``ConversationMessage/encode(to:)``.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(schemaVersion, forKey: .schemaVersion)
@@ -107,6 +109,7 @@ public struct SessionLoadDiagnostics: Sendable, Hashable {
     /// Places where journal sequence numbers jumped forward (a damaged line in between).
     public var sequenceGaps: Int = 0
 
+    /// Empty diagnostics.
     public init() {}
 }
 

@@ -67,10 +67,13 @@ public struct SessionID: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return nil
     }
 
+    /// The id's text.
     public var description: String { rawValue }
 
+    /// Orders ids by their text.
     public static func < (lhs: SessionID, rhs: SessionID) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// Decodes a string and validates it like ``init(_:)``.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let string = try container.decode(String.self)
@@ -83,6 +86,7 @@ public struct SessionID: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self = id
     }
 
+    /// Encodes the id as a string.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)

@@ -65,6 +65,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         /// components, or a backslash). Raised before anything is written.
         public static var invalidKey: Self { .init(.invalidKey) }
 
+        /// The code's name.
         public var description: String { storage.rawValue }
 
         /// Matches an error against a code: `catch SessionStoreError.Code.damagedFile { … }`.
@@ -103,6 +104,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         self.key = key
     }
 
+    /// The code, path, errno and reason; never message content.
     public var description: String {
         var text = "SessionStoreError.\(code)"
         var details: [String] = []
@@ -114,6 +116,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         return text
     }
 
+    /// ``description`` plus the session id.
     public var debugDescription: String {
         var text = description
         if let sessionID { text += " [session \(sessionID)]" }

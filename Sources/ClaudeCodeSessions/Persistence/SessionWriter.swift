@@ -19,7 +19,8 @@ public import ClaudeCode
 ///
 /// **Failures never lose records the writer still holds.** When a write fails (disk full,
 /// permission denied, folder removed), the records stay queued in memory, a
-/// ``PersistenceEvent/Kind/writeFailed`` event is emitted and logged, and the write is
+/// ``PersistenceEvent/Kind/writeFailed`` event is emitted and logged (once per distinct error,
+/// not on every retry), and the write is
 /// retried on the next append, ``flush()`` or ``checkpoint()``. A record leaves the queue
 /// only once it is in the journal. (The queue is unbounded while the disk keeps failing.)
 ///
@@ -37,6 +38,8 @@ public final class SessionWriter: Sendable {
     private let state: Mutex<State>
     /// The file engine. Only used on the store's serial I/O queue; the mutex is uncontended.
     private let files: Mutex<SessionFiles>
+    /// Wall time spent on the I/O queue writing, checkpointing and compacting (benchmarks).
+    private let ioNanoseconds = Atomic<UInt64>(0)
 
     private struct Waiter {
         var ticket: UInt64
@@ -102,7 +105,9 @@ public final class SessionWriter: Sendable {
     /// `fdatasync`ed under ``DurabilityPolicy/everyMessage``).
     ///
     /// - Throws: ``SessionStoreError`` when the write failed. The message is **not** lost:
-    ///   it stays queued and is retried by the next append, flush or checkpoint.
+    ///   it stays queued and is retried by the next append, flush or checkpoint. Under
+    ///   ``DurabilityPolicy/everyMessage`` it also throws when the message was written but
+    ///   `fdatasync` failed; the message is then in the journal and is not written again.
     ///   `.writerClosed` after ``close()``.
     public func append(_ message: ConversationMessage) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -114,6 +119,22 @@ public final class SessionWriter: Sendable {
     public func updateMetadata(workingDirectory: String? = nil, options: [String: JSONValue]? = nil) {
         guard workingDirectory != nil || options != nil else { return }
         submit(.meta(MetadataUpdate(workingDirectory: workingDirectory, options: options), Date()), waiter: nil)
+    }
+
+    /// Total wall time this writer has spent on the store's I/O queue (writing, syncing,
+    /// compacting), excluding time spent waiting for the queue. For benchmarks.
+    @_spi(Benchmarking)
+    public var ioTime: Duration {
+        .nanoseconds(Int64(ioNanoseconds.load(ordering: .relaxed)))
+    }
+
+    private func measured<T>(_ body: () throws(SessionStoreError) -> T) throws(SessionStoreError) -> T {
+        let started = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            ioNanoseconds.add(UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)), ordering: .relaxed)
+        }
+        return try body()
     }
 
     /// The number of records waiting to be written (normally 0 or a few; grows while the
@@ -209,8 +230,10 @@ public final class SessionWriter: Sendable {
     private func checkpointNow(through target: UInt64, forceCompaction: Bool) throws(SessionStoreError) {
         do {
             try drain(through: target)
-            try files.withLock { files throws(SessionStoreError) in
-                try files.checkpoint(forceCompaction: forceCompaction)
+            try measured { () throws(SessionStoreError) in
+                try files.withLock { files throws(SessionStoreError) in
+                    try files.checkpoint(forceCompaction: forceCompaction)
+                }
             }
         } catch {
             core.emit(PersistenceEvent(kind: .checkpointFailed, sessionID: sessionID, error: error, path: error.path))
@@ -228,6 +251,10 @@ public final class SessionWriter: Sendable {
     /// Writes every queued record in one batch. Returns the error if the write failed.
     @discardableResult
     private func drainOnce() -> SessionStoreError? {
+        (try? measured { () throws(SessionStoreError) in drainOnceUnmeasured() }) ?? nil
+    }
+
+    private func drainOnceUnmeasured() -> SessionStoreError? {
         let batch: [PendingRecord] = state.withLock { state in
             state.drainScheduled = false
             return Array(state.pending[state.head...])
@@ -244,14 +271,14 @@ public final class SessionWriter: Sendable {
         let written = failure?.written ?? batch.count
         var resumeOK: [CheckedContinuation<Void, any Error>] = []
         var resumeFailed: [CheckedContinuation<Void, any Error>] = []
-        let (wasFailing, stillPending) = state.withLock { state in
+        let (wasFailing, stillPending, recovering) = state.withLock { state in
             state.removeWritten(written)
             if written > 0 { state.lastWrittenTicket = batch[written - 1].ticket }
             let failedThrough = failure == nil ? 0 : batch[batch.count - 1].ticket
             var index = 0
             while index < state.waiters.count {
                 let waiter = state.waiters[index]
-                if waiter.ticket <= state.lastWrittenTicket {
+                if waiter.ticket <= state.lastWrittenTicket && failure?.syncFailed != true {
                     resumeOK.append(waiter.continuation)
                 } else if waiter.ticket <= failedThrough {
                     resumeFailed.append(waiter.continuation)
@@ -262,20 +289,23 @@ public final class SessionWriter: Sendable {
             }
             state.waiters.removeFirst(index)
             let wasFailing = state.failing
+            let previousError = state.lastError
             state.failing = failure != nil
             state.lastError = failure?.error ?? state.lastError
-            return (wasFailing, state.pendingCount)
+            return (wasFailing && previousError == failure?.error, state.pendingCount, wasFailing && failure == nil)
         }
         for continuation in resumeOK { continuation.resume() }
         if let failure {
             for continuation in resumeFailed { continuation.resume(throwing: failure.error) }
+            // Report a failure once, and again only when the error changes, not on every retry.
+            if wasFailing { return failure.error }
             core.emit(
                 PersistenceEvent(
                     kind: .writeFailed, sessionID: sessionID, error: failure.error, count: stillPending,
                     path: failure.error.path))
             return failure.error
         }
-        if wasFailing {
+        if recovering {
             core.emit(PersistenceEvent(kind: .writeRecovered, sessionID: sessionID, count: written))
         }
         // Past the size threshold, fold without waiting for a checkpoint.

@@ -36,10 +36,13 @@ struct PendingRecord: Sendable {
     var payload: Payload
 }
 
-/// An append that stopped early: the first `written` records are in the journal.
+/// An append that stopped early: the first `written` records are in the journal. When
+/// `syncFailed`, all records were written but the `fdatasync` that should have made them
+/// durable failed: they must not be written again, nor acknowledged as durable.
 struct AppendFailure: Error {
     var written: Int
     var error: SessionStoreError
+    var syncFailed = false
 }
 
 /// The files of one session and every operation on them.
@@ -160,6 +163,25 @@ final class SessionFiles {
                 throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
             }
             if lockFD < 0 {
+                if !create {
+                    // Readers and delete: never create a lock file for a session that does not exist.
+                    switch try sessionFilesExist(handle) {
+                    case .some(true):
+                        break
+                    case .some(false):
+                        throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
+                    case nil where !revalidated:
+                        revalidated = true
+                        directory = nil
+                        guard let fresh = try root.revalidate(create: false) else {
+                            throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
+                        }
+                        directory = fresh
+                        continue
+                    case nil:
+                        throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
+                    }
+                }
                 do {
                     let fd = try StoreSystem.openAt(handle.fd, id.lockFileName, O_RDWR | O_CREAT | O_NOFOLLOW)
                     lockFD = fd
@@ -230,6 +252,19 @@ final class SessionFiles {
         throw SessionStoreError(
             .ioFailure, path: root.filePath(id.lockFileName), sessionID: id,
             reason: "the lock file kept changing")
+    }
+
+    /// Whether the snapshot, journal or lock file exists: `true`/`false`, or `nil` when
+    /// nothing exists *and* the folder may have been replaced (worth revalidating).
+    private func sessionFilesExist(_ directory: DirectoryHandle) throws(SessionStoreError) -> Bool? {
+        for name in [id.lockFileName, id.snapshotFileName, id.journalFileName] {
+            do {
+                if try StoreSystem.status(directory.fd, name) != nil { return true }
+            } catch {
+                throw failure(error, name)
+            }
+        }
+        return root.isCurrent(directory) ? false : nil
     }
 
     // MARK: Reading
@@ -540,7 +575,8 @@ final class SessionFiles {
                 journalDirty = false
             } catch {
                 // The records are in the file, only their durability is unknown: do not rewrite them.
-                throw .append(AppendFailure(written: records.count, error: failure(error, id.journalFileName)))
+                throw .append(
+                    AppendFailure(written: records.count, error: failure(error, id.journalFileName), syncFailed: true))
             }
         }
     }
@@ -650,6 +686,7 @@ final class SessionFiles {
                     kind: .journalLinesQuarantined, sessionID: id, count: contents.badLines.count,
                     path: root.filePath(id.quarantineFileName)))
         }
+        removeStaleTemporaries(directory)
         try writeSnapshot(directory, merged)
         try createJournal(directory, baseSeq: Int64(merged.conversationHistory.count))
         metadata.workingDirectory = merged.workingDirectory
@@ -658,6 +695,16 @@ final class SessionFiles {
         emit(
             PersistenceEvent(
                 kind: .compacted, sessionID: id, count: merged.conversationHistory.count, path: snapshotPath))
+    }
+
+    /// Removes this session's temporary files left by a compaction that crashed. Safe because
+    /// every compaction holds the session's exclusive lock, which the caller now holds.
+    private func removeStaleTemporaries(_ directory: DirectoryHandle) {
+        let prefixes = ["." + id.snapshotFileName + ".tmp-", "." + id.journalFileName + ".tmp-"]
+        guard let names = try? StoreSystem.listNames(directory.fd) else { return }
+        for name in names where prefixes.contains(where: { name.hasPrefix($0) }) {
+            _ = try? StoreSystem.unlink(directory.fd, name)
+        }
     }
 
     /// Appends undecodable journal lines to `<id>.quarantine` (0600) so compaction never

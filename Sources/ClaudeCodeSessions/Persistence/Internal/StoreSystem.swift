@@ -272,6 +272,12 @@ final class StoreRoot: Sendable {
         path.hasSuffix("/") ? path + name : path + "/" + name
     }
 
+    /// Whether `handle` is still the folder at the configured path.
+    func isCurrent(_ handle: DirectoryHandle) -> Bool {
+        guard let status = try? StoreSystem.status(path: path) else { return false }
+        return status.device == handle.device && status.inode == handle.inode
+    }
+
     /// The open folder; `nil` when it does not exist and `create` is false.
     func handle(create: Bool) throws(SessionStoreError) -> DirectoryHandle? {
         if let handle = cached.withLock({ $0 }) { return handle }
