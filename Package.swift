@@ -87,7 +87,11 @@ let package = Package(
         // Append, load and listing throughput of the SQLite and PostgreSQL backends (scripts/bench-backends.sh).
         .executableTarget(
             name: "StoresBenchmark",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeSessionsPostgres"]
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeSessionsPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .target(
             name: "ExampleSupport",
