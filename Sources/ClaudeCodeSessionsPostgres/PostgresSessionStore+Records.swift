@@ -142,15 +142,17 @@ extension PostgresSessionStore: SessionRecordStore {
         let raws = messages.map { ByteBuffer(bytes: $0.rawJSON) }
         let asynchronous = configuration.durability != .everyMessage
         let (t, logger) = (tables, configuration.logger)
-        try await transaction(sessionID: id) { connection in
-            if asynchronous {
-                // Durable at the next checkpoint (or the server's own WAL flush, within a second).
-                try await connection.query("SET LOCAL synchronous_commit TO OFF", logger: logger)
-            }
+        // One statement, so one round trip. Under `.checkpoint` its commit does not wait for the
+        // server's disk (`synchronous_commit` off for this transaction only): the next checkpoint
+        // makes it durable, and the server's WAL writer does within a second anyway.
+        let appended = try await connection(sessionID: id) { connection -> Bool in
             for attempt in 0..<2 {
                 let rows = try await connection.query(
                     """
-                    WITH r AS (
+                    WITH c AS (
+                        SELECT set_config('synchronous_commit',
+                            CASE WHEN \(asynchronous) THEN 'off' ELSE current_setting('synchronous_commit') END, true)
+                    ), r AS (
                         UPDATE \(unescaped: t.records) SET next_seq = next_seq + \(count),
                             message_count = message_count + \(count), last_activity_us = GREATEST(last_activity_us, \(last))
                         WHERE session_id = \(id.rawValue) RETURNING id, next_seq - \(count) AS base
@@ -158,14 +160,15 @@ extension PostgresSessionStore: SessionRecordStore {
                     INSERT INTO \(unescaped: t.messages) (record_id, seq, direction, timestamp_us, type, subtype, raw)
                     SELECT r.id, r.base + m.ord - 1, m.direction, m.stamp, m.type,
                         CASE WHEN m.has_subtype THEN m.subtype END, m.raw
-                    FROM r, unnest(\(directions)::text[], \(stamps)::bigint[], \(types)::text[], \(subtypes)::text[],
+                    FROM c, r, unnest(\(directions)::text[], \(stamps)::bigint[], \(types)::text[], \(subtypes)::text[],
                         \(hasSubtype)::bool[], \(raws)::bytea[])
                         WITH ORDINALITY AS m(direction, stamp, type, subtype, has_subtype, raw, ord)
                     RETURNING 1
                     """, logger: logger)
                 var inserted = 0
                 for try await _ in rows { inserted += 1 }
-                if inserted > 0 || attempt == 1 { break }
+                if inserted > 0 { return true }
+                if attempt == 1 { break }
                 // Deleted while a writer was open: start it again, as the JSON files do.
                 try await connection.query(
                     """
@@ -176,6 +179,10 @@ extension PostgresSessionStore: SessionRecordStore {
                     ON CONFLICT (session_id) DO NOTHING
                     """, logger: logger)
             }
+            return false
+        }
+        if !appended {
+            throw SessionStoreError(.backendFailure, sessionID: id, reason: "the record could not be started again")
         }
     }
 
