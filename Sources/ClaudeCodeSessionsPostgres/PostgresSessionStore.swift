@@ -106,13 +106,17 @@ public final class PostgresSessionStore: Sendable, Service {
     }
 
     /// Runs the store's own client until the calling task is cancelled (or a `ServiceGroup`
-    /// shuts down); then its connections are closed and statements fail.
+    /// shuts down gracefully); then its connections are closed and statements fail.
     ///
-    /// A store made with ``init(client:configuration:)`` does not own its client: this method
-    /// returns at once, and your application runs that client.
+    /// A store made with ``init(client:configuration:)`` does not own its client, which your
+    /// application runs: this method then only waits for the same signals, so the store can sit
+    /// in a `ServiceGroup` either way.
     public func run() async {
-        guard ownsClient else { return }
-        await client.run()
+        if ownsClient {
+            await client.run()
+        } else {
+            try? await gracefulShutdown()
+        }
     }
 
     /// A client configuration from libpq's environment variables: `PGHOST` (default

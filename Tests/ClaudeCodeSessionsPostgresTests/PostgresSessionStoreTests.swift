@@ -183,6 +183,37 @@ struct PostgresSessionStoreTests {
         }
     }
 
+    @Test func aStoreOwningItsClientWorksWhileRunningAndFailsAfterwards() async throws {
+        try await PostgresTestServer.probe()
+        let schema = PostgresTestServer.newSchema()
+        let store = try PostgresSessionStore(
+            clientConfiguration: PostgresTestServer.clientConfiguration, configuration: .init(schema: schema))
+        let running = Task { await store.run() }
+        do {
+            try await store.migrate()
+            try await store.append([entry(type: "user", uuid: "u1")], to: Self.key)
+            #expect(try await store.load(Self.key)?.count == 1)
+            try await store.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+        } catch {
+            running.cancel()
+            await running.value
+            throw error
+        }
+        running.cancel()
+        await running.value  // run() returns once cancelled; the connections are closed
+        do throws(SessionStoreError) {
+            _ = try await store.load(Self.key)
+            Issue.record("a statement ran after the client stopped")
+        } catch {
+            #expect(error.code == .backendFailure)
+        }
+        // A store on a client the application runs only waits for cancellation in run().
+        let borrowed = try PostgresSessionStore(client: store.client)
+        let waiting = Task { await borrowed.run() }
+        waiting.cancel()
+        await waiting.value
+    }
+
     static func tableDefinitions(_ client: PostgresClient, schema: String) async throws -> [String] {
         var definitions: [String] = []
         let rows = try await client.query(
