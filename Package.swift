@@ -23,6 +23,9 @@ let package = Package(
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
         .executable(name: "stores-benchmark", targets: ["StoresBenchmark"]),
+        .executable(name: "permission-callback", targets: ["PermissionCallbackExample"]),
+        .executable(name: "hooks", targets: ["HooksExample"]),
+        .executable(name: "in-process-tools", targets: ["InProcessToolsExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
@@ -109,9 +112,19 @@ let package = Package(
             dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/multi-turn-conversation"
         ),
+        .executableTarget(
+            name: "PermissionCallbackExample", dependencies: ["ClaudeCode", "ExampleSupport"],
+            path: "Examples/permission-callback"
+        ),
+        .executableTarget(
+            name: "HooksExample", dependencies: ["ClaudeCode", "ExampleSupport"], path: "Examples/hooks"),
+        .executableTarget(
+            name: "InProcessToolsExample", dependencies: ["ClaudeCode", "ExampleSupport"],
+            path: "Examples/in-process-tools"
+        ),
         .testTarget(
             name: "ClaudeCodeTests",
-            dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -84,6 +84,31 @@ struct PersistenceRoundTripTests {
         #expect(text.contains(String(decoding: messages[4].rawJSON, as: UTF8.self)))
     }
 
+    @Test("frames the core parsed are stored exactly as fully validated frames are")
+    func parsedFramesFastPath() throws {
+        var frames = Self.sampleMessages().map(\.rawJSON)
+        frames += [
+            Array(#"{"type":"a","s":"x"#.utf8) + [0xFF] + Array(#""}"#.utf8),
+            Array(#"{"type":"a","s":""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8),
+            Array(#"{"type":""#.utf8) + [0xC0, 0x80] + Array(#""}"#.utf8),
+            Array("{\"type\":\"cr\",\r\"k\":1}".utf8), Array("{\"type\":\"tab\"}\t".utf8),
+            Array("\r{\"type\":\"cr\"}".utf8), Array("{\"a\":\"\u{2028}\u{2029}\"}".utf8), Array("{}".utf8),
+            Array((String(repeating: "[", count: 512) + String(repeating: "]", count: 512)).utf8),
+            Array(Frames.assistant(3).utf8),
+        ]
+        var parsed = 0
+        for raw in frames where (try? JSONValue.parse(raw)) != nil {
+            parsed += 1
+            let date = Date(timeIntervalSince1970: 1_700_000_000.25)
+            let fast = ConversationMessage(
+                direction: .received, type: "t", subtype: "s", parsedRawJSON: raw, timestamp: date)
+            let full = ConversationMessage(direction: .received, type: "t", subtype: "s", rawJSON: raw, timestamp: date)
+            #expect(fast == full)
+            #expect(fast.rawKind == full.rawKind, "\(String(decoding: raw.prefix(40), as: UTF8.self))")
+        }
+        #expect(parsed == 22)
+    }
+
     @Test("types and subtypes come from the frame")
     func typesAndSubtypes() {
         let messages = Self.sampleMessages()

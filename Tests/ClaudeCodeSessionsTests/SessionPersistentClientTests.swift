@@ -39,8 +39,12 @@ import Testing
             #expect(prompt["type"] == "user")
             transport.emit(#"{"type":"system","subtype":"init","session_id":"\#(sessionID)","cwd":"/w"}"#)
             for line in extra { transport.emit(line) }
-            transport.emit(#"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"\#(sessionID)"}"#)
-            transport.emit(#"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"\#(sessionID)","duration_ms":1,"duration_api_ms":1}"#)
+            transport.emit(
+                #"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"\#(sessionID)"}"#
+            )
+            transport.emit(
+                #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"\#(sessionID)","duration_ms":1,"duration_api_ms":1}"#
+            )
         }
     }
 
@@ -141,7 +145,8 @@ import Testing
 
     @Test func hostileIDsAreRejectedBeforeAnyPath() async throws {
         let client = SessionPersistentClient(store: InMemorySessionRecordStore(), transport: Player().factory)
-        for id in ["../etc/passwd", "a/b", "x\u{0}y", "..", ".", "line\nbreak", String(repeating: "a", count: 500), ""] {
+        for id in ["../etc/passwd", "a/b", "x\u{0}y", "..", ".", "line\nbreak", String(repeating: "a", count: 500), ""]
+        {
             await #expect(throws: SessionStoreError.self) { try await client.startOrResumeSession(id) }
             await #expect(throws: SessionStoreError.self) { try await client.loadSession(id) }
             await #expect(throws: SessionStoreError.self) { try await client.deleteSession(id) }
@@ -195,8 +200,40 @@ import Testing
         func openRecord(_ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue])
             throws(SessionStoreError) -> any SessionRecordWriter
         { throw SessionStoreError(.ioFailure, systemErrorNumber: ENOSPC) }
-        func loadRecord(_ id: SessionID) throws(SessionStoreError) -> SessionData { throw SessionStoreError(.sessionNotFound) }
+        func loadRecord(_ id: SessionID) throws(SessionStoreError) -> SessionData {
+            throw SessionStoreError(.sessionNotFound)
+        }
         func listRecords() throws(SessionStoreError) -> [SessionListEntry] { [] }
         func deleteRecord(_ id: SessionID) throws(SessionStoreError) {}
+    }
+
+    @Test func callbacksInTheOptionsAnswerTheCLIThroughTheWrapper() async throws {
+        let store = InMemorySessionRecordStore()
+        let player = Player()
+        var options = ClaudeCodeOptions()
+        options.canUseTool = { toolName, _, _ in .deny(message: "recorded no for \(toolName)") }
+        options.hooks[.stop] = [HookMatcher { _, _ in HookOutput(systemMessage: "from a Swift hook") }]
+        let client = SessionPersistentClient(options: options, store: store, transport: player.factory)
+        let before = player.transports.withLock { $0.count }
+        async let connecting: Void = client.connect()
+        while player.transports.withLock({ $0.count == before }) { await Task.yield() }
+        let transport = player.last
+        let initialize = try #require(await transport.nextWritten())
+        #expect(initialize["request"]?["hooks"]?["Stop"] == [["matcher": nil, "hookCallbackIds": ["hook_0"]]])
+        transport.respond(to: initialize, with: ["claude_code_version": "2.1.331"])
+        try await connecting
+        #expect(try player.optionsSeen.withLock { try $0.last?.commandLineArguments() }?.contains("stdio") == true)
+
+        transport.emit(
+            #"{"type":"control_request","request_id":"c1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"ls"}}}"#
+        )
+        let permission = try #require(await transport.nextWritten())
+        #expect(permission["response"]?["response"] == ["behavior": "deny", "message": "recorded no for Bash"])
+        transport.emit(
+            #"{"type":"control_request","request_id":"c2","request":{"subtype":"hook_callback","callback_id":"hook_0","input":{"session_id":"\#(Self.sid)","transcript_path":"/t.jsonl","cwd":"/w","hook_event_name":"Stop","stop_hook_active":false}}}"#
+        )
+        let hook = try #require(await transport.nextWritten())
+        #expect(hook["response"]?["response"] == ["systemMessage": "from a Swift hook"])
+        await client.disconnect()
     }
 }

@@ -129,12 +129,14 @@ struct JSONParserTests {
 
     // MARK: Malformed input
 
-    @Test(arguments: [
+    static let malformed = [
         "", " ", "nul", "nulls", "tru", "True", "[", "]", "{", "}", "[1,]", "[,1]", "[1 2]", "{\"a\"}", "{\"a\":}",
         "{\"a\":1,}", "{a:1}", "{'a':1}", "{\"a\" 1}", "01", "-01", "00", "1.", ".5", "-", "+1", "1e", "1e+", "--1",
         "0x10", "Infinity", "NaN", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"a\nb\"", "\"\t\"", "1 2",
         "{} x", "[] []", "\u{FEFF}1", "\"\\", "[1", "{\"a\":1", "\"\\uD83D\\u",
-    ])
+    ]
+
+    @Test(arguments: malformed)
     func rejectsMalformed(text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
     }
@@ -252,6 +254,311 @@ struct JSONParserTests {
     @Test func scannerDeepNestingIsAnErrorNotACrash() {
         let text = "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
         #expect(throws: JSONParseError.self) { try JSONObjectScanner(text).members() }
+    }
+
+    // MARK: Validation
+
+    @Test func validateAcceptsWhatTheParserAccepts() throws {
+        let texts = [
+            "null", "true", "false", "0", "-0", "-17", "9223372036854775808", "1.5e-3", "1E+3", #""""#,
+            #""\u00e9\n\/""#,
+            " \t\r\n 7 \n", #" { "a" : [1, 2.5, "x", null, true, {"b": []}], "c": {}, "a2": [ ] } "#,
+            #"{"a":1,"a":2}"#, #"["\ud800 lone", "\udc00"]"#, "\"é 日本 😀 \u{2028} \u{FFFF} \u{10FFFF}\"",
+            Self.sampleFrame,
+        ]
+        for text in texts {
+            #expect(throws: Never.self, "\(text)") { try JSONValue.validate(Array(text.utf8)) }
+            #expect(JSONValue.isValid(Array(text.utf8)))
+            #expect((try? JSONValue.parse(text)) != nil)
+        }
+    }
+
+    @Test(arguments: malformed)
+    func validateRejectsMalformed(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(text.utf8)) }
+        #expect(!JSONValue.isValid(Array(text.utf8)))
+    }
+
+    static let illFormedUTF8: [[UInt8]] = [
+        [0xFF], [0x80], [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80],
+        [0xF0, 0x80, 0x80, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xE2, 0x82], [0xC3],
+        [0xF0, 0x9F, 0x98],
+    ]
+
+    @Test(arguments: illFormedUTF8)
+    func validateRejectsIllFormedUTF8ThatTheParserRepairs(sequence: [UInt8]) throws {
+        let text = Array(#"{"k":"ab"#.utf8) + sequence + Array(#"cd"}"#.utf8)
+        #expect(try JSONValue.parse(text)["k"]?.stringValue?.contains("\u{FFFD}") == true)
+        do {
+            try JSONValue.validate(text)
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.offset == 8)
+            #expect(error.reason.contains("UTF-8"))
+        }
+        #expect(!JSONValue.isStrictSingleLine(parsedText: text))
+    }
+
+    @Test func validateAgreesWithParseAndUTF8OnRandomText() {
+        // validate = parse's rules + well-formed UTF-8; isStrictSingleLine adds no CR/LF and
+        // nothing around the value. Pieces mix long ASCII runs (the eight-byte scans) with
+        // multi-byte characters, bad sequences, escapes and breaks (the byte-by-byte paths).
+        let pieces: [[UInt8]] = [
+            Array("abcdefghijklmnopqrstu".utf8), Array("xy".utf8), Array("é".utf8), Array("日本語".utf8),
+            Array("😀".utf8), Array("\u{2028}".utf8), [0xFF], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80],
+            [0xF0, 0x9F, 0x98], [0xC0, 0xAF], Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\u00e9"#.utf8),
+            Array(#"\u12"#.utf8), Array(#"\q"#.utf8), [0x0A], [0x0D], [0x09], [0x01], Array(#"""#.utf8),
+            Array(" ".utf8),
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+        var valid = 0
+        var strict = 0
+        for _ in 0..<20_000 {
+            var text: [UInt8] = []
+            if next(4) == 0 { text.append(0x20) }
+            text += Array(#"{"k":[""#.utf8)
+            for _ in 0..<next(12) { text += pieces[next(pieces.count)] }
+            text += Array(#"",1]}"#.utf8)
+            if next(4) == 0 { text.append(0x0D) }
+            let reference = (try? JSONValue.parse(text)) != nil && String(validating: text, as: UTF8.self) != nil
+            #expect(JSONValue.isValid(text) == reference, "\(text)")
+            if reference { valid += 1 }
+            if (try? JSONValue.parse(text)) != nil {
+                let single = reference && !text.contains(0x0A) && !text.contains(0x0D) && text.first != 0x20
+                #expect(JSONValue.isStrictSingleLine(parsedText: text) == single, "\(text)")
+                if single { strict += 1 }
+            }
+        }
+        #expect(valid > 1000)
+        #expect(strict > 500)
+    }
+
+    @Test func validateReportsOffsets() {
+        let cases: [(String, Int)] = [
+            ("{\"a\":\"x\u{01}\"}", 7), (#"{"a":[1,2,]}"#, 10), (#"[1,{"b":tru}]"#, 11), (#"{"a":1} x"#, 8),
+            (#"{"a":1 "b":2}"#, 7), (#"[1}"#, 2), (#"{"a":"\q"}"#, 6), (#"{"a":01}"#, 5),
+        ]
+        for (text, offset) in cases {
+            #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(text.utf8)) }
+            do {
+                try JSONValue.validate(Array(text.utf8))
+            } catch {
+                #expect(error.offset == offset, "\(text): \(error)")
+            }
+        }
+    }
+
+    @Test func validateDepth() throws {
+        let limit = JSONValue.maximumParseDepth
+        let within = String(repeating: "[", count: limit) + String(repeating: "]", count: limit)
+        try JSONValue.validate(Array(within.utf8))
+        let beyond = "[" + within + "]"
+        #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(beyond.utf8)) }
+        try JSONValue.validate(Array(beyond.utf8), maximumDepth: limit + 1)
+        // Iterative: any depth costs no stack. Objects and arrays alternate past the inline 64 levels.
+        let depth = 100_000
+        let deep = String(repeating: #"{"k":["#, count: depth) + "1" + String(repeating: "]}", count: depth)
+        try JSONValue.validate(Array(deep.utf8), maximumDepth: .max)
+        #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(deep.utf8)) }
+        // A mismatched bracket deep down is still found.
+        let mismatched =
+            String(repeating: #"{"k":["#, count: 100) + "1" + String(repeating: "]}", count: 49) + "}}"
+            + String(repeating: "]}", count: 50)
+        #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(mismatched.utf8), maximumDepth: .max) }
+        let unclosed = String(repeating: "[", count: 1000)
+        #expect(throws: JSONParseError.self) { try JSONValue.validate(Array(unclosed.utf8), maximumDepth: .max) }
+    }
+
+    @Test func strictSingleLine() throws {
+        let yes = [
+            #"{"a":1}"#, #"{ "a" : [ 1 , 2 ] }"#, "\"é 日本 😀 \u{2028}\"", "null", "[\"\\r\\n\"]", Self.sampleFrame,
+        ]
+        let no = [" {}", "{} ", "\t1", "1\r", "{\"a\":\r1}", "[1,\n2]"]
+        for text in yes {
+            _ = try JSONValue.parse(text)
+            #expect(JSONValue.isStrictSingleLine(parsedText: Array(text.utf8)), "\(text)")
+        }
+        for text in no {
+            #expect(!JSONValue.isStrictSingleLine(parsedText: Array(text.utf8)), "\(text)")
+        }
+        #expect(!JSONValue.isStrictSingleLine(parsedText: []))
+    }
+
+    // MARK: Reader
+
+    @Test func readerReadsADocument() throws {
+        let text =
+            #" { "id" : -42, "name":"a\"b\u00e9", "none": null, "tags": [ "x", {"k": [1, 2.5]} , [] ], "obj": {}, "#
+            + #""n": 1e3, "skip": {"deep": [true]} } "#
+        var reader = JSONReader(Array(text.utf8))
+        #expect(reader.peekKind() == .object)
+        try reader.beginObject()
+        var seen: [String] = []
+        while let key = try reader.nextKey() {
+            seen.append(key)
+            switch key {
+            case "id": #expect(try reader.readInteger() == -42)
+            case "name": #expect(try reader.readString() == "a\"bé")
+            case "none":
+                #expect(reader.peekKind() == .null)
+                #expect(try reader.readOptionalString() == nil)
+            case "tags":
+                try reader.beginArray()
+                #expect(try reader.nextElement())
+                #expect(try reader.readOptionalString() == "x")
+                #expect(try reader.nextElement())
+                #expect(try reader.readValue() == ["k": [1, 2.5]])
+                #expect(try reader.nextElement())
+                try reader.beginArray()
+                #expect(try reader.nextElement() == false)
+                #expect(try reader.nextElement() == false)
+            case "obj":
+                try reader.beginObject()
+                #expect(try reader.nextKey() == nil)
+            case "n":
+                #expect(reader.peekKind() == .number)
+                #expect(try reader.readValue() == .double(1000))
+            default:
+                let range = try reader.skipValue()
+                #expect(String(decoding: reader.bytes[range], as: UTF8.self) == #"{"deep": [true]}"#)
+            }
+        }
+        try reader.finish()
+        #expect(seen == ["id", "name", "none", "tags", "obj", "n", "skip"])
+        #expect(reader.position == reader.endIndex)
+    }
+
+    @Test func readerOnASubrange() throws {
+        let buffer = Array("{\"a\":1}\n{\"b\":[1,{}]}\n".utf8)
+        var reader = JSONReader(buffer, range: 8..<20)
+        try reader.beginObject()
+        #expect(try reader.nextKey() == "b")
+        #expect(try reader.skipValue() == 13..<19)
+        #expect(try reader.nextKey() == nil)
+        try reader.finish()
+    }
+
+    @Test(arguments: [
+        #"{"a":1,}"#, #"{,"a":1}"#, #"{"a" 1}"#, #"{a:1}"#, #"{"a":1 "b":2}"#, #"{"a":[1,]}"#, #"{"a":[1 2]}"#,
+        #"{"a":[,1]}"#, #"{"a":"\x"}"#, #"{"a":tru}"#, #"{"a":1} 2"#, #"{"a""#, #"{"a":1"#, #"["#, "",
+        #"{"a":1.5}"#, #"{"a":1e2}"#, #"{"a":9223372036854775808}"#, #"{"a":"1"}"#, #"{"a":01}"#,
+    ])
+    func readerRejectsMalformed(text: String) {
+        #expect(throws: JSONParseError.self) {
+            var reader = JSONReader(Array(text.utf8))
+            try reader.beginObject()
+            while let key = try reader.nextKey() {
+                if key == "a", reader.peekKind() == .number || reader.peekKind() == .string {
+                    _ = try reader.readInteger()
+                } else if reader.peekKind() == .array {
+                    try reader.beginArray()
+                    while try reader.nextElement() { try reader.skipValue() }
+                } else {
+                    try reader.skipValue()
+                }
+            }
+            try reader.finish()
+        }
+    }
+
+    @Test func readerChecksStringsStrictly() {
+        let text = Array(#"{"a":"x"#.utf8) + [0xFF] + Array(#""}"#.utf8)
+        for read in 0..<4 {
+            var reader = JSONReader(text)
+            #expect(throws: JSONParseError.self) {
+                try reader.beginObject()
+                _ = try reader.nextKey()
+                switch read {
+                case 0: _ = try reader.readString()
+                case 1: _ = try reader.readOptionalString()
+                case 2: _ = try reader.readValue()
+                default: try reader.skipValue()
+                }
+            }
+        }
+        var keys = JSONReader(Array(#"{""#.utf8) + [0xC0, 0x80] + Array(#"":1}"#.utf8))
+        #expect(throws: JSONParseError.self) {
+            try keys.beginObject()
+            _ = try keys.nextKey()
+        }
+    }
+
+    @Test func readerWrongKinds() {
+        var reader = JSONReader(Array("[1]".utf8))
+        #expect(throws: JSONParseError.self) { try reader.beginObject() }
+        var other = JSONReader(Array("{}".utf8))
+        #expect(throws: JSONParseError.self) { try other.beginArray() }
+        var string = JSONReader(Array("12".utf8))
+        #expect(throws: JSONParseError.self) { _ = try string.readString() }
+        var empty = JSONReader([])
+        #expect(empty.peekKind() == nil)
+        #expect(throws: JSONParseError.self) { try empty.skipValue() }
+        try? empty.finish()
+        var deep = JSONReader(Array((String(repeating: "[", count: 600) + String(repeating: "]", count: 600)).utf8))
+        #expect(throws: JSONParseError.self) { try deep.skipValue() }
+        var deeper = JSONReader(deep.bytes)
+        #expect(throws: Never.self) { try deeper.skipValue(maximumDepth: .max) }
+    }
+
+    // MARK: Writer pieces
+
+    @Test func writerEscapesLineSeparatorsWhenAsked() throws {
+        let text = "a\u{2028}b\u{2029}c’d…\u{2027}\u{202A}e\"\n"
+        var plain = JSONWriter()
+        plain.writeString(text)
+        #expect(String(decoding: plain.bytes, as: UTF8.self) == "\"a\u{2028}b\u{2029}c’d…\u{2027}\u{202A}e\\\"\\n\"")
+        var escaping = JSONWriter(escapesLineSeparators: true)
+        escaping.writeString(text)
+        #expect(String(decoding: escaping.bytes, as: UTF8.self) == "\"a\\u2028b\\u2029c’d…\u{2027}\u{202A}e\\\"\\n\"")
+        // Also in long runs (the eight-byte scan), at the ends, and inside values.
+        let long = String(repeating: "x", count: 13) + "\u{2028}" + String(repeating: "y", count: 9) + "\u{2029}"
+        escaping = JSONWriter(escapesLineSeparators: true)
+        escaping.write(["\u{2028}": [.string(long)]])
+        #expect(
+            String(decoding: escaping.bytes, as: UTF8.self)
+                == #"{"\u2028":[""# + String(repeating: "x", count: 13) + #"\u2028"# + String(repeating: "y", count: 9)
+                + #"\u2029"]}"#)
+        #expect(try JSONValue.parse(escaping.bytes) == ["\u{2028}": [.string(long)]])
+    }
+
+    @Test func writerAssemblesDocumentsInAFixedOrder() {
+        var writer = JSONWriter(capacity: 64)
+        writer.writeRaw("{\"z\":")
+        writer.writeInteger(-7)
+        writer.writeRaw(",\"a\":")
+        writer.writeString("s")
+        writer.writeRaw(",\"d\":")
+        writer.writeDouble(0.5)
+        writer.writeRaw(",\"raw\":")
+        writer.writeRaw(Array(#"{"b":1,"a":2}"#.utf8))
+        writer.writeRaw(",\"o\":")
+        writer.writeObject(["y": 1, "x": [nil, true]])
+        writer.writeRaw("}")
+        #expect(
+            String(decoding: writer.bytes, as: UTF8.self)
+                == #"{"z":-7,"a":"s","d":0.5,"raw":{"b":1,"a":2},"o":{"x":[null,true],"y":1}}"#)
+        let value: JSONValue = ["b": [1, "x"], "a": [:], "é": 1.5]
+        var whole = JSONWriter()
+        whole.write(value)
+        #expect(whole.bytes == value.serialized())
+    }
+
+    @Test func writerCompacts() {
+        let text = " {\n  \"a b\" : [ 1 , \"x \\\" y\\\\\" , { } ] ,\t\"c\": \"\\u0020 \" }\r\n"
+        var writer = JSONWriter()
+        writer.writeCompacting(Array(text.utf8)[...])
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"a b":[1,"x \" y\\",{}],"c":"\u0020 "}"#)
+        let buffer = Array("xx[ 1, 2 ]yy".utf8)
+        writer = JSONWriter()
+        writer.writeCompacting(buffer[2..<10])
+        #expect(writer.bytes == Array("[1,2]".utf8))
     }
 
     static let sampleFrame = #"""

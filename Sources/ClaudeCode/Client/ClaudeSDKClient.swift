@@ -42,7 +42,10 @@ public final class ClaudeSDKClient: Sendable {
     ///   - options: How to run the CLI.
     ///   - transport: Makes the transport per connection; `nil` runs the real CLI.
     ///   - observer: Sees every frame in both directions (see ``FrameObserver``).
-    ///   - controlHandler: Answers the CLI's control requests (permission prompts, hooks, SDK MCP servers).
+    ///   - controlHandler: Sees every control request from the CLI first (permission prompts, hook
+    ///     callbacks, SDK MCP messages) and answers it; throwing ``UnhandledControlRequest`` passes the
+    ///     request on to ``ClaudeCodeOptions/canUseTool``, ``ClaudeCodeOptions/hooks`` and the SDK MCP
+    ///     servers in ``ClaudeCodeOptions/mcpServers``. Most code needs only the options.
     ///   - logger: Where to log.
     public init(
         options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
@@ -93,8 +96,10 @@ public final class ClaudeSDKClient: Sendable {
         } else {
             transport = try SubprocessTransport(options: options, logger: logger)
         }
+        let callbacks = ControlCallbacks(options: options, userHandler: controlHandler, logger: logger)
+        if let warning = options.canUseToolShadowingWarning { logger.warning("\(warning)") }
         let session = ControlSession(
-            transport: transport, observer: observer, handler: controlHandler, logger: logger)
+            transport: transport, observer: observer, handler: callbacks.handler, logger: logger)
         let claimed = state.withLock { state -> Bool in
             guard state.session == nil else { return false }
             state.session = session
@@ -106,7 +111,8 @@ public final class ClaudeSDKClient: Sendable {
         do {
             try await session.start()
             let info = try await session.request(
-                "initialize", ["hooks": .null], timeout: options.initializeTimeout)
+                "initialize", callbacks.initializeFields, timeout: options.initializeTimeout)
+            try callbacks.checkInitializeResponse(info)
             state.withLock { $0.serverInfo = info }
             if let version = info["claude_code_version"]?.stringValue,
                 CLILocator.isVersion(version, olderThan: CLILocator.minimumVersion)
@@ -119,7 +125,9 @@ public final class ClaudeSDKClient: Sendable {
         } catch {
             await session.close()
             state.withLock { $0.session = nil }
-            if error.code == .processExited || error.code == .transportClosed {
+            // A write can fail first when the CLI dies at once (it closed stdin): report the exit, not the write.
+            let exited = error.code == .writeFailed && session.exitStatus.map { !$0.isSuccess } == true
+            if error.code == .processExited || error.code == .transportClosed || exited {
                 throw ClaudeCodeError(
                     .processExited, "the CLI exited during startup; see stderrTail and resultErrors",
                     exitStatus: session.exitStatus ?? error.exitStatus, stderrTail: session.transport.stderrTail,

@@ -60,7 +60,8 @@ final class QueryRun: Sendable {
     let send: @Sendable (ClaudeSDKClient) async throws -> Void
 
     init(
-        options: ClaudeCodeOptions, transport: TransportFactory?, send: @escaping @Sendable (ClaudeSDKClient) async throws -> Void
+        options: ClaudeCodeOptions, transport: TransportFactory?,
+        send: @escaping @Sendable (ClaudeSDKClient) async throws -> Void
     ) {
         self.options = options
         self.transport = transport
@@ -89,14 +90,25 @@ final class QueryRun: Sendable {
         let client = ClaudeSDKClient(options: options, transport: transport)
         let buffer = self.buffer
         let send = self.send
+        let needsControlChannel = options.needsControlChannel
         let task = Task.detached {
             do {
                 try await client.connect()
                 try await send(client)
-                // Nothing else will be sent: let the CLI finish the turn and exit.
-                try await client.endInput()
-                for try await message in client.receiveMessages() {
-                    buffer.push(message)
+                if needsControlChannel {
+                    // The CLI still asks this process (permissions, hooks, SDK tools) until the run
+                    // ends, and answers travel over stdin: close it only then.
+                    var run = RunEndTracker()
+                    for try await message in client.receiveMessages() {
+                        buffer.push(message)
+                        if run.ended(after: message) { try await client.endInput() }
+                    }
+                } else {
+                    // Nothing else will be sent: let the CLI finish the turn and exit.
+                    try await client.endInput()
+                    for try await message in client.receiveMessages() {
+                        buffer.push(message)
+                    }
                 }
                 buffer.finish()
             } catch let error as ClaudeCodeError {
@@ -110,5 +122,28 @@ final class QueryRun: Sendable {
             await client.disconnect()
         }
         producer.withLock { $0 = task }
+    }
+}
+
+/// Tells when a one-shot run has ended: a result while the session is idle (or a CLI that reports
+/// no session state), or the session turning idle after a result. Reports it once.
+struct RunEndTracker {
+    private var sawResult = false
+    private var state: String?
+    private var reported = false
+
+    mutating func ended(after message: Message) -> Bool {
+        guard !reported else { return false }
+        switch message {
+        case .result:
+            sawResult = true
+            reported = state == nil || state == "idle"
+        case .system(let system) where system.subtype == "session_state_changed":
+            state = system.data["state"]?.stringValue
+            reported = sawResult && state == "idle"
+        default:
+            break
+        }
+        return reported
     }
 }

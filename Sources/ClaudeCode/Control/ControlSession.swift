@@ -248,38 +248,49 @@ final class ControlSession: Sendable {
     }
 
     private func handleControlRequest(_ frame: JSONValue) {
-        guard let id = frame["request_id"]?.stringValue else { return }
-        let request = frame["request"] ?? .object([:])
-        let subtype = request["subtype"]?.stringValue ?? ""
-        let handler = self.handler
-        let task = Task { [weak self] in
-            var reply: JSONValue
-            do {
-                guard let handler else {
-                    throw ControlRequestError(
-                        message: subtype == "can_use_tool" || subtype == "hook_callback" || subtype == "mcp_message"
-                            ? "No handler is configured for control request subtype: \(subtype)"
-                            : "Unsupported control request subtype: \(subtype)")
-                }
-                let response = try await handler(subtype, request)
-                reply = [
-                    "type": "control_response",
-                    "response": ["subtype": "success", "request_id": .string(id), "response": response],
-                ]
-            } catch is CancellationError {
-                return
-            } catch {
-                let text = (error as? ControlRequestError)?.message ?? String(describing: error)
-                reply = [
-                    "type": "control_response",
-                    "response": ["subtype": "error", "request_id": .string(id), "error": .string(text)],
-                ]
-            }
-            guard !Task.isCancelled, let self else { return }
-            _ = self.state.withLock { $0.inflight.removeValue(forKey: id) }
-            try? await self.send(reply)
+        guard let id = frame["request_id"]?.stringValue else {
+            logger.warning("control_request without a string request_id ignored: it cannot be answered")
+            return
         }
-        state.withLock { $0.inflight[id] = task }
+        let request = frame["request"] ?? .null
+        let subtype = request["subtype"]?.stringValue
+        let handler = self.handler
+        // Created under the lock, so the task (which removes its entry under the same lock when
+        // it answers) can never finish before it is registered and leave a stale entry behind.
+        state.withLock { state in
+            state.inflight[id] = Task { [weak self] in
+                var reply: JSONValue
+                do {
+                    guard let subtype else {
+                        throw ControlRequestError(
+                            message: "Malformed control request: no request object with a string subtype")
+                    }
+                    guard let handler else {
+                        throw ControlRequestError(
+                            message: subtype == "can_use_tool" || subtype == "hook_callback" || subtype == "mcp_message"
+                                ? "No handler is configured for control request subtype: \(subtype)"
+                                : "Unsupported control request subtype: \(subtype)")
+                    }
+                    let response = try await handler(subtype, request)
+                    reply = [
+                        "type": "control_response",
+                        "response": ["subtype": "success", "request_id": .string(id), "response": response],
+                    ]
+                } catch where Task.isCancelled {
+                    // The CLI abandoned the request (control_cancel_request) or the session is closing: no answer is due.
+                    return
+                } catch {
+                    let text = (error as? ControlRequestError)?.message ?? String(describing: error)
+                    reply = [
+                        "type": "control_response",
+                        "response": ["subtype": "error", "request_id": .string(id), "error": .string(text)],
+                    ]
+                }
+                guard !Task.isCancelled, let self else { return }
+                _ = self.state.withLock { $0.inflight.removeValue(forKey: id) }
+                try? await self.send(reply)
+            }
+        }
     }
 
     private func handleExit(_ status: ProcessExitStatus, stderrTail: String) {

@@ -30,4 +30,5 @@ public typealias FrameObserver = @Sendable (WireFrame) -> Void
 ///
 /// Receives the request's `subtype` and its whole `request` object; returns the `response`
 /// object. Throwing sends an error response, which the CLI accepts; the session goes on.
+/// Throwing ``UnhandledControlRequest`` passes the request on to the callbacks in the options.
 public typealias ControlRequestHandler = @Sendable (_ subtype: String, _ request: JSONValue) async throws -> JSONValue

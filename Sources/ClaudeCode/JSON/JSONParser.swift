@@ -72,6 +72,75 @@ extension JSONValue {
         }
         return try result.get()
     }
+
+    /// Checks that UTF-8 bytes hold exactly one JSON text, without building it.
+    ///
+    /// The rules are those of ``parse(_:)-([UInt8])`` plus one: strings must be well-formed
+    /// UTF-8 (RFC 8259 §8.1; no overlong forms, encoded surrogates or values above
+    /// U+10FFFF), where the parser would substitute U+FFFD. So text that validates also
+    /// parses, when it is nested no deeper than ``maximumParseDepth``. Validation is iterative:
+    /// a larger `maximumDepth` costs no stack.
+    ///
+    /// - Parameters:
+    ///   - bytes: The UTF-8 encoded JSON text.
+    ///   - maximumDepth: The deepest nesting of arrays and objects accepted.
+    /// - Throws: A ``JSONParseError`` with the byte offset of the first problem.
+    public static func validate(_ bytes: [UInt8], maximumDepth: Int = maximumParseDepth) throws(JSONParseError) {
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(JSONParseError) in try validate(buffer, maximumDepth: maximumDepth) }
+        }
+        try result.get()
+    }
+
+    /// Checks that a buffer of UTF-8 bytes holds exactly one JSON text, without building it.
+    ///
+    /// See ``validate(_:maximumDepth:)-([UInt8],_)`` for the rules.
+    ///
+    /// - Parameters:
+    ///   - buffer: The UTF-8 encoded JSON text.
+    ///   - maximumDepth: The deepest nesting of arrays and objects accepted.
+    /// - Throws: A ``JSONParseError`` with the byte offset of the first problem.
+    public static func validate(_ buffer: UnsafeRawBufferPointer, maximumDepth: Int = maximumParseDepth)
+        throws(JSONParseError)
+    {
+        guard let base = buffer.baseAddress, buffer.count > 0 else {
+            throw JSONParseError(offset: 0, reason: "unexpected end of input")
+        }
+        var parser = JSONFastParser(base: base.assumingMemoryBound(to: UInt8.self), count: buffer.count)
+        parser.skipWhitespace()
+        try parser.validateValue(maximumDepth: maximumDepth)
+        parser.skipWhitespace()
+        if parser.position != parser.end {
+            throw parser.error("unexpected content after the JSON value")
+        }
+    }
+
+    /// Whether UTF-8 bytes hold exactly one JSON text; see ``validate(_:maximumDepth:)-([UInt8],_)``.
+    public static func isValid(_ bytes: [UInt8], maximumDepth: Int = maximumParseDepth) -> Bool {
+        do {
+            try validate(bytes, maximumDepth: maximumDepth)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// For text that ``parse(_:)-([UInt8])`` accepted: whether it also passes
+    /// ``validate(_:maximumDepth:)-([UInt8],_)`` and is one line with nothing around the value,
+    /// that is, no CR or LF byte anywhere and no whitespace first or last. Such text can be
+    /// embedded verbatim as a value in a JSON Lines record.
+    ///
+    /// One pass, eight bytes at a time, instead of a second validation: apart from nesting
+    /// depth, the parser rejects everything the validator rejects except ill-formed UTF-8, which
+    /// it repairs, so only the UTF-8 is checked. Text that the validator accepted (at any
+    /// depth) gets a meaningful answer too; text that neither accepted does not.
+    package static func isStrictSingleLine(parsedText bytes: [UInt8]) -> Bool {
+        guard let first = bytes.first, let last = bytes.last, !JSONByte.isWhitespace(first), !JSONByte.isWhitespace(last)
+        else { return false }
+        return bytes.withUnsafeBufferPointer { buffer in
+            jsonIsWellFormedUTF8WithoutLineBreaks(buffer.baseAddress!, count: buffer.count)
+        }
+    }
 }
 
 // MARK: - Byte constants
@@ -173,6 +242,98 @@ func jsonFindQuoteOrBackslash(_ base: UnsafePointer<UInt8>, from start: Int, end
         index &+= 1
     }
     return end
+}
+
+/// Finds the first byte at or after `start` that is a quote, a backslash, a control
+/// character (< 0x20) or not ASCII (>= 0x80), eight bytes at a time. Returns `end` when there
+/// is none. Used when validating strings, which checks the UTF-8 of non-ASCII runs.
+@inline(__always)
+func jsonFindStringSpecialOrNonASCII(_ base: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
+    var index = start
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    while index &+ 8 <= end {
+        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian
+        let quotes = word ^ (ones &* 0x22)
+        let slashes = word ^ (ones &* 0x5C)
+        // As in jsonFindStringSpecial, plus every byte with its high bit set (exact, no borrow).
+        let hit = ((quotes &- ones) & ~quotes
+            | (slashes &- ones) & ~slashes
+            | (word &- ones &* 0x20) & ~word
+            | word) & highs
+        if hit != 0 {
+            return index &+ (hit.trailingZeroBitCount >> 3)
+        }
+        index &+= 8
+    }
+    while index < end {
+        let byte = base[index]
+        if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 || byte >= 0x80 { return index }
+        index &+= 1
+    }
+    return end
+}
+
+/// The length of the well-formed UTF-8 sequence whose lead byte (>= 0x80) is at `index`, or
+/// 0 when it is ill-formed: a stray continuation byte, an overlong form, an encoded
+/// surrogate, a value above U+10FFFF, or a sequence cut short by `end` (RFC 3629 §4).
+@inline(__always)
+func jsonUTF8SequenceLength(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> Int {
+    let lead = base[index]
+    if lead < 0xE0 {
+        guard lead >= 0xC2, index &+ 1 < end, base[index &+ 1] & 0xC0 == 0x80 else { return 0 }
+        return 2
+    }
+    if lead < 0xF0 {
+        guard index &+ 2 < end else { return 0 }
+        let second = base[index &+ 1]
+        guard second & 0xC0 == 0x80, base[index &+ 2] & 0xC0 == 0x80 else { return 0 }
+        // E0 80-9F would be overlong, ED A0-BF a surrogate.
+        if lead == 0xE0 && second < 0xA0 || lead == 0xED && second > 0x9F { return 0 }
+        return 3
+    }
+    guard lead <= 0xF4, index &+ 3 < end else { return 0 }
+    let second = base[index &+ 1]
+    guard second & 0xC0 == 0x80, base[index &+ 2] & 0xC0 == 0x80, base[index &+ 3] & 0xC0 == 0x80 else { return 0 }
+    // F0 80-8F would be overlong, F4 90-BF above U+10FFFF.
+    if lead == 0xF0 && second < 0x90 || lead == 0xF4 && second > 0x8F { return 0 }
+    return 4
+}
+
+/// Whether `count` bytes are well-formed UTF-8 with no CR or LF byte. ASCII is checked
+/// eight bytes at a time; text with non-ASCII characters byte by byte, until a run of ASCII.
+func jsonIsWellFormedUTF8WithoutLineBreaks(_ base: UnsafePointer<UInt8>, count end: Int) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    var index = 0
+    while index < end {
+        if index &+ 8 <= end {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian
+            let newlines = word ^ (ones &* 0x0A)
+            let returns = word ^ (ones &* 0x0D)
+            let hit = ((newlines &- ones) & ~newlines | (returns &- ones) & ~returns | word) & highs
+            if hit == 0 {
+                index &+= 8
+                continue
+            }
+            index &+= hit.trailingZeroBitCount >> 3
+        }
+        var ascii = 0
+        while index < end, ascii < 16 {
+            let byte = base[index]
+            if byte < 0x80 {
+                if byte == JSONByte.newline || byte == JSONByte.carriageReturn { return false }
+                index &+= 1
+                ascii &+= 1
+            } else {
+                let length = jsonUTF8SequenceLength(base, at: index, end: end)
+                if length == 0 { return false }
+                index &+= length
+                ascii = 0
+            }
+        }
+    }
+    return true
 }
 
 /// Exact powers of ten representable as `Double`, for the fast number path.
@@ -560,6 +721,159 @@ struct JSONFastParser {
         let text = String(decoding: UnsafeBufferPointer(start: base + start, count: index &- start), as: UTF8.self)
         guard let value = Double(text) else { throw error("invalid number", at: start) }
         return .double(value)
+    }
+
+    // MARK: Validation without building
+
+    /// Checks one value without building it; `position` is at its first byte and ends just
+    /// past it. Iterative: nesting costs one bit per level, never stack.
+    mutating func validateValue(maximumDepth: Int) throws(JSONParseError) {
+        // One bit per open container, set for an object: 64 levels inline, deeper ones in `deeper`.
+        var kinds: UInt64 = 0
+        var deeper: [UInt64] = []
+        var depth = 0
+        value: while true {
+            guard position < end else { throw error("unexpected end of input") }
+            let byte = base[position]
+            switch byte {
+            case JSONByte.quote:
+                try validateString()
+            case JSONByte.openBrace, JSONByte.openBracket:
+                if depth >= maximumDepth { throw error("nesting deeper than \(maximumDepth)") }
+                let isObject = byte == JSONByte.openBrace
+                position &+= 1
+                skipWhitespace()
+                if position < end, base[position] == (isObject ? JSONByte.closeBrace : JSONByte.closeBracket) {
+                    position &+= 1
+                    break
+                }
+                if depth < 64 {
+                    kinds = isObject ? kinds | 1 << UInt64(depth) : kinds & ~(1 << UInt64(depth))
+                } else {
+                    let word = (depth &- 64) >> 6
+                    let bit: UInt64 = 1 << UInt64((depth &- 64) & 63)
+                    if word == deeper.count { deeper.append(0) }
+                    deeper[word] = isObject ? deeper[word] | bit : deeper[word] & ~bit
+                }
+                depth &+= 1
+                if isObject { try validateMemberName() }
+                continue value
+            case JSONByte.minus, JSONByte.zero...JSONByte.nine:
+                _ = try parseNumber()
+            case UInt8(ascii: "t"):
+                try expectLiteral("true")
+            case UInt8(ascii: "f"):
+                try expectLiteral("false")
+            case UInt8(ascii: "n"):
+                try expectLiteral("null")
+            default:
+                throw error("unexpected character")
+            }
+            // After a value: a comma and the next member or element, or closing brackets.
+            while depth > 0 {
+                let level = depth &- 1
+                let isObject =
+                    level < 64
+                    ? kinds & (1 << UInt64(level)) != 0
+                    : deeper[(level &- 64) >> 6] & (1 << UInt64((level &- 64) & 63)) != 0
+                skipWhitespace()
+                guard position < end else {
+                    throw error(isObject ? "unexpected end of input in object" : "unexpected end of input in array")
+                }
+                let next = base[position]
+                position &+= 1
+                if next == JSONByte.comma {
+                    skipWhitespace()
+                    if isObject { try validateMemberName() }
+                    continue value
+                }
+                guard next == (isObject ? JSONByte.closeBrace : JSONByte.closeBracket) else {
+                    let reason = isObject ? "expected ',' or '}' in object" : "expected ',' or ']' in array"
+                    throw error(reason, at: position &- 1)
+                }
+                depth = level
+            }
+            return
+        }
+    }
+
+    /// Checks `"key"`, the colon and the whitespace around it; `position` is at the quote.
+    @inline(__always)
+    mutating func validateMemberName() throws(JSONParseError) {
+        guard position < end, base[position] == JSONByte.quote else { throw error("expected a string key") }
+        try validateString()
+        skipWhitespace()
+        guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
+        position &+= 1
+        skipWhitespace()
+    }
+
+    /// Checks a string without decoding it (escapes, control characters, UTF-8); `position`
+    /// is at the opening quote and ends just past the closing one.
+    /// - Returns: Whether the string holds escapes.
+    @discardableResult
+    mutating func validateString() throws(JSONParseError) -> Bool {
+        let start = position
+        var index = position &+ 1
+        var escaped = false
+        scan: while true {
+            index = jsonFindStringSpecialOrNonASCII(base, from: index, end: end)
+            guard index < end else { throw error("unterminated string", at: start) }
+            var byte = base[index]
+            if byte >= 0x80 {
+                // Text with non-ASCII characters: byte by byte, back to eight at a time after a
+                // run of ASCII.
+                var ascii = 0
+                while true {
+                    if byte >= 0x80 {
+                        let length = jsonUTF8SequenceLength(base, at: index, end: end)
+                        if length == 0 { throw error("invalid UTF-8 in string", at: index) }
+                        index &+= length
+                        ascii = 0
+                    } else if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 {
+                        break
+                    } else {
+                        index &+= 1
+                        ascii &+= 1
+                        if ascii == 16 { continue scan }
+                    }
+                    guard index < end else { throw error("unterminated string", at: start) }
+                    byte = base[index]
+                }
+            }
+            if byte == JSONByte.quote { break }
+            if byte < 0x20 { throw error("unescaped control character in string", at: index) }
+            // A backslash.
+            escaped = true
+            guard index &+ 1 < end else { throw error("unterminated string", at: start) }
+            switch base[index &+ 1] {
+            case JSONByte.quote, JSONByte.backslash, JSONByte.slash, UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                index &+= 2
+            case UInt8(ascii: "u"):
+                guard Self.hex4(base, at: index &+ 2, end: end) != nil else {
+                    throw error("invalid \\u escape", at: index)
+                }
+                index &+= 6
+            default:
+                throw error("invalid escape sequence", at: index)
+            }
+        }
+        position = index &+ 1
+        return escaped
+    }
+
+    /// Reads a string, validating it as ``validateString()`` does (so ill-formed UTF-8 is an
+    /// error rather than U+FFFD), then decoding it; `position` is at the opening quote.
+    mutating func parseValidatedString() throws(JSONParseError) -> String {
+        guard position < end, base[position] == JSONByte.quote else { throw error("expected a string") }
+        let start = position
+        if try validateString() {
+            position = start
+            return try parseString()
+        }
+        let content = UnsafeBufferPointer(start: base + (start &+ 1), count: position &- start &- 2)
+        return String(decoding: content, as: UTF8.self)
     }
 }
 

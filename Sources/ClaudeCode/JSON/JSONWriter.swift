@@ -10,10 +10,9 @@ extension JSONValue {
     ///
     /// - Returns: The UTF-8 bytes of the JSON text.
     public func serialized() -> [UInt8] {
-        var writer = JSONWriter()
-        writer.output.reserveCapacity(256)
+        var writer = JSONWriter(capacity: 256)
         writer.write(self)
-        return writer.output
+        return writer.bytes
     }
 
     /// The value as compact JSON text. See ``serialized()`` for the format.
@@ -22,16 +21,102 @@ extension JSONValue {
     }
 }
 
-/// Appends JSON text to a byte array. Internal; use ``JSONValue/serialized()``.
-struct JSONWriter {
-    var output: [UInt8] = []
+/// Appends JSON text to a byte buffer.
+///
+/// Write whole values with ``write(_:)``, in the format of ``JSONValue/serialized()``, or
+/// assemble a document piece by piece, for instance an object whose members come in a fixed
+/// order: its punctuation and keys with ``writeRaw(_:)-(StaticString)``, its values with the
+/// `write` methods.
+///
+/// ```swift
+/// var writer = JSONWriter()
+/// writer.writeRaw("{\"id\":")
+/// writer.writeInteger(42)
+/// writer.writeRaw(",\"name\":")
+/// writer.writeString(name)
+/// writer.writeRaw("}\n")
+/// ```
+public struct JSONWriter: Sendable {
+    /// The UTF-8 text written so far.
+    public var bytes: [UInt8] = []
+    /// Whether strings escape U+2028 and U+2029 as `\u2028` and `\u2029`. JSON allows them
+    /// raw, and ``JSONValue/serialized()`` writes them raw; escape them when the output may
+    /// meet a reader that takes them for line breaks (JavaScript before ES2019, some line
+    /// splitters), so that a record written on one line stays on one line.
+    public var escapesLineSeparators = false
 
-    mutating func write(_ value: JSONValue) {
+    /// Creates an empty writer.
+    /// - Parameters:
+    ///   - capacity: Bytes to reserve up front.
+    ///   - escapesLineSeparators: See ``escapesLineSeparators``.
+    public init(capacity: Int = 0, escapesLineSeparators: Bool = false) {
+        bytes.reserveCapacity(capacity)
+        self.escapesLineSeparators = escapesLineSeparators
+    }
+
+    /// Appends text as is: punctuation, keys, or JSON text from elsewhere.
+    public mutating func writeRaw(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends bytes as is, such as JSON text kept from elsewhere.
+    public mutating func writeRaw(_ text: [UInt8]) {
+        bytes.append(contentsOf: text)
+    }
+
+    /// Appends JSON text without its insignificant whitespace (outside strings), keeping every
+    /// other byte as is: key order, duplicate keys, number spellings and escapes survive.
+    /// The text must be valid JSON, else the result is unspecified.
+    public mutating func writeCompacting(_ text: ArraySlice<UInt8>) {
+        bytes.reserveCapacity(bytes.count + text.count)
+        var inString = false
+        var escaped = false
+        for byte in text {
+            if inString {
+                bytes.append(byte)
+                if escaped {
+                    escaped = false
+                } else if byte == JSONByte.backslash {
+                    escaped = true
+                } else if byte == JSONByte.quote {
+                    inString = false
+                }
+            } else if !JSONByte.isWhitespace(byte) {
+                if byte == JSONByte.quote { inString = true }
+                bytes.append(byte)
+            }
+        }
+    }
+
+    /// Appends an object with its keys sorted, as ``write(_:)`` writes `.object(members)`.
+    public mutating func writeObject(_ members: [String: JSONValue]) {
+        bytes.append(JSONByte.openBrace)
+        if members.count == 1, let (key, member) = members.first {
+            writeString(key)
+            bytes.append(JSONByte.colon)
+            write(member)
+        } else if !members.isEmpty {
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            var first = true
+            for key in keys {
+                if !first { bytes.append(JSONByte.comma) }
+                first = false
+                writeString(key)
+                bytes.append(JSONByte.colon)
+                write(members[key]!)
+            }
+        }
+        bytes.append(JSONByte.closeBrace)
+    }
+
+    /// Appends a value in the format of ``JSONValue/serialized()`` (and with U+2028 and
+    /// U+2029 escaped when ``escapesLineSeparators`` is set).
+    public mutating func write(_ value: JSONValue) {
         switch value {
         case .null:
-            appendASCII("null")
+            writeRaw("null")
         case .bool(let flag):
-            appendASCII(flag ? "true" : "false")
+            writeRaw(flag ? "true" : "false")
         case .int(let number):
             writeInteger(number)
         case .double(let number):
@@ -39,43 +124,23 @@ struct JSONWriter {
         case .string(let string):
             writeString(string)
         case .array(let elements):
-            output.append(JSONByte.openBracket)
+            bytes.append(JSONByte.openBracket)
             var first = true
             for element in elements {
-                if !first { output.append(JSONByte.comma) }
+                if !first { bytes.append(JSONByte.comma) }
                 first = false
                 write(element)
             }
-            output.append(JSONByte.closeBracket)
+            bytes.append(JSONByte.closeBracket)
         case .object(let members):
-            output.append(JSONByte.openBrace)
-            if members.count == 1, let (key, member) = members.first {
-                writeString(key)
-                output.append(JSONByte.colon)
-                write(member)
-            } else if !members.isEmpty {
-                let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                var first = true
-                for key in keys {
-                    if !first { output.append(JSONByte.comma) }
-                    first = false
-                    writeString(key)
-                    output.append(JSONByte.colon)
-                    write(members[key]!)
-                }
-            }
-            output.append(JSONByte.closeBrace)
+            writeObject(members)
         }
     }
 
-    @inline(__always)
-    mutating func appendASCII(_ text: StaticString) {
-        output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    mutating func writeInteger(_ number: Int64) {
+    /// Appends an integer.
+    public mutating func writeInteger(_ number: Int64) {
         if number == 0 {
-            output.append(JSONByte.zero)
+            bytes.append(JSONByte.zero)
             return
         }
         var magnitude = number.magnitude
@@ -86,58 +151,105 @@ struct JSONWriter {
                 digits[index] = JSONByte.zero &+ UInt8(truncatingIfNeeded: magnitude % 10)
                 magnitude /= 10
             }
-            if number < 0 { output.append(JSONByte.minus) }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index..<20]))
+            if number < 0 { bytes.append(JSONByte.minus) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index..<20]))
         }
     }
 
-    mutating func writeDouble(_ number: Double) {
+    /// Appends a double in its shortest round-trip form, or `null` when it is not finite.
+    public mutating func writeDouble(_ number: Double) {
         guard number.isFinite else {
-            appendASCII("null")
+            writeRaw("null")
             return
         }
         // Swift's description is the shortest text that round-trips ("1.0", "1e-05",
         // "1.7976931348623157e+308"), and it is always valid JSON number syntax for finite values.
-        output.append(contentsOf: number.description.utf8)
+        bytes.append(contentsOf: number.description.utf8)
     }
 
-    mutating func writeString(_ string: String) {
-        output.append(JSONByte.quote)
+    /// Appends a string, quoted and escaped: `"`, `\` and control characters below U+0020
+    /// always, U+2028 and U+2029 when ``escapesLineSeparators`` is set.
+    public mutating func writeString(_ string: String) {
+        bytes.append(JSONByte.quote)
         var string = string
-        string.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return }
-            let end = bytes.count
+        let separators = escapesLineSeparators
+        string.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress else { return }
+            let end = utf8.count
             var index = 0
             while index < end {
-                let stop = jsonFindStringSpecial(base, from: index, end: end)
+                let stop =
+                    separators
+                    ? jsonFindStringSpecialOrE2(base, from: index, end: end)
+                    : jsonFindStringSpecial(base, from: index, end: end)
                 if stop > index {
-                    output.append(contentsOf: UnsafeBufferPointer(start: base + index, count: stop &- index))
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: base + index, count: stop &- index))
                 }
                 if stop >= end { break }
-                writeEscape(base[stop])
+                let byte = base[stop]
+                if byte == 0xE2 {
+                    // U+2028 is E2 80 A8, U+2029 is E2 80 A9; other E2 sequences go as they are.
+                    if stop &+ 2 < end, base[stop &+ 1] == 0x80, base[stop &+ 2] & 0xFE == 0xA8 {
+                        writeRaw(base[stop &+ 2] == 0xA8 ? "\\u2028" : "\\u2029")
+                        index = stop &+ 3
+                    } else {
+                        bytes.append(byte)
+                        index = stop &+ 1
+                    }
+                    continue
+                }
+                writeEscape(byte)
                 index = stop &+ 1
             }
         }
-        output.append(JSONByte.quote)
+        bytes.append(JSONByte.quote)
     }
 
     mutating func writeEscape(_ byte: UInt8) {
-        output.append(JSONByte.backslash)
+        bytes.append(JSONByte.backslash)
         switch byte {
-        case JSONByte.quote: output.append(JSONByte.quote)
-        case JSONByte.backslash: output.append(JSONByte.backslash)
-        case 0x08: output.append(UInt8(ascii: "b"))
-        case 0x0C: output.append(UInt8(ascii: "f"))
-        case 0x0A: output.append(UInt8(ascii: "n"))
-        case 0x0D: output.append(UInt8(ascii: "r"))
-        case 0x09: output.append(UInt8(ascii: "t"))
+        case JSONByte.quote: bytes.append(JSONByte.quote)
+        case JSONByte.backslash: bytes.append(JSONByte.backslash)
+        case 0x08: bytes.append(UInt8(ascii: "b"))
+        case 0x0C: bytes.append(UInt8(ascii: "f"))
+        case 0x0A: bytes.append(UInt8(ascii: "n"))
+        case 0x0D: bytes.append(UInt8(ascii: "r"))
+        case 0x09: bytes.append(UInt8(ascii: "t"))
         default:
             let hex: StaticString = "0123456789abcdef"
-            output.append(UInt8(ascii: "u"))
-            output.append(JSONByte.zero)
-            output.append(JSONByte.zero)
-            output.append(hex.utf8Start[Int(byte >> 4)])
-            output.append(hex.utf8Start[Int(byte & 0xF)])
+            bytes.append(UInt8(ascii: "u"))
+            bytes.append(JSONByte.zero)
+            bytes.append(JSONByte.zero)
+            bytes.append(hex.utf8Start[Int(byte >> 4)])
+            bytes.append(hex.utf8Start[Int(byte & 0xF)])
         }
     }
+}
+
+/// Like `jsonFindStringSpecial`, but also stops at 0xE2, the lead byte of U+2028 and U+2029.
+@inline(__always)
+private func jsonFindStringSpecialOrE2(_ base: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
+    var index = start
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    while index &+ 8 <= end {
+        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian
+        let quotes = word ^ (ones &* 0x22)
+        let slashes = word ^ (ones &* 0x5C)
+        let leads = word ^ (ones &* 0xE2)
+        let hit = ((quotes &- ones) & ~quotes
+            | (slashes &- ones) & ~slashes
+            | (leads &- ones) & ~leads
+            | (word &- ones &* 0x20) & ~word) & highs
+        if hit != 0 {
+            return index &+ (hit.trailingZeroBitCount >> 3)
+        }
+        index &+= 8
+    }
+    while index < end {
+        let byte = base[index]
+        if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 || byte == 0xE2 { return index }
+        index &+= 1
+    }
+    return end
 }

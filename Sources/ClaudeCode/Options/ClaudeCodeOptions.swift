@@ -37,6 +37,8 @@ public struct ClaudeCodeOptions: Sendable {
     /// The permission mode (`--permission-mode`).
     public var permissionMode: PermissionMode?
     /// The MCP tool the CLI asks for permission (`--permission-prompt-tool`).
+    ///
+    /// Leave it `nil` with ``canUseTool``, which sets `stdio`; any other value with it is an error.
     public var permissionPromptToolName: String?
     /// Maximum agentic turns per prompt (`--max-turns`); must be positive.
     public var maxTurns: Int?
@@ -76,6 +78,19 @@ public struct ClaudeCodeOptions: Sendable {
     public var strictMCPConfig: Bool = false
     /// Local plugin folders (`--plugin-dir`, repeated).
     public var pluginDirectories: [String] = []
+
+    // MARK: Callbacks
+
+    /// Asks this process before each tool call the CLI's own rules do not settle
+    /// (passes `--permission-prompt-tool stdio`). See ``CanUseTool``.
+    ///
+    /// It is never asked for calls that ``allowedTools`` allows as a whole tool, nor in
+    /// `bypassPermissions` mode; connecting logs a warning then (``canUseToolShadowingWarning``).
+    public var canUseTool: CanUseTool?
+    /// How long ``canUseTool`` may take before the call is denied; `nil` waits as long as it takes.
+    public var canUseToolTimeout: Duration? = .seconds(300)
+    /// Swift callbacks for CLI hook events, sent in `initialize` (see ``HookMatcher``).
+    public var hooks: [HookEvent: [HookMatcher]] = [:]
 
     // MARK: Output
 
@@ -167,14 +182,18 @@ public enum ThinkingConfig: Sendable, Hashable {
     case disabled
 }
 
-/// An MCP server the CLI starts or connects to.
+/// An MCP server the CLI starts or connects to, or one served by this process.
 public enum MCPServerConfig: Sendable, Hashable {
     case stdio(command: String, args: [String] = [], env: [String: String] = [:])
     case sse(url: String, headers: [String: String] = [:])
     case http(url: String, headers: [String: String] = [:])
+    /// Tools written in Swift, served in-process over the control protocol (`{"type":"sdk"}`).
+    case sdk(SDKMCPServer)
 
     var json: JSONValue {
         switch self {
+        case .sdk(let server):
+            return ["type": "sdk", "name": .string(server.name)]
         case .stdio(let command, let args, let env):
             var object: [String: JSONValue] = ["type": "stdio", "command": .string(command)]
             if !args.isEmpty { object["args"] = .array(args.map(JSONValue.string)) }

@@ -35,7 +35,17 @@ extension ClaudeCodeOptions {
         if let model { args += ["--model", model] }
         if let fallbackModel { args += ["--fallback-model", fallbackModel] }
         if !betas.isEmpty { args += ["--betas", betas.joined(separator: ",")] }
-        if let permissionPromptToolName { args += ["--permission-prompt-tool", permissionPromptToolName] }
+        if canUseTool != nil {
+            if let permissionPromptToolName, permissionPromptToolName != "stdio" {
+                throw ClaudeCodeError(
+                    .invalidOptions,
+                    "canUseTool cannot be combined with permissionPromptToolName \"\(permissionPromptToolName)\": the CLI asks one or the other"
+                )
+            }
+            args += ["--permission-prompt-tool", "stdio"]
+        } else if let permissionPromptToolName {
+            args += ["--permission-prompt-tool", permissionPromptToolName]
+        }
         if let permissionMode { args += ["--permission-mode", permissionMode.rawValue] }
         if continueConversation { args.append("--continue") }
         if let resume {

@@ -74,10 +74,18 @@ final class SessionRecorder: Sendable {
             sessionID = id
             shared.state.withLock { $0.currentSessionID = id }
         }
+        let direction: ConversationMessage.Direction = frame.direction == .inbound ? .received : .sent
         let type = frame.json == nil ? ConversationMessage.invalidType : frame.type
-        let message = ConversationMessage(
-            direction: frame.direction == .inbound ? .received : .sent, type: type,
-            subtype: frame.json?["subtype"]?.stringValue, rawJSON: frame.raw.bytes, timestamp: frame.timestamp)
+        let message: ConversationMessage
+        if let json = frame.json {
+            // The core parsed these bytes: no second validation on the reader's task.
+            message = ConversationMessage(
+                direction: direction, type: type, subtype: json["subtype"]?.stringValue,
+                parsedRawJSON: frame.raw.bytes, timestamp: frame.timestamp)
+        } else {
+            message = ConversationMessage(
+                direction: direction, type: type, subtype: nil, rawJSON: frame.raw.bytes, timestamp: frame.timestamp)
+        }
         commands.yield(.frame(message, sessionID: sessionID, endsTurn: frame.direction == .inbound && type == "result"))
     }
 

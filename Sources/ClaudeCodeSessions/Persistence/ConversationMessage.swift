@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import ClaudeCode
 
 /// One frame of a conversation as the store keeps it: which way it went, when, its type,
 /// and the exact bytes of the JSON frame.
@@ -51,7 +52,7 @@ public struct ConversationMessage: Sendable, Hashable {
         get { _raw }
         set {
             _raw = newValue
-            rawKind = newValue.withUnsafeBufferPointer { RawFrameInspector.inspect($0).kind }
+            rawKind = RawFrameInspector.inspect(newValue).kind
         }
     }
 
@@ -68,20 +69,14 @@ public struct ConversationMessage: Sendable, Hashable {
     ///   - rawJSON: The frame's exact bytes.
     ///   - timestamp: When it was sent or received; now by default.
     public init(direction: Direction, rawJSON: [UInt8], timestamp: Date = Date()) {
-        let inspection = rawJSON.withUnsafeBufferPointer { RawFrameInspector.inspect($0) }
+        let inspection = RawFrameInspector.inspect(rawJSON)
         self.direction = direction
         self._timestamp = StoreTimestamp.normalized(timestamp)
         self._raw = rawJSON
         self.rawKind = inspection.kind
-        if inspection.kind == .json || inspection.type != nil {
-            self.type = inspection.type ?? Self.unknownType
-            self.subtype = inspection.subtype
-        } else {
-            // Not valid JSON, or valid but not embeddable and without a type.
-            let valid = rawJSON.withUnsafeBufferPointer { Self.isValidJSON($0) }
-            self.type = valid ? Self.unknownType : Self.invalidType
-            self.subtype = nil
-        }
+        self.type = inspection.isValid ? inspection.type ?? Self.unknownType : Self.invalidType
+        // As always: a subtype is kept when the frame has a type or is embedded verbatim.
+        self.subtype = inspection.kind == .json || inspection.type != nil ? inspection.subtype : nil
     }
 
     /// Creates a message from a raw frame given as a string.
@@ -97,7 +92,20 @@ public struct ConversationMessage: Sendable, Hashable {
         self.type = type
         self.subtype = subtype
         self._raw = rawJSON
-        self.rawKind = rawJSON.withUnsafeBufferPointer { RawFrameInspector.inspect($0).kind }
+        self.rawKind = RawFrameInspector.inspect(rawJSON).kind
+    }
+
+    /// Creates a message from a frame the core's parser accepted (`JSONValue.parse`), with its
+    /// type and subtype taken from the parsed value: the bytes are not validated again, only
+    /// checked in one pass for what the parser allows and the files cannot embed (ill-formed
+    /// UTF-8, surrounding whitespace, CR or LF). For frames of the client's own wire traffic.
+    init(direction: Direction, type: String, subtype: String?, parsedRawJSON rawJSON: [UInt8], timestamp: Date) {
+        self.direction = direction
+        self._timestamp = StoreTimestamp.normalized(timestamp)
+        self.type = type
+        self.subtype = subtype
+        self._raw = rawJSON
+        self.rawKind = RawFrameInspector.kind(ofValid: rawJSON)
     }
 
     /// Internal: decoded from a file, where the storage kind is already known.
@@ -118,18 +126,7 @@ public struct ConversationMessage: Sendable, Hashable {
     /// Whether the raw frame is valid JSON (and so is embedded verbatim in the files, unless
     /// it has surrounding whitespace or line breaks).
     public var isValidJSON: Bool {
-        rawKind == .json || _raw.withUnsafeBufferPointer { Self.isValidJSON($0) }
-    }
-
-    static func isValidJSON(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var scanner = StoreJSONScanner(bytes)
-        do {
-            try scanner.skipValue()
-            try scanner.expectEnd()
-            return true
-        } catch {
-            return false
-        }
+        rawKind == .json || JSONValue.isValid(_raw, maximumDepth: .max)
     }
 
     /// Messages are equal when direction, timestamp, type, subtype and raw bytes are equal.

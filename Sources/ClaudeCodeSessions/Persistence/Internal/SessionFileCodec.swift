@@ -34,74 +34,76 @@ enum SessionFileCodec {
 
     // MARK: Encoding
 
+    /// A writer for the session files: strings escape U+2028 and U+2029, so that no record
+    /// holds anything a line splitter could take for a line break.
+    static func writer(capacity: Int) -> JSONWriter {
+        JSONWriter(capacity: capacity, escapesLineSeparators: true)
+    }
+
     /// Appends `"direction":…,"timestamp":…,"type":…[,"subtype":…],"raw…":…}`, the part of an
     /// entry shared by snapshot entries and journal records.
-    static func appendEntryBody(_ message: ConversationMessage, to writer: inout StoreJSONWriter) {
-        writer.append("\"direction\":")
-        writer.append(message.direction == .sent ? "\"sent\"" : "\"received\"")
-        writer.append(",\"timestamp\":")
-        writer.appendString(StoreTimestamp.format(message.timestamp))
-        writer.append(",\"type\":")
-        writer.appendString(message.type)
+    static func appendEntryBody(_ message: ConversationMessage, to writer: inout JSONWriter) {
+        writer.writeRaw(message.direction == .sent ? "\"direction\":\"sent\"" : "\"direction\":\"received\"")
+        writer.writeRaw(",\"timestamp\":")
+        writer.writeString(StoreTimestamp.format(message.timestamp))
+        writer.writeRaw(",\"type\":")
+        writer.writeString(message.type)
         if let subtype = message.subtype {
-            writer.append(",\"subtype\":")
-            writer.appendString(subtype)
+            writer.writeRaw(",\"subtype\":")
+            writer.writeString(subtype)
         }
         switch message.rawKind {
         case .json:
-            writer.append(",\"raw\":")
-            writer.append(contentsOf: message.rawJSON)
+            writer.writeRaw(",\"raw\":")
+            writer.writeRaw(message.rawJSON)
         case .text:
-            writer.append(",\"raw_text\":")
-            writer.appendString(String(decoding: message.rawJSON, as: UTF8.self))
+            writer.writeRaw(",\"raw_text\":")
+            writer.writeString(String(decoding: message.rawJSON, as: UTF8.self))
         case .binary:
-            writer.append(",\"raw_base64\":\"")
-            writer.append(contentsOf: StoreBase64.encode(message.rawJSON))
-            writer.append("\"")
+            writer.writeRaw(",\"raw_base64\":\"")
+            writer.writeRaw(StoreBase64.encode(message.rawJSON))
+            writer.writeRaw("\"")
         }
-        writer.append("}")
+        writer.writeRaw("}")
     }
 
     /// A journal line for a message, with its line feed.
-    static func appendMessageRecord(seq: Int64, _ message: ConversationMessage, to writer: inout StoreJSONWriter) {
-        writer.append("{\"seq\":")
-        writer.appendInteger(seq)
-        writer.append(",")
+    static func appendMessageRecord(seq: Int64, _ message: ConversationMessage, to writer: inout JSONWriter) {
+        writer.writeRaw("{\"seq\":")
+        writer.writeInteger(seq)
+        writer.writeRaw(",")
         appendEntryBody(message, to: &writer)
-        writer.append(0x0A)
+        writer.writeRaw("\n")
     }
 
     /// A journal line for a metadata change, with its line feed.
-    static func appendMetaRecord(_ update: MetadataUpdate, timestamp: Date, to writer: inout StoreJSONWriter) {
-        writer.append("{\"meta\":{")
-        var first = true
+    static func appendMetaRecord(_ update: MetadataUpdate, timestamp: Date, to writer: inout JSONWriter) {
+        writer.writeRaw("{\"meta\":{")
         if let workingDirectory = update.workingDirectory {
-            writer.append("\"working_directory\":")
-            writer.appendString(workingDirectory)
-            first = false
+            writer.writeRaw("\"working_directory\":")
+            writer.writeString(workingDirectory)
         }
         if let options = update.options {
-            if !first { writer.append(",") }
-            writer.append("\"options\":")
-            writer.appendObject(options)
+            writer.writeRaw(update.workingDirectory == nil ? "\"options\":" : ",\"options\":")
+            writer.writeObject(options)
         }
-        writer.append("},\"timestamp\":")
-        writer.appendString(StoreTimestamp.format(timestamp))
-        writer.append("}\n")
+        writer.writeRaw("},\"timestamp\":")
+        writer.writeString(StoreTimestamp.format(timestamp))
+        writer.writeRaw("}\n")
     }
 
     /// The first line of every journal.
     static func journalHeader(sessionID: SessionID, baseSeq: Int64, created: Date) -> [UInt8] {
-        var writer = StoreJSONWriter(capacity: 160)
-        writer.append("{\"journal\":")
-        writer.appendInteger(journalFormatVersion)
-        writer.append(",\"session_id\":")
-        writer.appendString(sessionID.rawValue)
-        writer.append(",\"base_seq\":")
-        writer.appendInteger(baseSeq)
-        writer.append(",\"created\":")
-        writer.appendString(StoreTimestamp.format(created))
-        writer.append("}\n")
+        var writer = writer(capacity: 160)
+        writer.writeRaw("{\"journal\":")
+        writer.writeInteger(journalFormatVersion)
+        writer.writeRaw(",\"session_id\":")
+        writer.writeString(sessionID.rawValue)
+        writer.writeRaw(",\"base_seq\":")
+        writer.writeInteger(baseSeq)
+        writer.writeRaw(",\"created\":")
+        writer.writeString(StoreTimestamp.format(created))
+        writer.writeRaw("}\n")
         return writer.bytes
     }
 
@@ -109,27 +111,27 @@ enum SessionFileCodec {
     static func encodeSnapshot(_ data: SessionData) -> [UInt8] {
         var estimate = 512
         for message in data.conversationHistory { estimate += message.rawJSON.count + 160 }
-        var writer = StoreJSONWriter(capacity: estimate)
-        writer.append("{\n  \"schema_version\": ")
-        writer.appendInteger(Int64(SessionData.currentSchemaVersion))
-        writer.append(",\n  \"session_id\": ")
-        writer.appendString(data.sessionID.rawValue)
-        writer.append(",\n  \"start_time\": ")
-        writer.appendString(StoreTimestamp.format(data.startTime))
-        writer.append(",\n  \"last_activity\": ")
-        writer.appendString(StoreTimestamp.format(data.lastActivity))
-        writer.append(",\n  \"working_directory\": ")
-        writer.appendString(data.workingDirectory)
-        writer.append(",\n  \"options\": ")
-        writer.appendObject(data.options)
-        writer.append(",\n  \"message_count\": ")
-        writer.appendInteger(Int64(data.conversationHistory.count))
-        writer.append(",\n  \"conversation_history\": [")
+        var writer = writer(capacity: estimate)
+        writer.writeRaw("{\n  \"schema_version\": ")
+        writer.writeInteger(Int64(SessionData.currentSchemaVersion))
+        writer.writeRaw(",\n  \"session_id\": ")
+        writer.writeString(data.sessionID.rawValue)
+        writer.writeRaw(",\n  \"start_time\": ")
+        writer.writeString(StoreTimestamp.format(data.startTime))
+        writer.writeRaw(",\n  \"last_activity\": ")
+        writer.writeString(StoreTimestamp.format(data.lastActivity))
+        writer.writeRaw(",\n  \"working_directory\": ")
+        writer.writeString(data.workingDirectory)
+        writer.writeRaw(",\n  \"options\": ")
+        writer.writeObject(data.options)
+        writer.writeRaw(",\n  \"message_count\": ")
+        writer.writeInteger(Int64(data.conversationHistory.count))
+        writer.writeRaw(",\n  \"conversation_history\": [")
         for (index, message) in data.conversationHistory.enumerated() {
-            writer.append(index == 0 ? "\n    {" : ",\n    {")
+            writer.writeRaw(index == 0 ? "\n    {" : ",\n    {")
             appendEntryBody(message, to: &writer)
         }
-        writer.append(data.conversationHistory.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
+        writer.writeRaw(data.conversationHistory.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
         return writer.bytes
     }
 
@@ -150,88 +152,84 @@ enum SessionFileCodec {
         var baseSeq: Int64?
     }
 
-    private static func decodeEntry(_ scanner: inout StoreJSONScanner) throws(StoreJSONSyntaxError) -> EntryFields {
+    private static func decodeEntry(_ reader: inout JSONReader) throws(JSONParseError) -> EntryFields {
         var fields = EntryFields()
-        try scanner.beginObject()
-        var first = true
-        while let key = try scanner.nextKey(&first) {
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
             switch key {
-            case "seq": fields.seq = try scanner.readInt64()
+            case "seq": fields.seq = try reader.readInteger()
             case "direction":
-                let start = scanner.position
-                let text = try scanner.readString()
-                guard let direction = ConversationMessage.Direction(rawValue: text) else {
-                    throw StoreJSONSyntaxError(offset: start, reason: "unknown direction")
+                let start = reader.position
+                guard let direction = ConversationMessage.Direction(rawValue: try reader.readString()) else {
+                    throw JSONParseError(offset: start, reason: "unknown direction")
                 }
                 fields.direction = direction
             case "timestamp":
-                let start = scanner.position
-                guard let date = StoreTimestamp.parse(try scanner.readString()) else {
-                    throw StoreJSONSyntaxError(offset: start, reason: "invalid timestamp")
+                let start = reader.position
+                guard let date = StoreTimestamp.parse(try reader.readString()) else {
+                    throw JSONParseError(offset: start, reason: "invalid timestamp")
                 }
                 fields.timestamp = date
-            case "type": fields.type = try scanner.readString()
-            case "subtype": fields.subtype = try scanner.readOptionalString()
+            case "type": fields.type = try reader.readString()
+            case "subtype": fields.subtype = try reader.readOptionalString()
             case "raw":
-                let range = try scanner.skipValue()
-                fields.raw = Array(UnsafeBufferPointer(rebasing: scanner.bytes[range]))
+                // Validated as the frame was when it was recorded: strictly, at any depth.
+                let range = try reader.skipValue(maximumDepth: .max)
+                fields.raw = Array(reader.bytes[range])
                 fields.rawKind = .json
             case "raw_text":
-                fields.raw = Array(try scanner.readString().utf8)
+                fields.raw = Array(try reader.readString().utf8)
                 fields.rawKind = .text
             case "raw_base64":
-                let start = scanner.position
-                guard let bytes = StoreBase64.decode(Array(try scanner.readString().utf8)) else {
-                    throw StoreJSONSyntaxError(offset: start, reason: "invalid base64")
+                let start = reader.position
+                guard let bytes = StoreBase64.decode(Array(try reader.readString().utf8)) else {
+                    throw JSONParseError(offset: start, reason: "invalid base64")
                 }
                 fields.raw = bytes
                 fields.rawKind = .binary
             case "meta":
                 var update = MetadataUpdate()
-                try scanner.beginObject()
-                var firstMember = true
-                while let metaKey = try scanner.nextKey(&firstMember) {
+                try reader.beginObject()
+                while let metaKey = try reader.nextKey() {
                     switch metaKey {
-                    case "working_directory": update.workingDirectory = try scanner.readOptionalString()
-                    case "options": update.options = try readOptions(&scanner)
-                    default: try scanner.skipValue()
+                    case "working_directory": update.workingDirectory = try reader.readOptionalString()
+                    case "options": update.options = try readOptions(&reader)
+                    default: try reader.skipValue(maximumDepth: .max)
                     }
                 }
                 fields.meta = update
-            case "message_type": fields.legacyMessageType = try scanner.readOptionalString()
-            case "journal": fields.journalVersion = try scanner.readInt64()
-            case "session_id": fields.sessionID = try scanner.readOptionalString()
-            case "base_seq": fields.baseSeq = try scanner.readInt64()
-            default: try scanner.skipValue()
+            case "message_type": fields.legacyMessageType = try reader.readOptionalString()
+            case "journal": fields.journalVersion = try reader.readInteger()
+            case "session_id": fields.sessionID = try reader.readOptionalString()
+            case "base_seq": fields.baseSeq = try reader.readInteger()
+            default: try reader.skipValue(maximumDepth: .max)
             }
         }
         return fields
     }
 
-    private static func message(from fields: EntryFields, at offset: Int) throws(StoreJSONSyntaxError)
+    private static func message(from fields: EntryFields, at offset: Int) throws(JSONParseError)
         -> ConversationMessage
     {
         guard let direction = fields.direction else {
-            throw StoreJSONSyntaxError(offset: offset, reason: "entry without direction")
+            throw JSONParseError(offset: offset, reason: "entry without direction")
         }
         guard let timestamp = fields.timestamp else {
-            throw StoreJSONSyntaxError(offset: offset, reason: "entry without timestamp")
+            throw JSONParseError(offset: offset, reason: "entry without timestamp")
         }
-        guard let type = fields.type else { throw StoreJSONSyntaxError(offset: offset, reason: "entry without type") }
-        guard let raw = fields.raw else { throw StoreJSONSyntaxError(offset: offset, reason: "entry without raw") }
+        guard let type = fields.type else { throw JSONParseError(offset: offset, reason: "entry without type") }
+        guard let raw = fields.raw else { throw JSONParseError(offset: offset, reason: "entry without raw") }
         return ConversationMessage(
             direction: direction, type: type, subtype: fields.subtype, raw: raw, kind: fields.rawKind,
             timestamp: timestamp)
     }
 
-    private static func readOptions(_ scanner: inout StoreJSONScanner) throws(StoreJSONSyntaxError)
-        -> [String: JSONValue]
-    {
-        let start = scanner.position
-        switch try scanner.readValue() {
+    private static func readOptions(_ reader: inout JSONReader) throws(JSONParseError) -> [String: JSONValue] {
+        let start = reader.position
+        switch try reader.readValue() {
         case .object(let members): return members
         case .null: return [:]
-        default: throw StoreJSONSyntaxError(offset: start, reason: "options is not an object")
+        default: throw JSONParseError(offset: start, reason: "options is not an object")
         }
     }
 
@@ -255,55 +253,47 @@ enum SessionFileCodec {
         var messageCount: Int64?
         var history: [ConversationMessage]?
         var legacyIndexes: [Int] = []
-        let result: Result<Void, StoreJSONSyntaxError> = bytes.withUnsafeBufferPointer { buffer in
-            var scanner = StoreJSONScanner(buffer)
-            do throws(StoreJSONSyntaxError) {
-                scanner.skipWhitespace()
-                guard scanner.peek() == UInt8(ascii: "{") else {
-                    throw StoreJSONSyntaxError(offset: scanner.position, reason: "not a JSON object")
-                }
-                try scanner.beginObject()
-                var first = true
-                while let key = try scanner.nextKey(&first) {
-                    let valueStart = scanner.position
-                    switch key {
-                    case "schema_version": schemaVersion = try scanner.readInt64()
-                    case "session_id": sessionID = try scanner.readString()
-                    case "start_time", "last_activity":
-                        guard let date = StoreTimestamp.parse(try scanner.readString()) else {
-                            throw StoreJSONSyntaxError(offset: valueStart, reason: "invalid \(key)")
-                        }
-                        if key == "start_time" { startTime = date } else { lastActivity = date }
-                    case "working_directory": workingDirectory = try scanner.readOptionalString()
-                    case "options": options = try readOptions(&scanner)
-                    case "message_count": messageCount = try scanner.readInt64()
-                    case "conversation_history":
-                        var messages: [ConversationMessage] = []
-                        try scanner.beginArray()
-                        var firstElement = true
-                        while try scanner.nextElement(&firstElement) {
-                            let entryStart = scanner.position
-                            let fields = try decodeEntry(&scanner)
-                            if fields.direction == nil, let legacyType = fields.legacyMessageType {
-                                let span = UnsafeBufferPointer(rebasing: buffer[entryStart..<scanner.position])
-                                legacyIndexes.append(messages.count)
-                                messages.append(legacyMessage(type: legacyType, subtype: fields.subtype, span: span))
-                            } else {
-                                messages.append(try message(from: fields, at: entryStart))
-                            }
-                        }
-                        history = messages
-                    default:
-                        try scanner.skipValue()
-                    }
-                }
-                try scanner.expectEnd()
-                return .success(())
-            } catch {
-                return .failure(error)
+        var reader = JSONReader(bytes)
+        do throws(JSONParseError) {
+            guard reader.peekKind() == .object else {
+                throw JSONParseError(offset: reader.position, reason: "not a JSON object")
             }
-        }
-        if case .failure(let error) = result {
+            try reader.beginObject()
+            while let key = try reader.nextKey() {
+                let valueStart = reader.position
+                switch key {
+                case "schema_version": schemaVersion = try reader.readInteger()
+                case "session_id": sessionID = try reader.readString()
+                case "start_time", "last_activity":
+                    guard let date = StoreTimestamp.parse(try reader.readString()) else {
+                        throw JSONParseError(offset: valueStart, reason: "invalid \(key)")
+                    }
+                    if key == "start_time" { startTime = date } else { lastActivity = date }
+                case "working_directory": workingDirectory = try reader.readOptionalString()
+                case "options": options = try readOptions(&reader)
+                case "message_count": messageCount = try reader.readInteger()
+                case "conversation_history":
+                    var messages: [ConversationMessage] = []
+                    try reader.beginArray()
+                    while try reader.nextElement() {
+                        _ = reader.peekKind()  // to the entry's first byte
+                        let entryStart = reader.position
+                        let fields = try decodeEntry(&reader)
+                        if fields.direction == nil, let legacyType = fields.legacyMessageType {
+                            let entry = bytes[entryStart..<reader.position]
+                            legacyIndexes.append(messages.count)
+                            messages.append(legacyMessage(type: legacyType, subtype: fields.subtype, entry: entry))
+                        } else {
+                            messages.append(try message(from: fields, at: entryStart))
+                        }
+                    }
+                    history = messages
+                default:
+                    try reader.skipValue(maximumDepth: .max)
+                }
+            }
+            try reader.finish()
+        } catch {
             throw damaged("invalid session file at byte \(error.offset): \(error.reason)")
         }
         guard let sessionID else { throw damaged("not a session file: no session_id") }
@@ -335,10 +325,8 @@ enum SessionFileCodec {
     }
 
     /// A message of the Python original. Its entry (not the CLI frame, which that
-    /// implementation did not keep) is kept as the raw JSON, minified.
-    private static func legacyMessage(type: String, subtype: String?, span: UnsafeBufferPointer<UInt8>)
-        -> ConversationMessage
-    {
+    /// implementation did not keep) is kept as the raw JSON, without insignificant whitespace.
+    private static func legacyMessage(type: String, subtype: String?, entry: ArraySlice<UInt8>) -> ConversationMessage {
         let mapped: String
         switch type {
         case "UserMessage": mapped = "user"
@@ -347,35 +335,11 @@ enum SessionFileCodec {
         case "ResultMessage": mapped = "result"
         default: mapped = type
         }
+        var compacted = JSONWriter(capacity: entry.count)
+        compacted.writeCompacting(entry)
         return ConversationMessage(
-            direction: .received, type: mapped, subtype: subtype, raw: minify(span), kind: .json,
+            direction: .received, type: mapped, subtype: subtype, raw: compacted.bytes, kind: .json,
             timestamp: Date(timeIntervalSince1970: 0))
-    }
-
-    /// Removes insignificant whitespace from valid JSON, keeping everything else as is.
-    static func minify(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var inString = false
-        var escaped = false
-        for byte in bytes {
-            if inString {
-                out.append(byte)
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-                out.append(byte)
-            } else if !RawFrameInspector.isJSONWhitespace(byte) {
-                out.append(byte)
-            }
-        }
-        return out
     }
 
     // MARK: Decoding journals
@@ -386,11 +350,12 @@ enum SessionFileCodec {
         case line(JournalLine)
     }
 
-    static func decodeLine(_ line: UnsafeBufferPointer<UInt8>) -> DecodedLine? {
-        var scanner = StoreJSONScanner(line)
-        do throws(StoreJSONSyntaxError) {
-            let fields = try decodeEntry(&scanner)
-            try scanner.expectEnd()
+    /// Decodes the journal line in `range` of `bytes` (without its line feed).
+    static func decodeLine(_ bytes: [UInt8], range: Range<Int>) -> DecodedLine? {
+        var reader = JSONReader(bytes, range: range)
+        do throws(JSONParseError) {
+            let fields = try decodeEntry(&reader)
+            try reader.finish()
             if let version = fields.journalVersion {
                 return .header(version: version, sessionID: fields.sessionID, baseSeq: fields.baseSeq)
             }
@@ -399,7 +364,7 @@ enum SessionFileCodec {
                 return .line(.meta(meta, timestamp))
             }
             guard let seq = fields.seq, seq >= 0 else { return nil }
-            return .line(.message(seq: seq, try message(from: fields, at: 0)))
+            return .line(.message(seq: seq, try message(from: fields, at: range.lowerBound)))
         } catch {
             return nil
         }
@@ -431,7 +396,7 @@ enum SessionFileCodec {
                     contents.badLines.append(lineStart..<lineEnd)
                     continue
                 }
-                switch decodeLine(UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd])) {
+                switch decodeLine(bytes, range: lineStart..<lineEnd) {
                 case .header(let version, let sessionID, let baseSeq):
                     if version > journalFormatVersion {
                         headerError = SessionStoreError(

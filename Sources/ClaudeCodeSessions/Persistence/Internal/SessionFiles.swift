@@ -536,8 +536,8 @@ final class SessionFiles {
         } catch {
             throw .store(error)
         }
-        var writer = StoreJSONWriter(capacity: records.reduce(64) { $0 + Self.sizeEstimate($1) })
-        if !state.endsWithNewline { writer.append(0x0A) }  // terminate a torn line left by a crash
+        var writer = SessionFileCodec.writer(capacity: records.reduce(64) { $0 + Self.sizeEstimate($1) })
+        if !state.endsWithNewline { writer.writeRaw("\n") }  // terminate a torn line left by a crash
         var ends: [Int] = []
         ends.reserveCapacity(records.count)
         var seq = state.nextSeq
@@ -799,8 +799,7 @@ struct JournalTail {
                     var lineStart = lineEnd
                     while lineStart > 0 && buffer[lineStart - 1] != 0x0A { lineStart -= 1 }
                     if lineStart == 0 && start > 0 { break }  // may be cut by the window
-                    let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd])
-                    switch SessionFileCodec.decodeLine(line) {
+                    switch SessionFileCodec.decodeLine(bytes, range: lineStart..<lineEnd) {
                     case .line(.message(let seq, _)):
                         result = JournalTail(lastSeq: seq, endsWithNewline: endsWithNewline, hasRecords: true)
                         return
@@ -811,7 +810,7 @@ struct JournalTail {
                     case .line(.meta):
                         hasRecords = true
                     default:
-                        if !line.isEmpty { hasRecords = true }
+                        if lineEnd > lineStart { hasRecords = true }
                     }
                     end = lineStart
                 }

@@ -1,0 +1,219 @@
+import Foundation
+
+/// A tool written in Swift that Claude can call, served in-process by an ``SDKMCPServer``.
+///
+/// ```swift
+/// struct AddInput: Codable { var a: Double; var b: Double }
+/// let add = try SDKMCPTool(name: "add", description: "Adds two numbers", input: AddInput.self) { input in
+///     .text("\(input.a + input.b)")
+/// }
+/// ```
+///
+/// Claude sees it as `mcp__<server key>__<name>`. Arguments are checked against ``inputSchema``
+/// before the handler runs (see ``JSONSchemaValidator``); an unknown tool, invalid arguments and a
+/// handler that throws all come back to Claude as error results, never as a protocol failure.
+public struct SDKMCPTool: Sendable {
+    /// The tool's name within its server.
+    public let name: String
+    /// What the tool does, for Claude.
+    public let description: String
+    /// The JSON Schema of the arguments (an object schema).
+    public let inputSchema: JSONValue
+    /// Hints about the tool's behaviour.
+    public let annotations: MCPToolAnnotations?
+    let handler: @Sendable (JSONValue) async throws -> MCPToolResult
+
+    /// A tool whose arguments are described by a JSON Schema and arrive as a ``JSONValue`` object.
+    public init(
+        name: String, description: String, inputSchema: JSONValue, annotations: MCPToolAnnotations? = nil,
+        handler: @escaping @Sendable (_ arguments: JSONValue) async throws -> MCPToolResult
+    ) {
+        self.name = name
+        self.description = description
+        self.inputSchema = inputSchema
+        self.annotations = annotations
+        self.handler = handler
+    }
+
+    /// A tool whose arguments decode into `Input`. The schema is derived from `Input`
+    /// (see ``JSONSchemaInference``) unless you pass one.
+    /// - Throws: ``ClaudeCodeError/Code/invalidInput`` when no schema is given and none can be derived.
+    public init<Input: Decodable & Sendable>(
+        name: String, description: String, input: Input.Type, inputSchema: JSONValue? = nil,
+        annotations: MCPToolAnnotations? = nil,
+        handler: @escaping @Sendable (_ input: Input) async throws -> MCPToolResult
+    ) throws(ClaudeCodeError) {
+        let schema: JSONValue
+        if let inputSchema {
+            schema = inputSchema
+        } else {
+            schema = try JSONSchemaInference.schema(for: Input.self)
+        }
+        self.init(name: name, description: description, inputSchema: schema, annotations: annotations) { arguments in
+            let decoded: Input
+            do {
+                decoded = try JSONDecoder().decode(Input.self, from: Data(arguments.serialized()))
+            } catch {
+                return .error("Input validation error: \(Self.describe(error))")
+            }
+            return try await handler(decoded)
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return String(describing: error) }
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.reduce("$") { path, key in
+                key.intValue.map { "\(path)[\($0)]" } ?? "\(path).\(key.stringValue)"
+            }
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context)): missing required property \(key.stringValue)"
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), got null"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return String(describing: error)
+        }
+    }
+
+    /// The tool as `tools/list` describes it.
+    var listing: JSONValue {
+        var object: [String: JSONValue] = [
+            "name": .string(name), "description": .string(description), "inputSchema": inputSchema,
+        ]
+        if let annotations {
+            object["annotations"] = annotations.json
+            if let limit = annotations.maxResultSizeChars {
+                object["_meta"] = ["anthropic/maxResultSizeChars": .int(Int64(limit))]
+            }
+        }
+        return .object(object)
+    }
+}
+
+/// Hints about a tool's behaviour (MCP tool annotations).
+public struct MCPToolAnnotations: Sendable, Hashable {
+    /// A human-readable title.
+    public var title: String?
+    /// The tool changes nothing.
+    public var readOnlyHint: Bool?
+    /// The tool may destroy data.
+    public var destructiveHint: Bool?
+    /// Calling it twice with the same arguments does no more than once.
+    public var idempotentHint: Bool?
+    /// The tool reaches outside systems.
+    public var openWorldHint: Bool?
+    /// The largest result, in characters, the CLI keeps before truncating (sent as `_meta["anthropic/maxResultSizeChars"]`).
+    public var maxResultSizeChars: Int?
+
+    /// Creates annotations; hints left `nil` are not sent.
+    public init(
+        title: String? = nil, readOnlyHint: Bool? = nil, destructiveHint: Bool? = nil, idempotentHint: Bool? = nil,
+        openWorldHint: Bool? = nil, maxResultSizeChars: Int? = nil
+    ) {
+        self.title = title
+        self.readOnlyHint = readOnlyHint
+        self.destructiveHint = destructiveHint
+        self.idempotentHint = idempotentHint
+        self.openWorldHint = openWorldHint
+        self.maxResultSizeChars = maxResultSizeChars
+    }
+
+    var json: JSONValue {
+        var object: [String: JSONValue] = [:]
+        if let title { object["title"] = .string(title) }
+        if let readOnlyHint { object["readOnlyHint"] = .bool(readOnlyHint) }
+        if let destructiveHint { object["destructiveHint"] = .bool(destructiveHint) }
+        if let idempotentHint { object["idempotentHint"] = .bool(idempotentHint) }
+        if let openWorldHint { object["openWorldHint"] = .bool(openWorldHint) }
+        return .object(object)
+    }
+}
+
+/// What a tool returns to Claude.
+public struct MCPToolResult: Sendable, Hashable {
+    /// The content blocks.
+    public var content: [MCPContent]
+    /// Whether this reports a failure (Claude sees it as an error result).
+    public var isError: Bool
+    /// Machine-readable output, alongside ``content``.
+    public var structuredContent: JSONValue?
+
+    /// A result with these content blocks.
+    public init(content: [MCPContent], isError: Bool = false, structuredContent: JSONValue? = nil) {
+        self.content = content
+        self.isError = isError
+        self.structuredContent = structuredContent
+    }
+
+    /// A result with one text block.
+    public static func text(_ text: String) -> MCPToolResult { MCPToolResult(content: [.text(text)]) }
+
+    /// An error result with one text block.
+    public static func error(_ message: String) -> MCPToolResult {
+        MCPToolResult(content: [.text(message)], isError: true)
+    }
+
+    var json: JSONValue {
+        var object: [String: JSONValue] = ["content": .array(content.map(\.json))]
+        if isError { object["isError"] = true }
+        if let structuredContent { object["structuredContent"] = structuredContent }
+        return .object(object)
+    }
+}
+
+/// One content block of a tool result.
+public enum MCPContent: Sendable, Hashable {
+    /// Text.
+    case text(String)
+    /// An image, base64-encoded.
+    case image(base64Data: String, mimeType: String)
+    /// Any other MCP content block, sent as it is.
+    case json(JSONValue)
+
+    var json: JSONValue {
+        switch self {
+        case .text(let text): return ["type": "text", "text": .string(text)]
+        case .image(let data, let mimeType):
+            return ["type": "image", "data": .string(data), "mimeType": .string(mimeType)]
+        case .json(let value): return value
+        }
+    }
+}
+
+/// An MCP server that lives in this process: the CLI reaches its tools through `mcp_message`
+/// control requests, so no server process is started.
+///
+/// ```swift
+/// options.mcpServers["calc"] = .sdk(SDKMCPServer(name: "calc", tools: [add]))
+/// options.allowedTools = ["mcp__calc__add"]
+/// ```
+///
+/// Two servers compare equal when their names, versions and tool definitions are equal (handlers are not compared).
+public struct SDKMCPServer: Sendable, Hashable {
+    /// The server's name (reported in `serverInfo`).
+    public let name: String
+    /// The server's version (reported in `serverInfo`).
+    public let version: String
+    /// The tools, in the order `tools/list` reports them.
+    public let tools: [SDKMCPTool]
+
+    /// A server named `name` serving `tools`.
+    public init(name: String, version: String = "1.0.0", tools: [SDKMCPTool]) {
+        self.name = name
+        self.version = version
+        self.tools = tools
+    }
+
+    /// Compares name, version and tool definitions (not handlers).
+    public static func == (lhs: SDKMCPServer, rhs: SDKMCPServer) -> Bool {
+        lhs.name == rhs.name && lhs.version == rhs.version && lhs.tools.map(\.listing) == rhs.tools.map(\.listing)
+    }
+
+    /// Hashes name, version and tool names.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(version)
+        hasher.combine(tools.map(\.name))
+    }
+}

@@ -1,0 +1,257 @@
+/// A forward-only pull reader over JSON text, for reading a document of known shape in one
+/// pass without building a tree.
+///
+/// Step into an object with ``beginObject()`` and ``nextKey()``, into an array with
+/// ``beginArray()`` and ``nextElement()``, and take each value with a `read` method, or
+/// skip it with ``skipValue(maximumDepth:)``, which reports where its text is. Whitespace
+/// between tokens is skipped. Everything read or skipped is checked as strictly as
+/// ``JSONValue/validate(_:maximumDepth:)-([UInt8],_)`` checks it, well-formed UTF-8 included.
+///
+/// ```swift
+/// var reader = JSONReader(bytes)
+/// try reader.beginObject()
+/// while let key = try reader.nextKey() {
+///     switch key {
+///     case "id": id = try reader.readInteger()
+///     case "name": name = try reader.readString()
+///     default: try reader.skipValue()
+///     }
+/// }
+/// try reader.finish()
+/// ```
+///
+/// The reader does not track nesting: call ``nextKey()`` only inside an object and
+/// ``nextElement()`` only inside an array, once the previous member or element was read or
+/// skipped. Errors carry offsets into ``bytes``; after an error, the position is unspecified.
+public struct JSONReader: Sendable {
+    /// The buffer being read. Offsets and ranges reported by the reader index into it.
+    public let bytes: [UInt8]
+    /// The offset of the next byte to read.
+    public private(set) var position: Int
+    /// The end of the text in ``bytes``.
+    public let endIndex: Int
+    /// Set by `begin…`: the next member or element is the first, with no comma before it.
+    private var atFirstItem = false
+
+    /// The kind of value that starts at the reader's position.
+    public enum ValueKind: Sendable, Hashable {
+        case object, array, string, number, bool, null
+    }
+
+    /// Creates a reader over all of `bytes`.
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.position = 0
+        self.endIndex = bytes.count
+    }
+
+    /// Creates a reader over the part of `bytes` in `range`. The array is shared, not copied.
+    /// - Parameters:
+    ///   - bytes: A buffer of UTF-8 text.
+    ///   - range: The part to read. It is clamped to the buffer.
+    public init(_ bytes: [UInt8], range: Range<Int>) {
+        let range = range.clamped(to: 0..<bytes.count)
+        self.bytes = bytes
+        self.position = range.lowerBound
+        self.endIndex = range.upperBound
+    }
+
+    /// Skips whitespace and says what kind of value comes next, judging by its first byte;
+    /// `nil` at the end of the text or when no value starts there (at `,`, `]` or `}`).
+    public mutating func peekKind() -> ValueKind? {
+        while position < endIndex, JSONByte.isWhitespace(bytes[position]) { position &+= 1 }
+        guard position < endIndex else { return nil }
+        switch bytes[position] {
+        case JSONByte.openBrace: return .object
+        case JSONByte.openBracket: return .array
+        case JSONByte.quote: return .string
+        case JSONByte.minus, JSONByte.zero...JSONByte.nine: return .number
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        default: return nil
+        }
+    }
+
+    // MARK: Containers
+
+    /// Reads the `{` that opens an object; read its members with ``nextKey()``.
+    /// - Throws: A ``JSONParseError`` when the next value is not an object.
+    public mutating func beginObject() throws(JSONParseError) {
+        try withParser { (parser) throws(JSONParseError) in
+            parser.skipWhitespace()
+            guard parser.position < parser.end, parser.base[parser.position] == JSONByte.openBrace else {
+                throw parser.error("expected '{'")
+            }
+            parser.position &+= 1
+        }
+        atFirstItem = true
+    }
+
+    /// Moves to the next member of the object and returns its key, leaving the reader at the
+    /// member's value, which must then be read or skipped; returns `nil` after the closing `}`.
+    /// - Throws: A ``JSONParseError`` when the object is malformed.
+    public mutating func nextKey() throws(JSONParseError) -> String? {
+        let first = atFirstItem
+        let key = try withParser { (parser) throws(JSONParseError) -> String? in
+            parser.skipWhitespace()
+            guard parser.position < parser.end else { throw parser.error("unexpected end of input in object") }
+            let byte = parser.base[parser.position]
+            if byte == JSONByte.closeBrace {
+                parser.position &+= 1
+                return nil
+            }
+            if !first {
+                guard byte == JSONByte.comma else { throw parser.error("expected ',' or '}' in object") }
+                parser.position &+= 1
+                parser.skipWhitespace()
+            }
+            guard parser.position < parser.end, parser.base[parser.position] == JSONByte.quote else {
+                throw parser.error("expected a string key")
+            }
+            let key = try parser.parseValidatedString()
+            parser.skipWhitespace()
+            guard parser.position < parser.end, parser.base[parser.position] == JSONByte.colon else {
+                throw parser.error("expected ':' after key")
+            }
+            parser.position &+= 1
+            return key
+        }
+        atFirstItem = false
+        return key
+    }
+
+    /// Reads the `[` that opens an array; move through its elements with ``nextElement()``.
+    /// - Throws: A ``JSONParseError`` when the next value is not an array.
+    public mutating func beginArray() throws(JSONParseError) {
+        try withParser { (parser) throws(JSONParseError) in
+            parser.skipWhitespace()
+            guard parser.position < parser.end, parser.base[parser.position] == JSONByte.openBracket else {
+                throw parser.error("expected '['")
+            }
+            parser.position &+= 1
+        }
+        atFirstItem = true
+    }
+
+    /// Moves to the next element of the array, which must then be read or skipped; returns
+    /// `false` after the closing `]`.
+    /// - Throws: A ``JSONParseError`` when the array is malformed.
+    public mutating func nextElement() throws(JSONParseError) -> Bool {
+        let first = atFirstItem
+        let more = try withParser { (parser) throws(JSONParseError) -> Bool in
+            parser.skipWhitespace()
+            guard parser.position < parser.end else { throw parser.error("unexpected end of input in array") }
+            let byte = parser.base[parser.position]
+            if byte == JSONByte.closeBracket {
+                parser.position &+= 1
+                return false
+            }
+            if !first {
+                guard byte == JSONByte.comma else { throw parser.error("expected ',' or ']' in array") }
+                parser.position &+= 1
+            }
+            return true
+        }
+        atFirstItem = false
+        return more
+    }
+
+    // MARK: Values
+
+    /// Reads a string, with escapes decoded.
+    /// - Throws: A ``JSONParseError`` when the next value is not a valid string.
+    public mutating func readString() throws(JSONParseError) -> String {
+        try withParser { (parser) throws(JSONParseError) in
+            parser.skipWhitespace()
+            return try parser.parseValidatedString()
+        }
+    }
+
+    /// Reads a string, or `null` as `nil`.
+    /// - Throws: A ``JSONParseError`` when the next value is neither a valid string nor `null`.
+    public mutating func readOptionalString() throws(JSONParseError) -> String? {
+        try withParser { (parser) throws(JSONParseError) -> String? in
+            parser.skipWhitespace()
+            if parser.position < parser.end, parser.base[parser.position] == UInt8(ascii: "n") {
+                try parser.expectLiteral("null")
+                return nil
+            }
+            return try parser.parseValidatedString()
+        }
+    }
+
+    /// Reads a number without fraction or exponent that fits in `Int64`.
+    /// - Throws: A ``JSONParseError`` when the next value is not such a number.
+    public mutating func readInteger() throws(JSONParseError) -> Int64 {
+        try withParser { (parser) throws(JSONParseError) in
+            parser.skipWhitespace()
+            let start = parser.position
+            guard start < parser.end, parser.base[start] == JSONByte.minus || JSONByte.isDigit(parser.base[start]),
+                case .int(let value) = try parser.parseNumber()
+            else {
+                throw parser.error("expected an integer", at: start)
+            }
+            return value
+        }
+    }
+
+    /// Reads any value, nested no deeper than ``JSONValue/maximumParseDepth``, into a ``JSONValue``.
+    /// - Throws: A ``JSONParseError`` when the next value is malformed.
+    public mutating func readValue() throws(JSONParseError) -> JSONValue {
+        try withParser { (parser) throws(JSONParseError) in
+            parser.skipWhitespace()
+            let start = parser.position
+            try parser.validateValue(maximumDepth: JSONValue.maximumParseDepth)
+            var values = JSONFastParser(base: parser.base, count: parser.position, position: start)
+            return try values.parseValue()
+        }
+    }
+
+    /// Skips one value of any kind, checking it without building it, and returns the range
+    /// of its text in ``bytes``.
+    /// - Parameter maximumDepth: The deepest nesting accepted inside the value. Skipping is
+    ///   iterative, so a larger limit costs no stack.
+    /// - Throws: A ``JSONParseError`` when the next value is malformed.
+    @discardableResult
+    public mutating func skipValue(maximumDepth: Int = JSONValue.maximumParseDepth) throws(JSONParseError) -> Range<Int>
+    {
+        try withParser { (parser) throws(JSONParseError) in
+            parser.skipWhitespace()
+            let start = parser.position
+            try parser.validateValue(maximumDepth: maximumDepth)
+            return start..<parser.position
+        }
+    }
+
+    /// Checks that only whitespace follows, once the top-level value has been read.
+    /// - Throws: A ``JSONParseError`` when anything else follows.
+    public mutating func finish() throws(JSONParseError) {
+        while position < endIndex, JSONByte.isWhitespace(bytes[position]) { position &+= 1 }
+        if position != endIndex {
+            throw JSONParseError(offset: position, reason: "unexpected content after the JSON value")
+        }
+    }
+
+    /// Runs `body` with a parser at the reader's position and keeps the position it ends at.
+    @inline(__always)
+    private mutating func withParser<T>(_ body: (inout JSONFastParser) throws(JSONParseError) -> T)
+        throws(JSONParseError)
+        -> T
+    {
+        let start = position
+        let end = endIndex
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) -> (T, Int) in
+                guard let base = buffer.baseAddress else {
+                    throw JSONParseError(offset: start, reason: "unexpected end of input")
+                }
+                var parser = JSONFastParser(base: base, count: end, position: start)
+                let value = try body(&parser)
+                return (value, parser.position)
+            }
+        }
+        let (value, newPosition) = try result.get()
+        position = newPosition
+        return value
+    }
+}
