@@ -84,13 +84,16 @@ enum PostgresSchema {
     ]
 
     /// Applies the missing migrations on a connection inside a transaction; returns their names.
-    static func migrate(_ connection: PostgresConnection, tables: PostgresTables, logger: Logger) async throws -> [String] {
+    static func migrate(_ connection: PostgresConnection, tables: PostgresTables, logger: Logger) async throws
+        -> [String]
+    {
         // Serialise concurrent migrators of this schema (released at commit).
         let lockName = "claude-code-sessions:\(tables.schema)"
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockName)))", logger: logger)
-        let schemaExists = try await connection.query(
-            "SELECT 1 FROM pg_namespace WHERE nspname = \(tables.schema)", logger: logger
-        ).collect().isEmpty == false
+        let schemaExists =
+            try await connection.query(
+                "SELECT 1 FROM pg_namespace WHERE nspname = \(tables.schema)", logger: logger
+            ).collect().isEmpty == false
         if !schemaExists {
             try await connection.query("CREATE SCHEMA \(unescaped: tables.quotedSchema)", logger: logger)
         }
@@ -117,10 +120,13 @@ enum PostgresSchema {
     }
 
     /// The applied migrations in the order they ran; empty when the table does not exist.
-    static func applied(_ connection: PostgresConnection, tables: PostgresTables, logger: Logger) async throws -> [String] {
-        let exists = try await connection.query(
-            "SELECT to_regclass(\(tables.migrations))::text", logger: logger
-        ).decode(String?.self).first { _ in true } ?? nil
+    static func applied(_ connection: PostgresConnection, tables: PostgresTables, logger: Logger) async throws
+        -> [String]
+    {
+        let exists =
+            try await connection.query(
+                "SELECT to_regclass(\(tables.migrations))::text", logger: logger
+            ).decode(String?.self).first { _ in true } ?? nil
         guard exists != nil else { return [] }
         var names: [String] = []
         for try await name in try await connection.query(

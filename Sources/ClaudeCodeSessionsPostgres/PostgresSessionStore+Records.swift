@@ -60,7 +60,8 @@ extension PostgresSessionStore: SessionRecordStore {
                 (Int64, String, Int64, String, String?, ByteBuffer).self)
             {
                 guard let direction = ConversationMessage.Direction(rawValue: directionText) else {
-                    throw SessionStoreError(.damagedRecord, sessionID: id, reason: "message \(seq) has an unknown direction")
+                    throw SessionStoreError(
+                        .damagedRecord, sessionID: id, reason: "message \(seq) has an unknown direction")
                 }
                 history.append(
                     ConversationMessage(
@@ -93,7 +94,8 @@ extension PostgresSessionStore: SessionRecordStore {
                         .damaged(
                             DamagedSessionFile(
                                 fileName: "", path: "", sessionID: nil,
-                                error: SessionStoreError(.invalidSessionID, reason: "a record's session id is invalid"))))
+                                error: SessionStoreError(.invalidSessionID, reason: "a record's session id is invalid"))
+                        ))
                     continue
                 }
                 entries.append(

@@ -44,7 +44,8 @@ extension PostgresSessionStore: SessionCatalog {
                 do {
                     entries.append(try SessionStoreEntry(raw: RawJSON(bytes: Array(raw.readableBytesView))))
                 } catch {
-                    throw SessionStoreError(.damagedRecord, reason: "entry \(seq) is not a JSON object: \(error)", key: key)
+                    throw SessionStoreError(
+                        .damagedRecord, reason: "entry \(seq) is not a JSON object: \(error)", key: key)
                 }
             }
             return found ? entries : nil
@@ -79,7 +80,8 @@ extension PostgresSessionStore: SessionCatalog {
                 "SELECT session_id, modified_ms, data FROM \(unescaped: t.summaries) WHERE project_key = \(projectKey)",
                 logger: logger)
             for try await (sessionID, modified, text) in rows.decode((String, Int64, String).self) {
-                let data = try Self.summaryData(text, key: SessionStoreKey(projectKey: projectKey, sessionID: sessionID))
+                let data = try Self.summaryData(
+                    text, key: SessionStoreKey(projectKey: projectKey, sessionID: sessionID))
                 summaries.append(SessionStoreSummary(sessionID: sessionID, modifiedMilliseconds: modified, data: data))
             }
             return summaries
@@ -181,7 +183,9 @@ extension PostgresSessionStore: SessionCatalog {
             WHERE project_key = \(key.projectKey) AND session_id = \(key.sessionID)
             """, logger: logger)
         let previous = try await previousRows.decode(String.self).first(where: { _ in true })
-        let data = StoreSummaryFolding.fold(try previous.map { text throws(SessionStoreError) in try summaryData(text, key: key) }, key: key, entries: stored)
+        let data = StoreSummaryFolding.fold(
+            try previous.map { text throws(SessionStoreError) in try summaryData(text, key: key) }, key: key,
+            entries: stored)
         try await connection.query(
             """
             INSERT INTO \(unescaped: t.summaries) (project_key, session_id, modified_ms, data)

@@ -199,7 +199,9 @@ public final class PostgresSessionStore: Sendable, Service {
     /// Maps any error to a ``SessionStoreError`` with a content-free reason: an SQLSTATE or a
     /// connection error's kind, never a statement's values, a server message quoting them, or
     /// connection settings.
-    static func mapped(_ error: any Error, key: SessionStoreKey? = nil, sessionID: SessionID? = nil) -> SessionStoreError {
+    static func mapped(_ error: any Error, key: SessionStoreKey? = nil, sessionID: SessionID? = nil)
+        -> SessionStoreError
+    {
         if let error = error as? SessionStoreError { return error }
         if let error = error as? PostgresTransactionError {
             if let inner = error.closureError ?? error.beginError ?? error.commitError {
@@ -244,7 +246,9 @@ struct PostgresTables: Sendable {
         guard Self.isPlainIdentifier(schema) else {
             throw SessionStoreError(
                 .backendFailure,
-                reason: "the schema name must be lowercase letters, digits and '_', not start with a digit, at most 63 characters")
+                reason:
+                    "the schema name must be lowercase letters, digits and '_', not start with a digit, at most 63 characters"
+            )
         }
         self.schema = schema
         quotedSchema = "\"\(schema)\""

@@ -55,7 +55,8 @@ extension SQLiteSessionStore: SessionRecordStore {
             while let row = try rows.next() {
                 guard let direction = ConversationMessage.Direction(rawValue: row[1]) else {
                     let seq: Int64 = row[0]
-                    throw SessionStoreError(.damagedRecord, sessionID: id, reason: "message \(seq) has an unknown direction")
+                    throw SessionStoreError(
+                        .damagedRecord, sessionID: id, reason: "message \(seq) has an unknown direction")
                 }
                 let raw: Data = row[5]
                 history.append(
@@ -89,7 +90,8 @@ extension SQLiteSessionStore: SessionRecordStore {
                         .damaged(
                             DamagedSessionFile(
                                 fileName: "", path: path, sessionID: nil,
-                                error: SessionStoreError(.invalidSessionID, path: path, reason: "a record's session id is invalid"))))
+                                error: SessionStoreError(
+                                    .invalidSessionID, path: path, reason: "a record's session id is invalid"))))
                     continue
                 }
                 entries.append(
@@ -121,7 +123,9 @@ extension SQLiteSessionStore: SessionRecordStore {
     }
 
     /// Appends a batch of messages in one transaction; recreates the record when it was deleted meanwhile.
-    func appendRecord(_ messages: [ConversationMessage], id: SessionID, metadata: RecordMetadata) async throws(SessionStoreError) {
+    func appendRecord(_ messages: [ConversationMessage], id: SessionID, metadata: RecordMetadata)
+        async throws(SessionStoreError)
+    {
         guard !messages.isEmpty else { return }
         let count = Int64(messages.count)
         let last = messages.lazy.map { StoreBackendClock.microseconds($0.timestamp) }.max() ?? 0
@@ -147,7 +151,9 @@ extension SQLiteSessionStore: SessionRecordStore {
                         metadata.workingDirectory, metadata.options, SessionData.currentSchemaVersion, count, count,
                     ])
             }
-            guard let row else { throw SessionStoreError(.backendFailure, sessionID: id, reason: "the record row vanished") }
+            guard let row else {
+                throw SessionStoreError(.backendFailure, sessionID: id, reason: "the record row vanished")
+            }
             let recordID: Int64 = row[0]
             var seq: Int64 = row[1] - count
             let insert = try db.cachedStatement(

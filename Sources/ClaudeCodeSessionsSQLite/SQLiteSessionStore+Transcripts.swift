@@ -32,7 +32,8 @@ extension SQLiteSessionStore: SessionCatalog {
                     arguments: [key.projectKey, key.sessionID, key.storedSubpath])
             else { return nil }
             let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT seq, raw FROM claude_transcript_entries WHERE transcript_id = ? ORDER BY seq"),
+                db.cachedStatement(
+                    sql: "SELECT seq, raw FROM claude_transcript_entries WHERE transcript_id = ? ORDER BY seq"),
                 arguments: [id])
             var entries: [SessionStoreEntry] = []
             while let row = try rows.next() {
@@ -41,7 +42,8 @@ extension SQLiteSessionStore: SessionCatalog {
                     entries.append(try SessionStoreEntry(raw: RawJSON(bytes: Array(raw))))
                 } catch {
                     let seq: Int64 = row[0]
-                    throw SessionStoreError(.damagedRecord, reason: "entry \(seq) is not a JSON object: \(error)", key: key)
+                    throw SessionStoreError(
+                        .damagedRecord, reason: "entry \(seq) is not a JSON object: \(error)", key: key)
                 }
             }
             return entries
@@ -53,7 +55,8 @@ extension SQLiteSessionStore: SessionCatalog {
         try await read { db in
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
-                    sql: "SELECT session_id, modified_ms FROM claude_transcripts WHERE project_key = ? AND subpath = ''"),
+                    sql: "SELECT session_id, modified_ms FROM claude_transcripts WHERE project_key = ? AND subpath = ''"
+                ),
                 arguments: [projectKey])
             var listings: [SessionStoreListing] = []
             while let row = try rows.next() {
@@ -75,7 +78,8 @@ extension SQLiteSessionStore: SessionCatalog {
             var summaries: [SessionStoreSummary] = []
             while let row = try rows.next() {
                 let sessionID: String = row[0]
-                let data = try Self.summaryData(row[2], key: SessionStoreKey(projectKey: projectKey, sessionID: sessionID))
+                let data = try Self.summaryData(
+                    row[2], key: SessionStoreKey(projectKey: projectKey, sessionID: sessionID))
                 summaries.append(SessionStoreSummary(sessionID: sessionID, modifiedMilliseconds: row[1], data: data))
             }
             return summaries
@@ -120,7 +124,9 @@ extension SQLiteSessionStore: SessionCatalog {
     static let selectTranscriptID =
         "SELECT id FROM claude_transcripts WHERE project_key = ? AND session_id = ? AND subpath = ?"
 
-    private static func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey, now: Int64, _ db: Database) throws {
+    private static func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey, now: Int64, _ db: Database)
+        throws
+    {
         let keyArguments: StatementArguments = [key.projectKey, key.sessionID, key.storedSubpath]
         try db.cachedStatement(
             sql: """
@@ -131,7 +137,8 @@ extension SQLiteSessionStore: SessionCatalog {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT id, next_seq FROM claude_transcripts WHERE project_key = ? AND session_id = ? AND subpath = ?"
+                    sql:
+                        "SELECT id, next_seq FROM claude_transcripts WHERE project_key = ? AND session_id = ? AND subpath = ?"
                 ), arguments: keyArguments)
         else { throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key) }
         let id: Int64 = row[0]
@@ -164,7 +171,8 @@ extension SQLiteSessionStore: SessionCatalog {
             db.cachedStatement(
                 sql: "SELECT data FROM claude_session_summaries WHERE project_key = ? AND session_id = ?"),
             arguments: [key.projectKey, key.sessionID])
-        let data = StoreSummaryFolding.fold(try previous.map { try summaryData($0, key: key) }, key: key, entries: stored)
+        let data = StoreSummaryFolding.fold(
+            try previous.map { try summaryData($0, key: key) }, key: key, entries: stored)
         try db.cachedStatement(
             sql: """
                 INSERT INTO claude_session_summaries (project_key, session_id, modified_ms, data) VALUES (?, ?, ?, ?)

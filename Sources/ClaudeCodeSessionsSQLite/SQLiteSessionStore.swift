@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ClaudeCode
 public import ClaudeCodeSessions
 import Foundation
 public import GRDB
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Session storage in one SQLite database, through GRDB.
 ///
@@ -90,7 +91,8 @@ public final class SQLiteSessionStore: Sendable {
     /// Open it with ``databaseConfiguration(_:)`` so that commits are synchronised as
     /// ``Configuration/durability`` says and writers wait for each other.
     /// - Throws: ``SessionStoreError`` as ``init(path:configuration:)`` does.
-    public init(database: any DatabaseWriter, configuration: Configuration = Configuration()) throws(SessionStoreError) {
+    public init(database: any DatabaseWriter, configuration: Configuration = Configuration()) throws(SessionStoreError)
+    {
         self.database = database
         self.configuration = configuration
         try migrate()

@@ -15,7 +15,8 @@ struct SQLiteStoreWriter {
     static func main() async {
         let arguments = CommandLine.arguments
         guard arguments.count == 6, let count = Int(arguments[5]) else {
-            FileHandle.standardError.write(Data("usage: SQLiteStoreWriter <db> <project> <session> <tag> <count>\n".utf8))
+            FileHandle.standardError.write(
+                Data("usage: SQLiteStoreWriter <db> <project> <session> <tag> <count>\n".utf8))
             exit(2)
         }
         let (path, project, session, tag) = (arguments[1], arguments[2], arguments[3], arguments[4])

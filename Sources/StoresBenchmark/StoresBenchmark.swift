@@ -60,18 +60,23 @@ struct StoresBenchmark {
     }
 
     static func usage() -> Never {
-        print("usage: stores-benchmark [--backend sqlite|postgres|all] [--entries N] [--sessions N] [--runs N] [--dir DIR]")
+        print(
+            "usage: stores-benchmark [--backend sqlite|postgres|all] [--entries N] [--sessions N] [--runs N] [--dir DIR]"
+        )
         exit(2)
     }
 
     // MARK: Backends
 
     static func runSQLite(_ settings: Settings) async throws {
-        let folder = settings.directory ?? (FileManager.default.temporaryDirectory.path + "/stores-benchmark-\(getpid())")
+        let folder =
+            settings.directory ?? (FileManager.default.temporaryDirectory.path + "/stores-benchmark-\(getpid())")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try SQLiteSessionStore(path: folder + "/sessions.sqlite")
-        print("== SQLite \(try await store.database.read { try String.fetchOne($0, sql: "SELECT sqlite_version()") } ?? "?") (GRDB DatabasePool, WAL, synchronous=NORMAL + FULL at checkpoints) in \(folder)")
+        print(
+            "== SQLite \(try await store.database.read { try String.fetchOne($0, sql: "SELECT sqlite_version()") } ?? "?") (GRDB DatabasePool, WAL, synchronous=NORMAL + FULL at checkpoints) in \(folder)"
+        )
         try await measure(store, recordStore: store, settings: settings)
     }
 
@@ -85,13 +90,17 @@ struct StoresBenchmark {
             defer { group.cancelAll() }
             do {
                 try await store.migrate()
-                let version = try await store.client.query("SHOW server_version").decode(String.self)
+                let version =
+                    try await store.client.query("SHOW server_version").decode(String.self)
                     .first(where: { _ in true }) ?? "?"
-                print("== PostgreSQL \(version) on \(configuration.host ?? "?"):\(configuration.port ?? 0) (postgres-nio pool)")
+                print(
+                    "== PostgreSQL \(version) on \(configuration.host ?? "?"):\(configuration.port ?? 0) (postgres-nio pool)"
+                )
                 try await measure(store, recordStore: store, settings: settings)
                 try await store.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
             } catch {
-                _ = try? await store.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
+                _ = try? await store.client.query(
+                    PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
                 throw error
             }
         }
@@ -99,7 +108,9 @@ struct StoresBenchmark {
 
     // MARK: Measurements
 
-    static func measure(_ store: any SessionCatalog, recordStore: any SessionRecordStore, settings: Settings) async throws {
+    static func measure(_ store: any SessionCatalog, recordStore: any SessionRecordStore, settings: Settings)
+        async throws
+    {
         let clock = ContinuousClock()
         let project = "-home-user-project"
         let n = settings.entries
@@ -127,9 +138,10 @@ struct StoresBenchmark {
         // Transcript load.
         var loads: [Duration] = []
         for _ in 0..<settings.runs {
-            loads.append(try await clock.measure {
-                guard try await store.load(single)?.count == n else { fatalError("load returned the wrong count") }
-            })
+            loads.append(
+                try await clock.measure {
+                    guard try await store.load(single)?.count == n else { fatalError("load returned the wrong count") }
+                })
         }
         let load = median(loads)
         report(
@@ -152,11 +164,12 @@ struct StoresBenchmark {
         report("record append + checkpoint per 5", count: n, unit: "messages", appendTime + checkpointTime)
         var recordLoads: [Duration] = []
         for _ in 0..<settings.runs {
-            recordLoads.append(try await clock.measure {
-                guard try await recordStore.loadRecord(id).conversationHistory.count == n else {
-                    fatalError("load returned the wrong count")
-                }
-            })
+            recordLoads.append(
+                try await clock.measure {
+                    guard try await recordStore.loadRecord(id).conversationHistory.count == n else {
+                        fatalError("load returned the wrong count")
+                    }
+                })
         }
         report("record load (\(n) messages)", count: n, unit: "messages", median(recordLoads))
 
@@ -185,17 +198,22 @@ struct StoresBenchmark {
         var summaries: [Duration] = []
         var records: [Duration] = []
         for _ in 0..<settings.runs {
-            listings.append(try await clock.measure {
-                guard try await store.listSessions(projectKey: listProject).count == sessions else { fatalError("listing") }
-            })
-            summaries.append(try await clock.measure {
-                guard try await store.listSessionSummaries(projectKey: listProject).count == sessions else {
-                    fatalError("summaries")
-                }
-            })
-            records.append(try await clock.measure {
-                guard try await recordStore.listRecords().count >= sessions else { fatalError("records") }
-            })
+            listings.append(
+                try await clock.measure {
+                    guard try await store.listSessions(projectKey: listProject).count == sessions else {
+                        fatalError("listing")
+                    }
+                })
+            summaries.append(
+                try await clock.measure {
+                    guard try await store.listSessionSummaries(projectKey: listProject).count == sessions else {
+                        fatalError("summaries")
+                    }
+                })
+            records.append(
+                try await clock.measure {
+                    guard try await recordStore.listRecords().count >= sessions else { fatalError("records") }
+                })
         }
         reportTime("listSessions, \(sessions) sessions", listings)
         reportTime("listSessionSummaries, \(sessions) sessions", summaries)
@@ -246,7 +264,8 @@ struct StoresBenchmark {
         print(
             "  " + label.padding(toLength: 58, withPad: " ", startingAt: 0)
                 + String(
-                    format: " median %7.1f ms  (min %.1f, max %.1f, %d runs)", sorted[sorted.count / 2] * 1000, sorted[0] * 1000,
+                    format: " median %7.1f ms  (min %.1f, max %.1f, %d runs)", sorted[sorted.count / 2] * 1000,
+                    sorted[0] * 1000,
                     sorted[sorted.count - 1] * 1000, sorted.count))
     }
 }

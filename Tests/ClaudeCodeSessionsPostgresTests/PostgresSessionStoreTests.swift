@@ -55,7 +55,8 @@ struct PostgresSessionStoreTests {
                 let applied = try await withThrowingTaskGroup(of: [String].self) { group in
                     for _ in 0..<4 {
                         group.addTask {
-                            try await PostgresSessionStore(client: client, configuration: .init(schema: schema)).migrate()
+                            try await PostgresSessionStore(client: client, configuration: .init(schema: schema))
+                                .migrate()
                         }
                     }
                     var all: [[String]] = []
@@ -76,7 +77,9 @@ struct PostgresSessionStoreTests {
         try await PostgresTestServer.withStore { store, client in
             try await client.query(
                 PostgresQuery(
-                    unsafeSQL: "INSERT INTO \"\(store.configuration.schema)\".claude_schema_migrations (name) VALUES ('from-the-future')"))
+                    unsafeSQL:
+                        "INSERT INTO \"\(store.configuration.schema)\".claude_schema_migrations (name) VALUES ('from-the-future')"
+                ))
             await #expect(throws: SessionStoreError.self) { try await store.migrate() }
             do throws(SessionStoreError) {
                 try await store.migrate()
@@ -89,9 +92,14 @@ struct PostgresSessionStoreTests {
     @Test func onlyPlainSchemaNamesAreAccepted() async throws {
         try await PostgresTestServer.withClient { client in
             for good in ["public", "claude_sessions", "_x1", String(repeating: "a", count: 63)] {
-                #expect(throws: Never.self) { _ = try PostgresSessionStore(client: client, configuration: .init(schema: good)) }
+                #expect(throws: Never.self) {
+                    _ = try PostgresSessionStore(client: client, configuration: .init(schema: good))
+                }
             }
-            for bad in ["", "1abc", "Sessions", "x-y", "a\"; DROP SCHEMA public CASCADE; --", "é", String(repeating: "a", count: 64)] {
+            for bad in [
+                "", "1abc", "Sessions", "x-y", "a\"; DROP SCHEMA public CASCADE; --", "é",
+                String(repeating: "a", count: 64),
+            ] {
                 #expect(throws: SessionStoreError.self) {
                     _ = try PostgresSessionStore(client: client, configuration: .init(schema: bad))
                 }
@@ -125,7 +133,8 @@ struct PostgresSessionStoreTests {
         try await PostgresTestServer.withStore { store, client in
             let schema = store.configuration.schema
             try await store.append([entry(type: "user")], to: Self.key)
-            try await client.query(PostgresQuery(unsafeSQL: "UPDATE \"\(schema)\".claude_session_summaries SET data = '[1,'"))
+            try await client.query(
+                PostgresQuery(unsafeSQL: "UPDATE \"\(schema)\".claude_session_summaries SET data = '[1,'"))
             do throws(SessionStoreError) {
                 _ = try await store.listSessionSummaries(projectKey: Self.key.projectKey)
                 Issue.record("a corrupt summary listed")
@@ -176,7 +185,9 @@ struct PostgresSessionStoreTests {
                 let loaded = try #require(try await other.load(Self.key))
                 #expect(loaded.count == 3 * count)
                 for tag in ["A", "B", "C"] {
-                    let ns = try loaded.filter { $0.uuid?.hasPrefix("\(tag)-") == true }.map { try $0.value()["n"]?.intValue }
+                    let ns = try loaded.filter { $0.uuid?.hasPrefix("\(tag)-") == true }.map {
+                        try $0.value()["n"]?.intValue
+                    }
                     #expect(ns == Array(0..<count), "server \(tag)'s order")
                 }
             }

@@ -65,9 +65,13 @@ struct SQLiteSessionStoreTests {
             try SQLiteSessionStore.migrator.migrate(pool, upTo: "transcripts-v1")
             try await pool.write { db in
                 try db.execute(
-                    sql: "INSERT INTO claude_transcripts (project_key, session_id, subpath, next_seq, modified_ms) VALUES ('p', 's', '', 1, 1)")
+                    sql:
+                        "INSERT INTO claude_transcripts (project_key, session_id, subpath, next_seq, modified_ms) VALUES ('p', 's', '', 1, 1)"
+                )
                 try db.execute(
-                    sql: "INSERT INTO claude_transcript_entries (transcript_id, seq, type, uuid, raw) VALUES (1, 0, 'user', 'u0', CAST('{\"type\":\"user\",\"uuid\":\"u0\"}' AS BLOB))")
+                    sql:
+                        "INSERT INTO claude_transcript_entries (transcript_id, seq, type, uuid, raw) VALUES (1, 0, 'user', 'u0', CAST('{\"type\":\"user\",\"uuid\":\"u0\"}' AS BLOB))"
+                )
                 #expect(try db.tableExists("claude_records") == false)
             }
             try pool.close()
@@ -101,7 +105,10 @@ struct SQLiteSessionStoreTests {
         try await withFileStore { store, _ in
             try await store.append([entry(type: "user", #""secret":"do-not-print""#), entry(type: "user")], to: key)
             try await store.database.write { db in
-                try db.execute(sql: "UPDATE claude_transcript_entries SET raw = CAST('not json: do-not-print' AS BLOB) WHERE seq = 1")
+                try db.execute(
+                    sql:
+                        "UPDATE claude_transcript_entries SET raw = CAST('not json: do-not-print' AS BLOB) WHERE seq = 1"
+                )
             }
             do throws(SessionStoreError) {
                 _ = try await store.load(key)
@@ -132,7 +139,9 @@ struct SQLiteSessionStoreTests {
             #expect(error.key == key)
         }
         // The append that would fold into it fails too, and stores nothing.
-        await #expect(throws: SessionStoreError.self) { try await store.append([entry(type: "user", uuid: "x")], to: key) }
+        await #expect(throws: SessionStoreError.self) {
+            try await store.append([entry(type: "user", uuid: "x")], to: key)
+        }
         #expect(try await store.load(key)?.count == 1)
     }
 
@@ -235,12 +244,16 @@ struct SQLiteSessionStoreTests {
             #expect(loaded.count == 3 * count)
             #expect(Set(loaded.compactMap(\.uuid)).count == 3 * count)
             for tag in ["A", "B", "C"] {
-                let ns = try loaded.filter { $0.uuid?.hasPrefix("\(tag)-") == true }.map { try $0.value()["n"]?.intValue }
+                let ns = try loaded.filter { $0.uuid?.hasPrefix("\(tag)-") == true }.map {
+                    try $0.value()["n"]?.intValue
+                }
                 #expect(ns == Array(0..<count), "writer \(tag)'s order")
             }
-            #expect(try await store.listSubkeys(projectKey: key.projectKey, sessionID: key.sessionID)
-                == ["subagents/agent-A", "subagents/agent-B", "subagents/agent-C"])
-            let sub = SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-C")
+            #expect(
+                try await store.listSubkeys(projectKey: key.projectKey, sessionID: key.sessionID)
+                    == ["subagents/agent-A", "subagents/agent-B", "subagents/agent-C"])
+            let sub = SessionStoreKey(
+                projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-C")
             #expect(try await store.load(sub)?.count == count / 10)
             #expect(try await store.listSessionSummaries(projectKey: key.projectKey).count == 1)
         }

@@ -41,7 +41,8 @@ struct TemporaryFolder: Sendable {
 
 /// A store on a fresh database file (a WAL `DatabasePool`, as in production).
 func withFileStore<T>(
-    configuration: SQLiteSessionStore.Configuration = .init(), _ body: (SQLiteSessionStore, TemporaryFolder) async throws -> T
+    configuration: SQLiteSessionStore.Configuration = .init(),
+    _ body: (SQLiteSessionStore, TemporaryFolder) async throws -> T
 ) async throws -> T {
     try await TemporaryFolder.with { folder in
         let store = try SQLiteSessionStore(path: folder.file("sessions.sqlite"), configuration: configuration)
@@ -58,7 +59,9 @@ func makeInMemoryStore() throws -> SQLiteSessionStore {
 func runBuiltExecutable(_ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
     let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var candidates = [folder.appendingPathComponent(name).path]
-    if let explicit = ProcessInfo.processInfo.environment["SQLITE_STORE_WRITER_PATH"] { candidates.insert(explicit, at: 0) }
+    if let explicit = ProcessInfo.processInfo.environment["SQLITE_STORE_WRITER_PATH"] {
+        candidates.insert(explicit, at: 0)
+    }
     guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw ContractFailure("\(name) not found beside the test bundle (swift build --product \(name))")
     }

@@ -69,7 +69,8 @@ public func recordRealCLIConversation(into store: any SessionRecordStore) async 
                 if case .result(let result) = message { answer = result.result ?? "" }
             }
         }
-        try await check(answer.hasPrefix("echo: turn two | user_turns=2"), "the resumed CLI saw the first turn: \(answer)")
+        try await check(
+            answer.hasPrefix("echo: turn two | user_turns=2"), "the resumed CLI saw the first turn: \(answer)")
         try await checkEqual(second.currentSessionID, sessionID, "same session")
 
         let data = try await second.loadSession(sessionID)

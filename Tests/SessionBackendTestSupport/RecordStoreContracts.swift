@@ -46,10 +46,12 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             let id = newID()
             let start = Date(timeIntervalSince1970: 1_760_000_000.654321)
             let options: [String: JSONValue] = [
-                "model": "claude-sonnet-4-5", "max_turns": 3, "max_budget_usd": 1.25, "allowed_tools": ["Bash", "Read"],
+                "model": "claude-sonnet-4-5", "max_turns": 3, "max_budget_usd": 1.25,
+                "allowed_tools": ["Bash", "Read"],
                 "cwd": "/projects/démo",
             ]
-            let writer = try await store.openRecord(id, startTime: start, workingDirectory: "/projects/démo", options: options)
+            let writer = try await store.openRecord(
+                id, startTime: start, workingDirectory: "/projects/démo", options: options)
             let messages = sampleMessages(start: start)
             try await writer.append(Array(messages[0..<3]))
             try await writer.append([])
@@ -77,20 +79,27 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             for index in 0..<12 {
                 let id = newID()
                 let start = base.addingTimeInterval(Double(index * 7 % 12) * 10)
-                let writer = try await store.openRecord(id, startTime: start, workingDirectory: "/w\(index)", options: [:])
+                let writer = try await store.openRecord(
+                    id, startTime: start, workingDirectory: "/w\(index)", options: [:])
                 let messages = (0..<index).map {
-                    ConversationMessage(direction: .received, rawJSON: #"{"type":"x"}"#, timestamp: start.addingTimeInterval(Double($0)))
+                    ConversationMessage(
+                        direction: .received, rawJSON: #"{"type":"x"}"#, timestamp: start.addingTimeInterval(Double($0))
+                    )
                 }
                 try await writer.append(messages)
                 try await writer.close()
-                expected.append((id, messages.last?.timestamp ?? SessionData(sessionID: id, startTime: start).startTime, index))
+                expected.append(
+                    (id, messages.last?.timestamp ?? SessionData(sessionID: id, startTime: start).startTime, index))
             }
             let listed = try await store.listRecords()
             let summaries = listed.compactMap(\.summary)
             try await checkEqual(summaries.count, 12, "all listed, none damaged")
-            try await check(zip(summaries, summaries.dropFirst()).allSatisfy { $0.lastActivity >= $1.lastActivity }, "newest first")
+            try await check(
+                zip(summaries, summaries.dropFirst()).allSatisfy { $0.lastActivity >= $1.lastActivity }, "newest first")
             for (id, last, count) in expected {
-                guard let summary = summaries.first(where: { $0.sessionID == id }) else { throw ContractFailure("\(id) missing") }
+                guard let summary = summaries.first(where: { $0.sessionID == id }) else {
+                    throw ContractFailure("\(id) missing")
+                }
                 try await checkEqual(summary.messageCount, count, "message count")
                 try await checkEqual(summary.lastActivity, last, "last activity")
                 try await checkEqual(summary.workingDirectory, "/w\(count)", "working directory")
@@ -104,7 +113,8 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
         },
         .init("delete removes the record; an open writer starts it again") { store in
             let id = newID()
-            let writer = try await store.openRecord(id, startTime: Date(), workingDirectory: "/w", options: ["model": "m"])
+            let writer = try await store.openRecord(
+                id, startTime: Date(), workingDirectory: "/w", options: ["model": "m"])
             try await writer.append([ConversationMessage(direction: .sent, rawJSON: #"{"type":"user"}"#)])
             try await store.deleteRecord(id)
             try await checkThrows(.sessionNotFound, "deleted") { try await store.loadRecord(id) }
@@ -119,14 +129,20 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
         .init("reopening a record keeps its messages, replaces its metadata and continues in order") { store in
             let id = newID()
             let start = Date(timeIntervalSince1970: 1_700_000_000)
-            let first = try await store.openRecord(id, startTime: start, workingDirectory: "/a", options: ["model": "one"])
-            try await first.append([ConversationMessage(direction: .sent, rawJSON: #"{"type":"user","n":1}"#, timestamp: start)])
+            let first = try await store.openRecord(
+                id, startTime: start, workingDirectory: "/a", options: ["model": "one"])
+            try await first.append([
+                ConversationMessage(direction: .sent, rawJSON: #"{"type":"user","n":1}"#, timestamp: start)
+            ])
             try await first.close()
-            let second = try await store.openRecord(id, startTime: Date(), workingDirectory: "/b", options: ["model": "two"])
+            let second = try await store.openRecord(
+                id, startTime: Date(), workingDirectory: "/b", options: ["model": "two"])
             try await second.append([ConversationMessage(direction: .sent, rawJSON: #"{"type":"user","n":2}"#)])
             try await second.close()
             let data = try await store.loadRecord(id)
-            try await checkEqual(try data.conversationHistory.map { try JSONValue.parse($0.rawJSON)["n"]?.intValue }, [1, 2], "both, in order")
+            try await checkEqual(
+                try data.conversationHistory.map { try JSONValue.parse($0.rawJSON)["n"]?.intValue }, [1, 2],
+                "both, in order")
             try await checkEqual(data.startTime, start, "start time kept")
             try await checkEqual(data.workingDirectory, "/b", "working directory replaced")
             try await checkEqual(data.options, ["model": "two"], "options replaced")
@@ -149,10 +165,13 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for w in 0..<writers {
                     group.addTask {
-                        let writer = try await store.openRecord(shared, startTime: Date(), workingDirectory: "/w", options: [:])
-                        let own = try await store.openRecord(newID(), startTime: Date(), workingDirectory: "/own", options: [:])
+                        let writer = try await store.openRecord(
+                            shared, startTime: Date(), workingDirectory: "/w", options: [:])
+                        let own = try await store.openRecord(
+                            newID(), startTime: Date(), workingDirectory: "/own", options: [:])
                         for n in 0..<perWriter {
-                            let message = ConversationMessage(direction: .received, rawJSON: #"{"type":"x","w":\#(w),"n":\#(n)}"#)
+                            let message = ConversationMessage(
+                                direction: .received, rawJSON: #"{"type":"x","w":\#(w),"n":\#(n)}"#)
                             try await writer.append([message])
                             try await own.append([message])
                             if n % 10 == 9 { try await writer.checkpoint() }
@@ -168,13 +187,17 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             var next = [Int](repeating: 0, count: writers)
             for message in history {
                 let value = try JSONValue.parse(message.rawJSON)
-                guard let w = value["w"]?.intValue, let n = value["n"]?.intValue else { throw ContractFailure("bad message") }
+                guard let w = value["w"]?.intValue, let n = value["n"]?.intValue else {
+                    throw ContractFailure("bad message")
+                }
                 try await checkEqual(n, next[w], "writer \(w)'s order")
                 next[w] = n + 1
             }
             let summaries = try await store.listRecords().compactMap(\.summary)
             try await checkEqual(summaries.count, writers + 1, "records")
-            try await checkEqual(summaries.first { $0.sessionID == shared }?.messageCount, writers * perWriter, "count of the shared record")
+            try await checkEqual(
+                summaries.first { $0.sessionID == shared }?.messageCount, writers * perWriter,
+                "count of the shared record")
         },
     ]
 }

@@ -45,8 +45,12 @@ public final class ScriptedCLIPlayer: Sendable {
         try await check(prompt["type"] == "user", "a user prompt")
         transport.emit(#"{"type":"system","subtype":"init","session_id":"\#(sessionID)","cwd":"/w"}"#)
         for line in extra { transport.emit(line) }
-        transport.emit(#"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"\#(sessionID)"}"#)
-        transport.emit(#"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"\#(sessionID)","duration_ms":1,"duration_api_ms":1}"#)
+        transport.emit(
+            #"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"\#(sessionID)"}"#
+        )
+        transport.emit(
+            #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"\#(sessionID)","duration_ms":1,"duration_api_ms":1}"#
+        )
     }
 }
 
@@ -86,17 +90,23 @@ public func recordConversationThroughClient(into store: any SessionRecordStore) 
     let kinds = data.conversationHistory.map { "\($0.direction.rawValue):\($0.type)" }
     let turn = ["sent:user", "received:system", "received:assistant", "received:result"]
     let expected =
-        ["sent:control_request", "received:control_response", "sent:user", "received:system", "received:user",
-         "received:brand_new_frame", "received:invalid", "received:assistant", "received:result"]
+        [
+            "sent:control_request", "received:control_response", "sent:user", "received:system", "received:user",
+            "received:brand_new_frame", "received:invalid", "received:assistant", "received:result",
+        ]
         + turn + ["sent:control_request", "received:control_response"] + turn
     try await checkEqual(kinds, expected, "every frame in wire order")
     try await check(data.conversationHistory[2].rawJSONString?.contains("What is 2 + 2?") == true, "the prompt's bytes")
-    try await checkEqual(data.conversationHistory[5].rawJSONString, #"{"type":"brand_new_frame","session_id":"\#(ScriptedCLIPlayer.sessionID)","text":"\u2028 🎉"}"#, "unknown frame byte for byte")
+    try await checkEqual(
+        data.conversationHistory[5].rawJSONString,
+        #"{"type":"brand_new_frame","session_id":"\#(ScriptedCLIPlayer.sessionID)","text":"\u2028 🎉"}"#,
+        "unknown frame byte for byte")
     try await checkEqual(data.conversationHistory[6].rawJSONString, "not json at all", "invalid frame kept")
     try await checkEqual(data.workingDirectory, "/projects/demo", "working directory")
     try await checkEqual(data.options["model"], "claude-sonnet-4-5", "model option")
     try await check(!data.options.keys.contains("env"), "no environment in the record")
-    try await check(!data.conversationHistory.contains { $0.rawJSONString?.contains("sk-secret-value") == true }, "no secret")
+    try await check(
+        !data.conversationHistory.contains { $0.rawJSONString?.contains("sk-secret-value") == true }, "no secret")
     let listed = try await resumed.listSessions().compactMap(\.summary)
     try await checkEqual(listed.map(\.sessionID.rawValue), [ScriptedCLIPlayer.sessionID], "listed")
     try await checkEqual(listed.first?.messageCount, expected.count, "message count in the listing")

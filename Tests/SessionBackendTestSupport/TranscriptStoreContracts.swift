@@ -39,7 +39,8 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             let key = SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s"))
             try await check(try await store.load(key) == nil, "unknown main key")
             try await store.append([entry(type: "user")], to: key)
-            let sub = SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-1")
+            let sub = SessionStoreKey(
+                projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-1")
             try await check(try await store.load(sub) == nil, "unwritten subpath of an existing session")
             let other = SessionStoreKey(projectKey: key.projectKey, sessionID: uniqueName("s"))
             try await check(try await store.load(other) == nil, "other session of the same project")
@@ -65,7 +66,8 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
         },
         .init("main and subpath transcripts are independent") { store in
             let main = SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s"))
-            let sub = SessionStoreKey(projectKey: main.projectKey, sessionID: main.sessionID, subpath: "subagents/agent-1")
+            let sub = SessionStoreKey(
+                projectKey: main.projectKey, sessionID: main.sessionID, subpath: "subagents/agent-1")
             try await store.append([entry(type: "main")], to: main)
             try await store.append([entry(type: "sub"), entry(type: "sub")], to: sub)
             try await checkEqual(try await store.load(main)?.map(\.type), ["main"], "main")
@@ -79,20 +81,28 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             try await store.append([entry(type: "b", uuid: "same")], to: b)
             try await checkEqual(try await store.load(a)?.map(\.type), ["a"], "project A")
             try await checkEqual(try await store.load(b)?.map(\.type), ["b"], "project B")
-            try await checkEqual(try await store.listSessions(projectKey: a.projectKey).map(\.sessionID), [id], "A lists one")
-            try await checkEqual(try await store.listSessions(projectKey: b.projectKey).map(\.sessionID), [id], "B lists one")
+            try await checkEqual(
+                try await store.listSessions(projectKey: a.projectKey).map(\.sessionID), [id], "A lists one")
+            try await checkEqual(
+                try await store.listSessions(projectKey: b.projectKey).map(\.sessionID), [id], "B lists one")
         },
         .init("listSessions lists the project's sessions with epoch-ms mtimes, [] for an unknown project") { store in
             let project = uniqueName("p")
             let ids = (0..<3).map { _ in uniqueName("s") }
-            for id in ids { try await store.append([entry(type: "user")], to: SessionStoreKey(projectKey: project, sessionID: id)) }
-            try await store.append([entry(type: "user")], to: SessionStoreKey(projectKey: uniqueName("other"), sessionID: uniqueName("s")))
+            for id in ids {
+                try await store.append([entry(type: "user")], to: SessionStoreKey(projectKey: project, sessionID: id))
+            }
+            try await store.append(
+                [entry(type: "user")], to: SessionStoreKey(projectKey: uniqueName("other"), sessionID: uniqueName("s")))
             let listed = try await store.listSessions(projectKey: project)
             try await checkEqual(Set(listed.map(\.sessionID)), Set(ids), "ids")
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             for listing in listed {
-                try await check(listing.modifiedMilliseconds > 1_000_000_000_000, "mtime in ms: \(listing.modifiedMilliseconds)")
-                try await check(abs(listing.modifiedMilliseconds - now) < 600_000, "mtime near now: \(listing.modifiedMilliseconds)")
+                try await check(
+                    listing.modifiedMilliseconds > 1_000_000_000_000, "mtime in ms: \(listing.modifiedMilliseconds)")
+                try await check(
+                    abs(listing.modifiedMilliseconds - now) < 600_000, "mtime near now: \(listing.modifiedMilliseconds)"
+                )
             }
             try await checkEqual(try await store.listSessions(projectKey: uniqueName("unknown")), [], "unknown project")
         },
@@ -101,13 +111,18 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             try await store.append([entry(type: "user")], to: main)
             try await store.append(
                 [entry(type: "user")],
-                to: SessionStoreKey(projectKey: main.projectKey, sessionID: main.sessionID, subpath: "subagents/agent-1"))
-            try await checkEqual(try await store.listSessions(projectKey: main.projectKey).map(\.sessionID), [main.sessionID], "main only")
+                to: SessionStoreKey(
+                    projectKey: main.projectKey, sessionID: main.sessionID, subpath: "subagents/agent-1"))
+            try await checkEqual(
+                try await store.listSessions(projectKey: main.projectKey).map(\.sessionID), [main.sessionID],
+                "main only")
         },
         .init("summaries: per project, same clock as listings, subpaths ignored, gone after delete") { store in
             let key = SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s"))
-            try await store.append([entry(type: "user", uuid: "u1", #""cwd":"/w","timestamp":"2025-01-02T03:04:05.678Z""#)], to: key)
-            try await store.append([entry(type: "user")], to: SessionStoreKey(projectKey: uniqueName("other"), sessionID: uniqueName("s")))
+            try await store.append(
+                [entry(type: "user", uuid: "u1", #""cwd":"/w","timestamp":"2025-01-02T03:04:05.678Z""#)], to: key)
+            try await store.append(
+                [entry(type: "user")], to: SessionStoreKey(projectKey: uniqueName("other"), sessionID: uniqueName("s")))
             var summaries = try await store.listSessionSummaries(projectKey: key.projectKey)
             try await checkEqual(summaries.map(\.sessionID), [key.sessionID], "project's only")
             let summary = summaries[0]
@@ -123,7 +138,8 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
                 to: SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-1"))
             summaries = try await store.listSessionSummaries(projectKey: key.projectKey)
             try await checkEqual(summaries, [summary], "unchanged by a subpath append")
-            try await checkEqual(try await store.listSessionSummaries(projectKey: uniqueName("unknown")), [], "unknown project")
+            try await checkEqual(
+                try await store.listSessionSummaries(projectKey: uniqueName("unknown")), [], "unknown project")
             try await store.delete(key)
             try await checkEqual(try await store.listSessionSummaries(projectKey: key.projectKey), [], "deleted")
         },
@@ -144,7 +160,8 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
                 try await store.append([entry(line)], to: key)
                 let summary = try await store.listSessionSummaries(projectKey: key.projectKey)[0]
                 let listed = try await store.listSessions(projectKey: key.projectKey)[0]
-                try await checkEqual(summary.modifiedMilliseconds, listed.modifiedMilliseconds, "stamped with the append (\(index))")
+                try await checkEqual(
+                    summary.modifiedMilliseconds, listed.modifiedMilliseconds, "stamped with the append (\(index))")
                 try await check(summary.modifiedMilliseconds > previousTime, "summary time advances (\(index))")
                 previousTime = summary.modifiedMilliseconds
                 if index == 3 { try await checkEqual(summary.data["tag"], "urgent", "tag set") }
@@ -161,7 +178,9 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             try await check(data["tag"] == nil, "an empty tag clears it")
             // A re-sent entry (same uuid) does not fold again.
             try await store.append([entry(#"{"type":"user","uuid":"2","gitBranch":"replayed"}"#)], to: key)
-            try await checkEqual(try await store.listSessionSummaries(projectKey: key.projectKey)[0].data["git_branch"], "feature", "duplicate not folded")
+            try await checkEqual(
+                try await store.listSessionSummaries(projectKey: key.projectKey)[0].data["git_branch"], "feature",
+                "duplicate not folded")
         },
         .init("deleting a main key makes load nil; deleting an unknown key does not throw") { store in
             let key = SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s"))
@@ -169,7 +188,8 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             try await store.delete(key)
             try await check(try await store.load(key) == nil, "deleted")
             try await store.delete(SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s")))
-            try await store.delete(SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/none"))
+            try await store.delete(
+                SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/none"))
             // Written again after a delete: a new transcript.
             try await store.append([entry(type: "again")], to: key)
             try await checkEqual(try await store.load(key)?.map(\.type), ["again"], "rewritten")
@@ -182,26 +202,37 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             }
             let otherSession = SessionStoreKey(projectKey: project, sessionID: uniqueName("s"))
             let otherProject = SessionStoreKey(projectKey: uniqueName("p"), sessionID: main.sessionID)
-            for key in [main] + subs + [otherSession, otherProject] { try await store.append([entry(type: "user")], to: key) }
+            for key in [main] + subs + [otherSession, otherProject] {
+                try await store.append([entry(type: "user")], to: key)
+            }
             try await store.delete(main)
             for key in [main] + subs { try await check(try await store.load(key) == nil, "\(key) deleted") }
-            try await checkEqual(try await store.listSubkeys(projectKey: project, sessionID: main.sessionID), [], "no subkeys")
-            try await checkEqual(try await store.listSessions(projectKey: project).map(\.sessionID), [otherSession.sessionID], "listing")
-            try await checkEqual(try await store.listSessionSummaries(projectKey: project).map(\.sessionID), [otherSession.sessionID], "summaries")
+            try await checkEqual(
+                try await store.listSubkeys(projectKey: project, sessionID: main.sessionID), [], "no subkeys")
+            try await checkEqual(
+                try await store.listSessions(projectKey: project).map(\.sessionID), [otherSession.sessionID], "listing")
+            try await checkEqual(
+                try await store.listSessionSummaries(projectKey: project).map(\.sessionID), [otherSession.sessionID],
+                "summaries")
             try await check(try await store.load(otherSession) != nil, "other session survives")
             try await check(try await store.load(otherProject) != nil, "other project survives")
         },
         .init("deleting a subpath removes only that subkey") { store in
             let main = SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s"))
-            let one = SessionStoreKey(projectKey: main.projectKey, sessionID: main.sessionID, subpath: "subagents/agent-1")
-            let two = SessionStoreKey(projectKey: main.projectKey, sessionID: main.sessionID, subpath: "subagents/agent-2")
+            let one = SessionStoreKey(
+                projectKey: main.projectKey, sessionID: main.sessionID, subpath: "subagents/agent-1")
+            let two = SessionStoreKey(
+                projectKey: main.projectKey, sessionID: main.sessionID, subpath: "subagents/agent-2")
             for key in [main, one, two] { try await store.append([entry(type: "user")], to: key) }
             try await store.delete(one)
             try await check(try await store.load(one) == nil, "deleted")
             try await check(try await store.load(two) != nil, "sibling survives")
             try await check(try await store.load(main) != nil, "main survives")
-            try await checkEqual(try await store.listSubkeys(projectKey: main.projectKey, sessionID: main.sessionID), ["subagents/agent-2"], "subkeys")
-            try await checkEqual(try await store.listSessionSummaries(projectKey: main.projectKey).count, 1, "summary survives")
+            try await checkEqual(
+                try await store.listSubkeys(projectKey: main.projectKey, sessionID: main.sessionID),
+                ["subagents/agent-2"], "subkeys")
+            try await checkEqual(
+                try await store.listSessionSummaries(projectKey: main.projectKey).count, 1, "summary survives")
         },
         .init("listSubkeys lists this session's subpaths only, never the main key") { store in
             let project = uniqueName("p")
@@ -209,23 +240,29 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             let paths = ["subagents/agent-b", "subagents/agent-a", "subagents/deep/nested/agent-c"]
             try await store.append([entry(type: "user")], to: SessionStoreKey(projectKey: project, sessionID: id))
             for path in paths {
-                try await store.append([entry(type: "user")], to: SessionStoreKey(projectKey: project, sessionID: id, subpath: path))
+                try await store.append(
+                    [entry(type: "user")], to: SessionStoreKey(projectKey: project, sessionID: id, subpath: path))
             }
             try await store.append(
                 [entry(type: "user")],
                 to: SessionStoreKey(projectKey: project, sessionID: uniqueName("s"), subpath: "subagents/agent-other"))
-            try await checkEqual(try await store.listSubkeys(projectKey: project, sessionID: id), paths.sorted(), "subkeys")
-            try await checkEqual(try await store.listSubkeys(projectKey: project, sessionID: uniqueName("s")), [], "unknown session")
+            try await checkEqual(
+                try await store.listSubkeys(projectKey: project, sessionID: id), paths.sorted(), "subkeys")
+            try await checkEqual(
+                try await store.listSubkeys(projectKey: project, sessionID: uniqueName("s")), [], "unknown session")
         },
         .init("uuid is an idempotency key per transcript; entries without uuid are never deduplicated") { store in
             let key = SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s"))
             try await store.append([entry(type: "a", uuid: "u1"), entry(type: "b", uuid: "u2")], to: key)
             // A retried batch, duplicates inside one batch, and entries without uuid.
-            try await store.append([entry(type: "a2", uuid: "u1"), entry(type: "c", uuid: "u3"), entry(type: "c2", uuid: "u3")], to: key)
+            try await store.append(
+                [entry(type: "a2", uuid: "u1"), entry(type: "c", uuid: "u3"), entry(type: "c2", uuid: "u3")], to: key)
             try await store.append([entry(type: "n"), entry(type: "n")], to: key)
             try await store.append([entry(type: "n")], to: key)
-            try await checkEqual(try await store.load(key)?.map(\.type), ["a", "b", "c", "n", "n", "n"], "deduplicated")
-            let sub = SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-1")
+            try await checkEqual(
+                try await store.load(key)?.map(\.type), ["a", "b", "c", "n", "n", "n"], "deduplicated")
+            let sub = SessionStoreKey(
+                projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-1")
             try await store.append([entry(type: "sub", uuid: "u1")], to: sub)
             try await checkEqual(try await store.load(sub)?.map(\.type), ["sub"], "dedup is per key")
         },
@@ -243,7 +280,9 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             let key = SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s"))
             let big = String(repeating: "0123456789abcdef", count: 10 * 1024 * 1024 / 16)
             let unicode = #"{"type":"user","text":"héllo 世界 🎉🇫🇷 \u0000 \\ \" \u2028\u2029 — ‮ rtl","raw":" U+2028 "}"#
-            let entries = [entry(#"{"type":"big","data":"\#(big)"}"#), entry(unicode), entry(#"{"type":"ünïcödé-tÿpe"}"#)]
+            let entries = [
+                entry(#"{"type":"big","data":"\#(big)"}"#), entry(unicode), entry(#"{"type":"ünïcödé-tÿpe"}"#),
+            ]
             try await store.append(entries, to: key)
             let loaded = try await store.load(key)
             try await checkEqual(loaded?.count, 3, "count")
@@ -256,22 +295,33 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
                 "-home-user-my project", "/abs/path/like", "C:\\Users\\x", "tenant'; DROP TABLE claude_transcripts; --",
                 "ünïcödé 世界 🎉", "%_*?[]", String(repeating: "p", count: 1000), "a/b", "a",
             ]
-            let sessions = ["s", "s/with/slash", "S", "with space", "quote\"'", "🎉", String(repeating: "s", count: 500)]
+            let sessions = [
+                "s", "s/with/slash", "S", "with space", "quote\"'", "🎉", String(repeating: "s", count: 500),
+            ]
             for (p, project) in projects.enumerated() {
                 for (s, session) in sessions.enumerated() {
-                    try await store.append([entry(type: "user", #""p":\#(p),"s":\#(s)"#)], to: SessionStoreKey(projectKey: project, sessionID: session))
+                    try await store.append(
+                        [entry(type: "user", #""p":\#(p),"s":\#(s)"#)],
+                        to: SessionStoreKey(projectKey: project, sessionID: session))
                 }
             }
-            try await store.append([entry(type: "sub")], to: SessionStoreKey(projectKey: "a", sessionID: "s", subpath: "subagents/ü b/agent 1"))
+            try await store.append(
+                [entry(type: "sub")],
+                to: SessionStoreKey(projectKey: "a", sessionID: "s", subpath: "subagents/ü b/agent 1"))
             for (p, project) in projects.enumerated() {
-                try await checkEqual(Set(try await store.listSessions(projectKey: project).map(\.sessionID)), Set(sessions), "sessions of \(p)")
+                try await checkEqual(
+                    Set(try await store.listSessions(projectKey: project).map(\.sessionID)), Set(sessions),
+                    "sessions of \(p)")
                 for (s, session) in sessions.enumerated() {
                     let loaded = try await store.load(SessionStoreKey(projectKey: project, sessionID: session))
-                    try await checkEqual(loaded?.map(\.raw.string), [#"{"type":"user","p":\#(p),"s":\#(s)}"#], "entry of \(p)/\(s)")
+                    try await checkEqual(
+                        loaded?.map(\.raw.string), [#"{"type":"user","p":\#(p),"s":\#(s)}"#], "entry of \(p)/\(s)")
                 }
             }
-            try await checkEqual(try await store.listSubkeys(projectKey: "a", sessionID: "s"), ["subagents/ü b/agent 1"], "odd subpath")
-            try await checkEqual(try await store.listSubkeys(projectKey: "a/b", sessionID: "s"), [], "no prefix confusion")
+            try await checkEqual(
+                try await store.listSubkeys(projectKey: "a", sessionID: "s"), ["subagents/ü b/agent 1"], "odd subpath")
+            try await checkEqual(
+                try await store.listSubkeys(projectKey: "a/b", sessionID: "s"), [], "no prefix confusion")
         },
         .init("unsafe keys are refused before anything is written") { store in
             let project = uniqueName("p")
@@ -291,12 +341,15 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
                 SessionStoreKey(projectKey: project, sessionID: "s", subpath: "a\u{0}b"),
             ]
             for key in bad {
-                try await checkThrows(.invalidKey, "append to a bad key") { try await store.append([entry(type: "user")], to: key) }
+                try await checkThrows(.invalidKey, "append to a bad key") {
+                    try await store.append([entry(type: "user")], to: key)
+                }
                 try await checkThrows(.invalidKey, "load of a bad key") { try await store.load(key) }
                 try await checkThrows(.invalidKey, "delete of a bad key") { try await store.delete(key) }
             }
             try await checkEqual(try await store.listSessions(projectKey: project), [], "nothing written")
-            try await checkEqual(try await store.listSubkeys(projectKey: project, sessionID: "s"), [], "no subkeys written")
+            try await checkEqual(
+                try await store.listSubkeys(projectKey: project, sessionID: "s"), [], "no subkeys written")
         },
         .init("concurrent appends from many tasks lose, duplicate and reorder nothing") { store in
             let key = SessionStoreKey(projectKey: uniqueName("p"), sessionID: uniqueName("s"))
@@ -308,12 +361,18 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
                         for n in 0..<perTask {
                             // Every writer also re-sends its previous entry, as a retrying mirror would.
                             var batch = [entry(type: "user", uuid: "t\(task)-\(n)", #""t":\#(task),"n":\#(n)"#)]
-                            if n > 0 { batch.insert(entry(type: "user", uuid: "t\(task)-\(n - 1)", #""t":\#(task),"n":\#(n - 1)"#), at: 0) }
+                            if n > 0 {
+                                batch.insert(
+                                    entry(type: "user", uuid: "t\(task)-\(n - 1)", #""t":\#(task),"n":\#(n - 1)"#),
+                                    at: 0)
+                            }
                             try await store.append(batch, to: key)
                             // Other keys at the same time.
                             try await store.append(
                                 [entry(type: "side")],
-                                to: SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-\(task)"))
+                                to: SessionStoreKey(
+                                    projectKey: key.projectKey, sessionID: key.sessionID,
+                                    subpath: "subagents/agent-\(task)"))
                         }
                     }
                 }
@@ -324,13 +383,17 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             try await checkEqual(Set(loaded.compactMap(\.uuid)).count, tasks * perTask, "no duplicates")
             var next = [Int](repeating: 0, count: tasks)
             for item in loaded {
-                guard case .object(let object) = try item.value(), let t = object["t"]?.intValue, let n = object["n"]?.intValue else {
+                guard case .object(let object) = try item.value(), let t = object["t"]?.intValue,
+                    let n = object["n"]?.intValue
+                else {
                     throw ContractFailure("unexpected entry")
                 }
                 try await checkEqual(n, next[t], "writer \(t)'s order")
                 next[t] = n + 1
             }
-            try await checkEqual(try await store.listSubkeys(projectKey: key.projectKey, sessionID: key.sessionID).count, tasks, "subkeys")
+            try await checkEqual(
+                try await store.listSubkeys(projectKey: key.projectKey, sessionID: key.sessionID).count, tasks,
+                "subkeys")
             let summary = try await store.listSessionSummaries(projectKey: key.projectKey)
             try await checkEqual(summary.count, 1, "one summary")
         },

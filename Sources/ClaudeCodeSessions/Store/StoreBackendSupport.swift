@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import ClaudeCode
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 // Helpers shared by the database backends (`ClaudeCodeSessionsSQLite`, `ClaudeCodeSessionsPostgres`).
 // `package` access: visible to this package's modules, not part of the public API.
@@ -44,7 +45,9 @@ extension SessionStoreKey {
         for component in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
             if component.isEmpty { return "subpath has an empty component" }
             if component.elementsEqual([UInt8(ascii: ".")]) { return "subpath has a '.' component" }
-            if component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) { return "subpath has a '..' component" }
+            if component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+                return "subpath has a '..' component"
+            }
         }
         return nil
     }
