@@ -23,7 +23,7 @@ extension PostgresSessionStore: SessionRecordStore {
                 INSERT INTO \(unescaped: t.records) AS r (session_id, start_time_us, last_activity_us, working_directory,
                     options, schema_version)
                 VALUES (\(id.rawValue), \(metadata.startTimeMicroseconds), \(metadata.startTimeMicroseconds),
-                    \(metadata.workingDirectory), \(metadata.options), \(SessionData.currentSchemaVersion))
+                    \(StoreText.encode(metadata.workingDirectory)), \(metadata.options), \(SessionData.currentSchemaVersion))
                 ON CONFLICT (session_id) DO UPDATE SET working_directory = EXCLUDED.working_directory,
                     options = EXCLUDED.options, last_activity_us = GREATEST(r.last_activity_us, \(now))
                 """, logger: logger)
@@ -65,13 +65,15 @@ extension PostgresSessionStore: SessionRecordStore {
                 }
                 history.append(
                     ConversationMessage(
-                        direction: direction, type: type, subtype: subtype, rawJSON: Array(raw.readableBytesView),
+                        direction: direction, type: StoreText.decode(type), subtype: subtype.map(StoreText.decode),
+                        rawJSON: Array(raw.readableBytesView),
                         timestamp: StoreBackendClock.date(microseconds: stamp)))
             }
             return SessionData(
                 sessionID: id, startTime: StoreBackendClock.date(microseconds: start),
                 lastActivity: StoreBackendClock.date(microseconds: last), conversationHistory: history,
-                workingDirectory: workingDirectory, options: options, schemaVersion: Int(schemaVersion))
+                workingDirectory: StoreText.decode(workingDirectory), options: options,
+                schemaVersion: Int(schemaVersion))
         }
     }
 
@@ -103,7 +105,8 @@ extension PostgresSessionStore: SessionRecordStore {
                         SessionSummary(
                             sessionID: id, startTime: StoreBackendClock.date(microseconds: start),
                             lastActivity: StoreBackendClock.date(microseconds: last), messageCount: Int(count),
-                            workingDirectory: workingDirectory, schemaVersion: Int(schemaVersion), path: "",
+                            workingDirectory: StoreText.decode(workingDirectory), schemaVersion: Int(schemaVersion),
+                            path: "",
                             skippedJournalLines: 0)))
             }
             return entries
@@ -138,8 +141,8 @@ extension PostgresSessionStore: SessionRecordStore {
         let stamps = messages.map { StoreBackendClock.microseconds($0.timestamp) }
         let last = stamps.max() ?? 0
         let directions = messages.map(\.direction.rawValue)
-        let types = messages.map(\.type)
-        let subtypes = messages.map { $0.subtype ?? "" }
+        let types = messages.map { StoreText.encode($0.type) }
+        let subtypes = messages.map { $0.subtype.map(StoreText.encode) ?? "" }
         let hasSubtype = messages.map { $0.subtype != nil }
         let raws = messages.map { ByteBuffer(bytes: $0.rawJSON) }
         let asynchronous = configuration.durability != .everyMessage
@@ -177,7 +180,7 @@ extension PostgresSessionStore: SessionRecordStore {
                     INSERT INTO \(unescaped: t.records) (session_id, start_time_us, last_activity_us, working_directory,
                         options, schema_version)
                     VALUES (\(id.rawValue), \(metadata.startTimeMicroseconds), \(metadata.startTimeMicroseconds),
-                        \(metadata.workingDirectory), \(metadata.options), \(SessionData.currentSchemaVersion))
+                        \(StoreText.encode(metadata.workingDirectory)), \(metadata.options), \(SessionData.currentSchemaVersion))
                     ON CONFLICT (session_id) DO NOTHING
                     """, logger: logger)
             }

@@ -148,8 +148,8 @@ extension PostgresSessionStore: SessionCatalog {
         guard let (id, base) = try await keyRows.decode((Int64, Int64).self).first(where: { _ in true }) else {
             throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key)
         }
-        let types = entries.map(\.type)
-        let uuids = entries.map { $0.uuid ?? "" }
+        let types = entries.map { StoreText.encode($0.type) }
+        let uuids = entries.map { $0.uuid.map(StoreText.encode) ?? "" }
         let hasUUID = entries.map { $0.uuid != nil }
         let raws = entries.map { ByteBuffer(bytes: $0.raw.bytes) }
         let inserted = try await connection.query(

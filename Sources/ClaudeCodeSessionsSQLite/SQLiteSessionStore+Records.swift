@@ -24,7 +24,8 @@ extension SQLiteSessionStore: SessionRecordStore {
                         options = excluded.options, last_activity_us = max(last_activity_us, ?)
                     """
             ).execute(arguments: [
-                id.rawValue, metadata.startTimeMicroseconds, metadata.startTimeMicroseconds, metadata.workingDirectory,
+                id.rawValue, metadata.startTimeMicroseconds, metadata.startTimeMicroseconds,
+                StoreText.encode(metadata.workingDirectory),
                 metadata.options, SessionData.currentSchemaVersion, now,
             ])
         }
@@ -61,13 +62,14 @@ extension SQLiteSessionStore: SessionRecordStore {
                 let raw: Data = row[5]
                 history.append(
                     ConversationMessage(
-                        direction: direction, type: row[3], subtype: row[4], rawJSON: Array(raw),
+                        direction: direction, type: StoreText.decode(row[3]),
+                        subtype: (row[4] as String?).map(StoreText.decode), rawJSON: Array(raw),
                         timestamp: StoreBackendClock.date(microseconds: row[2])))
             }
             return SessionData(
                 sessionID: id, startTime: StoreBackendClock.date(microseconds: record[1]),
                 lastActivity: StoreBackendClock.date(microseconds: record[2]), conversationHistory: history,
-                workingDirectory: record[3], options: options, schemaVersion: record[5])
+                workingDirectory: StoreText.decode(record[3]), options: options, schemaVersion: record[5])
         }
     }
 
@@ -99,7 +101,8 @@ extension SQLiteSessionStore: SessionRecordStore {
                         SessionSummary(
                             sessionID: id, startTime: StoreBackendClock.date(microseconds: row[1]),
                             lastActivity: StoreBackendClock.date(microseconds: row[2]), messageCount: row[3],
-                            workingDirectory: row[4], schemaVersion: row[5], path: path, skippedJournalLines: 0)))
+                            workingDirectory: StoreText.decode(row[4]), schemaVersion: row[5], path: path,
+                            skippedJournalLines: 0)))
             }
             return entries
         }
@@ -148,7 +151,8 @@ extension SQLiteSessionStore: SessionRecordStore {
                             """),
                     arguments: [
                         id.rawValue, metadata.startTimeMicroseconds, max(last, metadata.startTimeMicroseconds),
-                        metadata.workingDirectory, metadata.options, SessionData.currentSchemaVersion, count, count,
+                        StoreText.encode(metadata.workingDirectory), metadata.options, SessionData.currentSchemaVersion,
+                        count, count,
                     ])
             }
             guard let row else {
@@ -164,7 +168,7 @@ extension SQLiteSessionStore: SessionRecordStore {
             for message in messages {
                 try insert.execute(arguments: [
                     recordID, seq, message.direction.rawValue, StoreBackendClock.microseconds(message.timestamp),
-                    message.type, message.subtype, Data(message.rawJSON),
+                    StoreText.encode(message.type), message.subtype.map(StoreText.encode), Data(message.rawJSON),
                 ])
                 seq += 1
             }

@@ -151,7 +151,9 @@ extension SQLiteSessionStore: SessionCatalog {
         var stored: [SessionStoreEntry] = []
         stored.reserveCapacity(entries.count)
         for entry in entries {
-            try insert.execute(arguments: [id, seq, entry.type, entry.uuid, Data(entry.raw.bytes)])
+            try insert.execute(arguments: [
+                id, seq, StoreText.encode(entry.type), entry.uuid.map(StoreText.encode), Data(entry.raw.bytes),
+            ])
             if db.changesCount > 0 {
                 seq += 1
                 stored.append(entry)

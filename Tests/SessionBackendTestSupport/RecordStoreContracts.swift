@@ -31,6 +31,7 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             (.received, [0xFF, 0xFE, 0x00, 0x7B]),
             (.received, []),
             (.received, Array("{\"type\":\"big\",\"data\":\"\(big)\"}".utf8)),
+            (.received, Array(#"{"type":"a\u0000%b","subtype":"%00"}"#.utf8)),
             (.received, Array(#"{"type":"result","subtype":"success","is_error":false}"#.utf8)),
         ]
         for (index, (direction, raw)) in frames.enumerated() {

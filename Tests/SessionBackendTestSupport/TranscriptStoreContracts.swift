@@ -289,6 +289,19 @@ public struct TranscriptStoreContract: Sendable, CustomStringConvertible {
             try await check(loaded?[0].raw.bytes == entries[0].raw.bytes, "10 MB entry intact")
             try await checkEqual(loaded?[1].raw.bytes, entries[1].raw.bytes, "Unicode entry intact")
             try await checkEqual(loaded?[2].type, "ünïcödé-tÿpe", "Unicode type")
+            // NUL and '%' inside a type or uuid (escaped in the JSON): stored, loaded, and still an idempotency key.
+            let odd = [
+                entry(#"{"type":"a\u0000b","uuid":"u\u0000x"}"#), entry(#"{"type":"t","uuid":"u%00x"}"#),
+                entry(#"{"type":"t","uuid":"u\u0000x"}"#), entry(#"{"type":"t","uuid":"u\u0000y"}"#),
+            ]
+            try await store.append(odd, to: key)
+            try await store.append([odd[0]], to: key)
+            let all = try await store.load(key) ?? []
+            try await checkEqual(all.count, 6, "NUL and '%' uuids are distinct and deduplicated")
+            try await checkEqual(
+                all.suffix(3).map(\.raw.bytes), [odd[0], odd[1], odd[3]].map(\.raw.bytes), "odd entries intact")
+            try await checkEqual(all.suffix(3).map(\.uuid), ["u\u{0}x", "u%00x", "u\u{0}y"], "uuids")
+            try await checkEqual(all[3].type, "a\u{0}b", "type with NUL")
         },
         .init("keys with odd characters work and stay apart") { store in
             let projects = [

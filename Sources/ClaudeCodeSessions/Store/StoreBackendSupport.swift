@@ -149,3 +149,46 @@ package enum StoreBackendClock {
         Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
     }
 }
+
+/// Database text columns cannot hold NUL (PostgreSQL refuses it, SQLite's C strings cut at it),
+/// which a JSON string may (`"\u0000"`): entry types, uuids, frame types and subtypes are stored
+/// with `%` and NUL percent-escaped, reversibly and injectively, so they still compare (and
+/// deduplicate) exactly.
+package enum StoreText {
+    package static func encode(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0 || $0 == UInt8(ascii: "%") }) else { return text }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 8)
+        for byte in text.utf8 {
+            switch byte {
+            case 0: bytes += Array("%00".utf8)
+            case UInt8(ascii: "%"): bytes += Array("%25".utf8)
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    package static func decode(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
+        var bytes: [UInt8] = []
+        var input = Array(text.utf8)[...]
+        while let byte = input.popFirst() {
+            if byte == UInt8(ascii: "%"), input.count >= 2 {
+                let code = Array(input.prefix(2))
+                if code == Array("00".utf8) {
+                    bytes.append(0)
+                    input = input.dropFirst(2)
+                    continue
+                }
+                if code == Array("25".utf8) {
+                    bytes.append(UInt8(ascii: "%"))
+                    input = input.dropFirst(2)
+                    continue
+                }
+            }
+            bytes.append(byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
