@@ -4,6 +4,7 @@ import Foundation
 public import Logging
 public import PostgresNIO
 public import ServiceLifecycle
+import Synchronization
 
 /// Session storage in PostgreSQL, through postgres-nio: how sessions outlive one machine and
 /// are shared by a fleet of servers.
@@ -63,16 +64,21 @@ public final class PostgresSessionStore: Sendable, Service {
         /// When a record writer's commits must reach the server's disk.
         /// Default ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``.
         public var durability: DurabilityPolicy
+        /// How long an operation may wait (for a connection, the server, its locks) before it
+        /// fails with ``SessionStoreError/Code/backendFailure``; `nil` waits as long as the pool
+        /// does (about a minute when the server is down). Default 30 s.
+        public var operationTimeout: Duration?
         /// Where statements are logged (at `debug`, without their values).
         public var logger: Logger
 
         /// Creates a configuration.
         public init(
             schema: String = "public", durability: DurabilityPolicy = .checkpoint,
-            logger: Logger = Logger(label: "claude.sessions.postgres")
+            operationTimeout: Duration? = .seconds(30), logger: Logger = Logger(label: "claude.sessions.postgres")
         ) {
             self.schema = schema
             self.durability = durability
+            self.operationTimeout = operationTimeout
             self.logger = logger
         }
     }
@@ -94,15 +100,26 @@ public final class PostgresSessionStore: Sendable, Service {
     }
 
     /// Creates its own pooled client; run it with ``run()``.
+    ///
+    /// `backgroundLogger` receives the pool's own messages (connections made, failed, closed);
+    /// by default only its warnings and errors.
     /// - Throws: ``SessionStoreError/Code/backendFailure`` when ``Configuration/schema`` is not a plain identifier.
     public init(
         clientConfiguration: PostgresClient.Configuration, configuration: Configuration = Configuration(),
-        backgroundLogger: Logger = Logger(label: "claude.sessions.postgres")
+        backgroundLogger: Logger = PostgresSessionStore.defaultBackgroundLogger
     ) throws(SessionStoreError) {
         self.tables = try PostgresTables(schema: configuration.schema)
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
         self.configuration = configuration
         self.ownsClient = true
+    }
+
+    /// `claude.sessions.postgres` at `warning`: a server that is down logs one line per failed
+    /// connection attempt at `info`.
+    public static var defaultBackgroundLogger: Logger {
+        var logger = Logger(label: "claude.sessions.postgres")
+        logger.logLevel = .warning
+        return logger
     }
 
     /// Runs the store's own client until the calling task is cancelled (or a `ServiceGroup`
@@ -148,23 +165,16 @@ public final class PostgresSessionStore: Sendable, Service {
     public func migrate() async throws(SessionStoreError) -> [String] {
         let tables = self.tables
         let logger = configuration.logger
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await PostgresSchema.migrate(connection, tables: tables, logger: logger)
-            }
-        } catch {
-            throw Self.mapped(error)
+        return try await transaction { connection in
+            try await PostgresSchema.migrate(connection, tables: tables, logger: logger)
         }
     }
 
     /// The migrations applied to the schema, in the order they ran (empty before ``migrate()``).
     public func appliedMigrations() async throws(SessionStoreError) -> [String] {
-        do {
-            return try await client.withConnection { connection in
-                try await PostgresSchema.applied(connection, tables: self.tables, logger: self.configuration.logger)
-            }
-        } catch {
-            throw Self.mapped(error)
+        let (tables, logger) = (self.tables, configuration.logger)
+        return try await connection { connection in
+            try await PostgresSchema.applied(connection, tables: tables, logger: logger)
         }
     }
 
@@ -174,12 +184,11 @@ public final class PostgresSessionStore: Sendable, Service {
     @discardableResult
     func transaction<T: Sendable>(
         key: SessionStoreKey? = nil, sessionID: SessionID? = nil,
-        _ body: (PostgresConnection) async throws -> sending T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(SessionStoreError) -> T {
-        do {
-            return try await client.withTransaction(logger: configuration.logger, body)
-        } catch {
-            throw Self.mapped(error, key: key, sessionID: sessionID)
+        let (client, logger) = (self.client, configuration.logger)
+        return try await limited(key: key, sessionID: sessionID) {
+            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         }
     }
 
@@ -187,11 +196,37 @@ public final class PostgresSessionStore: Sendable, Service {
     @discardableResult
     func connection<T: Sendable>(
         key: SessionStoreKey? = nil, sessionID: SessionID? = nil,
-        _ body: (PostgresConnection) async throws -> sending T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws(SessionStoreError) -> T {
-        do {
-            return try await client.withConnection(body)
-        } catch {
+        let client = self.client
+        return try await limited(key: key, sessionID: sessionID) {
+            try await client.withConnection { connection in try await body(connection) }
+        }
+    }
+
+    /// Runs `operation` within ``Configuration/operationTimeout``, mapping its errors.
+    ///
+    /// On time-out the caller gets an error at once; the operation is cancelled but may still
+    /// complete on the server (an append may land: appends of entries with a `uuid` are
+    /// idempotent, so retrying them is safe).
+    func limited<T: Sendable>(
+        key: SessionStoreKey?, sessionID: SessionID?, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws(SessionStoreError) -> T {
+        let result: Result<T, any Error>
+        if let timeout = configuration.operationTimeout {
+            result = await Deadline.race(timeout, operation)
+        } else {
+            do { result = .success(try await operation()) } catch { result = .failure(error) }
+        }
+        switch result {
+        case .success(let value):
+            return value
+        case .failure(let error as Deadline.Expired):
+            throw SessionStoreError(
+                .backendFailure, sessionID: sessionID,
+                reason: "no answer from PostgreSQL within \(error.timeout) (the operation may still complete)", key: key
+            )
+        case .failure(let error):
             throw Self.mapped(error, key: key, sessionID: sessionID)
         }
     }
@@ -266,5 +301,65 @@ struct PostgresTables: Sendable {
             return false
         }
         return bytes.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+}
+
+/// Races an operation against a time limit without waiting for the loser.
+enum Deadline {
+    struct Expired: Error {
+        let timeout: Duration
+    }
+
+    private final class Race<T: Sendable>: Sendable {
+        let state = Mutex<
+            (continuation: CheckedContinuation<Result<T, any Error>, Never>?, tasks: [Task<Void, Never>])
+        >(
+            (nil, []))
+
+        /// Resumes the caller once; the first result wins and cancels the other tasks.
+        func finish(_ result: Result<T, any Error>) {
+            let (continuation, tasks) = state.withLock { state in
+                let taken = (state.continuation, state.tasks)
+                state.continuation = nil
+                state.tasks = []
+                return taken
+            }
+            guard let continuation else { return }
+            for task in tasks { task.cancel() }
+            continuation.resume(returning: result)
+        }
+    }
+
+    static func race<T: Sendable>(
+        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
+    ) async -> Result<T, any Error> {
+        let race = Race<T>()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>, Never>) in
+                race.state.withLock { $0.continuation = continuation }
+                let work = Task {
+                    do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
+                }
+                let timer = Task {
+                    do {
+                        try await Task.sleep(for: timeout)
+                        race.finish(.failure(Expired(timeout: timeout)))
+                    } catch {
+                        // Cancelled: the operation finished first.
+                    }
+                }
+                let finished = race.state.withLock { state -> Bool in
+                    guard state.continuation != nil else { return true }
+                    state.tasks = [work, timer]
+                    return false
+                }
+                if finished {
+                    work.cancel()
+                    timer.cancel()
+                }
+            }
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
+        }
     }
 }

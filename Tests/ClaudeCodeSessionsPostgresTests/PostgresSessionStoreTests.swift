@@ -257,3 +257,39 @@ struct PostgresRealCLITests {
         try await PostgresTestServer.withStore { store, _ in try await recordRealCLIConversation(into: store) }
     }
 }
+
+/// Needs no server: what happens when there is none.
+@Suite("PostgreSQL session store: server down", .timeLimit(.minutes(1)))
+struct PostgresServerDownTests {
+    @Test func operationsFailWithinTheTimeoutAndNeverShowThePassword() async throws {
+        let password = "pw-\(UUID().uuidString)"
+        let store = try PostgresSessionStore(
+            clientConfiguration: .init(
+                host: "127.0.0.1", port: 1, username: "nobody", password: password, database: "none", tls: .disable),
+            configuration: .init(operationTimeout: .milliseconds(300)))
+        let running = Task { await store.run() }
+        defer { running.cancel() }
+        let key = SessionStoreKey(projectKey: "p", sessionID: "s")
+        let clock = ContinuousClock()
+        let start = clock.now
+        do throws(SessionStoreError) {
+            try await store.append([entry(type: "user", uuid: "u1")], to: key)
+            Issue.record("an append succeeded without a server")
+        } catch {
+            #expect(error.code == .backendFailure)
+            #expect(error.key == key)
+            #expect(!String(reflecting: error).contains(password))
+        }
+        // Well before the pool's own minute of retrying.
+        #expect(clock.now - start < .seconds(20))
+        do throws(SessionStoreError) {
+            _ = try await store.openRecord(try! SessionID("a"), startTime: Date(), workingDirectory: "", options: [:])
+            Issue.record("a record opened without a server")
+        } catch {
+            #expect(error.code == .backendFailure)
+            #expect(error.sessionID?.rawValue == "a")
+        }
+        running.cancel()
+        await running.value
+    }
+}
