@@ -21,6 +21,8 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         private enum Storage: String, Hashable, Sendable {
             case invalidSessionID, sessionNotFound, damagedFile, schemaTooNew, ioFailure, unsafePath
             case lockTimeout, writerClosed, notADirectory
+            // Database backends (SQLite, PostgreSQL) and transcript keys.
+            case backendFailure, damagedRecord, invalidKey
         }
 
         private let storage: Storage
@@ -49,6 +51,19 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         public static var writerClosed: Self { .init(.writerClosed) }
         /// The store's folder path exists but is not a directory, or one of its parents is a file.
         public static var notADirectory: Self { .init(.notADirectory) }
+        /// A database backend failed: the server is unreachable or closed the connection, a
+        /// statement was refused, the schema is missing. ``SessionStoreError/reason`` holds a
+        /// content-free phrase (an SQLite result code or a PostgreSQL SQLSTATE, never the
+        /// statement's values or a connection password).
+        public static var backendFailure: Self { .init(.backendFailure) }
+        /// A stored row (a transcript entry, a summary, a record or one of its messages)
+        /// cannot be read back. ``SessionStoreError/key`` or ``SessionStoreError/sessionID``
+        /// names it and ``SessionStoreError/reason`` says why.
+        public static var damagedRecord: Self { .init(.damagedRecord) }
+        /// A ``SessionStoreKey`` is unusable: an empty project key or session id, a NUL
+        /// character, or an unsafe subpath (empty, absolute, with `.` or `..` or empty
+        /// components, or a backslash). Raised before anything is written.
+        public static var invalidKey: Self { .init(.invalidKey) }
 
         /// The code's name.
         public var description: String { storage.rawValue }
@@ -65,6 +80,8 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
     public var path: String?
     /// The session involved, when it is known and valid.
     public var sessionID: SessionID?
+    /// The transcript key involved (``SessionStore`` backends), when there is one.
+    public var key: SessionStoreKey?
     /// The POSIX `errno` of a failed system call, when there is one.
     public var systemErrorNumber: Int32?
     /// A fixed, content-free phrase with more detail, e.g. where a file stopped parsing.
@@ -76,13 +93,15 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         path: String? = nil,
         sessionID: SessionID? = nil,
         systemErrorNumber: Int32? = nil,
-        reason: String? = nil
+        reason: String? = nil,
+        key: SessionStoreKey? = nil
     ) {
         self.code = code
         self.path = path
         self.sessionID = sessionID
         self.systemErrorNumber = systemErrorNumber
         self.reason = reason
+        self.key = key
     }
 
     /// The code, path, errno and reason; never message content.
@@ -90,6 +109,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         var text = "SessionStoreError.\(code)"
         var details: [String] = []
         if let path { details.append("path: \(path)") }
+        if let key { details.append("key: \(key)") }
         if let systemErrorNumber { details.append("errno: \(systemErrorNumber) (\(Self.errnoName(systemErrorNumber)))") }
         if let reason { details.append(reason) }
         if !details.isEmpty { text += " (" + details.joined(separator: "; ") + ")" }
