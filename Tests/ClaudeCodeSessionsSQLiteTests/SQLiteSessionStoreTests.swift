@@ -260,6 +260,39 @@ struct SQLiteSessionStoreTests {
     }
 }
 
+extension SQLiteSessionStoreTests {
+    @Test(.timeLimit(.minutes(2)))
+    func recordWritersInSeveralProcessesKeepEveryMessageInOrder() async throws {
+        try await withFileStore { store, folder in
+            let path = folder.file("sessions.sqlite")
+            let count = 120
+            let id = try SessionID("shared-record")
+            let results = try await withThrowingTaskGroup(of: (Int32, String).self) { group in
+                for tag in ["A", "B", "C"] {
+                    group.addTask {
+                        try await runBuiltExecutable(
+                            "SQLiteStoreWriter", [path, "unused", id.rawValue, tag, String(count), "records"])
+                    }
+                }
+                var results: [(Int32, String)] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            for (status, output) in results { #expect(status == 0, "writer failed: \(output)") }
+            let history = try await store.loadRecord(id).conversationHistory
+            #expect(history.count == 3 * count)
+            for tag in ["A", "B", "C"] {
+                let ns = try history.compactMap { message -> Int? in
+                    let value = try JSONValue.parse(message.rawJSON)
+                    return value["w"]?.stringValue == tag ? value["n"]?.intValue : nil
+                }
+                #expect(ns == Array(0..<count), "writer \(tag)'s order")
+            }
+            #expect(try await store.listRecords().compactMap(\.summary).map(\.messageCount) == [3 * count])
+        }
+    }
+}
+
 @Suite("SQLite session store: SessionPersistentClient", .timeLimit(.minutes(2)))
 struct SQLiteSessionPersistentClientTests {
     @Test func theClientRecordsEveryFrameIntoSQLiteAndResumesFromIt() async throws {
