@@ -137,52 +137,58 @@ extension PostgresSessionStore: SessionCatalog {
         _ entries: [SessionStoreEntry], to key: SessionStoreKey, _ connection: PostgresConnection, _ t: PostgresTables,
         _ logger: Logger
     ) async throws {
-        // Creates the key, or locks it: appends to one key run one at a time.
-        let keyRows = try await connection.query(
-            """
-            INSERT INTO \(unescaped: t.transcripts) AS k (project_key, session_id, subpath, next_seq, modified_ms)
-            VALUES (\(key.projectKey), \(key.sessionID), \(key.storedSubpath), 0, 0)
-            ON CONFLICT (project_key, session_id, subpath) DO UPDATE SET next_seq = k.next_seq
-            RETURNING id, next_seq
-            """, logger: logger)
-        guard let (id, base) = try await keyRows.decode((Int64, Int64).self).first(where: { _ in true }) else {
-            throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key)
-        }
+        let count = Int64(entries.count)
         let types = entries.map { StoreText.encode($0.type) }
         let uuids = entries.map { $0.uuid.map(StoreText.encode) ?? "" }
         let hasUUID = entries.map { $0.uuid != nil }
         let raws = entries.map { ByteBuffer(bytes: $0.raw.bytes) }
-        let inserted = try await connection.query(
+        // One statement creates the key or locks it (appends to one key run one at a time),
+        // reserves the sequence numbers and inserts the entries, skipping known uuids.
+        let insertedRows = try await connection.query(
             """
-            INSERT INTO \(unescaped: t.entries) (transcript_id, seq, type, uuid, raw)
-            SELECT \(id), \(base) + e.ord - 1, e.type, CASE WHEN e.has_uuid THEN e.uuid END, e.raw
-            FROM unnest(\(types)::text[], \(uuids)::text[], \(hasUUID)::bool[], \(raws)::bytea[])
-                WITH ORDINALITY AS e(type, uuid, has_uuid, raw, ord)
-            ORDER BY e.ord
-            ON CONFLICT (transcript_id, uuid) WHERE uuid IS NOT NULL DO NOTHING
-            RETURNING seq
+            WITH k AS (
+                INSERT INTO \(unescaped: t.transcripts) AS k (project_key, session_id, subpath, next_seq, modified_ms)
+                VALUES (\(key.projectKey), \(key.sessionID), \(key.storedSubpath), \(count), 0)
+                ON CONFLICT (project_key, session_id, subpath) DO UPDATE SET next_seq = k.next_seq + \(count)
+                RETURNING id, next_seq - \(count) AS base
+            ), ins AS (
+                INSERT INTO \(unescaped: t.entries) (transcript_id, seq, type, uuid, raw)
+                SELECT k.id, k.base + e.ord - 1, e.type, CASE WHEN e.has_uuid THEN e.uuid END, e.raw
+                FROM k, unnest(\(types)::text[], \(uuids)::text[], \(hasUUID)::bool[], \(raws)::bytea[])
+                    WITH ORDINALITY AS e(type, uuid, has_uuid, raw, ord)
+                ORDER BY e.ord
+                ON CONFLICT (transcript_id, uuid) WHERE uuid IS NOT NULL DO NOTHING
+                RETURNING seq
+            )
+            SELECT k.id, k.base, ARRAY(SELECT seq FROM ins ORDER BY seq) FROM k
             """, logger: logger)
-        var storedIndexes: [Int] = []
-        for try await seq in inserted.decode(Int64.self) { storedIndexes.append(Int(seq - base)) }
-        guard !storedIndexes.isEmpty else { return }
-        let next = base + Int64(entries.count)
-        let modifiedRows = try await connection.query(
-            """
-            UPDATE \(unescaped: t.transcripts) SET next_seq = \(next),
-                modified_ms = GREATEST(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, modified_ms + 1)
-            WHERE id = \(id) RETURNING modified_ms
-            """, logger: logger)
-        guard let modified = try await modifiedRows.decode(Int64.self).first(where: { _ in true }) else {
+        guard
+            let (id, base, seqs) = try await insertedRows.decode((Int64, Int64, [Int64]).self).first(where: { _ in true
+                })
+        else {
             throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key)
         }
-        guard key.isMain else { return }
-        let stored = storedIndexes.sorted().map { entries[$0] }
-        let previousRows = try await connection.query(
+        guard !seqs.isEmpty else { return }
+        // The key's time advances only when something was stored; a main key also reads its
+        // summary here, under the key's lock, in a snapshot taken after it.
+        let summarySelect =
+            key.isMain
+            ? "(SELECT data FROM \(t.summaries) s WHERE s.project_key = k.project_key AND s.session_id = k.session_id)"
+            : "NULL::text"
+        let modifiedRows = try await connection.query(
             """
-            SELECT data FROM \(unescaped: t.summaries)
-            WHERE project_key = \(key.projectKey) AND session_id = \(key.sessionID)
+            UPDATE \(unescaped: t.transcripts) AS k
+            SET modified_ms = GREATEST(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint, k.modified_ms + 1)
+            WHERE k.id = \(id) RETURNING k.modified_ms, \(unescaped: summarySelect)
             """, logger: logger)
-        let previous = try await previousRows.decode(String.self).first(where: { _ in true })
+        guard
+            let (modified, previous) = try await modifiedRows.decode((Int64, String?).self).first(where: { _ in true })
+        else {
+            throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key)
+        }
+        let storedIndexes = seqs.map { Int($0 - base) }
+        guard key.isMain else { return }
+        let stored = storedIndexes.map { entries[$0] }
         let data = StoreSummaryFolding.fold(
             try previous.map { text throws(SessionStoreError) in try summaryData(text, key: key) }, key: key,
             entries: stored)
