@@ -18,6 +18,8 @@ let package = Package(
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
         .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
         .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
+        .executable(name: "transcript-store-writer", targets: ["TranscriptStoreWriter"]),
+        .executable(name: "session-store-benchmark", targets: ["SessionStoreBenchmark"]),
         .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
         .executable(name: "transcripts-benchmark", targets: ["TranscriptsBenchmark"]),
         .executable(name: "client-benchmark", targets: ["ClientBenchmark"]),
@@ -75,6 +77,7 @@ let package = Package(
             name: "ClaudeCodeTesting",
             dependencies: [
                 "ClaudeCode",
+                "ClaudeCodeSessions",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,6 +89,10 @@ let package = Package(
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
         // Test helper: appends to a SQLite store from another process (multi-process tests).
         .executableTarget(name: "SQLiteStoreWriter", dependencies: ["ClaudeCodeSessions", "ClaudeCodeSessionsSQLite"]),
+        // Test helper: appends to a FileSessionTranscriptStore from another process (multi-process and crash tests).
+        .executableTarget(name: "TranscriptStoreWriter", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
+        // Store throughput and mirroring overhead (scripts/bench-stores.sh).
+        .executableTarget(name: "SessionStoreBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         // Lists 10,000 CLI sessions and reads a 50 MB transcript (scripts/bench-transcripts.sh).
@@ -138,7 +145,7 @@ let package = Package(
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",
-            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter"]
+            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter"]
         ),
         // Contract checks and client scenarios shared by the database backends' tests.
         .target(

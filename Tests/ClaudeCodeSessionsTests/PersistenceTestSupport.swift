@@ -1,5 +1,6 @@
 import ClaudeCode
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ClaudeCodeSessions
@@ -64,4 +65,10 @@ func runPython(_ script: String, _ arguments: String...) throws -> String {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// A thread-safe counter, for unique names inside a test.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    func next() -> Int { value.withLock { $0 += 1; return $0 } }
 }

@@ -34,6 +34,7 @@ public final class ClaudeSDKClient: Sendable {
     private let transportFactory: TransportFactory?
     private let observer: FrameObserver?
     private let controlHandler: ControlRequestHandler?
+    private let connectionHook: ConnectionHookFactory?
     /// Where the SDK logs; never bootstrapped by the SDK.
     public let logger: Logger
 
@@ -46,16 +47,18 @@ public final class ClaudeSDKClient: Sendable {
     ///     callbacks, SDK MCP messages) and answers it; throwing ``UnhandledControlRequest`` passes the
     ///     request on to ``ClaudeCodeOptions/canUseTool``, ``ClaudeCodeOptions/hooks`` and the SDK MCP
     ///     servers in ``ClaudeCodeOptions/mcpServers``. Most code needs only the options.
+    ///   - connectionHook: Makes a ``ConnectionHook`` for each connection (transcript mirroring, store-backed resume).
     ///   - logger: Where to log.
     public init(
         options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
         observer: FrameObserver? = nil, controlHandler: ControlRequestHandler? = nil,
-        logger: Logger = Logger(label: "ClaudeCode")
+        connectionHook: ConnectionHookFactory? = nil, logger: Logger = Logger(label: "ClaudeCode")
     ) {
         self.state = Mutex(State(options: options))
         self.transportFactory = transport
         self.observer = observer
         self.controlHandler = controlHandler
+        self.connectionHook = connectionHook
         self.logger = logger
     }
 
@@ -86,26 +89,34 @@ public final class ClaudeSDKClient: Sendable {
     ///   ``ClaudeCodeError/Code/processExited`` (with the stderr tail, e.g. for an unknown `resume` id),
     ///   or ``ClaudeCodeError/Code/controlTimeout``.
     public func connect(prompt: String? = nil) async throws(ClaudeCodeError) {
-        let options = state.withLock { $0.options }
+        var options = state.withLock { $0.options }
         if state.withLock({ $0.session != nil }) {
             throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
         }
+        let hook = connectionHook?()
         let transport: any ClaudeTransport
-        if let transportFactory {
-            transport = try transportFactory(options)
-        } else {
-            transport = try SubprocessTransport(options: options, logger: logger)
+        do {
+            if let hook { options = try await hook.prepare(options) }
+            if let transportFactory {
+                transport = try transportFactory(options)
+            } else {
+                transport = try SubprocessTransport(options: options, logger: logger)
+            }
+        } catch {
+            _ = await hook?.connectionEnded()
+            throw error
         }
         let callbacks = ControlCallbacks(options: options, userHandler: controlHandler, logger: logger)
         if let warning = options.canUseToolShadowingWarning { logger.warning("\(warning)") }
         let session = ControlSession(
-            transport: transport, observer: observer, handler: callbacks.handler, logger: logger)
+            transport: transport, observer: observer, handler: callbacks.handler, hook: hook, logger: logger)
         let claimed = state.withLock { state -> Bool in
             guard state.session == nil else { return false }
             state.session = session
             return true
         }
         guard claimed else {
+            _ = await hook?.connectionEnded()
             throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
         }
         do {

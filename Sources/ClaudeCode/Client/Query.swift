@@ -12,33 +12,36 @@ import Synchronization
 /// The CLI starts when iteration starts and is shut down when the sequence ends, when the
 /// loop breaks early, or when the iterating task is cancelled.
 public func query(
-    prompt: String, options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil
+    prompt: String, options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
+    connectionHook: ConnectionHookFactory? = nil
 ) -> QueryStream {
-    QueryStream(options: options, transport: transport) { client in
+    QueryStream(options: options, transport: transport, connectionHook: connectionHook) { client in
         try await client.query(prompt, sessionID: "")
     }
 }
 
-/// Like ``query(prompt:options:transport:)``, with a prompt made of streamed `user` frames.
+/// Like ``query(prompt:options:transport:connectionHook:)``, with a prompt made of streamed `user` frames.
 public func query<Prompt: AsyncSequence & Sendable>(
-    prompt: Prompt, options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil
+    prompt: Prompt, options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
+    connectionHook: ConnectionHookFactory? = nil
 ) -> QueryStream where Prompt.Element == JSONValue {
-    QueryStream(options: options, transport: transport) { client in
+    QueryStream(options: options, transport: transport, connectionHook: connectionHook) { client in
         try await client.query(prompt)
     }
 }
 
-/// The messages of a one-shot ``query(prompt:options:transport:)``.
+/// The messages of a one-shot ``query(prompt:options:transport:connectionHook:)``.
 public struct QueryStream: AsyncSequence, Sendable {
     public typealias Element = Message
     public typealias Failure = ClaudeCodeError
 
     let options: ClaudeCodeOptions
     let transport: TransportFactory?
+    let connectionHook: ConnectionHookFactory?
     let send: @Sendable (ClaudeSDKClient) async throws -> Void
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(run: QueryRun(options: options, transport: transport, send: send))
+        AsyncIterator(run: QueryRun(options: options, transport: transport, connectionHook: connectionHook, send: send))
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -57,14 +60,16 @@ final class QueryRun: Sendable {
     private let started = Mutex(false)
     let options: ClaudeCodeOptions
     let transport: TransportFactory?
+    let connectionHook: ConnectionHookFactory?
     let send: @Sendable (ClaudeSDKClient) async throws -> Void
 
     init(
-        options: ClaudeCodeOptions, transport: TransportFactory?,
+        options: ClaudeCodeOptions, transport: TransportFactory?, connectionHook: ConnectionHookFactory?,
         send: @escaping @Sendable (ClaudeSDKClient) async throws -> Void
     ) {
         self.options = options
         self.transport = transport
+        self.connectionHook = connectionHook
         self.send = send
     }
 
@@ -87,7 +92,7 @@ final class QueryRun: Sendable {
     }
 
     private func start() {
-        let client = ClaudeSDKClient(options: options, transport: transport)
+        let client = ClaudeSDKClient(options: options, transport: transport, connectionHook: connectionHook)
         let buffer = self.buffer
         let send = self.send
         let needsControlChannel = options.needsControlChannel

@@ -24,24 +24,56 @@ final class ControlSession: Sendable {
         var lastErrorResult: ResultMessage?
     }
 
+    /// Messages held back while a ``ConnectionHook`` works on a result (see ``deliver(_:)``).
+    private enum Held {
+        case message(Message)
+        case result(ResultMessage, Message)
+    }
+    private struct Delivery {
+        /// A result is waiting for the hook: everything after it is held too.
+        var holding = false
+        var held: [Held] = []
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        /// The hook's end, once the CLI has exited.
+        var ending: Task<Void, Never>?
+        var ended = false
+    }
+
     let transport: any ClaudeTransport
     let messages = MessageBuffer()
     private let observer: FrameObserver?
     private let handler: ControlRequestHandler?
+    private let hook: (any ConnectionHook)?
+    private let hookFrameTypes: Set<String>?
+    /// Whether the hook takes `transcript_mirror` frames (so they can skip the parser).
+    private let mirrorFramesToHook: Bool
+    private static let mirrorPrefix = Array(#"{"type":"transcript_mirror","#.utf8)
     private let logger: Logger
     private let state = Mutex(State())
+    private let delivery = Mutex(Delivery())
 
     init(
-        transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?, logger: Logger
+        transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?,
+        hook: (any ConnectionHook)? = nil, logger: Logger
     ) {
         self.transport = transport
         self.observer = observer
         self.handler = handler
+        self.hook = hook
+        self.hookFrameTypes = hook?.observedFrameTypes
+        self.mirrorFramesToHook = hook?.observedFrameTypes?.contains("transcript_mirror") ?? false
         self.logger = logger
     }
 
     func start() async throws(ClaudeCodeError) {
-        try await transport.start { [weak self] event in self?.receive(event) }
+        hook?.attach(MessageEmitter { [weak self] message in self?.deliver([message]) })
+        do {
+            try await transport.start { [weak self] event in self?.receive(event) }
+        } catch {
+            // No exit will be reported for a transport that did not start: end the hook here.
+            await endHook(finishing: nil)?.value
+            throw error
+        }
     }
 
     var exitStatus: ProcessExitStatus? { state.withLock { $0.exit } }
@@ -144,6 +176,8 @@ final class ControlSession: Sendable {
     func close() async {
         state.withLock { $0.closing = true }
         await transport.close()
+        // The hook's end (a final mirror flush) runs after the exit; closing waits for it.
+        await delivery.withLock { $0.ending }?.value
         let inflight = state.withLock { state -> [Task<Void, Never>] in
             defer { state.inflight = [:] }
             return Array(state.inflight.values)
@@ -160,19 +194,30 @@ final class ControlSession: Sendable {
             batch.reserveCapacity(lines.count)
             var tape = JSONTape()
             for line in lines { handleLine(line, tape: &tape, batch: &batch) }
-            messages.push(contentsOf: batch)
+            deliver(batch)
         case .oversizedLine(let count, let limit, let prefix):
             observer?(WireFrame(direction: .inbound, raw: RawJSON(bytes: prefix), json: nil, timestamp: Date()))
             logger.warning("skipped a stdout line of \(count) bytes: over the line limit")
-            messages.push(.invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix)))
+            deliver([.invalid(InvalidFrame(reason: .tooLong(limit: limit), byteCount: count, prefix: prefix))])
         case .exited(let status, let stderrTail):
-            handleExit(status, stderrTail: stderrTail)
+            let finish = handleExit(status, stderrTail: stderrTail)
+            if hook != nil {
+                _ = endHook(finishing: finish)
+            } else {
+                finish()
+            }
         }
     }
 
     /// Handles one line: control traffic is routed here; anything else is added to `batch` for the consumer.
     /// Messages before a control frame are queued before it is handled, so order is kept across both.
     private func handleLine(_ bytes: [UInt8], tape: inout JSONTape, batch: inout [Message]) {
+        if observer == nil, mirrorFramesToHook, bytes.starts(with: Self.mirrorPrefix) {
+            // A transcript_mirror frame (the CLI always starts them so) goes to the hook as bytes,
+            // unparsed: the hook parses and validates it off the reader. It is never a message.
+            hook?.observe(WireFrame(direction: .inbound, raw: RawJSON(bytes: bytes), json: nil, timestamp: Date()))
+            return
+        }
         bytes.withUnsafeBufferPointer { buffer in
             do throws(JSONParseError) {
                 try tape.parse(buffer)
@@ -191,8 +236,20 @@ final class ControlSession: Sendable {
             tape.withRoot(of: buffer) { root in
                 let raw = RawJSON(bytes: bytes)
                 // The observer sees every frame as a JSONValue; without one, only what messages keep is built.
+                var json: JSONValue?
                 if let observer {
-                    observer(WireFrame(direction: .inbound, raw: raw, json: root.jsonValue, timestamp: Date()))
+                    json = root.jsonValue
+                    observer(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
+                }
+                if let hook {
+                    if let types = hookFrameTypes {
+                        // A hook that names its frame types gets their bytes only (no tree is built).
+                        if root.kind == .object, let type = root["type"]?.stringValue, types.contains(type) {
+                            hook.observe(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
+                        }
+                    } else {
+                        hook.observe(WireFrame(direction: .inbound, raw: raw, json: json ?? root.jsonValue, timestamp: Date()))
+                    }
                 }
                 guard root.kind == .object else {
                     batch.append(
@@ -202,7 +259,7 @@ final class ControlSession: Sendable {
                 }
                 let type = root["type"]?.stringValue
                 if type?.hasPrefix("control_") == true, !batch.isEmpty {
-                    messages.push(contentsOf: batch)
+                    deliver(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
                 switch type {
@@ -214,12 +271,22 @@ final class ControlSession: Sendable {
                     if let id = root["request_id"]?.stringValue {
                         state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
                     }
+                case "transcript_mirror":
+                    // Transcript lines for a session store (`--session-mirror`): the observer and the
+                    // connection hook have seen the frame; it is not a message.
+                    break
                 default:
                     let message = Message(raw: raw, reading: root)
                     if case .result(let result) = message {
                         state.withLock { state in
                             state.awaitingResult = false
                             state.lastErrorResult = result.isError ? result : nil
+                        }
+                        if hook != nil {
+                            deliver(batch)
+                            batch.removeAll(keepingCapacity: true)
+                            deliverResult(result, message)
+                            return
                         }
                     }
                     batch.append(message)
@@ -293,7 +360,8 @@ final class ControlSession: Sendable {
         }
     }
 
-    private func handleExit(_ status: ProcessExitStatus, stderrTail: String) {
+    /// Fails the pending control requests; returns what ends the message stream.
+    private func handleExit(_ status: ProcessExitStatus, stderrTail: String) -> @Sendable () -> Void {
         let (pending, awaitingResult, closing, lastError) = state.withLock {
             state -> ([Pending], Bool, Bool, ResultMessage?) in
             state.exit = status
@@ -311,16 +379,102 @@ final class ControlSession: Sendable {
         // An exit is only an error when it cut a turn short, or failed with no error result to explain it.
         let cutShort = awaitingResult && !closing
         let unexplainedFailure = !status.isSuccess && !closing && lastError == nil
+        let messages = self.messages
         if cutShort || unexplainedFailure {
-            messages.finish(
-                error: ClaudeCodeError(
-                    .processExited,
-                    cutShort
-                        ? "the CLI exited (\(status)) before finishing the turn; see stderrTail"
-                        : "the CLI exited (\(status)); see stderrTail",
-                    exitStatus: status, stderrTail: stderrTail, resultErrors: resultErrors))
-        } else {
-            messages.finish()
+            let error = ClaudeCodeError(
+                .processExited,
+                cutShort
+                    ? "the CLI exited (\(status)) before finishing the turn; see stderrTail"
+                    : "the CLI exited (\(status)); see stderrTail",
+                exitStatus: status, stderrTail: stderrTail, resultErrors: resultErrors)
+            return { messages.finish(error: error) }
+        }
+        return { messages.finish() }
+    }
+
+    // MARK: Delivery through a connection hook
+
+    /// Queues messages for the consumer, behind any result a hook is still working on.
+    private func deliver(_ batch: [Message]) {
+        guard !batch.isEmpty else { return }
+        guard hook != nil else {
+            messages.push(contentsOf: batch)
+            return
+        }
+        delivery.withLock { delivery in
+            if delivery.holding {
+                delivery.held.append(contentsOf: batch.map(Held.message))
+            } else {
+                messages.push(contentsOf: batch)
+            }
+        }
+    }
+
+    /// Hands a result to the hook; it reaches the consumer (after the hook's messages) when the hook
+    /// is done. The reader goes on meanwhile: later messages are held, control traffic is not.
+    private func deliverResult(_ result: ResultMessage, _ message: Message) {
+        let startNow = delivery.withLock { delivery -> Bool in
+            if delivery.holding {
+                delivery.held.append(.result(result, message))
+                return false
+            }
+            delivery.holding = true
+            return true
+        }
+        if startNow { runHook(on: result, message) }
+    }
+
+    private func runHook(on result: ResultMessage, _ message: Message) {
+        guard let hook else { return }
+        Task { [self] in
+            let extras = await hook.beforeDelivering(result)
+            release(extras + [message])
+        }
+    }
+
+    /// Delivers a released result and what was held after it, up to the next held result.
+    private func release(_ front: [Message]) {
+        var next: (ResultMessage, Message)?
+        let idle = delivery.withLock { delivery -> [CheckedContinuation<Void, Never>] in
+            var out = front
+            while !delivery.held.isEmpty, next == nil {
+                switch delivery.held.removeFirst() {
+                case .message(let message): out.append(message)
+                case .result(let result, let message): next = (result, message)
+                }
+            }
+            messages.push(contentsOf: out)
+            guard next == nil else { return [] }
+            delivery.holding = false
+            defer { delivery.idleWaiters = [] }
+            return delivery.idleWaiters
+        }
+        for waiter in idle { waiter.resume() }
+        if let next { runHook(on: next.0, next.1) }
+    }
+
+    /// Runs the hook's end once: after every held result is delivered, its messages go last, then
+    /// `finishing` ends the stream. `nil` when there is no hook.
+    @discardableResult
+    private func endHook(finishing: (@Sendable () -> Void)?) -> Task<Void, Never>? {
+        guard let hook else { return nil }
+        return delivery.withLock { delivery -> Task<Void, Never>? in
+            if delivery.ended { return delivery.ending }
+            delivery.ended = true
+            let task = Task { [self] in
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let idle = self.delivery.withLock { delivery -> Bool in
+                        if !delivery.holding { return true }
+                        delivery.idleWaiters.append(continuation)
+                        return false
+                    }
+                    if idle { continuation.resume() }
+                }
+                deliver(await hook.connectionEnded())
+                finishing?()
+            }
+            delivery.ending = task
+            return task
         }
     }
 }

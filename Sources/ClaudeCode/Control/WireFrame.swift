@@ -18,6 +18,14 @@ public struct WireFrame: Sendable {
 
     /// The frame's top-level `type`, or `"invalid"`.
     public var type: String { json?["type"]?.stringValue ?? "invalid" }
+
+    /// Creates a frame (to test an observer or a ``ConnectionHook``, for example).
+    public init(direction: Direction, raw: RawJSON, json: JSONValue?, timestamp: Date = Date()) {
+        self.direction = direction
+        self.raw = raw
+        self.json = json
+        self.timestamp = timestamp
+    }
 }
 
 /// Sees every frame in both directions, in order, before anything else handles it.

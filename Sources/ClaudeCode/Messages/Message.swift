@@ -228,6 +228,9 @@ public struct SystemMessage: Sendable {
                 toolName: data["tool_name"]?.stringValue ?? "", toolUseID: data["tool_use_id"]?.stringValue,
                 message: data["message"]?.stringValue)
         case "session_title_changed": return .sessionTitleChanged(title: data["title"]?.stringValue ?? "")
+        case "mirror_error":
+            let key: JSONValue? = data["key"].flatMap { (value: JSONValue) -> JSONValue? in value.isNull ? .none : value }
+            return .mirrorError(error: data["error"]?.stringValue ?? "", key: key)
         case "task_started", "task_progress", "task_notification", "task_updated":
             return .task(subtype: subtype, taskID: data["task_id"]?.stringValue)
         case "hook_started", "hook_response":
@@ -247,6 +250,11 @@ public struct SystemMessage: Sendable {
         case sessionStateChanged(state: String, hostOnly: Bool)
         case permissionDenied(toolName: String, toolUseID: String?, message: String?)
         case sessionTitleChanged(title: String)
+        /// Synthesized by the SDK, not sent by the CLI: transcript lines could not be appended
+        /// to the session store (after retries) and the store may miss them. `key` is
+        /// `{"project_key", "session_id", "subpath"?}`, or `nil` when the line's file could not
+        /// be mapped to a key. The conversation goes on; the CLI's own transcript is intact.
+        case mirrorError(error: String, key: JSONValue?)
         case task(subtype: String, taskID: String?)
         case hook(subtype: String, event: String)
         case other

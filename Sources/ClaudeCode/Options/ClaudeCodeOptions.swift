@@ -59,6 +59,10 @@ public struct ClaudeCodeOptions: Sendable {
     public var sessionID: String?
     /// Resume up to this message uuid (`--resume-session-at=<uuid>`).
     public var resumeSessionAt: String?
+    /// Ask the CLI to send every line it writes to its transcript as `transcript_mirror` frames
+    /// (`--session-mirror`). Those frames reach ``FrameObserver``s and ``ConnectionHook``s but are
+    /// never messages. `ClaudeCodeSessions` sets it when mirroring to a `SessionStore`.
+    public var sessionMirror: Bool = false
 
     // MARK: Environment
 

@@ -70,6 +70,7 @@ extension ClaudeCodeOptions {
             try Self.checkToken(resumeSessionAt, name: "resumeSessionAt")
             args.append("--resume-session-at=\(resumeSessionAt)")
         }
+        if sessionMirror { args.append("--session-mirror") }
         if let settingSources {
             args.append("--setting-sources=\(settingSources.map(\.rawValue).joined(separator: ","))")
         }

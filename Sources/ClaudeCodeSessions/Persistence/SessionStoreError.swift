@@ -22,7 +22,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
             case invalidSessionID, sessionNotFound, damagedFile, schemaTooNew, ioFailure, unsafePath
             case lockTimeout, writerClosed, notADirectory
             // Database backends (SQLite, PostgreSQL) and transcript keys.
-            case backendFailure, damagedRecord, invalidKey
+            case backendFailure, damagedRecord, invalidKey, timeout
         }
 
         private let storage: Storage
@@ -64,6 +64,11 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         /// character, or an unsafe subpath (empty, absolute, with `.` or `..` or empty
         /// components, or a backslash). Raised before anything is written.
         public static var invalidKey: Self { .init(.invalidKey) }
+        /// A stored transcript line that cannot be read back as an entry (not a JSON object, or
+        /// torn): the same code as ``damagedRecord``.
+        public static var corruptEntry: Self { .damagedRecord }
+        /// A store operation did not finish in time (it may still complete).
+        public static var timeout: Self { .init(.timeout) }
 
         /// The code's name.
         public var description: String { storage.rawValue }

@@ -22,6 +22,8 @@ public struct SessionStoreKey: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// One transcript line as the CLI wrote it: a JSON object with at least `type`, kept byte for byte.
+///
+/// Two entries are equal when their bytes are.
 public struct SessionStoreEntry: Hashable, Sendable {
     /// The exact bytes of the line (without its newline).
     public let raw: RawJSON
@@ -29,6 +31,8 @@ public struct SessionStoreEntry: Hashable, Sendable {
     public let type: String
     /// The entry's `uuid`, the idempotency key of appends, when it has one.
     public let uuid: String?
+    /// Where the members the summary fold reads are, when the entry was scanned for them already.
+    let summaryFields: SessionSummaryFold.FieldsBox?
 
     /// Wraps one transcript line; throws when it is not a JSON object.
     public init(raw: RawJSON) throws(JSONParseError) {
@@ -36,7 +40,19 @@ public struct SessionStoreEntry: Hashable, Sendable {
         self.type = try scanner.string(forKey: "type") ?? ""
         self.uuid = try scanner.string(forKey: "uuid")
         self.raw = raw
+        self.summaryFields = nil
     }
+
+    /// An entry scanned already (by the transcript mirror's single pass over a frame).
+    init(scanned raw: RawJSON, type: String, uuid: String?, summaryFields: SessionSummaryFold.FieldsBox?) {
+        self.raw = raw
+        self.type = type
+        self.uuid = uuid
+        self.summaryFields = summaryFields
+    }
+
+    public static func == (lhs: SessionStoreEntry, rhs: SessionStoreEntry) -> Bool { lhs.raw == rhs.raw }
+    public func hash(into hasher: inout Hasher) { hasher.combine(raw) }
 
     /// The entry as a JSON value.
     public func value() throws(JSONParseError) -> JSONValue { try raw.value() }

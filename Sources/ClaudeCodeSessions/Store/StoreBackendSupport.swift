@@ -13,44 +13,7 @@ extension SessionStoreKey {
     /// The subpath as stored in a database column: `""` for the main transcript.
     package var storedSubpath: String { subpath ?? "" }
 
-    /// Whether this is a main transcript key (no subpath).
-    package var isMain: Bool { subpath == nil }
-
-    /// Checks the key before anything is written or read.
-    ///
-    /// - Throws: ``SessionStoreError/Code/invalidKey`` with a content-free reason (never the key's text).
-    package func validate() throws(SessionStoreError) {
-        if let reason = Self.validationFailure(projectKey: projectKey, sessionID: sessionID, subpath: subpath) {
-            throw SessionStoreError(.invalidKey, reason: reason)
-        }
-    }
-
-    /// The rule the key breaks, or `nil` when it is usable.
-    package static func validationFailure(projectKey: String, sessionID: String, subpath: String?) -> String? {
-        if projectKey.isEmpty { return "empty project key" }
-        if projectKey.utf8.contains(0) { return "project key contains NUL" }
-        if sessionID.isEmpty { return "empty session id" }
-        if sessionID.utf8.contains(0) { return "session id contains NUL" }
-        guard let subpath else { return nil }
-        return subpathValidationFailure(subpath)
-    }
-
-    /// The rule a subpath breaks, or `nil` when it is a safe relative path such as `subagents/agent-1`.
-    package static func subpathValidationFailure(_ subpath: String) -> String? {
-        if subpath.isEmpty { return "empty subpath" }
-        let bytes = Array(subpath.utf8)
-        if bytes.contains(0) { return "subpath contains NUL" }
-        if bytes.contains(UInt8(ascii: "\\")) { return "subpath contains a backslash" }
-        if bytes.first == UInt8(ascii: "/") { return "absolute subpath" }
-        for component in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-            if component.isEmpty { return "subpath has an empty component" }
-            if component.elementsEqual([UInt8(ascii: ".")]) { return "subpath has a '.' component" }
-            if component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
-                return "subpath has a '..' component"
-            }
-        }
-        return nil
-    }
+    // `isMain` and `validate()` come from SessionStoreKey+Validation.swift.
 }
 
 /// The one place where the database backends fold appended entries into a session summary.

@@ -44,6 +44,11 @@ enum StoreTimestamp {
     /// is read as local time (that is how the Python original wrote it). A space is accepted
     /// instead of `T`. Returns `nil` for anything else.
     static func parse(_ text: String) -> Date? {
+        parseMicroseconds(text).map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
+    }
+
+    /// ``parse(_:)`` as whole microseconds since 1970.
+    static func parseMicroseconds(_ text: String) -> Int64? {
         let bytes = Array(text.utf8)
         var index = 0
         func number(_ digits: Int) -> Int64? {
@@ -100,7 +105,7 @@ enum StoreTimestamp {
             epochSeconds = localToUTC(year: year, month: month, day: day, secondOfDay: secondOfDay) ?? epochSeconds
         }
         guard index == bytes.count else { return nil }
-        return Date(timeIntervalSince1970: Double(epochSeconds * 1_000_000 + micros) / 1_000_000)
+        return epochSeconds * 1_000_000 + micros
     }
 
     private static func localToUTC(year: Int64, month: Int64, day: Int64, secondOfDay: Int64) -> Int64? {

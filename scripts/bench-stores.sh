@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Session store benchmarks (release build):
+#   1. append and load throughput of InMemorySessionStore and FileSessionTranscriptStore (with and
+#      without fsync), and listing 10,000 sessions (cold: a new store instance; warm: the same one);
+#   2. what mirroring to a store costs a client: messages/s over a fake-claude replay without a store,
+#      and with the CLI's transcript_mirror frames mirrored to an in-memory and a file store.
+#
+#   scripts/bench-stores.sh
+#   ENTRIES=20000 SESSIONS=10000 FRAMES=100000 RUNS=5 scripts/bench-stores.sh
+#   SKIP_MIRROR=1 scripts/bench-stores.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+entries=${ENTRIES:-20000}
+sessions=${SESSIONS:-10000}
+frames=${FRAMES:-100000}
+runs=${RUNS:-5}
+work="$root/.tmp/bench"
+mkdir -p "$work"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+log "building session-store-benchmark and fake-claude (release)"
+swift build -c release --product session-store-benchmark >/dev/null
+swift build -c release --product fake-claude >/dev/null
+bin=$(swift build -c release --show-bin-path)
+
+results="$work/stores-$(date +%Y%m%d-%H%M%S).jsonl"
+log "stores: $entries entries, $sessions sessions; results in ${results#"$root"/}"
+"$bin/session-store-benchmark" stores --dir "$work" --entries "$entries" --sessions "$sessions" >>"$results"
+
+if [ -z "${SKIP_MIRROR:-}" ]; then
+    replay="$work/replay-$frames.jsonl"
+    mirrored="$work/replay-$frames-mirror.jsonl"
+    [ -s "$replay" ] || python3 scripts/make-replay-stream.py "$replay" "$frames" >&2
+    [ -s "$mirrored" ] || python3 scripts/make-mirror-replay.py "$replay" "$mirrored" >&2
+    log "mirror: $frames-frame replay, $runs alternating runs each"
+    "$bin/session-store-benchmark" mirror --fake "$bin/fake-claude" --replay "$replay" --mirror-replay "$mirrored" \
+        --runs "$runs" --dir "$work" >>"$results"
+fi
