@@ -6,14 +6,6 @@ import PostgresNIO
 import SessionBackendTestSupport
 import Testing
 
-extension TranscriptStoreContract: CustomTestStringConvertible {
-    public var testDescription: String { name }
-}
-
-extension RecordStoreContract: CustomTestStringConvertible {
-    public var testDescription: String { name }
-}
-
 /// The PostgreSQL server the tests use: the one `scripts/with-test-postgres.sh` starts, named
 /// by the `PG*` variables.
 ///

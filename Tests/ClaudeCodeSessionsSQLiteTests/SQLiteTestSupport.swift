@@ -5,14 +5,6 @@ import GRDB
 import SessionBackendTestSupport
 import Testing
 
-extension TranscriptStoreContract: CustomTestStringConvertible {
-    public var testDescription: String { name }
-}
-
-extension RecordStoreContract: CustomTestStringConvertible {
-    public var testDescription: String { name }
-}
-
 /// A private temp folder, removed by ``remove()``.
 struct TemporaryFolder: Sendable {
     let path: String

@@ -22,78 +22,11 @@ extension SessionStoreKey {
 /// entries that were actually stored (not the duplicates skipped by `uuid`), for main keys only,
 /// and stamp the summary's time themselves on the clock of their listings.
 package enum StoreSummaryFolding {
-    /// Folds `entries` into the previous summary data of `key`'s session (an empty object when `nil`).
+    /// Folds `entries` into the previous summary data of `key`'s session (an empty object when
+    /// `nil`) with the shared ``SessionSummaryFold`` (the Python SDK's `fold_session_summary`).
     package static func fold(_ previous: JSONValue?, key: SessionStoreKey, entries: [SessionStoreEntry]) -> JSONValue {
-        var data: [String: JSONValue] = previous?.objectValue ?? [:]
-        for entry in entries {
-            guard case .object(let object)? = try? entry.value() else { continue }
-            fold(object, into: &data)
-        }
-        return .object(data)
-    }
-
-    /// Last value wins for these top-level string fields (CLI field → summary field).
-    private static let lastWins: [(String, String)] = [
-        ("customTitle", "custom_title"), ("aiTitle", "ai_title"), ("lastPrompt", "last_prompt"),
-        ("summary", "summary_hint"), ("gitBranch", "git_branch"),
-    ]
-
-    // An interim port of the Python SDK's `fold_session_summary` (python-sdk.md §4.9) until the
-    // shared `SessionSummaryFold` lands; it omits the slash-command and auto-generated-prompt
-    // patterns of the first-prompt rule.
-    private static func fold(_ entry: [String: JSONValue], into data: inout [String: JSONValue]) {
-        if data["is_sidechain"] == nil { data["is_sidechain"] = .bool(entry["isSidechain"] == .bool(true)) }
-        if data["created_at"] == nil, let stamp = entry["timestamp"]?.stringValue, let ms = epochMilliseconds(stamp) {
-            data["created_at"] = .int(ms)
-        }
-        if data["cwd"] == nil, let cwd = entry["cwd"]?.stringValue, !cwd.isEmpty { data["cwd"] = .string(cwd) }
-        foldFirstPrompt(entry, into: &data)
-        for (source, target) in lastWins {
-            if let value = entry[source]?.stringValue { data[target] = .string(value) }
-        }
-        if entry["type"]?.stringValue == "tag" {
-            if let tag = entry["tag"]?.stringValue, !tag.isEmpty {
-                data["tag"] = .string(tag)
-            } else {
-                data["tag"] = nil
-            }
-        }
-    }
-
-    private static func foldFirstPrompt(_ entry: [String: JSONValue], into data: inout [String: JSONValue]) {
-        guard data["first_prompt_locked"] != .bool(true), entry["type"]?.stringValue == "user" else { return }
-        if entry["isMeta"] == .bool(true) || entry["isCompactSummary"] == .bool(true) { return }
-        let content = entry["message"]?["content"]
-        var texts: [String] = []
-        switch content {
-        case .string(let text)?:
-            texts = [text]
-        case .array(let blocks)?:
-            if blocks.contains(where: { $0["type"]?.stringValue == "tool_result" }) { return }
-            texts = blocks.compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }
-        default:
-            return
-        }
-        for text in texts {
-            let line = trimmed(text.replacing("\n", with: " "))
-            guard !line.isEmpty else { continue }
-            data["first_prompt"] = .string(line.count > 200 ? trimmed(String(line.prefix(200))) + "\u{2026}" : line)
-            data["first_prompt_locked"] = .bool(true)
-            return
-        }
-    }
-
-    private static func trimmed(_ text: String) -> String {
-        let scalars = text.unicodeScalars
-        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-            let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })
-        else { return "" }
-        return String(scalars[start...end])
-    }
-
-    private static func epochMilliseconds(_ text: String) -> Int64? {
-        guard let date = StoreTimestamp.parse(text) else { return nil }
-        return Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let summary = previous.map { SessionStoreSummary(sessionID: key.sessionID, modifiedMilliseconds: 0, data: $0) }
+        return SessionSummaryFold.fold(summary, key: key, entries: entries).data
     }
 }
 
