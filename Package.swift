@@ -13,15 +13,19 @@ let package = Package(
         .library(name: "ClaudeCode", targets: ["ClaudeCode"]),
         .library(name: "ClaudeCodeSessions", targets: ["ClaudeCodeSessions"]),
         .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
+        .library(name: "ClaudeCodeSessionsSQLite", targets: ["ClaudeCodeSessionsSQLite"]),
+        .library(name: "ClaudeCodeSessionsPostgres", targets: ["ClaudeCodeSessionsPostgres"]),
         .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
         .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
         .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
         .executable(name: "transcript-store-writer", targets: ["TranscriptStoreWriter"]),
         .executable(name: "session-store-benchmark", targets: ["SessionStoreBenchmark"]),
         .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
+        .executable(name: "transcripts-benchmark", targets: ["TranscriptsBenchmark"]),
         .executable(name: "client-benchmark", targets: ["ClientBenchmark"]),
         .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
         .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
+        .executable(name: "stores-benchmark", targets: ["StoresBenchmark"]),
         .executable(name: "permission-callback", targets: ["PermissionCallbackExample"]),
         .executable(name: "hooks", targets: ["HooksExample"]),
         .executable(name: "in-process-tools", targets: ["InProcessToolsExample"]),
@@ -30,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -43,6 +50,26 @@ let package = Package(
             name: "ClaudeCodeSessions",
             dependencies: [
                 "ClaudeCode",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // SQLite backend (GRDB): only users of this product build GRDB.
+        .target(
+            name: "ClaudeCodeSessionsSQLite",
+            dependencies: [
+                "ClaudeCode",
+                "ClaudeCodeSessions",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // PostgreSQL backend (postgres-nio): only users of this product build SwiftNIO.
+        .target(
+            name: "ClaudeCodeSessionsPostgres",
+            dependencies: [
+                "ClaudeCode",
+                "ClaudeCodeSessions",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -60,12 +87,25 @@ let package = Package(
         .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
         // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
+        // Test helper: appends to a SQLite store from another process (multi-process tests).
+        .executableTarget(name: "SQLiteStoreWriter", dependencies: ["ClaudeCodeSessions", "ClaudeCodeSessionsSQLite"]),
         // Test helper: appends to a FileSessionTranscriptStore from another process (multi-process and crash tests).
         .executableTarget(name: "TranscriptStoreWriter", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
         // Store throughput and mirroring overhead (scripts/bench-stores.sh).
         .executableTarget(name: "SessionStoreBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
+        // Lists 10,000 CLI sessions and reads a 50 MB transcript (scripts/bench-transcripts.sh).
+        .executableTarget(name: "TranscriptsBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
+        // Append, load and listing throughput of the SQLite and PostgreSQL backends (scripts/bench-backends.sh).
+        .executableTarget(
+            name: "StoresBenchmark",
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeSessionsPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         .target(
             name: "ExampleSupport",
             dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
@@ -106,6 +146,29 @@ let package = Package(
         .testTarget(
             name: "ClaudeCodeSessionsTests",
             dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter"]
+        ),
+        // Contract checks and client scenarios shared by the database backends' tests.
+        .target(
+            name: "SessionBackendTestSupport",
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"],
+            path: "Tests/SessionBackendTestSupport"
+        ),
+        .testTarget(
+            name: "ClaudeCodeSessionsSQLiteTests",
+            // SQLiteStoreWriter: a second process appending to the same database file.
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeTesting",
+                "SessionBackendTestSupport", "SQLiteStoreWriter",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "ClaudeCodeSessionsPostgresTests",
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsPostgres", "ClaudeCodeTesting",
+                "SessionBackendTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
     ]
 )

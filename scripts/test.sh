@@ -13,7 +13,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 # System packages (Debian). Only installs what is missing.
 need=()
-for pkg in python3-venv unzip libsqlite3-dev; do
+for pkg in python3-venv unzip libsqlite3-dev postgresql; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -35,6 +35,9 @@ fi
 
 # Real-CLI tests must run, never skip.
 export CLAUDE_SDK_REQUIRE_REAL_CLI=1
+# So must the PostgreSQL backend's tests: they run against a throwaway server (below) and fail,
+# never skip, when it is not reachable.
+export CLAUDE_SDK_REQUIRE_POSTGRES=1
 
 log "building"
 mkdir -p .build
@@ -44,9 +47,9 @@ if ! swift build --build-tests >.build/build-output.txt 2>&1; then
     exit 1
 fi
 
-log "testing"
+log "testing (with a throwaway PostgreSQL server on 127.0.0.1 for the PostgreSQL backend)"
 status=0
-swift test --skip-build "$@" >.build/test-output.txt 2>&1 || status=$?
+scripts/with-test-postgres.sh swift test --skip-build "$@" >.build/test-output.txt 2>&1 || status=$?
 grep -E '^(✘|✔ Suite|✘ Suite)|error:|Fatal error' .build/test-output.txt || true
 tail -n 3 .build/test-output.txt
 exit "$status"

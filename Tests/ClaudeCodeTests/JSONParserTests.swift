@@ -237,6 +237,40 @@ struct JSONParserTests {
         #expect(second.rawRange(forKey: "b") == 19..<25)
     }
 
+    @Test func scannerArrayElements() throws {
+        let scanner = JSONObjectScanner(#"{"content":[ {"type":"text"}, "x" ,[1,[2]], 3 ],"e":[ ],"n":1}"#)
+        let bytes = scanner.bytes
+        let content = try #require(scanner.rawRange(forKey: "content"))
+        let ranges = try #require(try scanner.arrayElementRanges(in: content))
+        #expect(ranges.map { String(decoding: bytes[$0], as: UTF8.self) } == [#"{"type":"text"}"#, #""x""#, "[1,[2]]", "3"])
+        let empty = try #require(scanner.rawRange(forKey: "e"))
+        #expect(try scanner.arrayElementRanges(in: empty) == [])
+        let number = try #require(scanner.rawRange(forKey: "n"))
+        #expect(try scanner.arrayElementRanges(in: number) == nil)
+    }
+
+    @Test func scannerLooksUpSeveralKeysInOnePass() throws {
+        let scanner = JSONObjectScanner(#"{"type":"user","message":{"content":"hi \u00e9"},"n":1,"type":"assistant","\u0075uid":"x"}"#)
+        let lookup = JSONObjectScanner.KeyLookup(["type", "message", "uuid", "missing", ""], parse: ["message"])
+        let found = try scanner.lookUp(lookup)
+        #expect(try scanner.string(in: #require(found.ranges[0])) == "assistant")
+        #expect(found.values[1] == ["content": "hi é"])
+        #expect(found.values[0] == nil)
+        #expect(try scanner.string(in: #require(found.ranges[2])) == "x")
+        #expect(found.ranges[3] == nil && found.ranges[4] == nil)
+        #expect(throws: JSONParseError.self) { try JSONObjectScanner(#"{"message":{"a":01}}"#).lookUp(lookup) }
+        #expect(throws: JSONParseError.self) { try JSONObjectScanner(#"{"type":"x","n":01}"#).lookUp(lookup) }
+    }
+
+    @Test func scannerWalksMembersParsingSome() throws {
+        var seen: [(String, JSONValue?)] = []
+        try JSONObjectScanner(#"{"a":[1,{"b":2}],"b":"s","c":{"d":null}}"#).forEachMember(parsing: { $0 != "b" }) {
+            seen.append(($0.key, $1))
+        }
+        #expect(seen.map(\.0) == ["a", "b", "c"])
+        #expect(seen[0].1 == [1, ["b": 2]] && seen[1].1 == nil && seen[2].1 == ["d": nil])
+    }
+
     @Test func scannerDuplicateKeysLastWins() throws {
         #expect(try JSONObjectScanner(#"{"a":1,"a":2}"#).value(forKey: "a") == .int(2))
     }
@@ -244,6 +278,9 @@ struct JSONParserTests {
     @Test(arguments: [
         "", "[]", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,}", "{\"a\":[1}", "{\"a\":{]}", "{\"a\":\"x}",
         "{\"a\":1} x", "{\"a\":nul}", "{\"a\":tru}", "{\"a\":\"\u{01}\"}", "{\"a\":1 \"b\":2}",
+        "{\"a\":[1 2]}", "{\"a\":{\"b\"}}", "{\"a\":{\"b\":}}", "{\"a\":[1,]}", "{\"a\":{,}}", "{\"a\":01}",
+        "{\"a\":1.}", "{\"a\":-}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":[truex]}", "{\"a\":[\"x\" \"y\"]}",
+        "{\"a\":{\"k\":1,}}", "{\"a\":[[]}", "{\"a\":1e}",
     ])
     func scannerRejectsMalformed(text: String) {
         let scanner = JSONObjectScanner(text)

@@ -193,6 +193,154 @@ public struct JSONObjectScanner: Sendable, Sequence {
         return try result.get()
     }
 
+    /// A fixed set of keys to find in one pass with ``lookUp(_:)``, some of them parsed.
+    public struct KeyLookup: Sendable {
+        let keys: [[UInt8]]
+        let parse: [Bool]
+        let keysByLength: [Int: [Int]]
+
+        /// Creates a lookup.
+        /// - Parameters:
+        ///   - keys: The member names to find. Their positions index the result.
+        ///   - parse: The names among `keys` whose values should be parsed as well.
+        public init(_ keys: [String], parse: Set<String> = []) {
+            self.keys = keys.map { Array($0.utf8) }
+            self.parse = keys.map { parse.contains($0) }
+            var byLength: [Int: [Int]] = [:]
+            for (index, key) in self.keys.enumerated() { byLength[key.count, default: []].append(index) }
+            keysByLength = byLength
+        }
+    }
+
+    /// What ``lookUp(_:)`` found: for each key of the lookup, in order, its value's range
+    /// (or `nil` when absent) and, for the keys to parse, its value.
+    public struct KeyLookupResult: Sendable {
+        /// The byte range of each key's value in ``JSONObjectScanner/bytes``, or `nil`.
+        public var ranges: [Range<Int>?]
+        /// The parsed value of each key that the lookup parses, or `nil`.
+        public var values: [JSONValue?]
+    }
+
+    /// Finds several top-level members in one strict pass over the object, comparing raw
+    /// key bytes (no string is built for the keys you did not ask for) and parsing the
+    /// values you asked to have parsed. When a key repeats, the last one wins.
+    ///
+    /// - Parameter lookup: The keys to find.
+    /// - Returns: The ranges and parsed values, indexed like the lookup's keys.
+    /// - Throws: A ``JSONParseError`` when the object is malformed.
+    public func lookUp(_ lookup: KeyLookup) throws(JSONParseError) -> KeyLookupResult {
+        let range = self.range
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) -> KeyLookupResult in
+                guard let base = buffer.baseAddress else {
+                    throw JSONParseError(offset: 0, reason: "unexpected end of input")
+                }
+                var found = KeyLookupResult(
+                    ranges: [Range<Int>?](repeating: nil, count: lookup.keys.count),
+                    values: [JSONValue?](repeating: nil, count: lookup.keys.count))
+                var cursor = ScanCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                var started = false
+                var parser = JSONFastParser(base: base, count: range.upperBound)
+                while let rawKey = try cursor.nextKey(started: &started) {
+                    var match = -1
+                    if rawKey.escaped {
+                        let key = Array(try cursor.decodeKey(rawKey).utf8)
+                        match = lookup.keys.firstIndex(of: key) ?? -1
+                    } else if let candidates = lookup.keysByLength[rawKey.range.count] {
+                        for candidate in candidates {
+                            let equal = lookup.keys[candidate].withUnsafeBufferPointer { wanted in
+                                wanted.isEmpty
+                                    || cursor.memcmpEqual(base + rawKey.range.lowerBound, wanted.baseAddress!, wanted.count)
+                            }
+                            if equal {
+                                match = candidate
+                                break
+                            }
+                        }
+                    }
+                    let valueStart = cursor.position
+                    if match >= 0, lookup.parse[match] {
+                        parser.position = cursor.position
+                        parser.depth = 0
+                        found.values[match] = try parser.parseValue()
+                        cursor.position = parser.position
+                    } else {
+                        try cursor.skipValue()
+                    }
+                    if match >= 0 { found.ranges[match] = valueStart..<cursor.position }
+                }
+                return found
+            }
+        }
+        return try result.get()
+    }
+
+    /// Walks the members once, in order: the values of the keys `shouldParse` accepts are
+    /// parsed (and so validated) as they are reached, the others are skipped. This reads a
+    /// line and builds the one or two values it needs in a single pass.
+    ///
+    /// - Parameters:
+    ///   - shouldParse: Whether to parse the value of a key.
+    ///   - body: Called for each member, with its parsed value when `shouldParse` accepted the key.
+    /// - Throws: A ``JSONParseError`` when the object is malformed; members before the
+    ///   problem have already been passed to `body`.
+    public func forEachMember(
+        parsing shouldParse: (String) -> Bool, _ body: (Member, JSONValue?) -> Void
+    ) throws(JSONParseError) {
+        let range = self.range
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) in
+                guard let base = buffer.baseAddress else {
+                    throw JSONParseError(offset: 0, reason: "unexpected end of input")
+                }
+                var cursor = ScanCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                var started = false
+                var parser = JSONFastParser(base: base, count: range.upperBound)
+                while let member = try cursor.nextMember(started: &started, parse: shouldParse, parser: &parser) {
+                    body(member.0, member.1)
+                }
+            }
+        }
+        try result.get()
+    }
+
+    /// The byte ranges of the elements of the JSON array in `valueRange`, or `nil` when
+    /// the range holds another kind of value. Elements are skipped, not parsed.
+    /// - Parameter valueRange: A range into ``bytes``, typically a ``Member/valueRange``.
+    /// - Returns: One range per element, in order.
+    /// - Throws: A ``JSONParseError`` when the array is malformed.
+    public func arrayElementRanges(in valueRange: Range<Int>) throws(JSONParseError) -> [Range<Int>]? {
+        let valueRange = valueRange.clamped(to: 0..<bytes.count)
+        guard !valueRange.isEmpty, bytes[valueRange.lowerBound] == JSONByte.openBracket else { return nil }
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) -> [Range<Int>] in
+                var cursor = ScanCursor(base: buffer.baseAddress!, end: valueRange.upperBound, position: valueRange.lowerBound &+ 1)
+                var ranges: [Range<Int>] = []
+                cursor.skipWhitespace()
+                if cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.closeBracket {
+                    cursor.position &+= 1
+                    try cursor.finishValue()
+                    return ranges
+                }
+                while true {
+                    let start = cursor.position
+                    try cursor.skipValue()
+                    ranges.append(start..<cursor.position)
+                    cursor.skipWhitespace()
+                    guard cursor.position < cursor.end else { throw cursor.error("unexpected end of input in array") }
+                    let byte = cursor.base[cursor.position]
+                    cursor.position &+= 1
+                    if byte == JSONByte.closeBracket { break }
+                    guard byte == JSONByte.comma else { throw cursor.error("expected ',' or ']' in array", at: cursor.position &- 1) }
+                    cursor.skipWhitespace()
+                }
+                try cursor.finishValue()
+                return ranges
+            }
+        }
+        return try result.get()
+    }
+
     /// Finds the last member named `key`. Throws when the object is malformed.
     func findRange(forKey key: String) throws(JSONParseError) -> Range<Int>? {
         var key = key
@@ -231,6 +379,14 @@ struct ScanCursor {
     /// Reads the opening brace (when `started` is false) and the next key and value.
     /// Returns the key's content range (between the quotes), whether it has escapes, and the value range.
     mutating func nextRaw(started: inout Bool) throws(JSONParseError) -> (key: Range<Int>, escaped: Bool, value: Range<Int>)? {
+        guard let key = try nextKey(started: &started) else { return nil }
+        let valueStart = position
+        try skipValue()
+        return (key.range, key.escaped, valueStart..<position)
+    }
+
+    /// Reads up to and past the next key's colon; `nil` at the end of the object.
+    mutating func nextKey(started: inout Bool) throws(JSONParseError) -> (range: Range<Int>, escaped: Bool)? {
         if !started {
             skipWhitespace()
             guard position < end, base[position] == JSONByte.openBrace else { throw error("expected '{'") }
@@ -263,15 +419,46 @@ struct ScanCursor {
         guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
         position &+= 1
         skipWhitespace()
+        return (keyRange, escaped)
+    }
+
+    func decodeKey(_ key: (range: Range<Int>, escaped: Bool)) throws(JSONParseError) -> String {
+        if key.escaped {
+            var parser = JSONFastParser(base: base, count: end, position: key.range.lowerBound &- 1)
+            return try parser.parseString()
+        }
+        return String(decoding: UnsafeBufferPointer(start: base + key.range.lowerBound, count: key.range.count), as: UTF8.self)
+    }
+
+    /// The next member, parsing its value with `parser` when `parse` accepts its key.
+    mutating func nextMember(
+        started: inout Bool, parse: (String) -> Bool, parser: inout JSONFastParser
+    ) throws(JSONParseError) -> (JSONObjectScanner.Member, JSONValue?)? {
+        guard let rawKey = try nextKey(started: &started) else { return nil }
+        let key = try decodeKey(rawKey)
         let valueStart = position
-        try skipValue()
-        return (keyRange, escaped, valueStart..<position)
+        var value: JSONValue?
+        if parse(key) {
+            parser.position = position
+            parser.depth = 0
+            value = try parser.parseValue()
+            position = parser.position
+        } else {
+            try skipValue()
+        }
+        return (JSONObjectScanner.Member(key: key, valueRange: valueStart..<position), value)
     }
 
     /// After the closing brace: only whitespace may follow.
     mutating func finish() throws(JSONParseError) {
         skipWhitespace()
         if position != end { throw error("unexpected content after the JSON object") }
+    }
+
+    /// After a complete value: only whitespace may follow.
+    mutating func finishValue() throws(JSONParseError) {
+        skipWhitespace()
+        if position != end { throw error("unexpected content after the JSON value") }
     }
 
     mutating func nextMember(started: inout Bool) throws(JSONParseError) -> JSONObjectScanner.Member? {
@@ -316,7 +503,7 @@ struct ScanCursor {
     }
 
     /// Skips a string; `position` is at the opening quote. Returns whether it had escapes.
-    /// Control characters are rejected; escapes are checked only for shape.
+    /// Control characters and malformed escapes are rejected.
     mutating func skipString() throws(JSONParseError) -> Bool {
         let start = position
         var index = position &+ 1
@@ -328,84 +515,162 @@ struct ScanCursor {
             if byte == JSONByte.quote { break }
             if byte < 0x20 { throw error("unescaped control character in string", at: index) }
             escaped = true
-            index &+= 2
+            guard index &+ 1 < end else { throw error("unterminated string", at: start) }
+            switch base[index &+ 1] {
+            case JSONByte.quote, JSONByte.backslash, JSONByte.slash, UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                index &+= 2
+            case UInt8(ascii: "u"):
+                guard JSONFastParser.hex4(base, at: index &+ 2, end: end) != nil else {
+                    throw error("invalid \\u escape", at: index)
+                }
+                index &+= 6
+            default:
+                throw error("invalid escape sequence", at: index)
+            }
         }
         position = index &+ 1
         return escaped
     }
 
-    /// Skips one value of any kind without building it.
+    /// Skips one value of any kind without building it, checking it strictly.
     mutating func skipValue() throws(JSONParseError) {
         guard position < end else { throw error("unexpected end of input") }
+        let byte = base[position]
+        if byte == JSONByte.openBrace || byte == JSONByte.openBracket {
+            try skipContainer()
+        } else {
+            try skipScalar()
+        }
+    }
+
+    /// Skips a string, number or literal.
+    @inline(__always)
+    mutating func skipScalar() throws(JSONParseError) {
         let byte = base[position]
         switch byte {
         case JSONByte.quote:
             _ = try skipString()
-        case JSONByte.openBrace, JSONByte.openBracket:
-            try skipContainer()
-        case JSONByte.minus, JSONByte.zero...JSONByte.nine, UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
-            let start = position
-            while position < end {
-                let next = base[position]
-                if next == JSONByte.comma || next == JSONByte.closeBrace || next == JSONByte.closeBracket
-                    || JSONByte.isWhitespace(next)
-                {
-                    break
-                }
-                position &+= 1
-            }
-            if byte >= UInt8(ascii: "a") {
-                // A literal: check it exactly, it is cheap.
-                let length = position &- start
-                let ok: Bool
-                switch byte {
-                case UInt8(ascii: "t"): ok = length == 4 && base[start + 1] == 0x72 && base[start + 2] == 0x75 && base[start + 3] == 0x65
-                case UInt8(ascii: "f"):
-                    ok = length == 5 && base[start + 1] == 0x61 && base[start + 2] == 0x6C && base[start + 3] == 0x73
-                        && base[start + 4] == 0x65
-                default: ok = length == 4 && base[start + 1] == 0x75 && base[start + 2] == 0x6C && base[start + 3] == 0x6C
-                }
-                if !ok { throw error("invalid literal", at: start) }
-            }
+        case JSONByte.minus, JSONByte.zero...JSONByte.nine:
+            try skipNumber()
+        case UInt8(ascii: "t"):
+            try skipLiteral("true")
+        case UInt8(ascii: "f"):
+            try skipLiteral("false")
+        case UInt8(ascii: "n"):
+            try skipLiteral("null")
         default:
             throw error("unexpected character")
         }
     }
 
-    /// Skips an array or object, checking that brackets balance and match.
+    @inline(__always)
+    mutating func skipLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let count = literal.utf8CodeUnitCount
+        guard end &- position >= count else { throw error("invalid literal") }
+        let expected = literal.utf8Start
+        for offset in 0..<count where base[position &+ offset] != expected[offset] {
+            throw error("invalid literal", at: position &+ offset)
+        }
+        position &+= count
+    }
+
+    /// Checks the number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    mutating func skipNumber() throws(JSONParseError) {
+        let start = position
+        var index = position
+        if base[index] == JSONByte.minus { index &+= 1 }
+        guard index < end, JSONByte.isDigit(base[index]) else { throw error("invalid number", at: start) }
+        if base[index] == JSONByte.zero {
+            index &+= 1
+            if index < end, JSONByte.isDigit(base[index]) { throw error("leading zero in number", at: start) }
+        } else {
+            while index < end, JSONByte.isDigit(base[index]) { index &+= 1 }
+        }
+        if index < end, base[index] == JSONByte.dot {
+            index &+= 1
+            let digits = index
+            while index < end, JSONByte.isDigit(base[index]) { index &+= 1 }
+            if index == digits { throw error("expected digits after '.'", at: index) }
+        }
+        if index < end, base[index] | 0x20 == UInt8(ascii: "e") {
+            index &+= 1
+            if index < end, base[index] == JSONByte.minus || base[index] == JSONByte.plus { index &+= 1 }
+            let digits = index
+            while index < end, JSONByte.isDigit(base[index]) { index &+= 1 }
+            if index == digits { throw error("expected digits in exponent", at: index) }
+        }
+        position = index
+    }
+
+    private enum ContainerState {
+        case valueOrClose, keyOrClose, value, key, afterValue
+    }
+
+    /// Skips an array or object iteratively (no recursion), checking the full grammar.
     mutating func skipContainer() throws(JSONParseError) {
         let maximumDepth = JSONValue.maximumParseDepth
         // One bit per open level: 1 for an object, 0 for an array.
         var kinds: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        var depth = 0
         let start = position
         return try withUnsafeMutableBytes(of: &kinds) { (raw) throws(JSONParseError) in
             let words = raw.bindMemory(to: UInt64.self)
-            while position < end {
+            var depth = 0
+            var state = ContainerState.valueOrClose
+            @inline(__always)
+            func isObject(_ level: Int) -> Bool { words[level >> 6] & (1 << UInt64(level & 63)) != 0 }
+            while true {
+                skipWhitespace()
+                guard position < end else { throw error("unterminated array or object", at: start) }
                 let byte = base[position]
-                switch byte {
-                case JSONByte.quote:
-                    _ = try skipString()
-                    continue
-                case JSONByte.openBrace, JSONByte.openBracket:
-                    if depth >= maximumDepth { throw error("nesting deeper than \(maximumDepth)") }
-                    let bit: UInt64 = 1 << UInt64(depth & 63)
-                    if byte == JSONByte.openBrace { words[depth >> 6] |= bit } else { words[depth >> 6] &= ~bit }
-                    depth &+= 1
-                case JSONByte.closeBrace, JSONByte.closeBracket:
-                    depth &-= 1
-                    let isObject = words[depth >> 6] & (1 << UInt64(depth & 63)) != 0
-                    if isObject != (byte == JSONByte.closeBrace) { throw error("mismatched bracket") }
-                    if depth == 0 {
+                switch state {
+                case .valueOrClose, .value:
+                    if byte == JSONByte.openBrace || byte == JSONByte.openBracket {
+                        if depth >= maximumDepth { throw error("nesting deeper than \(maximumDepth)") }
+                        let bit: UInt64 = 1 << UInt64(depth & 63)
+                        if byte == JSONByte.openBrace { words[depth >> 6] |= bit } else { words[depth >> 6] &= ~bit }
+                        depth &+= 1
                         position &+= 1
-                        return
+                        state = byte == JSONByte.openBrace ? .keyOrClose : .valueOrClose
+                        continue
                     }
-                default:
-                    break
+                    if state == .valueOrClose, byte == JSONByte.closeBracket {
+                        position &+= 1
+                        depth &-= 1
+                        if depth == 0 { return }
+                        state = .afterValue
+                        continue
+                    }
+                    try skipScalar()
+                    state = .afterValue
+                case .keyOrClose, .key:
+                    if state == .keyOrClose, byte == JSONByte.closeBrace {
+                        position &+= 1
+                        depth &-= 1
+                        if depth == 0 { return }
+                        state = .afterValue
+                        continue
+                    }
+                    guard byte == JSONByte.quote else { throw error("expected a string key") }
+                    _ = try skipString()
+                    skipWhitespace()
+                    guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
+                    position &+= 1
+                    state = .value
+                case .afterValue:
+                    let inObject = isObject(depth &- 1)
+                    if byte == JSONByte.comma {
+                        position &+= 1
+                        state = inObject ? .key : .value
+                    } else if byte == (inObject ? JSONByte.closeBrace : JSONByte.closeBracket) {
+                        position &+= 1
+                        depth &-= 1
+                        if depth == 0 { return }
+                    } else {
+                        throw error(inObject ? "expected ',' or '}' in object" : "expected ',' or ']' in array")
+                    }
                 }
-                position &+= 1
             }
-            throw error("unterminated array or object", at: start)
         }
     }
 }

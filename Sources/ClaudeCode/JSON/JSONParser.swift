@@ -344,6 +344,30 @@ private let exactPowersOfTen: [Double] = [
 
 // MARK: - The parser
 
+/// A growable byte buffer for decoding escaped strings, freed with its parser.
+final class ScratchBuffer {
+    private(set) var pointer: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        pointer = .allocate(capacity: capacity)
+    }
+
+    /// Makes room for `needed` bytes, keeping the first `kept`.
+    func reserve(_ needed: Int, keeping kept: Int) {
+        guard needed > capacity else { return }
+        let newCapacity = max(needed, capacity &* 2)
+        let newPointer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newPointer.update(from: pointer, count: kept)
+        pointer.deallocate()
+        pointer = newPointer
+        capacity = newCapacity
+    }
+
+    deinit { pointer.deallocate() }
+}
+
 /// A recursive-descent parser over a raw byte buffer. Internal; use ``JSONValue/parse(_:)-(UnsafeRawBufferPointer)``.
 struct JSONFastParser {
     let base: UnsafePointer<UInt8>
@@ -352,6 +376,8 @@ struct JSONFastParser {
     var depth = 0
     var elementStack: [JSONValue] = []
     var keyStack: [String] = []
+    /// Reused by the escaped-string path.
+    var scratch: ScratchBuffer?
 
     init(base: UnsafePointer<UInt8>, count: Int, position: Int = 0) {
         self.base = base
@@ -512,78 +538,73 @@ struct JSONFastParser {
         return try parseEscapedString(start: start, firstEscape: stop)
     }
 
-    /// Slow path: the string holds at least one escape, at `firstEscape`.
+    /// Slow path: the string holds at least one escape, at `firstEscape`. Decodes in one
+    /// pass into a reusable scratch buffer, writing through a raw pointer.
     mutating func parseEscapedString(start: Int, firstEscape: Int) throws(JSONParseError) -> String {
-        // Find the closing quote first so the output capacity is known: decoding never grows.
-        var scan = firstEscape
-        while true {
-            scan = jsonFindStringSpecial(base, from: scan, end: end)
-            guard scan < end else { throw error("unterminated string", at: start &- 1) }
-            let byte = base[scan]
-            if byte == JSONByte.quote { break }
-            if byte < 0x20 { throw error("unescaped control character in string", at: scan) }
-            scan &+= 2  // skip the backslash and the escaped byte; validated below
-        }
-        let closing = scan
+        if scratch == nil { scratch = ScratchBuffer(capacity: 4096) }
+        let buffer = scratch!
+        var out = buffer.pointer
         let base = self.base
-        var failure: JSONParseError?
-        let string = String(unsafeUninitializedCapacity: max(closing &- start, 1)) { output in
-            var out = 0
-            var index = start
-            while index < closing {
-                let run = jsonFindStringSpecial(base, from: index, end: closing)
-                if run > index {
-                    let count = run &- index
-                    UnsafeMutableRawPointer(output.baseAddress! + out).copyMemory(from: base + index, byteCount: count)
-                    out &+= count
-                    index = run
+        var written = 0
+        var runStart = start
+        var stop = firstEscape
+        while true {
+            // Room for the run and one decoded escape (at most 4 bytes).
+            if written &+ (stop &- runStart) &+ 4 > buffer.capacity {
+                buffer.reserve(written &+ (stop &- runStart) &+ 4, keeping: written)
+                out = buffer.pointer
+            }
+            if stop > runStart {
+                (out + written).update(from: base + runStart, count: stop &- runStart)
+                written &+= stop &- runStart
+            }
+            guard stop < end else { throw error("unterminated string", at: start &- 1) }
+            let byte = base[stop]
+            if byte == JSONByte.quote {
+                position = stop &+ 1
+                break
+            }
+            if byte < 0x20 { throw error("unescaped control character in string", at: stop) }
+            // A backslash.
+            guard stop &+ 1 < end else { throw error("unterminated string", at: start &- 1) }
+            var next = stop &+ 2
+            switch base[stop &+ 1] {
+            case JSONByte.quote: out[written] = JSONByte.quote
+            case JSONByte.backslash: out[written] = JSONByte.backslash
+            case JSONByte.slash: out[written] = JSONByte.slash
+            case UInt8(ascii: "b"): out[written] = 0x08
+            case UInt8(ascii: "f"): out[written] = 0x0C
+            case UInt8(ascii: "n"): out[written] = 0x0A
+            case UInt8(ascii: "r"): out[written] = 0x0D
+            case UInt8(ascii: "t"): out[written] = 0x09
+            case UInt8(ascii: "u"):
+                guard let unit = Self.hex4(base, at: stop &+ 2, end: end) else {
+                    throw error("invalid \\u escape", at: stop)
                 }
-                if index >= closing { break }
-                // base[index] is a backslash here.
-                let escape = base[index &+ 1]
-                switch escape {
-                case JSONByte.quote, JSONByte.backslash, JSONByte.slash:
-                    output[out] = escape
-                    out &+= 1
-                    index &+= 2
-                case UInt8(ascii: "b"): output[out] = 0x08; out &+= 1; index &+= 2
-                case UInt8(ascii: "f"): output[out] = 0x0C; out &+= 1; index &+= 2
-                case UInt8(ascii: "n"): output[out] = 0x0A; out &+= 1; index &+= 2
-                case UInt8(ascii: "r"): output[out] = 0x0D; out &+= 1; index &+= 2
-                case UInt8(ascii: "t"): output[out] = 0x09; out &+= 1; index &+= 2
-                case UInt8(ascii: "u"):
-                    guard let unit = Self.hex4(base, at: index &+ 2, end: closing) else {
-                        failure = JSONParseError(offset: index, reason: "invalid \\u escape")
-                        return 0
-                    }
-                    index &+= 6
-                    var scalar: UInt32 = UInt32(unit)
-                    if unit >= 0xD800, unit <= 0xDBFF {
-                        // High surrogate: pair it with a following \uDC00-\uDFFF, else U+FFFD.
-                        if index &+ 6 <= closing, base[index] == JSONByte.backslash,
-                            base[index &+ 1] == UInt8(ascii: "u"),
-                            let low = Self.hex4(base, at: index &+ 2, end: closing),
-                            low >= 0xDC00, low <= 0xDFFF
-                        {
-                            scalar = 0x10000 &+ ((UInt32(unit) &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
-                            index &+= 6
-                        } else {
-                            scalar = 0xFFFD
-                        }
-                    } else if unit >= 0xDC00, unit <= 0xDFFF {
+                next = stop &+ 6
+                var scalar = UInt32(unit)
+                if unit >= 0xD800, unit <= 0xDBFF {
+                    // High surrogate: pair it with a following \uDC00-\uDFFF, else U+FFFD.
+                    if next &+ 6 <= end, base[next] == JSONByte.backslash, base[next &+ 1] == UInt8(ascii: "u"),
+                        let low = Self.hex4(base, at: next &+ 2, end: end), low >= 0xDC00, low <= 0xDFFF
+                    {
+                        scalar = 0x10000 &+ ((UInt32(unit) &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
+                        next &+= 6
+                    } else {
                         scalar = 0xFFFD
                     }
-                    out &+= Self.writeUTF8(scalar, to: output.baseAddress! + out)
-                default:
-                    failure = JSONParseError(offset: index, reason: "invalid escape sequence")
-                    return 0
+                } else if unit >= 0xDC00, unit <= 0xDFFF {
+                    scalar = 0xFFFD
                 }
+                written &+= Self.writeUTF8(scalar, to: out + written) &- 1
+            default:
+                throw error("invalid escape sequence", at: stop)
             }
-            return out
+            written &+= 1
+            runStart = next
+            stop = jsonFindStringSpecial(base, from: next, end: end)
         }
-        if let failure { throw failure }
-        position = closing &+ 1
-        return string
+        return String(decoding: UnsafeBufferPointer(start: out, count: written), as: UTF8.self)
     }
 
     @inline(__always)

@@ -22,6 +22,22 @@ public struct SessionSummary: Sendable, Hashable {
     public var path: String
     /// Journal lines that were skipped while reading it (normally `0`).
     public var skippedJournalLines: Int
+
+    /// Creates a summary (for ``SessionRecordStore`` implementations; `path` names where the
+    /// record lives, or is empty).
+    public init(
+        sessionID: SessionID, startTime: Date, lastActivity: Date, messageCount: Int, workingDirectory: String,
+        schemaVersion: Int, path: String, skippedJournalLines: Int = 0
+    ) {
+        self.sessionID = sessionID
+        self.startTime = startTime
+        self.lastActivity = lastActivity
+        self.messageCount = messageCount
+        self.workingDirectory = workingDirectory
+        self.schemaVersion = schemaVersion
+        self.path = path
+        self.skippedJournalLines = skippedJournalLines
+    }
 }
 
 /// A file in the store's folder that looks like a session but cannot be read as one.
@@ -39,6 +55,15 @@ public struct DamagedSessionFile: Sendable, Hashable {
     /// ``SessionStoreError/Code/schemaTooNew``, ``SessionStoreError/Code/unsafePath``,
     /// ``SessionStoreError/Code/invalidSessionID``, …).
     public var error: SessionStoreError
+
+    /// Creates an entry for something unreadable (for ``SessionRecordStore`` implementations; a
+    /// database names the row's location in `fileName` and `path`, or leaves them empty).
+    public init(fileName: String, path: String, sessionID: SessionID? = nil, error: SessionStoreError) {
+        self.fileName = fileName
+        self.path = path
+        self.sessionID = sessionID
+        self.error = error
+    }
 }
 
 /// One entry of a listing: a readable session or a damaged file.

@@ -21,7 +21,8 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         private enum Storage: String, Hashable, Sendable {
             case invalidSessionID, sessionNotFound, damagedFile, schemaTooNew, ioFailure, unsafePath
             case lockTimeout, writerClosed, notADirectory
-            case invalidKey, corruptEntry, backendFailure, timeout
+            // Database backends (SQLite, PostgreSQL) and transcript keys.
+            case backendFailure, damagedRecord, invalidKey, timeout
         }
 
         private let storage: Storage
@@ -50,18 +51,22 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         public static var writerClosed: Self { .init(.writerClosed) }
         /// The store's folder path exists but is not a directory, or one of its parents is a file.
         public static var notADirectory: Self { .init(.notADirectory) }
-
-        /// A ``SessionStoreKey`` cannot be stored: an unsafe subpath (absolute, with `.` or `..`
-        /// segments, empty segments, NUL or a backslash), an empty project key or session id, or a
-        /// component too long for the backend. Raised before anything is written;
-        /// ``SessionStoreError/reason`` says which rule failed (never the key's text).
-        public static var invalidKey: Self { .init(.invalidKey) }
-        /// A stored transcript line or row cannot be read back as an entry (not a JSON object, or
-        /// torn). ``SessionStoreError/key`` names the transcript and ``SessionStoreError/reason`` where.
-        public static var corruptEntry: Self { .init(.corruptEntry) }
-        /// A storage backend (a database, a remote service) failed or is unreachable;
-        /// ``SessionStoreError/reason`` carries its content-free message.
+        /// A database backend failed: the server is unreachable or closed the connection, a
+        /// statement was refused, the schema is missing. ``SessionStoreError/reason`` holds a
+        /// content-free phrase (an SQLite result code or a PostgreSQL SQLSTATE, never the
+        /// statement's values or a connection password).
         public static var backendFailure: Self { .init(.backendFailure) }
+        /// A stored row (a transcript entry, a summary, a record or one of its messages)
+        /// cannot be read back. ``SessionStoreError/key`` or ``SessionStoreError/sessionID``
+        /// names it and ``SessionStoreError/reason`` says why.
+        public static var damagedRecord: Self { .init(.damagedRecord) }
+        /// A ``SessionStoreKey`` is unusable: an empty project key or session id, a NUL
+        /// character, or an unsafe subpath (empty, absolute, with `.` or `..` or empty
+        /// components, or a backslash). Raised before anything is written.
+        public static var invalidKey: Self { .init(.invalidKey) }
+        /// A stored transcript line that cannot be read back as an entry (not a JSON object, or
+        /// torn): the same code as ``damagedRecord``.
+        public static var corruptEntry: Self { .damagedRecord }
         /// A store operation did not finish in time (it may still complete).
         public static var timeout: Self { .init(.timeout) }
 
@@ -80,12 +85,12 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
     public var path: String?
     /// The session involved, when it is known and valid.
     public var sessionID: SessionID?
+    /// The transcript key involved (``SessionStore`` backends), when there is one.
+    public var key: SessionStoreKey?
     /// The POSIX `errno` of a failed system call, when there is one.
     public var systemErrorNumber: Int32?
     /// A fixed, content-free phrase with more detail, e.g. where a file stopped parsing.
     public var reason: String?
-    /// The transcript involved, for ``SessionStore`` operations.
-    public var key: SessionStoreKey?
 
     /// Creates an error.
     public init(
@@ -108,8 +113,8 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
     public var description: String {
         var text = "SessionStoreError.\(code)"
         var details: [String] = []
-        if let key { details.append("key: \(key)") }
         if let path { details.append("path: \(path)") }
+        if let key { details.append("key: \(key)") }
         if let systemErrorNumber { details.append("errno: \(systemErrorNumber) (\(Self.errnoName(systemErrorNumber)))") }
         if let reason { details.append(reason) }
         if !details.isEmpty { text += " (" + details.joined(separator: "; ") + ")" }

@@ -1,0 +1,365 @@
+import ClaudeCode
+public import ClaudeCodeSessions
+import Foundation
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+import Synchronization
+
+/// Session storage in PostgreSQL, through postgres-nio: how sessions outlive one machine and
+/// are shared by a fleet of servers.
+///
+/// One store serves both kinds of session data:
+/// - as a ``SessionCatalog`` (and so a ``SessionStore``), the CLI's transcripts: entries kept byte
+///   for byte under a project key, a session id and an optional subpath, deduplicated by `uuid`,
+///   in append order, with summaries folded as entries arrive;
+/// - as a ``SessionRecordStore``, the records of `SessionPersistentClient` (the seed's
+///   `SessionData`), so that client can keep its conversations in PostgreSQL.
+///
+/// ## Lifecycle
+/// The store talks through a pooled `PostgresClient`, which only works while its `run()` method
+/// runs. Either the store owns the client and you run the store (it is a `Service`, so a
+/// `ServiceGroup` can run it too):
+///
+/// ```swift
+/// let store = try PostgresSessionStore(
+///     clientConfiguration: .init(host: "db", username: "app", password: secret, database: "app", tls: .disable))
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { await store.run() }
+///     try await store.migrate()
+///     let client = SessionPersistentClient(options: options, store: store)
+///     // …
+///     group.cancelAll()  // closes the connections
+/// }
+/// ```
+///
+/// or your application already runs a `PostgresClient` and passes it to
+/// ``init(client:configuration:)``.
+///
+/// ## Schema
+/// ``migrate()`` creates and upgrades the tables (named, ordered steps recorded in
+/// `claude_schema_migrations`, applied in one transaction under an advisory lock, so several
+/// servers may call it at once); running it again is a no-op. Tables live in
+/// ``Configuration/schema``. Every value travels as a bound parameter; only the validated schema
+/// name is spliced into statements.
+///
+/// ## Concurrency
+/// Appends to one key are serialised by a row lock on the key, so their order is the order in
+/// which their transactions ran, from any number of tasks or servers. The `uuid` idempotency key
+/// is a unique index: an entry appended twice (a retried batch) is stored once.
+///
+/// ## Durability
+/// Transcript appends commit with the server's `synchronous_commit`. A record writer's appends
+/// commit without waiting for the server's disk under the default
+/// ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``, and its `checkpoint()` (each turn's end)
+/// waits until everything before it is on the server's disk;
+/// ``ClaudeCodeSessions/DurabilityPolicy/everyMessage`` waits at every append.
+public final class PostgresSessionStore: Sendable, Service {
+    /// How a store behaves.
+    public struct Configuration: Sendable {
+        /// The PostgreSQL schema holding the tables: lowercase letters, digits and `_`, not
+        /// starting with a digit, at most 63 characters. Default `public`. Created by ``migrate()``
+        /// when missing.
+        public var schema: String
+        /// When a record writer's commits must reach the server's disk.
+        /// Default ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``.
+        public var durability: DurabilityPolicy
+        /// How long an operation may wait (for a connection, the server, its locks) before it
+        /// fails with ``SessionStoreError/Code/backendFailure``; `nil` waits as long as the pool
+        /// does (about a minute when the server is down). Default 30 s.
+        public var operationTimeout: Duration?
+        /// Where statements are logged (at `debug`, without their values).
+        public var logger: Logger
+
+        /// Creates a configuration.
+        public init(
+            schema: String = "public", durability: DurabilityPolicy = .checkpoint,
+            operationTimeout: Duration? = .seconds(30), logger: Logger = Logger(label: "claude.sessions.postgres")
+        ) {
+            self.schema = schema
+            self.durability = durability
+            self.operationTimeout = operationTimeout
+            self.logger = logger
+        }
+    }
+
+    /// The pooled client the store runs its statements on.
+    public let client: PostgresClient
+    /// The configuration the store was created with.
+    public let configuration: Configuration
+    let tables: PostgresTables
+    private let ownsClient: Bool
+
+    /// Uses a client that your application runs (`client.run()` must be running for the store to work).
+    /// - Throws: ``SessionStoreError/Code/backendFailure`` when ``Configuration/schema`` is not a plain identifier.
+    public init(client: PostgresClient, configuration: Configuration = Configuration()) throws(SessionStoreError) {
+        self.client = client
+        self.configuration = configuration
+        self.tables = try PostgresTables(schema: configuration.schema)
+        self.ownsClient = false
+    }
+
+    /// Creates its own pooled client; run it with ``run()``.
+    ///
+    /// `backgroundLogger` receives the pool's own messages (connections made, failed, closed);
+    /// by default only its warnings and errors.
+    /// - Throws: ``SessionStoreError/Code/backendFailure`` when ``Configuration/schema`` is not a plain identifier.
+    public init(
+        clientConfiguration: PostgresClient.Configuration, configuration: Configuration = Configuration(),
+        backgroundLogger: Logger = PostgresSessionStore.defaultBackgroundLogger
+    ) throws(SessionStoreError) {
+        self.tables = try PostgresTables(schema: configuration.schema)
+        self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
+        self.configuration = configuration
+        self.ownsClient = true
+    }
+
+    /// `claude.sessions.postgres` at `warning`: a server that is down logs one line per failed
+    /// connection attempt at `info`.
+    public static var defaultBackgroundLogger: Logger {
+        var logger = Logger(label: "claude.sessions.postgres")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    /// Runs the store's own client until the calling task is cancelled (or a `ServiceGroup`
+    /// shuts down gracefully); then its connections are closed and statements fail.
+    ///
+    /// A store made with ``init(client:configuration:)`` does not own its client, which your
+    /// application runs: this method then only waits for the same signals, so the store can sit
+    /// in a `ServiceGroup` either way.
+    public func run() async {
+        if ownsClient {
+            await client.run()
+        } else {
+            try? await gracefulShutdown()
+        }
+    }
+
+    /// A client configuration from libpq's environment variables: `PGHOST` (default
+    /// `127.0.0.1`), `PGPORT` (5432), `PGUSER` (`postgres`), `PGPASSWORD`, `PGDATABASE` (the user
+    /// name); TLS disabled, as for a server on loopback or a private network.
+    public static func clientConfiguration(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> PostgresClient.Configuration {
+        let user = environment["PGUSER"].flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
+        return PostgresClient.Configuration(
+            host: environment["PGHOST"].flatMap { $0.isEmpty || $0.hasPrefix("/") ? nil : $0 } ?? "127.0.0.1",
+            port: environment["PGPORT"].flatMap { Int($0) } ?? 5432, username: user,
+            password: environment["PGPASSWORD"], database: environment["PGDATABASE"] ?? user, tls: .disable)
+    }
+
+    // MARK: Migrations
+
+    /// The names of the schema's migrations, in order.
+    public static var migrationNames: [String] { PostgresSchema.migrations.map(\.name) }
+
+    /// Creates the schema and tables, or upgrades them; a no-op when they are current.
+    ///
+    /// Runs in one transaction under an advisory lock, so concurrent calls from several
+    /// servers apply each step once.
+    /// - Returns: The names of the migrations this call applied.
+    /// - Throws: ``SessionStoreError`` — `.schemaTooNew` when the database holds migrations this
+    ///   version does not know; `.backendFailure`.
+    @discardableResult
+    public func migrate() async throws(SessionStoreError) -> [String] {
+        let tables = self.tables
+        let logger = configuration.logger
+        return try await transaction { connection in
+            try await PostgresSchema.migrate(connection, tables: tables, logger: logger)
+        }
+    }
+
+    /// The migrations applied to the schema, in the order they ran (empty before ``migrate()``).
+    public func appliedMigrations() async throws(SessionStoreError) -> [String] {
+        let (tables, logger) = (self.tables, configuration.logger)
+        return try await connection { connection in
+            try await PostgresSchema.applied(connection, tables: tables, logger: logger)
+        }
+    }
+
+    // MARK: Running statements
+
+    /// Runs `body` in a transaction on a pooled connection.
+    @discardableResult
+    func transaction<T: Sendable>(
+        key: SessionStoreKey? = nil, sessionID: SessionID? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(SessionStoreError) -> T {
+        let (client, logger) = (self.client, configuration.logger)
+        return try await limited(key: key, sessionID: sessionID) {
+            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+    }
+
+    /// Runs `body` on a pooled connection, outside a transaction.
+    @discardableResult
+    func connection<T: Sendable>(
+        key: SessionStoreKey? = nil, sessionID: SessionID? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws(SessionStoreError) -> T {
+        let client = self.client
+        return try await limited(key: key, sessionID: sessionID) {
+            try await client.withConnection { connection in try await body(connection) }
+        }
+    }
+
+    /// Runs `operation` within ``Configuration/operationTimeout``, mapping its errors.
+    ///
+    /// On time-out the caller gets an error at once; the operation is cancelled but may still
+    /// complete on the server (an append may land: appends of entries with a `uuid` are
+    /// idempotent, so retrying them is safe).
+    func limited<T: Sendable>(
+        key: SessionStoreKey?, sessionID: SessionID?, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws(SessionStoreError) -> T {
+        let result: Result<T, any Error>
+        if let timeout = configuration.operationTimeout {
+            result = await Deadline.race(timeout, operation)
+        } else {
+            do { result = .success(try await operation()) } catch { result = .failure(error) }
+        }
+        switch result {
+        case .success(let value):
+            return value
+        case .failure(let error as Deadline.Expired):
+            throw SessionStoreError(
+                .backendFailure, sessionID: sessionID,
+                reason: "no answer from PostgreSQL within \(error.timeout) (the operation may still complete)", key: key
+            )
+        case .failure(let error):
+            throw Self.mapped(error, key: key, sessionID: sessionID)
+        }
+    }
+
+    /// Maps any error to a ``SessionStoreError`` with a content-free reason: an SQLSTATE or a
+    /// connection error's kind, never a statement's values, a server message quoting them, or
+    /// connection settings.
+    static func mapped(_ error: any Error, key: SessionStoreKey? = nil, sessionID: SessionID? = nil)
+        -> SessionStoreError
+    {
+        if let error = error as? SessionStoreError { return error }
+        if let error = error as? PostgresTransactionError {
+            if let inner = error.closureError ?? error.beginError ?? error.commitError {
+                return mapped(inner, key: key, sessionID: sessionID)
+            }
+            return SessionStoreError(.backendFailure, sessionID: sessionID, reason: "transaction failed", key: key)
+        }
+        if let error = error as? PSQLError {
+            guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
+                return SessionStoreError(
+                    .backendFailure, sessionID: sessionID, reason: "PostgreSQL client: \(error.code)", key: key)
+            }
+            let code: SessionStoreError.Code
+            switch state {
+            case "53100": code = .ioFailure  // disk_full
+            case "55P03", "40P01", "40001": code = .lockTimeout  // lock_not_available, deadlock, serialization
+            default: code = .backendFailure
+            }
+            return SessionStoreError(code, sessionID: sessionID, reason: "PostgreSQL SQLSTATE \(state)", key: key)
+        }
+        if error is PostgresDecodingError {
+            return SessionStoreError(
+                .damagedRecord, sessionID: sessionID, reason: "a column has an unexpected type or value", key: key)
+        }
+        let reason = error is CancellationError ? "cancelled" : "PostgreSQL client: \(type(of: error))"
+        return SessionStoreError(.backendFailure, sessionID: sessionID, reason: reason, key: key)
+    }
+}
+
+/// Qualified table names for a validated schema.
+struct PostgresTables: Sendable {
+    let schema: String
+    let quotedSchema: String
+    let migrations: String
+    let transcripts: String
+    let entries: String
+    let summaries: String
+    let records: String
+    let messages: String
+
+    init(schema: String) throws(SessionStoreError) {
+        guard Self.isPlainIdentifier(schema) else {
+            throw SessionStoreError(
+                .backendFailure,
+                reason:
+                    "the schema name must be lowercase letters, digits and '_', not start with a digit, at most 63 characters"
+            )
+        }
+        self.schema = schema
+        quotedSchema = "\"\(schema)\""
+        migrations = "\(quotedSchema).claude_schema_migrations"
+        transcripts = "\(quotedSchema).claude_transcripts"
+        entries = "\(quotedSchema).claude_transcript_entries"
+        summaries = "\(quotedSchema).claude_session_summaries"
+        records = "\(quotedSchema).claude_records"
+        messages = "\(quotedSchema).claude_record_messages"
+    }
+
+    static func isPlainIdentifier(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...63).contains(bytes.count), let first = bytes.first, !(0x30...0x39).contains(first) else {
+            return false
+        }
+        return bytes.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+}
+
+/// Races an operation against a time limit without waiting for the loser.
+enum Deadline {
+    struct Expired: Error {
+        let timeout: Duration
+    }
+
+    private final class Race<T: Sendable>: Sendable {
+        let state = Mutex<
+            (continuation: CheckedContinuation<Result<T, any Error>, Never>?, tasks: [Task<Void, Never>])
+        >(
+            (nil, []))
+
+        /// Resumes the caller once; the first result wins and cancels the other tasks.
+        func finish(_ result: Result<T, any Error>) {
+            let (continuation, tasks) = state.withLock { state in
+                let taken = (state.continuation, state.tasks)
+                state.continuation = nil
+                state.tasks = []
+                return taken
+            }
+            guard let continuation else { return }
+            for task in tasks { task.cancel() }
+            continuation.resume(returning: result)
+        }
+    }
+
+    static func race<T: Sendable>(
+        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
+    ) async -> Result<T, any Error> {
+        let race = Race<T>()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>, Never>) in
+                race.state.withLock { $0.continuation = continuation }
+                let work = Task {
+                    do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
+                }
+                let timer = Task {
+                    do {
+                        try await Task.sleep(for: timeout)
+                        race.finish(.failure(Expired(timeout: timeout)))
+                    } catch {
+                        // Cancelled: the operation finished first.
+                    }
+                }
+                let finished = race.state.withLock { state -> Bool in
+                    guard state.continuation != nil else { return true }
+                    state.tasks = [work, timer]
+                    return false
+                }
+                if finished {
+                    work.cancel()
+                    timer.cancel()
+                }
+            }
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
+        }
+    }
+}

@@ -1,0 +1,295 @@
+import ClaudeCode
+import ClaudeCodeSessions
+import ClaudeCodeSessionsPostgres
+import Foundation
+import PostgresNIO
+import SessionBackendTestSupport
+import Testing
+
+@Suite(
+    "PostgreSQL session store: contracts", .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason),
+    .timeLimit(.minutes(2)))
+struct PostgresContractTests {
+    @Test("transcript contract", arguments: TranscriptStoreContract.all)
+    func transcriptContract(_ contract: TranscriptStoreContract) async throws {
+        try await PostgresTestServer.withStore { store, _ in try await contract.run(store) }
+    }
+
+    @Test("record contract", arguments: RecordStoreContract.all)
+    func recordContract(_ contract: RecordStoreContract) async throws {
+        try await PostgresTestServer.withStore { store, _ in try await contract.run(store) }
+    }
+
+    @Test("record contract, every message synchronous", arguments: RecordStoreContract.all.prefix(1))
+    func recordContractEveryMessage(_ contract: RecordStoreContract) async throws {
+        try await PostgresTestServer.withStore(durability: .everyMessage) { store, _ in try await contract.run(store) }
+    }
+}
+
+@Suite(
+    "PostgreSQL session store: schema, damage, servers",
+    .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason), .timeLimit(.minutes(2)))
+struct PostgresSessionStoreTests {
+    static let key = SessionStoreKey(projectKey: "-home-me-project", sessionID: "11111111-2222-4333-8444-555555555555")
+
+    @Test func migrationsAreNamedAndApplyingThemAgainIsANoOp() async throws {
+        try await PostgresTestServer.withStore { store, client in
+            #expect(PostgresSessionStore.migrationNames == ["transcripts-v1", "records-v1"])
+            #expect(try await store.appliedMigrations() == ["transcripts-v1", "records-v1"])
+            try await store.append([entry(type: "user", uuid: "u1")], to: Self.key)
+            let tables = try await Self.tableDefinitions(client, schema: store.configuration.schema)
+            #expect(try await store.migrate() == [])
+            // Another server starting on the same schema.
+            let again = try PostgresSessionStore(client: client, configuration: store.configuration)
+            #expect(try await again.migrate() == [])
+            #expect(try await again.appliedMigrations() == ["transcripts-v1", "records-v1"])
+            #expect(try await Self.tableDefinitions(client, schema: store.configuration.schema) == tables)
+            #expect(try await again.load(Self.key)?.map(\.uuid) == ["u1"])
+        }
+    }
+
+    @Test func serversMigratingAtOnceApplyEachStepOnce() async throws {
+        try await PostgresTestServer.withClient { client in
+            let schema = PostgresTestServer.newSchema()
+            do {
+                let applied = try await withThrowingTaskGroup(of: [String].self) { group in
+                    for _ in 0..<4 {
+                        group.addTask {
+                            try await PostgresSessionStore(client: client, configuration: .init(schema: schema))
+                                .migrate()
+                        }
+                    }
+                    var all: [[String]] = []
+                    for try await names in group { all.append(names) }
+                    return all
+                }
+                #expect(applied.filter { !$0.isEmpty } == [["transcripts-v1", "records-v1"]])
+                #expect(applied.filter(\.isEmpty).count == 3)
+                try await PostgresTestServer.dropSchema(schema, client)
+            } catch {
+                try? await PostgresTestServer.dropSchema(schema, client)
+                throw error
+            }
+        }
+    }
+
+    @Test func aSchemaMigratedByANewerVersionIsRefused() async throws {
+        try await PostgresTestServer.withStore { store, client in
+            try await client.query(
+                PostgresQuery(
+                    unsafeSQL:
+                        "INSERT INTO \"\(store.configuration.schema)\".claude_schema_migrations (name) VALUES ('from-the-future')"
+                ))
+            await #expect(throws: SessionStoreError.self) { try await store.migrate() }
+            do throws(SessionStoreError) {
+                try await store.migrate()
+            } catch {
+                #expect(error.code == .schemaTooNew)
+            }
+        }
+    }
+
+    @Test func onlyPlainSchemaNamesAreAccepted() async throws {
+        try await PostgresTestServer.withClient { client in
+            for good in ["public", "claude_sessions", "_x1", String(repeating: "a", count: 63)] {
+                #expect(throws: Never.self) {
+                    _ = try PostgresSessionStore(client: client, configuration: .init(schema: good))
+                }
+            }
+            for bad in [
+                "", "1abc", "Sessions", "x-y", "a\"; DROP SCHEMA public CASCADE; --", "é",
+                String(repeating: "a", count: 64),
+            ] {
+                #expect(throws: SessionStoreError.self) {
+                    _ = try PostgresSessionStore(client: client, configuration: .init(schema: bad))
+                }
+            }
+        }
+    }
+
+    @Test func aCorruptEntryIsReportedWithItsKeyAndWithoutItsContent() async throws {
+        try await PostgresTestServer.withStore { store, client in
+            try await store.append([entry(type: "user"), entry(type: "user")], to: Self.key)
+            try await client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE "\(store.configuration.schema)".claude_transcript_entries
+                        SET raw = convert_to('not json: do-not-print', 'UTF8') WHERE seq = 1
+                        """))
+            do throws(SessionStoreError) {
+                _ = try await store.load(Self.key)
+                Issue.record("a corrupt entry loaded")
+            } catch {
+                #expect(error.code == .damagedRecord)
+                #expect(error.key == Self.key)
+                #expect(error.reason?.contains("entry 1") == true)
+                #expect(String(describing: error).contains("key: \(Self.key)"))
+                #expect(!String(describing: error).contains("do-not-print"))
+            }
+        }
+    }
+
+    @Test func aCorruptSummaryOrRecordIsReportedWithItsKeyOrSession() async throws {
+        try await PostgresTestServer.withStore { store, client in
+            let schema = store.configuration.schema
+            try await store.append([entry(type: "user")], to: Self.key)
+            try await client.query(
+                PostgresQuery(unsafeSQL: "UPDATE \"\(schema)\".claude_session_summaries SET data = '[1,'"))
+            do throws(SessionStoreError) {
+                _ = try await store.listSessionSummaries(projectKey: Self.key.projectKey)
+                Issue.record("a corrupt summary listed")
+            } catch {
+                #expect(error.code == .damagedRecord)
+                #expect(error.key == Self.key)
+            }
+            let id = try SessionID("a-session")
+            let writer = try await store.openRecord(id, startTime: Date(), workingDirectory: "/w", options: [:])
+            try await writer.close()
+            try await client.query(PostgresQuery(unsafeSQL: "UPDATE \"\(schema)\".claude_records SET options = 'oops'"))
+            do throws(SessionStoreError) {
+                _ = try await store.loadRecord(id)
+                Issue.record("a corrupt record loaded")
+            } catch {
+                #expect(error.code == .damagedRecord)
+                #expect(error.sessionID == id)
+            }
+            try await client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO "\(schema)".claude_records (session_id, start_time_us, last_activity_us, working_directory,
+                            options, schema_version) VALUES ('../evil', 0, 0, '', '{}', 1)
+                        """))
+            let listed = try await store.listRecords()
+            #expect(listed.compactMap(\.summary).map(\.sessionID) == [id])
+            #expect(listed.compactMap(\.damagedFile).map(\.error.code) == [.invalidSessionID])
+        }
+    }
+
+    @Test func twoServersAppendingToOneKeyKeepEveryEntryOnceInEachServersOrder() async throws {
+        try await PostgresTestServer.withStore { store, _ in
+            // A second server: its own pool of connections on the same schema.
+            try await PostgresTestServer.withClient { otherClient in
+                let other = try PostgresSessionStore(client: otherClient, configuration: store.configuration)
+                let count = 60
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (tag, server) in [("A", store), ("B", other), ("C", store), ("C", other)] {
+                        group.addTask {
+                            for n in 0..<count {
+                                try await server.append(
+                                    [entry(type: "user", uuid: "\(tag)-\(n)", #""n":\#(n)"#)], to: Self.key)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let loaded = try #require(try await other.load(Self.key))
+                #expect(loaded.count == 3 * count)
+                for tag in ["A", "B", "C"] {
+                    let ns = try loaded.filter { $0.uuid?.hasPrefix("\(tag)-") == true }.map {
+                        try $0.value()["n"]?.intValue
+                    }
+                    #expect(ns == Array(0..<count), "server \(tag)'s order")
+                }
+            }
+        }
+    }
+
+    @Test func aStoreOwningItsClientWorksWhileRunningAndFailsAfterwards() async throws {
+        try await PostgresTestServer.probe()
+        let schema = PostgresTestServer.newSchema()
+        let store = try PostgresSessionStore(
+            clientConfiguration: PostgresTestServer.clientConfiguration, configuration: .init(schema: schema))
+        let running = Task { await store.run() }
+        do {
+            try await store.migrate()
+            try await store.append([entry(type: "user", uuid: "u1")], to: Self.key)
+            #expect(try await store.load(Self.key)?.count == 1)
+            try await store.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+        } catch {
+            running.cancel()
+            await running.value
+            throw error
+        }
+        running.cancel()
+        await running.value  // run() returns once cancelled; the connections are closed
+        do throws(SessionStoreError) {
+            _ = try await store.load(Self.key)
+            Issue.record("a statement ran after the client stopped")
+        } catch {
+            #expect(error.code == .backendFailure)
+        }
+        // A store on a client the application runs only waits for cancellation in run().
+        let borrowed = try PostgresSessionStore(client: store.client)
+        let waiting = Task { await borrowed.run() }
+        waiting.cancel()
+        await waiting.value
+    }
+
+    static func tableDefinitions(_ client: PostgresClient, schema: String) async throws -> [String] {
+        var definitions: [String] = []
+        let rows = try await client.query(
+            """
+            SELECT table_name || '.' || column_name || ':' || data_type || ':' || is_nullable
+            FROM information_schema.columns WHERE table_schema = \(schema) ORDER BY 1
+            """)
+        for try await definition in rows.decode(String.self) { definitions.append(definition) }
+        let indexes = try await client.query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = \(schema) ORDER BY 1")
+        for try await definition in indexes.decode(String.self) { definitions.append(definition) }
+        return definitions
+    }
+}
+
+@Suite(
+    "PostgreSQL session store: SessionPersistentClient",
+    .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason), .timeLimit(.minutes(2)))
+struct PostgresSessionPersistentClientTests {
+    @Test func theClientRecordsEveryFrameIntoPostgresAndResumesFromIt() async throws {
+        try await PostgresTestServer.withStore { store, _ in try await recordConversationThroughClient(into: store) }
+    }
+}
+
+@Suite(
+    "PostgreSQL session store: real CLI", .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason),
+    .serialized, .timeLimit(.minutes(3)))
+struct PostgresRealCLITests {
+    @Test func aRealConversationIsRecordedInPostgresAndResumed() async throws {
+        try await PostgresTestServer.withStore { store, _ in try await recordRealCLIConversation(into: store) }
+    }
+}
+
+/// Needs no server: what happens when there is none.
+@Suite("PostgreSQL session store: server down", .timeLimit(.minutes(1)))
+struct PostgresServerDownTests {
+    @Test func operationsFailWithinTheTimeoutAndNeverShowThePassword() async throws {
+        let password = "pw-\(UUID().uuidString)"
+        let store = try PostgresSessionStore(
+            clientConfiguration: .init(
+                host: "127.0.0.1", port: 1, username: "nobody", password: password, database: "none", tls: .disable),
+            configuration: .init(operationTimeout: .milliseconds(300)))
+        let running = Task { await store.run() }
+        defer { running.cancel() }
+        let key = SessionStoreKey(projectKey: "p", sessionID: "s")
+        let clock = ContinuousClock()
+        let start = clock.now
+        do throws(SessionStoreError) {
+            try await store.append([entry(type: "user", uuid: "u1")], to: key)
+            Issue.record("an append succeeded without a server")
+        } catch {
+            #expect(error.code == .backendFailure)
+            #expect(error.key == key)
+            #expect(!String(reflecting: error).contains(password))
+        }
+        // Well before the pool's own minute of retrying.
+        #expect(clock.now - start < .seconds(20))
+        do throws(SessionStoreError) {
+            _ = try await store.openRecord(try! SessionID("a"), startTime: Date(), workingDirectory: "", options: [:])
+            Issue.record("a record opened without a server")
+        } catch {
+            #expect(error.code == .backendFailure)
+            #expect(error.sessionID?.rawValue == "a")
+        }
+        running.cancel()
+        await running.value
+    }
+}

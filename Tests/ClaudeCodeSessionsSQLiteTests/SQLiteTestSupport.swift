@@ -1,0 +1,77 @@
+import ClaudeCodeSessions
+import ClaudeCodeSessionsSQLite
+import Foundation
+import GRDB
+import SessionBackendTestSupport
+import Testing
+
+/// A private temp folder, removed by ``remove()``.
+struct TemporaryFolder: Sendable {
+    let path: String
+
+    init() throws {
+        var template = Array("\(FileManager.default.temporaryDirectory.path)/claude-sqlite-test.XXXXXX".utf8CString)
+        let created = template.withUnsafeMutableBufferPointer { buffer -> String? in
+            guard let base = buffer.baseAddress, mkdtemp(base) != nil else { return nil }
+            return String(cString: base)
+        }
+        guard let created else { throw CocoaError(.fileWriteUnknown) }
+        path = created
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Runs `body` with a fresh folder, removing it however `body` ends.
+    static func with<T>(_ body: (TemporaryFolder) async throws -> T) async throws -> T {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        return try await body(folder)
+    }
+}
+
+/// A store on a fresh database file (a WAL `DatabasePool`, as in production).
+func withFileStore<T>(
+    configuration: SQLiteSessionStore.Configuration = .init(),
+    _ body: (SQLiteSessionStore, TemporaryFolder) async throws -> T
+) async throws -> T {
+    try await TemporaryFolder.with { folder in
+        let store = try SQLiteSessionStore(path: folder.file("sessions.sqlite"), configuration: configuration)
+        return try await body(store, folder)
+    }
+}
+
+/// A store on an in-memory `DatabaseQueue`.
+func makeInMemoryStore() throws -> SQLiteSessionStore {
+    try SQLiteSessionStore(database: DatabaseQueue())
+}
+
+/// Runs an executable built by this package (beside the test bundle) and returns its exit status and output.
+func runBuiltExecutable(_ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var candidates = [folder.appendingPathComponent(name).path]
+    if let explicit = ProcessInfo.processInfo.environment["SQLITE_STORE_WRITER_PATH"] {
+        candidates.insert(explicit, at: 0)
+    }
+    guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw ContractFailure("\(name) not found beside the test bundle (swift build --product \(name))")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: error)
+        }
+    }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return (status, output)
+}
