@@ -45,7 +45,7 @@ struct StoreResumeTests {
         var work: String { folder.sub("work") }
         var home: String { folder.sub("home") }
         var temporary: String { folder.sub("tmp") }
-        var projectKey: String { TranscriptPaths.projectFolderName(forDirectory: work) }
+        var projectKey: String { ClaudeSessionLibrary.projectFolderName(for: work) }
 
         init() throws {
             for path in [work, home + "/.claude", temporary] {

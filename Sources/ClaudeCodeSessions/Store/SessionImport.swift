@@ -55,7 +55,7 @@ public func importSession(
     _ sessionID: String, into store: any SessionStore, directory: String? = nil, configDirectory: String? = nil,
     projectKey: String? = nil, includeSubagents: Bool = true, batchSize: Int = 500
 ) async throws(SessionStoreError) -> SessionImportResult {
-    guard StoreResume.isUUID(sessionID) else {
+    guard TextRules.isUUID(sessionID) else {
         throw SessionStoreError(.invalidSessionID, reason: "a CLI session id is a UUID")
     }
     let projects = (configDirectory ?? TranscriptPaths.configDirectory(environment: ProcessInfo.processInfo.environment)) + "/projects"
@@ -96,7 +96,7 @@ enum SessionImport {
             return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG && status.st_size > 0
         }
         if let directory {
-            let path = projectsDirectory + "/" + TranscriptPaths.projectFolderName(forDirectory: directory) + "/" + name
+            let path = projectsDirectory + "/" + ClaudeSessionLibrary.projectFolderName(for: directory) + "/" + name
             return isFile(path) ? path : nil
         }
         let folders = ((try? FileManager.default.contentsOfDirectory(atPath: projectsDirectory)) ?? []).sorted()

@@ -229,115 +229,26 @@ public enum SessionSummaryFold {
             break
         }
         for raw in texts {
-            let result = PromptText.strip(PromptText.flattenNewlines(raw))
-            if result.isEmpty { continue }
-            if let command = PromptText.commandName(in: result) {
+            switch TextRules.firstPromptCandidate(raw) {
+            case .skip:
+                continue
+            case .command(let command):
                 if (state.commandFallback?.stringValue ?? "").isEmpty {
                     state.commandFallback = .string(command)
                 }
-                continue
+            case .prompt(let prompt):
+                state.firstPrompt = .string(prompt)
+                state.firstPromptLocked = .bool(true)
+                return
             }
-            if PromptText.isAutomatic(result) { continue }
-            state.firstPrompt = .string(PromptText.truncated(result))
-            state.firstPromptLocked = .bool(true)
-            return
         }
     }
 
     // MARK: Timestamps
 
-    /// An ISO-8601 timestamp in epoch milliseconds, truncated toward zero; `nil` when it does not parse.
+    /// An ISO-8601 timestamp in epoch milliseconds, as Python's `datetime.fromisoformat`
+    /// reads it; `nil` when it does not parse.
     static func epochMilliseconds(_ text: String) -> Int64? {
-        guard let micros = StoreTimestamp.parseMicroseconds(text) else { return nil }
-        // Python: int(timedelta.total_seconds() * 1000), in floating point.
-        let value = (Double(micros) / 1_000_000 * 1000).rounded(.towardZero)
-        guard value.isFinite, abs(value) < 9e15 else { return nil }
-        return Int64(value)
-    }
-}
-
-/// The text rules the Python SDK applies to prompts (`_SKIP_FIRST_PROMPT_PATTERN`, `_COMMAND_NAME_RE`).
-///
-/// Everything works on code points and UTF-8 bytes, as Python's `str` and `re` do, never on
-/// Swift `Character`s (which would merge `\r\n` or a `>` followed by a combining mark).
-enum PromptText {
-    /// Python's `text.replace("\n", " ")`.
-    static func flattenNewlines(_ text: String) -> String {
-        guard text.utf8.contains(0x0A) else { return text }
-        var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars { scalars.append(scalar == "\n" ? " " : scalar) }
-        return String(scalars)
-    }
-
-    /// Python's `str.strip()`: removes leading and trailing whitespace.
-    static func strip(_ text: String) -> String {
-        let scalars = text.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = scalars.lastIndex(where: { !isSpace($0) })!
-        return String(String.UnicodeScalarView(scalars[first...last]))
-    }
-
-    /// Python's `str.rstrip()`.
-    static func rstrip(_ text: String) -> String {
-        let scalars = text.unicodeScalars
-        guard let last = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(String.UnicodeScalarView(scalars[...last]))
-    }
-
-    /// Python's `str.isspace()` for one character.
-    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x09...0x0D, 0x1C...0x1F, 0x20, 0x85, 0xA0: return true
-        default: return scalar.value > 0xFF && scalar.properties.isWhitespace
-        }
-    }
-
-    /// The text of the first `<command-name>…</command-name>`, as Python's lazy regex finds it.
-    static func commandName(in text: String) -> String? {
-        let bytes = Array(text.utf8)
-        guard let open = find(Array("<command-name>".utf8), in: bytes, from: 0) else { return nil }
-        let start = open + 14
-        guard let close = find(Array("</command-name>".utf8), in: bytes, from: start) else { return nil }
-        // `.` does not match a newline.
-        if bytes[start..<close].contains(0x0A) { return nil }
-        return String(decoding: bytes[start..<close], as: UTF8.self)
-    }
-
-    /// Whether the (stripped) text is an automatic message that never counts as the first prompt.
-    static func isAutomatic(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        func hasPrefix(_ prefix: String) -> Bool { bytes.starts(with: prefix.utf8) }
-        for prefix in ["<local-command-stdout>", "<session-start-hook>", "<tick>", "<goal>"] where hasPrefix(prefix) {
-            return true
-        }
-        let interrupted = Array("[Request interrupted by user".utf8)
-        if bytes.starts(with: interrupted), bytes[interrupted.count...].contains(UInt8(ascii: "]")) { return true }
-        for tag in ["ide_opened_file", "ide_selection"] {
-            let open = Array("<\(tag)>".utf8)
-            let close = Array("</\(tag)>".utf8)
-            if bytes.count >= open.count + close.count, bytes.starts(with: open), bytes.suffix(close.count).elementsEqual(close) {
-                return true
-            }
-        }
-        return false
-    }
-
-    /// Cuts a prompt at 200 characters (code points) and adds `…`.
-    static func truncated(_ text: String) -> String {
-        let scalars = text.unicodeScalars
-        guard scalars.count > 200 else { return text }
-        let end = scalars.index(scalars.startIndex, offsetBy: 200)
-        return rstrip(String(String.UnicodeScalarView(scalars[..<end]))) + "\u{2026}"
-    }
-
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
-        var index = start
-        let last = haystack.count - needle.count
-        while index <= last {
-            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
-            index += 1
-        }
-        return nil
+        TextRules.epochMilliseconds(iso: text).map(Int64.init)
     }
 }

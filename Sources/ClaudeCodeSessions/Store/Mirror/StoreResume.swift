@@ -37,14 +37,14 @@ enum StoreResume {
     ) async throws(ClaudeCodeError) -> MaterializedSession? {
         guard options.resume != nil || options.continueConversation else { return nil }
         let cwd = options.cwd ?? FileManager.default.currentDirectoryPath
-        let folderName = TranscriptPaths.projectFolderName(forDirectory: cwd)
+        let folderName = ClaudeSessionLibrary.projectFolderName(for: cwd)
         let projectKey = configuration.projectKey ?? folderName
         let timeout = configuration.loadTimeout
 
         let resolved: (sessionID: String, entries: [SessionStoreEntry])?
         if let resume = options.resume {
             // Used as a file name below: only UUIDs, as the CLI names sessions.
-            guard isUUID(resume) else { return nil }
+            guard TextRules.isUUID(resume) else { return nil }
             resolved = try await loadCandidate(store, SessionStoreKey(projectKey: projectKey, sessionID: resume), timeout)
         } else {
             resolved = try await continueCandidate(store, projectKey: projectKey, timeout: timeout)
@@ -93,7 +93,7 @@ enum StoreResume {
         let sessions = try await call("listSessions", key: nil, timeout) { () async throws(SessionStoreError) in
             try await catalog.listSessions(projectKey: projectKey)
         }
-        for session in sessions.sorted(by: { $0.modifiedMilliseconds > $1.modifiedMilliseconds }) where isUUID(session.sessionID) {
+        for session in sessions.sorted(by: { $0.modifiedMilliseconds > $1.modifiedMilliseconds }) where TextRules.isUUID(session.sessionID) {
             guard let candidate = try await loadCandidate(store, SessionStoreKey(projectKey: projectKey, sessionID: session.sessionID), timeout)
             else { continue }
             if let first = try? candidate.entries[0].value(), first["isSidechain"]?.boolValue == true { continue }
@@ -115,20 +115,6 @@ enum StoreResume {
         case .failed(let error):
             throw ClaudeCodeError(.launchFailed, "SessionStore.\(name)() failed while resuming: \(error)", underlying: error)
         }
-    }
-
-    static func isUUID(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 36 else { return false }
-        for (index, byte) in bytes.enumerated() {
-            if [8, 13, 18, 23].contains(index) {
-                guard byte == UInt8(ascii: "-") else { return false }
-            } else {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
-                else { return false }
-            }
-        }
-        return true
     }
 
     // MARK: Subagents

@@ -59,21 +59,6 @@ enum TranscriptPaths {
         configDirectory(environment: options.processEnvironment()) + "/projects"
     }
 
-    /// The CLI's project folder name for a working directory: the realpath in NFC, every UTF-16
-    /// unit outside `[A-Za-z0-9]` replaced by `-`, cut at 200 with a hash suffix.
-    static func projectFolderName(forDirectory directory: String) -> String {
-        let path = realPath(directory).precomposedStringWithCanonicalMapping
-        var sanitized: [UInt8] = []
-        for unit in path.utf16 {
-            let alphanumeric = (0x30...0x39).contains(unit) || (0x41...0x5A).contains(unit) || (0x61...0x7A).contains(unit)
-            sanitized.append(alphanumeric ? UInt8(unit) : UInt8(ascii: "-"))
-        }
-        guard sanitized.count > 200 else { return String(decoding: sanitized, as: UTF8.self) }
-        var hash: Int32 = 0
-        for unit in path.utf16 { hash = (hash &<< 5) &- hash &+ Int32(unit) }
-        return String(decoding: sanitized.prefix(200), as: UTF8.self) + "-" + String(UInt64(hash.magnitude), radix: 36)
-    }
-
     static func realPath(_ path: String) -> String {
         guard let resolved = realpath(path, nil) else { return path }
         defer { free(resolved) }
