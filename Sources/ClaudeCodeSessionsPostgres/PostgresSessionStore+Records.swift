@@ -12,7 +12,7 @@ extension PostgresSessionStore: SessionRecordStore {
     public func openRecord(
         _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]
     ) async throws(SessionStoreError) -> any SessionRecordWriter {
-        let metadata = PostgresRecordMetadata(
+        let metadata = DatabaseRecordMetadata(
             startTimeMicroseconds: StoreBackendClock.microseconds(startTime), workingDirectory: workingDirectory,
             options: JSONValue.object(options).jsonString)
         let now = StoreBackendClock.microseconds(Date())
@@ -28,7 +28,7 @@ extension PostgresSessionStore: SessionRecordStore {
                     options = EXCLUDED.options, last_activity_us = GREATEST(r.last_activity_us, \(now))
                 """, logger: logger)
         }
-        return PostgresRecordWriter(store: self, id: id, metadata: metadata)
+        return DatabaseRecordWriter(backend: self, id: id, metadata: metadata)
     }
 
     /// The whole record of `id`: its metadata and every message in order.
@@ -133,8 +133,8 @@ extension PostgresSessionStore: SessionRecordStore {
     }
 
     /// Appends a batch of messages in one transaction; recreates the record when it was deleted meanwhile.
-    func appendRecord(
-        _ messages: [ConversationMessage], id: SessionID, metadata: PostgresRecordMetadata
+    package func appendRecord(
+        _ messages: [ConversationMessage], id: SessionID, metadata: DatabaseRecordMetadata
     ) async throws(SessionStoreError) {
         guard !messages.isEmpty else { return }
         let count = Int64(messages.count)
@@ -192,7 +192,7 @@ extension PostgresSessionStore: SessionRecordStore {
     }
 
     /// Waits until everything committed so far is on the server's disk (under ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``).
-    func checkpointRecord(_ id: SessionID) async throws(SessionStoreError) {
+    package func checkpointRecord(_ id: SessionID) async throws(SessionStoreError) {
         guard configuration.durability == .checkpoint else { return }
         let now = StoreBackendClock.microseconds(Date())
         let (t, logger) = (tables, configuration.logger)
@@ -207,38 +207,4 @@ extension PostgresSessionStore: SessionRecordStore {
     }
 }
 
-/// What a writer needs to start a record again.
-struct PostgresRecordMetadata: Sendable {
-    var startTimeMicroseconds: Int64
-    var workingDirectory: String
-    var options: String
-}
-
-/// Appends to one record of a ``PostgresSessionStore``: every `append` is one transaction,
-/// committed before it returns.
-final class PostgresRecordWriter: SessionRecordWriter {
-    let store: PostgresSessionStore
-    let id: SessionID
-    let metadata: PostgresRecordMetadata
-    private let closed = Mutex(false)
-
-    init(store: PostgresSessionStore, id: SessionID, metadata: PostgresRecordMetadata) {
-        self.store = store
-        self.id = id
-        self.metadata = metadata
-    }
-
-    func append(_ messages: [ConversationMessage]) async throws(SessionStoreError) {
-        guard !closed.withLock({ $0 }) else { throw SessionStoreError(.writerClosed, sessionID: id) }
-        try await store.appendRecord(messages, id: id, metadata: metadata)
-    }
-
-    func checkpoint() async throws(SessionStoreError) {
-        try await store.checkpointRecord(id)
-    }
-
-    func close() async throws(SessionStoreError) {
-        closed.withLock { $0 = true }
-        try await store.checkpointRecord(id)
-    }
-}
+extension PostgresSessionStore: DatabaseRecordBackend {}

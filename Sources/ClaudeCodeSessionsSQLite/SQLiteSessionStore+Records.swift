@@ -11,7 +11,7 @@ extension SQLiteSessionStore: SessionRecordStore {
     public func openRecord(
         _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]
     ) async throws(SessionStoreError) -> any SessionRecordWriter {
-        let metadata = RecordMetadata(
+        let metadata = DatabaseRecordMetadata(
             startTimeMicroseconds: StoreBackendClock.microseconds(startTime), workingDirectory: workingDirectory,
             options: JSONValue.object(options).jsonString)
         let now = StoreBackendClock.microseconds(Date())
@@ -29,7 +29,7 @@ extension SQLiteSessionStore: SessionRecordStore {
                 metadata.options, SessionData.currentSchemaVersion, now,
             ])
         }
-        return SQLiteRecordWriter(store: self, id: id, metadata: metadata)
+        return DatabaseRecordWriter(backend: self, id: id, metadata: metadata)
     }
 
     /// The whole record of `id`: its metadata and every message in order.
@@ -126,7 +126,7 @@ extension SQLiteSessionStore: SessionRecordStore {
     }
 
     /// Appends a batch of messages in one transaction; recreates the record when it was deleted meanwhile.
-    func appendRecord(_ messages: [ConversationMessage], id: SessionID, metadata: RecordMetadata)
+    package func appendRecord(_ messages: [ConversationMessage], id: SessionID, metadata: DatabaseRecordMetadata)
         async throws(SessionStoreError)
     {
         guard !messages.isEmpty else { return }
@@ -176,7 +176,7 @@ extension SQLiteSessionStore: SessionRecordStore {
     }
 
     /// Forces everything committed so far to stable storage (under ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``).
-    func checkpointRecord(_ id: SessionID) async throws(SessionStoreError) {
+    package func checkpointRecord(_ id: SessionID) async throws(SessionStoreError) {
         guard configuration.durability == .checkpoint else { return }
         let now = StoreBackendClock.microseconds(Date())
         do {
@@ -199,38 +199,4 @@ extension SQLiteSessionStore: SessionRecordStore {
     }
 }
 
-/// What a writer needs to start a record again.
-struct RecordMetadata: Sendable {
-    var startTimeMicroseconds: Int64
-    var workingDirectory: String
-    var options: String
-}
-
-/// Appends to one record of a ``SQLiteSessionStore``: every `append` is one transaction,
-/// committed before it returns.
-final class SQLiteRecordWriter: SessionRecordWriter {
-    let store: SQLiteSessionStore
-    let id: SessionID
-    let metadata: RecordMetadata
-    private let closed = Mutex(false)
-
-    init(store: SQLiteSessionStore, id: SessionID, metadata: RecordMetadata) {
-        self.store = store
-        self.id = id
-        self.metadata = metadata
-    }
-
-    func append(_ messages: [ConversationMessage]) async throws(SessionStoreError) {
-        guard !closed.withLock({ $0 }) else { throw SessionStoreError(.writerClosed, sessionID: id) }
-        try await store.appendRecord(messages, id: id, metadata: metadata)
-    }
-
-    func checkpoint() async throws(SessionStoreError) {
-        try await store.checkpointRecord(id)
-    }
-
-    func close() async throws(SessionStoreError) {
-        closed.withLock { $0 = true }
-        try await store.checkpointRecord(id)
-    }
-}
+extension SQLiteSessionStore: DatabaseRecordBackend {}

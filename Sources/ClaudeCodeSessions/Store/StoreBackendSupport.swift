@@ -1,4 +1,5 @@
 import ClaudeCode
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -86,5 +87,56 @@ package enum StoreText {
             bytes.append(byte)
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// What a database record writer needs to start a record again.
+package struct DatabaseRecordMetadata: Sendable {
+    package var startTimeMicroseconds: Int64
+    package var workingDirectory: String
+    package var options: String
+
+    package init(startTimeMicroseconds: Int64, workingDirectory: String, options: String) {
+        self.startTimeMicroseconds = startTimeMicroseconds
+        self.workingDirectory = workingDirectory
+        self.options = options
+    }
+}
+
+/// A database that keeps `SessionPersistentClient` records (SQLite, PostgreSQL).
+package protocol DatabaseRecordBackend: Sendable {
+    /// Appends messages to a record in one committed transaction.
+    func appendRecord(_ messages: [ConversationMessage], id: SessionID, metadata: DatabaseRecordMetadata)
+        async throws(SessionStoreError)
+    /// Makes the record durable.
+    func checkpointRecord(_ id: SessionID) async throws(SessionStoreError)
+}
+
+/// Appends to one record of a database backend: every `append` is one transaction,
+/// committed before it returns.
+package final class DatabaseRecordWriter<Backend: DatabaseRecordBackend>: SessionRecordWriter {
+    let backend: Backend
+    let id: SessionID
+    let metadata: DatabaseRecordMetadata
+    private let closed = Mutex(false)
+
+    package init(backend: Backend, id: SessionID, metadata: DatabaseRecordMetadata) {
+        self.backend = backend
+        self.id = id
+        self.metadata = metadata
+    }
+
+    package func append(_ messages: [ConversationMessage]) async throws(SessionStoreError) {
+        guard !closed.withLock({ $0 }) else { throw SessionStoreError(.writerClosed, sessionID: id) }
+        try await backend.appendRecord(messages, id: id, metadata: metadata)
+    }
+
+    package func checkpoint() async throws(SessionStoreError) {
+        try await backend.checkpointRecord(id)
+    }
+
+    package func close() async throws(SessionStoreError) {
+        closed.withLock { $0 = true }
+        try await backend.checkpointRecord(id)
     }
 }
