@@ -22,7 +22,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
             case invalidSessionID, sessionNotFound, damagedFile, schemaTooNew, ioFailure, unsafePath
             case lockTimeout, writerClosed, notADirectory
             // Database backends (SQLite, PostgreSQL) and transcript keys.
-            case backendFailure, damagedRecord, invalidKey, timeout
+            case backendFailure, damagedRecord, invalidKey, timeout, unsupportedOperation
         }
 
         private let storage: Storage
@@ -69,6 +69,8 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         public static var corruptEntry: Self { .damagedRecord }
         /// A store operation did not finish in time (it may still complete).
         public static var timeout: Self { .init(.timeout) }
+        /// The store cannot do this: for example listing with a store that is not a `SessionCatalog`.
+        public static var unsupportedOperation: Self { .init(.unsupportedOperation) }
 
         /// The code's name.
         public var description: String { storage.rawValue }
