@@ -472,8 +472,10 @@ struct JSONCursor {
     // MARK: Numbers
 
     /// Reads a number; `position` is at `-` or a digit. Numbers without fraction or exponent
-    /// that fit in `Int64` are integers; the others are rounded once to a `Double`.
-    mutating func scanNumber() throws(JSONParseError) -> JSONNumber {
+    /// that fit in `Int64` are integers; the others are rounded once to a `Double`. Without
+    /// `computingValue`, only the grammar is checked and the result is `.int(0)`.
+    @inline(__always)
+    mutating func scanNumber(computingValue: Bool = true) throws(JSONParseError) -> JSONNumber {
         let start = position
         var index = position
         var negative = false
@@ -544,6 +546,7 @@ struct JSONCursor {
             decimalExponent &+= exponentNegative ? -exponent : exponent
         }
         position = index
+        if !computingValue { return .int(0) }
 
         if isInteger, significantDigits <= 19 {
             if negative {
@@ -576,7 +579,39 @@ struct JSONCursor {
 
     /// Checks one value without building it; `position` is at its first byte and ends just
     /// past it. Iterative: nesting costs one bit per level, never stack.
+    @inline(__always)
     mutating func skipValue(maximumDepth: Int, validatingUTF8: Bool) throws(JSONParseError) {
+        guard position < end else { throw error("unexpected end of input") }
+        let byte = base[position]
+        if byte == JSONByte.openBrace || byte == JSONByte.openBracket {
+            try skipContainer(maximumDepth: maximumDepth, validatingUTF8: validatingUTF8)
+        } else {
+            try skipScalar(validatingUTF8: validatingUTF8)
+        }
+    }
+
+    /// Checks a string, number or literal; `position` is at its first byte and ends just past it.
+    @inline(__always)
+    private mutating func skipScalar(validatingUTF8: Bool) throws(JSONParseError) {
+        switch base[position] {
+        case JSONByte.quote:
+            try scanString(validatingUTF8: validatingUTF8)
+        case JSONByte.minus, JSONByte.zero...JSONByte.nine:
+            _ = try scanNumber(computingValue: false)
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+        default:
+            throw error("unexpected character")
+        }
+    }
+
+    /// ``skipValue(maximumDepth:validatingUTF8:)`` for an object or array.
+    @inline(__always)
+    private mutating func skipContainer(maximumDepth: Int, validatingUTF8: Bool) throws(JSONParseError) {
         // One bit per open container, set for an object: 64 levels inline, deeper ones in `deeper`.
         var kinds: UInt64 = 0
         var deeper: [UInt64] = []
@@ -585,8 +620,6 @@ struct JSONCursor {
             guard position < end else { throw error("unexpected end of input") }
             let byte = base[position]
             switch byte {
-            case JSONByte.quote:
-                try scanString(validatingUTF8: validatingUTF8)
             case JSONByte.openBrace, JSONByte.openBracket:
                 if depth >= maximumDepth { throw error("nesting deeper than \(maximumDepth)") }
                 let isObject = byte == JSONByte.openBrace
@@ -607,16 +640,8 @@ struct JSONCursor {
                 depth &+= 1
                 if isObject { try skipMemberName(validatingUTF8: validatingUTF8) }
                 continue value
-            case JSONByte.minus, JSONByte.zero...JSONByte.nine:
-                _ = try scanNumber()
-            case UInt8(ascii: "t"):
-                try expectLiteral("true")
-            case UInt8(ascii: "f"):
-                try expectLiteral("false")
-            case UInt8(ascii: "n"):
-                try expectLiteral("null")
             default:
-                throw error("unexpected character")
+                try skipScalar(validatingUTF8: validatingUTF8)
             }
             // After a value: a comma and the next member or element, or closing brackets.
             while depth > 0 {
