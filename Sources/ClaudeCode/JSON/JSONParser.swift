@@ -610,7 +610,6 @@ struct JSONCursor {
     }
 
     /// ``skipValue(maximumDepth:validatingUTF8:)`` for an object or array.
-    @inline(__always)
     private mutating func skipContainer(maximumDepth: Int, validatingUTF8: Bool) throws(JSONParseError) {
         // One bit per open container, set for an object: 64 levels inline, deeper ones in `deeper`.
         var kinds: UInt64 = 0
