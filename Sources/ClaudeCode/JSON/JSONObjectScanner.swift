@@ -94,7 +94,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
                     guard let base = buffer.baseAddress else {
                         throw JSONParseError(offset: 0, reason: "unexpected end of input")
                     }
-                    var cursor = ScanCursor(base: base, end: end, position: position)
+                    var cursor = JSONCursor(base: base, end: end, position: position)
                     defer { position = cursor.position }
                     return try cursor.nextMember(started: &started)
                 }
@@ -169,8 +169,11 @@ public struct JSONObjectScanner: Sendable, Sequence {
                 guard let base = buffer.baseAddress, !valueRange.isEmpty else {
                     throw JSONParseError(offset: valueRange.lowerBound, reason: "unexpected end of input")
                 }
-                var parser = JSONFastParser(base: base, count: valueRange.upperBound, position: valueRange.lowerBound)
-                return try parser.parseDocument()
+                var tape = JSONTape()
+                let (value, end) = try tape.value(base: base, from: valueRange.lowerBound, end: valueRange.upperBound)
+                var cursor = JSONCursor(base: base, end: valueRange.upperBound, position: end)
+                try cursor.finish()
+                return value
             }
         }
         return try result.get()
@@ -186,8 +189,9 @@ public struct JSONObjectScanner: Sendable, Sequence {
         guard !valueRange.isEmpty, bytes[valueRange.lowerBound] == JSONByte.quote else { return nil }
         let result = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(JSONParseError) -> String in
-                var parser = JSONFastParser(base: buffer.baseAddress!, count: valueRange.upperBound, position: valueRange.lowerBound)
-                return try parser.parseString()
+                var cursor = JSONCursor(
+                    base: buffer.baseAddress!, end: valueRange.upperBound, position: valueRange.lowerBound)
+                return try cursor.readString(validatingUTF8: false)
             }
         }
         return try result.get()
@@ -238,19 +242,20 @@ public struct JSONObjectScanner: Sendable, Sequence {
                 var found = KeyLookupResult(
                     ranges: [Range<Int>?](repeating: nil, count: lookup.keys.count),
                     values: [JSONValue?](repeating: nil, count: lookup.keys.count))
-                var cursor = ScanCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                var cursor = JSONCursor(base: base, end: range.upperBound, position: range.lowerBound)
                 var started = false
-                var parser = JSONFastParser(base: base, count: range.upperBound)
+                var tape = JSONTape()
                 while let rawKey = try cursor.nextKey(started: &started) {
                     var match = -1
                     if rawKey.escaped {
-                        let key = Array(try cursor.decodeKey(rawKey).utf8)
+                        let key = Array(cursor.decodeKey(rawKey).utf8)
                         match = lookup.keys.firstIndex(of: key) ?? -1
                     } else if let candidates = lookup.keysByLength[rawKey.range.count] {
                         for candidate in candidates {
                             let equal = lookup.keys[candidate].withUnsafeBufferPointer { wanted in
                                 wanted.isEmpty
-                                    || cursor.memcmpEqual(base + rawKey.range.lowerBound, wanted.baseAddress!, wanted.count)
+                                    || cursor.memcmpEqual(
+                                        base + rawKey.range.lowerBound, wanted.baseAddress!, wanted.count)
                             }
                             if equal {
                                 match = candidate
@@ -260,10 +265,8 @@ public struct JSONObjectScanner: Sendable, Sequence {
                     }
                     let valueStart = cursor.position
                     if match >= 0, lookup.parse[match] {
-                        parser.position = cursor.position
-                        parser.depth = 0
-                        found.values[match] = try parser.parseValue()
-                        cursor.position = parser.position
+                        (found.values[match], cursor.position) = try tape.value(
+                            base: base, from: cursor.position, end: cursor.end)
                     } else {
                         try cursor.skipValue()
                     }
@@ -293,10 +296,10 @@ public struct JSONObjectScanner: Sendable, Sequence {
                 guard let base = buffer.baseAddress else {
                     throw JSONParseError(offset: 0, reason: "unexpected end of input")
                 }
-                var cursor = ScanCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                var cursor = JSONCursor(base: base, end: range.upperBound, position: range.lowerBound)
                 var started = false
-                var parser = JSONFastParser(base: base, count: range.upperBound)
-                while let member = try cursor.nextMember(started: &started, parse: shouldParse, parser: &parser) {
+                var tape = JSONTape()
+                while let member = try cursor.nextMember(started: &started, parse: shouldParse, tape: &tape) {
                     body(member.0, member.1)
                 }
             }
@@ -314,12 +317,13 @@ public struct JSONObjectScanner: Sendable, Sequence {
         guard !valueRange.isEmpty, bytes[valueRange.lowerBound] == JSONByte.openBracket else { return nil }
         let result = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(JSONParseError) -> [Range<Int>] in
-                var cursor = ScanCursor(base: buffer.baseAddress!, end: valueRange.upperBound, position: valueRange.lowerBound &+ 1)
+                var cursor = JSONCursor(
+                    base: buffer.baseAddress!, end: valueRange.upperBound, position: valueRange.lowerBound &+ 1)
                 var ranges: [Range<Int>] = []
                 cursor.skipWhitespace()
                 if cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.closeBracket {
                     cursor.position &+= 1
-                    try cursor.finishValue()
+                    try cursor.finish()
                     return ranges
                 }
                 while true {
@@ -331,10 +335,12 @@ public struct JSONObjectScanner: Sendable, Sequence {
                     let byte = cursor.base[cursor.position]
                     cursor.position &+= 1
                     if byte == JSONByte.closeBracket { break }
-                    guard byte == JSONByte.comma else { throw cursor.error("expected ',' or ']' in array", at: cursor.position &- 1) }
+                    guard byte == JSONByte.comma else {
+                        throw cursor.error("expected ',' or ']' in array", at: cursor.position &- 1)
+                    }
                     cursor.skipWhitespace()
                 }
-                try cursor.finishValue()
+                try cursor.finish()
                 return ranges
             }
         }
@@ -351,7 +357,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
                     guard let base = buffer.baseAddress else {
                         throw JSONParseError(offset: 0, reason: "unexpected end of input")
                     }
-                    var cursor = ScanCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                    var cursor = JSONCursor(base: base, end: range.upperBound, position: range.lowerBound)
                     return try cursor.findLast(key: keyBytes)
                 }
             }
@@ -360,25 +366,19 @@ public struct JSONObjectScanner: Sendable, Sequence {
     }
 }
 
-/// The pointer-level walker behind ``JSONObjectScanner``.
-struct ScanCursor {
-    let base: UnsafePointer<UInt8>
-    let end: Int
-    var position: Int
-
+/// The object walk behind ``JSONObjectScanner``, on the shared tokenizer.
+extension JSONCursor {
+    /// Skips one value, checking it as the parser would (UTF-8 is left to decoding).
     @inline(__always)
-    func error(_ reason: String, at offset: Int? = nil) -> JSONParseError {
-        JSONParseError(offset: offset ?? position, reason: reason)
-    }
-
-    @inline(__always)
-    mutating func skipWhitespace() {
-        while position < end, JSONByte.isWhitespace(base[position]) { position &+= 1 }
+    mutating func skipValue() throws(JSONParseError) {
+        try skipValue(maximumDepth: JSONValue.maximumParseDepth, validatingUTF8: false)
     }
 
     /// Reads the opening brace (when `started` is false) and the next key and value.
     /// Returns the key's content range (between the quotes), whether it has escapes, and the value range.
-    mutating func nextRaw(started: inout Bool) throws(JSONParseError) -> (key: Range<Int>, escaped: Bool, value: Range<Int>)? {
+    mutating func nextRaw(started: inout Bool) throws(JSONParseError) -> (
+        key: Range<Int>, escaped: Bool, value: Range<Int>
+    )? {
         guard let key = try nextKey(started: &started) else { return nil }
         let valueStart = position
         try skipValue()
@@ -395,7 +395,7 @@ struct ScanCursor {
             started = true
             if position < end, base[position] == JSONByte.closeBrace {
                 position &+= 1
-                try finish()
+                try finish("unexpected content after the JSON object")
                 return nil
             }
         } else {
@@ -404,7 +404,7 @@ struct ScanCursor {
             let byte = base[position]
             if byte == JSONByte.closeBrace {
                 position &+= 1
-                try finish()
+                try finish("unexpected content after the JSON object")
                 return nil
             }
             guard byte == JSONByte.comma else { throw error("expected ',' or '}' in object") }
@@ -413,7 +413,7 @@ struct ScanCursor {
         }
         guard position < end, base[position] == JSONByte.quote else { throw error("expected a string key") }
         let keyStart = position &+ 1
-        let escaped = try skipString()
+        let escaped = try scanString(validatingUTF8: false)
         let keyRange = keyStart..<(position &- 1)
         skipWhitespace()
         guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
@@ -422,55 +422,29 @@ struct ScanCursor {
         return (keyRange, escaped)
     }
 
-    func decodeKey(_ key: (range: Range<Int>, escaped: Bool)) throws(JSONParseError) -> String {
-        if key.escaped {
-            var parser = JSONFastParser(base: base, count: end, position: key.range.lowerBound &- 1)
-            return try parser.parseString()
-        }
-        return String(decoding: UnsafeBufferPointer(start: base + key.range.lowerBound, count: key.range.count), as: UTF8.self)
+    func decodeKey(_ key: (range: Range<Int>, escaped: Bool)) -> String {
+        jsonDecodeString(base + key.range.lowerBound, count: key.range.count, escaped: key.escaped)
     }
 
-    /// The next member, parsing its value with `parser` when `parse` accepts its key.
+    /// The next member, parsing its value with `tape` when `parse` accepts its key.
     mutating func nextMember(
-        started: inout Bool, parse: (String) -> Bool, parser: inout JSONFastParser
+        started: inout Bool, parse: (String) -> Bool, tape: inout JSONTape
     ) throws(JSONParseError) -> (JSONObjectScanner.Member, JSONValue?)? {
         guard let rawKey = try nextKey(started: &started) else { return nil }
-        let key = try decodeKey(rawKey)
+        let key = decodeKey(rawKey)
         let valueStart = position
         var value: JSONValue?
         if parse(key) {
-            parser.position = position
-            parser.depth = 0
-            value = try parser.parseValue()
-            position = parser.position
+            (value, position) = try tape.value(base: base, from: position, end: end)
         } else {
             try skipValue()
         }
         return (JSONObjectScanner.Member(key: key, valueRange: valueStart..<position), value)
     }
 
-    /// After the closing brace: only whitespace may follow.
-    mutating func finish() throws(JSONParseError) {
-        skipWhitespace()
-        if position != end { throw error("unexpected content after the JSON object") }
-    }
-
-    /// After a complete value: only whitespace may follow.
-    mutating func finishValue() throws(JSONParseError) {
-        skipWhitespace()
-        if position != end { throw error("unexpected content after the JSON value") }
-    }
-
     mutating func nextMember(started: inout Bool) throws(JSONParseError) -> JSONObjectScanner.Member? {
         guard let raw = try nextRaw(started: &started) else { return nil }
-        let key: String
-        if raw.escaped {
-            var parser = JSONFastParser(base: base, count: end, position: raw.key.lowerBound &- 1)
-            key = try parser.parseString()
-        } else {
-            key = String(decoding: UnsafeBufferPointer(start: base + raw.key.lowerBound, count: raw.key.count), as: UTF8.self)
-        }
-        return JSONObjectScanner.Member(key: key, valueRange: raw.value)
+        return JSONObjectScanner.Member(key: decodeKey((raw.key, raw.escaped)), valueRange: raw.value)
     }
 
     mutating func findLast(key: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> Range<Int>? {
@@ -483,10 +457,8 @@ struct ScanCursor {
                 {
                     found = raw.value
                 }
-            } else {
-                var parser = JSONFastParser(base: base, count: end, position: raw.key.lowerBound &- 1)
-                let decoded = try parser.parseString()
-                if decoded.utf8.elementsEqual(key) { found = raw.value }
+            } else if decodeKey((raw.key, raw.escaped)).utf8.elementsEqual(key) {
+                found = raw.value
             }
         }
         return found
@@ -500,177 +472,5 @@ struct ScanCursor {
             index &+= 1
         }
         return true
-    }
-
-    /// Skips a string; `position` is at the opening quote. Returns whether it had escapes.
-    /// Control characters and malformed escapes are rejected.
-    mutating func skipString() throws(JSONParseError) -> Bool {
-        let start = position
-        var index = position &+ 1
-        var escaped = false
-        while true {
-            index = jsonFindStringSpecial(base, from: index, end: end)
-            guard index < end else { throw error("unterminated string", at: start) }
-            let byte = base[index]
-            if byte == JSONByte.quote { break }
-            if byte < 0x20 { throw error("unescaped control character in string", at: index) }
-            escaped = true
-            guard index &+ 1 < end else { throw error("unterminated string", at: start) }
-            switch base[index &+ 1] {
-            case JSONByte.quote, JSONByte.backslash, JSONByte.slash, UInt8(ascii: "b"), UInt8(ascii: "f"),
-                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                index &+= 2
-            case UInt8(ascii: "u"):
-                guard JSONFastParser.hex4(base, at: index &+ 2, end: end) != nil else {
-                    throw error("invalid \\u escape", at: index)
-                }
-                index &+= 6
-            default:
-                throw error("invalid escape sequence", at: index)
-            }
-        }
-        position = index &+ 1
-        return escaped
-    }
-
-    /// Skips one value of any kind without building it, checking it strictly.
-    mutating func skipValue() throws(JSONParseError) {
-        guard position < end else { throw error("unexpected end of input") }
-        let byte = base[position]
-        if byte == JSONByte.openBrace || byte == JSONByte.openBracket {
-            try skipContainer()
-        } else {
-            try skipScalar()
-        }
-    }
-
-    /// Skips a string, number or literal.
-    @inline(__always)
-    mutating func skipScalar() throws(JSONParseError) {
-        let byte = base[position]
-        switch byte {
-        case JSONByte.quote:
-            _ = try skipString()
-        case JSONByte.minus, JSONByte.zero...JSONByte.nine:
-            try skipNumber()
-        case UInt8(ascii: "t"):
-            try skipLiteral("true")
-        case UInt8(ascii: "f"):
-            try skipLiteral("false")
-        case UInt8(ascii: "n"):
-            try skipLiteral("null")
-        default:
-            throw error("unexpected character")
-        }
-    }
-
-    @inline(__always)
-    mutating func skipLiteral(_ literal: StaticString) throws(JSONParseError) {
-        let count = literal.utf8CodeUnitCount
-        guard end &- position >= count else { throw error("invalid literal") }
-        let expected = literal.utf8Start
-        for offset in 0..<count where base[position &+ offset] != expected[offset] {
-            throw error("invalid literal", at: position &+ offset)
-        }
-        position &+= count
-    }
-
-    /// Checks the number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-    mutating func skipNumber() throws(JSONParseError) {
-        let start = position
-        var index = position
-        if base[index] == JSONByte.minus { index &+= 1 }
-        guard index < end, JSONByte.isDigit(base[index]) else { throw error("invalid number", at: start) }
-        if base[index] == JSONByte.zero {
-            index &+= 1
-            if index < end, JSONByte.isDigit(base[index]) { throw error("leading zero in number", at: start) }
-        } else {
-            while index < end, JSONByte.isDigit(base[index]) { index &+= 1 }
-        }
-        if index < end, base[index] == JSONByte.dot {
-            index &+= 1
-            let digits = index
-            while index < end, JSONByte.isDigit(base[index]) { index &+= 1 }
-            if index == digits { throw error("expected digits after '.'", at: index) }
-        }
-        if index < end, base[index] | 0x20 == UInt8(ascii: "e") {
-            index &+= 1
-            if index < end, base[index] == JSONByte.minus || base[index] == JSONByte.plus { index &+= 1 }
-            let digits = index
-            while index < end, JSONByte.isDigit(base[index]) { index &+= 1 }
-            if index == digits { throw error("expected digits in exponent", at: index) }
-        }
-        position = index
-    }
-
-    private enum ContainerState {
-        case valueOrClose, keyOrClose, value, key, afterValue
-    }
-
-    /// Skips an array or object iteratively (no recursion), checking the full grammar.
-    mutating func skipContainer() throws(JSONParseError) {
-        let maximumDepth = JSONValue.maximumParseDepth
-        // One bit per open level: 1 for an object, 0 for an array.
-        var kinds: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        let start = position
-        return try withUnsafeMutableBytes(of: &kinds) { (raw) throws(JSONParseError) in
-            let words = raw.bindMemory(to: UInt64.self)
-            var depth = 0
-            var state = ContainerState.valueOrClose
-            @inline(__always)
-            func isObject(_ level: Int) -> Bool { words[level >> 6] & (1 << UInt64(level & 63)) != 0 }
-            while true {
-                skipWhitespace()
-                guard position < end else { throw error("unterminated array or object", at: start) }
-                let byte = base[position]
-                switch state {
-                case .valueOrClose, .value:
-                    if byte == JSONByte.openBrace || byte == JSONByte.openBracket {
-                        if depth >= maximumDepth { throw error("nesting deeper than \(maximumDepth)") }
-                        let bit: UInt64 = 1 << UInt64(depth & 63)
-                        if byte == JSONByte.openBrace { words[depth >> 6] |= bit } else { words[depth >> 6] &= ~bit }
-                        depth &+= 1
-                        position &+= 1
-                        state = byte == JSONByte.openBrace ? .keyOrClose : .valueOrClose
-                        continue
-                    }
-                    if state == .valueOrClose, byte == JSONByte.closeBracket {
-                        position &+= 1
-                        depth &-= 1
-                        if depth == 0 { return }
-                        state = .afterValue
-                        continue
-                    }
-                    try skipScalar()
-                    state = .afterValue
-                case .keyOrClose, .key:
-                    if state == .keyOrClose, byte == JSONByte.closeBrace {
-                        position &+= 1
-                        depth &-= 1
-                        if depth == 0 { return }
-                        state = .afterValue
-                        continue
-                    }
-                    guard byte == JSONByte.quote else { throw error("expected a string key") }
-                    _ = try skipString()
-                    skipWhitespace()
-                    guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
-                    position &+= 1
-                    state = .value
-                case .afterValue:
-                    let inObject = isObject(depth &- 1)
-                    if byte == JSONByte.comma {
-                        position &+= 1
-                        state = inObject ? .key : .value
-                    } else if byte == (inObject ? JSONByte.closeBrace : JSONByte.closeBracket) {
-                        position &+= 1
-                        depth &-= 1
-                        if depth == 0 { return }
-                    } else {
-                        throw error(inObject ? "expected ',' or '}' in object" : "expected ',' or ']' in array")
-                    }
-                }
-            }
-        }
     }
 }

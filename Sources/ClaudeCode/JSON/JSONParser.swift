@@ -54,8 +54,10 @@ extension JSONValue {
         guard let base = buffer.baseAddress, buffer.count > 0 else {
             throw JSONParseError(offset: 0, reason: "unexpected end of input")
         }
-        var parser = JSONFastParser(base: base.assumingMemoryBound(to: UInt8.self), count: buffer.count)
-        return try parser.parseDocument()
+        let bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: buffer.count)
+        var tape = JSONTape()
+        try tape.parse(bytes)
+        return tape.withRoot(of: bytes) { $0.jsonValue }
     }
 
     /// Parses one JSON text (RFC 8259) from a string.
@@ -106,13 +108,10 @@ extension JSONValue {
         guard let base = buffer.baseAddress, buffer.count > 0 else {
             throw JSONParseError(offset: 0, reason: "unexpected end of input")
         }
-        var parser = JSONFastParser(base: base.assumingMemoryBound(to: UInt8.self), count: buffer.count)
-        parser.skipWhitespace()
-        try parser.validateValue(maximumDepth: maximumDepth)
-        parser.skipWhitespace()
-        if parser.position != parser.end {
-            throw parser.error("unexpected content after the JSON value")
-        }
+        var cursor = JSONCursor(base: base.assumingMemoryBound(to: UInt8.self), end: buffer.count)
+        cursor.skipWhitespace()
+        try cursor.skipValue(maximumDepth: maximumDepth, validatingUTF8: true)
+        try cursor.finish()
     }
 
     /// Whether UTF-8 bytes hold exactly one JSON text; see ``validate(_:maximumDepth:)-([UInt8],_)``.
@@ -135,7 +134,8 @@ extension JSONValue {
     /// it repairs, so only the UTF-8 is checked. Text that the validator accepted (at any
     /// depth) gets a meaningful answer too; text that neither accepted does not.
     package static func isStrictSingleLine(parsedText bytes: [UInt8]) -> Bool {
-        guard let first = bytes.first, let last = bytes.last, !JSONByte.isWhitespace(first), !JSONByte.isWhitespace(last)
+        guard let first = bytes.first, let last = bytes.last, !JSONByte.isWhitespace(first),
+            !JSONByte.isWhitespace(last)
         else { return false }
         return bytes.withUnsafeBufferPointer { buffer in
             jsonIsWellFormedUTF8WithoutLineBreaks(buffer.baseAddress!, count: buffer.count)
@@ -188,7 +188,7 @@ enum JSONByte {
     }
 }
 
-// MARK: - Scanning helpers shared by the parser and the object scanner
+// MARK: - Scanning helpers of the tokenizing core (and the writer)
 
 /// Finds the first byte at or after `start` that is a quote, a backslash or a control
 /// character (< 0x20), eight bytes at a time. Returns `end` when there is none.
@@ -203,9 +203,10 @@ func jsonFindStringSpecial(_ base: UnsafePointer<UInt8>, from start: Int, end: I
         let slashes = word ^ (ones &* 0x5C)
         // A byte is flagged when it is zero (after the xor) or below 0x20. Borrows can only
         // cause false positives *above* the first real hit, so the lowest flag is exact.
-        let hit = ((quotes &- ones) & ~quotes
-            | (slashes &- ones) & ~slashes
-            | (word &- ones &* 0x20) & ~word) & highs
+        let hit =
+            ((quotes &- ones) & ~quotes
+                | (slashes &- ones) & ~slashes
+                | (word &- ones &* 0x20) & ~word) & highs
         if hit != 0 {
             return index &+ (hit.trailingZeroBitCount >> 3)
         }
@@ -257,10 +258,11 @@ func jsonFindStringSpecialOrNonASCII(_ base: UnsafePointer<UInt8>, from start: I
         let quotes = word ^ (ones &* 0x22)
         let slashes = word ^ (ones &* 0x5C)
         // As in jsonFindStringSpecial, plus every byte with its high bit set (exact, no borrow).
-        let hit = ((quotes &- ones) & ~quotes
-            | (slashes &- ones) & ~slashes
-            | (word &- ones &* 0x20) & ~word
-            | word) & highs
+        let hit =
+            ((quotes &- ones) & ~quotes
+                | (slashes &- ones) & ~slashes
+                | (word &- ones &* 0x20) & ~word
+                | word) & highs
         if hit != 0 {
             return index &+ (hit.trailingZeroBitCount >> 3)
         }
@@ -342,62 +344,34 @@ private let exactPowersOfTen: [Double] = [
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ]
 
-// MARK: - The parser
+// MARK: - The tokenizing core
 
-/// A growable byte buffer for decoding escaped strings, freed with its parser.
-final class ScratchBuffer {
-    private(set) var pointer: UnsafeMutablePointer<UInt8>
-    private(set) var capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        pointer = .allocate(capacity: capacity)
-    }
-
-    /// Makes room for `needed` bytes, keeping the first `kept`.
-    func reserve(_ needed: Int, keeping kept: Int) {
-        guard needed > capacity else { return }
-        let newCapacity = max(needed, capacity &* 2)
-        let newPointer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newPointer.update(from: pointer, count: kept)
-        pointer.deallocate()
-        pointer = newPointer
-        capacity = newCapacity
-    }
-
-    deinit { pointer.deallocate() }
+/// A number as the grammar read it: without fraction or exponent and within `Int64`, or not.
+enum JSONNumber {
+    case int(Int64)
+    case double(Double)
 }
 
-/// A recursive-descent parser over a raw byte buffer. Internal; use ``JSONValue/parse(_:)-(UnsafeRawBufferPointer)``.
-struct JSONFastParser {
+/// The one tokenizer behind every JSON reader here: the tape (and so ``JSONValue/parse(_:)-([UInt8])``),
+/// validation, ``JSONReader`` and ``JSONObjectScanner`` all move through text with it.
+///
+/// It owns the byte-level rules: whitespace, literals, strings (escapes checked, control
+/// characters rejected, UTF-8 optionally checked), numbers, and skipping a whole value
+/// iteratively. Offsets in its errors are absolute, from `base`.
+struct JSONCursor {
     let base: UnsafePointer<UInt8>
     let end: Int
     var position: Int
-    var depth = 0
-    var elementStack: [JSONValue] = []
-    var keyStack: [String] = []
-    /// Reused by the escaped-string path.
-    var scratch: ScratchBuffer?
 
-    init(base: UnsafePointer<UInt8>, count: Int, position: Int = 0) {
+    init(base: UnsafePointer<UInt8>, end: Int, position: Int = 0) {
         self.base = base
-        self.end = count
+        self.end = end
         self.position = position
     }
 
     @inline(__always)
     func error(_ reason: String, at offset: Int? = nil) -> JSONParseError {
         JSONParseError(offset: offset ?? position, reason: reason)
-    }
-
-    mutating func parseDocument() throws(JSONParseError) -> JSONValue {
-        skipWhitespace()
-        let value = try parseValue()
-        skipWhitespace()
-        if position != end {
-            throw error("unexpected content after the JSON value")
-        }
-        return value
     }
 
     @inline(__always)
@@ -407,29 +381,10 @@ struct JSONFastParser {
         }
     }
 
-    mutating func parseValue() throws(JSONParseError) -> JSONValue {
-        guard position < end else { throw error("unexpected end of input") }
-        switch base[position] {
-        case JSONByte.quote:
-            return .string(try parseString())
-        case JSONByte.openBrace:
-            return try parseObject()
-        case JSONByte.openBracket:
-            return try parseArray()
-        case JSONByte.minus, JSONByte.zero...JSONByte.nine:
-            return try parseNumber()
-        case UInt8(ascii: "t"):
-            try expectLiteral("true")
-            return .bool(true)
-        case UInt8(ascii: "f"):
-            try expectLiteral("false")
-            return .bool(false)
-        case UInt8(ascii: "n"):
-            try expectLiteral("null")
-            return .null
-        default:
-            throw error("unexpected character")
-        }
+    /// After a complete value: only whitespace may follow.
+    mutating func finish(_ reason: String = "unexpected content after the JSON value") throws(JSONParseError) {
+        skipWhitespace()
+        if position != end { throw error(reason) }
     }
 
     @inline(__always)
@@ -443,208 +398,84 @@ struct JSONFastParser {
         position &+= count
     }
 
-    mutating func parseArray() throws(JSONParseError) -> JSONValue {
-        depth &+= 1
-        if depth > JSONValue.maximumParseDepth { throw error("nesting deeper than \(JSONValue.maximumParseDepth)") }
-        position &+= 1  // [
-        skipWhitespace()
-        if position < end, base[position] == JSONByte.closeBracket {
-            position &+= 1
-            depth &-= 1
-            return .array([])
-        }
-        // Elements collect on a shared stack, so each array is allocated once at its final size.
-        let stackBase = elementStack.count
-        while true {
-            let element = try parseValue()
-            elementStack.append(element)
-            skipWhitespace()
-            guard position < end else { throw error("unexpected end of input in array") }
-            let byte = base[position]
-            position &+= 1
-            if byte == JSONByte.comma {
-                skipWhitespace()
-                continue
-            }
-            if byte == JSONByte.closeBracket { break }
-            throw error("expected ',' or ']' in array", at: position &- 1)
-        }
-        let elements = Array(elementStack[stackBase...])
-        elementStack.removeSubrange(stackBase...)
-        depth &-= 1
-        return .array(elements)
-    }
+    // MARK: Strings
 
-    mutating func parseObject() throws(JSONParseError) -> JSONValue {
-        depth &+= 1
-        if depth > JSONValue.maximumParseDepth { throw error("nesting deeper than \(JSONValue.maximumParseDepth)") }
-        position &+= 1  // {
-        skipWhitespace()
-        if position < end, base[position] == JSONByte.closeBrace {
-            position &+= 1
-            depth &-= 1
-            return .object([:])
-        }
-        // Members collect on a shared stack, so each dictionary is created at its final
-        // capacity and never rehashes while growing.
-        if keyStack.capacity == 0 {
-            keyStack.reserveCapacity(16)
-            elementStack.reserveCapacity(32)
-        }
-        let keyBase = keyStack.count
-        let valueBase = elementStack.count
-        while true {
-            guard position < end else { throw error("unexpected end of input in object") }
-            guard base[position] == JSONByte.quote else { throw error("expected a string key") }
-            keyStack.append(try parseString())
-            skipWhitespace()
-            guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
-            position &+= 1
-            skipWhitespace()
-            let value = try parseValue()
-            elementStack.append(value)
-            skipWhitespace()
-            guard position < end else { throw error("unexpected end of input in object") }
-            let byte = base[position]
-            position &+= 1
-            if byte == JSONByte.comma {
-                skipWhitespace()
-                continue
-            }
-            if byte == JSONByte.closeBrace { break }
-            throw error("expected ',' or '}' in object", at: position &- 1)
-        }
-        let count = keyStack.count &- keyBase
-        var members = [String: JSONValue](minimumCapacity: count)
-        for index in 0..<count {
-            members[keyStack[keyBase &+ index]] = elementStack[valueBase &+ index]
-        }
-        keyStack.removeSubrange(keyBase...)
-        elementStack.removeSubrange(valueBase...)
-        depth &-= 1
-        return .object(members)
-    }
-
-    /// Parses a string; `position` is at the opening quote.
-    mutating func parseString() throws(JSONParseError) -> String {
-        let start = position &+ 1
-        let stop = jsonFindStringSpecial(base, from: start, end: end)
-        guard stop < end else { throw error("unterminated string", at: position) }
-        if base[stop] == JSONByte.quote {
-            position = stop &+ 1
-            return String(decoding: UnsafeBufferPointer(start: base + start, count: stop &- start), as: UTF8.self)
-        }
-        if base[stop] < 0x20 { throw error("unescaped control character in string", at: stop) }
-        return try parseEscapedString(start: start, firstEscape: stop)
-    }
-
-    /// Slow path: the string holds at least one escape, at `firstEscape`. Decodes in one
-    /// pass into a reusable scratch buffer, writing through a raw pointer.
-    mutating func parseEscapedString(start: Int, firstEscape: Int) throws(JSONParseError) -> String {
-        if scratch == nil { scratch = ScratchBuffer(capacity: 4096) }
-        let buffer = scratch!
-        var out = buffer.pointer
-        let base = self.base
-        var written = 0
-        var runStart = start
-        var stop = firstEscape
-        while true {
-            // Room for the run and one decoded escape (at most 4 bytes).
-            if written &+ (stop &- runStart) &+ 4 > buffer.capacity {
-                buffer.reserve(written &+ (stop &- runStart) &+ 4, keeping: written)
-                out = buffer.pointer
-            }
-            if stop > runStart {
-                (out + written).update(from: base + runStart, count: stop &- runStart)
-                written &+= stop &- runStart
-            }
-            guard stop < end else { throw error("unterminated string", at: start &- 1) }
-            let byte = base[stop]
-            if byte == JSONByte.quote {
-                position = stop &+ 1
-                break
-            }
-            if byte < 0x20 { throw error("unescaped control character in string", at: stop) }
-            // A backslash.
-            guard stop &+ 1 < end else { throw error("unterminated string", at: start &- 1) }
-            var next = stop &+ 2
-            switch base[stop &+ 1] {
-            case JSONByte.quote: out[written] = JSONByte.quote
-            case JSONByte.backslash: out[written] = JSONByte.backslash
-            case JSONByte.slash: out[written] = JSONByte.slash
-            case UInt8(ascii: "b"): out[written] = 0x08
-            case UInt8(ascii: "f"): out[written] = 0x0C
-            case UInt8(ascii: "n"): out[written] = 0x0A
-            case UInt8(ascii: "r"): out[written] = 0x0D
-            case UInt8(ascii: "t"): out[written] = 0x09
-            case UInt8(ascii: "u"):
-                guard let unit = Self.hex4(base, at: stop &+ 2, end: end) else {
-                    throw error("invalid \\u escape", at: stop)
-                }
-                next = stop &+ 6
-                var scalar = UInt32(unit)
-                if unit >= 0xD800, unit <= 0xDBFF {
-                    // High surrogate: pair it with a following \uDC00-\uDFFF, else U+FFFD.
-                    if next &+ 6 <= end, base[next] == JSONByte.backslash, base[next &+ 1] == UInt8(ascii: "u"),
-                        let low = Self.hex4(base, at: next &+ 2, end: end), low >= 0xDC00, low <= 0xDFFF
-                    {
-                        scalar = 0x10000 &+ ((UInt32(unit) &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
-                        next &+= 6
+    /// Checks a string without decoding it; `position` is at the opening quote and ends just
+    /// past the closing one. Escapes and control characters are always checked; UTF-8 only
+    /// when `validatingUTF8` (otherwise decoding repairs it with U+FFFD).
+    /// - Returns: Whether the string holds escapes.
+    @inline(__always)
+    @discardableResult
+    mutating func scanString(validatingUTF8: Bool) throws(JSONParseError) -> Bool {
+        let start = position
+        var index = position &+ 1
+        var escaped = false
+        scan: while true {
+            index =
+                validatingUTF8
+                ? jsonFindStringSpecialOrNonASCII(base, from: index, end: end)
+                : jsonFindStringSpecial(base, from: index, end: end)
+            guard index < end else { throw error("unterminated string", at: start) }
+            var byte = base[index]
+            if validatingUTF8, byte >= 0x80 {
+                // Text with non-ASCII characters: byte by byte, back to eight at a time after a
+                // run of ASCII.
+                var ascii = 0
+                while true {
+                    if byte >= 0x80 {
+                        let length = jsonUTF8SequenceLength(base, at: index, end: end)
+                        if length == 0 { throw error("invalid UTF-8 in string", at: index) }
+                        index &+= length
+                        ascii = 0
+                    } else if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 {
+                        break
                     } else {
-                        scalar = 0xFFFD
+                        index &+= 1
+                        ascii &+= 1
+                        if ascii == 16 { continue scan }
                     }
-                } else if unit >= 0xDC00, unit <= 0xDFFF {
-                    scalar = 0xFFFD
+                    guard index < end else { throw error("unterminated string", at: start) }
+                    byte = base[index]
                 }
-                written &+= Self.writeUTF8(scalar, to: out + written) &- 1
-            default:
-                throw error("invalid escape sequence", at: stop)
             }
-            written &+= 1
-            runStart = next
-            stop = jsonFindStringSpecial(base, from: next, end: end)
+            if byte == JSONByte.quote { break }
+            if byte < 0x20 { throw error("unescaped control character in string", at: index) }
+            // A backslash.
+            escaped = true
+            guard index &+ 1 < end else { throw error("unterminated string", at: start) }
+            switch base[index &+ 1] {
+            case JSONByte.quote, JSONByte.backslash, JSONByte.slash, UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                index &+= 2
+            case UInt8(ascii: "u"):
+                guard jsonHex4(base, at: index &+ 2, end: end) != nil else {
+                    throw error("invalid \\u escape", at: index)
+                }
+                index &+= 6
+            default:
+                throw error("invalid escape sequence", at: index)
+            }
         }
-        return String(decoding: UnsafeBufferPointer(start: out, count: written), as: UTF8.self)
+        position = index &+ 1
+        return escaped
     }
 
+    /// Reads a string as ``scanString(validatingUTF8:)`` checks it, then decodes it;
+    /// `position` is at the opening quote.
+    mutating func readString(validatingUTF8: Bool) throws(JSONParseError) -> String {
+        guard position < end, base[position] == JSONByte.quote else { throw error("expected a string") }
+        let start = position &+ 1
+        let escaped = try scanString(validatingUTF8: validatingUTF8)
+        return jsonDecodeString(base + start, count: position &- 1 &- start, escaped: escaped)
+    }
+
+    // MARK: Numbers
+
+    /// Reads a number; `position` is at `-` or a digit. Numbers without fraction or exponent
+    /// that fit in `Int64` are integers; the others are rounded once to a `Double`. Without
+    /// `computingValue`, only the grammar is checked and the result is `.int(0)`.
     @inline(__always)
-    static func hex4(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> UInt16? {
-        guard index &+ 4 <= end else { return nil }
-        let a = JSONByte.hexValue(base[index])
-        let b = JSONByte.hexValue(base[index &+ 1])
-        let c = JSONByte.hexValue(base[index &+ 2])
-        let d = JSONByte.hexValue(base[index &+ 3])
-        guard (a | b | c | d) & 0xF0 == 0 else { return nil }
-        return UInt16(a) << 12 | UInt16(b) << 8 | UInt16(c) << 4 | UInt16(d)
-    }
-
-    /// Writes `scalar` as UTF-8 and returns the number of bytes written (1 to 4).
-    @inline(__always)
-    static func writeUTF8(_ scalar: UInt32, to output: UnsafeMutablePointer<UInt8>) -> Int {
-        switch scalar {
-        case 0..<0x80:
-            output[0] = UInt8(truncatingIfNeeded: scalar)
-            return 1
-        case 0x80..<0x800:
-            output[0] = UInt8(truncatingIfNeeded: 0xC0 | (scalar >> 6))
-            output[1] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
-            return 2
-        case 0x800..<0x10000:
-            output[0] = UInt8(truncatingIfNeeded: 0xE0 | (scalar >> 12))
-            output[1] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 6) & 0x3F))
-            output[2] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
-            return 3
-        default:
-            output[0] = UInt8(truncatingIfNeeded: 0xF0 | (scalar >> 18))
-            output[1] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 12) & 0x3F))
-            output[2] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 6) & 0x3F))
-            output[3] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
-            return 4
-        }
-    }
-
-    /// Parses a number; `position` is at `-` or a digit.
-    mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+    mutating func scanNumber(computingValue: Bool = true) throws(JSONParseError) -> JSONNumber {
         let start = position
         var index = position
         var negative = false
@@ -673,7 +504,6 @@ struct JSONFastParser {
                 index &+= 1
             }
         }
-        let integerEnd = index
         var isInteger = true
         var decimalExponent = 0
         if index < end, base[index] == JSONByte.dot {
@@ -716,8 +546,9 @@ struct JSONFastParser {
             decimalExponent &+= exponentNegative ? -exponent : exponent
         }
         position = index
+        if !computingValue { return .int(0) }
 
-        if isInteger, significantDigits <= 19, integerEnd > start {
+        if isInteger, significantDigits <= 19 {
             if negative {
                 if mantissa <= UInt64(Int64.max) &+ 1 {
                     return .int(Int64(bitPattern: 0 &- mantissa))
@@ -744,11 +575,42 @@ struct JSONFastParser {
         return .double(value)
     }
 
-    // MARK: Validation without building
+    // MARK: Skipping
 
     /// Checks one value without building it; `position` is at its first byte and ends just
     /// past it. Iterative: nesting costs one bit per level, never stack.
-    mutating func validateValue(maximumDepth: Int) throws(JSONParseError) {
+    @inline(__always)
+    mutating func skipValue(maximumDepth: Int, validatingUTF8: Bool) throws(JSONParseError) {
+        guard position < end else { throw error("unexpected end of input") }
+        let byte = base[position]
+        if byte == JSONByte.openBrace || byte == JSONByte.openBracket {
+            try skipContainer(maximumDepth: maximumDepth, validatingUTF8: validatingUTF8)
+        } else {
+            try skipScalar(validatingUTF8: validatingUTF8)
+        }
+    }
+
+    /// Checks a string, number or literal; `position` is at its first byte and ends just past it.
+    @inline(__always)
+    private mutating func skipScalar(validatingUTF8: Bool) throws(JSONParseError) {
+        switch base[position] {
+        case JSONByte.quote:
+            try scanString(validatingUTF8: validatingUTF8)
+        case JSONByte.minus, JSONByte.zero...JSONByte.nine:
+            _ = try scanNumber(computingValue: false)
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+        default:
+            throw error("unexpected character")
+        }
+    }
+
+    /// ``skipValue(maximumDepth:validatingUTF8:)`` for an object or array.
+    private mutating func skipContainer(maximumDepth: Int, validatingUTF8: Bool) throws(JSONParseError) {
         // One bit per open container, set for an object: 64 levels inline, deeper ones in `deeper`.
         var kinds: UInt64 = 0
         var deeper: [UInt64] = []
@@ -757,8 +619,6 @@ struct JSONFastParser {
             guard position < end else { throw error("unexpected end of input") }
             let byte = base[position]
             switch byte {
-            case JSONByte.quote:
-                try validateString()
             case JSONByte.openBrace, JSONByte.openBracket:
                 if depth >= maximumDepth { throw error("nesting deeper than \(maximumDepth)") }
                 let isObject = byte == JSONByte.openBrace
@@ -777,18 +637,10 @@ struct JSONFastParser {
                     deeper[word] = isObject ? deeper[word] | bit : deeper[word] & ~bit
                 }
                 depth &+= 1
-                if isObject { try validateMemberName() }
+                if isObject { try skipMemberName(validatingUTF8: validatingUTF8) }
                 continue value
-            case JSONByte.minus, JSONByte.zero...JSONByte.nine:
-                _ = try parseNumber()
-            case UInt8(ascii: "t"):
-                try expectLiteral("true")
-            case UInt8(ascii: "f"):
-                try expectLiteral("false")
-            case UInt8(ascii: "n"):
-                try expectLiteral("null")
             default:
-                throw error("unexpected character")
+                try skipScalar(validatingUTF8: validatingUTF8)
             }
             // After a value: a comma and the next member or element, or closing brackets.
             while depth > 0 {
@@ -805,7 +657,7 @@ struct JSONFastParser {
                 position &+= 1
                 if next == JSONByte.comma {
                     skipWhitespace()
-                    if isObject { try validateMemberName() }
+                    if isObject { try skipMemberName(validatingUTF8: validatingUTF8) }
                     continue value
                 }
                 guard next == (isObject ? JSONByte.closeBrace : JSONByte.closeBracket) else {
@@ -820,81 +672,110 @@ struct JSONFastParser {
 
     /// Checks `"key"`, the colon and the whitespace around it; `position` is at the quote.
     @inline(__always)
-    mutating func validateMemberName() throws(JSONParseError) {
+    private mutating func skipMemberName(validatingUTF8: Bool) throws(JSONParseError) {
         guard position < end, base[position] == JSONByte.quote else { throw error("expected a string key") }
-        try validateString()
+        try scanString(validatingUTF8: validatingUTF8)
         skipWhitespace()
         guard position < end, base[position] == JSONByte.colon else { throw error("expected ':' after key") }
         position &+= 1
         skipWhitespace()
     }
+}
 
-    /// Checks a string without decoding it (escapes, control characters, UTF-8); `position`
-    /// is at the opening quote and ends just past the closing one.
-    /// - Returns: Whether the string holds escapes.
-    @discardableResult
-    mutating func validateString() throws(JSONParseError) -> Bool {
-        let start = position
-        var index = position &+ 1
-        var escaped = false
-        scan: while true {
-            index = jsonFindStringSpecialOrNonASCII(base, from: index, end: end)
-            guard index < end else { throw error("unterminated string", at: start) }
-            var byte = base[index]
-            if byte >= 0x80 {
-                // Text with non-ASCII characters: byte by byte, back to eight at a time after a
-                // run of ASCII.
-                var ascii = 0
-                while true {
-                    if byte >= 0x80 {
-                        let length = jsonUTF8SequenceLength(base, at: index, end: end)
-                        if length == 0 { throw error("invalid UTF-8 in string", at: index) }
-                        index &+= length
-                        ascii = 0
-                    } else if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 {
-                        break
-                    } else {
-                        index &+= 1
-                        ascii &+= 1
-                        if ascii == 16 { continue scan }
-                    }
-                    guard index < end else { throw error("unterminated string", at: start) }
-                    byte = base[index]
-                }
-            }
-            if byte == JSONByte.quote { break }
-            if byte < 0x20 { throw error("unescaped control character in string", at: index) }
-            // A backslash.
-            escaped = true
-            guard index &+ 1 < end else { throw error("unterminated string", at: start) }
-            switch base[index &+ 1] {
-            case JSONByte.quote, JSONByte.backslash, JSONByte.slash, UInt8(ascii: "b"), UInt8(ascii: "f"),
-                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                index &+= 2
-            case UInt8(ascii: "u"):
-                guard Self.hex4(base, at: index &+ 2, end: end) != nil else {
-                    throw error("invalid \\u escape", at: index)
-                }
-                index &+= 6
-            default:
-                throw error("invalid escape sequence", at: index)
-            }
-        }
-        position = index &+ 1
-        return escaped
+@inline(__always)
+func jsonHex4(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> UInt16? {
+    guard index &+ 4 <= end else { return nil }
+    let a = JSONByte.hexValue(base[index])
+    let b = JSONByte.hexValue(base[index &+ 1])
+    let c = JSONByte.hexValue(base[index &+ 2])
+    let d = JSONByte.hexValue(base[index &+ 3])
+    guard (a | b | c | d) & 0xF0 == 0 else { return nil }
+    return UInt16(a) << 12 | UInt16(b) << 8 | UInt16(c) << 4 | UInt16(d)
+}
+
+/// The text of string content that ``JSONCursor/scanString(validatingUTF8:)`` accepted (without
+/// its quotes): escapes are decoded, lone surrogate escapes and invalid UTF-8 become U+FFFD.
+@inline(__always)
+func jsonDecodeString(_ start: UnsafePointer<UInt8>, count: Int, escaped: Bool) -> String {
+    guard escaped else { return String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self) }
+    // Decoded text is never longer than its escaped form.
+    return String(unsafeUninitializedCapacity: count) { output in
+        jsonUnescape(start, count, into: output)
     }
+}
 
-    /// Reads a string, validating it as ``validateString()`` does (so ill-formed UTF-8 is an
-    /// error rather than U+FFFD), then decoding it; `position` is at the opening quote.
-    mutating func parseValidatedString() throws(JSONParseError) -> String {
-        guard position < end, base[position] == JSONByte.quote else { throw error("expected a string") }
-        let start = position
-        if try validateString() {
-            position = start
-            return try parseString()
+/// Decodes checked escaped string content into `output` (at least `length` bytes); returns the bytes written.
+private func jsonUnescape(
+    _ input: UnsafePointer<UInt8>, _ length: Int, into output: UnsafeMutableBufferPointer<UInt8>
+) -> Int {
+    guard let out = output.baseAddress else { return 0 }
+    var read = 0
+    var written = 0
+    while read < length {
+        // Copy the run up to the next backslash in one go.
+        let run = jsonFindQuoteOrBackslash(input, from: read, end: length) &- read
+        if run > 0 {
+            (out + written).update(from: input + read, count: run)
+            written &+= run
+            read &+= run
+            continue
         }
-        let content = UnsafeBufferPointer(start: base + (start &+ 1), count: position &- start &- 2)
-        return String(decoding: content, as: UTF8.self)
+        let escape = input[read &+ 1]
+        read &+= 2
+        switch escape {
+        case UInt8(ascii: "b"): out[written] = 0x08
+        case UInt8(ascii: "f"): out[written] = 0x0C
+        case UInt8(ascii: "n"): out[written] = 0x0A
+        case UInt8(ascii: "r"): out[written] = 0x0D
+        case UInt8(ascii: "t"): out[written] = 0x09
+        case UInt8(ascii: "u"):
+            let unit = UInt32(jsonHex4(input, at: read, end: length) ?? 0xFFFD)
+            read &+= 4
+            var scalar = unit
+            if unit >= 0xD800, unit <= 0xDBFF {
+                // High surrogate: pair it with a following \uDC00-\uDFFF, else U+FFFD.
+                if read &+ 6 <= length, input[read] == JSONByte.backslash, input[read &+ 1] == UInt8(ascii: "u"),
+                    let low = jsonHex4(input, at: read &+ 2, end: length), low >= 0xDC00, low <= 0xDFFF
+                {
+                    scalar = 0x10000 &+ ((unit &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
+                    read &+= 6
+                } else {
+                    scalar = 0xFFFD
+                }
+            } else if unit >= 0xDC00, unit <= 0xDFFF {
+                scalar = 0xFFFD
+            }
+            written &+= jsonWriteUTF8(scalar, to: out + written) &- 1
+        default:
+            out[written] = escape  // " \ /
+        }
+        written &+= 1
+    }
+    return written
+}
+
+/// Writes `scalar` as UTF-8 and returns the number of bytes written (1 to 4).
+@inline(__always)
+private func jsonWriteUTF8(_ scalar: UInt32, to output: UnsafeMutablePointer<UInt8>) -> Int {
+    switch scalar {
+    case 0..<0x80:
+        output[0] = UInt8(truncatingIfNeeded: scalar)
+        return 1
+    case 0x80..<0x800:
+        output[0] = UInt8(truncatingIfNeeded: 0xC0 | (scalar >> 6))
+        output[1] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
+        return 2
+    case 0x800..<0x10000:
+        output[0] = UInt8(truncatingIfNeeded: 0xE0 | (scalar >> 12))
+        output[1] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 6) & 0x3F))
+        output[2] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
+        return 3
+    default:
+        output[0] = UInt8(truncatingIfNeeded: 0xF0 | (scalar >> 18))
+        output[1] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 12) & 0x3F))
+        output[2] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 6) & 0x3F))
+        output[3] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F))
+        return 4
     }
 }
 

@@ -77,12 +77,12 @@ public struct JSONReader: Sendable {
     /// Reads the `{` that opens an object; read its members with ``nextKey()``.
     /// - Throws: A ``JSONParseError`` when the next value is not an object.
     public mutating func beginObject() throws(JSONParseError) {
-        try withParser { (parser) throws(JSONParseError) in
-            parser.skipWhitespace()
-            guard parser.position < parser.end, parser.base[parser.position] == JSONByte.openBrace else {
-                throw parser.error("expected '{'")
+        try withCursor { (cursor) throws(JSONParseError) in
+            cursor.skipWhitespace()
+            guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.openBrace else {
+                throw cursor.error("expected '{'")
             }
-            parser.position &+= 1
+            cursor.position &+= 1
         }
         atFirstItem = true
     }
@@ -92,28 +92,28 @@ public struct JSONReader: Sendable {
     /// - Throws: A ``JSONParseError`` when the object is malformed.
     public mutating func nextKey() throws(JSONParseError) -> String? {
         let first = atFirstItem
-        let key = try withParser { (parser) throws(JSONParseError) -> String? in
-            parser.skipWhitespace()
-            guard parser.position < parser.end else { throw parser.error("unexpected end of input in object") }
-            let byte = parser.base[parser.position]
+        let key = try withCursor { (cursor) throws(JSONParseError) -> String? in
+            cursor.skipWhitespace()
+            guard cursor.position < cursor.end else { throw cursor.error("unexpected end of input in object") }
+            let byte = cursor.base[cursor.position]
             if byte == JSONByte.closeBrace {
-                parser.position &+= 1
+                cursor.position &+= 1
                 return nil
             }
             if !first {
-                guard byte == JSONByte.comma else { throw parser.error("expected ',' or '}' in object") }
-                parser.position &+= 1
-                parser.skipWhitespace()
+                guard byte == JSONByte.comma else { throw cursor.error("expected ',' or '}' in object") }
+                cursor.position &+= 1
+                cursor.skipWhitespace()
             }
-            guard parser.position < parser.end, parser.base[parser.position] == JSONByte.quote else {
-                throw parser.error("expected a string key")
+            guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.quote else {
+                throw cursor.error("expected a string key")
             }
-            let key = try parser.parseValidatedString()
-            parser.skipWhitespace()
-            guard parser.position < parser.end, parser.base[parser.position] == JSONByte.colon else {
-                throw parser.error("expected ':' after key")
+            let key = try cursor.readString(validatingUTF8: true)
+            cursor.skipWhitespace()
+            guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.colon else {
+                throw cursor.error("expected ':' after key")
             }
-            parser.position &+= 1
+            cursor.position &+= 1
             return key
         }
         atFirstItem = false
@@ -123,12 +123,12 @@ public struct JSONReader: Sendable {
     /// Reads the `[` that opens an array; move through its elements with ``nextElement()``.
     /// - Throws: A ``JSONParseError`` when the next value is not an array.
     public mutating func beginArray() throws(JSONParseError) {
-        try withParser { (parser) throws(JSONParseError) in
-            parser.skipWhitespace()
-            guard parser.position < parser.end, parser.base[parser.position] == JSONByte.openBracket else {
-                throw parser.error("expected '['")
+        try withCursor { (cursor) throws(JSONParseError) in
+            cursor.skipWhitespace()
+            guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.openBracket else {
+                throw cursor.error("expected '['")
             }
-            parser.position &+= 1
+            cursor.position &+= 1
         }
         atFirstItem = true
     }
@@ -138,17 +138,17 @@ public struct JSONReader: Sendable {
     /// - Throws: A ``JSONParseError`` when the array is malformed.
     public mutating func nextElement() throws(JSONParseError) -> Bool {
         let first = atFirstItem
-        let more = try withParser { (parser) throws(JSONParseError) -> Bool in
-            parser.skipWhitespace()
-            guard parser.position < parser.end else { throw parser.error("unexpected end of input in array") }
-            let byte = parser.base[parser.position]
+        let more = try withCursor { (cursor) throws(JSONParseError) -> Bool in
+            cursor.skipWhitespace()
+            guard cursor.position < cursor.end else { throw cursor.error("unexpected end of input in array") }
+            let byte = cursor.base[cursor.position]
             if byte == JSONByte.closeBracket {
-                parser.position &+= 1
+                cursor.position &+= 1
                 return false
             }
             if !first {
-                guard byte == JSONByte.comma else { throw parser.error("expected ',' or ']' in array") }
-                parser.position &+= 1
+                guard byte == JSONByte.comma else { throw cursor.error("expected ',' or ']' in array") }
+                cursor.position &+= 1
             }
             return true
         }
@@ -161,35 +161,35 @@ public struct JSONReader: Sendable {
     /// Reads a string, with escapes decoded.
     /// - Throws: A ``JSONParseError`` when the next value is not a valid string.
     public mutating func readString() throws(JSONParseError) -> String {
-        try withParser { (parser) throws(JSONParseError) in
-            parser.skipWhitespace()
-            return try parser.parseValidatedString()
+        try withCursor { (cursor) throws(JSONParseError) in
+            cursor.skipWhitespace()
+            return try cursor.readString(validatingUTF8: true)
         }
     }
 
     /// Reads a string, or `null` as `nil`.
     /// - Throws: A ``JSONParseError`` when the next value is neither a valid string nor `null`.
     public mutating func readOptionalString() throws(JSONParseError) -> String? {
-        try withParser { (parser) throws(JSONParseError) -> String? in
-            parser.skipWhitespace()
-            if parser.position < parser.end, parser.base[parser.position] == UInt8(ascii: "n") {
-                try parser.expectLiteral("null")
+        try withCursor { (cursor) throws(JSONParseError) -> String? in
+            cursor.skipWhitespace()
+            if cursor.position < cursor.end, cursor.base[cursor.position] == UInt8(ascii: "n") {
+                try cursor.expectLiteral("null")
                 return nil
             }
-            return try parser.parseValidatedString()
+            return try cursor.readString(validatingUTF8: true)
         }
     }
 
     /// Reads a number without fraction or exponent that fits in `Int64`.
     /// - Throws: A ``JSONParseError`` when the next value is not such a number.
     public mutating func readInteger() throws(JSONParseError) -> Int64 {
-        try withParser { (parser) throws(JSONParseError) in
-            parser.skipWhitespace()
-            let start = parser.position
-            guard start < parser.end, parser.base[start] == JSONByte.minus || JSONByte.isDigit(parser.base[start]),
-                case .int(let value) = try parser.parseNumber()
+        try withCursor { (cursor) throws(JSONParseError) in
+            cursor.skipWhitespace()
+            let start = cursor.position
+            guard start < cursor.end, cursor.base[start] == JSONByte.minus || JSONByte.isDigit(cursor.base[start]),
+                case .int(let value) = try cursor.scanNumber()
             else {
-                throw parser.error("expected an integer", at: start)
+                throw cursor.error("expected an integer", at: start)
             }
             return value
         }
@@ -198,12 +198,12 @@ public struct JSONReader: Sendable {
     /// Reads any value, nested no deeper than ``JSONValue/maximumParseDepth``, into a ``JSONValue``.
     /// - Throws: A ``JSONParseError`` when the next value is malformed.
     public mutating func readValue() throws(JSONParseError) -> JSONValue {
-        try withParser { (parser) throws(JSONParseError) in
-            parser.skipWhitespace()
-            let start = parser.position
-            try parser.validateValue(maximumDepth: JSONValue.maximumParseDepth)
-            var values = JSONFastParser(base: parser.base, count: parser.position, position: start)
-            return try values.parseValue()
+        try withCursor { (cursor) throws(JSONParseError) in
+            cursor.skipWhitespace()
+            let start = cursor.position
+            try cursor.skipValue(maximumDepth: JSONValue.maximumParseDepth, validatingUTF8: true)
+            var tape = JSONTape()
+            return try tape.value(base: cursor.base, from: start, end: cursor.position).0
         }
     }
 
@@ -215,11 +215,11 @@ public struct JSONReader: Sendable {
     @discardableResult
     public mutating func skipValue(maximumDepth: Int = JSONValue.maximumParseDepth) throws(JSONParseError) -> Range<Int>
     {
-        try withParser { (parser) throws(JSONParseError) in
-            parser.skipWhitespace()
-            let start = parser.position
-            try parser.validateValue(maximumDepth: maximumDepth)
-            return start..<parser.position
+        try withCursor { (cursor) throws(JSONParseError) in
+            cursor.skipWhitespace()
+            let start = cursor.position
+            try cursor.skipValue(maximumDepth: maximumDepth, validatingUTF8: true)
+            return start..<cursor.position
         }
     }
 
@@ -232,9 +232,9 @@ public struct JSONReader: Sendable {
         }
     }
 
-    /// Runs `body` with a parser at the reader's position and keeps the position it ends at.
+    /// Runs `body` with a cursor at the reader's position and keeps the position it ends at.
     @inline(__always)
-    private mutating func withParser<T>(_ body: (inout JSONFastParser) throws(JSONParseError) -> T)
+    private mutating func withCursor<T>(_ body: (inout JSONCursor) throws(JSONParseError) -> T)
         throws(JSONParseError)
         -> T
     {
@@ -245,9 +245,9 @@ public struct JSONReader: Sendable {
                 guard let base = buffer.baseAddress else {
                     throw JSONParseError(offset: start, reason: "unexpected end of input")
                 }
-                var parser = JSONFastParser(base: base, count: end, position: start)
-                let value = try body(&parser)
-                return (value, parser.position)
+                var cursor = JSONCursor(base: base, end: end, position: start)
+                let value = try body(&cursor)
+                return (value, cursor.position)
             }
         }
         let (value, newPosition) = try result.get()

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A validated JSON document as a flat array of nodes that point into the input bytes.
@@ -25,17 +25,15 @@ struct JSONTape {
         var kind: Kind
         /// `.bool`: its value. `.string`: whether it holds escapes.
         var flag: Bool
-        /// `.string`: the content range (without quotes). `.double`: the number's text.
+        /// `.string`: the content range (without quotes), as offsets from the parsed buffer's start.
         var start: Int32
         var end: Int32
         var next: Int32
         /// `.object`: members; `.array`: elements.
         var count: Int32
-        /// `.int`: the value.
+        /// `.int`: the value. `.double`: the bit pattern of the value.
         var integer: Int64
     }
-
-    static let maximumDepth = 512
 
     private(set) var nodes: [Node]
 
@@ -47,19 +45,37 @@ struct JSONTape {
     /// Parses `bytes` into the tape, replacing what it held.
     /// - Throws: ``JSONParseError`` at the first problem; the tape's contents are then unspecified.
     mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
-        nodes.removeAll(keepingCapacity: true)
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { throw JSONParseError(offset: 0, reason: "empty input") }
-        guard bytes.count < Int(Int32.max) else {
-            throw JSONParseError(offset: 0, reason: "documents of 2 GiB or more are not supported")
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            nodes.removeAll(keepingCapacity: true)
+            throw JSONParseError(offset: 0, reason: "unexpected end of input")
         }
-        var builder = Builder(base: base, count: bytes.count, nodes: nodes)
+        var cursor = try parseValue(base: base, from: 0, end: bytes.count)
+        try cursor.finish()
+    }
+
+    /// Parses the one value at `start` (after whitespace) into the tape, replacing what it held,
+    /// and returns the cursor just past it. Offsets, in errors and in the tape, count from `base`,
+    /// so read the tape with a buffer that starts at `base`.
+    mutating func parseValue(base: UnsafePointer<UInt8>, from start: Int, end: Int) throws(JSONParseError) -> JSONCursor
+    {
+        nodes.removeAll(keepingCapacity: true)
+        guard end < Int(Int32.max) else {
+            throw JSONParseError(offset: start, reason: "documents of 2 GiB or more are not supported")
+        }
+        var builder = Builder(cursor: JSONCursor(base: base, end: end, position: start), nodes: nodes)
         nodes = []
         defer { nodes = builder.nodes }
         try builder.parseValue(depth: 0)
-        builder.skipWhitespace()
-        guard builder.index == builder.count else {
-            throw JSONParseError(offset: builder.index, reason: "unexpected characters after the JSON value")
-        }
+        return builder.cursor
+    }
+
+    /// The value at `start` (after whitespace) in the text `base[..<end]`, and the position just past it.
+    mutating func value(base: UnsafePointer<UInt8>, from start: Int, end: Int) throws(JSONParseError) -> (
+        JSONValue, Int
+    ) {
+        let cursor = try parseValue(base: base, from: start, end: end)
+        let value = withRoot(of: UnsafeBufferPointer(start: base, count: end)) { $0.jsonValue }
+        return (value, cursor.position)
     }
 
     /// Calls `body` with a view of the root value. Views are valid only inside `body`.
@@ -71,261 +87,100 @@ struct JSONTape {
         }
     }
 
+    /// Records the values that ``JSONCursor`` reads.
     private struct Builder {
-        let base: UnsafePointer<UInt8>
-        let count: Int
+        var cursor: JSONCursor
         var nodes: [Node]
-        var index = 0
 
-        init(base: UnsafePointer<UInt8>, count: Int, nodes: [Node]) {
-            self.base = base
-            self.count = count
-            self.nodes = nodes
-        }
-
-        private func error(_ reason: String, at offset: Int? = nil) -> JSONParseError {
-            JSONParseError(offset: offset ?? index, reason: reason)
-        }
-
-        mutating func skipWhitespace() {
-            while index < count {
-                switch base[index] {
-                case 0x20, 0x0A, 0x0D, 0x09: index &+= 1
-                default: return
-                }
-            }
-        }
-
-        private mutating func append(_ kind: Kind, flag: Bool = false, start: Int = 0, end: Int = 0, integer: Int64 = 0) {
+        private mutating func append(_ kind: Kind, flag: Bool = false, start: Int = 0, end: Int = 0, integer: Int64 = 0)
+        {
             nodes.append(
                 Node(
-                    kind: kind, flag: flag, start: Int32(truncatingIfNeeded: start), end: Int32(truncatingIfNeeded: end),
+                    kind: kind, flag: flag, start: Int32(truncatingIfNeeded: start),
+                    end: Int32(truncatingIfNeeded: end),
                     next: Int32(truncatingIfNeeded: nodes.count + 1), count: 0, integer: integer))
         }
 
         mutating func parseValue(depth: Int) throws(JSONParseError) {
-            skipWhitespace()
-            guard index < count else { throw error("unexpected end of input, expected a value") }
-            switch base[index] {
-            case UInt8(ascii: "{"): try parseObject(depth: depth + 1)
-            case UInt8(ascii: "["): try parseArray(depth: depth + 1)
-            case UInt8(ascii: "\""): try parseString()
+            cursor.skipWhitespace()
+            guard cursor.position < cursor.end else { throw cursor.error("unexpected end of input") }
+            switch cursor.base[cursor.position] {
+            case JSONByte.openBrace: try parseContainer(object: true, depth: depth + 1)
+            case JSONByte.openBracket: try parseContainer(object: false, depth: depth + 1)
+            case JSONByte.quote: try parseString()
             case UInt8(ascii: "t"):
-                try expectLiteral("true")
+                try cursor.expectLiteral("true")
                 append(.bool, flag: true)
             case UInt8(ascii: "f"):
-                try expectLiteral("false")
+                try cursor.expectLiteral("false")
                 append(.bool, flag: false)
             case UInt8(ascii: "n"):
-                try expectLiteral("null")
+                try cursor.expectLiteral("null")
                 append(.null)
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                try parseNumber()
+            case JSONByte.minus, JSONByte.zero...JSONByte.nine:
+                switch try cursor.scanNumber() {
+                case .int(let value): append(.int, integer: value)
+                case .double(let value): append(.double, integer: Int64(bitPattern: value.bitPattern))
+                }
             default:
-                throw error("unexpected character, expected a value")
+                throw cursor.error("unexpected character")
             }
         }
 
-        private mutating func parseObject(depth: Int) throws(JSONParseError) {
-            guard depth <= JSONTape.maximumDepth else { throw error("nested deeper than \(JSONTape.maximumDepth) levels") }
+        /// An object (key, value, key, value, …) or an array; the cursor is at `{` or `[`.
+        private mutating func parseContainer(object: Bool, depth: Int) throws(JSONParseError) {
+            guard depth <= JSONValue.maximumParseDepth else {
+                throw cursor.error("nesting deeper than \(JSONValue.maximumParseDepth)")
+            }
             let node = nodes.count
-            append(.object)
-            index &+= 1  // {
-            var members: Int32 = 0
-            skipWhitespace()
-            if index < count, base[index] == UInt8(ascii: "}") {
-                index &+= 1
+            append(object ? .object : .array)
+            let close = object ? JSONByte.closeBrace : JSONByte.closeBracket
+            cursor.position &+= 1
+            var items: Int32 = 0
+            cursor.skipWhitespace()
+            if cursor.position < cursor.end, cursor.base[cursor.position] == close {
+                cursor.position &+= 1
             } else {
                 while true {
-                    skipWhitespace()
-                    guard index < count, base[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-                    try parseString()
-                    skipWhitespace()
-                    guard index < count, base[index] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
-                    index &+= 1
-                    try parseValue(depth: depth)
-                    members &+= 1
-                    skipWhitespace()
-                    guard index < count else { throw error("unexpected end of input in an object") }
-                    let byte = base[index]
-                    if byte == UInt8(ascii: ",") {
-                        index &+= 1
-                        continue
-                    }
-                    if byte == UInt8(ascii: "}") {
-                        index &+= 1
-                        break
-                    }
-                    throw error("expected ',' or '}' in an object")
-                }
-            }
-            nodes[node].count = members
-            nodes[node].next = Int32(truncatingIfNeeded: nodes.count)
-        }
-
-        private mutating func parseArray(depth: Int) throws(JSONParseError) {
-            guard depth <= JSONTape.maximumDepth else { throw error("nested deeper than \(JSONTape.maximumDepth) levels") }
-            let node = nodes.count
-            append(.array)
-            index &+= 1  // [
-            var elements: Int32 = 0
-            skipWhitespace()
-            if index < count, base[index] == UInt8(ascii: "]") {
-                index &+= 1
-            } else {
-                while true {
-                    try parseValue(depth: depth)
-                    elements &+= 1
-                    skipWhitespace()
-                    guard index < count else { throw error("unexpected end of input in an array") }
-                    let byte = base[index]
-                    if byte == UInt8(ascii: ",") {
-                        index &+= 1
-                        continue
-                    }
-                    if byte == UInt8(ascii: "]") {
-                        index &+= 1
-                        break
-                    }
-                    throw error("expected ',' or ']' in an array")
-                }
-            }
-            nodes[node].count = elements
-            nodes[node].next = Int32(truncatingIfNeeded: nodes.count)
-        }
-
-        /// A string starting at its opening quote: validated, recorded as a byte range.
-        private mutating func parseString() throws(JSONParseError) {
-            let start = index &+ 1
-            var cursor = start
-            var escaped = false
-            while true {
-                // Eight bytes at a time while none of them is a quote, a backslash or a control character.
-                while cursor &+ 8 <= count {
-                    let word = UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self)
-                    if Self.hasSpecialByte(word) { break }
-                    cursor &+= 8
-                }
-                guard cursor < count else { throw error("unterminated string", at: cursor) }
-                let byte = base[cursor]
-                if byte == UInt8(ascii: "\"") { break }
-                if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                    cursor &+= 1
-                    guard cursor < count else { throw error("unterminated string", at: cursor) }
-                    switch base[cursor] {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                        cursor &+= 1
-                    case UInt8(ascii: "u"):
-                        guard cursor &+ 4 < count else { throw error("truncated \\u escape", at: cursor) }
-                        for offset in 1...4 where JSONTape.hexValue(base[cursor &+ offset]) == nil {
-                            throw error("invalid hex digit in a \\u escape", at: cursor &+ offset)
+                    if object {
+                        cursor.skipWhitespace()
+                        guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.quote else {
+                            throw cursor.error("expected a string key")
                         }
-                        cursor &+= 5
-                    default:
-                        throw error("invalid escape sequence", at: cursor)
+                        try parseString()
+                        cursor.skipWhitespace()
+                        guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.colon else {
+                            throw cursor.error("expected ':' after key")
+                        }
+                        cursor.position &+= 1
                     }
-                    continue
+                    try parseValue(depth: depth)
+                    items &+= 1
+                    cursor.skipWhitespace()
+                    guard cursor.position < cursor.end else {
+                        throw cursor.error(
+                            object ? "unexpected end of input in object" : "unexpected end of input in array")
+                    }
+                    let byte = cursor.base[cursor.position]
+                    cursor.position &+= 1
+                    if byte == JSONByte.comma { continue }
+                    if byte == close { break }
+                    throw cursor.error(
+                        object ? "expected ',' or '}' in object" : "expected ',' or ']' in array",
+                        at: cursor.position &- 1)
                 }
-                if byte < 0x20 { throw error("unescaped control character in a string", at: cursor) }
-                cursor &+= 1
             }
-            append(.string, flag: escaped, start: start, end: cursor)
-            index = cursor &+ 1
+            nodes[node].count = items
+            nodes[node].next = Int32(truncatingIfNeeded: nodes.count)
         }
 
-        /// Whether any byte of `word` is `"`, `\` or below 0x20 (SWAR).
+        /// A string starting at its opening quote: checked, recorded as a byte range.
         @inline(__always)
-        private static func hasSpecialByte(_ word: UInt64) -> Bool {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            let quote = word ^ (ones &* 0x22)
-            let backslash = word ^ (ones &* 0x5C)
-            let hasQuote = (quote &- ones) & ~quote & highs
-            let hasBackslash = (backslash &- ones) & ~backslash & highs
-            let hasControl = (word &- ones &* 0x20) & ~word & highs
-            return (hasQuote | hasBackslash | hasControl) != 0
+        private mutating func parseString() throws(JSONParseError) {
+            let start = cursor.position &+ 1
+            let escaped = try cursor.scanString(validatingUTF8: false)
+            append(.string, flag: escaped, start: start, end: cursor.position &- 1)
         }
-
-        private mutating func parseNumber() throws(JSONParseError) {
-            let start = index
-            var negative = false
-            if base[index] == UInt8(ascii: "-") {
-                negative = true
-                index &+= 1
-            }
-            guard index < count, Self.isDigit(base[index]) else { throw error("expected a digit") }
-            var magnitude: UInt64 = 0
-            var overflow = false
-            if base[index] == UInt8(ascii: "0") {
-                index &+= 1
-                if index < count, Self.isDigit(base[index]) { throw error("leading zeros are not allowed") }
-            } else {
-                while index < count, Self.isDigit(base[index]) {
-                    let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
-                    let (sum, o2) = times10.addingReportingOverflow(UInt64(base[index] &- UInt8(ascii: "0")))
-                    overflow = overflow || o1 || o2
-                    magnitude = sum
-                    index &+= 1
-                }
-            }
-            var isInteger = true
-            if index < count, base[index] == UInt8(ascii: ".") {
-                isInteger = false
-                index &+= 1
-                guard index < count, Self.isDigit(base[index]) else { throw error("expected a digit after '.'") }
-                while index < count, Self.isDigit(base[index]) { index &+= 1 }
-            }
-            if index < count, base[index] == UInt8(ascii: "e") || base[index] == UInt8(ascii: "E") {
-                isInteger = false
-                index &+= 1
-                if index < count, base[index] == UInt8(ascii: "+") || base[index] == UInt8(ascii: "-") { index &+= 1 }
-                guard index < count, Self.isDigit(base[index]) else { throw error("expected a digit in the exponent") }
-                while index < count, Self.isDigit(base[index]) { index &+= 1 }
-            }
-            if isInteger, !overflow {
-                if !negative, magnitude <= UInt64(Int64.max) {
-                    append(.int, integer: Int64(magnitude))
-                    return
-                }
-                if negative, magnitude <= UInt64(Int64.max) &+ 1 {
-                    append(.int, integer: magnitude == UInt64(Int64.max) &+ 1 ? .min : -Int64(magnitude))
-                    return
-                }
-            }
-            // Checked here so a document with an unrepresentable number is rejected up front.
-            guard JSONTape.double(base + start, count: index - start) != nil else {
-                throw error("number out of range", at: start)
-            }
-            append(.double, start: start, end: index)
-        }
-
-        private static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
-
-        private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
-            let length = literal.utf8CodeUnitCount
-            guard index + length <= count, memcmp(base + index, literal.utf8Start, length) == 0 else {
-                throw error("invalid literal")
-            }
-            index &+= length
-        }
-    }
-
-    static func hexValue(_ byte: UInt8) -> UInt32? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(byte &- UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(byte &- UInt8(ascii: "a") &+ 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt32(byte &- UInt8(ascii: "A") &+ 10)
-        default: return nil
-        }
-    }
-
-    /// The finite value of validated number text, or `nil` when it is out of range.
-    static func double(_ start: UnsafePointer<UInt8>, count: Int) -> Double? {
-        let text = String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
-        guard let value = Double(text), value.isFinite else { return nil }
-        return value
     }
 }
 
@@ -457,91 +312,12 @@ struct JSONTapeView {
     }
 
     private func double(_ node: JSONTape.Node) -> Double? {
-        guard let base = bytes.baseAddress else { return nil }
-        return JSONTape.double(base + Int(node.start), count: Int(node.end &- node.start))
+        Double(bitPattern: UInt64(bitPattern: node.integer))
     }
 
     /// The text of a string node; escapes are decoded, invalid UTF-8 and lone surrogates become U+FFFD.
     private func string(_ node: JSONTape.Node) -> String {
         guard let base = bytes.baseAddress else { return "" }
-        let start = base + Int(node.start)
-        let length = Int(node.end &- node.start)
-        guard node.flag else { return String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self) }
-        // Decoded text is never longer than its escaped form.
-        return String(unsafeUninitializedCapacity: length) { output in
-            Self.unescape(start, length, into: output)
-        }
-    }
-
-    /// Decodes a validated escaped string into `output` (at least `length` bytes); returns the bytes written.
-    private static func unescape(
-        _ input: UnsafePointer<UInt8>, _ length: Int, into output: UnsafeMutableBufferPointer<UInt8>
-    ) -> Int {
-        var read = 0
-        var written = 0
-        func put(_ byte: UInt8) {
-            output[written] = byte
-            written &+= 1
-        }
-        func hex4(_ at: Int) -> UInt32 {
-            var value: UInt32 = 0
-            for offset in 0..<4 { value = value << 4 | (JSONTape.hexValue(input[at &+ offset]) ?? 0) }
-            return value
-        }
-        guard let outputBase = output.baseAddress else { return 0 }
-        while read < length {
-            // Copy the run up to the next backslash in one go.
-            let run = memchr(input + read, Int32(UInt8(ascii: "\\")), length &- read)
-                .map { UnsafeRawPointer($0) - UnsafeRawPointer(input + read) } ?? (length &- read)
-            if run > 0 {
-                (outputBase + written).update(from: input + read, count: run)
-                written &+= run
-                read &+= run
-                continue
-            }
-            let escape = input[read &+ 1]
-            read &+= 2
-            switch escape {
-            case UInt8(ascii: "b"): put(0x08)
-            case UInt8(ascii: "f"): put(0x0C)
-            case UInt8(ascii: "n"): put(0x0A)
-            case UInt8(ascii: "r"): put(0x0D)
-            case UInt8(ascii: "t"): put(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = hex4(read)
-                read &+= 4
-                if (0xD800...0xDBFF).contains(scalar) {
-                    if read &+ 6 <= length, input[read] == UInt8(ascii: "\\"), input[read &+ 1] == UInt8(ascii: "u"),
-                        case let low = hex4(read &+ 2), (0xDC00...0xDFFF).contains(low)
-                    {
-                        scalar = 0x10000 &+ ((scalar &- 0xD800) << 10) &+ (low &- 0xDC00)
-                        read &+= 6
-                    } else {
-                        scalar = 0xFFFD
-                    }
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    scalar = 0xFFFD
-                }
-                switch scalar {
-                case 0..<0x80:
-                    put(UInt8(scalar))
-                case 0x80..<0x800:
-                    put(UInt8(0xC0 | scalar >> 6))
-                    put(UInt8(0x80 | scalar & 0x3F))
-                case 0x800..<0x10000:
-                    put(UInt8(0xE0 | scalar >> 12))
-                    put(UInt8(0x80 | scalar >> 6 & 0x3F))
-                    put(UInt8(0x80 | scalar & 0x3F))
-                default:
-                    put(UInt8(0xF0 | scalar >> 18))
-                    put(UInt8(0x80 | scalar >> 12 & 0x3F))
-                    put(UInt8(0x80 | scalar >> 6 & 0x3F))
-                    put(UInt8(0x80 | scalar & 0x3F))
-                }
-            default:
-                put(escape)  // " \ /
-            }
-        }
-        return written
+        return jsonDecodeString(base + Int(node.start), count: Int(node.end &- node.start), escaped: node.flag)
     }
 }
