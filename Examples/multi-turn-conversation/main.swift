@@ -36,7 +36,9 @@ do {
     try await turn(second, "Summarise everything we have discussed so far.")
     let resumedID = second.currentSessionID ?? "?"
     await second.disconnect()
-    print("\nSession id before: \(sessionID), after resume: \(resumedID) (\(resumedID == sessionID ? "unchanged" : "CHANGED"))")
+    print(
+        "\nSession id before: \(sessionID), after resume: \(resumedID) (\(resumedID == sessionID ? "unchanged" : "CHANGED"))"
+    )
 
     let data = try await second.loadSession(sessionID)
     let prompts = data.conversationHistory.filter { $0.direction == .sent && $0.type == "user" }.count

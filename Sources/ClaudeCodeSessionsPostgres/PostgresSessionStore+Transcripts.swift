@@ -164,7 +164,7 @@ extension PostgresSessionStore: SessionCatalog {
             """, logger: logger)
         guard
             let (id, base, seqs) = try await insertedRows.decode((Int64, Int64, [Int64]).self).first(where: { _ in true
-                })
+            })
         else {
             throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key)
         }

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A throwaway sandbox for running the real Claude Code CLI (or `fake-claude`) in a test.
@@ -156,9 +156,10 @@ public struct CLITestEnvironment: Sendable {
         }
         let relative = ".claude-cli/\(pinnedCLIVersion)/claude"
         var searched: [String] = []
-        for start in [URL(fileURLWithPath: filePath).deletingLastPathComponent().path,
-                      FileManager.default.currentDirectoryPath]
-        {
+        for start in [
+            URL(fileURLWithPath: filePath).deletingLastPathComponent().path,
+            FileManager.default.currentDirectoryPath,
+        ] {
             for folder in ancestors(of: start) {
                 let candidate = folder == "/" ? "/\(relative)" : "\(folder)/\(relative)"
                 if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -187,7 +188,8 @@ public struct CLITestEnvironment: Sendable {
     ///
     /// - Throws: ``Failure`` when it is not found.
     public static func locateFakeMessagesAPIServer(filePath: String = #filePath) throws -> String {
-        try locateBuiltExecutable(named: "fake-messages-api", environmentKey: "FAKE_MESSAGES_API_PATH", filePath: filePath)
+        try locateBuiltExecutable(
+            named: "fake-messages-api", environmentKey: "FAKE_MESSAGES_API_PATH", filePath: filePath)
     }
 
     private static func locateBuiltExecutable(named name: String, environmentKey: String, filePath: String) throws

@@ -519,7 +519,9 @@ public final class FakeMessagesAPI: Sendable {
         case .thinking(let thinking):
             return ["type": "thinking", "thinking": .string(thinking), "signature": .string(fakeSignature)]
         case .toolUse(let id, let name, let input):
-            return ["type": "tool_use", "id": .string(id ?? "toolu_fake"), "name": .string(name), "input": .value(input)]
+            return [
+                "type": "tool_use", "id": .string(id ?? "toolu_fake"), "name": .string(name), "input": .value(input),
+            ]
         }
     }
 }

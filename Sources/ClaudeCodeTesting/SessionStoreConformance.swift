@@ -137,7 +137,8 @@ public enum SessionStoreConformance {
 
         func catalog() async throws -> any SessionCatalog {
             guard let catalog = try await makeStore() as? any SessionCatalog else {
-                throw Failure(check: check, message: "the factory returned a store that is not a SessionCatalog", line: #line)
+                throw Failure(
+                    check: check, message: "the factory returned a store that is not a SessionCatalog", line: #line)
             }
             return catalog
         }
@@ -166,7 +167,8 @@ public enum SessionStoreConformance {
                 let wantValue = try? want.value()
                 try expect(
                     gotValue != nil && gotValue == wantValue,
-                    "\(what): entry \(index) differs: got \(Self.preview(got)), expected \(Self.preview(want))", line: line)
+                    "\(what): entry \(index) differs: got \(Self.preview(got)), expected \(Self.preview(want))",
+                    line: line)
                 try expect(got.type == want.type, "\(what): entry \(index) has type \(got.type)", line: line)
                 try expect(got.uuid == want.uuid, "\(what): entry \(index) has uuid \(got.uuid ?? "nil")", line: line)
             }
@@ -275,8 +277,10 @@ public enum SessionStoreConformance {
             try c.expectEntries(try await store.load(a), [entry(["from": "A"])], "project A")
             try c.expectEntries(try await store.load(b), [entry(["from": "B"])], "project B")
             if let catalog = store as? any SessionCatalog {
-                try c.expect(try await catalog.listSessions(projectKey: "A").count == 1, "project A lists other than 1 session")
-                try c.expect(try await catalog.listSessions(projectKey: "B").count == 1, "project B lists other than 1 session")
+                try c.expect(
+                    try await catalog.listSessions(projectKey: "A").count == 1, "project A lists other than 1 session")
+                try c.expect(
+                    try await catalog.listSessions(projectKey: "B").count == 1, "project B lists other than 1 session")
             }
         },
     ]
@@ -290,21 +294,26 @@ public enum SessionStoreConformance {
             try await store.append([entry(["n": 1])], to: SessionStoreKey(projectKey: "proj", sessionID: "b"))
             try await store.append([entry(["n": 1])], to: SessionStoreKey(projectKey: "other", sessionID: "c"))
             let sessions = try await store.listSessions(projectKey: "proj")
-            try c.expect(sessions.map(\.sessionID).sorted() == ["a", "b"], "listed \(sessions.map(\.sessionID).sorted())")
+            try c.expect(
+                sessions.map(\.sessionID).sorted() == ["a", "b"], "listed \(sessions.map(\.sessionID).sorted())")
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             for session in sessions {
                 try c.expect(
                     session.modifiedMilliseconds > 1_000_000_000_000 && session.modifiedMilliseconds < now + 86_400_000,
                     "mtime \(session.modifiedMilliseconds) is not epoch milliseconds")
             }
-            try c.expect(try await store.listSessions(projectKey: "never-appended-project").isEmpty, "an unknown project lists sessions")
+            try c.expect(
+                try await store.listSessions(projectKey: "never-appended-project").isEmpty,
+                "an unknown project lists sessions")
         },
         check("8. listSessions excludes subpaths", catalog: true) { c in
             let store = try await c.catalog()
             let main = SessionStoreKey(projectKey: "proj", sessionID: "main")
             try await store.append([entry(["n": 1])], to: main)
             try await store.append([entry(["n": 1])], to: sub(main, "subagents/agent-1"))
-            try await store.append([entry(["n": 1])], to: SessionStoreKey(projectKey: "proj", sessionID: "orphan", subpath: "subagents/agent-9"))
+            try await store.append(
+                [entry(["n": 1])],
+                to: SessionStoreKey(projectKey: "proj", sessionID: "orphan", subpath: "subagents/agent-9"))
             let listed = try await store.listSessions(projectKey: "proj").map(\.sessionID)
             try c.expect(listed == ["main"], "listed \(listed)")
         },
@@ -325,14 +334,17 @@ public enum SessionStoreConformance {
             let sub2 = sub(key, "subagents/agent-2")
             let other = SessionStoreKey(projectKey: "proj", sessionID: "sess2")
             let otherProject = SessionStoreKey(projectKey: "other-proj", sessionID: key.sessionID)
-            for target in [key, sub1, sub2, other, otherProject] { try await store.append([entry(["n": 1])], to: target) }
+            for target in [key, sub1, sub2, other, otherProject] {
+                try await store.append([entry(["n": 1])], to: target)
+            }
             try await store.delete(key)
             for gone in [key, sub1, sub2] {
                 try c.expect(try await store.load(gone) == nil, "\(gone) survived the delete")
             }
             try c.expect(try await store.load(other)?.count == 1, "another session was touched")
             try c.expect(try await store.load(otherProject)?.count == 1, "another project was touched")
-            try c.expect(try await store.listSubkeys(projectKey: "proj", sessionID: "sess").isEmpty, "subkeys are still listed")
+            try c.expect(
+                try await store.listSubkeys(projectKey: "proj", sessionID: "sess").isEmpty, "subkeys are still listed")
             let listed = try await store.listSessions(projectKey: "proj").map(\.sessionID)
             try c.expect(!listed.contains("sess"), "the deleted session is listed")
         },
@@ -353,16 +365,22 @@ public enum SessionStoreConformance {
             try await store.append([entry(["n": 1])], to: key)
             try await store.append([entry(["n": 1])], to: sub(key, "subagents/agent-1"))
             try await store.append([entry(["n": 1])], to: sub(key, "subagents/workflows/run-1/agent-2"))
-            try await store.append([entry(["n": 1])], to: SessionStoreKey(projectKey: "proj", sessionID: "other-sess", subpath: "subagents/agent-x"))
+            try await store.append(
+                [entry(["n": 1])],
+                to: SessionStoreKey(projectKey: "proj", sessionID: "other-sess", subpath: "subagents/agent-x"))
             let subkeys = try await store.listSubkeys(projectKey: "proj", sessionID: "sess").sorted()
-            try c.expect(subkeys == ["subagents/agent-1", "subagents/workflows/run-1/agent-2"], "listSubkeys gave \(subkeys)")
+            try c.expect(
+                subkeys == ["subagents/agent-1", "subagents/workflows/run-1/agent-2"], "listSubkeys gave \(subkeys)")
         },
         check("13. listSubkeys excludes the main transcript", catalog: true) { c in
             let store = try await c.catalog()
             try await store.append([entry(["n": 1])], to: key)
-            try c.expect(try await store.listSubkeys(projectKey: "proj", sessionID: "sess").isEmpty, "the main key is listed as a subkey")
             try c.expect(
-                try await store.listSubkeys(projectKey: "proj", sessionID: "never-appended").isEmpty, "an unknown session has subkeys")
+                try await store.listSubkeys(projectKey: "proj", sessionID: "sess").isEmpty,
+                "the main key is listed as a subkey")
+            try c.expect(
+                try await store.listSubkeys(projectKey: "proj", sessionID: "never-appended").isEmpty,
+                "an unknown session has subkeys")
         },
         check("14. listSessionSummaries returns the folded summaries", catalog: true) { c in
             let store = try await c.catalog()
@@ -372,29 +390,43 @@ public enum SessionStoreConformance {
                     entry(["timestamp": "2024-01-01T00:00:00.000Z", "customTitle": "first"]),
                     entry(["timestamp": "2024-01-01T00:00:01.000Z"]),
                 ], to: summaryKey)
-            try await store.append([entry(["timestamp": "2024-01-01T00:00:02.000Z", "customTitle": "second"])], to: summaryKey)
-            try await store.append([entry(["timestamp": "2024-01-01T00:00:00.000Z"])], to: SessionStoreKey(projectKey: "other", sessionID: "elsewhere"))
+            try await store.append(
+                [entry(["timestamp": "2024-01-01T00:00:02.000Z", "customTitle": "second"])], to: summaryKey)
+            try await store.append(
+                [entry(["timestamp": "2024-01-01T00:00:00.000Z"])],
+                to: SessionStoreKey(projectKey: "other", sessionID: "elsewhere"))
             let summaries = try await store.listSessionSummaries(projectKey: "proj")
             try c.expect(summaries.map(\.sessionID) == ["summ-sess"], "summaries of \(summaries.map(\.sessionID))")
             let summary = summaries[0]
-            try c.expect(summary.modifiedMilliseconds > 1_000_000_000_000, "summary mtime \(summary.modifiedMilliseconds) is not epoch ms")
+            try c.expect(
+                summary.modifiedMilliseconds > 1_000_000_000_000,
+                "summary mtime \(summary.modifiedMilliseconds) is not epoch ms")
             let listed = try await store.listSessions(projectKey: "proj")
             try c.expect(
-                summary.modifiedMilliseconds >= (listed.first { $0.sessionID == "summ-sess" }?.modifiedMilliseconds ?? .max),
+                summary.modifiedMilliseconds
+                    >= (listed.first { $0.sessionID == "summ-sess" }?.modifiedMilliseconds ?? .max),
                 "the summary's mtime is older than the listing's (not the same clock?)")
             guard case .object(let data) = summary.data else { throw c.fail("summary data is not an object") }
-            try c.expect(data["custom_title"] == "second", "custom_title is \(String(describing: data["custom_title"]))")
-            try c.expect(data["created_at"] == .int(1_704_067_200_000), "created_at is \(String(describing: data["created_at"]))")
-            let refolded = SessionSummaryFold.fold(summary, key: summaryKey, entries: [entry(["timestamp": "2024-01-01T00:00:03.000Z"])])
+            try c.expect(
+                data["custom_title"] == "second", "custom_title is \(String(describing: data["custom_title"]))")
+            try c.expect(
+                data["created_at"] == .int(1_704_067_200_000), "created_at is \(String(describing: data["created_at"]))"
+            )
+            let refolded = SessionSummaryFold.fold(
+                summary, key: summaryKey, entries: [entry(["timestamp": "2024-01-01T00:00:03.000Z"])])
             try c.expect(refolded.sessionID == "summ-sess", "the refolded summary changed its session id")
             try c.expect(refolded.modifiedMilliseconds == summary.modifiedMilliseconds, "the fold changed mtime")
             try await store.append(
-                [entry(["timestamp": "2024-01-01T00:00:09.000Z", "customTitle": "subagent"])], to: sub(summaryKey, "subagents/agent-1"))
+                [entry(["timestamp": "2024-01-01T00:00:09.000Z", "customTitle": "subagent"])],
+                to: sub(summaryKey, "subagents/agent-1"))
             let afterSub = try await store.listSessionSummaries(projectKey: "proj")
             try c.expect(afterSub.first?.data == summary.data, "a subpath append changed the main summary")
-            try c.expect(try await store.listSessionSummaries(projectKey: "never-appended-project").isEmpty, "an unknown project has summaries")
+            try c.expect(
+                try await store.listSessionSummaries(projectKey: "never-appended-project").isEmpty,
+                "an unknown project has summaries")
             try await store.delete(summaryKey)
-            try c.expect(try await store.listSessionSummaries(projectKey: "proj").isEmpty, "a deleted session keeps its summary")
+            try c.expect(
+                try await store.listSessionSummaries(projectKey: "proj").isEmpty, "a deleted session keeps its summary")
         },
     ]
 
@@ -445,12 +477,22 @@ public enum SessionStoreConformance {
                     group.addTask {
                         let target = keys[task % keys.count]
                         for index in 0..<perTask {
-                            var batch = [entry(["uuid": .string("t\(task)-\(index)"), "task": .int(Int64(task)), "i": .int(Int64(index))])]
+                            var batch = [
+                                entry([
+                                    "uuid": .string("t\(task)-\(index)"), "task": .int(Int64(task)),
+                                    "i": .int(Int64(index)),
+                                ])
+                            ]
                             if index % 3 == 0 {
                                 // Every third batch also carries a plain entry and a retry of the previous one.
-                                batch.append(entry(["task": .int(Int64(task)), "i": .int(Int64(index)), "plain": true]))
+                                batch.append(
+                                    entry(["task": .int(Int64(task)), "i": .int(Int64(index)), "plain": true]))
                                 if index > 0 {
-                                    batch.append(entry(["uuid": .string("t\(task)-\(index - 1)"), "task": .int(Int64(task)), "i": .int(Int64(index - 1))]))
+                                    batch.append(
+                                        entry([
+                                            "uuid": .string("t\(task)-\(index - 1)"), "task": .int(Int64(task)),
+                                            "i": .int(Int64(index - 1)),
+                                        ]))
                                 }
                             }
                             try await store.append(batch, to: target)
@@ -480,8 +522,12 @@ public enum SessionStoreConformance {
                     lastIndex[task] = index
                 }
                 let writers = (0..<tasks).count(where: { $0 % keys.count == offset })
-                try c.expect(seen.count == writers * perTask, "\(target): \(seen.count) uuids stored, expected \(writers * perTask)")
-                try c.expect(plain == writers * ((perTask + 2) / 3), "\(target): \(plain) plain entries, expected \(writers * ((perTask + 2) / 3))")
+                try c.expect(
+                    seen.count == writers * perTask,
+                    "\(target): \(seen.count) uuids stored, expected \(writers * perTask)")
+                try c.expect(
+                    plain == writers * ((perTask + 2) / 3),
+                    "\(target): \(plain) plain entries, expected \(writers * ((perTask + 2) / 3))")
             }
             if let catalog = store as? any SessionCatalog {
                 let listed = try await catalog.listSessions(projectKey: "proj").map(\.sessionID).sorted()
@@ -501,7 +547,9 @@ public enum SessionStoreConformance {
                 }
                 try c.expect(mtime > previous, "append \(round): mtime \(mtime) did not advance past \(previous)")
                 let summary = try await store.listSessionSummaries(projectKey: "proj").first { $0.sessionID == "sess" }
-                try c.expect((summary?.modifiedMilliseconds ?? 0) >= mtime, "append \(round): the summary is older than the listing")
+                try c.expect(
+                    (summary?.modifiedMilliseconds ?? 0) >= mtime,
+                    "append \(round): the summary is older than the listing")
                 previous = mtime
             }
         },
@@ -509,7 +557,9 @@ public enum SessionStoreConformance {
             let store = try await c.store()
             let chunk = "0123456789abcdef\\n\\\"quoted\\\" é 🚀 "
             let text = String(repeating: chunk, count: (10 << 20) / chunk.utf8.count + 1)
-            let big = entry(raw: Array(#"{"type":"user","uuid":"big","message":{"role":"user","content":""#.utf8) + Array(text.utf8) + Array(#""}}"#.utf8))
+            let big = entry(
+                raw: Array(#"{"type":"user","uuid":"big","message":{"role":"user","content":""#.utf8) + Array(text.utf8)
+                    + Array(#""}}"#.utf8))
             let small = entry(["uuid": "after"])
             try await store.append([big, small], to: key)
             let loaded = try await store.load(key)
@@ -537,7 +587,9 @@ public enum SessionStoreConformance {
                 "-Users-Foo-my-proj", "-users-foo-my-proj", "tenant:ü/🚀", "a/b", "..", ".", "%2F", "CON", "with space",
                 "e\u{0301}", String(repeating: "Ab", count: 300), "x\ny\tz",
             ]
-            let sessions = ["sess", "Sess", "a.b", "../x", "uuid with spaces", "%00", String(repeating: "é", count: 200)]
+            let sessions = [
+                "sess", "Sess", "a.b", "../x", "uuid with spaces", "%00", String(repeating: "é", count: 200),
+            ]
             var written: [SessionStoreKey: SessionStoreEntry] = [:]
             var counter = 0
             for project in projects {
@@ -549,7 +601,8 @@ public enum SessionStoreConformance {
                     written[target] = item
                 }
             }
-            let odd = SessionStoreKey(projectKey: "tenant:ü/🚀", sessionID: "sess", subpath: "subagents/wörk flows/ag%ent-1")
+            let odd = SessionStoreKey(
+                projectKey: "tenant:ü/🚀", sessionID: "sess", subpath: "subagents/wörk flows/ag%ent-1")
             let oddEntry = entry(["uuid": "odd"])
             try await store.append([oddEntry], to: odd)
             for (target, item) in written {
@@ -567,24 +620,34 @@ public enum SessionStoreConformance {
         },
         check("unsafe subpaths are refused before anything is written") { c in
             let store = try await c.store()
-            let unsafe = ["", "/abs/agent-1", "../agent-1", "subagents/../../x", "subagents/./agent", "a//b", "trailing/",
-                          ".", "..", "nul\u{0}byte", "C:agent", "c:/x", "back\\slash", "\\server\\share"]
+            let unsafe = [
+                "", "/abs/agent-1", "../agent-1", "subagents/../../x", "subagents/./agent", "a//b", "trailing/",
+                ".", "..", "nul\u{0}byte", "C:agent", "c:/x", "back\\slash", "\\server\\share",
+            ]
             for subpath in unsafe {
                 try await c.expectInvalidKey {
                     try await store.append([entry(["n": 1])], to: sub(key, subpath))
                 }
             }
-            for badKey in [SessionStoreKey(projectKey: "", sessionID: "s"), SessionStoreKey(projectKey: "p", sessionID: ""),
-                           SessionStoreKey(projectKey: "p\u{0}", sessionID: "s"), SessionStoreKey(projectKey: "p", sessionID: "s\u{0}")] {
+            for badKey in [
+                SessionStoreKey(projectKey: "", sessionID: "s"), SessionStoreKey(projectKey: "p", sessionID: ""),
+                SessionStoreKey(projectKey: "p\u{0}", sessionID: "s"),
+                SessionStoreKey(projectKey: "p", sessionID: "s\u{0}"),
+            ] {
                 try await c.expectInvalidKey {
                     try await store.append([entry(["n": 1])], to: badKey)
                 }
             }
             try c.expect(try await store.load(key) == nil, "a refused append created the main key")
             if let catalog = store as? any SessionCatalog {
-                try c.expect(try await catalog.listSessions(projectKey: "proj").isEmpty, "a refused append listed a session")
-                try c.expect(try await catalog.listSubkeys(projectKey: "proj", sessionID: "sess").isEmpty, "a refused append left a subkey")
-                try c.expect(try await catalog.listSessionSummaries(projectKey: "proj").isEmpty, "a refused append left a summary")
+                try c.expect(
+                    try await catalog.listSessions(projectKey: "proj").isEmpty, "a refused append listed a session")
+                try c.expect(
+                    try await catalog.listSubkeys(projectKey: "proj", sessionID: "sess").isEmpty,
+                    "a refused append left a subkey")
+                try c.expect(
+                    try await catalog.listSessionSummaries(projectKey: "proj").isEmpty,
+                    "a refused append left a summary")
             }
         },
         check("summaries are never stale", catalog: true) { c in
@@ -593,34 +656,58 @@ public enum SessionStoreConformance {
             // Interleave appends to several sessions with listings; every listing must agree with the last append.
             for round in 0..<6 {
                 for (index, target) in sessionKeys.enumerated() where (index + round) % 2 == 0 {
-                    var batch = [entry(["uuid": .string("\(target.sessionID)-\(round)"), "customTitle": .string("title \(round)")])]
+                    var batch = [
+                        entry([
+                            "uuid": .string("\(target.sessionID)-\(round)"), "customTitle": .string("title \(round)"),
+                        ])
+                    ]
                     if round == index % 2 {
-                        batch.insert(entry(["uuid": .string("\(target.sessionID)-p"), "timestamp": "2024-05-01T10:00:00Z", "cwd": "/work",
-                                            "message": ["role": "user", "content": .string("prompt of \(target.sessionID)")]], type: "user"), at: 0)
+                        batch.insert(
+                            entry(
+                                [
+                                    "uuid": .string("\(target.sessionID)-p"), "timestamp": "2024-05-01T10:00:00Z",
+                                    "cwd": "/work",
+                                    "message": ["role": "user", "content": .string("prompt of \(target.sessionID)")],
+                                ], type: "user"), at: 0)
                     }
                     if round == 3 { batch.append(entry(["tag": .string("t\(index)")], type: "tag")) }
                     if round == 5 && index % 4 == 1 { batch.append(entry(["tag": ""], type: "tag")) }
                     try await store.append(batch, to: target)
                     let summaries = try await store.listSessionSummaries(projectKey: "proj")
                     let listing = try await store.listSessions(projectKey: "proj")
-                    try c.expect(Set(summaries.map(\.sessionID)) == Set(listing.map(\.sessionID)), "summaries and listing disagree on which sessions exist")
+                    try c.expect(
+                        Set(summaries.map(\.sessionID)) == Set(listing.map(\.sessionID)),
+                        "summaries and listing disagree on which sessions exist")
                     guard let summary = summaries.first(where: { $0.sessionID == target.sessionID }),
-                          let listed = listing.first(where: { $0.sessionID == target.sessionID }) else {
+                        let listed = listing.first(where: { $0.sessionID == target.sessionID })
+                    else {
                         throw c.fail("\(target.sessionID) has no summary or listing after its append")
                     }
-                    try c.expect(summary.modifiedMilliseconds >= listed.modifiedMilliseconds, "round \(round): \(target.sessionID)'s summary is stale")
-                    try c.expect(summary.data["custom_title"] == .string("title \(round)"), "round \(round): \(target.sessionID)'s title is \(String(describing: summary.data["custom_title"]))")
+                    try c.expect(
+                        summary.modifiedMilliseconds >= listed.modifiedMilliseconds,
+                        "round \(round): \(target.sessionID)'s summary is stale")
+                    try c.expect(
+                        summary.data["custom_title"] == .string("title \(round)"),
+                        "round \(round): \(target.sessionID)'s title is \(String(describing: summary.data["custom_title"]))"
+                    )
                 }
             }
             let summaries = try await store.listSessionSummaries(projectKey: "proj")
-            try c.expect(summaries.count == sessionKeys.count, "\(summaries.count) summaries for \(sessionKeys.count) sessions")
+            try c.expect(
+                summaries.count == sessionKeys.count, "\(summaries.count) summaries for \(sessionKeys.count) sessions")
             for summary in summaries {
                 let index = Int(summary.sessionID.dropFirst())!
-                try c.expect(summary.data["first_prompt"] == .string("prompt of s\(index)"), "\(summary.sessionID): first_prompt is \(String(describing: summary.data["first_prompt"]))")
-                try c.expect(summary.data["cwd"] == "/work", "\(summary.sessionID): cwd is \(String(describing: summary.data["cwd"]))")
+                try c.expect(
+                    summary.data["first_prompt"] == .string("prompt of s\(index)"),
+                    "\(summary.sessionID): first_prompt is \(String(describing: summary.data["first_prompt"]))")
+                try c.expect(
+                    summary.data["cwd"] == "/work",
+                    "\(summary.sessionID): cwd is \(String(describing: summary.data["cwd"]))")
                 let tagged = index % 2 == 1 && index % 4 != 1
                 let expectedTag: JSONValue? = tagged ? .string("t\(index)") : nil
-                try c.expect(summary.data["tag"] == expectedTag, "\(summary.sessionID): tag is \(String(describing: summary.data["tag"]))")
+                try c.expect(
+                    summary.data["tag"] == expectedTag,
+                    "\(summary.sessionID): tag is \(String(describing: summary.data["tag"]))")
             }
             // A store made afresh over the same data (for persistent stores) sees the same summaries.
         },

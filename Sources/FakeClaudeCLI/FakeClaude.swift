@@ -4,11 +4,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 enum FakeClaude {
@@ -146,7 +146,9 @@ enum FakeClaude {
                 || ["HOME", "TMPDIR", "PATH", "PWD", "IS_SANDBOX", "MAX_THINKING_TOKENS"].contains(key)
                 || extra.contains(key)
         }
-        let env = "{" + selected.keys.sorted().map { "\(JSONText.string($0)):\(JSONText.string(selected[$0] ?? ""))" }
+        let env =
+            "{"
+            + selected.keys.sorted().map { "\(JSONText.string($0)):\(JSONText.string(selected[$0] ?? ""))" }
             .joined(separator: ",") + "}"
         let argv = "[" + CommandLine.arguments.map(JSONText.string).joined(separator: ",") + "]"
         let cwd = FileManager.default.currentDirectoryPath
@@ -284,7 +286,8 @@ struct Player {
             }
             Output.stdout(Frames.result(text: "replayed"))
         case .unicodeSeparators:
-            let text = "line\u{2028}separator\u{2029}paragraph | quotes \" and \\ backslash | "
+            let text =
+                "line\u{2028}separator\u{2029}paragraph | quotes \" and \\ backslash | "
                 + "json-ish {\"type\":\"result\"} | BOM\u{FEFF} | emoji 🧪👩‍🔬 | e\u{0301} | "
                 + "RTL \u{202E}abc\u{202C} | </script> | tab-free, control-free"
             Output.stdout(Frames.systemInit())
@@ -401,11 +404,11 @@ enum Output {
         var remaining = buffer.count
         while remaining > 0 {
             #if canImport(Glibc)
-            let written = Glibc.write(fd, pointer, remaining)
+                let written = Glibc.write(fd, pointer, remaining)
             #elseif canImport(Musl)
-            let written = Musl.write(fd, pointer, remaining)
+                let written = Musl.write(fd, pointer, remaining)
             #else
-            let written = Darwin.write(fd, pointer, remaining)
+                let written = Darwin.write(fd, pointer, remaining)
             #endif
             if written < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }

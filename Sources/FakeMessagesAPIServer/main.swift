@@ -33,7 +33,8 @@ let log = logRequests
 let api = FakeMessagesAPI(configuration: configuration) { request in
     if log {
         let text = request.lastUserText.map { String($0.prefix(80)) } ?? "-"
-        let line = "\(request.method) \(request.path) stream=\(request.isStreaming) "
+        let line =
+            "\(request.method) \(request.path) stream=\(request.isStreaming) "
             + "user_turns=\(request.userTurnCount) messages=\(request.messageCount) text=\(text.debugDescription)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }

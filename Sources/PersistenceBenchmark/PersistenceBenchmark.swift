@@ -22,14 +22,14 @@
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @main
@@ -39,7 +39,9 @@ struct PersistenceBenchmark {
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
         while let key = iterator.next() {
             guard key.hasPrefix("--"), let value = iterator.next() else {
-                print("usage: persistence-benchmark [--messages N] [--turn T] [--policy P] [--dir D] [--frames-out F] [--json-out F] [--points a,b,c]")
+                print(
+                    "usage: persistence-benchmark [--messages N] [--turn T] [--policy P] [--dir D] [--frames-out F] [--json-out F] [--points a,b,c]"
+                )
                 exit(2)
             }
             arguments[String(key.dropFirst(2))] = value
@@ -89,7 +91,8 @@ struct PersistenceBenchmark {
         let enqueueCount = min(count, 2000)
         let enqueueStarted = clock.now
         for position in 0..<enqueueCount {
-            enqueueWriter.enqueue(ConversationMessage(direction: frames[position].direction, rawJSON: frames[position].raw))
+            enqueueWriter.enqueue(
+                ConversationMessage(direction: frames[position].direction, rawJSON: frames[position].raw))
         }
         let enqueueNanos = nanoseconds(clock.now - enqueueStarted) / Double(enqueueCount)
         try await enqueueWriter.close()
@@ -110,14 +113,16 @@ struct PersistenceBenchmark {
             func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
             let amortized = median(runs.map { $0.amortized[low..<high].reduce(0, +) / Double(high - low) })
             let io = median(runs.map { $0.io[low..<high].reduce(0, +) / Double(high - low) })
-            let p50 = median(runs.map { run in
-                let sorted = run.append[low..<high].sorted()
-                return sorted[sorted.count / 2]
-            })
-            let p99 = median(runs.map { run in
-                let sorted = run.append[low..<high].sorted()
-                return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
-            })
+            let p50 = median(
+                runs.map { run in
+                    let sorted = run.append[low..<high].sorted()
+                    return sorted[sorted.count / 2]
+                })
+            let p99 = median(
+                runs.map { run in
+                    let sorted = run.append[low..<high].sorted()
+                    return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+                })
             rows.append([
                 "n": Double(point), "io_us": io / 1000, "amortized_us": amortized / 1000, "append_p50_us": p50 / 1000,
                 "append_p99_us": p99 / 1000,
@@ -130,8 +135,10 @@ struct PersistenceBenchmark {
         print("  load of \(count) messages: \(format(loadMillis)) ms")
 
         if let path = arguments["json-out"] {
-            var json = "{\"implementation\":\"swift\",\"policy\":\"\(policyName)\",\"messages\":\(count),\"turn\":\(turn),"
-            json += "\"compactions\":\(compactions),\"enqueue_us\":\(enqueueNanos / 1000),\"load_ms\":\(loadMillis),\"points\":["
+            var json =
+                "{\"implementation\":\"swift\",\"policy\":\"\(policyName)\",\"messages\":\(count),\"turn\":\(turn),"
+            json +=
+                "\"compactions\":\(compactions),\"enqueue_us\":\(enqueueNanos / 1000),\"load_ms\":\(loadMillis),\"points\":["
             json += rows.map { row in
                 "{\"n\":\(Int(row["n"]!)),\"io_us\":\(row["io_us"]!),\"amortized_us\":\(row["amortized_us"]!),\"append_p50_us\":\(row["append_p50_us"]!),\"append_p99_us\":\(row["append_p99_us"]!)}"
             }.joined(separator: ",")
@@ -147,7 +154,8 @@ struct PersistenceBenchmark {
         -> Run
     {
         _ = try await store.delete(id)
-        let writer = try await store.openSession(id, workingDirectory: "/work/bench", options: ["model": "claude-opus-5-5"])
+        let writer = try await store.openSession(
+            id, workingDirectory: "/work/bench", options: ["model": "claude-opus-5-5"])
         let clock = ContinuousClock()
         var run = Run(count: frames.count)
         var index = 0

@@ -24,13 +24,14 @@
 // --mode load: load the session and list the folder; print "loaded <messages> listed <sessions>".
 
 import ClaudeCodeSessions
+import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @main
@@ -217,12 +218,12 @@ struct SessionCrashWriter {
     }
 
     static func usage() -> Never {
-        emit("usage: session-crash-writer --dir DIR --session ID [--own-session ID] [--tag W] [--start K] [--count N] [--policy checkpoint|message|never] [--turn T]\n")
+        emit(
+            "usage: session-crash-writer --dir DIR --session ID [--own-session ID] [--tag W] [--start K] [--count N] [--policy checkpoint|message|never] [--turn T]\n"
+        )
         exit(2)
     }
 }
-
-import Synchronization
 
 final class Counter: Sendable {
     private let storage = Mutex(0)

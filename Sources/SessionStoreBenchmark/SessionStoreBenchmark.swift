@@ -16,9 +16,9 @@ import ClaudeCodeSessions
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 func fail(_ message: String) -> Never {
@@ -46,17 +46,19 @@ func pad(_ text: String, _ width: Int = 11) -> String {
 func processCPUSeconds() -> Double {
     var usage = rusage()
     #if os(Linux)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
     #else
-    getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF, &usage)
     #endif
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return 0 }
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 struct Options {
@@ -88,7 +90,9 @@ struct StoreCase {
 func temporaryFolder(_ parent: String?) -> String {
     let base = parent ?? (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
     var template = Array("\(base)/store-bench-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { fail("mkdtemp failed") }
+    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+        fail("mkdtemp failed")
+    }
     return String(cString: made)
 }
 
@@ -107,7 +111,9 @@ func storesBenchmark(_ options: Options) async throws {
     let cases = [
         StoreCase(name: "memory", make: { InMemorySessionStore() }),
         StoreCase(name: "file", make: { FileSessionTranscriptStore(directory: nextFolder()) }),
-        StoreCase(name: "file+fsync", make: { FileSessionTranscriptStore(configuration: .init(directory: nextFolder(), syncEachAppend: true)) }),
+        StoreCase(
+            name: "file+fsync",
+            make: { FileSessionTranscriptStore(configuration: .init(directory: nextFolder(), syncEachAppend: true)) }),
     ]
     let session = "11111111-2222-4333-8444-555555555555"
     let items = (0..<entries).map { transcriptEntry($0, session: session) }
@@ -133,9 +139,14 @@ func storesBenchmark(_ options: Options) async throws {
             }
             let rate = median(rates)
             let megabytes = rate * Double(bytes) / Double(entries) / 1e6
-            emit(["benchmark": "append", "store": .string(storeCase.name), "batch": .int(Int64(batch)), "entries": .int(Int64(count)),
-                  "entries_per_second": .double(rate), "mb_per_second": .double(megabytes)])
-            table.append("append  " + pad(storeCase.name) + String(format: " batch %-3d %10.0f entries/s %8.1f MB/s", batch, rate, megabytes))
+            emit([
+                "benchmark": "append", "store": .string(storeCase.name), "batch": .int(Int64(batch)),
+                "entries": .int(Int64(count)),
+                "entries_per_second": .double(rate), "mb_per_second": .double(megabytes),
+            ])
+            table.append(
+                "append  " + pad(storeCase.name)
+                    + String(format: " batch %-3d %10.0f entries/s %8.1f MB/s", batch, rate, megabytes))
         }
     }
 
@@ -156,21 +167,33 @@ func storesBenchmark(_ options: Options) async throws {
             guard loaded?.count == entries else { fail("load returned \(loaded?.count ?? 0) entries") }
         }
         let time = median(times)
-        emit(["benchmark": "load", "store": .string(storeCase.name), "entries": .int(Int64(entries)), "bytes": .int(Int64(bytes)),
-              "seconds": .double(time), "entries_per_second": .double(Double(entries) / time), "mb_per_second": .double(Double(bytes) / 1e6 / time)])
-        table.append("load    " + pad(storeCase.name) + String(format: " %d entries (%.1f MB) in %.1f ms: %.0f MB/s", entries, Double(bytes) / 1e6, time * 1000, Double(bytes) / 1e6 / time))
+        emit([
+            "benchmark": "load", "store": .string(storeCase.name), "entries": .int(Int64(entries)),
+            "bytes": .int(Int64(bytes)),
+            "seconds": .double(time), "entries_per_second": .double(Double(entries) / time),
+            "mb_per_second": .double(Double(bytes) / 1e6 / time),
+        ])
+        table.append(
+            "load    " + pad(storeCase.name)
+                + String(
+                    format: " %d entries (%.1f MB) in %.1f ms: %.0f MB/s", entries, Double(bytes) / 1e6, time * 1000,
+                    Double(bytes) / 1e6 / time))
     }
 
     // Listing: `sessions` sessions in one project, two entries each.
     let listFolder = nextFolder()
     for name in ["memory", "file"] {
-        let store: any SessionCatalog = name == "memory" ? InMemorySessionStore() : FileSessionTranscriptStore(directory: listFolder)
+        let store: any SessionCatalog =
+            name == "memory" ? InMemorySessionStore() : FileSessionTranscriptStore(directory: listFolder)
         let fill = clock.now
         for number in 0..<sessions {
             let id = String(format: "%08x-0000-4000-8000-%012x", number, number)
-            let first = try SessionStoreEntry(raw: RawJSON(
-                #"{"type":"user","uuid":"\#(id)-1","timestamp":"2026-11-24T17:07:49.922Z","cwd":"/work/project","message":{"role":"user","content":"session \#(number): refactor the parser"}}"#))
-            let second = try SessionStoreEntry(raw: RawJSON(#"{"type":"custom-title","customTitle":"Session \#(number)","uuid":"\#(id)-2"}"#))
+            let first = try SessionStoreEntry(
+                raw: RawJSON(
+                    #"{"type":"user","uuid":"\#(id)-1","timestamp":"2026-11-24T17:07:49.922Z","cwd":"/work/project","message":{"role":"user","content":"session \#(number): refactor the parser"}}"#
+                ))
+            let second = try SessionStoreEntry(
+                raw: RawJSON(#"{"type":"custom-title","customTitle":"Session \#(number)","uuid":"\#(id)-2"}"#))
             try await store.append([first, second], to: SessionStoreKey(projectKey: "-bench-list", sessionID: id))
         }
         let filled = seconds(clock.now - fill)
@@ -178,22 +201,32 @@ func storesBenchmark(_ options: Options) async throws {
             var listTimes: [Double] = []
             var summaryTimes: [Double] = []
             for _ in 0..<rounds {
-                let reader: any SessionCatalog = cold && name == "file" ? FileSessionTranscriptStore(directory: listFolder) : store
+                let reader: any SessionCatalog =
+                    cold && name == "file" ? FileSessionTranscriptStore(directory: listFolder) : store
                 var start = clock.now
                 let listed = try await reader.listSessions(projectKey: "-bench-list")
                 listTimes.append(seconds(clock.now - start))
-                let readerForSummaries: any SessionCatalog = cold && name == "file" ? FileSessionTranscriptStore(directory: listFolder) : store
+                let readerForSummaries: any SessionCatalog =
+                    cold && name == "file" ? FileSessionTranscriptStore(directory: listFolder) : store
                 start = clock.now
                 let summaries = try await readerForSummaries.listSessionSummaries(projectKey: "-bench-list")
                 summaryTimes.append(seconds(clock.now - start))
-                guard listed.count == sessions, summaries.count == sessions else { fail("listed \(listed.count), \(summaries.count)") }
+                guard listed.count == sessions, summaries.count == sessions else {
+                    fail("listed \(listed.count), \(summaries.count)")
+                }
             }
             let mode = name == "memory" ? "" : (cold ? " cold" : " warm")
-            emit(["benchmark": "list", "store": .string(name + mode), "sessions": .int(Int64(sessions)),
-                  "list_sessions_ms": .double(median(listTimes) * 1000), "list_summaries_ms": .double(median(summaryTimes) * 1000),
-                  "fill_seconds": .double(filled)])
-            table.append("list    " + pad(name + mode) + String(format: " %d sessions: listSessions %.1f ms, listSessionSummaries %.1f ms (filled in %.1f s)",
-                                sessions, median(listTimes) * 1000, median(summaryTimes) * 1000, filled))
+            emit([
+                "benchmark": "list", "store": .string(name + mode), "sessions": .int(Int64(sessions)),
+                "list_sessions_ms": .double(median(listTimes) * 1000),
+                "list_summaries_ms": .double(median(summaryTimes) * 1000),
+                "fill_seconds": .double(filled),
+            ])
+            table.append(
+                "list    " + pad(name + mode)
+                    + String(
+                        format: " %d sessions: listSessions %.1f ms, listSessionSummaries %.1f ms (filled in %.1f s)",
+                        sessions, median(listTimes) * 1000, median(summaryTimes) * 1000, filled))
             if name == "memory" { break }
         }
     }
@@ -220,7 +253,9 @@ func consume(_ message: Message) -> Int {
 }
 
 func mirrorBenchmark(_ options: Options) async throws {
-    guard let fake = options.string("fake"), let replay = options.string("replay"), let mirrored = options.string("mirror-replay") else {
+    guard let fake = options.string("fake"), let replay = options.string("replay"),
+        let mirrored = options.string("mirror-replay")
+    else {
         fail("mirror needs --fake, --replay and --mirror-replay")
     }
     let runs = options.int("runs", 5)
@@ -232,7 +267,8 @@ func mirrorBenchmark(_ options: Options) async throws {
         var clientOptions = ClaudeCodeOptions()
         clientOptions.cliPath = fake
         clientOptions.env = [
-            "FAKE_CLAUDE_SCENARIO": "replay", "FAKE_CLAUDE_REPLAY_FILE": mode == "none" ? replay : mirrored, "HOME": "/bench-home",
+            "FAKE_CLAUDE_SCENARIO": "replay", "FAKE_CLAUDE_REPLAY_FILE": mode == "none" ? replay : mirrored,
+            "HOME": "/bench-home",
         ]
         var store: (any SessionCatalog)?
         let client: ClaudeSDKClient
@@ -265,7 +301,9 @@ func mirrorBenchmark(_ options: Options) async throws {
         var stored = 0
         if let store {
             for listing in try await store.listSessions(projectKey: "-bench-project") {
-                stored += try await store.load(SessionStoreKey(projectKey: "-bench-project", sessionID: listing.sessionID))?.count ?? 0
+                stored +=
+                    try await store.load(SessionStoreKey(projectKey: "-bench-project", sessionID: listing.sessionID))?
+                    .count ?? 0
             }
         }
         _ = checksum
@@ -284,22 +322,30 @@ func mirrorBenchmark(_ options: Options) async throws {
             rates[mode, default: []].append(result.rate)
             cpus[mode, default: []].append(result.cpu)
             counts[mode] = (result.messages, result.stored)
-            emit(["benchmark": "mirror", "store": .string(mode), "messages": .int(Int64(result.messages)),
-                  "stored_entries": .int(Int64(result.stored)), "messages_per_second": .double(result.rate),
-                  "cpu_us_per_message": .double(result.cpu)])
+            emit([
+                "benchmark": "mirror", "store": .string(mode), "messages": .int(Int64(result.messages)),
+                "stored_entries": .int(Int64(result.stored)), "messages_per_second": .double(result.rate),
+                "cpu_us_per_message": .double(result.cpu),
+            ])
         }
     }
-    let labels = ["none": "no mirroring (plain replay)", "frames": "CLI mirror frames, no store", "memory": "mirrored to memory",
-                  "file": "mirrored to file store"]
+    let labels = [
+        "none": "no mirroring (plain replay)", "frames": "CLI mirror frames, no store", "memory": "mirrored to memory",
+        "file": "mirrored to file store",
+    ]
     let baseline = median(rates["none"] ?? [1])
     let framesOnly = median(rates["frames"] ?? [1])
     var lines = [String(format: "mirror: median of %d runs; client CPU µs/message includes the store's work", runs)]
     for mode in modes {
         let rate = median(rates[mode] ?? [])
-        var line = pad(labels[mode]!, 30) + String(format: " %9.0f messages/s  %6.2f CPU µs/msg", rate, median(cpus[mode] ?? []))
+        var line =
+            pad(labels[mode]!, 30)
+            + String(format: " %9.0f messages/s  %6.2f CPU µs/msg", rate, median(cpus[mode] ?? []))
         if mode != "none" { line += String(format: "  vs plain %+6.1f%%", (rate / baseline - 1) * 100) }
         if mode == "memory" || mode == "file" {
-            line += String(format: "  vs frames, no store %+6.1f%%  (%d entries stored)", (rate / framesOnly - 1) * 100, counts[mode]?.1 ?? 0)
+            line += String(
+                format: "  vs frames, no store %+6.1f%%  (%d entries stored)", (rate / framesOnly - 1) * 100,
+                counts[mode]?.1 ?? 0)
         }
         lines.append(line)
     }
@@ -321,7 +367,11 @@ func drainBenchmark(_ options: Options) async throws {
             start = index + 1
         }
     }
-    guard case .result(let result) = Message(line: Array(#"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s","duration_ms":1,"duration_api_ms":1}"#.utf8))
+    guard
+        case .result(let result) = Message(
+            line: Array(
+                #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s","duration_ms":1,"duration_api_ms":1}"#
+                    .utf8))
     else { fail("no result") }
     var options_ = ClaudeCodeOptions()
     options_.env = ["HOME": "/bench-home"]
@@ -338,7 +388,10 @@ func drainBenchmark(_ options: Options) async throws {
             let failures = await mirror.beforeDelivering(result)
             let elapsed = seconds(clock.now - start)
             guard failures.isEmpty else { fail("mirror failures") }
-            note("drain round \(round) " + pad(storeName, 8) + String(format: "%d frames in %.1f ms: %.2f µs/frame", frames.count, elapsed * 1000,
+            note(
+                "drain round \(round) " + pad(storeName, 8)
+                    + String(
+                        format: "%d frames in %.1f ms: %.2f µs/frame", frames.count, elapsed * 1000,
                         elapsed * 1e6 / Double(frames.count)))
         }
     }

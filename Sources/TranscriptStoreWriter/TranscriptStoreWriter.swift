@@ -19,11 +19,11 @@ import ClaudeCode
 import ClaudeCodeSessions
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @main
@@ -35,7 +35,8 @@ struct TranscriptStoreWriter {
             guard key.hasPrefix("--"), let value = iterator.next() else { usage() }
             arguments[String(key.dropFirst(2))] = value
         }
-        guard let directory = arguments["dir"], let project = arguments["project"], let session = arguments["session"] else {
+        guard let directory = arguments["dir"], let project = arguments["project"], let session = arguments["session"]
+        else {
             usage()
         }
         let key = SessionStoreKey(projectKey: project, sessionID: session, subpath: arguments["subpath"])
@@ -87,7 +88,8 @@ struct TranscriptStoreWriter {
             for i in index..<upper {
                 entries.append(entry(i))
                 if shared {
-                    entries.append(try! SessionStoreEntry(raw: RawJSON(#"{"type":"x","uuid":"shared-\#(i)","n":\#(i)}"#)))
+                    entries.append(
+                        try! SessionStoreEntry(raw: RawJSON(#"{"type":"x","uuid":"shared-\#(i)","n":\#(i)}"#)))
                 }
             }
             do {
@@ -114,7 +116,9 @@ struct TranscriptStoreWriter {
     }
 
     static func usage() -> Never {
-        emit("usage: transcript-store-writer --dir DIR --project P --session S [--subpath X] [--tag W] [--start K] [--count N] [--batch B] [--shared 1]")
+        emit(
+            "usage: transcript-store-writer --dir DIR --project P --session S [--subpath X] [--tag W] [--start K] [--count N] [--batch B] [--shared 1]"
+        )
         exit(2)
     }
 }

@@ -66,12 +66,12 @@ struct TranscriptsBenchmark {
         var touched = 0
         for _ in 0..<max(1, repeats) {
             if only != "read" {
-            let listStart = clock.now
-            let listCPU = cpuSeconds()
-            let sessions = try await library.listSessions(directory: cwd, includeWorktrees: false)
-            bestList = min(bestList, clock.now - listStart)
-            cpuList = min(cpuList, cpuSeconds() - listCPU)
-            listed = sessions.count
+                let listStart = clock.now
+                let listCPU = cpuSeconds()
+                let sessions = try await library.listSessions(directory: cwd, includeWorktrees: false)
+                bestList = min(bestList, clock.now - listStart)
+                cpuList = min(cpuList, cpuSeconds() - listCPU)
+                listed = sessions.count
             }
             if only == "list" { continue }
 
@@ -97,8 +97,10 @@ struct TranscriptsBenchmark {
             Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         }
         return [
-            "list_seconds": .double(seconds(bestList)), "list_cpu_seconds": .double(cpuList), "sessions": .int(Int64(listed)),
-            "read_seconds": .double(seconds(bestRead)), "read_cpu_seconds": .double(cpuRead), "messages": .int(Int64(read)),
+            "list_seconds": .double(seconds(bestList)), "list_cpu_seconds": .double(cpuList),
+            "sessions": .int(Int64(listed)),
+            "read_seconds": .double(seconds(bestRead)), "read_cpu_seconds": .double(cpuRead),
+            "messages": .int(Int64(read)),
             "touched": .int(Int64(touched)),
         ]
     }
@@ -108,9 +110,9 @@ struct TranscriptsBenchmark {
 func cpuSeconds() -> Double {
     var usage = rusage()
     #if canImport(Glibc)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
     #else
-    getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF, &usage)
     #endif
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
         + Double(usage.ru_stime.tv_usec) / 1e6
@@ -192,7 +194,9 @@ struct Generator {
         var parent: String?
     }
 
-    mutating func entry(_ context: inout Context, type: String, message: JSONValue?, extra: [(String, JSONValue)] = []) -> [UInt8] {
+    mutating func entry(_ context: inout Context, type: String, message: JSONValue?, extra: [(String, JSONValue)] = [])
+        -> [UInt8]
+    {
         let uuid = uuid()
         var members: [(String, JSONValue)] = [
             ("parentUuid", context.parent.map(JSONValue.string) ?? .null), ("isSidechain", false),
@@ -211,23 +215,32 @@ struct Generator {
     }
 
     mutating func user(_ context: inout Context, _ content: JSONValue) -> [UInt8] {
-        entry(&context, type: "user", message: ["role": "user", "content": content], extra: [("promptId", .string(uuid()))])
+        entry(
+            &context, type: "user", message: ["role": "user", "content": content],
+            extra: [("promptId", .string(uuid()))])
     }
 
     mutating func assistant(_ context: inout Context, id: String, _ block: JSONValue) -> [UInt8] {
         let message: JSONValue = [
             "id": .string(id), "type": "message", "role": "assistant", "model": "claude-opus-5-5", "content": [block],
             "stop_reason": "tool_use", "stop_sequence": nil,
-            "usage": ["input_tokens": .int(Int64(int(100...9000))), "output_tokens": .int(Int64(int(10...900))), "cache_read_input_tokens": 13780],
+            "usage": [
+                "input_tokens": .int(Int64(int(100...9000))), "output_tokens": .int(Int64(int(10...900))),
+                "cache_read_input_tokens": 13780,
+            ],
         ]
         return entry(&context, type: "assistant", message: message, extra: [("requestId", .string("req_" + uuid()))])
     }
 
     /// One turn: prompt, attachments, optional parallel tool calls with results, answer.
-    mutating func turn(_ context: inout Context, into output: inout [UInt8], resultBytes: ClosedRange<Int>, attachments: Bool) {
+    mutating func turn(
+        _ context: inout Context, into output: inout [UInt8], resultBytes: ClosedRange<Int>, attachments: Bool
+    ) {
         output += user(&context, .string(text(int(40...400))))
         if attachments {
-            output += entry(&context, type: "attachment", message: nil, extra: [("attachment", ["type": "skill_listing", "content": .string(text(int(1000...5000)))])])
+            output += entry(
+                &context, type: "attachment", message: nil,
+                extra: [("attachment", ["type": "skill_listing", "content": .string(text(int(1000...5000)))])])
         }
         let messageID = "msg_" + uuid()
         output += assistant(&context, id: messageID, ["type": "text", "text": .string(text(int(50...600)))])
@@ -236,22 +249,34 @@ struct Generator {
         var callIDs: [String] = []
         for _ in 0..<calls {
             let callID = "toolu_" + uuid()
-            output += assistant(&context, id: messageID, ["type": "tool_use", "id": .string(callID), "name": "Read", "input": ["file_path": .string("/home/user/project/" + text(20))]])
+            output += assistant(
+                &context, id: messageID,
+                [
+                    "type": "tool_use", "id": .string(callID), "name": "Read",
+                    "input": ["file_path": .string("/home/user/project/" + text(20))],
+                ])
             callEntries.append(context.parent!)
             callIDs.append(callID)
         }
         for (callEntry, callID) in zip(callEntries, callIDs) {
             context.parent = callEntry
-            output += user(&context, [["type": "tool_result", "tool_use_id": .string(callID), "content": .string(text(int(resultBytes)))]])
+            output += user(
+                &context,
+                [["type": "tool_result", "tool_use_id": .string(callID), "content": .string(text(int(resultBytes)))]])
             if int(0...3) == 0 {
                 var progress = context
-                output += entry(&progress, type: "progress", message: nil, extra: [("data", ["type": "hook_progress", "hookName": "PostToolUse"])])
+                output += entry(
+                    &progress, type: "progress", message: nil,
+                    extra: [("data", ["type": "hook_progress", "hookName": "PostToolUse"])])
             }
         }
         if calls > 0 {
-            output += assistant(&context, id: "msg_" + uuid(), ["type": "text", "text": .string(text(int(100...1500)))])
+            output += assistant(
+                &context, id: "msg_" + uuid(), ["type": "text", "text": .string(text(int(100...1500)))])
         }
-        output += entry(&context, type: "system", message: nil, extra: [("subtype", "turn_duration"), ("durationMs", .int(Int64(int(100...90000))))])
+        output += entry(
+            &context, type: "system", message: nil,
+            extra: [("subtype", "turn_duration"), ("durationMs", .int(Int64(int(100...90000))))])
     }
 
     mutating func generate(config: String, cwd: String, sessions: Int, bigMegabytes: Int) throws -> JSONValue {
@@ -265,7 +290,10 @@ struct Generator {
             // Mixed sizes: most small, some past the 64 KiB windows, a few large.
             let roll = int(0...99)
             let target = roll < 75 ? int(3_000...25_000) : roll < 95 ? int(25_000...100_000) : int(100_000...300_000)
-            var output = line([("type", "queue-operation"), ("operation", "enqueue"), ("timestamp", .string(timestamp())), ("sessionId", .string(id))])
+            var output = line([
+                ("type", "queue-operation"), ("operation", "enqueue"), ("timestamp", .string(timestamp())),
+                ("sessionId", .string(id)),
+            ])
             var first = true
             while output.count < target {
                 turn(&context, into: &output, resultBytes: 200...8_000, attachments: first)
@@ -273,7 +301,9 @@ struct Generator {
             }
             output += line([("type", "last-prompt"), ("lastPrompt", .string(text(60))), ("sessionId", .string(id))])
             if int(0...9) == 0 {
-                output += line([("type", "custom-title"), ("customTitle", .string(text(30))), ("sessionId", .string(id))])
+                output += line([
+                    ("type", "custom-title"), ("customTitle", .string(text(30))), ("sessionId", .string(id)),
+                ])
             }
             try Data(output).write(to: URL(fileURLWithPath: projectDirectory + "/\(id).jsonl"))
             total += output.count

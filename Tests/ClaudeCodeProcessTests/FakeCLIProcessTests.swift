@@ -5,11 +5,11 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `ClaudeSDKClient` over the real ``SubprocessTransport`` running `fake-claude`: every fault the real CLI
@@ -180,7 +180,8 @@ struct FakeCLIProcessTests {
             #expect(seen.map(\.type) == ["system", "assistant"])
             #expect(error?.code == .processExited)
             #expect(error?.exitStatus == .exited(3))
-            #expect(error?.stderrTail?.contains("fatal: simulated crash") == true, "tail: \(error?.stderrTail ?? "nil")")
+            #expect(
+                error?.stderrTail?.contains("fatal: simulated crash") == true, "tail: \(error?.stderrTail ?? "nil")")
             #expect(!client.isConnected)
             await client.disconnect()
             #expect(await ProcessHarness.waitUntilGone(pid))
@@ -204,13 +205,16 @@ struct FakeCLIProcessTests {
             #expect(time < .milliseconds(delayMilliseconds) + .seconds(3))
             #expect(error.code == .processExited, "got \(error)")
             #expect(error.exitStatus == .exited(1))
-            #expect(error.stderrTail?.contains("simulated startup failure") == true, "tail: \(error.stderrTail ?? "nil")")
+            #expect(
+                error.stderrTail?.contains("simulated startup failure") == true, "tail: \(error.stderrTail ?? "nil")")
             #expect(!client.isConnected)
             #expect(await ProcessHarness.waitUntilGone(try harness.cliPID))
         }
     }
 
-    @Test("stderr-flood: 8 MiB of stderr is drained (no deadlock), every line reaches the callback, the tail stays ≤ 64 KiB")
+    @Test(
+        "stderr-flood: 8 MiB of stderr is drained (no deadlock), every line reaches the callback, the tail stays ≤ 64 KiB"
+    )
     func stderrFlood() async throws {
         try await ProcessHarness.run { harness in
             let total = 8 * 1024 * 1024
@@ -304,7 +308,9 @@ struct FakeCLIProcessTests {
             let error = await #expect(throws: ClaudeCodeError.self) { try await transport.start { second.append($0) } }
             #expect(error?.code == .alreadyConnected)
 
-            try await transport.write(Array(#"{"type":"control_request","request_id":"r1","request":{"subtype":"initialize"}}"#.utf8) + [0x0A])
+            try await transport.write(
+                Array(#"{"type":"control_request","request_id":"r1","request":{"subtype":"initialize"}}"#.utf8) + [0x0A]
+            )
             try await transport.write(Array(#"{"type":"user","message":{"role":"user","content":"hi"}}"#.utf8) + [0x0A])
             await transport.endInput()
             await transport.close()
@@ -369,7 +375,8 @@ struct FakeCLIProcessTests {
             consumer.cancel()
             let seen = await consumer.value
             #expect(seen == ["system", "assistant", "error:cancelled"])
-            #expect(await ProcessHarness.waitUntilGone(pid, timeout: .seconds(5)), "the CLI outlived the cancelled query")
+            #expect(
+                await ProcessHarness.waitUntilGone(pid, timeout: .seconds(5)), "the CLI outlived the cancelled query")
         }
     }
 
@@ -392,7 +399,8 @@ struct FakeCLIProcessTests {
             #expect(!ProcessHarness.isGone(pid))
             consumer.cancel()
             #expect(await consumer.value == "error:cancelled")
-            #expect(await ProcessHarness.waitUntilGone(pid, timeout: .seconds(5)), "the CLI outlived the cancelled query")
+            #expect(
+                await ProcessHarness.waitUntilGone(pid, timeout: .seconds(5)), "the CLI outlived the cancelled query")
         }
     }
 
@@ -408,7 +416,8 @@ struct FakeCLIProcessTests {
             }
             #expect(seen == ["system", "assistant"])
             let pid = try harness.cliPID
-            #expect(await ProcessHarness.waitUntilGone(pid, timeout: .seconds(5)), "the CLI outlived the abandoned query")
+            #expect(
+                await ProcessHarness.waitUntilGone(pid, timeout: .seconds(5)), "the CLI outlived the abandoned query")
         }
     }
 

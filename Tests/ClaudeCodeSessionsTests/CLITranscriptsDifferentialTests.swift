@@ -49,7 +49,9 @@ struct CLITranscriptsDifferentialTests {
 
     // MARK: Operation builders
 
-    static func list(directory: String? = nil, limit: Int? = nil, offset: Int = 0, includeWorktrees: Bool = true) -> Operation {
+    static func list(directory: String? = nil, limit: Int? = nil, offset: Int = 0, includeWorktrees: Bool = true)
+        -> Operation
+    {
         Operation(
             name: "list_sessions",
             arguments: [
@@ -69,7 +71,9 @@ struct CLITranscriptsDifferentialTests {
         Operation(
             name: "get_session_info", arguments: [("session_id", .string(id)), ("directory", optional(directory))],
             run: { library in
-                do { return ok(try await library.sessionInfo(id: id, directory: directory)?.pythonShape ?? .null) } catch {
+                do {
+                    return ok(try await library.sessionInfo(id: id, directory: directory)?.pythonShape ?? .null)
+                } catch {
                     return failure(error)
                 }
             })
@@ -84,7 +88,8 @@ struct CLITranscriptsDifferentialTests {
             ],
             run: { library in
                 do {
-                    let messages = try await library.messages(sessionID: id, directory: directory, limit: limit, offset: offset)
+                    let messages = try await library.messages(
+                        sessionID: id, directory: directory, limit: limit, offset: offset)
                     return ok(.array(messages.map(\.pythonShape)))
                 } catch { return failure(error) }
             })
@@ -94,13 +99,18 @@ struct CLITranscriptsDifferentialTests {
         Operation(
             name: "list_subagents", arguments: [("session_id", .string(id)), ("directory", optional(directory))],
             run: { library in
-                do { return ok(.array(try await library.subagents(sessionID: id, directory: directory).map(JSONValue.string))) } catch {
+                do {
+                    return ok(
+                        .array(try await library.subagents(sessionID: id, directory: directory).map(JSONValue.string)))
+                } catch {
                     return failure(error)
                 }
             })
     }
 
-    static func subagentMessages(_ id: String, agent: String, directory: String?, limit: Int? = nil, offset: Int = 0) -> Operation {
+    static func subagentMessages(_ id: String, agent: String, directory: String?, limit: Int? = nil, offset: Int = 0)
+        -> Operation
+    {
         Operation(
             name: "get_subagent_messages",
             arguments: [
@@ -130,7 +140,8 @@ struct CLITranscriptsDifferentialTests {
 
     static func tag(_ id: String, _ tag: String?, directory: String?) -> Operation {
         Operation(
-            name: "tag_session", arguments: [("session_id", .string(id)), ("tag", optional(tag)), ("directory", optional(directory))],
+            name: "tag_session",
+            arguments: [("session_id", .string(id)), ("tag", optional(tag)), ("directory", optional(directory))],
             run: { library in
                 do {
                     try await library.tag(sessionID: id, tag: tag, directory: directory)
@@ -161,7 +172,8 @@ struct CLITranscriptsDifferentialTests {
             ],
             run: { library in
                 do {
-                    let result = try await library.fork(sessionID: id, directory: directory, upToMessageID: upTo, title: title)
+                    let result = try await library.fork(
+                        sessionID: id, directory: directory, upToMessageID: upTo, title: title)
                     return ok(["session_id": .string(result.sessionID)])
                 } catch { return failure(error) }
             },
@@ -202,7 +214,12 @@ struct CLITranscriptsDifferentialTests {
             }
             switch result["ok"] {
             case .array(let infos)?:
-                return ["ok": .array(infos.map(strip).sorted { ($0["session_id"]?.stringValue ?? "") < ($1["session_id"]?.stringValue ?? "") })]
+                return [
+                    "ok": .array(
+                        infos.map(strip).sorted {
+                            ($0["session_id"]?.stringValue ?? "") < ($1["session_id"]?.stringValue ?? "")
+                        })
+                ]
             case .object?:
                 return ["ok": strip(result["ok"]!)]
             default:
@@ -235,7 +252,8 @@ struct CLITranscriptsDifferentialTests {
     static func compare(_ operations: [Operation], python: [JSONValue], ours: [JSONValue], phase: String) {
         #expect(python.count == operations.count, "\(phase): the reference returned \(python.count) results")
         for (index, operation) in operations.enumerated() where index < python.count {
-            let label = "\(phase) #\(index) \(operation.name)(\(JSONValue.object(Dictionary(operation.arguments, uniquingKeysWith: { $1 })).jsonString))"
+            let label =
+                "\(phase) #\(index) \(operation.name)(\(JSONValue.object(Dictionary(operation.arguments, uniquingKeysWith: { $1 })).jsonString))"
             var theirs = python[index]
             var mine = ours[index]
             // Error messages are Python prose; compare error types only.
@@ -243,18 +261,28 @@ struct CLITranscriptsDifferentialTests {
                 error["message"] = nil
                 theirs = ["error": .object(error)]
             }
-            if case .object(let value) = mine, value["error"] != nil { mine = value["error"].map { ["error": $0] } ?? mine }
+            if case .object(let value) = mine, value["error"] != nil {
+                mine = value["error"].map { ["error": $0] } ?? mine
+            }
             if let normalize = operation.normalize {
                 theirs = normalize(theirs)
                 mine = normalize(mine)
             }
             if let difference = operation.difference {
                 if operation.mustDiffer {
-                    #expect(theirs != mine, "\(label): expected a deliberate difference (\(difference.reason)) but both gave \(mine.jsonString.prefix(400))")
+                    #expect(
+                        theirs != mine,
+                        "\(label): expected a deliberate difference (\(difference.reason)) but both gave \(mine.jsonString.prefix(400))"
+                    )
                 }
-                #expect(difference.check(theirs, mine), "\(label): \(difference.reason)\n python: \(theirs.jsonString.prefix(1500))\n ours:   \(mine.jsonString.prefix(1500))")
+                #expect(
+                    difference.check(theirs, mine),
+                    "\(label): \(difference.reason)\n python: \(theirs.jsonString.prefix(1500))\n ours:   \(mine.jsonString.prefix(1500))"
+                )
             } else if let where_ = firstDifference(theirs, mine) {
-                Issue.record("\(label) differs at \(where_)\n python: \(theirs.jsonString.prefix(1500))\n ours:   \(mine.jsonString.prefix(1500))")
+                Issue.record(
+                    "\(label) differs at \(where_)\n python: \(theirs.jsonString.prefix(1500))\n ours:   \(mine.jsonString.prefix(1500))"
+                )
             }
         }
     }
@@ -275,7 +303,9 @@ struct CLITranscriptsDifferentialTests {
         var scenario = try Scenario(root: root)
         try scenario.build()
 
-        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scenario.home]
+        let environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scenario.home,
+        ]
 
         // Phase 1: readers, on one shared folder.
         let readers = scenario.readOperations()
@@ -301,14 +331,16 @@ struct CLITranscriptsDifferentialTests {
 
         // The appended rename/tag lines say the same thing (Python escapes non-ASCII).
         for id in [scenario.simple, scenario.titled] {
-            let relative = "/projects/" + ClaudeSessionLibrary.projectFolderName(for: scenario.projectA) + "/\(id).jsonl"
+            let relative =
+                "/projects/" + ClaudeSessionLibrary.projectFolderName(for: scenario.projectA) + "/\(id).jsonl"
             let theirs = try Scenario.jsonLines(pythonConfig + relative)
             let mine = try Scenario.jsonLines(swiftConfig + relative)
             #expect(theirs == mine, "appended lines of \(id) differ")
             #expect(try Scenario.rawLines(swiftConfig + relative).last?.hasPrefix(#"{"type":"#) == true)
         }
         // Deliberate: we write titles as UTF-8, as the CLI's JSON.stringify does; Python escapes them.
-        let simpleFile = "/projects/" + ClaudeSessionLibrary.projectFolderName(for: scenario.projectA) + "/\(scenario.simple).jsonl"
+        let simpleFile =
+            "/projects/" + ClaudeSessionLibrary.projectFolderName(for: scenario.projectA) + "/\(scenario.simple).jsonl"
         #expect(try Scenario.rawLines(swiftConfig + simpleFile).contains { $0.contains("Renamed ✓ title") })
         #expect(try Scenario.rawLines(pythonConfig + simpleFile).contains { $0.contains(#"Renamed \u2713 title"#) })
 

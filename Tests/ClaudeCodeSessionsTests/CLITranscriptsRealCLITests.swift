@@ -139,7 +139,9 @@ extension CLITranscriptsDifferentialTests {
             let myLines = try Scenario.normalizedFork(swiftConfig + folder + mine + ".jsonl")
             #expect(theirLines.count == myLines.count, "fork #\(index): \(theirLines.count) vs \(myLines.count) lines")
             for (line, pair) in zip(theirLines, myLines).enumerated() {
-                if let difference = firstDifference(pair.0, pair.1) { Issue.record("real fork #\(index) line \(line): \(difference)") }
+                if let difference = firstDifference(pair.0, pair.1) {
+                    Issue.record("real fork #\(index) line \(line): \(difference)")
+                }
             }
         }
 
@@ -162,7 +164,9 @@ extension CLITranscriptsDifferentialTests {
             #expect(sent.contains(earlier), "the resumed fork sent \(earlier)")
         }
         // Python reads our fork, as resumed by the CLI, the same way we do.
-        let forkReaders = [T.info(fullFork.sessionID, directory: work), T.messages(fullFork.sessionID, directory: work)]
+        let forkReaders = [
+            T.info(fullFork.sessionID, directory: work), T.messages(fullFork.sessionID, directory: work),
+        ]
         compare(
             forkReaders,
             python: try ReferencePython.run(

@@ -79,8 +79,10 @@ struct Scenario {
         unicodeProject = try fixtures.workingDirectory("café ünïcode 😀 dir")
         let segment = String(repeating: "segment-abcdefghij", count: 3)
         longProject = try fixtures.workingDirectory((1...5).map { "\(segment)-\($0)" }.joined(separator: "/"))
-        longAstralEarly = try fixtures.workingDirectory("😀-early/" + (1...5).map { "\(segment)-\($0)" }.joined(separator: "/"))
-        longAstralLate = try fixtures.workingDirectory((1...5).map { "\(segment)-\($0)" }.joined(separator: "/") + "/late-😀")
+        longAstralEarly = try fixtures.workingDirectory(
+            "😀-early/" + (1...5).map { "\(segment)-\($0)" }.joined(separator: "/"))
+        longAstralLate = try fixtures.workingDirectory(
+            (1...5).map { "\(segment)-\($0)" }.joined(separator: "/") + "/late-😀")
         missingProject = root + "/work/never-created"
         let folderA = try fixtures.projectFolder(for: projectA)
         let folderB = try fixtures.projectFolder(for: projectB)
@@ -126,7 +128,8 @@ struct Scenario {
                 b.user(u2, parent: a1, "after the damage"),
                 String(b.assistant(a2, parent: u2, id: "msg_c2", [["type": "text", "text": "cut off"]]).prefix(60)),
             ]
-            try fixtures.write(lines, folder: folderA, name: "\(corrupt).jsonl", modified: next(), trailingNewline: false)
+            try fixtures.write(
+                lines, folder: folderA, name: "\(corrupt).jsonl", modified: next(), trailingNewline: false)
         }
 
         // 3. A compacted session: the chain starts at the compact summary.
@@ -139,7 +142,8 @@ struct Scenario {
                 b.assistant(a1, parent: u1, id: "msg_k1", [["type": "text", "text": "pre 1"]]),
                 b.user(u2, parent: a1, "Before compaction two"),
                 b.assistant(a2, parent: u2, id: "msg_k2", [["type": "text", "text": "pre 2"]]),
-                b.system(boundary, parent: nil, subtype: "compact_boundary", extra: [("logicalParentUuid", .string(a2))]),
+                b.system(
+                    boundary, parent: nil, subtype: "compact_boundary", extra: [("logicalParentUuid", .string(a2))]),
                 b.user(
                     summary, parent: boundary, "This session is being continued from a previous conversation.",
                     extra: [("isCompactSummary", true)]),
@@ -157,15 +161,20 @@ struct Scenario {
             let a4 = fixtures.uuid(), team = fixtures.uuid()
             let lines = [
                 b.user(u1, parent: nil, "Run a task"),
-                b.assistant(a1, parent: u1, id: "msg_t1", [["type": "tool_use", "id": "toolu_task", "name": "Task", "input": ["prompt": "sub"]]]),
+                b.assistant(
+                    a1, parent: u1, id: "msg_t1",
+                    [["type": "tool_use", "id": "toolu_task", "name": "Task", "input": ["prompt": "sub"]]]),
                 b.user(su1, parent: nil, "sub prompt", sidechain: true),
-                b.assistant(sa1, parent: su1, id: "msg_side", [["type": "text", "text": "side work"]], sidechain: true),
+                b.assistant(
+                    sa1, parent: su1, id: "msg_side", [["type": "text", "text": "side work"]], sidechain: true),
                 b.toolResult(r1, parent: a1, callID: "toolu_task", text: "task done"),
                 b.assistant(a2, parent: r1, id: "msg_t2", [["type": "text", "text": "Task finished"]]),
                 b.user(meta, parent: a2, "<system-reminder>caveat</system-reminder>", extra: [("isMeta", true)]),
                 b.user(u4, parent: meta, "Next real prompt"),
                 b.assistant(a4, parent: u4, id: "msg_t4", [["type": "text", "text": "final"]]),
-                b.assistant(team, parent: a2, id: "msg_team", [["type": "text", "text": "teammate"]], extra: [("teamName", "red")]),
+                b.assistant(
+                    team, parent: a2, id: "msg_team", [["type": "text", "text": "teammate"]],
+                    extra: [("teamName", "red")]),
             ]
             try fixtures.write(lines, folder: folderA, name: "\(sidechains).jsonl", modified: next())
         }
@@ -180,14 +189,26 @@ struct Scenario {
             let lines = [
                 b.user(u1, parent: nil, "Read two files"),
                 b.assistant(x1, parent: u1, id: "msg_p", [["type": "text", "text": "Reading both."]]),
-                b.assistant(x2, parent: x1, id: "msg_p", [["type": "tool_use", "id": "call_a", "name": "Read", "input": ["file_path": "/a"]]]),
-                b.assistant(x3, parent: x2, id: "msg_p", [["type": "tool_use", "id": "call_b", "name": "Read", "input": ["file_path": "/b"]]]),
-                b.toolResult(ra, parent: x2, callID: "call_a", text: "content a", extra: [("sourceToolAssistantUUID", .string(x2))]),
-                b.toolResult(rb, parent: x3, callID: "call_b", text: "content b", extra: [("sourceToolAssistantUUID", .string(x3))]),
+                b.assistant(
+                    x2, parent: x1, id: "msg_p",
+                    [["type": "tool_use", "id": "call_a", "name": "Read", "input": ["file_path": "/a"]]]),
+                b.assistant(
+                    x3, parent: x2, id: "msg_p",
+                    [["type": "tool_use", "id": "call_b", "name": "Read", "input": ["file_path": "/b"]]]),
+                b.toolResult(
+                    ra, parent: x2, callID: "call_a", text: "content a",
+                    extra: [("sourceToolAssistantUUID", .string(x2))]),
+                b.toolResult(
+                    rb, parent: x3, callID: "call_b", text: "content b",
+                    extra: [("sourceToolAssistantUUID", .string(x3))]),
                 b.assistant(y1, parent: rb, id: "msg_q", [["type": "text", "text": "Both read."]]),
-                b.assistant(c1, parent: y1, id: "msg_r", [["type": "tool_use", "id": "call_c", "name": "Bash", "input": ["command": "ls"]]]),
+                b.assistant(
+                    c1, parent: y1, id: "msg_r",
+                    [["type": "tool_use", "id": "call_c", "name": "Bash", "input": ["command": "ls"]]]),
                 // A stray: its parent is elsewhere, but it answers the open call of msg_r.
-                b.toolResult(rc, parent: u1, callID: "call_c", text: "ls output", extra: [("sourceToolAssistantUUID", .string(c1))]),
+                b.toolResult(
+                    rc, parent: u1, callID: "call_c", text: "ls output",
+                    extra: [("sourceToolAssistantUUID", .string(c1))]),
                 b.assistant(d1, parent: c1, id: "msg_s", [["type": "text", "text": "Listed."]]),
             ]
             try fixtures.write(lines, folder: folderA, name: "\(parallel).jsonl", modified: next())
@@ -199,7 +220,9 @@ struct Scenario {
             let u1 = fixtures.uuid(), a1 = fixtures.uuid(), r1 = fixtures.uuid(), a2 = fixtures.uuid()
             let lines = [
                 b.user(u1, parent: nil, "Delegate this"),
-                b.assistant(a1, parent: u1, id: "msg_g1", [["type": "tool_use", "id": "toolu_agent1", "name": "Agent", "input": ["prompt": "go"]]]),
+                b.assistant(
+                    a1, parent: u1, id: "msg_g1",
+                    [["type": "tool_use", "id": "toolu_agent1", "name": "Agent", "input": ["prompt": "go"]]]),
                 b.toolResult(r1, parent: a1, callID: "toolu_agent1", text: "agent result"),
                 b.assistant(a2, parent: r1, id: "msg_g2", [["type": "text", "text": "Delegated."]]),
             ]
@@ -211,16 +234,26 @@ struct Scenario {
                 var s = EntryBuilder(sessionID: withSubagents, cwd: projectA)
                 let v1 = fixtures.uuid(), v2 = fixtures.uuid(), v3 = fixtures.uuid(), v4 = fixtures.uuid()
                 return [
-                    s.user(v1, parent: nil, .string("Agent \(agent) prompt"), extra: [("agentId", .string(agent))], sidechain: true),
-                    s.assistant(v2, parent: v1, id: "msg_\(agent)_1", [["type": "text", "text": "working"]], extra: [("agentId", .string(agent))], sidechain: true),
-                    s.user(v3, parent: v2, "<meta>", extra: [("agentId", .string(agent)), ("isMeta", true)], sidechain: true),
-                    s.assistant(v4, parent: v3, id: "msg_\(agent)_2", [["type": "text", "text": "done"]], extra: [("agentId", .string(agent))], sidechain: true),
+                    s.user(
+                        v1, parent: nil, .string("Agent \(agent) prompt"), extra: [("agentId", .string(agent))],
+                        sidechain: true),
+                    s.assistant(
+                        v2, parent: v1, id: "msg_\(agent)_1", [["type": "text", "text": "working"]],
+                        extra: [("agentId", .string(agent))], sidechain: true),
+                    s.user(
+                        v3, parent: v2, "<meta>", extra: [("agentId", .string(agent)), ("isMeta", true)],
+                        sidechain: true),
+                    s.assistant(
+                        v4, parent: v3, id: "msg_\(agent)_2", [["type": "text", "text": "done"]],
+                        extra: [("agentId", .string(agent))], sidechain: true),
                 ]
             }
             try fixtures.write(agentLines("a1b2c3"), folder: subagents, name: "agent-a1b2c3.jsonl", modified: next())
-            try Data(#"{"agentType":"general-purpose","toolUseId":"toolu_agent1"}"#.utf8).write(to: URL(fileURLWithPath: subagents + "/agent-a1b2c3.meta.json"))
+            try Data(#"{"agentType":"general-purpose","toolUseId":"toolu_agent1"}"#.utf8).write(
+                to: URL(fileURLWithPath: subagents + "/agent-a1b2c3.meta.json"))
             try fixtures.write(agentLines("nested9"), folder: nested, name: "agent-nested9.jsonl", modified: next())
-            try Data(#"{"toolUseId":"toolu_inner","parentAgentId":"a1b2c3"}"#.utf8).write(to: URL(fileURLWithPath: nested + "/agent-nested9.meta.json"))
+            try Data(#"{"toolUseId":"toolu_inner","parentAgentId":"a1b2c3"}"#.utf8).write(
+                to: URL(fileURLWithPath: nested + "/agent-nested9.meta.json"))
             try fixtures.write(agentLines("badmeta"), folder: subagents, name: "agent-badmeta.jsonl", modified: next())
             try Data("not json".utf8).write(to: URL(fileURLWithPath: subagents + "/agent-badmeta.meta.json"))
             try Data("notes".utf8).write(to: URL(fileURLWithPath: subagents + "/notes.txt"))
@@ -247,25 +280,38 @@ struct Scenario {
             var b = EntryBuilder(sessionID: sidechainFirst, cwd: projectA)
             let u1 = fixtures.uuid(), a1 = fixtures.uuid()
             try fixtures.write(
-                [b.user(u1, parent: nil, "side", sidechain: true), b.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "x"]], sidechain: true)],
+                [
+                    b.user(u1, parent: nil, "side", sidechain: true),
+                    b.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "x"]], sidechain: true),
+                ],
                 folder: folderA, name: "\(sidechainFirst).jsonl", modified: next())
         }
 
         // 9–11. Nothing to show, an empty file, and names that are not session ids.
         do {
             var b = EntryBuilder(sessionID: metadataOnly, cwd: projectA)
-            try fixtures.write([b.queueOperation(), b.queueOperation()], folder: folderA, name: "\(metadataOnly).jsonl", modified: next())
+            try fixtures.write(
+                [b.queueOperation(), b.queueOperation()], folder: folderA, name: "\(metadataOnly).jsonl",
+                modified: next())
             try fixtures.write([], folder: folderA, name: "\(empty).jsonl", modified: next())
             var n = EntryBuilder(sessionID: "notes", cwd: projectA)
-            try fixtures.write([n.user(fixtures.uuid(), parent: nil, "not a session")], folder: folderA, name: "notes.jsonl", modified: next())
-            try fixtures.write([n.user(fixtures.uuid(), parent: nil, "not a session")], folder: folderA, name: "agent-x.jsonl", modified: next())
-            try fixtures.write([n.user(fixtures.uuid(), parent: nil, "not a session")], folder: folderA, name: "\(simple).json", modified: next())
+            try fixtures.write(
+                [n.user(fixtures.uuid(), parent: nil, "not a session")], folder: folderA, name: "notes.jsonl",
+                modified: next())
+            try fixtures.write(
+                [n.user(fixtures.uuid(), parent: nil, "not a session")], folder: folderA, name: "agent-x.jsonl",
+                modified: next())
+            try fixtures.write(
+                [n.user(fixtures.uuid(), parent: nil, "not a session")], folder: folderA, name: "\(simple).json",
+                modified: next())
         }
 
         // 12. An upper-case id is still an id.
         do {
             var b = EntryBuilder(sessionID: uppercase, cwd: projectA)
-            try fixtures.write([b.user(fixtures.uuid(), parent: nil, "UPPER CASE ID")], folder: folderA, name: "\(uppercase).jsonl", modified: next())
+            try fixtures.write(
+                [b.user(fixtures.uuid(), parent: nil, "UPPER CASE ID")], folder: folderA, name: "\(uppercase).jsonl",
+                modified: next())
         }
 
         // 13. A large transcript: the head window cuts a line, the tail window starts
@@ -277,13 +323,20 @@ struct Scenario {
             let filler = String(repeating: "lorem ipsum dolor sit amet ", count: 90)
             for turn in 0..<60 {
                 let u = fixtures.uuid(), a = fixtures.uuid()
-                lines.append(b.user(u, parent: parent, .string(turn == 0 ? "Big first prompt" : "turn \(turn) \(filler)")))
-                lines.append(b.assistant(a, parent: u, id: "msg_big\(turn)", [["type": "text", "text": .string(filler)]], branch: turn > 55 ? "feature-x" : "main"))
+                lines.append(
+                    b.user(u, parent: parent, .string(turn == 0 ? "Big first prompt" : "turn \(turn) \(filler)")))
+                lines.append(
+                    b.assistant(
+                        a, parent: u, id: "msg_big\(turn)", [["type": "text", "text": .string(filler)]],
+                        branch: turn > 55 ? "feature-x" : "main"))
                 parent = a
             }
             lines.append(b.lastPrompt("outside the tail window"))
             let huge = String(repeating: "x", count: 80_000)
-            lines.append(b.assistant(fixtures.uuid(), parent: parent, id: "msg_huge", [["type": "text", "text": .string(huge)]], branch: "feature-x"))
+            lines.append(
+                b.assistant(
+                    fixtures.uuid(), parent: parent, id: "msg_huge", [["type": "text", "text": .string(huge)]],
+                    branch: "feature-x"))
             try fixtures.write(lines, folder: folderA, name: "\(big).jsonl", modified: next())
         }
 
@@ -294,19 +347,29 @@ struct Scenario {
             for _ in 0..<9 { ids.append(fixtures.uuid()) }
             let long = String(repeating: "word ", count: 40) + String(repeating: "tail ", count: 30)
             let lines = [
-                b.user(ids[0], parent: nil, "<command-name>/clear</command-name>\n<command-message>clear</command-message>"),
+                b.user(
+                    ids[0], parent: nil, "<command-name>/clear</command-name>\n<command-message>clear</command-message>"
+                ),
                 b.user(ids[1], parent: ids[0], "<local-command-stdout>cleared</local-command-stdout>"),
                 b.user(ids[2], parent: ids[1], "[Request interrupted by user for tool use]"),
                 b.user(ids[3], parent: ids[2], "  <ide_opened_file>/x.swift</ide_opened_file>  "),
                 b.user(ids[4], parent: ids[3], [["type": "tool_result", "tool_use_id": "t", "content": "r"]]),
                 b.user(ids[5], parent: ids[4], "meta prompt", extra: [("isMeta", true)]),
-                b.user(ids[6], parent: ids[5], [["type": "image", "source": ["type": "base64"]], ["type": "text", "text": "   "], ["type": "text", "text": .string("\n" + long)]]),
+                b.user(
+                    ids[6], parent: ids[5],
+                    [
+                        ["type": "image", "source": ["type": "base64"]], ["type": "text", "text": "   "],
+                        ["type": "text", "text": .string("\n" + long)],
+                    ]),
                 b.assistant(ids[7], parent: ids[6], id: "msg_pr", [["type": "text", "text": "ok"]]),
             ]
             try fixtures.write(lines, folder: folderA, name: "\(prompts).jsonl", modified: next())
             var c = EntryBuilder(sessionID: commandOnly, cwd: projectA)
             try fixtures.write(
-                [c.user(fixtures.uuid(), parent: nil, "<command-name>/compact</command-name> args"), c.user(fixtures.uuid(), parent: nil, "<command-name>/second</command-name>")],
+                [
+                    c.user(fixtures.uuid(), parent: nil, "<command-name>/compact</command-name> args"),
+                    c.user(fixtures.uuid(), parent: nil, "<command-name>/second</command-name>"),
+                ],
                 folder: folderA, name: "\(commandOnly).jsonl", modified: next())
         }
 
@@ -314,11 +377,20 @@ struct Scenario {
         do {
             var b = EntryBuilder(sessionID: nestedKeys, cwd: projectA)
             let at = fixtures.uuid(), u1 = fixtures.uuid(), a1 = fixtures.uuid()
-            let nested: JSONValue = ["customTitle": "Nested title", "summary": "nested summary", "cwd": "/nested/cwd", "timestamp": "2001-01-01T00:00:00Z"]
+            let nested: JSONValue = [
+                "customTitle": "Nested title", "summary": "nested summary", "cwd": "/nested/cwd",
+                "timestamp": "2001-01-01T00:00:00Z",
+            ]
             let lines = [
-                jsonLine([("parentUuid", .null), ("type", "attachment"), ("attachment", ["type": "hook", "payload": nested]), ("uuid", .string(at)), ("timestamp", .string(TranscriptFixtures.timestamp(1))), ("cwd", .string(projectA)), ("sessionId", .string(nestedKeys))]),
+                jsonLine([
+                    ("parentUuid", .null), ("type", "attachment"), ("attachment", ["type": "hook", "payload": nested]),
+                    ("uuid", .string(at)), ("timestamp", .string(TranscriptFixtures.timestamp(1))),
+                    ("cwd", .string(projectA)), ("sessionId", .string(nestedKeys)),
+                ]),
                 b.user(u1, parent: at, "The real prompt"),
-                b.assistant(a1, parent: u1, id: "msg_n", [["type": "tool_use", "id": "toolu_n", "name": "Configure", "input": nested]]),
+                b.assistant(
+                    a1, parent: u1, id: "msg_n",
+                    [["type": "tool_use", "id": "toolu_n", "name": "Configure", "input": nested]]),
             ]
             try fixtures.write(lines, folder: folderA, name: "\(nestedKeys).jsonl", modified: next())
         }
@@ -326,13 +398,18 @@ struct Scenario {
         // 16–19. Unicode and long working directories.
         for (cwd, id, prompt) in [
             (unicodeProject, unicode, "Привет 👋 unicode"), (longProject, long, "long path prompt"),
-            (longAstralEarly, longEarly, "emoji early in a long path"), (longAstralLate, longLate, "emoji late in a long path"),
+            (longAstralEarly, longEarly, "emoji early in a long path"),
+            (longAstralLate, longLate, "emoji late in a long path"),
         ] {
             let folder = try fixtures.projectFolder(for: cwd)
             var b = EntryBuilder(sessionID: id, cwd: cwd)
             let u1 = fixtures.uuid()
             try fixtures.write(
-                [b.user(u1, parent: nil, .string(prompt)), b.assistant(fixtures.uuid(), parent: u1, id: "msg_\(id.suffix(2))", [["type": "text", "text": "ok"]])],
+                [
+                    b.user(u1, parent: nil, .string(prompt)),
+                    b.assistant(
+                        fixtures.uuid(), parent: u1, id: "msg_\(id.suffix(2))", [["type": "text", "text": "ok"]]),
+                ],
                 folder: folder, name: "\(id).jsonl", modified: next())
         }
 
@@ -340,13 +417,17 @@ struct Scenario {
         do {
             repository = try fixtures.workingDirectory("repo")
             try Self.git(["init", "-q", "-b", "main"], in: repository)
-            try Self.git(["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "init"], in: repository)
+            try Self.git(
+                ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "init"],
+                in: repository)
             worktree = root + "/work/repo-wt"
             try Self.git(["worktree", "add", "-q", worktree, "-b", "feature"], in: repository)
             for (cwd, id) in [(repository, inRepository), (worktree, inWorktree)] {
                 let folder = try fixtures.projectFolder(for: cwd)
                 var b = EntryBuilder(sessionID: id, cwd: cwd)
-                try fixtures.write([b.user(fixtures.uuid(), parent: nil, .string("prompt in \(cwd.split(separator: "/").last!)"))], folder: folder, name: "\(id).jsonl", modified: next())
+                try fixtures.write(
+                    [b.user(fixtures.uuid(), parent: nil, .string("prompt in \(cwd.split(separator: "/").last!)"))],
+                    folder: folder, name: "\(id).jsonl", modified: next())
             }
         }
 
@@ -356,7 +437,8 @@ struct Scenario {
             let u1 = fixtures.uuid(), a1 = fixtures.uuid()
             var bytes = Array((b.user(u1, parent: nil, "Invalid byte here: MARK") + "\n").utf8)
             let mark = Array("MARK".utf8)
-            if let index = (0...(bytes.count - mark.count)).first(where: { Array(bytes[$0..<$0 + mark.count]) == mark }) {
+            if let index = (0...(bytes.count - mark.count)).first(where: { Array(bytes[$0..<$0 + mark.count]) == mark })
+            {
                 bytes.replaceSubrange(index..<index + mark.count, with: [0xFF, 0xFE])
             }
             bytes += Array((b.assistant(a1, parent: u1, id: "msg_u", [["type": "text", "text": "fine"]]) + "\n").utf8)
@@ -371,7 +453,8 @@ struct Scenario {
             let u1 = fixtures.uuid(), a1 = fixtures.uuid(), u2 = fixtures.uuid(), a2 = fixtures.uuid()
             let lines = [
                 b.user(u1, parent: nil, "Separator test"),
-                b.assistant(a1, parent: u1, id: "msg_ls1", [["type": "text", "text": "line one\u{2028}line two\u{2029}para"]]),
+                b.assistant(
+                    a1, parent: u1, id: "msg_ls1", [["type": "text", "text": "line one\u{2028}line two\u{2029}para"]]),
                 b.user(u2, parent: a1, "follow-up"),
                 b.assistant(a2, parent: u2, id: "msg_ls2", [["type": "text", "text": "end"]]),
             ]
@@ -381,13 +464,18 @@ struct Scenario {
         // 24. The same session in two projects: the newer copy wins when listing all.
         do {
             var older = EntryBuilder(sessionID: duplicated, cwd: projectA)
-            try fixtures.write([older.user(fixtures.uuid(), parent: nil, "older copy")], folder: folderA, name: "\(duplicated).jsonl", modified: next())
+            try fixtures.write(
+                [older.user(fixtures.uuid(), parent: nil, "older copy")], folder: folderA, name: "\(duplicated).jsonl",
+                modified: next())
             var newer = EntryBuilder(sessionID: duplicated, cwd: projectB)
-            try fixtures.write([newer.user(fixtures.uuid(), parent: nil, "newer copy")], folder: folderB, name: "\(duplicated).jsonl", modified: next() + 1000)
+            try fixtures.write(
+                [newer.user(fixtures.uuid(), parent: nil, "newer copy")], folder: folderB, name: "\(duplicated).jsonl",
+                modified: next() + 1000)
         }
 
         // 25. A dangling symbolic link named like a session.
-        try FileManager.default.createSymbolicLink(atPath: folderA + "/\(dangling).jsonl", withDestinationPath: root + "/nowhere.jsonl")
+        try FileManager.default.createSymbolicLink(
+            atPath: folderA + "/\(dangling).jsonl", withDestinationPath: root + "/nowhere.jsonl")
 
         // 26. An edited prompt: the first branch was abandoned.
         do {
@@ -418,7 +506,9 @@ struct Scenario {
         process.standardError = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ReferencePython.Failure(description: "git \(arguments) failed") }
+        guard process.terminationStatus == 0 else {
+            throw ReferencePython.Failure(description: "git \(arguments) failed")
+        }
     }
 
     static func copyTree(_ source: String, to destination: String) throws {
@@ -453,7 +543,9 @@ struct Scenario {
         return lines.enumerated().map { index, line in
             guard case .object(var object) = line else { return line }
             for key in ["uuid", "parentUuid", "logicalParentUuid"] {
-                if case .string(let value)? = object[key] { object[key] = .string(original[value].map { "orig:" + $0 } ?? "<new>") }
+                if case .string(let value)? = object[key] {
+                    object[key] = .string(original[value].map { "orig:" + $0 } ?? "<new>")
+                }
             }
             object["sessionId"] = "<fork>"
             if index == lastEntry || object["forkedFrom"] == nil { object["timestamp"] = "<now>" }
@@ -490,7 +582,9 @@ struct Scenario {
                     """,
                 { python, ours in
                     let pythonRight = python == ours
-                    let pythonWrong = python["ok"]?[0]?["session_id"] == .string(long) && python["ok"]?[0]?["cwd"] == .string(longProject)
+                    let pythonWrong =
+                        python["ok"]?[0]?["session_id"] == .string(long)
+                        && python["ok"]?[0]?["cwd"] == .string(longProject)
                     return (pythonRight || pythonWrong) && ours["ok"]?.arrayValue?.count == 1
                         && ours["ok"]?[0]?["session_id"] == .string(longLate)
                 }),
@@ -498,20 +592,23 @@ struct Scenario {
             T.sanitize("/tmp/" + String(repeating: "é", count: 250)),
             T.differing(
                 T.sanitize(unicodeProject),
-                because: "the CLI replaces each UTF-16 unit, so 😀 becomes two dashes; Python iterates code points and writes one",
+                because:
+                    "the CLI replaces each UTF-16 unit, so 😀 becomes two dashes; Python iterates code points and writes one",
                 { python, ours in
                     (ours["ok"]?.stringValue?.count ?? 0) == (python["ok"]?.stringValue?.count ?? 0) + 1
                 }),
             T.differing(
                 T.sanitize(longAstralLate),
-                because: "for paths over 200 characters the CLI hashes UTF-16 units; Python hashes code points, so the suffix differs",
+                because:
+                    "for paths over 200 characters the CLI hashes UTF-16 units; Python hashes code points, so the suffix differs",
                 { python, ours in
                     guard let a = python["ok"]?.stringValue, let b = ours["ok"]?.stringValue else { return false }
                     return a.prefix(200) == b.prefix(200) && a != b
                 }),
         ]
         let directoryFiltered: [(String, String)] = [
-            (simple, projectA), (corrupt, projectA), (compacted, projectA), (sidechains, projectA), (parallel, projectA),
+            (simple, projectA), (corrupt, projectA), (compacted, projectA), (sidechains, projectA),
+            (parallel, projectA),
             (withSubagents, projectA), (titled, projectA), (sidechainFirst, projectA), (metadataOnly, projectA),
             (empty, projectA), (uppercase, projectA), (big, projectA), (prompts, projectA), (commandOnly, projectA),
             (lineSeparator, projectA), (branched, projectA), (long, longProject),
@@ -565,7 +662,8 @@ struct Scenario {
                 }),
             T.differing(
                 T.messages(invalidUTF8, directory: projectA),
-                because: "Python decodes the whole file strictly and raises on one bad byte; we replace it with U+FFFD and read the rest",
+                because:
+                    "Python decodes the whole file strictly and raises on one bad byte; we replace it with U+FFFD and read the rest",
                 { python, ours in
                     python["error"]?["type"] == "UnicodeDecodeError" && ours["ok"]?.arrayValue?.count == 2
                 }),
@@ -581,14 +679,17 @@ struct Scenario {
             T.sometimesDiffering(
                 T.info(longLate, directory: longAstralLate),
                 because: "Python's prefix fallback may pick another project's folder (see the listing above)",
-                { python, ours in (python["ok"] == .null || python == ours) && ours["ok"]?["session_id"] == .string(longLate) }),
+                { python, ours in
+                    (python["ok"] == .null || python == ours) && ours["ok"]?["session_id"] == .string(longLate)
+                }),
             T.sometimesDiffering(
                 T.messages(longLate, directory: longAstralLate),
                 because: "Python's prefix fallback may pick another project's folder (see the listing above)",
                 { python, ours in (python["ok"] == [] || python == ours) && ours["ok"]?.arrayValue?.count == 2 }),
             T.differing(
                 T.messages(longEarly, directory: longAstralEarly),
-                because: "with 😀 in the first 200 characters Python's folder prefix is one dash short, so even its prefix fallback misses",
+                because:
+                    "with 😀 in the first 200 characters Python's folder prefix is one dash short, so even its prefix fallback misses",
                 { python, ours in python["ok"] == [] && ours["ok"]?.arrayValue?.count == 2 }),
         ]
         return operations
@@ -644,7 +745,8 @@ struct Scenario {
                     },
                     compareMessages: { source, forked in
                         let expected = expectedMessages.map { Array(source.prefix($0)) } ?? source
-                        #expect(forked.map(\.message) == expected.map(\.message), "our reader sees the fork's conversation")
+                        #expect(
+                            forked.map(\.message) == expected.map(\.message), "our reader sees the fork's conversation")
                         #expect(forked.map(\.type) == expected.map(\.type))
                     }))
             operations.append(operation)
@@ -652,7 +754,9 @@ struct Scenario {
         addFork(T.fork(simple, directory: projectA), source: simple, directory: projectA)
         addFork(T.fork(titled, directory: projectA, title: "  Custom fork  "), source: titled, directory: projectA)
         addFork(T.fork(compacted, directory: projectA), source: compacted, directory: projectA)
-        addFork(T.fork(parallel, directory: projectA, upTo: parallelCut), source: parallel, directory: projectA, expectedMessages: 7)
+        addFork(
+            T.fork(parallel, directory: projectA, upTo: parallelCut), source: parallel, directory: projectA,
+            expectedMessages: 7)
         addFork(T.fork(parallel, directory: projectA), source: parallel, directory: projectA)
         // Deliberate: the derived title. Python takes the nested "customTitle" of a tool input.
         addFork(
@@ -662,7 +766,9 @@ struct Scenario {
                 #expect(theirs.last?["customTitle"] == "Nested title (fork)")
                 #expect(mine.last?["customTitle"] == "The real prompt (fork)")
                 for (index, pair) in zip(theirs.dropLast(), mine.dropLast()).enumerated() {
-                    if let difference = firstDifference(pair.0, pair.1) { Issue.record("nested-keys fork line \(index): \(difference)") }
+                    if let difference = firstDifference(pair.0, pair.1) {
+                        Issue.record("nested-keys fork line \(index): \(difference)")
+                    }
                 }
             })
         // Deliberate: chain order. Python copies the abandoned branch too.
@@ -681,13 +787,18 @@ struct Scenario {
                 #expect(theirs.count == mine.count + 2)
                 let kept = theirs.filter { line in !abandoned.contains(where: texts([line]).contains) }
                 for (index, pair) in zip(kept, mine).enumerated() {
-                    if let difference = firstDifference(pair.0, pair.1) { Issue.record("branched fork line \(index): \(difference)") }
+                    if let difference = firstDifference(pair.0, pair.1) {
+                        Issue.record("branched fork line \(index): \(difference)")
+                    }
                 }
             })
         addFork(
-            T.fork(branched, directory: projectA, upTo: branchedCut), source: branched, directory: projectA, expectedMessages: 4,
+            T.fork(branched, directory: projectA, upTo: branchedCut), source: branched, directory: projectA,
+            expectedMessages: 4,
             compare: { theirs, mine in
-                #expect(theirs.count == mine.count + 2, "Python's cut in file order keeps the abandoned branch before the cut")
+                #expect(
+                    theirs.count == mine.count + 2,
+                    "Python's cut in file order keeps the abandoned branch before the cut")
             })
         // Deliberate: Python's splitlines() cuts lines at U+2028 and loses that message.
         addFork(

@@ -17,7 +17,8 @@ struct CLITranscriptsTests {
     }
 
     @Test func shortPathsReplaceEveryUTF16UnitOutsideAlphanumerics() {
-        #expect(ClaudeSessionLibrary.projectFolderName(for: "/nonexistent/foo/my proj.v2") == "-nonexistent-foo-my-proj-v2")
+        #expect(
+            ClaudeSessionLibrary.projectFolderName(for: "/nonexistent/foo/my proj.v2") == "-nonexistent-foo-my-proj-v2")
         // 😀 is two UTF-16 units, so two dashes, as in the CLI.
         #expect(ClaudeSessionLibrary.projectFolderName(for: "/nonexistent/x😀y") == "-nonexistent-x--y")
         #expect(ClaudeSessionLibrary.projectFolderName(for: "/nonexistent/é") == "-nonexistent--")
@@ -48,10 +49,17 @@ struct CLITranscriptsTests {
     // MARK: Configuration directory
 
     @Test func configDirectoryComesFromParameterThenEnvironmentThenHome() {
-        #expect(ClaudeSessionLibrary(configDirectory: "/x/conf", environment: ["CLAUDE_CONFIG_DIR": "/y"]).configDirectory == "/x/conf")
-        #expect(ClaudeSessionLibrary(environment: ["CLAUDE_CONFIG_DIR": "/y/cafe\u{301}", "HOME": "/h"]).configDirectory == "/y/caf\u{E9}")
-        #expect(ClaudeSessionLibrary(environment: ["CLAUDE_CONFIG_DIR": "", "HOME": "/h"]).configDirectory == "/h/.claude")
-        #expect(ClaudeSessionLibrary(configDirectory: "", environment: ["HOME": "/h"]).projectsDirectory == "/h/.claude/projects")
+        #expect(
+            ClaudeSessionLibrary(configDirectory: "/x/conf", environment: ["CLAUDE_CONFIG_DIR": "/y"]).configDirectory
+                == "/x/conf")
+        #expect(
+            ClaudeSessionLibrary(environment: ["CLAUDE_CONFIG_DIR": "/y/cafe\u{301}", "HOME": "/h"]).configDirectory
+                == "/y/caf\u{E9}")
+        #expect(
+            ClaudeSessionLibrary(environment: ["CLAUDE_CONFIG_DIR": "", "HOME": "/h"]).configDirectory == "/h/.claude")
+        #expect(
+            ClaudeSessionLibrary(configDirectory: "", environment: ["HOME": "/h"]).projectsDirectory
+                == "/h/.claude/projects")
     }
 
     // MARK: Bad input
@@ -73,15 +81,20 @@ struct CLITranscriptsTests {
         let cwd = try fixtures.workingDirectory("p")
         let folder = try fixtures.projectFolder(for: cwd)
         var builder = EntryBuilder(sessionID: "aaaaaaaa-0000-4000-8000-000000000001", cwd: cwd)
-        try fixtures.write([builder.user(fixtures.uuid(), parent: nil, "good one")], folder: folder, name: "aaaaaaaa-0000-4000-8000-000000000001.jsonl", modified: 1)
-        try FileManager.default.createSymbolicLink(atPath: folder + "/aaaaaaaa-0000-4000-8000-000000000002.jsonl", withDestinationPath: root + "/gone")
+        try fixtures.write(
+            [builder.user(fixtures.uuid(), parent: nil, "good one")], folder: folder,
+            name: "aaaaaaaa-0000-4000-8000-000000000001.jsonl", modified: 1)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder + "/aaaaaaaa-0000-4000-8000-000000000002.jsonl", withDestinationPath: root + "/gone")
         #expect(mkfifo(folder + "/aaaaaaaa-0000-4000-8000-000000000003.jsonl", 0o600) == 0)
-        try FileManager.default.createDirectory(atPath: folder + "/aaaaaaaa-0000-4000-8000-000000000004.jsonl", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: folder + "/aaaaaaaa-0000-4000-8000-000000000004.jsonl", withIntermediateDirectories: true)
 
         let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
         let scan = try await library.scanSessions(directory: cwd)
         #expect(scan.sessions.map(\.sessionID) == ["aaaaaaaa-0000-4000-8000-000000000001"])
-        let kinds = Dictionary(scan.issues.map { (String($0.path.suffix(42)), $0.kind) }, uniquingKeysWith: { a, _ in a })
+        let kinds = Dictionary(
+            scan.issues.map { (String($0.path.suffix(42)), $0.kind) }, uniquingKeysWith: { a, _ in a })
         #expect(kinds["aaaaaaaa-0000-4000-8000-000000000002.jsonl"] == .danglingSymlink)
         #expect(kinds["aaaaaaaa-0000-4000-8000-000000000003.jsonl"] == .notRegularFile)
         #expect(scan.issues.count == 2)
@@ -100,7 +113,8 @@ struct CLITranscriptsTests {
         let u1 = fixtures.uuid(), a1 = fixtures.uuid()
         let lines = [
             builder.user(u1, parent: nil, "prompt"), "{\"type\":\"user\",", "garbage", "",
-            #"{"type":"assistant","bad":01}"#, builder.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "ok"]]),
+            #"{"type":"assistant","bad":01}"#,
+            builder.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "ok"]]),
             String(builder.user(fixtures.uuid(), parent: a1, "cut").prefix(40)),
         ]
         try fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: false)
@@ -114,13 +128,24 @@ struct CLITranscriptsTests {
 
     @Test func sessionIDsAreValidatedBeforeAnyPathIsFormed() async throws {
         let library = ClaudeSessionLibrary(configDirectory: "/nonexistent/claude-config", environment: [:])
-        for bad in ["../../etc/passwd", "", "aaaaaaaa-0000-4000-8000-00000000000", "aaaaaaaa-0000-4000-8000-000000000001/..", "aaaaaaaa_0000_4000_8000_000000000001"] {
+        for bad in [
+            "../../etc/passwd", "", "aaaaaaaa-0000-4000-8000-00000000000", "aaaaaaaa-0000-4000-8000-000000000001/..",
+            "aaaaaaaa_0000_4000_8000_000000000001",
+        ] {
             #expect(try await library.messages(sessionID: bad).isEmpty)
             #expect(try await library.sessionInfo(id: bad) == nil)
-            await #expect(throws: CLITranscriptError(.invalidSessionID, subject: bad)) { try await library.rename(sessionID: bad, title: "t") }
-            await #expect(throws: CLITranscriptError(.invalidSessionID, subject: bad)) { try await library.tag(sessionID: bad, tag: "t") }
-            await #expect(throws: CLITranscriptError(.invalidSessionID, subject: bad)) { try await library.delete(sessionID: bad) }
-            await #expect(throws: CLITranscriptError(.invalidSessionID, subject: bad)) { try await library.fork(sessionID: bad) }
+            await #expect(throws: CLITranscriptError(.invalidSessionID, subject: bad)) {
+                try await library.rename(sessionID: bad, title: "t")
+            }
+            await #expect(throws: CLITranscriptError(.invalidSessionID, subject: bad)) {
+                try await library.tag(sessionID: bad, tag: "t")
+            }
+            await #expect(throws: CLITranscriptError(.invalidSessionID, subject: bad)) {
+                try await library.delete(sessionID: bad)
+            }
+            await #expect(throws: CLITranscriptError(.invalidSessionID, subject: bad)) {
+                try await library.fork(sessionID: bad)
+            }
         }
         await #expect(throws: CLITranscriptError(.invalidMessageID, subject: "nope")) {
             try await library.fork(sessionID: "aaaaaaaa-0000-4000-8000-000000000001", upToMessageID: "nope")
@@ -146,8 +171,10 @@ struct CLITranscriptsTests {
         let u1 = fixtures.uuid(), a1 = fixtures.uuid(), u2 = fixtures.uuid(), a2 = fixtures.uuid()
         try fixtures.write(
             [
-                builder.user(u1, parent: nil, "first"), builder.assistant(a1, parent: u1, id: "m1", [["type": "text", "text": "one"]]),
-                builder.user(u2, parent: a1, "second"), builder.assistant(a2, parent: u2, id: "m2", [["type": "text", "text": "two"]]),
+                builder.user(u1, parent: nil, "first"),
+                builder.assistant(a1, parent: u1, id: "m1", [["type": "text", "text": "one"]]),
+                builder.user(u2, parent: a1, "second"),
+                builder.assistant(a2, parent: u2, id: "m2", [["type": "text", "text": "two"]]),
             ], folder: folder, name: id + ".jsonl", modified: 1)
         let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
         let fork = try await library.fork(sessionID: id, directory: cwd, upToMessageID: a1)
@@ -155,7 +182,9 @@ struct CLITranscriptsTests {
         let mode = try FileManager.default.attributesOfItem(atPath: fork.path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let messages = try await library.messages(sessionID: fork.sessionID, directory: cwd)
-        #expect(messages.map(\.message) == (try await library.messages(sessionID: id, directory: cwd)).prefix(2).map(\.message))
+        #expect(
+            messages.map(\.message)
+                == (try await library.messages(sessionID: id, directory: cwd)).prefix(2).map(\.message))
         #expect(messages.allSatisfy { $0.sessionID == fork.sessionID && ![u1, a1].contains($0.uuid) })
         #expect(messages[1].message["content"]?[0]?["text"] == "one")
         let info = try await library.sessionInfo(id: fork.sessionID, directory: cwd)
@@ -172,8 +201,10 @@ struct CLITranscriptsTests {
         let folder = try fixtures.projectFolder(for: cwd)
         let id = "aaaaaaaa-0000-4000-8000-000000000001"
         var builder = EntryBuilder(sessionID: id, cwd: cwd)
-        try fixtures.write([builder.user(fixtures.uuid(), parent: nil, "prompt")], folder: folder, name: id + ".jsonl", modified: 1)
-        try FileManager.default.createDirectory(atPath: folder + "/" + id + "/subagents", withIntermediateDirectories: true)
+        try fixtures.write(
+            [builder.user(fixtures.uuid(), parent: nil, "prompt")], folder: folder, name: id + ".jsonl", modified: 1)
+        try FileManager.default.createDirectory(
+            atPath: folder + "/" + id + "/subagents", withIntermediateDirectories: true)
         let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
 
         try await library.rename(sessionID: id, title: " Ünïcode title ")
@@ -181,20 +212,27 @@ struct CLITranscriptsTests {
         var info = try await library.sessionInfo(id: id)
         #expect(info?.customTitle == "Ünïcode title" && info?.summary == "Ünïcode title" && info?.tag == "beta")
         let lines = try Scenario.rawLines(folder + "/" + id + ".jsonl")
-        #expect(lines.suffix(2) == [
-            #"{"type":"custom-title","customTitle":"Ünïcode title","sessionId":"\#(id)"}"#,
-            #"{"type":"tag","tag":"beta","sessionId":"\#(id)"}"#,
-        ])
+        #expect(
+            lines.suffix(2) == [
+                #"{"type":"custom-title","customTitle":"Ünïcode title","sessionId":"\#(id)"}"#,
+                #"{"type":"tag","tag":"beta","sessionId":"\#(id)"}"#,
+            ])
         try await library.tag(sessionID: id, tag: nil)
         info = try await library.sessionInfo(id: id)
         #expect(info?.tag == nil)
-        await #expect(throws: CLITranscriptError(.emptyTag, subject: id)) { try await library.tag(sessionID: id, tag: "\u{200B} \u{FEFF}") }
-        await #expect(throws: CLITranscriptError(.emptyTitle, subject: id)) { try await library.rename(sessionID: id, title: " \n ") }
+        await #expect(throws: CLITranscriptError(.emptyTag, subject: id)) {
+            try await library.tag(sessionID: id, tag: "\u{200B} \u{FEFF}")
+        }
+        await #expect(throws: CLITranscriptError(.emptyTitle, subject: id)) {
+            try await library.rename(sessionID: id, title: " \n ")
+        }
 
         try await library.delete(sessionID: id, directory: cwd)
         #expect(!FileManager.default.fileExists(atPath: folder + "/" + id + ".jsonl"))
         #expect(!FileManager.default.fileExists(atPath: folder + "/" + id))
-        await #expect(throws: CLITranscriptError(.sessionNotFound, subject: id)) { try await library.delete(sessionID: id) }
+        await #expect(throws: CLITranscriptError(.sessionNotFound, subject: id)) {
+            try await library.delete(sessionID: id)
+        }
     }
 
     // MARK: Concurrency
@@ -208,7 +246,9 @@ struct CLITranscriptsTests {
         for number in 0..<300 {
             let id = String(format: "aaaaaaaa-0000-4000-8000-%012d", number)
             var builder = EntryBuilder(sessionID: id, cwd: cwd)
-            try fixtures.write([builder.user(fixtures.uuid(), parent: nil, .string("prompt \(number)"))], folder: folder, name: id + ".jsonl", modified: number)
+            try fixtures.write(
+                [builder.user(fixtures.uuid(), parent: nil, .string("prompt \(number)"))], folder: folder,
+                name: id + ".jsonl", modified: number)
         }
         let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
         // More concurrent calls than cooperative threads: file work must not hold them.

@@ -18,14 +18,19 @@ struct ConformanceSuiteTests {
         Defect(flaw: .noValidation, failingCheck: "unsafe subpaths are refused before anything is written"),
         Defect(flaw: .noCascade, failingCheck: "10. delete of a main key cascades to its subkeys"),
         Defect(flaw: .staleSummaries, failingCheck: "summaries are never stale"),
-        Defect(flaw: .secondsClock, failingCheck: "7. listSessions lists a project's sessions with epoch-millisecond times"),
+        Defect(
+            flaw: .secondsClock, failingCheck: "7. listSessions lists a project's sessions with epoch-millisecond times"
+        ),
         Defect(flaw: .frozenClock, failingCheck: "the write time advances on every append"),
-        Defect(flaw: .racyAppend, failingCheck: "concurrent appends from many tasks keep every entry once, in each task's order"),
+        Defect(
+            flaw: .racyAppend,
+            failingCheck: "concurrent appends from many tasks keep every entry once, in each task's order"),
         Defect(flaw: .reversedBatches, failingCheck: "3. appends keep their call order"),
         Defect(flaw: .subpathInSummary, failingCheck: "14. listSessionSummaries returns the folded summaries"),
         Defect(flaw: .emptyAppendCreates, failingCheck: "4. append of no entries is a no-op"),
         Defect(flaw: .truncatesLarge, failingCheck: "a 10 MB entry round-trips"),
-        Defect(flaw: .lowercasesKeys, failingCheck: "keys with odd characters are stored apart and listed back exactly"),
+        Defect(
+            flaw: .lowercasesKeys, failingCheck: "keys with odd characters are stored apart and listed back exactly"),
     ]
 
     @Test(arguments: defects)
@@ -67,7 +72,9 @@ actor PlainStore: SessionStore {
     func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey) async throws(SessionStoreError) {
         try await store.append(entries, to: key)
     }
-    func load(_ key: SessionStoreKey) async throws(SessionStoreError) -> [SessionStoreEntry]? { try await store.load(key) }
+    func load(_ key: SessionStoreKey) async throws(SessionStoreError) -> [SessionStoreEntry]? {
+        try await store.load(key)
+    }
 }
 
 /// A simple catalog with one optional defect.
@@ -87,7 +94,8 @@ actor BrokenStore: SessionCatalog {
 
     private func normalized(_ key: SessionStoreKey) -> SessionStoreKey {
         guard flaw == .lowercasesKeys else { return key }
-        return SessionStoreKey(projectKey: key.projectKey.lowercased(), sessionID: key.sessionID.lowercased(), subpath: key.subpath)
+        return SessionStoreKey(
+            projectKey: key.projectKey.lowercased(), sessionID: key.sessionID.lowercased(), subpath: key.subpath)
     }
 
     func append(_ batch: [SessionStoreEntry], to key: SessionStoreKey) async throws(SessionStoreError) {
@@ -95,8 +103,15 @@ actor BrokenStore: SessionCatalog {
         let key = normalized(key)
         if batch.isEmpty && flaw != .emptyAppendCreates { return }
         var batch = flaw == .reversedBatches ? batch.reversed() : batch
-        if flaw == .truncatesLarge { batch = batch.map { $0.raw.bytes.count > 1 << 20 ? try! SessionStoreEntry(raw: RawJSON(#"{"type":"user","uuid":"big"}"#)) : $0 } }
-        if flaw == .reserialises { batch = batch.map { try! SessionStoreEntry(raw: RawJSON(bytes: [0x20] + (try! $0.value().serialized()))) } }
+        if flaw == .truncatesLarge {
+            batch = batch.map {
+                $0.raw.bytes.count > 1 << 20
+                    ? try! SessionStoreEntry(raw: RawJSON(#"{"type":"user","uuid":"big"}"#)) : $0
+            }
+        }
+        if flaw == .reserialises {
+            batch = batch.map { try! SessionStoreEntry(raw: RawJSON(bytes: [0x20] + (try! $0.value().serialized()))) }
+        }
         var current = entries[key] ?? []
         if flaw == .racyAppend { await Task.yield() }
         var seen = Set(current.compactMap(\.uuid))

@@ -5,13 +5,14 @@ import Testing
 @testable import ClaudeCodeSessions
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum TranscriptWriter {
     /// `transcript-store-writer`, built next to the test bundle (the test target depends on it).
     static var path: String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = directory.appendingPathComponent("transcript-store-writer").path
@@ -35,7 +36,9 @@ struct FileTranscriptStoreTests {
         let previous = umask(0o022)
         defer { umask(previous) }
         try await store.append([storeEntry(#"{"type":"user","uuid":"u1"}"#)], to: key)
-        try await store.append([storeEntry(#"{"type":"user","uuid":"s1"}"#)], to: SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-1"))
+        try await store.append(
+            [storeEntry(#"{"type":"user","uuid":"s1"}"#)],
+            to: SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "subagents/agent-1"))
         let project = root + "/-%55sers-%4De-proj"
         #expect(fileMode(folder.sub("store")) == 0o700)
         #expect(fileMode(root) == 0o700)
@@ -54,7 +57,9 @@ struct FileTranscriptStoreTests {
         let store = FileSessionTranscriptStore(directory: folder.sub("store"))
         for subpath in ["../../escape", "/etc/passwd", "a/../../b", "x\u{0}y"] {
             await #expect(throws: SessionStoreError.self) {
-                try await store.append([storeEntry(#"{"type":"x"}"#)], to: SessionStoreKey(projectKey: "p", sessionID: "s", subpath: subpath))
+                try await store.append(
+                    [storeEntry(#"{"type":"x"}"#)],
+                    to: SessionStoreKey(projectKey: "p", sessionID: "s", subpath: subpath))
             }
         }
         #expect(!FileManager.default.fileExists(atPath: folder.sub("store")))
@@ -90,7 +95,8 @@ struct FileTranscriptStoreTests {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(text == #"{"type":"user","uuid":"u1"}"# + "\n" + #"{"type":"user","uuid":"u2"}"# + "\n")
         // The instance that cached the file before the tear catches up too.
-        try await store.append([storeEntry(#"{"type":"user","uuid":"u2"}"#), storeEntry(#"{"type":"user","uuid":"u3"}"#)], to: key)
+        try await store.append(
+            [storeEntry(#"{"type":"user","uuid":"u2"}"#), storeEntry(#"{"type":"user","uuid":"u3"}"#)], to: key)
         #expect(try await store.load(key)?.map(\.uuid) == ["u1", "u2", "u3"])
     }
 
@@ -148,10 +154,12 @@ struct FileTranscriptStoreTests {
         let other = FileSessionTranscriptStore(directory: folder.sub("store"))
         for round in 0..<400 {
             let target = SessionStoreKey(projectKey: "p", sessionID: "s\(round % 3)")
-            try await store.append([storeEntry(#"{"type":"user","uuid":"u\#(round)","customTitle":"t\#(round)"}"#)], to: target)
+            try await store.append(
+                [storeEntry(#"{"type":"user","uuid":"u\#(round)","customTitle":"t\#(round)"}"#)], to: target)
             if round % 97 == 0 { _ = try await other.listSessions(projectKey: "p") }
         }
-        let lines = try String(contentsOfFile: folder.sub("store/p/.index.jsonl"), encoding: .utf8).split(separator: "\n")
+        let lines = try String(contentsOfFile: folder.sub("store/p/.index.jsonl"), encoding: .utf8).split(
+            separator: "\n")
         #expect(lines.count <= 260)
         let summaries = try await other.listSessionSummaries(projectKey: "p").sorted { $0.sessionID < $1.sessionID }
         #expect(summaries.map(\.sessionID) == ["s0", "s1", "s2"])
@@ -161,15 +169,18 @@ struct FileTranscriptStoreTests {
     @Test func symbolicLinksInsideTheStoreAreRefused() async throws {
         let folder = TemporaryFolder()
         let store = FileSessionTranscriptStore(directory: folder.sub("store"))
-        try await store.append([storeEntry(#"{"type":"x","uuid":"a"}"#)], to: SessionStoreKey(projectKey: "p", sessionID: "s"))
+        try await store.append(
+            [storeEntry(#"{"type":"x","uuid":"a"}"#)], to: SessionStoreKey(projectKey: "p", sessionID: "s"))
         try FileManager.default.createDirectory(atPath: folder.sub("elsewhere"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: folder.sub("store/q"), withDestinationPath: folder.sub("elsewhere"))
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.sub("store/q"), withDestinationPath: folder.sub("elsewhere"))
         let error = await #expect(throws: SessionStoreError.self) {
             try await store.append([storeEntry(#"{"type":"x"}"#)], to: SessionStoreKey(projectKey: "q", sessionID: "s"))
         }
         #expect(error?.code == .unsafePath)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.sub("elsewhere")).isEmpty)
-        try FileManager.default.createSymbolicLink(atPath: folder.sub("store/p/t.jsonl"), withDestinationPath: folder.sub("elsewhere/t.jsonl"))
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.sub("store/p/t.jsonl"), withDestinationPath: folder.sub("elsewhere/t.jsonl"))
         let linked = await #expect(throws: SessionStoreError.self) {
             try await store.append([storeEntry(#"{"type":"x"}"#)], to: SessionStoreKey(projectKey: "p", sessionID: "t"))
         }
@@ -200,14 +211,17 @@ struct FileTranscriptStoreTests {
         // The child caps its file size, so the big batch fails part way through its write.
         let child = try ChildProcess(
             TranscriptWriter.path,
-            ["--dir", directory, "--project", key.projectKey, "--session", key.sessionID, "--count", "50",
-             "--text-bytes", "20000", "--fsize-limit", "300000"])
+            [
+                "--dir", directory, "--project", key.projectKey, "--session", key.sessionID, "--count", "50",
+                "--text-bytes", "20000", "--fsize-limit", "300000",
+            ])
         child.read(until: { $0.last == "done" || $0.last?.hasPrefix("error") == true })
         child.wait()
         // Nothing of the failed batch stayed, and its uuids were not remembered as stored.
         #expect(child.lines == ["failed ioFailure", "loaded 2", "done"])
         #expect(try await store.load(key)?.map(\.uuid) == ["first", "w0-0"])
-        let text = try String(contentsOfFile: folder.sub("store/-%55sers-%4De-proj/\(key.sessionID).jsonl"), encoding: .utf8)
+        let text = try String(
+            contentsOfFile: folder.sub("store/-%55sers-%4De-proj/\(key.sessionID).jsonl"), encoding: .utf8)
         #expect(text.split(separator: "\n").count == 2)
         #expect(text.hasSuffix("}\n"))
     }
@@ -220,12 +234,19 @@ struct FileTranscriptStoreTests {
         let children = try (0..<writers).map { writer in
             try ChildProcess(
                 TranscriptWriter.path,
-                ["--dir", directory, "--project", "p", "--session", "s", "--tag", "w\(writer)", "--count", "\(count)",
-                 "--batch", "\(writer + 1)", "--shared", "1"])
+                [
+                    "--dir", directory, "--project", "p", "--session", "s", "--tag", "w\(writer)", "--count",
+                    "\(count)",
+                    "--batch", "\(writer + 1)", "--shared", "1",
+                ])
         }
         // Another process appends to a sibling subkey meanwhile.
         let subWriter = try ChildProcess(
-            TranscriptWriter.path, ["--dir", directory, "--project", "p", "--session", "s", "--subpath", "subagents/agent-1", "--tag", "sub", "--count", "\(count)"])
+            TranscriptWriter.path,
+            [
+                "--dir", directory, "--project", "p", "--session", "s", "--subpath", "subagents/agent-1", "--tag",
+                "sub", "--count", "\(count)",
+            ])
         for child in children + [subWriter] {
             child.read(until: { $0.last == "done" || $0.last?.hasPrefix("error") == true })
             child.wait()
@@ -241,7 +262,9 @@ struct FileTranscriptStoreTests {
             #expect(mine == Array(0..<count), "writer \(writer)'s entries are missing or out of order")
         }
         #expect(Set(uuids.filter { $0.hasPrefix("shared-") }).count == count)
-        #expect(try await store.load(SessionStoreKey(projectKey: "p", sessionID: "s", subpath: "subagents/agent-1"))?.count == count)
+        #expect(
+            try await store.load(SessionStoreKey(projectKey: "p", sessionID: "s", subpath: "subagents/agent-1"))?.count
+                == count)
         // The summary saw every append: its title is the last line's.
         let summary = try #require(try await store.listSessionSummaries(projectKey: "p").first)
         let lastTitle = try loaded.last { $0.type == "user" }.map { try $0.value()["customTitle"] }
@@ -260,8 +283,11 @@ struct FileTranscriptStoreTests {
         for round in 0..<12 {
             let child = try ChildProcess(
                 TranscriptWriter.path,
-                ["--dir", directory, "--project", "p", "--session", "s", "--tag", "r\(round)", "--count", "100000",
-                 "--batch", "\(Int.random(in: 1...6, using: &generator))", "--text-bytes", "\(Int.random(in: 100...4000, using: &generator))"])
+                [
+                    "--dir", directory, "--project", "p", "--session", "s", "--tag", "r\(round)", "--count", "100000",
+                    "--batch", "\(Int.random(in: 1...6, using: &generator))", "--text-bytes",
+                    "\(Int.random(in: 100...4000, using: &generator))",
+                ])
             let stopAfter = Int.random(in: 1...60, using: &generator)
             child.read(until: { $0.count >= stopAfter })
             child.kill()

@@ -18,7 +18,8 @@ import Testing
     ]
 
     @Test func entriesMatchTheGeneralReaders() throws {
-        let frame = #"{"type":"transcript_mirror","filePath":"/p/x/s.jsonl","entries":[\#(Self.entries.joined(separator: " , "))]}"#
+        let frame =
+            #"{"type":"transcript_mirror","filePath":"/p/x/s.jsonl","entries":[\#(Self.entries.joined(separator: " , "))]}"#
         let parsed = try MirrorFrame.parse(Array(frame.utf8)).get()
         #expect(parsed.filePath == "/p/x/s.jsonl")
         #expect(parsed.entries.count == Self.entries.count)
@@ -58,14 +59,19 @@ import Testing
             for bad in ["\u{01}", "\\x", "\n", "\\u12G4"] {
                 let text = String(repeating: "a", count: length) + bad
                 let frame = #"{"type":"transcript_mirror","filePath":"/f","entries":[{"type":"x","v":"\#(text)"}]}"#
-                if case .success = MirrorFrame.parse(Array(frame.utf8)) { Issue.record("accepted \(text.debugDescription)") }
+                if case .success = MirrorFrame.parse(Array(frame.utf8)) {
+                    Issue.record("accepted \(text.debugDescription)")
+                }
             }
             var bytes = Array(#"{"type":"transcript_mirror","filePath":"/f","entries":[{"type":"x","v":""#.utf8)
             bytes += Array(repeating: UInt8(ascii: "a"), count: length) + [0xC3, 0x28] + Array(#""}]}"#.utf8)
             if case .success = MirrorFrame.parse(bytes) { Issue.record("accepted invalid UTF-8 after \(length) bytes") }
         }
         // The grammar around strings is checked too.
-        for bad in [#"{"type":"x","uuid":"\uZZZZ"}"#, #"{"ty\u00":"x"}"#, #"{"type":"x","v":"abc"#, #"{"type":"x","v":"a\"}"#, #"{"type":"x" "v":1}"#, #"{"type":"x","v":tru}"#, #"{"type":"x","v":[1,]}"#] {
+        for bad in [
+            #"{"type":"x","uuid":"\uZZZZ"}"#, #"{"ty\u00":"x"}"#, #"{"type":"x","v":"abc"#, #"{"type":"x","v":"a\"}"#,
+            #"{"type":"x" "v":1}"#, #"{"type":"x","v":tru}"#, #"{"type":"x","v":[1,]}"#,
+        ] {
             let frame = #"{"type":"transcript_mirror","filePath":"/f","entries":[\#(bad)]}"#
             if case .success = MirrorFrame.parse(Array(frame.utf8)) { Issue.record("accepted \(bad)") }
         }

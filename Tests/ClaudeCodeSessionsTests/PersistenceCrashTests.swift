@@ -73,7 +73,8 @@ enum CrashWriter {
     /// `session-crash-writer`, built next to the test bundle (the test target depends on it).
     static var path: String {
         if let override = ProcessInfo.processInfo.environment["SESSION_CRASH_WRITER_PATH"] { return override }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         // On Linux the runner is <bin>/<package>PackageTests.xctest; on macOS it sits inside a bundle.
         for _ in 0..<4 {
@@ -119,7 +120,8 @@ struct PersistenceCrashTests {
                 CrashWriter.path,
                 [
                     "--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "\(count)",
-                    "--policy", policy, "--turn", "\(turn)", "--text-bytes", "\(Int.random(in: 200...1200, using: &generator))",
+                    "--policy", policy, "--turn", "\(turn)", "--text-bytes",
+                    "\(Int.random(in: 200...1200, using: &generator))",
                 ])
             switch mode {
             case 0:
@@ -134,7 +136,8 @@ struct PersistenceCrashTests {
             }
             child.kill()
             child.wait()
-            let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasPrefix(".") } ?? []
+            let leftovers =
+                (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasPrefix(".") } ?? []
             if leftovers.contains(where: { $0.contains(".json.tmp-") }) { killedDuringCompaction += 1 }
             if child.lines.last == "done" { cleanExits += 1 }
             let acknowledged = child.lines.filter { $0.hasPrefix("w0 ") }.compactMap { Int($0.dropFirst(3)) }

@@ -21,24 +21,42 @@ struct PersistenceDamageTests {
         "{\"schema_version\":1,\"session_id\":\"ok\",\"start_time\":\"2025-01-01T00:00:00.000000Z\",\"last_activity\":\"2025-01-01T00:00:01.000000Z\",\"working_directory\":\"/w\",\"options\":{},\"message_count\":1,\"conversation_history\":[{\"direction\":\"received\",\"timestamp\":\"2025-01-01T00:00:01.000000Z\",\"type\":\"assistant\",\"raw\":{\"type\":\"assistant\"}}]}"
 
     static let damagedCases: [(name: String, contents: String, code: SessionStoreError.Code, reason: String)] = [
-        ("truncated.json", String(valid.replacingOccurrences(of: "\"ok\"", with: "\"truncated\"").prefix(150)),
-            .damagedFile, "invalid session file"),
+        (
+            "truncated.json", String(valid.replacingOccurrences(of: "\"ok\"", with: "\"truncated\"").prefix(150)),
+            .damagedFile, "invalid session file"
+        ),
         ("empty.json", "", .damagedFile, "not a JSON object"),
         ("garbage.json", "\u{1}\u{2}binary\u{FF}", .damagedFile, "not a JSON object"),
         ("settings.json", "{\"theme\":\"dark\",\"fontSize\":12}", .damagedFile, "no session_id"),
         ("array.json", "[1,2,3]", .damagedFile, "not a JSON object"),
         ("mismatch.json", valid, .damagedFile, "does not match the file name"),
-        ("future.json", valid.replacingOccurrences(of: "\"ok\"", with: "\"future\"")
-            .replacingOccurrences(of: "\"schema_version\":1", with: "\"schema_version\":99"), .schemaTooNew, "99"),
-        ("count.json", valid.replacingOccurrences(of: "\"ok\"", with: "\"count\"")
-            .replacingOccurrences(of: "\"message_count\":1", with: "\"message_count\":5"), .damagedFile, "message_count"),
-        ("badentry.json", valid.replacingOccurrences(of: "\"ok\"", with: "\"badentry\"")
-            .replacingOccurrences(of: "\"direction\":\"received\"", with: "\"direction\":\"sideways\""), .damagedFile,
-            "unknown direction"),
-        ("badtime.json", valid.replacingOccurrences(of: "\"ok\"", with: "\"badtime\"")
-            .replacingOccurrences(of: "2025-01-01T00:00:00.000000Z", with: "yesterday"), .damagedFile, "start_time"),
-        ("trailing.json", valid.replacingOccurrences(of: "\"ok\"", with: "\"trailing\"") + "{}", .damagedFile,
-            "after the JSON value"),
+        (
+            "future.json",
+            valid.replacingOccurrences(of: "\"ok\"", with: "\"future\"")
+                .replacingOccurrences(of: "\"schema_version\":1", with: "\"schema_version\":99"), .schemaTooNew, "99"
+        ),
+        (
+            "count.json",
+            valid.replacingOccurrences(of: "\"ok\"", with: "\"count\"")
+                .replacingOccurrences(of: "\"message_count\":1", with: "\"message_count\":5"), .damagedFile,
+            "message_count"
+        ),
+        (
+            "badentry.json",
+            valid.replacingOccurrences(of: "\"ok\"", with: "\"badentry\"")
+                .replacingOccurrences(of: "\"direction\":\"received\"", with: "\"direction\":\"sideways\""),
+            .damagedFile,
+            "unknown direction"
+        ),
+        (
+            "badtime.json",
+            valid.replacingOccurrences(of: "\"ok\"", with: "\"badtime\"")
+                .replacingOccurrences(of: "2025-01-01T00:00:00.000000Z", with: "yesterday"), .damagedFile, "start_time"
+        ),
+        (
+            "trailing.json", valid.replacingOccurrences(of: "\"ok\"", with: "\"trailing\"") + "{}", .damagedFile,
+            "after the JSON value"
+        ),
     ]
 
     @Test("corrupt, truncated and foreign files: load throws a typed error naming the file; listing shows them")

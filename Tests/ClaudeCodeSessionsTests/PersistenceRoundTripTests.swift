@@ -15,7 +15,8 @@ struct PersistenceRoundTripTests {
             Array(Frames.user("Hello, remember my name is Alice").utf8),
             Array(#"{"type":"assistant","text":"line\u2028sep and raw \#u{2028} and \#u{2029} done"}"#.utf8),
             Array(#"{"type":"assistant","text":"unicode: héllo wörld 日本語 🎉 \u00e9 \ud83c\udf89"}"#.utf8),
-            Array(#"{"n":1.0e+400,"big":123456789012345678901234567890,"z":-0.0,"type":"result","dup":1,"dup":2}"#.utf8),
+            Array(
+                #"{"n":1.0e+400,"big":123456789012345678901234567890,"z":-0.0,"type":"result","dup":1,"dup":2}"#.utf8),
             Array(#"{ "type" : "spaced" ,"k": [ 1 , 2 ] }"#.utf8),
             Array(" {\"type\":\"padded\"} ".utf8),
             Array("{\"type\":\"multi\",\n\"line\":true}".utf8),
@@ -25,7 +26,8 @@ struct PersistenceRoundTripTests {
             Array("[1,2,3]".utf8),
             Array(#""just a string""#.utf8),
             Array(#"{"type":"control_request","request_id":"r1","request":{"subtype":"interrupt"}}"#.utf8),
-            Array(#"{"type":"stream_event","event":{"type":"content_block_delta","delta":{"text":"\u0000\u001f"}}}"#.utf8),
+            Array(
+                #"{"type":"stream_event","event":{"type":"content_block_delta","delta":{"text":"\u0000\u001f"}}}"#.utf8),
         ]
         return raws.enumerated().map { index, raw in
             ConversationMessage(
@@ -134,7 +136,8 @@ struct PersistenceRoundTripTests {
         let store = FileSessionStore(folder: folder)
         let writer = try await store.openSession(Self.id, workingDirectory: "/w")
         let text = String(repeating: "0123456789abcdef\u{2028}é🎉", count: 10_000_000 / 25)
-        let big = ConversationMessage(direction: .received, rawJSON: #"{"type":"user","tool_result":\#(Frames.jsonString(text))}"#)
+        let big = ConversationMessage(
+            direction: .received, rawJSON: #"{"type":"user","tool_result":\#(Frames.jsonString(text))}"#)
         #expect(big.rawJSON.count > 10_000_000)
         #expect(big.rawKind == .json)
         try await writer.append(big)

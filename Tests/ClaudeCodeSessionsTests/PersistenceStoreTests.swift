@@ -183,7 +183,9 @@ struct PersistenceStoreTests {
             configuration: .init(directory: folder.sub("sessions"), eventHandler: recorder.handler))
         let id = try SessionID("batch")
         let writer = store.makeWriter(for: id, workingDirectory: "/w")
-        for index in 0..<500 { writer.enqueue(ConversationMessage(direction: .received, rawJSON: Frames.assistant(index))) }
+        for index in 0..<500 {
+            writer.enqueue(ConversationMessage(direction: .received, rawJSON: Frames.assistant(index)))
+        }
         writer.updateMetadata(workingDirectory: "/moved")
         try await writer.flush()
         #expect(writer.pendingCount == 0)

@@ -70,5 +70,9 @@ func runPython(_ script: String, _ arguments: String...) throws -> String {
 /// A thread-safe counter, for unique names inside a test.
 final class Counter: Sendable {
     private let value = Mutex(0)
-    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+    func next() -> Int {
+        value.withLock {
+            $0 += 1; return $0
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import ClaudeCode
 import Foundation
+import Synchronization
 import Testing
 
 /// Runs `scripts/reference/dump_sessions.py` with the reference venv's Python.
@@ -8,7 +9,9 @@ enum ReferencePython {
     static var repositoryRoot: String {
         var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                return url.path
+            }
             url.deleteLastPathComponent()
         }
         return FileManager.default.currentDirectoryPath
@@ -45,14 +48,19 @@ enum ReferencePython {
 
     /// Runs the plan's operations with `CLAUDE_CONFIG_DIR=configDirectory` and returns one
     /// result per operation: `{"ok": …}` or `{"error": {"type": …, "message": …}}`.
-    static func run(_ operations: [JSONValue], configDirectory: String, home: String, workDirectory: String) throws -> [JSONValue] {
+    static func run(_ operations: [JSONValue], configDirectory: String, home: String, workDirectory: String) throws
+        -> [JSONValue]
+    {
         let planPath = workDirectory + "/plan-\(UUID().uuidString).json"
-        try Data(JSONValue.object(["operations": .array(operations)]).serialized()).write(to: URL(fileURLWithPath: planPath))
+        try Data(JSONValue.object(["operations": .array(operations)]).serialized()).write(
+            to: URL(fileURLWithPath: planPath))
         defer { try? FileManager.default.removeItem(atPath: planPath) }
-        let output = try execute([script, planPath], environment: [
-            "CLAUDE_CONFIG_DIR": configDirectory, "HOME": home,
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LANG": "C.UTF-8",
-        ])
+        let output = try execute(
+            [script, planPath],
+            environment: [
+                "CLAUDE_CONFIG_DIR": configDirectory, "HOME": home,
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LANG": "C.UTF-8",
+            ])
         guard case .array(let results)? = try JSONValue.parse(output)["results"] else {
             throw Failure(description: "unexpected output from dump_sessions.py")
         }
@@ -80,10 +88,9 @@ enum ReferencePython {
         while errorReader.isExecuting || !errorReader.isFinished { usleep(1000) }
         guard process.terminationStatus == 0 else {
             let message = errorData.withLock { String(decoding: $0, as: UTF8.self) }
-            throw Failure(description: "dump_sessions.py failed (\(process.terminationStatus)): \(message.suffix(2000))")
+            throw Failure(
+                description: "dump_sessions.py failed (\(process.terminationStatus)): \(message.suffix(2000))")
         }
         return Array(data)
     }
 }
-
-import Synchronization

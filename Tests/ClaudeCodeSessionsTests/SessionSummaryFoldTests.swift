@@ -38,12 +38,17 @@ struct SessionSummaryFoldTests {
         user("  [Request interrupted by user for tool use]  "),
         user("[Request interrupted by user"),
         user("<ide_opened_file>a.swift</ide_opened_file>"),
-        user(.array([["type": "tool_result", "tool_use_id": "t", "content": "x"], ["type": "text", "text": "ignored"]])),
+        user(
+            .array([["type": "tool_result", "tool_use_id": "t", "content": "x"], ["type": "text", "text": "ignored"]])),
         user("the meta one", extra: ["isMeta": true]),
         user("compacted", extra: ["isCompactSummary": true]),
         user("<command-name>/clear</command-name> <command-args></command-args>"),
         user("<command-name>/second</command-name>"),
-        user(.array([["type": "image"], ["type": "text", "text": "\u{3000}\r\n  "], ["type": "text", "text": .string("\n" + longPrompt + "\n")]])),
+        user(
+            .array([
+                ["type": "image"], ["type": "text", "text": "\u{3000}\r\n  "],
+                ["type": "text", "text": .string("\n" + longPrompt + "\n")],
+            ])),
         user("after the first prompt"),
         #"{"type":"assistant","customTitle":"title one","aiTitle":"ai","gitBranch":"main","summary":"s1","lastPrompt":"lp1"}"#,
         #"{"type":"x","customTitle":42,"gitBranch":"dev"}"#,
@@ -62,13 +67,20 @@ struct SessionSummaryFoldTests {
             ("one-by-one", Self.entries, Array(repeating: 1, count: Self.entries.count)),
             ("batched", Self.entries, [3, 5, 4, 7]),
             ("all-at-once", Self.entries, [Self.entries.count]),
-            ("sidechain", [#"{"type":"user","isSidechain":true,"message":{"role":"user","content":"sub"}}"#] + Self.entries, [2, 100]),
+            (
+                "sidechain",
+                [#"{"type":"user","isSidechain":true,"message":{"role":"user","content":"sub"}}"#] + Self.entries,
+                [2, 100]
+            ),
             ("long-first", [Self.user(.string(Self.longPrompt + "   tail"))], [1]),
             ("command-only", [Self.user("<command-name>/init</command-name>"), Self.user("<tick>")], [2]),
         ]
         var specification: [JSONValue] = []
         for session in sessions {
-            specification.append(["name": .string(session.name), "lines": .array(session.lines.map(JSONValue.string)), "batches": .array(session.batches.map { .int(Int64($0)) })])
+            specification.append([
+                "name": .string(session.name), "lines": .array(session.lines.map(JSONValue.string)),
+                "batches": .array(session.batches.map { .int(Int64($0)) }),
+            ])
         }
         try Data(JSONValue.array(specification).serialized()).write(to: URL(fileURLWithPath: input))
         let script = """
@@ -100,7 +112,8 @@ struct SessionSummaryFoldTests {
             let entries = try session.lines.map { try SessionStoreEntry(raw: RawJSON($0)) }
             for size in session.batches {
                 summary = SessionSummaryFold.fold(
-                    summary, key: SessionStoreKey(projectKey: "p", sessionID: "s"), entries: Array(entries[index..<min(index + size, entries.count)]))
+                    summary, key: SessionStoreKey(projectKey: "p", sessionID: "s"),
+                    entries: Array(entries[index..<min(index + size, entries.count)]))
                 index += size
             }
             #expect(summary?.data == expected[session.name], "\(session.name)")
@@ -119,7 +132,8 @@ struct SessionSummaryFoldTests {
     }
 
     @Test func mtimeIsLeftToTheStoreAndUnknownKeysAreKept() throws {
-        let previous = SessionStoreSummary(sessionID: "s", modifiedMilliseconds: 1234, data: ["custom": ["x": 1], "tag": "t"])
+        let previous = SessionStoreSummary(
+            sessionID: "s", modifiedMilliseconds: 1234, data: ["custom": ["x": 1], "tag": "t"])
         let folded = SessionSummaryFold.fold(
             previous, key: SessionStoreKey(projectKey: "p", sessionID: "other"),
             entries: [try SessionStoreEntry(raw: RawJSON(#"{"type":"tag"}"#))])

@@ -41,7 +41,9 @@ struct ReopeningStore: SessionCatalog {
     func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey) async throws(SessionStoreError) {
         try await fresh.append(entries, to: key)
     }
-    func load(_ key: SessionStoreKey) async throws(SessionStoreError) -> [SessionStoreEntry]? { try await fresh.load(key) }
+    func load(_ key: SessionStoreKey) async throws(SessionStoreError) -> [SessionStoreEntry]? {
+        try await fresh.load(key)
+    }
     func listSessions(projectKey: String) async throws(SessionStoreError) -> [SessionStoreListing] {
         try await fresh.listSessions(projectKey: projectKey)
     }

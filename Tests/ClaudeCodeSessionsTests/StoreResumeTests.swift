@@ -53,8 +53,10 @@ struct StoreResumeTests {
             }
             try Data(#"{"claudeAiOauth":{"accessToken":"at","refreshToken":"rt","expiresAt":1},"other":1}"#.utf8)
                 .write(to: URL(fileURLWithPath: home + "/.claude/.credentials.json"))
-            try Data("\u{FEFF}{\"extraKnownMarketplaces\":{},\"env\":{\"CLAUDE_CONFIG_DIR\":\"/x\"},\"model\":\"m\"}".utf8)
-                .write(to: URL(fileURLWithPath: home + "/.claude/settings.json"))
+            try Data(
+                "\u{FEFF}{\"extraKnownMarketplaces\":{},\"env\":{\"CLAUDE_CONFIG_DIR\":\"/x\"},\"model\":\"m\"}".utf8
+            )
+            .write(to: URL(fileURLWithPath: home + "/.claude/settings.json"))
             try Data(#"{"theme":"dark"}"#.utf8).write(to: URL(fileURLWithPath: home + "/.claude/cowork_settings.json"))
             try Data(#"{"userID":"u"}"#.utf8).write(to: URL(fileURLWithPath: home + "/.claude.json"))
         }
@@ -73,11 +75,16 @@ struct StoreResumeTests {
 
         func seed(_ store: any SessionStore) async throws {
             let key = SessionStoreKey(projectKey: projectKey, sessionID: StoreResumeTests.session)
-            try await store.append([storeEntry(#"{"type":"user","uuid":"u1","message":{"role":"user","content":"hi"}}"#)], to: key)
             try await store.append(
-                [storeEntry(#"{"type":"agent_metadata","agentType":"old"}"#), storeEntry(#"{"type":"user","uuid":"a1","isSidechain":true}"#),
-                 storeEntry(#"{"type":"agent_metadata","agentType":"general-purpose","toolUseId":"t1"}"#)],
-                to: SessionStoreKey(projectKey: projectKey, sessionID: StoreResumeTests.session, subpath: "subagents/agent-a1"))
+                [storeEntry(#"{"type":"user","uuid":"u1","message":{"role":"user","content":"hi"}}"#)], to: key)
+            try await store.append(
+                [
+                    storeEntry(#"{"type":"agent_metadata","agentType":"old"}"#),
+                    storeEntry(#"{"type":"user","uuid":"a1","isSidechain":true}"#),
+                    storeEntry(#"{"type":"agent_metadata","agentType":"general-purpose","toolUseId":"t1"}"#),
+                ],
+                to: SessionStoreKey(
+                    projectKey: projectKey, sessionID: StoreResumeTests.session, subpath: "subagents/agent-a1"))
         }
     }
 
@@ -94,7 +101,9 @@ struct StoreResumeTests {
             transport: { options in
                 seen.value.withLock { $0 = options }
                 if let folder = options.env["CLAUDE_CONFIG_DIR"] {
-                    files.withLock { $0 = ((FileManager.default.enumerator(atPath: folder)?.allObjects as? [String]) ?? []).sorted() }
+                    files.withLock {
+                        $0 = ((FileManager.default.enumerator(atPath: folder)?.allObjects as? [String]) ?? []).sorted()
+                    }
                 }
                 return transport
             })
@@ -122,18 +131,29 @@ struct StoreResumeTests {
         #expect(options.resume == Self.session)
         #expect(options.sessionMirror)
         let project = "projects/\(fixture.projectKey)"
-        #expect(files == [
-            ".claude.json", ".credentials.json", "cowork_settings.json", "projects", project, "\(project)/\(Self.session)",
-            "\(project)/\(Self.session).jsonl", "\(project)/\(Self.session)/subagents",
-            "\(project)/\(Self.session)/subagents/agent-a1.jsonl", "\(project)/\(Self.session)/subagents/agent-a1.meta.json",
-            "settings.json",
-        ])
+        #expect(
+            files == [
+                ".claude.json", ".credentials.json", "cowork_settings.json", "projects", project,
+                "\(project)/\(Self.session)",
+                "\(project)/\(Self.session).jsonl", "\(project)/\(Self.session)/subagents",
+                "\(project)/\(Self.session)/subagents/agent-a1.jsonl",
+                "\(project)/\(Self.session)/subagents/agent-a1.meta.json",
+                "settings.json",
+            ])
         func read(_ name: String) throws -> String { try String(contentsOfFile: folder + "/" + name, encoding: .utf8) }
-        #expect(try read("\(project)/\(Self.session).jsonl") == #"{"type":"user","uuid":"u1","message":{"role":"user","content":"hi"}}"# + "\n")
-        #expect(try read("\(project)/\(Self.session)/subagents/agent-a1.jsonl") == #"{"type":"user","uuid":"a1","isSidechain":true}"# + "\n")
-        #expect(try JSONValue.parse(try read("\(project)/\(Self.session)/subagents/agent-a1.meta.json"))
-            == ["agentType": "general-purpose", "toolUseId": "t1"])
-        #expect(try JSONValue.parse(try read(".credentials.json")) == ["claudeAiOauth": ["accessToken": "at", "expiresAt": 1], "other": 1])
+        #expect(
+            try read("\(project)/\(Self.session).jsonl")
+                == #"{"type":"user","uuid":"u1","message":{"role":"user","content":"hi"}}"# + "\n")
+        #expect(
+            try read("\(project)/\(Self.session)/subagents/agent-a1.jsonl")
+                == #"{"type":"user","uuid":"a1","isSidechain":true}"# + "\n")
+        #expect(
+            try JSONValue.parse(try read("\(project)/\(Self.session)/subagents/agent-a1.meta.json"))
+                == ["agentType": "general-purpose", "toolUseId": "t1"])
+        #expect(
+            try JSONValue.parse(try read(".credentials.json")) == [
+                "claudeAiOauth": ["accessToken": "at", "expiresAt": 1], "other": 1,
+            ])
         #expect(try JSONValue.parse(try read("settings.json")) == ["env": [:], "model": "m"])
         #expect(try read("cowork_settings.json") == #"{"theme":"dark"}"#)
         #expect(try read(".claude.json") == #"{"userID":"u"}"#)
@@ -149,11 +169,17 @@ struct StoreResumeTests {
     @Test func continuePicksTheNewestSessionThatIsNotASidechain() async throws {
         let fixture = try Fixture()
         let store = InMemorySessionStore()
-        try await store.append([storeEntry(#"{"type":"user","uuid":"o1"}"#)], to: SessionStoreKey(projectKey: fixture.projectKey, sessionID: Self.older))
+        try await store.append(
+            [storeEntry(#"{"type":"user","uuid":"o1"}"#)],
+            to: SessionStoreKey(projectKey: fixture.projectKey, sessionID: Self.older))
         try await fixture.seed(store)
         // Newest of all: a sidechain transcript mirrored as a top-level key, and an id that is not a UUID.
-        try await store.append([storeEntry(#"{"type":"user","isSidechain":true}"#)], to: SessionStoreKey(projectKey: fixture.projectKey, sessionID: "00000000-0000-4000-8000-00000000000f"))
-        try await store.append([storeEntry(#"{"type":"user"}"#)], to: SessionStoreKey(projectKey: fixture.projectKey, sessionID: "not-a-uuid"))
+        try await store.append(
+            [storeEntry(#"{"type":"user","isSidechain":true}"#)],
+            to: SessionStoreKey(projectKey: fixture.projectKey, sessionID: "00000000-0000-4000-8000-00000000000f"))
+        try await store.append(
+            [storeEntry(#"{"type":"user"}"#)],
+            to: SessionStoreKey(projectKey: fixture.projectKey, sessionID: "not-a-uuid"))
         let (client, seen, _) = try await connect(store, fixture, fixture.options { $0.continueConversation = true })
         let options = try #require(seen.value.withLock { $0 })
         #expect(options.resume == Self.session)
@@ -179,7 +205,8 @@ struct StoreResumeTests {
     @Test func continueNeedsACatalog() async throws {
         let fixture = try Fixture()
         let error = await #expect(throws: ClaudeCodeError.self) {
-            _ = try await connect(PlainStore(), fixture, fixture.options { $0.continueConversation = true }, failsBeforeStarting: true)
+            _ = try await connect(
+                PlainStore(), fixture, fixture.options { $0.continueConversation = true }, failsBeforeStarting: true)
         }
         #expect(error?.code == .invalidOptions)
     }
@@ -192,7 +219,9 @@ struct StoreResumeTests {
         let error = await #expect(throws: ClaudeCodeError.self) {
             _ = try await connect(
                 store, fixture,
-                fixture.options { if failing == .listSessions { $0.continueConversation = true } else { $0.resume = Self.session } },
+                fixture.options {
+                    if failing == .listSessions { $0.continueConversation = true } else { $0.resume = Self.session }
+                },
                 failsBeforeStarting: true)
         }
         #expect(error?.code == .launchFailed)
@@ -205,11 +234,14 @@ struct StoreResumeTests {
         let store = InMemorySessionStore()
         try await fixture.seed(store)
         await #expect(throws: ClaudeCodeError.self) {
-            _ = try await connect(store, fixture, fixture.options { $0.resume = Self.session }, startError: ClaudeCodeError(.launchFailed, "no CLI"))
+            _ = try await connect(
+                store, fixture, fixture.options { $0.resume = Self.session },
+                startError: ClaudeCodeError(.launchFailed, "no CLI"))
         }
         #expect(fixture.temporaryContents.isEmpty)
         let error = await #expect(throws: ClaudeCodeError.self) {
-            _ = try await connect(store, fixture, fixture.options { $0.resume = Self.session }, exitDuringInitialize: true)
+            _ = try await connect(
+                store, fixture, fixture.options { $0.resume = Self.session }, exitDuringInitialize: true)
         }
         #expect(error?.code == .processExited)
         #expect(fixture.temporaryContents.isEmpty)

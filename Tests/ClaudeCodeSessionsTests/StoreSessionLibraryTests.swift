@@ -11,11 +11,14 @@ import Testing
 struct StoreSessionLibraryTests {
     /// Copies every session of `directory`'s project folder (and subagents with their sidecars)
     /// into `store`, keeping the lines that are JSON objects.
-    static func copyProject(_ directory: String, projects: String, into store: any SessionStore) async throws -> [String] {
+    static func copyProject(_ directory: String, projects: String, into store: any SessionStore) async throws
+        -> [String]
+    {
         let folderName = ClaudeSessionLibrary.projectFolderName(for: directory)
         let folder = projects + "/" + folderName
         var sessions: [String] = []
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() where name.hasSuffix(".jsonl") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() where name.hasSuffix(".jsonl")
+        {
             let sessionID = String(name.dropLast(6))
             // As the disk listing: only files named by a session id are sessions.
             guard TextRules.isUUID(sessionID) else { continue }
@@ -33,7 +36,8 @@ struct StoreSessionLibraryTests {
                     object["type"] = "agent_metadata"
                     subEntries.append(try SessionStoreEntry(raw: RawJSON(bytes: JSONValue.object(object).serialized())))
                 }
-                try await store.append(subEntries, to: SessionStoreKey(projectKey: folderName, sessionID: sessionID, subpath: subpath))
+                try await store.append(
+                    subEntries, to: SessionStoreKey(projectKey: folderName, sessionID: sessionID, subpath: subpath))
             }
         }
         return sessions
@@ -53,7 +57,9 @@ struct StoreSessionLibraryTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         var scenario = try Scenario(root: root)
         try scenario.build()
-        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scenario.home]
+        let environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scenario.home,
+        ]
         let disk = ClaudeSessionLibrary(configDirectory: scenario.fixtures.configDirectory, environment: environment)
         let store = FileSessionTranscriptStore(directory: root + "/store")
         let library = StoreSessionLibrary(store: store)
@@ -69,7 +75,8 @@ struct StoreSessionLibraryTests {
             #expect(fromStore == fromDisk, "messages of \(sessionID)")
             #expect(
                 try await library.messages(sessionID: sessionID, directory: directory, limit: 2, offset: 1)
-                    == disk.messages(sessionID: sessionID, directory: directory, limit: 2, offset: 1), "page of \(sessionID)")
+                    == disk.messages(sessionID: sessionID, directory: directory, limit: 2, offset: 1),
+                "page of \(sessionID)")
             var diskInfo = try await disk.sessionInfo(id: sessionID, directory: directory)
             var storeInfo = try await library.sessionInfo(id: sessionID, directory: directory)
             // A store has no file: its time is the last entry's timestamp and its size the stored lines'.
@@ -83,7 +90,8 @@ struct StoreSessionLibraryTests {
             for agent in diskAgents {
                 #expect(
                     try await library.subagentMessages(sessionID: sessionID, agentID: agent, directory: directory)
-                        == disk.subagentMessages(sessionID: sessionID, agentID: agent, directory: directory), "agent \(agent)")
+                        == disk.subagentMessages(sessionID: sessionID, agentID: agent, directory: directory),
+                    "agent \(agent)")
             }
             if !fromDisk.isEmpty { compared += 1 }
         }
@@ -121,21 +129,31 @@ struct StoreSessionLibraryTests {
         try await library.tag(sessionID: target, tag: nil, directory: directory)
         info = try #require(try await library.sessionInfo(id: target, directory: directory))
         #expect(info.tag == nil)
-        await #expect(throws: CLITranscriptError.self) { try await library.rename(sessionID: target, title: "  ", directory: directory) }
-        await #expect(throws: CLITranscriptError.self) { try await library.rename(sessionID: "nope", title: "x", directory: directory) }
+        await #expect(throws: CLITranscriptError.self) {
+            try await library.rename(sessionID: target, title: "  ", directory: directory)
+        }
+        await #expect(throws: CLITranscriptError.self) {
+            try await library.rename(sessionID: "nope", title: "x", directory: directory)
+        }
 
         let cut = scenario.parallelCut
-        let storeFork = try await library.fork(sessionID: scenario.parallel, directory: directory, upToMessageID: cut, title: "Fork")
-        let diskFork = try await disk.fork(sessionID: scenario.parallel, directory: directory, upToMessageID: cut, title: "Fork")
+        let storeFork = try await library.fork(
+            sessionID: scenario.parallel, directory: directory, upToMessageID: cut, title: "Fork")
+        let diskFork = try await disk.fork(
+            sessionID: scenario.parallel, directory: directory, upToMessageID: cut, title: "Fork")
         let forkedFromStore = try await library.messages(sessionID: storeFork.sessionID, directory: directory)
         let forkedOnDisk = try await disk.messages(sessionID: diskFork.sessionID, directory: directory)
         #expect(!forkedOnDisk.isEmpty)
         #expect(forkedFromStore.map(\.message) == forkedOnDisk.map(\.message))
         #expect(forkedFromStore.map(\.type) == forkedOnDisk.map(\.type))
-        #expect(Set(forkedFromStore.map(\.uuid)).isDisjoint(with: try await library.messages(sessionID: scenario.parallel, directory: directory).map(\.uuid)))
+        #expect(
+            Set(forkedFromStore.map(\.uuid)).isDisjoint(
+                with: try await library.messages(sessionID: scenario.parallel, directory: directory).map(\.uuid)))
         #expect(try await library.sessionInfo(id: storeFork.sessionID, directory: directory)?.customTitle == "Fork")
         await #expect(throws: CLITranscriptError.self) {
-            _ = try await library.fork(sessionID: scenario.parallel, directory: directory, upToMessageID: "00000000-0000-4000-8000-00000000dead")
+            _ = try await library.fork(
+                sessionID: scenario.parallel, directory: directory,
+                upToMessageID: "00000000-0000-4000-8000-00000000dead")
         }
 
         try await library.delete(sessionID: target, directory: directory)
@@ -151,17 +169,26 @@ struct StoreSessionLibraryTests {
         let store = LaggingSummaries()
         let key = SessionStoreKey(projectKey: "p", sessionID: "00000000-0000-4000-8000-000000000001")
         try await store.append(
-            [try SessionStoreEntry(raw: RawJSON(#"{"type":"user","uuid":"u1","cwd":"/w","timestamp":"2024-01-01T00:00:00Z","message":{"role":"user","content":"first words"}}"#))],
+            [
+                try SessionStoreEntry(
+                    raw: RawJSON(
+                        #"{"type":"user","uuid":"u1","cwd":"/w","timestamp":"2024-01-01T00:00:00Z","message":{"role":"user","content":"first words"}}"#
+                    ))
+            ],
             to: key)
         await store.freeze()
-        try await store.append([try SessionStoreEntry(raw: RawJSON(#"{"type":"custom-title","customTitle":"newer title","uuid":"u2"}"#))], to: key)
+        try await store.append(
+            [try SessionStoreEntry(raw: RawJSON(#"{"type":"custom-title","customTitle":"newer title","uuid":"u2"}"#))],
+            to: key)
         let library = StoreSessionLibrary(store: store, projectKey: "p")
         let listed = try await library.listSessions()
         #expect(listed.map(\.summary) == ["newer title"])
         #expect(listed.first?.firstPrompt == "first words")
         #expect(store.loads == 1)
         // A plain store cannot list.
-        await #expect(throws: SessionStoreError.self) { _ = try await StoreSessionLibrary(store: PlainStore()).listSessions() }
+        await #expect(throws: SessionStoreError.self) {
+            _ = try await StoreSessionLibrary(store: PlainStore()).listSessions()
+        }
     }
 }
 

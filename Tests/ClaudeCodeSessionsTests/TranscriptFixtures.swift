@@ -17,7 +17,9 @@ struct TranscriptFixtures {
     }
 
     static func temporaryRoot(_ name: String) throws -> String {
-        let base = FileManager.default.temporaryDirectory.path + "/cc-transcripts-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let base =
+            FileManager.default.temporaryDirectory.path
+            + "/cc-transcripts-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         return URL(fileURLWithPath: base).resolvingSymlinksInPath().path
     }
@@ -53,7 +55,9 @@ struct TranscriptFixtures {
 
     /// Writes a transcript and sets its modification time.
     @discardableResult
-    func write(_ lines: [String], folder: String, name: String, modified: Int, trailingNewline: Bool = true) throws -> String {
+    func write(_ lines: [String], folder: String, name: String, modified: Int, trailingNewline: Bool = true) throws
+        -> String
+    {
         let path = folder + "/" + name
         var text = lines.joined(separator: "\n")
         if trailingNewline, !lines.isEmpty { text += "\n" }
@@ -64,7 +68,8 @@ struct TranscriptFixtures {
 
     func setModified(_ path: String, _ modified: Int) throws {
         try FileManager.default.setAttributes(
-            [.modificationDate: Date(timeIntervalSince1970: 1_760_000_000 + Double(modified) + 0.25)], ofItemAtPath: path)
+            [.modificationDate: Date(timeIntervalSince1970: 1_760_000_000 + Double(modified) + 0.25)],
+            ofItemAtPath: path)
     }
 }
 
@@ -113,7 +118,8 @@ struct EntryBuilder {
     }
 
     mutating func user(
-        _ uuid: String, parent: String?, _ content: JSONValue, extra: [(String, JSONValue)] = [], sidechain: Bool = false,
+        _ uuid: String, parent: String?, _ content: JSONValue, extra: [(String, JSONValue)] = [],
+        sidechain: Bool = false,
         branch: String? = nil
     ) -> String {
         entry(
@@ -126,7 +132,8 @@ struct EntryBuilder {
         sidechain: Bool = false, branch: String? = nil
     ) -> String {
         let message: JSONValue = [
-            "id": .string(id), "type": "message", "role": "assistant", "model": "claude-opus-5-5", "content": .array(blocks),
+            "id": .string(id), "type": "message", "role": "assistant", "model": "claude-opus-5-5",
+            "content": .array(blocks),
             "stop_reason": "end_turn", "usage": ["input_tokens": 10, "output_tokens": 5],
         ]
         return entry(
@@ -134,17 +141,24 @@ struct EntryBuilder {
             branch: branch)
     }
 
-    mutating func toolResult(_ uuid: String, parent: String, callID: String, text: String, extra: [(String, JSONValue)] = [])
+    mutating func toolResult(
+        _ uuid: String, parent: String, callID: String, text: String, extra: [(String, JSONValue)] = []
+    )
         -> String
     {
-        user(uuid, parent: parent, [["type": "tool_result", "tool_use_id": .string(callID), "content": .string(text)]], extra: extra)
+        user(
+            uuid, parent: parent, [["type": "tool_result", "tool_use_id": .string(callID), "content": .string(text)]],
+            extra: extra)
     }
 
     mutating func attachment(_ uuid: String, parent: String?, kind: String) -> String {
-        entry(type: "attachment", uuid: uuid, parent: parent, extra: [("attachment", ["type": .string(kind), "content": "…"])])
+        entry(
+            type: "attachment", uuid: uuid, parent: parent,
+            extra: [("attachment", ["type": .string(kind), "content": "…"])])
     }
 
-    mutating func system(_ uuid: String, parent: String?, subtype: String, extra: [(String, JSONValue)] = []) -> String {
+    mutating func system(_ uuid: String, parent: String?, subtype: String, extra: [(String, JSONValue)] = []) -> String
+    {
         entry(type: "system", uuid: uuid, parent: parent, extra: [("subtype", .string(subtype))] + extra)
     }
 
@@ -183,8 +197,10 @@ extension CLISessionInfo {
         func optional(_ value: Int?) -> JSONValue { value.map { .int(Int64($0)) } ?? .null }
         return [
             "session_id": .string(sessionID), "summary": .string(summary), "last_modified": .int(Int64(lastModified)),
-            "file_size": optional(fileSize), "custom_title": optional(customTitle), "first_prompt": optional(firstPrompt),
-            "git_branch": optional(gitBranch), "cwd": optional(cwd), "tag": optional(tag), "created_at": optional(createdAt),
+            "file_size": optional(fileSize), "custom_title": optional(customTitle),
+            "first_prompt": optional(firstPrompt),
+            "git_branch": optional(gitBranch), "cwd": optional(cwd), "tag": optional(tag),
+            "created_at": optional(createdAt),
         ]
     }
 }

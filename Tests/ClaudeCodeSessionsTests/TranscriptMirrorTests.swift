@@ -69,8 +69,12 @@ final class ScriptedStore: SessionCatalog {
         state.withLock { $0.appends.append((key, entries.count)) }
         continuation.yield("appended \(key)")
     }
-    func load(_ key: SessionStoreKey) async throws(SessionStoreError) -> [SessionStoreEntry]? { try await inner.load(key) }
-    func listSessions(projectKey: String) async throws(SessionStoreError) -> [SessionStoreListing] { await inner.listSessions(projectKey: projectKey) }
+    func load(_ key: SessionStoreKey) async throws(SessionStoreError) -> [SessionStoreEntry]? {
+        try await inner.load(key)
+    }
+    func listSessions(projectKey: String) async throws(SessionStoreError) -> [SessionStoreListing] {
+        await inner.listSessions(projectKey: projectKey)
+    }
     func listSessionSummaries(projectKey: String) async throws(SessionStoreError) -> [SessionStoreSummary] {
         await inner.listSessionSummaries(projectKey: projectKey)
     }
@@ -99,8 +103,10 @@ enum MirrorFrames {
         #"{"type":"transcript_mirror","filePath":"\#(path)","entries":[\#(lines.joined(separator: ","))]}"#
     }
 
-    static let assistant = #"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"s1"}"#
-    static let result = #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s1","duration_ms":1,"duration_api_ms":1,"result":"ok"}"#
+    static let assistant =
+        #"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"s1"}"#
+    static let result =
+        #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s1","duration_ms":1,"duration_api_ms":1,"result":"ok"}"#
 }
 
 @Suite("TranscriptMirror over a scripted CLI", .timeLimit(.minutes(1)))
@@ -142,7 +148,9 @@ struct TranscriptMirrorTests {
 
     static func mirrorErrors(_ messages: [Message]) -> [(error: String, key: JSONValue?)] {
         messages.compactMap { message in
-            guard case .system(let system) = message, case .mirrorError(let error, let key) = system.kind else { return nil }
+            guard case .system(let system) = message, case .mirrorError(let error, let key) = system.kind else {
+                return nil
+            }
             return (error, key)
         }
     }
@@ -151,10 +159,13 @@ struct TranscriptMirrorTests {
         let store = ScriptedStore()
         let (client, transport, seen) = try await connected(store)
         #expect(seen.value.withLock { $0?.sessionMirror } == true)
-        let messages = try await turn(client, transport, [
-            F.frame(F.main, [F.line(1), F.line(2)]), F.assistant, F.frame(F.agent, [F.line(10, type: "agent_metadata")]),
-            F.frame(F.main, [F.line(3)]), F.frame(F.agent, [F.line(11)]), F.result,
-        ])
+        let messages = try await turn(
+            client, transport,
+            [
+                F.frame(F.main, [F.line(1), F.line(2)]), F.assistant,
+                F.frame(F.agent, [F.line(10, type: "agent_metadata")]),
+                F.frame(F.main, [F.line(3)]), F.frame(F.agent, [F.line(11)]), F.result,
+            ])
         #expect(messages.map(\.type) == ["assistant", "result"])
         // When the result arrives the store has the turn: one append per transcript.
         #expect(store.appends.map(\.key) == [F.mainKey, F.agentKey])
@@ -200,7 +211,8 @@ struct TranscriptMirrorTests {
         let store = ScriptedStore(failures: 2)
         let failures = Mutex<[TranscriptMirrorFailure]>([])
         let configuration = SessionStoreConfiguration(
-            retryDelays: [.milliseconds(1), .milliseconds(1)], onFailure: { failure in failures.withLock { $0.append(failure) } })
+            retryDelays: [.milliseconds(1), .milliseconds(1)],
+            onFailure: { failure in failures.withLock { $0.append(failure) } })
         let (client, transport, _) = try await connected(store, configuration)
         let messages = try await turn(client, transport, [F.frame(F.main, [F.line(1)]), F.result])
         #expect(Self.mirrorErrors(messages).isEmpty)
@@ -214,9 +226,11 @@ struct TranscriptMirrorTests {
         let store = ScriptedStore(failures: 3)
         let failures = Mutex<[TranscriptMirrorFailure]>([])
         let configuration = SessionStoreConfiguration(
-            retryDelays: [.milliseconds(1), .milliseconds(1)], onFailure: { failure in failures.withLock { $0.append(failure) } })
+            retryDelays: [.milliseconds(1), .milliseconds(1)],
+            onFailure: { failure in failures.withLock { $0.append(failure) } })
         let (client, transport, _) = try await connected(store, configuration)
-        let messages = try await turn(client, transport, [F.frame(F.main, [F.line(1), F.line(2)]), F.assistant, F.result])
+        let messages = try await turn(
+            client, transport, [F.frame(F.main, [F.line(1), F.line(2)]), F.assistant, F.result])
         #expect(messages.map(\.type) == ["assistant", "system", "result"])
         let reported = Self.mirrorErrors(messages)
         #expect(reported.count == 1)
@@ -238,7 +252,8 @@ struct TranscriptMirrorTests {
 
     @Test func aTimedOutAppendIsNotRetriedAndDoesNotHoldTheSession() async throws {
         let store = ScriptedStore(hang: true)
-        let configuration = SessionStoreConfiguration(appendTimeout: .milliseconds(50), retryDelays: [.milliseconds(1), .milliseconds(1)])
+        let configuration = SessionStoreConfiguration(
+            appendTimeout: .milliseconds(50), retryDelays: [.milliseconds(1), .milliseconds(1)])
         let (client, transport, _) = try await connected(store, configuration)
         let messages = try await turn(client, transport, [F.frame(F.main, [F.line(1)]), F.result])
         let reported = Self.mirrorErrors(messages)
@@ -257,7 +272,9 @@ struct TranscriptMirrorTests {
         transport.emit(F.frame(F.main, [F.line(1)]))
         transport.emit(F.assistant)
         transport.emit(F.result)
-        transport.emit(#"{"type":"control_request","request_id":"cli-1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}"#)
+        transport.emit(
+            #"{"type":"control_request","request_id":"cli-1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}"#
+        )
         await store.waitFor("hanging")
         // The reader answered the control request that came after the result.
         let reply = try #require(await transport.nextWritten())
@@ -276,17 +293,22 @@ struct TranscriptMirrorTests {
     @Test func linesOutsideTheProjectsFolderAndUnreadableFramesAreReported() async throws {
         let store = ScriptedStore()
         let (client, transport, _) = try await connected(store)
-        let messages = try await turn(client, transport, [
-            F.frame("/elsewhere/.claude/projects/-w/\(F.session).jsonl", [F.line(1)]),
-            #"{"type":"transcript_mirror","filePath":"\#(F.main)","entries":[{"type":"user","uuid":"x"}, 42]}"#,
-            #"{"type":"transcript_mirror","entries":[]}"#,
-            F.frame(F.main, [F.line(2)]),
-            F.result,
-        ])
+        let messages = try await turn(
+            client, transport,
+            [
+                F.frame("/elsewhere/.claude/projects/-w/\(F.session).jsonl", [F.line(1)]),
+                #"{"type":"transcript_mirror","filePath":"\#(F.main)","entries":[{"type":"user","uuid":"x"}, 42]}"#,
+                #"{"type":"transcript_mirror","entries":[]}"#,
+                F.frame(F.main, [F.line(2)]),
+                F.result,
+            ])
         let reported = Self.mirrorErrors(messages)
         #expect(reported.count == 3)
         #expect(reported.contains { $0.key == Optional<JSONValue>.none && $0.error.contains("not under") })
-        #expect(reported.contains { $0.key?["session_id"] == .string(F.session) && $0.error.contains("entry 1 is not a JSON object") })
+        #expect(
+            reported.contains {
+                $0.key?["session_id"] == .string(F.session) && $0.error.contains("entry 1 is not a JSON object")
+            })
         #expect(reported.contains { $0.key == Optional<JSONValue>.none && $0.error.contains("no filePath") })
         #expect(try await store.load(F.mainKey)?.map(\.uuid) == ["u-2"])
         await client.disconnect()
@@ -306,9 +328,11 @@ struct TranscriptMirrorTests {
         var options = options()
         options.env["CLAUDE_CONFIG_DIR"] = "/cfg"
         let (client, transport, _) = try await connected(store, options: options)
-        let messages = try await turn(client, transport, [
-            F.frame("/cfg/projects/-w/\(F.session).jsonl", [F.line(1)]), F.frame(F.main, [F.line(2)]), F.result,
-        ])
+        let messages = try await turn(
+            client, transport,
+            [
+                F.frame("/cfg/projects/-w/\(F.session).jsonl", [F.line(1)]), F.frame(F.main, [F.line(2)]), F.result,
+            ])
         #expect(Self.mirrorErrors(messages).count == 1)
         #expect(try await store.load(F.mainKey)?.map(\.uuid) == ["u-1"])
         await client.disconnect()
@@ -325,18 +349,31 @@ struct TranscriptMirrorTests {
 
     @Test func transcriptPathsMapToKeysLikeThePythonSDK() {
         let projects = "/home/u/.claude/projects"
-        #expect(SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/s.jsonl", projectsDirectory: projects)
-            == SessionStoreKey(projectKey: "-p", sessionID: "s"))
-        #expect(SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/s/subagents/agent-1.jsonl", projectsDirectory: projects + "/")
-            == SessionStoreKey(projectKey: "-p", sessionID: "s", subpath: "subagents/agent-1"))
-        #expect(SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/s/subagents/workflows/r1/agent-2.jsonl", projectsDirectory: projects)
-            == SessionStoreKey(projectKey: "-p", sessionID: "s", subpath: "subagents/workflows/r1/agent-2"))
-        #expect(SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/./x/../s.jsonl", projectsDirectory: projects)
-            == SessionStoreKey(projectKey: "-p", sessionID: "s"))
-        #expect(SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/s/agent.jsonl", projectsDirectory: projects) == nil)
-        #expect(SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/s.txt", projectsDirectory: projects) == nil)
+        #expect(
+            SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/s.jsonl", projectsDirectory: projects)
+                == SessionStoreKey(projectKey: "-p", sessionID: "s"))
+        #expect(
+            SessionStoreKey(
+                transcriptPath: "/home/u/.claude/projects/-p/s/subagents/agent-1.jsonl",
+                projectsDirectory: projects + "/")
+                == SessionStoreKey(projectKey: "-p", sessionID: "s", subpath: "subagents/agent-1"))
+        #expect(
+            SessionStoreKey(
+                transcriptPath: "/home/u/.claude/projects/-p/s/subagents/workflows/r1/agent-2.jsonl",
+                projectsDirectory: projects)
+                == SessionStoreKey(projectKey: "-p", sessionID: "s", subpath: "subagents/workflows/r1/agent-2"))
+        #expect(
+            SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/./x/../s.jsonl", projectsDirectory: projects)
+                == SessionStoreKey(projectKey: "-p", sessionID: "s"))
+        #expect(
+            SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/s/agent.jsonl", projectsDirectory: projects)
+                == nil)
+        #expect(
+            SessionStoreKey(transcriptPath: "/home/u/.claude/projects/-p/s.txt", projectsDirectory: projects) == nil)
         #expect(SessionStoreKey(transcriptPath: "/home/u/.claude/projects/s.jsonl", projectsDirectory: projects) == nil)
-        #expect(SessionStoreKey(transcriptPath: "/home/u/.claude/projects/../x/-p/s.jsonl", projectsDirectory: projects) == nil)
+        #expect(
+            SessionStoreKey(transcriptPath: "/home/u/.claude/projects/../x/-p/s.jsonl", projectsDirectory: projects)
+                == nil)
         #expect(SessionStoreKey(transcriptPath: "/other/-p/s.jsonl", projectsDirectory: projects) == nil)
     }
 }

@@ -6,8 +6,10 @@ import Testing
 
 /// The client over an in-memory transport, with the test playing the CLI.
 @Suite(.timeLimit(.minutes(1))) struct ClientComponentTests {
-    static let result = #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s1","duration_ms":1,"duration_api_ms":1,"result":"ok"}"#
-    static let assistant = #"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"s1"}"#
+    static let result =
+        #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s1","duration_ms":1,"duration_api_ms":1,"result":"ok"}"#
+    static let assistant =
+        #"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"s1"}"#
 
     /// Connects a client to a scripted transport and answers `initialize`.
     private func connected(
@@ -85,7 +87,9 @@ import Testing
         _ = await transport.nextWritten()
         // Far more than any fixed buffer, and nobody reads them yet.
         for _ in 0..<5000 { transport.emit(Self.assistant) }
-        transport.emit(#"{"type":"control_request","request_id":"cli-1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"ls"}}}"#)
+        transport.emit(
+            #"{"type":"control_request","request_id":"cli-1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"ls"}}}"#
+        )
         let reply = try #require(await transport.nextWritten())
         #expect(reply["type"] == "control_response")
         #expect(reply["response"]?["request_id"] == "cli-1")
@@ -119,7 +123,8 @@ import Testing
         let (client, transport) = try await connected()
         async let call = client.sendControlRequest("no_such_subtype")
         let request = try #require(await transport.nextWritten())
-        transport.fail(request, error: "Unsupported control request subtype: no_such_subtype", code: "unsupported_request")
+        transport.fail(
+            request, error: "Unsupported control request subtype: no_such_subtype", code: "unsupported_request")
         do {
             _ = try await call
             Issue.record("expected a control error")
@@ -157,7 +162,9 @@ import Testing
         let reply = try #require(await transport.nextWritten())
         #expect(reply["response"]?["subtype"] == "error")
         #expect(reply["response"]?["error"] == "Unsupported control request subtype: something_new")
-        transport.emit(#"{"type":"control_request","request_id":"x2","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}"#)
+        transport.emit(
+            #"{"type":"control_request","request_id":"x2","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}"#
+        )
         let second = try #require(await transport.nextWritten())
         #expect(second["response"]?["request_id"] == "x2")
         #expect(second["response"]?["subtype"] == "error")
@@ -178,7 +185,9 @@ import Testing
             }
             return [:]
         })
-        transport.emit(#"{"type":"control_request","request_id":"h1","request":{"subtype":"hook_callback","callback_id":"hook_0","input":{}}}"#)
+        transport.emit(
+            #"{"type":"control_request","request_id":"h1","request":{"subtype":"hook_callback","callback_id":"hook_0","input":{}}}"#
+        )
         for await _ in entered.stream { break }
         transport.emit(#"{"type":"control_cancel_request","request_id":"h1"}"#)
         // The session keeps working and no answer is written for the cancelled request.
@@ -258,7 +267,9 @@ import Testing
         let client = ClaudeSDKClient(transport: { _ in transport })
         async let connecting: Void = client.connect()
         _ = await transport.nextWritten()
-        transport.emit(#"{"type":"result","subtype":"error_during_execution","is_error":true,"errors":["No conversation found with session ID: 00000000-0000-4000-8000-000000000000"],"session_id":"00000000-0000-4000-8000-000000000000","num_turns":0,"duration_ms":0,"duration_api_ms":0}"#)
+        transport.emit(
+            #"{"type":"result","subtype":"error_during_execution","is_error":true,"errors":["No conversation found with session ID: 00000000-0000-4000-8000-000000000000"],"session_id":"00000000-0000-4000-8000-000000000000","num_turns":0,"duration_ms":0,"duration_api_ms":0}"#
+        )
         transport.exit(.exited(1), stderr: "No conversation found with session ID: 00000000\n")
         do {
             try await connecting
@@ -283,7 +294,10 @@ import Testing
         transport.emit(Self.result)
         for try await _ in client.receiveResponse() {}
         await client.disconnect()
-        #expect(frames.withLock { $0 } == [">control_request", "<control_response", ">user", "<assistant", "<invalid", "<result"])
+        #expect(
+            frames.withLock { $0 } == [
+                ">control_request", "<control_response", ">user", "<assistant", "<invalid", "<result",
+            ])
     }
 
     @Test func notConnectedErrors() async throws {

@@ -78,8 +78,16 @@ final class RecordingHook: ConnectionHook {
         return [Message(line: Array(#"{"type":"system","subtype":"after_exit"}"#.utf8))]
     }
 
-    func releaseResult() { state.withLock { state in defer { state.resultRelease = nil }; return state.resultRelease }?.resume() }
-    func releaseEnd() { state.withLock { state in defer { state.endRelease = nil }; return state.endRelease }?.resume() }
+    func releaseResult() {
+        state.withLock { state in
+            defer { state.resultRelease = nil }; return state.resultRelease
+        }?.resume()
+    }
+    func releaseEnd() {
+        state.withLock { state in
+            defer { state.endRelease = nil }; return state.endRelease
+        }?.resume()
+    }
     func emit(_ json: String) { state.withLock { $0.emitter }?(Message(line: Array(json.utf8))) }
 
     /// Waits until the hook has recorded `call`.
@@ -90,9 +98,12 @@ final class RecordingHook: ConnectionHook {
 }
 
 @Suite(.timeLimit(.minutes(1))) struct ConnectionHookTests {
-    static let result = #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s1","duration_ms":1,"duration_api_ms":1,"result":"ok"}"#
-    static let assistant = #"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"s1"}"#
-    static let mirror = #"{"type":"transcript_mirror","filePath":"/h/.claude/projects/p/s1.jsonl","entries":[{"type":"user","uuid":"u1"}]}"#
+    static let result =
+        #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s1","duration_ms":1,"duration_api_ms":1,"result":"ok"}"#
+    static let assistant =
+        #"{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"model":"m"},"session_id":"s1"}"#
+    static let mirror =
+        #"{"type":"transcript_mirror","filePath":"/h/.claude/projects/p/s1.jsonl","entries":[{"type":"user","uuid":"u1"}]}"#
 
     private func connected(
         _ hook: RecordingHook, observer: FrameObserver? = nil, handler: ControlRequestHandler? = nil,
@@ -123,7 +134,8 @@ final class RecordingHook: ConnectionHook {
     @Test func transcriptMirrorFramesAreNotMessagesButAreObserved() async throws {
         let observed = Mutex<[String]>([])
         let hook = RecordingHook()
-        let (client, transport) = try await connected(hook, observer: { frame in observed.withLock { $0.append(frame.type) } })
+        let (client, transport) = try await connected(
+            hook, observer: { frame in observed.withLock { $0.append(frame.type) } })
         try await client.query("go")
         _ = await transport.nextWritten()
         transport.emit(Self.mirror)
@@ -161,7 +173,9 @@ final class RecordingHook: ConnectionHook {
         _ = await transport.nextWritten()
         transport.emit(Self.assistant)
         transport.emit(Self.result)
-        transport.emit(#"{"type":"control_request","request_id":"cli-1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}"#)
+        transport.emit(
+            #"{"type":"control_request","request_id":"cli-1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}"#
+        )
         await hook.waitFor("holding result")
         // The reader answered a control request that came after the held result.
         let reply = try #require(await transport.nextWritten())
@@ -225,13 +239,15 @@ final class RecordingHook: ConnectionHook {
         // The transport cannot start.
         let hook = RecordingHook()
         let broken = ClaudeSDKClient(
-            transport: { _ in ScriptedTransport(startError: ClaudeCodeError(.launchFailed, "no CLI")) }, connectionHook: { hook })
+            transport: { _ in ScriptedTransport(startError: ClaudeCodeError(.launchFailed, "no CLI")) },
+            connectionHook: { hook })
         await #expect(throws: ClaudeCodeError.self) { try await broken.connect() }
         #expect(hook.calls == ["prepare", "attach", "ended"])
         // The transport factory throws.
         let third = RecordingHook()
         let noTransport = ClaudeSDKClient(
-            transport: { _ throws(ClaudeCodeError) in throw ClaudeCodeError(.cliNotFound, "none") }, connectionHook: { third })
+            transport: { _ throws(ClaudeCodeError) in throw ClaudeCodeError(.cliNotFound, "none") },
+            connectionHook: { third })
         await #expect(throws: ClaudeCodeError.self) { try await noTransport.connect() }
         #expect(third.calls == ["prepare", "ended"])
         // The CLI exits during initialize.

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 private typealias JSON = JSONValue
@@ -97,7 +97,8 @@ struct FakeMessagesAPITests {
             #expect(starts.last??["type"] == "tool_use")
             #expect(starts.last??["name"] == "Bash")
             let partial = events.compactMap { event -> String? in
-                event.data["delta"]?["type"] == "input_json_delta" ? event.data["delta"]?["partial_json"]?.stringValue : nil
+                event.data["delta"]?["type"] == "input_json_delta"
+                    ? event.data["delta"]?["partial_json"]?.stringValue : nil
             }.joined()
             #expect(try JSON.parse(partial) == ["command": "echo hi", "description": "run"])
             #expect(events.first { $0.name == "message_delta" }?.data["delta"]?["stop_reason"] == "tool_use")
@@ -188,7 +189,9 @@ struct FakeMessagesAPITests {
                 api, path: "/v1/messages", body: Self.request("another FAKE:\(status)once", stream: false))
             #expect(first.status == status)
             #expect(second.status == 200)
-            #expect(try JSON.parse(second.body)["content"]?[0]?["text"] == .string("echo: \(prompt) | user_turns=1 | messages=1"))
+            #expect(
+                try JSON.parse(second.body)["content"]?[0]?["text"]
+                    == .string("echo: \(prompt) | user_turns=1 | messages=1"))
             #expect(other.status == status)
         }
     }
@@ -297,7 +300,8 @@ struct FakeMessagesAPITests {
             #expect(try JSON.parse(fallback)["content"]?[0]?["text"] == "echo: plain | user_turns=1 | messages=1")
 
             api.setResponder { _ in .error(status: 503, type: "api_error", message: "down") }
-            let (status, _, _) = try await client.post(api, path: "/v1/messages", body: Self.request("x", stream: false))
+            let (status, _, _) = try await client.post(
+                api, path: "/v1/messages", body: Self.request("x", stream: false))
             #expect(status == 503)
         }
     }
@@ -367,8 +371,10 @@ struct FakeMessagesAPITests {
     // MARK: Helpers
 
     private static func request(_ text: String, stream: Bool) -> JSON {
-        ["model": "claude-test-1", "max_tokens": 1024, "stream": .bool(stream),
-         "messages": [["role": "user", "content": .string(text)]]]
+        [
+            "model": "claude-test-1", "max_tokens": 1024, "stream": .bool(stream),
+            "messages": [["role": "user", "content": .string(text)]],
+        ]
     }
 
     private struct SSEEvent {

@@ -53,7 +53,10 @@ struct JSONParserTests {
                 #expect(parsed.doubleValue == Double(short), "\(short)")
             }
         }
-        for text in ["123.456", "9007199254740993", "9007199254740993.0", "0.1e1", "1234567890123456789e-5", "4.35", "1e22", "1e23"] {
+        for text in [
+            "123.456", "9007199254740993", "9007199254740993.0", "0.1e1", "1234567890123456789e-5", "4.35", "1e22",
+            "1e23",
+        ] {
             #expect(try JSONValue.parse(text).doubleValue == Double(text), "\(text)")
         }
     }
@@ -173,7 +176,8 @@ struct JSONParserTests {
         ]
         #expect(
             value.jsonString
-                == #"{"Z":[],"a":"q\"b\\s\u0001\n\t\r\b\f\u001f"# + "\u{2028}é😀/" + #"","b":[1,-2,2.5,true,false,null],"é":{}}"#)
+                == #"{"Z":[],"a":"q\"b\\s\u0001\n\t\r\b\f\u001f"# + "\u{2028}é😀/"
+                + #"","b":[1,-2,2.5,true,false,null],"é":{}}"#)
     }
 
     @Test func serializesNumbers() {
@@ -213,7 +217,8 @@ struct JSONParserTests {
     // MARK: Object scanner
 
     @Test func scannerFindsTopLevelKeys() throws {
-        let text = #" {"type":"assistant","message":{"type":"nested","content":[{"x":"}]\""}]},"n":-1.5e3,"ok":true,"z":null,"e\u0073c":"v\n"} "#
+        let text =
+            #" {"type":"assistant","message":{"type":"nested","content":[{"x":"}]\""}]},"n":-1.5e3,"ok":true,"z":null,"e\u0073c":"v\n"} "#
         let scanner = JSONObjectScanner(text)
         #expect(try scanner.string(forKey: "type") == "assistant")
         #expect(try scanner.value(forKey: "n") == .double(-1500))
@@ -225,7 +230,8 @@ struct JSONParserTests {
         let message = try #require(try scanner.object(forKey: "message"))
         #expect(try message.string(forKey: "type") == "nested")
         let range = try #require(scanner.rawRange(forKey: "message"))
-        #expect(try scanner.value(in: range) == JSONValue.parse(String(decoding: Array(text.utf8)[range], as: UTF8.self)))
+        #expect(
+            try scanner.value(in: range) == JSONValue.parse(String(decoding: Array(text.utf8)[range], as: UTF8.self)))
         #expect(try scanner.members().map(\.key) == ["type", "message", "n", "ok", "z", "esc"])
         #expect(Array(scanner).count == 6)
     }
@@ -242,7 +248,8 @@ struct JSONParserTests {
         let bytes = scanner.bytes
         let content = try #require(scanner.rawRange(forKey: "content"))
         let ranges = try #require(try scanner.arrayElementRanges(in: content))
-        #expect(ranges.map { String(decoding: bytes[$0], as: UTF8.self) } == [#"{"type":"text"}"#, #""x""#, "[1,[2]]", "3"])
+        #expect(
+            ranges.map { String(decoding: bytes[$0], as: UTF8.self) } == [#"{"type":"text"}"#, #""x""#, "[1,[2]]", "3"])
         let empty = try #require(scanner.rawRange(forKey: "e"))
         #expect(try scanner.arrayElementRanges(in: empty) == [])
         let number = try #require(scanner.rawRange(forKey: "n"))
@@ -250,7 +257,8 @@ struct JSONParserTests {
     }
 
     @Test func scannerLooksUpSeveralKeysInOnePass() throws {
-        let scanner = JSONObjectScanner(#"{"type":"user","message":{"content":"hi \u00e9"},"n":1,"type":"assistant","\u0075uid":"x"}"#)
+        let scanner = JSONObjectScanner(
+            #"{"type":"user","message":{"content":"hi \u00e9"},"n":1,"type":"assistant","\u0075uid":"x"}"#)
         let lookup = JSONObjectScanner.KeyLookup(["type", "message", "uuid", "missing", ""], parse: ["message"])
         let found = try scanner.lookUp(lookup)
         #expect(try scanner.string(in: #require(found.ranges[0])) == "assistant")

@@ -100,7 +100,8 @@ import Testing
         case (.array(let left), .array(let right)):
             return left.count == right.count && zip(left, right).allSatisfy { same($0, $1) }
         case (.object(let left), .object(let right)):
-            return left.count == right.count && left.allSatisfy { key, value in right[key].map { same(value, $0) } ?? false }
+            return left.count == right.count
+                && left.allSatisfy { key, value in right[key].map { same(value, $0) } ?? false }
         default:
             return lhs == rhs
         }
@@ -119,7 +120,8 @@ import Testing
     }
 
     @Test func lookupsMatchTheMaterializedValue() throws {
-        let text = #"{"type":"x","ty\u0070e2":"escaped key","n":{"a":[1,2.5,-3],"b":null,"c":true},"k":1,"k":"last","s":"a\"b"}"#
+        let text =
+            #"{"type":"x","ty\u0070e2":"escaped key","n":{"a":[1,2.5,-3],"b":null,"c":true},"k":1,"k":"last","s":"a\"b"}"#
         try withRoot(text) { root in
             #expect(root.kind == .object)
             #expect(root["type"]?.stringValue == "x")
@@ -151,10 +153,13 @@ import Testing
         let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
         let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "jsonl" }
-        var lines = try files.flatMap { try String(contentsOf: $0, encoding: .utf8).split(separator: "\n").map(String.init) }
+        var lines = try files.flatMap {
+            try String(contentsOf: $0, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
         lines += [
             MessageDecodingTests.resultSuccess, MessageDecodingTests.resultAPIError, MessageDecodingTests.assistantText,
-            MessageDecodingTests.assistantToolUse, MessageDecodingTests.apiErrorAssistant, MessageDecodingTests.toolResult,
+            MessageDecodingTests.assistantToolUse, MessageDecodingTests.apiErrorAssistant,
+            MessageDecodingTests.toolResult,
             MessageDecodingTests.interruptMarker, MessageDecodingTests.initFrame, MessageDecodingTests.apiRetry,
             MessageDecodingTests.streamEvent, MessageDecodingTests.rateLimit,
             #"{"type":"user","message":{"role":"user","content":"plain \"text\""},"isReplay":true,"session_id":"s"}"#,
@@ -243,4 +248,3 @@ import Testing
         return fields
     }
 }
-

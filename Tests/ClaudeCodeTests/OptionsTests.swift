@@ -161,7 +161,8 @@ import Testing
         try makeFile(root + "/explicit", executable: true)
         #expect(
             try CLILocator.locate(
-                explicitPath: nil, environment: environment.merging(["CLAUDE_CODE_CLI_PATH": root + "/explicit"]) { $1 })
+                explicitPath: nil, environment: environment.merging(["CLAUDE_CODE_CLI_PATH": root + "/explicit"]) { $1 }
+            )
                 == root + "/explicit")
         #expect(try CLILocator.locate(explicitPath: root + "/explicit", environment: environment) == root + "/explicit")
 

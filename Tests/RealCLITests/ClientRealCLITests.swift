@@ -20,7 +20,8 @@ struct ClientRealCLITests {
             #expect(!final.isError)
             #expect(final.result?.hasPrefix("echo: hello there | user_turns=1") == true)
             // The session id names the CLI's transcript file.
-            #expect(FileManager.default.fileExists(atPath: harness.sandbox.transcriptURL(sessionID: final.sessionID).path))
+            #expect(
+                FileManager.default.fileExists(atPath: harness.sandbox.transcriptURL(sessionID: final.sessionID).path))
         }
     }
 
@@ -70,7 +71,8 @@ struct ClientRealCLITests {
             }
             #expect(forked.sessionID != sessionID)
             #expect(forked.result?.hasPrefix("echo: fifth | user_turns=5") == true)
-            #expect(FileManager.default.fileExists(atPath: harness.sandbox.transcriptURL(sessionID: forked.sessionID).path))
+            #expect(
+                FileManager.default.fileExists(atPath: harness.sandbox.transcriptURL(sessionID: forked.sessionID).path))
         }
     }
 
@@ -156,7 +158,8 @@ struct ClientRealCLITests {
     @Test func unknownResumeIDFailsFastWithATypedError() async throws {
         try await RealCLIHarness.run { harness in
             let start = ContinuousClock.now
-            let client = ClaudeSDKClient(options: harness.options { $0.resume = "00000000-0000-4000-8000-000000000000" })
+            let client = ClaudeSDKClient(
+                options: harness.options { $0.resume = "00000000-0000-4000-8000-000000000000" })
             do {
                 try await client.connect()
                 Issue.record("expected connect to fail")

@@ -5,9 +5,9 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The real CLI 2.1.331 in `-p` mode against FakeMessagesAPI, in a throwaway CLITestEnvironment.
@@ -38,7 +38,8 @@ struct FakeAPISmokeTests {
 
         #expect(run.exitCode == 0, "stderr: \(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
-        try #require(lines.count == 3, "expected 3 stdout lines, got \(lines.count):\n\(run.stdout)\nstderr: \(run.stderr)")
+        try #require(
+            lines.count == 3, "expected 3 stdout lines, got \(lines.count):\n\(run.stdout)\nstderr: \(run.stderr)")
         let frames = try lines.map { try JSONValue.parse($0) }
 
         #expect(frames[0]["type"] == "system")

@@ -38,7 +38,10 @@ struct PersistenceRealCLITests {
             let folder = try FileManager.default.attributesOfItem(atPath: storage(harness))
             #expect((folder[.posixPermissions] as? Int) == 0o700)
             let json = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
-            for key in ["session_id", "start_time", "last_activity", "conversation_history", "working_directory", "options", "schema_version"] {
+            for key in [
+                "session_id", "start_time", "last_activity", "conversation_history", "working_directory", "options",
+                "schema_version",
+            ] {
                 #expect(json[key] != nil, "missing \(key)")
             }
             let listed = try await client.listSessions().compactMap(\.summary)

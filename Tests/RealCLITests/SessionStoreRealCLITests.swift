@@ -71,10 +71,13 @@ struct SessionStoreRealCLITests {
             let sessionID = try await ClaudeSDKClient.withSessionStore(
                 options: harness.options { $0.permissionMode = .bypassPermissions }, store: store
             ) { client in
-                try await client.query(#"use tool Task: {"description":"probe","prompt":"say hi","subagent_type":"general-purpose"}"#)
+                try await client.query(
+                    #"use tool Task: {"description":"probe","prompt":"say hi","subagent_type":"general-purpose"}"#)
                 var result: ResultMessage?
                 // The subagent's completion can start another turn; read until the CLI is idle.
-                for try await message in client.receiveResponse() { if case .result(let value) = message { result = value } }
+                for try await message in client.receiveResponse() {
+                    if case .result(let value) = message { result = value }
+                }
                 return try #require(result).sessionID
             }
             let projectKey = CLITestEnvironment.sanitizedPath(harness.sandbox.workDirectory.path)
@@ -82,10 +85,12 @@ struct SessionStoreRealCLITests {
             #expect(subkeys.count == 1)
             let subpath = try #require(subkeys.first)
             #expect(subpath.hasPrefix("subagents/agent-"))
-            let agent = try #require(try await store.load(SessionStoreKey(projectKey: projectKey, sessionID: sessionID, subpath: subpath)))
+            let agent = try #require(
+                try await store.load(SessionStoreKey(projectKey: projectKey, sessionID: sessionID, subpath: subpath)))
             #expect(agent.contains { $0.type == "agent_metadata" })
             // The subagent's lines match its file on disk.
-            let file = harness.sandbox.transcriptsFolder.appendingPathComponent(sessionID).appendingPathComponent(subpath + ".jsonl")
+            let file = harness.sandbox.transcriptsFolder.appendingPathComponent(sessionID).appendingPathComponent(
+                subpath + ".jsonl")
             let disk = try transcriptLines(file).filter { !$0.hasPrefix(#"{"type":"api-request"#) }
             #expect(agent.filter { $0.type != "agent_metadata" }.map(\.raw.string) == disk)
         }
@@ -101,14 +106,16 @@ struct SessionStoreRealCLITests {
             ) { client in
                 try await client.query("turn one")
                 let first = try #require(lastResult(try await collectResponse(client)))
-                try await client.query(#"use tool Task: {"description":"probe","prompt":"say hi","subagent_type":"general-purpose"}"#)
+                try await client.query(
+                    #"use tool Task: {"description":"probe","prompt":"say hi","subagent_type":"general-purpose"}"#)
                 _ = try await collectResponse(client)
                 return first.sessionID
             }
             let projectKey = CLITestEnvironment.sanitizedPath(harness.sandbox.workDirectory.path)
             let subpaths = try await store.listSubkeys(projectKey: projectKey, sessionID: sessionID)
             #expect(subpaths.count == 1)
-            let storedBefore = try #require(try await store.load(SessionStoreKey(projectKey: projectKey, sessionID: sessionID)))
+            let storedBefore = try #require(
+                try await store.load(SessionStoreKey(projectKey: projectKey, sessionID: sessionID)))
 
             // Another machine: the CLI's own files are gone; a new HOME with auth and settings to carry over.
             try FileManager.default.removeItem(at: harness.sandbox.homeDirectory)
@@ -116,10 +123,16 @@ struct SessionStoreRealCLITests {
             defer { fresh.cleanup() }
             let freshClaude = fresh.homeDirectory.appendingPathComponent(".claude")
             try FileManager.default.createDirectory(at: freshClaude, withIntermediateDirectories: true)
-            try Data(#"{"claudeAiOauth":{"accessToken":"at-secret","refreshToken":"rt-secret","expiresAt":4102444800000,"scopes":[]}}"#.utf8)
-                .write(to: freshClaude.appendingPathComponent(".credentials.json"))
-            try Data(#"{"enabledPlugins":{"p@m":true},"env":{"CLAUDE_CONFIG_DIR":"/nowhere","KEEP":"1"},"permissions":{"allow":["Bash"]}}"#.utf8)
-                .write(to: freshClaude.appendingPathComponent("settings.json"))
+            try Data(
+                #"{"claudeAiOauth":{"accessToken":"at-secret","refreshToken":"rt-secret","expiresAt":4102444800000,"scopes":[]}}"#
+                    .utf8
+            )
+            .write(to: freshClaude.appendingPathComponent(".credentials.json"))
+            try Data(
+                #"{"enabledPlugins":{"p@m":true},"env":{"CLAUDE_CONFIG_DIR":"/nowhere","KEEP":"1"},"permissions":{"allow":["Bash"]}}"#
+                    .utf8
+            )
+            .write(to: freshClaude.appendingPathComponent("settings.json"))
             try Data(#"{"hasCompletedOnboarding":true,"marker":"copied"}"#.utf8)
                 .write(to: fresh.homeDirectory.appendingPathComponent(".claude.json"))
 
@@ -140,7 +153,8 @@ struct SessionStoreRealCLITests {
             let credentials = try String(contentsOfFile: configFolder + "/.credentials.json", encoding: .utf8)
             #expect(credentials.contains("at-secret"))
             #expect(!credentials.contains("refreshToken") && !credentials.contains("rt-secret"))
-            let settings = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: configFolder + "/settings.json"))))
+            let settings = try JSONValue.parse(
+                Array(try Data(contentsOf: URL(fileURLWithPath: configFolder + "/settings.json"))))
             #expect(settings["enabledPlugins"] == nil)
             #expect(settings["env"] == ["KEEP": "1"])
             #expect(settings["permissions"] != nil)
@@ -156,7 +170,8 @@ struct SessionStoreRealCLITests {
             #expect(resumed.result?.hasPrefix("echo: turn three | user_turns=3") == true)
             // The temporary folder is gone; the new turn was mirrored into the same key, nothing twice.
             #expect(!FileManager.default.fileExists(atPath: configFolder))
-            let storedAfter = try #require(try await store.load(SessionStoreKey(projectKey: projectKey, sessionID: sessionID)))
+            let storedAfter = try #require(
+                try await store.load(SessionStoreKey(projectKey: projectKey, sessionID: sessionID)))
             #expect(Array(storedAfter.prefix(storedBefore.count)).map(\.raw) == storedBefore.map(\.raw))
             #expect(storedAfter.contains { $0.type == "user" && $0.raw.string.contains("turn three") })
             let uuids = storedAfter.compactMap(\.uuid)
@@ -166,13 +181,16 @@ struct SessionStoreRealCLITests {
             var continueOptions = harness.options()
             continueOptions.env = fresh.environment
             continueOptions.continueConversation = true
-            let continued = try await ClaudeSDKClient.withSessionStore(options: continueOptions, store: store) { client in
+            let continued = try await ClaudeSDKClient.withSessionStore(options: continueOptions, store: store) {
+                client in
                 try await client.query("turn four")
                 return try #require(lastResult(try await collectResponse(client)))
             }
             #expect(continued.sessionID == sessionID)
             #expect(continued.result?.hasPrefix("echo: turn four | user_turns=4") == true)
-            #expect(!FileManager.default.fileExists(atPath: fresh.homeDirectory.appendingPathComponent(".claude/projects").path))
+            #expect(
+                !FileManager.default.fileExists(
+                    atPath: fresh.homeDirectory.appendingPathComponent(".claude/projects").path))
         }
     }
 
@@ -212,7 +230,8 @@ struct SessionStoreRealCLITests {
             let store = InMemorySessionStore()
             let launches = LaunchLog()
             let unknown = "00000000-0000-4000-8000-000000000000"
-            let client = ClaudeSDKClient(options: harness.options { $0.resume = unknown }, sessionStore: store, transport: launches.factory)
+            let client = ClaudeSDKClient(
+                options: harness.options { $0.resume = unknown }, sessionStore: store, transport: launches.factory)
             await #expect(throws: ClaudeCodeError.self) { try await client.connect() }
             #expect(launches.options.withLock { $0.first?.resume } == unknown)
             #expect(launches.options.withLock { $0.first?.env["CLAUDE_CONFIG_DIR"] } == nil)

@@ -100,7 +100,8 @@ final class ControlSession: Sendable {
     }
 
     /// Sends a control request and waits for its response.
-    func request(_ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration) async throws(ClaudeCodeError)
+    func request(_ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration)
+        async throws(ClaudeCodeError)
         -> JSONValue
     {
         if let exit = exitStatus {
@@ -124,7 +125,8 @@ final class ControlSession: Sendable {
                             id,
                             .failure(
                                 ClaudeCodeError(
-                                    .controlTimeout, "the CLI did not answer control request \(subtype) within \(timeout)")),
+                                    .controlTimeout,
+                                    "the CLI did not answer control request \(subtype) within \(timeout)")),
                             cancelInCLI: true)
                     }
                     state.withLock {
@@ -224,7 +226,8 @@ final class ControlSession: Sendable {
             } catch {
                 observer?(
                     WireFrame(
-                        direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()))
+                        direction: .inbound, raw: RawJSON(bytes: Array(bytes.prefix(200))), json: nil, timestamp: Date()
+                    ))
                 logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
                 batch.append(
                     .invalid(
@@ -248,13 +251,15 @@ final class ControlSession: Sendable {
                             hook.observe(WireFrame(direction: .inbound, raw: raw, json: json, timestamp: Date()))
                         }
                     } else {
-                        hook.observe(WireFrame(direction: .inbound, raw: raw, json: json ?? root.jsonValue, timestamp: Date()))
+                        hook.observe(
+                            WireFrame(direction: .inbound, raw: raw, json: json ?? root.jsonValue, timestamp: Date()))
                     }
                 }
                 guard root.kind == .object else {
                     batch.append(
                         .invalid(
-                            InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))))
+                            InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))
+                        ))
                     return
                 }
                 let type = root["type"]?.stringValue
@@ -343,7 +348,7 @@ final class ControlSession: Sendable {
                         "type": "control_response",
                         "response": ["subtype": "success", "request_id": .string(id), "response": response],
                     ]
-                } catch where Task.isCancelled {
+                } catch  where Task.isCancelled {
                     // The CLI abandoned the request (control_cancel_request) or the session is closing: no answer is due.
                     return
                 } catch {
@@ -368,7 +373,8 @@ final class ControlSession: Sendable {
             defer { state.pending = [:] }
             return (Array(state.pending.values), state.awaitingResult, state.closing, state.lastErrorResult)
         }
-        let resultErrors = lastError.map { $0.errors.isEmpty ? [$0.result ?? ""].filter { !$0.isEmpty } : $0.errors } ?? []
+        let resultErrors =
+            lastError.map { $0.errors.isEmpty ? [$0.result ?? ""].filter { !$0.isEmpty } : $0.errors } ?? []
         for entry in pending {
             entry.timer?.cancel()
             entry.continuation.resume(

@@ -237,10 +237,11 @@ private func jsonFindStringSpecialOrE2(_ base: UnsafePointer<UInt8>, from start:
         let quotes = word ^ (ones &* 0x22)
         let slashes = word ^ (ones &* 0x5C)
         let leads = word ^ (ones &* 0xE2)
-        let hit = ((quotes &- ones) & ~quotes
-            | (slashes &- ones) & ~slashes
-            | (leads &- ones) & ~leads
-            | (word &- ones &* 0x20) & ~word) & highs
+        let hit =
+            ((quotes &- ones) & ~quotes
+                | (slashes &- ones) & ~slashes
+                | (leads &- ones) & ~leads
+                | (word &- ones &* 0x20) & ~word) & highs
         if hit != 0 {
             return index &+ (hit.trailingZeroBitCount >> 3)
         }

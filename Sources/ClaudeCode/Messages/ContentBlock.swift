@@ -59,7 +59,8 @@ public enum ContentBlock: Sendable, Hashable {
         default:
             if type.hasSuffix("_tool_result"), let toolUseID = json["tool_use_id"]?.stringValue {
                 self = .serverToolResult(
-                    ServerToolResultBlock(type: type, toolUseID: toolUseID, content: json["content"]?.jsonValue ?? .null))
+                    ServerToolResultBlock(
+                        type: type, toolUseID: toolUseID, content: json["content"]?.jsonValue ?? .null))
             } else {
                 self = .unknown(json.jsonValue)
             }

@@ -229,7 +229,8 @@ public struct SystemMessage: Sendable {
                 message: data["message"]?.stringValue)
         case "session_title_changed": return .sessionTitleChanged(title: data["title"]?.stringValue ?? "")
         case "mirror_error":
-            let key: JSONValue? = data["key"].flatMap { (value: JSONValue) -> JSONValue? in value.isNull ? .none : value }
+            let key: JSONValue? = data["key"].flatMap { (value: JSONValue) -> JSONValue? in value.isNull ? .none : value
+            }
             return .mirrorError(error: data["error"]?.stringValue ?? "", key: key)
         case "task_started", "task_progress", "task_notification", "task_updated":
             return .task(subtype: subtype, taskID: data["task_id"]?.stringValue)

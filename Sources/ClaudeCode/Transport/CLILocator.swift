@@ -65,7 +65,9 @@ public enum CLILocator {
     /// Whether `version` (like `2.1.331`) is older than `minimum`.
     public static func isVersion(_ version: String, olderThan minimum: String) -> Bool {
         func parts(_ text: String) -> [Int] {
-            text.split(separator: " ").first.map { $0.split(separator: ".").map { Int($0.prefix { $0.isNumber }) ?? 0 } }
+            text.split(separator: " ").first.map {
+                $0.split(separator: ".").map { Int($0.prefix { $0.isNumber }) ?? 0 }
+            }
                 ?? []
         }
         let lhs = parts(version)

@@ -4,17 +4,17 @@ import Subprocess
 import Synchronization
 
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs the Claude Code CLI as a child process with swift-subprocess.
@@ -101,10 +101,13 @@ public final class SubprocessTransport: ClaudeTransport {
             throw ClaudeCodeError(.invalidOptions, "an option value contains a NUL byte, which no argument can carry")
         }
         let environment = options.processEnvironment()
-        for (key, value) in environment where key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
+        for (key, value) in environment
+        where key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
             // Name the variable, never its value: values may be secrets.
             throw ClaudeCodeError(
-                .invalidOptions, "environment variable \(key.utf8.contains(0) ? "(unprintable)" : key) has an invalid name or a NUL byte in its value")
+                .invalidOptions,
+                "environment variable \(key.utf8.contains(0) ? "(unprintable)" : key) has an invalid name or a NUL byte in its value"
+            )
         }
         self.init(
             configuration: .init(
@@ -157,7 +160,8 @@ public final class SubprocessTransport: ClaudeTransport {
                 let result = outboundContinuation.yield(WriteRequest(bytes: bytes, done: continuation))
                 if case .terminated = result {
                     continuation.resume(
-                        throwing: ClaudeCodeError(.transportClosed, "the CLI's stdin is closed; nothing more can be sent"))
+                        throwing: ClaudeCodeError(
+                            .transportClosed, "the CLI's stdin is closed; nothing more can be sent"))
                 }
             }
         } catch let error as ClaudeCodeError {
@@ -263,7 +267,8 @@ public final class SubprocessTransport: ClaudeTransport {
         let pid = state.withLock { state -> pid_t? in
             state.exited = true
             if state.writeError == nil {
-                state.writeError = ClaudeCodeError(.transportClosed, "the CLI has exited (\(status))", exitStatus: status)
+                state.writeError = ClaudeCodeError(
+                    .transportClosed, "the CLI has exited (\(status))", exitStatus: status)
             }
             return state.pid
         }
@@ -326,7 +331,8 @@ public final class SubprocessTransport: ClaudeTransport {
                         }
                     } catch {
                         let failure = ClaudeCodeError(
-                            .writeFailed, "writing to the CLI's stdin failed; the CLI has probably exited", underlying: error)
+                            .writeFailed, "writing to the CLI's stdin failed; the CLI has probably exited",
+                            underlying: error)
                         self.state.withLock { $0.writeError = failure }
                         request.done?.resume(throwing: failure)
                     }
@@ -376,7 +382,8 @@ public final class SubprocessTransport: ClaudeTransport {
             // stdout is closed: the CLI is exiting. Give it the grace period, then escalate.
             if await !Self.waitForProcessExit(pid: pid, timeout: configuration.shutdownGracePeriod) {
                 await execution.teardown(using: [
-                    .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: configuration.terminateGracePeriod)
+                    .gracefulShutDown(
+                        toProcessGroup: true, allowedDurationToNextStep: configuration.terminateGracePeriod)
                 ])
             }
             outboundContinuation.finish()
@@ -403,9 +410,9 @@ public final class SubprocessTransport: ClaudeTransport {
 
     private static func pid(of info: siginfo_t) -> pid_t {
         #if os(Linux)
-        return info._sifields._sigchld.si_pid
+            return info._sifields._sigchld.si_pid
         #else
-        return info.si_pid
+            return info.si_pid
         #endif
     }
 }

@@ -3,11 +3,11 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A flag the blocking work polls so that cancelling the calling task stops it early.
@@ -183,7 +183,9 @@ enum ByteSearch {
             position += 8
         }
         while position <= lastAnchor {
-            if bytes[position] == first, bytes[position + 1] == second, memcmp(bytes + position - anchor, pattern, count) == 0 {
+            if bytes[position] == first, bytes[position + 1] == second,
+                memcmp(bytes + position - anchor, pattern, count) == 0
+            {
                 return position - anchor
             }
             position += 1
@@ -260,9 +262,9 @@ struct FileStatus: Sendable {
     init(_ info: stat) {
         size = Int(info.st_size)
         #if canImport(Darwin)
-        let seconds = Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) * 1e-9
+            let seconds = Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) * 1e-9
         #else
-        let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9
+            let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9
         #endif
         modifiedMilliseconds = Int((seconds * 1000).rounded(.towardZero))
         let type = info.st_mode & S_IFMT

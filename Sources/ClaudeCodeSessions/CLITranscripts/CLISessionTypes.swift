@@ -221,9 +221,9 @@ public struct CLITranscriptError: Error, Sendable, Hashable, CustomStringConvert
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

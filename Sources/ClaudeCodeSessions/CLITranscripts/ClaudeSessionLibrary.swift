@@ -2,11 +2,11 @@ import ClaudeCode
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The sessions the Claude Code CLI keeps on disk: list, inspect, read, rename, tag,
@@ -139,7 +139,8 @@ public struct ClaudeSessionLibrary: Sendable {
         var deduplicate = true
         if let directory, !directory.isEmpty {
             let canonical = ProjectDirectories.canonicalize(directory)
-            let worktrees = includeWorktrees ? ProjectDirectories.worktreePaths(of: canonical, environment: environment) : []
+            let worktrees =
+                includeWorktrees ? ProjectDirectories.worktreePaths(of: canonical, environment: environment) : []
             var singleDirectory = worktrees.count <= 1
             var projectEntries: [POSIX.Entry] = []
             if !singleDirectory {
@@ -177,7 +178,8 @@ public struct ClaudeSessionLibrary: Sendable {
                             || (truncated && entry.name.hasPrefix(String(name.utf8.prefix(limitLength))! + "-"))
                         if matches {
                             seen.insert(entry.name)
-                            jobs += listingJobs(in: projectsDirectory + "/" + entry.name, projectPath: worktree, issues: &issues)
+                            jobs += listingJobs(
+                                in: projectsDirectory + "/" + entry.name, projectPath: worktree, issues: &issues)
                             break
                         }
                     }
@@ -241,7 +243,9 @@ public struct ClaudeSessionLibrary: Sendable {
     }
 
     /// Reads the head and tail of every job's file, in parallel.
-    static func readSessionInfos(_ jobs: [ListingJob], cancellation: CancellationFlag) -> ([CLISessionInfo], [CLITranscriptIssue]) {
+    static func readSessionInfos(_ jobs: [ListingJob], cancellation: CancellationFlag) -> (
+        [CLISessionInfo], [CLITranscriptIssue]
+    ) {
         let chunks = BlockingIO.chunkCount(for: jobs.count, minimumPerChunk: 64)
         let slots = ParallelSlots<([CLISessionInfo], [CLITranscriptIssue])>(count: chunks)
         BlockingIO.parallel(iterations: chunks) { chunk in
@@ -251,7 +255,9 @@ public struct ClaudeSessionLibrary: Sendable {
             while index < jobs.count {
                 if cancellation.isCancelled { break }
                 let job = jobs[index]
-                switch LiteFileReader.sessionInfo(path: job.path, sessionID: job.sessionID, projectPath: job.projectPath) {
+                switch LiteFileReader.sessionInfo(
+                    path: job.path, sessionID: job.sessionID, projectPath: job.projectPath)
+                {
                 case .info(let info): infos.append(info)
                 case .issue(let issue): issues.append(issue)
                 case .skipped: break
@@ -296,7 +302,8 @@ public struct ClaudeSessionLibrary: Sendable {
             {
                 return found.0
             }
-            for worktree in ProjectDirectories.worktreePaths(of: canonical, environment: environment) where worktree != canonical {
+            for worktree in ProjectDirectories.worktreePaths(of: canonical, environment: environment)
+            where worktree != canonical {
                 if let project = ProjectDirectories.find(projectPath: worktree, projectsDirectory: projectsDirectory),
                     let found = candidate(project, worktree)
                 {
@@ -404,7 +411,8 @@ public struct ClaudeSessionLibrary: Sendable {
                     }
                     messages.append(
                         CLISessionMessage(
-                            type: parsed.entries[index].type == .user ? .user : .assistant, uuid: parsed.entries[index].uuid,
+                            type: parsed.entries[index].type == .user ? .user : .assistant,
+                            uuid: parsed.entries[index].uuid,
                             sessionID: TranscriptParser.string(bytes, parsed.entries[index].sessionID) ?? "",
                             message: message, parentToolUseID: parentToolUseID, parentAgentID: parentAgentID))
                 }
@@ -439,9 +447,11 @@ public struct ClaudeSessionLibrary: Sendable {
         var visited = Set<[UInt64]>()
         func walk(_ directory: String) {
             var info = stat()
-            guard stat(directory, &info) == 0, visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted else { return }
+            guard stat(directory, &info) == 0, visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted
+            else { return }
             guard let entries = try? POSIX.listDirectory(directory) else { return }
-            for entry in entries.sorted(by: { $0.name.unicodeScalars.lexicographicallyPrecedes($1.name.unicodeScalars) }) {
+            for entry in entries.sorted(by: { $0.name.unicodeScalars.lexicographicallyPrecedes($1.name.unicodeScalars) }
+            ) {
                 let path = directory + "/" + entry.name
                 let status = POSIX.status(path)
                 if status?.isRegularFile == true, entry.name.hasPrefix("agent-"), entry.name.hasSuffix(".jsonl") {
@@ -482,7 +492,8 @@ public struct ClaudeSessionLibrary: Sendable {
             var parentToolUseID: String?
             var parentAgentID: String?
             let metaPath = String(match.path.dropLast(".jsonl".count)) + ".meta.json"
-            if let metaBytes = try? POSIX.readFile(metaPath), case .object(let meta)? = try? JSONValue.parse(metaBytes) {
+            if let metaBytes = try? POSIX.readFile(metaPath), case .object(let meta)? = try? JSONValue.parse(metaBytes)
+            {
                 parentToolUseID = meta["toolUseId"]?.stringValue
                 parentAgentID = meta["parentAgentId"]?.stringValue
             }
@@ -509,7 +520,9 @@ public struct ClaudeSessionLibrary: Sendable {
         guard TextRules.isUUID(sessionID) else { throw CLITranscriptError(.invalidSessionID, subject: sessionID) }
         let stripped = TextRules.pythonStrip(title)
         guard !stripped.isEmpty else { throw CLITranscriptError(.emptyTitle, subject: sessionID) }
-        let line = Self.orderedObjectLine([("type", "custom-title"), ("customTitle", stripped), ("sessionId", sessionID)])
+        let line = Self.orderedObjectLine([
+            ("type", "custom-title"), ("customTitle", stripped), ("sessionId", sessionID),
+        ])
         try await append(line, sessionID: sessionID, directory: directory)
     }
 
@@ -627,7 +640,8 @@ public struct ClaudeSessionLibrary: Sendable {
             } catch let error as FileSystemFailure {
                 throw CLITranscriptError(.fileSystem(errno: error.code), subject: location.path)
             }
-            let plan = try SessionFork.makePlan(source: bytes, sourceSessionID: sessionID, upToMessageID: cut, title: title)
+            let plan = try SessionFork.makePlan(
+                source: bytes, sourceSessionID: sessionID, upToMessageID: cut, title: title)
             let path = location.projectDirectory + "/" + plan.sessionID + ".jsonl"
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw CLITranscriptError(.fileSystem(errno: errno), subject: path) }

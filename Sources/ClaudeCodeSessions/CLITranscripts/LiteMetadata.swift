@@ -1,11 +1,11 @@
 import ClaudeCode
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The first and last 64 KiB of a transcript, which is all that listing reads.
@@ -106,7 +106,8 @@ struct LiteMetadataReader {
             return needle.withUnsafeBytes { needleBytes in
                 var searchFrom = window.start
                 while searchFrom < window.end {
-                    guard let hit = ByteSearch.find(needleBytes, in: base + searchFrom, length: window.end - searchFrom) else {
+                    guard let hit = ByteSearch.find(needleBytes, in: base + searchFrom, length: window.end - searchFrom)
+                    else {
                         return false
                     }
                     let position = searchFrom + hit
@@ -131,13 +132,16 @@ struct LiteMetadataReader {
     /// Calls `body` for each line of the window that contains `needle`, last to first,
     /// until `body` returns `true`. Returns whether it did.
     @discardableResult
-    static func forEachLineBackwards(containing needle: [UInt8], in window: Window, _ body: (Range<Int>) -> Bool) -> Bool {
+    static func forEachLineBackwards(containing needle: [UInt8], in window: Window, _ body: (Range<Int>) -> Bool)
+        -> Bool
+    {
         window.bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress, window.end > window.start else { return false }
             return needle.withUnsafeBytes { needleBytes in
                 var end = window.end
                 while end > window.start {
-                    let start = ByteSearch.findLast(0x0A, in: base + window.start, length: end - window.start)
+                    let start =
+                        ByteSearch.findLast(0x0A, in: base + window.start, length: end - window.start)
                         .map { window.start + $0 + 1 } ?? window.start
                     if end - start >= needleBytes.count,
                         ByteSearch.find(needleBytes, in: base + start, length: end - start) != nil,
@@ -266,7 +270,9 @@ struct LiteMetadataReader {
         guard iterator.error == nil, let type, (try? scanner.string(in: type)) == "user" else { return nil }
         if let isMeta, (try? scanner.value(in: isMeta)) == .bool(true) { return nil }
         if let isCompactSummary, (try? scanner.value(in: isCompactSummary)) == .bool(true) { return nil }
-        guard let message, let value = try? scanner.value(in: message), case .object(let object) = value else { return nil }
+        guard let message, let value = try? scanner.value(in: message), case .object(let object) = value else {
+            return nil
+        }
         var texts: [String] = []
         switch object["content"] {
         case .string(let text):
@@ -295,10 +301,12 @@ struct LiteMetadataReader {
         let customTitle = title
         let prompt = nonEmpty(firstPrompt)
         guard
-            let summary = customTitle ?? nonEmpty(lastStringInTail("lastPrompt")) ?? nonEmpty(lastStringInTail("summary"))
+            let summary = customTitle ?? nonEmpty(lastStringInTail("lastPrompt")) ?? nonEmpty(
+                lastStringInTail("summary"))
                 ?? prompt
         else { return nil }
-        let gitBranch = nonEmpty(lastStringInTail("gitBranch")) ?? nonEmpty(Self.firstString("gitBranch", in: headWindow))
+        let gitBranch =
+            nonEmpty(lastStringInTail("gitBranch")) ?? nonEmpty(Self.firstString("gitBranch", in: headWindow))
         let cwd = nonEmpty(Self.firstString("cwd", in: headWindow)) ?? nonEmpty(projectPath)
         let createdAt = Self.firstString("timestamp", in: headWindow).flatMap(TextRules.epochMilliseconds(iso:))
         return CLISessionInfo(
@@ -371,14 +379,18 @@ enum LiteFileReader {
         }
         defer { close(descriptor) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return .issue(CLITranscriptIssue(path: path, kind: .unreadable(errno: errno))) }
+        guard fstat(descriptor, &info) == 0 else {
+            return .issue(CLITranscriptIssue(path: path, kind: .unreadable(errno: errno)))
+        }
         let status = FileStatus(info)
         if status.isDirectory { return .skipped }
         if !status.isRegularFile { return .issue(CLITranscriptIssue(path: path, kind: .notRegularFile)) }
         guard let file = read(descriptor: descriptor, status: status) else { return .skipped }
         let fragment = LazyFragment { completeFragment(descriptor: descriptor, file: file) }
         let reader = LiteMetadataReader(file: file) { fragment.value }
-        guard let sessionInfo = reader.sessionInfo(sessionID: sessionID, projectPath: projectPath) else { return .skipped }
+        guard let sessionInfo = reader.sessionInfo(sessionID: sessionID, projectPath: projectPath) else {
+            return .skipped
+        }
         return .info(sessionInfo)
     }
 
@@ -456,7 +468,9 @@ enum LiteFileReader {
         let before = file.tailOffset - lineStart
         var line = [UInt8](repeating: 0, count: before)
         if before > 0 {
-            guard POSIX.read(descriptor, into: &line, at: 0, count: before, offset: lineStart) == before else { return nil }
+            guard POSIX.read(descriptor, into: &line, at: 0, count: before, offset: lineStart) == before else {
+                return nil
+            }
         }
         line.append(contentsOf: file.tail[0..<fragmentEnd])
         return line

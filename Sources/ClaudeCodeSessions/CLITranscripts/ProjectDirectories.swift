@@ -2,11 +2,11 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// How the CLI names and finds project folders under `<config>/projects/`.
@@ -26,7 +26,8 @@ enum ProjectDirectories {
         var sanitized = [UInt8]()
         sanitized.reserveCapacity(path.utf16.count)
         for unit in path.utf16 {
-            let isAlphanumeric = (unit >= 0x30 && unit <= 0x39) || (unit >= 0x41 && unit <= 0x5A) || (unit >= 0x61 && unit <= 0x7A)
+            let isAlphanumeric =
+                (unit >= 0x30 && unit <= 0x39) || (unit >= 0x41 && unit <= 0x5A) || (unit >= 0x61 && unit <= 0x7A)
             sanitized.append(isAlphanumeric ? UInt8(unit) : UInt8(ascii: "-"))
         }
         if sanitized.count <= maximumSanitizedLength {

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Text rules shared by the transcript readers and mutators. They reproduce the Python
@@ -22,7 +22,9 @@ enum TextRules {
             case 8, 13, 18, 23:
                 if byte != UInt8(ascii: "-") { return false }
             default:
-                guard (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x66) else { return false }
+                guard (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x66) else {
+                    return false
+                }
             }
             count += 1
             if count > 36 { return false }
@@ -111,7 +113,8 @@ enum TextRules {
     static func isGeneratedPrompt(_ text: String) -> Bool {
         // Code-point (here: byte) prefixes, as Python's re.match sees them.
         let utf8 = text.utf8
-        for prefix in ["<local-command-stdout>", "<session-start-hook>", "<tick>", "<goal>"] where utf8.starts(with: prefix.utf8) {
+        for prefix in ["<local-command-stdout>", "<session-start-hook>", "<tick>", "<goal>"]
+        where utf8.starts(with: prefix.utf8) {
             return true
         }
         let interrupted = "[Request interrupted by user"

@@ -41,7 +41,8 @@ struct UUIDKey: Hashable {
                 switch byte {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte &- 48
                 case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte &- 87
-                default: canonical = false
+                default:
+                    canonical = false
                     value = 0
                 }
                 if !canonical { break }
@@ -137,7 +138,8 @@ enum TranscriptParser {
         _ bytes: [UInt8], parseMessages: Bool = true, replacementsFor sessionID: String? = nil,
         cancellation: CancellationFlag? = nil
     ) -> ParsedTranscript {
-        let boundaries = chunkBoundaries(bytes, chunks: BlockingIO.chunkCount(for: bytes.count, minimumPerChunk: 1 << 20))
+        let boundaries = chunkBoundaries(
+            bytes, chunks: BlockingIO.chunkCount(for: bytes.count, minimumPerChunk: 1 << 20))
         let slots = ParallelSlots<(entries: [TranscriptEntry], corrupt: Int, replacements: [Range<Int>])>(
             count: boundaries.count - 1)
         BlockingIO.parallel(iterations: boundaries.count - 1) { chunk in
@@ -164,7 +166,8 @@ enum TranscriptParser {
             for chunk in 1..<chunks {
                 let target = max(chunk * step, boundaries.last!)
                 guard target < bytes.count,
-                    let newline = ByteSearch.findFirst(0x0A, in: raw.baseAddress! + target, length: bytes.count - target)
+                    let newline = ByteSearch.findFirst(
+                        0x0A, in: raw.baseAddress! + target, length: bytes.count - target)
                 else { break }
                 let cut = target + newline + 1
                 if cut < bytes.count, cut > boundaries.last! { boundaries.append(cut) }
@@ -186,7 +189,8 @@ enum TranscriptParser {
             let base = raw.baseAddress!
             var start = range.lowerBound
             while start < range.upperBound {
-                let end = ByteSearch.findFirst(0x0A, in: base + start, length: range.upperBound - start).map { start + $0 }
+                let end =
+                    ByteSearch.findFirst(0x0A, in: base + start, length: range.upperBound - start).map { start + $0 }
                     ?? range.upperBound
                 lines.append(start..<end)
                 start = end + 1
@@ -303,7 +307,9 @@ enum TranscriptParser {
         while let member = iterator.next() {
             switch member.key {
             case "id":
-                if entry.type == .assistant { entry.assistantMessageID = nonEmpty(try? scanner.string(in: member.valueRange)) }
+                if entry.type == .assistant {
+                    entry.assistantMessageID = nonEmpty(try? scanner.string(in: member.valueRange))
+                }
             case "content":
                 content = member.valueRange
             default:
@@ -330,7 +336,9 @@ enum TranscriptParser {
                 if let id, let value = try? blockScanner.string(in: id) { entry.toolUseIDs.append(value) }
             case "tool_result":
                 entry.hasToolResultBlock = true
-                if let toolUseID, let value = try? blockScanner.string(in: toolUseID) { entry.toolResultIDs.append(value) }
+                if let toolUseID, let value = try? blockScanner.string(in: toolUseID) {
+                    entry.toolResultIDs.append(value)
+                }
             default:
                 break
             }
@@ -346,7 +354,9 @@ enum TranscriptParser {
         case 0x22: return range.count > 2
         case 0x5B, 0x7B:
             var index = range.lowerBound + 1
-            while index < range.upperBound, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
+            while index < range.upperBound,
+                bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D
+            {
                 index += 1
             }
             return index < range.upperBound && bytes[index] != 0x5D && bytes[index] != 0x7D
@@ -521,7 +531,8 @@ struct ConversationGraph {
         for index in toolResultEntries {
             let parent = parentSlot[index]
             if parent >= 0, isMember[parent] { resultsBySlot[parent, default: []].append(index) }
-            if let source = entries[index].sourceToolAssistantUUID, let sourceSlot = slotOfUUID[UUIDKey(source)], isMember[sourceSlot],
+            if let source = entries[index].sourceToolAssistantUUID, let sourceSlot = slotOfUUID[UUIDKey(source)],
+                isMember[sourceSlot],
                 sameWriter(index, latestEntry[sourceSlot])
             {
                 resultsBySlot[sourceSlot, default: []].append(index)
@@ -540,7 +551,9 @@ struct ConversationGraph {
         var collectedStamp = [Int](repeating: -1, count: latestEntry.count)
 
         for (response, assistant) in chainAssistants.enumerated() {
-            guard let messageID = entries[assistant].assistantMessageID, !processed.contains(messageID) else { continue }
+            guard let messageID = entries[assistant].assistantMessageID, !processed.contains(messageID) else {
+                continue
+            }
             processed.insert(messageID)
             let group = siblingsByMessageID[messageID] ?? [assistant]
             for member in group { memberStamp[slotOfEntry[member]] = response }
@@ -570,7 +583,9 @@ struct ConversationGraph {
                 for result in strays {
                     let callIDs = entries[result].toolResultIDs
                     let answersOpenCall = callIDs.contains { callID in
-                        guard !answered.contains(callID), let owner = callOwner[callID], owner >= 0 else { return false }
+                        guard !answered.contains(callID), let owner = callOwner[callID], owner >= 0 else {
+                            return false
+                        }
                         return memberStamp[slotOfEntry[owner]] == response
                     }
                     guard answersOpenCall else { continue }
@@ -581,7 +596,9 @@ struct ConversationGraph {
             if orphanedSiblings.isEmpty && orphanedResults.isEmpty { continue }
             // Python sorts by the timestamp string ("" when it is not a string).
             let timestamps = Dictionary(
-                (orphanedSiblings + orphanedResults).map { ($0, TranscriptParser.string(bytes, entries[$0].timestamp) ?? "") },
+                (orphanedSiblings + orphanedResults).map {
+                    ($0, TranscriptParser.string(bytes, entries[$0].timestamp) ?? "")
+                },
                 uniquingKeysWith: { first, _ in first })
             let byTimestamp: (Int, Int) -> Bool = {
                 timestamps[$0]!.utf8.lexicographicallyPrecedes(timestamps[$1]!.utf8)

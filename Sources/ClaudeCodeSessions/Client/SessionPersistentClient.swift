@@ -151,7 +151,8 @@ public final class SessionPersistentClient: Sendable {
     public func connect(prompt: String? = nil) async throws(ClaudeCodeError) {
         let options = state.withLock { $0.options }
         let recorder = SessionRecorder(
-            store: store, expectedSessionID: options.forkSession ? nil : options.resume.flatMap { SessionID(rawValue: $0) },
+            store: store,
+            expectedSessionID: options.forkSession ? nil : options.resume.flatMap { SessionID(rawValue: $0) },
             workingDirectory: Self.workingDirectory(options), options: Self.persistableOptions(options), events: events,
             logger: logger)
         let client = ClaudeSDKClient(
@@ -339,7 +340,9 @@ public final class SessionPersistentClient: Sendable {
         if let model = options.model { result["model"] = .string(model) }
         if let fallback = options.fallbackModel { result["fallback_model"] = .string(fallback) }
         if let mode = options.permissionMode { result["permission_mode"] = .string(mode.rawValue) }
-        if !options.allowedTools.isEmpty { result["allowed_tools"] = .array(options.allowedTools.map(JSONValue.string)) }
+        if !options.allowedTools.isEmpty {
+            result["allowed_tools"] = .array(options.allowedTools.map(JSONValue.string))
+        }
         if !options.disallowedTools.isEmpty {
             result["disallowed_tools"] = .array(options.disallowedTools.map(JSONValue.string))
         }
@@ -349,7 +352,9 @@ public final class SessionPersistentClient: Sendable {
         if let cwd = options.cwd { result["cwd"] = .string(cwd) }
         if options.forkSession { result["fork_session"] = .bool(true) }
         if let resume = options.resume { result["resume"] = .string(resume) }
-        if !options.mcpServers.isEmpty { result["mcp_servers"] = .array(options.mcpServers.keys.sorted().map(JSONValue.string)) }
+        if !options.mcpServers.isEmpty {
+            result["mcp_servers"] = .array(options.mcpServers.keys.sorted().map(JSONValue.string))
+        }
         switch options.systemPrompt {
         case nil: break
         case .text: result["system_prompt"] = "custom"

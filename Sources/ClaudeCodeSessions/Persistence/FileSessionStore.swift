@@ -1,18 +1,19 @@
+public import ClaudeCode
+import Dispatch
+public import Logging
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Dispatch
-public import ClaudeCode
-public import Logging
 
 /// Stores sessions as files: one `<session_id>.json` snapshot per session, plus an
 /// append-only `<session_id>.journal` and a `<session_id>.lock` beside it.
@@ -374,7 +375,8 @@ final class StoreCore: Sendable {
                         path: path, skippedJournalLines: loaded.diagnostics.skippedJournalLines))
             } catch {
                 if error.code == .sessionNotFound { continue }  // deleted while listing
-                damaged.append(DamagedSessionFile(fileName: name, path: error.path ?? path, sessionID: id, error: error))
+                damaged.append(
+                    DamagedSessionFile(fileName: name, path: error.path ?? path, sessionID: id, error: error))
             }
         }
         sessions.sort { ($0.lastActivity, $1.sessionID) > ($1.lastActivity, $0.sessionID) }

@@ -117,7 +117,9 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         var details: [String] = []
         if let path { details.append("path: \(path)") }
         if let key { details.append("key: \(key)") }
-        if let systemErrorNumber { details.append("errno: \(systemErrorNumber) (\(Self.errnoName(systemErrorNumber)))") }
+        if let systemErrorNumber {
+            details.append("errno: \(systemErrorNumber) (\(Self.errnoName(systemErrorNumber)))")
+        }
         if let reason { details.append(reason) }
         if !details.isEmpty { text += " (" + details.joined(separator: "; ") + ")" }
         return text

@@ -1,11 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+public import ClaudeCode
 import Dispatch
 import Synchronization
-public import ClaudeCode
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Records one session: appends messages to its journal and folds the journal into the
 /// snapshot at checkpoints.

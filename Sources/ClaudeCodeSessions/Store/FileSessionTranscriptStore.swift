@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ClaudeCode
 import Dispatch
 import Foundation
 public import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The embedded default ``SessionCatalog``: transcripts as JSON Lines files in a folder.
 ///
@@ -108,7 +109,9 @@ public final class FileSessionTranscriptStore: SessionCatalog {
         self.init(configuration: Configuration(directory: directory))
     }
 
-    private func run<T: Sendable>(_ body: @escaping @Sendable () throws(SessionStoreError) -> T) async throws(SessionStoreError) -> T {
+    private func run<T: Sendable>(_ body: @escaping @Sendable () throws(SessionStoreError) -> T)
+        async throws(SessionStoreError) -> T
+    {
         let result: Result<T, SessionStoreError> = await withCheckedContinuation { continuation in
             queue.async {
                 continuation.resume(returning: Result { () throws(SessionStoreError) -> T in try body() })

@@ -87,7 +87,8 @@ public actor InMemorySessionStore: SessionCatalog {
         } else {
             summaries[key] = nil
             for subpath in subkeys.removeValue(forKey: key) ?? [] {
-                transcripts[SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: subpath)] = nil
+                transcripts[SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: subpath)] =
+                    nil
             }
         }
     }

@@ -2,11 +2,11 @@ public import ClaudeCode
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What ``importSession(_:into:directory:configDirectory:projectKey:includeSubagents:batchSize:)`` stored.
@@ -58,7 +58,9 @@ public func importSession(
     guard TextRules.isUUID(sessionID) else {
         throw SessionStoreError(.invalidSessionID, reason: "a CLI session id is a UUID")
     }
-    let projects = (configDirectory ?? TranscriptPaths.configDirectory(environment: ProcessInfo.processInfo.environment)) + "/projects"
+    let projects =
+        (configDirectory ?? TranscriptPaths.configDirectory(environment: ProcessInfo.processInfo.environment))
+        + "/projects"
     guard let file = SessionImport.locate(sessionID, projectsDirectory: projects, directory: directory) else {
         throw SessionStoreError(.sessionNotFound, path: projects, reason: "no transcript file for the session")
     }
@@ -78,7 +80,8 @@ public func importSession(
             {
                 // The discriminator last, so a stray "type" in the CLI's sidecar cannot shadow it.
                 object["type"] = "agent_metadata"
-                metadata = try SessionImport.entry(JSONValue.object(object).serialized(), key: subkey, path: subagentFile, line: 0)
+                metadata = try SessionImport.entry(
+                    JSONValue.object(object).serialized(), key: subkey, path: subagentFile, line: 0)
             }
             subkeys[subpath] = try await SessionImport.appendFile(
                 subagentFile, to: subkey, store: store, batchSize: batch, trailing: metadata)
@@ -124,19 +127,23 @@ enum SessionImport {
         return files
     }
 
-    static func entry(_ bytes: [UInt8], key: SessionStoreKey, path: String, line: Int) throws(SessionStoreError) -> SessionStoreEntry {
+    static func entry(_ bytes: [UInt8], key: SessionStoreKey, path: String, line: Int) throws(SessionStoreError)
+        -> SessionStoreEntry
+    {
         do {
             return try SessionStoreEntry(raw: RawJSON(bytes: bytes))
         } catch {
             throw SessionStoreError(
-                .corruptEntry, path: path, reason: "line \(line) is not a JSON object: \(error.reason) at byte \(error.offset)", key: key)
+                .corruptEntry, path: path,
+                reason: "line \(line) is not a JSON object: \(error.reason) at byte \(error.offset)", key: key)
         }
     }
 
     /// Streams a JSONL file into the store; returns how many entries were read.
     /// `trailing` (an `agent_metadata` entry) goes after the file's lines.
     static func appendFile(
-        _ path: String, to key: SessionStoreKey, store: any SessionStore, batchSize: Int, trailing: SessionStoreEntry? = nil
+        _ path: String, to key: SessionStoreKey, store: any SessionStore, batchSize: Int,
+        trailing: SessionStoreEntry? = nil
     ) async throws(SessionStoreError) -> Int {
         var storedUUIDs: Set<String> = []
         var storedLines: [[UInt8]: Int] = [:]

@@ -36,10 +36,12 @@ public enum SessionSummaryFold {
     public static func fold(
         _ previous: SessionStoreSummary?, key: SessionStoreKey, entries: [SessionStoreEntry]
     ) -> SessionStoreSummary {
-        var summary = previous ?? SessionStoreSummary(sessionID: key.sessionID, modifiedMilliseconds: 0, data: .object([:]))
+        var summary =
+            previous ?? SessionStoreSummary(sessionID: key.sessionID, modifiedMilliseconds: 0, data: .object([:]))
         var state = State(summary.data.objectValue ?? [:])
         for entry in entries {
-            foldEntry(entry.raw.bytes, fields: entry.summaryFields?.fields ?? Fields(scanning: entry.raw.bytes), into: &state)
+            foldEntry(
+                entry.raw.bytes, fields: entry.summaryFields?.fields ?? Fields(scanning: entry.raw.bytes), into: &state)
         }
         summary.data = .object(state.data)
         return summary
@@ -48,7 +50,8 @@ public enum SessionSummaryFold {
     /// Folds one entry into `data`.
     static func foldEntry(_ entry: SessionStoreEntry, into data: inout [String: JSONValue]) {
         var state = State(data)
-        foldEntry(entry.raw.bytes, fields: entry.summaryFields?.fields ?? Fields(scanning: entry.raw.bytes), into: &state)
+        foldEntry(
+            entry.raw.bytes, fields: entry.summaryFields?.fields ?? Fields(scanning: entry.raw.bytes), into: &state)
         data = state.data
     }
 
@@ -152,7 +155,9 @@ public enum SessionSummaryFold {
 
         /// Shifts every range by `-offset` (for an entry sliced out of a larger buffer).
         func rebased(by offset: Int) -> Fields {
-            func shift(_ range: Range<Int>?) -> Range<Int>? { range.map { ($0.lowerBound - offset)..<($0.upperBound - offset) } }
+            func shift(_ range: Range<Int>?) -> Range<Int>? {
+                range.map { ($0.lowerBound - offset)..<($0.upperBound - offset) }
+            }
             var copy = Fields()
             copy.type = shift(type)
             copy.timestamp = shift(timestamp)

@@ -65,7 +65,9 @@ public struct StoreSessionLibrary: Sendable {
     ///   out (so a page can be shorter than `limit`).
     /// - Throws: ``SessionStoreError`` with ``SessionStoreError/Code/unsupportedOperation`` when
     ///   the store is not a ``SessionCatalog``, or what the store throws.
-    public func listSessions(directory: String? = nil, limit: Int? = nil, offset: Int = 0) async throws -> [CLISessionInfo] {
+    public func listSessions(directory: String? = nil, limit: Int? = nil, offset: Int = 0) async throws
+        -> [CLISessionInfo]
+    {
         guard let catalog = store as? any SessionCatalog else {
             throw SessionStoreError(.unsupportedOperation, reason: "listing needs a SessionCatalog")
         }
@@ -73,7 +75,8 @@ public struct StoreSessionLibrary: Sendable {
         let projectPath = Self.projectPath(directory)
         let summaries = try await catalog.listSessionSummaries(projectKey: projectKey)
         let listing = try await catalog.listSessions(projectKey: projectKey)
-        let modified = Dictionary(listing.map { ($0.sessionID, $0.modifiedMilliseconds) }, uniquingKeysWith: { max($0, $1) })
+        let modified = Dictionary(
+            listing.map { ($0.sessionID, $0.modifiedMilliseconds) }, uniquingKeysWith: { max($0, $1) })
 
         struct Slot {
             var sessionID: String
@@ -109,7 +112,9 @@ public struct StoreSessionLibrary: Sendable {
                     let key = SessionStoreKey(projectKey: projectKey, sessionID: sessionID)
                     group.addTask {
                         // A store error for one session leaves that row out rather than failing the list.
-                        guard let entries = try? await self.store.load(key), !entries.isEmpty else { return (index, nil) }
+                        guard let entries = try? await self.store.load(key), !entries.isEmpty else {
+                            return (index, nil)
+                        }
                         return (index, try await Self.liteInfo(entries, sessionID: sessionID, projectPath: projectPath))
                     }
                 }
@@ -131,7 +136,8 @@ public struct StoreSessionLibrary: Sendable {
     /// - Throws: What the store throws.
     public func sessionInfo(id sessionID: String, directory: String? = nil) async throws -> CLISessionInfo? {
         guard TextRules.isUUID(sessionID) else { return nil }
-        guard let entries = try await store.load(key(sessionID: sessionID, directory: directory)), !entries.isEmpty else {
+        guard let entries = try await store.load(key(sessionID: sessionID, directory: directory)), !entries.isEmpty
+        else {
             return nil
         }
         return try await Self.liteInfo(entries, sessionID: sessionID, projectPath: Self.projectPath(directory))
@@ -146,13 +152,16 @@ public struct StoreSessionLibrary: Sendable {
     }
 
     /// The disk listing's metadata rules over the head and tail of the transcript's lines.
-    static func liteInfo(_ entries: [SessionStoreEntry], sessionID: String, projectPath: String) async throws -> CLISessionInfo? {
+    static func liteInfo(_ entries: [SessionStoreEntry], sessionID: String, projectPath: String) async throws
+        -> CLISessionInfo?
+    {
         try await BlockingIO.run { _ in
             let bytes = jsonLines(entries)
             let window = LiteFile.windowSize
             let head = Array(bytes.prefix(window))
             let tailOffset = max(0, bytes.count - window)
-            let modified = entries.last.flatMap { try? $0.value()["timestamp"]?.stringValue }
+            let modified =
+                entries.last.flatMap { try? $0.value()["timestamp"]?.stringValue }
                 .flatMap(TextRules.epochMilliseconds(iso:)) ?? Int(Date().timeIntervalSince1970 * 1000)
             let file = LiteFile(
                 head: head, tail: tailOffset == 0 ? head : Array(bytes[tailOffset...]), tailOffset: tailOffset,
@@ -185,7 +194,8 @@ public struct StoreSessionLibrary: Sendable {
         -> [CLISessionMessage]
     {
         guard TextRules.isUUID(sessionID) else { return [] }
-        guard let entries = try await store.load(key(sessionID: sessionID, directory: directory)), !entries.isEmpty else {
+        guard let entries = try await store.load(key(sessionID: sessionID, directory: directory)), !entries.isEmpty
+        else {
             return []
         }
         return try await BlockingIO.run { cancellation in
@@ -224,7 +234,8 @@ public struct StoreSessionLibrary: Sendable {
 
     /// `subagents/…/agent-<id>` → `<id>`.
     static func agentID(_ subpath: String) -> String? {
-        guard subpath.hasPrefix("subagents/"), let last = subpath.split(separator: "/").last, last.hasPrefix("agent-") else {
+        guard subpath.hasPrefix("subagents/"), let last = subpath.split(separator: "/").last, last.hasPrefix("agent-")
+        else {
             return nil
         }
         return String(last.dropFirst("agent-".count))
@@ -278,7 +289,8 @@ public struct StoreSessionLibrary: Sendable {
         guard TextRules.isUUID(sessionID) else { throw CLITranscriptError(.invalidSessionID, subject: sessionID) }
         let stripped = TextRules.pythonStrip(title)
         guard !stripped.isEmpty else { throw CLITranscriptError(.emptyTitle, subject: sessionID) }
-        try await appendMetadata([("type", "custom-title"), ("customTitle", stripped)], sessionID: sessionID, directory: directory)
+        try await appendMetadata(
+            [("type", "custom-title"), ("customTitle", stripped)], sessionID: sessionID, directory: directory)
     }
 
     /// Tags a session by appending a `tag` entry; `nil` clears the tag. The tag is sanitized as
@@ -299,7 +311,8 @@ public struct StoreSessionLibrary: Sendable {
         var line = ClaudeSessionLibrary.orderedObjectLine(
             members + [("sessionId", sessionID), ("uuid", TextRules.newUUID()), ("timestamp", TextRules.isoNow())])
         line.removeLast()  // the newline
-        try await store.append([try SessionStoreEntry(raw: RawJSON(bytes: line))], to: key(sessionID: sessionID, directory: directory))
+        try await store.append(
+            [try SessionStoreEntry(raw: RawJSON(bytes: line))], to: key(sessionID: sessionID, directory: directory))
     }
 
     /// Deletes a session and its subagent transcripts. A store that is not a ``SessionCatalog``
@@ -336,12 +349,15 @@ public struct StoreSessionLibrary: Sendable {
             throw CLITranscriptError(.sessionNotFound, subject: sessionID)
         }
         let plan = try await BlockingIO.run { _ in
-            try SessionFork.makePlan(source: Self.jsonLines(entries), sourceSessionID: sessionID, upToMessageID: cut, title: title)
+            try SessionFork.makePlan(
+                source: Self.jsonLines(entries), sourceSessionID: sessionID, upToMessageID: cut, title: title)
         }
         var forked: [SessionStoreEntry] = []
         var start = 0
         for (index, byte) in plan.lines.enumerated() where byte == 0x0A {
-            if index > start { forked.append(try SessionStoreEntry(raw: RawJSON(bytes: Array(plan.lines[start..<index])))) }
+            if index > start {
+                forked.append(try SessionStoreEntry(raw: RawJSON(bytes: Array(plan.lines[start..<index]))))
+            }
             start = index + 1
         }
         let destination = SessionStoreKey(projectKey: source.projectKey, sessionID: plan.sessionID)
@@ -358,11 +374,13 @@ extension SessionSummaryFold {
         let data = summary.data
         if data["is_sidechain"]?.boolValue == true { return nil }
         func text(_ key: String) -> String? { nonEmpty(data[key]?.stringValue) }
-        let firstPrompt = data["first_prompt_locked"]?.boolValue == true ? text("first_prompt") : text("command_fallback")
+        let firstPrompt =
+            data["first_prompt_locked"]?.boolValue == true ? text("first_prompt") : text("command_fallback")
         let customTitle = text("custom_title") ?? text("ai_title")
         guard let shown = customTitle ?? text("last_prompt") ?? text("summary_hint") ?? firstPrompt else { return nil }
         return CLISessionInfo(
-            sessionID: summary.sessionID, summary: shown, lastModified: Int(summary.modifiedMilliseconds), fileSize: nil,
+            sessionID: summary.sessionID, summary: shown, lastModified: Int(summary.modifiedMilliseconds),
+            fileSize: nil,
             customTitle: customTitle, firstPrompt: firstPrompt, gitBranch: text("git_branch"),
             cwd: text("cwd") ?? nonEmpty(projectPath), tag: text("tag"), createdAt: data["created_at"]?.intValue)
     }

@@ -1,6 +1,7 @@
 /// Minimal RFC 4648 base64 (standard alphabet, padded), for frames that are not UTF-8.
 enum StoreBase64 {
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let alphabet: [UInt8] = Array(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     static func encode(_ input: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []

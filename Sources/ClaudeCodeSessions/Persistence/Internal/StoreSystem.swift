@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A failed system call: its `errno`.
 struct SystemError: Error {
@@ -54,11 +55,11 @@ enum StoreSystem {
     static func open(path: String, _ flags: Int32, mode: mode_t = directoryMode) throws(SystemError) -> Int32 {
         while true {
             #if canImport(Glibc)
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+                let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
             #elseif canImport(Musl)
-            let fd = Musl.open(path, flags | O_CLOEXEC, mode)
+                let fd = Musl.open(path, flags | O_CLOEXEC, mode)
             #else
-            let fd = Darwin.open(path, flags | O_CLOEXEC, mode)
+                let fd = Darwin.open(path, flags | O_CLOEXEC, mode)
             #endif
             if fd >= 0 { return fd }
             if errno != EINTR { throw SystemError(number: errno, operation: "open") }
@@ -150,9 +151,9 @@ enum StoreSystem {
 
     static func syncData(_ fd: Int32) throws(SystemError) {
         #if os(Linux)
-        let call = fdatasync
+            let call = fdatasync
         #else
-        let call = fsync
+            let call = fsync
         #endif
         while call(fd) != 0 {
             if errno != EINTR { throw SystemError(number: errno, operation: "fdatasync") }

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ClaudeCode
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The file operations of ``FileSessionTranscriptStore``. Every method is synchronous and runs on
 /// the store's serial queue; the caches are behind a mutex only to satisfy `Sendable`.
@@ -75,7 +76,9 @@ final class TranscriptFileEngine: Sendable {
         let project = FileNameCodec.encode(key.projectKey)
         let session = FileNameCodec.encode(key.sessionID)
         guard let subpath = key.subpath else {
-            return Names(project: project, session: session, file: session + ".jsonl", sidecar: nil, cacheKey: project + "/" + session)
+            return Names(
+                project: project, session: session, file: session + ".jsonl", sidecar: nil,
+                cacheKey: project + "/" + session)
         }
         let encoded = FileNameCodec.encode(subpath)
         return Names(
@@ -91,7 +94,8 @@ final class TranscriptFileEngine: Sendable {
     // MARK: Errors
 
     private func ioError(_ error: SystemError, _ path: String, _ key: SessionStoreKey?) -> SessionStoreError {
-        SessionStoreError(.ioFailure, path: path, systemErrorNumber: error.number, reason: "\(error.operation) failed", key: key)
+        SessionStoreError(
+            .ioFailure, path: path, systemErrorNumber: error.number, reason: "\(error.operation) failed", key: key)
     }
 
     // MARK: Folders
@@ -125,7 +129,9 @@ final class TranscriptFileEngine: Sendable {
                 if made { try? StoreSystem.setMode(fd, StoreSystem.directoryMode) }
                 return fd
             case ENOTDIR, ELOOP:
-                throw SessionStoreError(.unsafePath, path: path, systemErrorNumber: error.number, reason: "not a directory, or a symbolic link", key: key)
+                throw SessionStoreError(
+                    .unsafePath, path: path, systemErrorNumber: error.number,
+                    reason: "not a directory, or a symbolic link", key: key)
             default:
                 throw ioError(error, path, key)
             }
@@ -134,14 +140,20 @@ final class TranscriptFileEngine: Sendable {
 
     /// Opens the folder holding `key`'s file: the project's, or the session's for a subpath.
     /// Returns the descriptors to close (the last one is the folder).
-    private func openFolders(_ key: SessionStoreKey, _ names: Names, create: Bool) throws(SessionStoreError) -> [Int32]? {
+    private func openFolders(_ key: SessionStoreKey, _ names: Names, create: Bool) throws(SessionStoreError) -> [Int32]?
+    {
         guard let handle = try rootHandle(create: create) else { return nil }
-        guard let project = try openDirectory(handle.fd, names.project, create: create, path: path(names.project), key: key) else {
+        guard
+            let project = try openDirectory(
+                handle.fd, names.project, create: create, path: path(names.project), key: key)
+        else {
             return nil
         }
         guard key.subpath != nil else { return [project] }
         do {
-            guard let session = try openDirectory(project, names.session, create: create, path: path(names.project, names.session), key: key)
+            guard
+                let session = try openDirectory(
+                    project, names.session, create: create, path: path(names.project, names.session), key: key)
             else {
                 StoreSystem.closeQuietly(project)
                 return nil
@@ -167,7 +179,8 @@ final class TranscriptFileEngine: Sendable {
             } catch {
                 if error.number == ENOENT && !create { return nil }
                 if error.number == ELOOP {
-                    throw SessionStoreError(.unsafePath, path: path, systemErrorNumber: error.number, reason: "a symbolic link", key: key)
+                    throw SessionStoreError(
+                        .unsafePath, path: path, systemErrorNumber: error.number, reason: "a symbolic link", key: key)
                 }
                 throw ioError(error, path, key)
             }
@@ -184,7 +197,8 @@ final class TranscriptFileEngine: Sendable {
                     throw ioError(error, path, key)
                 }
                 guard locked else {
-                    throw SessionStoreError(.lockTimeout, path: path, reason: "another process held the lock too long", key: key)
+                    throw SessionStoreError(
+                        .lockTimeout, path: path, reason: "another process held the lock too long", key: key)
                 }
                 let onDisk: StoreSystem.FileStatus?
                 do { onDisk = try StoreSystem.status(directory, name) } catch { throw ioError(error, path, key) }
@@ -218,7 +232,9 @@ final class TranscriptFileEngine: Sendable {
     /// Calls `body` with the range of each complete line (without its newline) of `bytes`;
     /// returns the number of bytes up to and including the last newline.
     @discardableResult
-    static func forEachLine(_ bytes: [UInt8], _ body: (Range<Int>) throws(SessionStoreError) -> Void) throws(SessionStoreError) -> Int {
+    static func forEachLine(_ bytes: [UInt8], _ body: (Range<Int>) throws(SessionStoreError) -> Void)
+        throws(SessionStoreError) -> Int
+    {
         var start = 0
         var ranges: [Range<Int>] = []
         bytes.withUnsafeBufferPointer { buffer in
@@ -250,15 +266,19 @@ final class TranscriptFileEngine: Sendable {
     func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey) throws(SessionStoreError) {
         let names = names(key)
         guard let folders = try openFolders(key, names, create: true) else {
-            throw SessionStoreError(.ioFailure, path: configuration.directory, reason: "the store folder could not be created", key: key)
+            throw SessionStoreError(
+                .ioFailure, path: configuration.directory, reason: "the store folder could not be created", key: key)
         }
         defer { folders.forEach(StoreSystem.closeQuietly) }
         let directory = folders.last!
-        let filePath = key.subpath == nil ? path(names.project, names.file) : path(names.project, names.session, names.file)
+        let filePath =
+            key.subpath == nil ? path(names.project, names.file) : path(names.project, names.session, names.file)
         if let sidecar = names.sidecar, let subpath = key.subpath {
             try writeSidecar(directory, sidecar, Array(subpath.utf8), key: key)
         }
-        guard let (fd, status) = try openLocked(directory, names.file, create: true, path: filePath, key: key) else { return }
+        guard let (fd, status) = try openLocked(directory, names.file, create: true, path: filePath, key: key) else {
+            return
+        }
         defer { unlockAndClose(fd) }
 
         var state = try catchUpTranscript(fd, status: status, cacheKey: names.cacheKey, path: filePath, key: key)
@@ -289,7 +309,8 @@ final class TranscriptFileEngine: Sendable {
         remember(state, names.cacheKey)
         if key.subpath == nil {
             try updateIndex(
-                folders[0], names: names, key: key, transcript: fd, previousSize: previousSize, newSize: state.knownSize,
+                folders[0], names: names, key: key, transcript: fd, previousSize: previousSize,
+                newSize: state.knownSize,
                 added: added)
         }
     }
@@ -299,7 +320,8 @@ final class TranscriptFileEngine: Sendable {
     private func catchUpTranscript(
         _ fd: Int32, status: StoreSystem.FileStatus, cacheKey: String, path: String, key: SessionStoreKey
     ) throws(SessionStoreError) -> TranscriptState {
-        var state = caches.withLock { $0.transcripts[cacheKey] } ?? TranscriptState(device: status.device, inode: status.inode)
+        var state =
+            caches.withLock { $0.transcripts[cacheKey] } ?? TranscriptState(device: status.device, inode: status.inode)
         if state.device != status.device || state.inode != status.inode || state.knownSize > status.size {
             state = TranscriptState(device: status.device, inode: status.inode)
         }
@@ -346,7 +368,9 @@ final class TranscriptFileEngine: Sendable {
         _ = caches.withLock { $0.transcripts.removeValue(forKey: cacheKey) }
     }
 
-    private func writeSidecar(_ directory: Int32, _ name: String, _ bytes: [UInt8], key: SessionStoreKey) throws(SessionStoreError) {
+    private func writeSidecar(_ directory: Int32, _ name: String, _ bytes: [UInt8], key: SessionStoreKey)
+        throws(SessionStoreError)
+    {
         let fd: Int32
         do {
             fd = try StoreSystem.openAt(directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW)
@@ -369,12 +393,14 @@ final class TranscriptFileEngine: Sendable {
         _ projectFD: Int32, names: Names, key: SessionStoreKey, transcript: Int32, previousSize: Int64, newSize: Int64,
         added: [SessionStoreEntry]
     ) throws(SessionStoreError) {
-        try withProjectLock(projectFD, names: names, key: key) { (index: inout ProjectIndex, log: Int32) throws(SessionStoreError) in
+        try withProjectLock(projectFD, names: names, key: key) {
+            (index: inout ProjectIndex, log: Int32) throws(SessionStoreError) in
             let previous = index.records[key.sessionID]
             var summary: SessionStoreSummary?
             var coveredSize: Int64 = 0
             if let previous, previous.size <= previousSize {
-                summary = SessionStoreSummary(sessionID: key.sessionID, modifiedMilliseconds: previous.modified, data: previous.data)
+                summary = SessionStoreSummary(
+                    sessionID: key.sessionID, modifiedMilliseconds: previous.modified, data: previous.data)
                 coveredSize = previous.size
             }
             if coveredSize < previousSize {
@@ -382,16 +408,21 @@ final class TranscriptFileEngine: Sendable {
                 // was lost: fold what the summary misses first.
                 configuration.logger.notice(
                     "catching up a session summary from its transcript",
-                    metadata: ["session": .string(key.sessionID), "bytes": .stringConvertible(previousSize - coveredSize)])
+                    metadata: [
+                        "session": .string(key.sessionID), "bytes": .stringConvertible(previousSize - coveredSize),
+                    ])
                 let missing: [UInt8]
                 do throws(SystemError) {
-                    missing = try StoreSystem.read(transcript, offset: coveredSize, count: Int(previousSize - coveredSize))
+                    missing = try StoreSystem.read(
+                        transcript, offset: coveredSize, count: Int(previousSize - coveredSize))
                 } catch {
                     throw ioError(error, path(names.project, names.file), key)
                 }
                 var entries: [SessionStoreEntry] = []
                 try Self.forEachLine(missing) { (range: Range<Int>) throws(SessionStoreError) in
-                    if let entry = try? SessionStoreEntry(raw: RawJSON(bytes: Array(missing[range]))) { entries.append(entry) }
+                    if let entry = try? SessionStoreEntry(raw: RawJSON(bytes: Array(missing[range]))) {
+                        entries.append(entry)
+                    }
                 }
                 summary = SessionSummaryFold.fold(summary, key: key, entries: entries)
             }
@@ -400,7 +431,8 @@ final class TranscriptFileEngine: Sendable {
             folded.modifiedMilliseconds = max(now, (previous?.modified ?? 0) + 1)
             let record = IndexRecord(modified: folded.modifiedMilliseconds, size: newSize, data: folded.data)
             let line: JSONValue = [
-                "session_id": .string(key.sessionID), "mtime": .int(record.modified), "size": .int(record.size), "data": record.data,
+                "session_id": .string(key.sessionID), "mtime": .int(record.modified), "size": .int(record.size),
+                "data": record.data,
             ]
             try appendIndexLine(log, line, &index, names: names, key: key)
             index.records[key.sessionID] = record
@@ -412,7 +444,9 @@ final class TranscriptFileEngine: Sendable {
         _ projectFD: Int32, names: Names, key: SessionStoreKey?,
         _ body: (inout ProjectIndex, Int32) throws(SessionStoreError) -> Void
     ) throws(SessionStoreError) {
-        guard let (lockFD, _) = try openLocked(projectFD, Self.lockName, create: true, path: path(names.project, Self.lockName), key: key)
+        guard
+            let (lockFD, _) = try openLocked(
+                projectFD, Self.lockName, create: true, path: path(names.project, Self.lockName), key: key)
         else { return }
         defer { unlockAndClose(lockFD) }
         let logPath = path(names.project, Self.indexName)
@@ -425,8 +459,12 @@ final class TranscriptFileEngine: Sendable {
         defer { StoreSystem.closeQuietly(log) }
         let status: StoreSystem.FileStatus
         do { status = try StoreSystem.status(of: log) } catch { throw ioError(error, logPath, key) }
-        guard status.isRegularFile else { throw SessionStoreError(.unsafePath, path: logPath, reason: "not a regular file", key: key) }
-        if status.size == 0, status.permissions != UInt32(StoreSystem.fileMode) { try? StoreSystem.setMode(log, StoreSystem.fileMode) }
+        guard status.isRegularFile else {
+            throw SessionStoreError(.unsafePath, path: logPath, reason: "not a regular file", key: key)
+        }
+        if status.size == 0, status.permissions != UInt32(StoreSystem.fileMode) {
+            try? StoreSystem.setMode(log, StoreSystem.fileMode)
+        }
         var index = try catchUpIndex(log, status: status, project: names.project, path: logPath)
         if index.offset < status.size {
             // A torn record from a crashed writer: cut it off before appending.
@@ -442,7 +480,9 @@ final class TranscriptFileEngine: Sendable {
         caches.withLock { $0.indexes[names.project] = final }
     }
 
-    private func appendIndexLine(_ log: Int32, _ line: JSONValue, _ index: inout ProjectIndex, names: Names, key: SessionStoreKey?)
+    private func appendIndexLine(
+        _ log: Int32, _ line: JSONValue, _ index: inout ProjectIndex, names: Names, key: SessionStoreKey?
+    )
         throws(SessionStoreError)
     {
         var bytes = line.serialized()
@@ -453,14 +493,17 @@ final class TranscriptFileEngine: Sendable {
             throw ioError(failure, path(names.project, Self.indexName), key)
         }
         if configuration.syncEachAppend {
-            do { try StoreSystem.syncData(log) } catch { throw ioError(error, path(names.project, Self.indexName), key) }
+            do { try StoreSystem.syncData(log) } catch {
+                throw ioError(error, path(names.project, Self.indexName), key)
+            }
         }
         index.offset += Int64(bytes.count)
         index.lines += 1
     }
 
     /// Reads what the index log gained since this instance last read it.
-    private func catchUpIndex(_ fd: Int32, status: StoreSystem.FileStatus, project: String, path: String) throws(SessionStoreError)
+    private func catchUpIndex(_ fd: Int32, status: StoreSystem.FileStatus, project: String, path: String)
+        throws(SessionStoreError)
         -> ProjectIndex
     {
         var index = caches.withLock { $0.indexes[project] } ?? ProjectIndex()
@@ -477,13 +520,15 @@ final class TranscriptFileEngine: Sendable {
         var corrupt = 0
         let consumed = try Self.forEachLine(bytes) { range in
             index.lines += 1
-            guard let record = try? JSONValue.parse(Array(bytes[range])), let id = record["session_id"]?.stringValue else {
+            guard let record = try? JSONValue.parse(Array(bytes[range])), let id = record["session_id"]?.stringValue
+            else {
                 corrupt += 1
                 return
             }
             if record["deleted"]?.boolValue == true {
                 index.records[id] = nil
-            } else if let modified = record["mtime"]?.intValue, let size = record["size"]?.intValue, let data = record["data"],
+            } else if let modified = record["mtime"]?.intValue, let size = record["size"]?.intValue,
+                let data = record["data"],
                 case .object = data
             {
                 index.records[id] = IndexRecord(modified: Int64(modified), size: Int64(size), data: data)
@@ -493,7 +538,8 @@ final class TranscriptFileEngine: Sendable {
         }
         if corrupt > 0 {
             configuration.logger.warning(
-                "skipped damaged records in a project index", metadata: ["path": .string(path), "records": .stringConvertible(corrupt)])
+                "skipped damaged records in a project index",
+                metadata: ["path": .string(path), "records": .stringConvertible(corrupt)])
         }
         index.offset += Int64(consumed)
         return index
@@ -503,16 +549,22 @@ final class TranscriptFileEngine: Sendable {
     private func compact(_ projectFD: Int32, _ index: inout ProjectIndex, logPath: String) {
         var bytes: [UInt8] = []
         for (id, record) in index.records {
-            let line: JSONValue = ["session_id": .string(id), "mtime": .int(record.modified), "size": .int(record.size), "data": record.data]
+            let line: JSONValue = [
+                "session_id": .string(id), "mtime": .int(record.modified), "size": .int(record.size),
+                "data": record.data,
+            ]
             bytes.append(contentsOf: line.serialized())
             bytes.append(0x0A)
         }
         let temporary = Self.indexName + ".tmp-" + StoreSystem.randomSuffix()
-        guard let fd = try? StoreSystem.openAt(projectFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW) else { return }
+        guard let fd = try? StoreSystem.openAt(projectFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW) else {
+            return
+        }
         defer { StoreSystem.closeQuietly(fd) }
         try? StoreSystem.setMode(fd, StoreSystem.fileMode)
         guard (try? StoreSystem.writeAll(fd, bytes)) != nil, (try? StoreSystem.syncData(fd)) != nil,
-            let status = try? StoreSystem.status(of: fd), (try? StoreSystem.rename(projectFD, temporary, Self.indexName)) != nil
+            let status = try? StoreSystem.status(of: fd),
+            (try? StoreSystem.rename(projectFD, temporary, Self.indexName)) != nil
         else {
             _ = unlinkat(projectFD, temporary, 0)
             configuration.logger.warning("could not compact a project index", metadata: ["path": .string(logPath)])
@@ -542,7 +594,9 @@ final class TranscriptFileEngine: Sendable {
         defer { StoreSystem.closeQuietly(log) }
         let status: StoreSystem.FileStatus
         do { status = try StoreSystem.status(of: log) } catch { throw ioError(error, logPath, nil) }
-        guard status.isRegularFile else { throw SessionStoreError(.unsafePath, path: logPath, reason: "not a regular file") }
+        guard status.isRegularFile else {
+            throw SessionStoreError(.unsafePath, path: logPath, reason: "not a regular file")
+        }
         let index = try catchUpIndex(log, status: status, project: project, path: logPath)
         caches.withLock { $0.indexes[project] = index }
         return index
@@ -554,14 +608,16 @@ final class TranscriptFileEngine: Sendable {
         let names = names(key)
         guard let folders = try openFolders(key, names, create: false) else { return nil }
         defer { folders.forEach(StoreSystem.closeQuietly) }
-        let filePath = key.subpath == nil ? path(names.project, names.file) : path(names.project, names.session, names.file)
+        let filePath =
+            key.subpath == nil ? path(names.project, names.file) : path(names.project, names.session, names.file)
         let fd: Int32
         do {
             fd = try StoreSystem.openAt(folders.last!, names.file, O_RDONLY | O_NOFOLLOW)
         } catch {
             if error.number == ENOENT { return nil }
             if error.number == ELOOP {
-                throw SessionStoreError(.unsafePath, path: filePath, systemErrorNumber: error.number, reason: "a symbolic link", key: key)
+                throw SessionStoreError(
+                    .unsafePath, path: filePath, systemErrorNumber: error.number, reason: "a symbolic link", key: key)
             }
             throw ioError(error, filePath, key)
         }
@@ -589,7 +645,8 @@ final class TranscriptFileEngine: Sendable {
                 entries.append(try SessionStoreEntry(raw: RawJSON(bytes: Array(bytes[range]))))
             } catch {
                 throw SessionStoreError(
-                    .corruptEntry, path: filePath, reason: "line \(lineNumber) is not a JSON object: \(error.reason) at byte \(error.offset)",
+                    .corruptEntry, path: filePath,
+                    reason: "line \(lineNumber) is not a JSON object: \(error.reason) at byte \(error.offset)",
                     key: key)
             }
         }
@@ -601,12 +658,15 @@ final class TranscriptFileEngine: Sendable {
     func delete(_ key: SessionStoreKey) throws(SessionStoreError) {
         let names = names(key)
         guard let handle = try rootHandle(create: false),
-            let projectFD = try openDirectory(handle.fd, names.project, create: false, path: path(names.project), key: key)
+            let projectFD = try openDirectory(
+                handle.fd, names.project, create: false, path: path(names.project), key: key)
         else { return }
         defer { StoreSystem.closeQuietly(projectFD) }
         if let subpath = key.subpath {
             _ = subpath
-            guard let sessionFD = try openDirectory(projectFD, names.session, create: false, path: path(names.project, names.session), key: key)
+            guard
+                let sessionFD = try openDirectory(
+                    projectFD, names.session, create: false, path: path(names.project, names.session), key: key)
             else { return }
             defer { StoreSystem.closeQuietly(sessionFD) }
             try removeLocked(sessionFD, names.file, path: path(names.project, names.session, names.file), key: key)
@@ -618,7 +678,9 @@ final class TranscriptFileEngine: Sendable {
         try removeLocked(projectFD, names.file, path: path(names.project, names.file), key: key)
         forget(names.cacheKey)
         // Cascade: every sub-transcript of the session.
-        if let sessionFD = try? openDirectory(projectFD, names.session, create: false, path: path(names.project, names.session), key: key) {
+        if let sessionFD = try? openDirectory(
+            projectFD, names.session, create: false, path: path(names.project, names.session), key: key)
+        {
             if let children = try? StoreSystem.listNames(sessionFD) {
                 for child in children {
                     _ = unlinkat(sessionFD, child, 0)
@@ -628,15 +690,19 @@ final class TranscriptFileEngine: Sendable {
             StoreSystem.closeQuietly(sessionFD)
             _ = unlinkat(projectFD, names.session, AT_REMOVEDIR)
         }
-        try withProjectLock(projectFD, names: names, key: key) { (index: inout ProjectIndex, log: Int32) throws(SessionStoreError) in
+        try withProjectLock(projectFD, names: names, key: key) {
+            (index: inout ProjectIndex, log: Int32) throws(SessionStoreError) in
             guard index.records[key.sessionID] != nil else { return }
-            try appendIndexLine(log, ["session_id": .string(key.sessionID), "deleted": true], &index, names: names, key: key)
+            try appendIndexLine(
+                log, ["session_id": .string(key.sessionID), "deleted": true], &index, names: names, key: key)
             index.records[key.sessionID] = nil
         }
     }
 
     /// Unlinks a transcript while holding its lock, so no append lands in the unlinked file.
-    private func removeLocked(_ directory: Int32, _ name: String, path: String, key: SessionStoreKey) throws(SessionStoreError) {
+    private func removeLocked(_ directory: Int32, _ name: String, path: String, key: SessionStoreKey)
+        throws(SessionStoreError)
+    {
         guard let (fd, _) = try openLocked(directory, name, create: false, path: path, key: key) else { return }
         defer { unlockAndClose(fd) }
         guard unlinkat(directory, name, 0) == 0 || errno == ENOENT else {
@@ -648,7 +714,10 @@ final class TranscriptFileEngine: Sendable {
 
     func listSubkeys(_ key: SessionStoreKey) throws(SessionStoreError) -> [String] {
         let names = names(SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "x"))
-        guard let folders = try openFolders(SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "x"), names, create: false)
+        guard
+            let folders = try openFolders(
+                SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "x"), names,
+                create: false)
         else { return [] }
         defer { folders.forEach(StoreSystem.closeQuietly) }
         let sessionFD = folders.last!
@@ -660,9 +729,12 @@ final class TranscriptFileEngine: Sendable {
         for child in children where child.hasSuffix(".jsonl") {
             let encoded = String(child.dropLast(6))
             if FileNameCodec.isHashed(encoded) {
-                guard let fd = try? StoreSystem.openAt(sessionFD, encoded + ".key", O_RDONLY | O_NOFOLLOW) else { continue }
+                guard let fd = try? StoreSystem.openAt(sessionFD, encoded + ".key", O_RDONLY | O_NOFOLLOW) else {
+                    continue
+                }
                 defer { StoreSystem.closeQuietly(fd) }
-                if let bytes = try? StoreSystem.readAll(fd, sizeHint: 256), let subpath = String(validating: bytes, as: UTF8.self),
+                if let bytes = try? StoreSystem.readAll(fd, sizeHint: 256),
+                    let subpath = String(validating: bytes, as: UTF8.self),
                     FileNameCodec.encode(subpath) == encoded
                 {
                     subpaths.append(subpath)

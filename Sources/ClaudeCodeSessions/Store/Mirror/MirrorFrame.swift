@@ -52,7 +52,9 @@ struct MirrorFrame: Sendable {
             try reader.finish()
         } catch {
             return .failure(
-                Malformed(filePath: filePath, reason: "invalid JSON at byte \(error.offset): \(error.reason)", entryCount: scanned.count))
+                Malformed(
+                    filePath: filePath, reason: "invalid JSON at byte \(error.offset): \(error.reason)",
+                    entryCount: scanned.count))
         }
         guard let filePath else {
             return .failure(Malformed(filePath: nil, reason: "the frame has no filePath", entryCount: scanned.count))
@@ -64,7 +66,9 @@ struct MirrorFrame: Sendable {
         entries.reserveCapacity(scanned.count)
         for (index, item) in scanned.enumerated() {
             guard item.isObject else {
-                return .failure(Malformed(filePath: filePath, reason: "entry \(index) is not a JSON object", entryCount: scanned.count))
+                return .failure(
+                    Malformed(
+                        filePath: filePath, reason: "entry \(index) is not a JSON object", entryCount: scanned.count))
             }
             entries.append(
                 SessionStoreEntry(

@@ -2,11 +2,11 @@ import ClaudeCode
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A session written from a store into a temporary CLI config folder.
@@ -45,7 +45,8 @@ enum StoreResume {
         if let resume = options.resume {
             // Used as a file name below: only UUIDs, as the CLI names sessions.
             guard TextRules.isUUID(resume) else { return nil }
-            resolved = try await loadCandidate(store, SessionStoreKey(projectKey: projectKey, sessionID: resume), timeout)
+            resolved = try await loadCandidate(
+                store, SessionStoreKey(projectKey: projectKey, sessionID: resume), timeout)
         } else {
             resolved = try await continueCandidate(store, projectKey: projectKey, timeout: timeout)
         }
@@ -66,7 +67,9 @@ enum StoreResume {
         } catch {
             removeTree(root)
             if let error = error as? ClaudeCodeError { throw error }
-            if error is CancellationError { throw ClaudeCodeError(.cancelled, "resuming from the session store was cancelled") }
+            if error is CancellationError {
+                throw ClaudeCodeError(.cancelled, "resuming from the session store was cancelled")
+            }
             throw ClaudeCodeError(.launchFailed, "could not write the resumed session for the CLI", underlying: error)
         }
         return MaterializedSession(configDirectory: root, sessionID: resolved.sessionID)
@@ -77,7 +80,9 @@ enum StoreResume {
     private static func loadCandidate(_ store: any SessionStore, _ key: SessionStoreKey, _ timeout: Duration)
         async throws(ClaudeCodeError) -> (sessionID: String, entries: [SessionStoreEntry])?
     {
-        let entries = try await call("load", key: key, timeout) { () async throws(SessionStoreError) in try await store.load(key) }
+        let entries = try await call("load", key: key, timeout) { () async throws(SessionStoreError) in
+            try await store.load(key)
+        }
         guard let entries, !entries.isEmpty else { return nil }
         return (key.sessionID, entries)
     }
@@ -88,13 +93,18 @@ enum StoreResume {
     {
         guard let catalog = store as? any SessionCatalog else {
             throw ClaudeCodeError(
-                .invalidOptions, "continueConversation with a session store needs a SessionCatalog (it lists sessions); set resume instead")
+                .invalidOptions,
+                "continueConversation with a session store needs a SessionCatalog (it lists sessions); set resume instead"
+            )
         }
         let sessions = try await call("listSessions", key: nil, timeout) { () async throws(SessionStoreError) in
             try await catalog.listSessions(projectKey: projectKey)
         }
-        for session in sessions.sorted(by: { $0.modifiedMilliseconds > $1.modifiedMilliseconds }) where TextRules.isUUID(session.sessionID) {
-            guard let candidate = try await loadCandidate(store, SessionStoreKey(projectKey: projectKey, sessionID: session.sessionID), timeout)
+        for session in sessions.sorted(by: { $0.modifiedMilliseconds > $1.modifiedMilliseconds })
+        where TextRules.isUUID(session.sessionID) {
+            guard
+                let candidate = try await loadCandidate(
+                    store, SessionStoreKey(projectKey: projectKey, sessionID: session.sessionID), timeout)
             else { continue }
             if let first = try? candidate.entries[0].value(), first["isSidechain"]?.boolValue == true { continue }
             return candidate
@@ -111,9 +121,11 @@ enum StoreResume {
         case .success(let value):
             return value
         case .timedOut:
-            throw ClaudeCodeError(.launchFailed, "SessionStore.\(name)() did not answer within \(timeout) while resuming")
+            throw ClaudeCodeError(
+                .launchFailed, "SessionStore.\(name)() did not answer within \(timeout) while resuming")
         case .failed(let error):
-            throw ClaudeCodeError(.launchFailed, "SessionStore.\(name)() failed while resuming: \(error)", underlying: error)
+            throw ClaudeCodeError(
+                .launchFailed, "SessionStore.\(name)() failed while resuming: \(error)", underlying: error)
         }
     }
 
@@ -129,7 +141,9 @@ enum StoreResume {
             // Subpaths come from the store and become paths: skip anything that could escape.
             guard SessionStoreKey.isSafeSubpath(subpath) else { continue }
             let key = SessionStoreKey(projectKey: projectKey, sessionID: sessionID, subpath: subpath)
-            let loaded = try await call("load", key: key, timeout) { () async throws(SessionStoreError) in try await catalog.load(key) }
+            let loaded = try await call("load", key: key, timeout) { () async throws(SessionStoreError) in
+                try await catalog.load(key)
+            }
             guard let entries = loaded, !entries.isEmpty else { continue }
             var metadata: SessionStoreEntry?
             var transcript: [SessionStoreEntry] = []
@@ -162,13 +176,16 @@ enum StoreResume {
         let claudeJSON = configured.map { $0 + "/.claude.json" } ?? home + "/.claude.json"
         if let bytes = readRegularFile(claudeJSON) { try? writeFile(bytes, to: root + "/.claude.json") }
         for name in ["settings.json", "cowork_settings.json"] {
-            if let bytes = readRegularFile(source + "/" + name) { try? writeFile(scrubSettings(bytes), to: root + "/" + name) }
+            if let bytes = readRegularFile(source + "/" + name) {
+                try? writeFile(scrubSettings(bytes), to: root + "/" + name)
+            }
         }
     }
 
     /// The credentials without `claudeAiOauth.refreshToken`; unparseable content is copied as is.
     static func redactRefreshToken(_ bytes: [UInt8]) -> [UInt8] {
-        guard case .object(var object)? = try? JSONValue.parse(bytes), case .object(var oauth)? = object["claudeAiOauth"],
+        guard case .object(var object)? = try? JSONValue.parse(bytes),
+            case .object(var oauth)? = object["claudeAiOauth"],
             oauth["refreshToken"] != nil
         else { return bytes }
         oauth["refreshToken"] = nil
@@ -208,21 +225,25 @@ enum StoreResume {
     // MARK: Files
 
     private static func makeTemporaryFolder(in directory: String?) throws(ClaudeCodeError) -> String {
-        let parent = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(parent.hasSuffix("/") ? String(parent.dropLast()) : parent)/claude-resume-XXXXXX".utf8CString)
+        let parent =
+            directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array(
+            "\(parent.hasSuffix("/") ? String(parent.dropLast()) : parent)/claude-resume-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer -> String? in
             guard let base = buffer.baseAddress, mkdtemp(base) != nil else { return nil }
             return String(cString: base)
         }
         guard let created else {
-            throw ClaudeCodeError(.launchFailed, "could not create a temporary config folder for the resumed session (errno \(errno))")
+            throw ClaudeCodeError(
+                .launchFailed, "could not create a temporary config folder for the resumed session (errno \(errno))")
         }
         _ = chmod(created, 0o700)
         return created
     }
 
     private static func makeDirectories(_ path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
     private static func writeLines(_ entries: [SessionStoreEntry], to path: String) throws {

@@ -92,7 +92,9 @@ public struct TranscriptMirrorFailure: Sendable, CustomStringConvertible {
             "entry_count": .int(Int64(entryCount)), "entry_uuids": .array(entryUUIDs.map(JSONValue.string)),
         ]
         if let key {
-            var keyObject: [String: JSONValue] = ["project_key": .string(key.projectKey), "session_id": .string(key.sessionID)]
+            var keyObject: [String: JSONValue] = [
+                "project_key": .string(key.projectKey), "session_id": .string(key.sessionID),
+            ]
             if let subpath = key.subpath { keyObject["subpath"] = .string(subpath) }
             object["key"] = .object(keyObject)
         } else {
@@ -155,7 +157,9 @@ public final class TranscriptMirror: ConnectionHook {
     public func prepare(_ options: ClaudeCodeOptions) async throws(ClaudeCodeError) -> ClaudeCodeOptions {
         var options = options
         options.sessionMirror = true
-        if let materialized = try await StoreResume.materialize(store: store, options: options, configuration: configuration) {
+        if let materialized = try await StoreResume.materialize(
+            store: store, options: options, configuration: configuration)
+        {
             state.withLock { $0.materialized = materialized }
             options.env["CLAUDE_CONFIG_DIR"] = materialized.configDirectory
             options.resume = materialized.sessionID
@@ -261,7 +265,8 @@ public final class TranscriptMirror: ConnectionHook {
                 failures.append(
                     TranscriptMirrorFailure(
                         key: nil, filePath: filePath, entryCount: entries.count, entryUUIDs: entries.compactMap(\.uuid),
-                        reason: "the transcript file is not under the CLI's projects folder \(projectsDirectory ?? "?")"))
+                        reason: "the transcript file is not under the CLI's projects folder \(projectsDirectory ?? "?")"
+                    ))
                 continue
             }
             if let failure = await append(entries, to: key, filePath: filePath) { failures.append(failure) }
@@ -270,7 +275,9 @@ public final class TranscriptMirror: ConnectionHook {
     }
 
     private func key(for filePath: String, projectsDirectory: String?) -> SessionStoreKey? {
-        guard let projectsDirectory, var key = SessionStoreKey(transcriptPath: filePath, projectsDirectory: projectsDirectory) else {
+        guard let projectsDirectory,
+            var key = SessionStoreKey(transcriptPath: filePath, projectsDirectory: projectsDirectory)
+        else {
             return nil
         }
         if let projectKey = configuration.projectKey { key.projectKey = projectKey }
@@ -278,16 +285,21 @@ public final class TranscriptMirror: ConnectionHook {
     }
 
     /// One batch, with retries; `nil` on success.
-    private func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey, filePath: String) async -> TranscriptMirrorFailure? {
+    private func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey, filePath: String) async
+        -> TranscriptMirrorFailure?
+    {
         var lastError: SessionStoreError?
         var reason = ""
         let attempts = configuration.retryDelays.count + 1
         for attempt in 0..<attempts {
             if attempt > 0 { try? await Task.sleep(for: configuration.retryDelays[attempt - 1]) }
             let store = self.store
-            switch await withDeadline(configuration.appendTimeout, { () async throws(SessionStoreError) in
-                try await store.append(entries, to: key)
-            }) {
+            switch await withDeadline(
+                configuration.appendTimeout,
+                { () async throws(SessionStoreError) in
+                    try await store.append(entries, to: key)
+                })
+            {
             case .success:
                 return nil
             case .timedOut:
@@ -302,11 +314,18 @@ public final class TranscriptMirror: ConnectionHook {
                 lastError = error
                 reason = error.description
                 configuration.logger.debug(
-                    "mirror append failed", metadata: ["key": .string(key.description), "attempt": .stringConvertible(attempt + 1), "error": .string(error.description)])
+                    "mirror append failed",
+                    metadata: [
+                        "key": .string(key.description), "attempt": .stringConvertible(attempt + 1),
+                        "error": .string(error.description),
+                    ])
             }
         }
         configuration.logger.error(
-            "mirror append failed; the batch is dropped", metadata: ["key": .string(key.description), "entries": .stringConvertible(entries.count), "error": .string(reason)])
+            "mirror append failed; the batch is dropped",
+            metadata: [
+                "key": .string(key.description), "entries": .stringConvertible(entries.count), "error": .string(reason),
+            ])
         return TranscriptMirrorFailure(
             key: key, filePath: filePath, entryCount: entries.count, entryUUIDs: entries.compactMap(\.uuid),
             reason: "append failed after \(attempts) attempts: \(reason)", error: lastError)
@@ -340,7 +359,10 @@ func withDeadline<Value: Sendable>(
     let box = DeadlineBox<Value>()
     /// The first outcome wins; it cancels both tasks (the losing one ends on its own time).
     @Sendable func finish(_ outcome: DeadlineOutcome<Value>) {
-        let (continuation, work, timer) = box.race.withLock { (race: inout DeadlineRace<Value>) -> (CheckedContinuation<DeadlineOutcome<Value>, Never>?, Task<Void, Never>?, Task<Void, Never>?) in
+        let (continuation, work, timer) = box.race.withLock {
+            (race: inout DeadlineRace<Value>) -> (
+                CheckedContinuation<DeadlineOutcome<Value>, Never>?, Task<Void, Never>?, Task<Void, Never>?
+            ) in
             guard race.outcome == nil else { return (nil, nil, nil) }
             race.outcome = outcome
             defer { race.continuation = nil }
