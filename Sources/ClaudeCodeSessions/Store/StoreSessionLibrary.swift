@@ -1,4 +1,4 @@
-public import ClaudeCode
+import ClaudeCode
 import Foundation
 
 /// The session calls of ``ClaudeSessionLibrary`` — list, info, messages, subagents, rename,

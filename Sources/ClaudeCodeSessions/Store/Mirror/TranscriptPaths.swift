@@ -1,4 +1,4 @@
-public import ClaudeCode
+import ClaudeCode
 import Foundation
 
 #if canImport(Glibc)
