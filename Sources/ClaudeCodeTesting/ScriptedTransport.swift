@@ -26,6 +26,7 @@ public final class ScriptedTransport: ClaudeTransport {
         var stderr = ""
         var terminatedImmediately = false
         var closeCount = 0
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
         var receive: (@Sendable (TransportEvent) -> Void)?
         /// Events emitted before `start`, delivered when it is called.
         var early: [TransportEvent] = []
@@ -99,7 +100,12 @@ public final class ScriptedTransport: ClaudeTransport {
     }
 
     public func close() async {
-        state.withLock { $0.closeCount += 1 }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.closeCount += 1
+            defer { state.closeWaiters = [] }
+            return state.closeWaiters
+        }
+        for waiter in waiters { waiter.resume() }
         await endInput()
         exit(exitStatusOnClose)
     }
@@ -121,6 +127,18 @@ public final class ScriptedTransport: ClaudeTransport {
 
     /// How often `close()` was called.
     public var closeCount: Int { state.withLock { $0.closeCount } }
+
+    /// Returns once `close()` has been called (at once if it already was).
+    public func waitUntilClosed() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let closed = state.withLock { state -> Bool in
+                if state.closeCount > 0 { return true }
+                state.closeWaiters.append(continuation)
+                return false
+            }
+            if closed { continuation.resume() }
+        }
+    }
 
     /// Whether `terminateImmediately()` was called.
     public var wasTerminatedImmediately: Bool { state.withLock { $0.terminatedImmediately } }

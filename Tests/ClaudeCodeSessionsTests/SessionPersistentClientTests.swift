@@ -143,6 +143,18 @@ import Testing
         await client.disconnect()
     }
 
+    @Test func readingBeforeConnectIsANotConnectedError() async throws {
+        let client = SessionPersistentClient(store: InMemorySessionRecordStore(), transport: Player().factory)
+        for stream in [client.receiveMessages(), client.receiveResponse()] {
+            do {
+                for try await _ in stream {}
+                Issue.record("expected notConnected")
+            } catch {
+                #expect(error.code == .notConnected)
+            }
+        }
+    }
+
     @Test func hostileIDsAreRejectedBeforeAnyPath() async throws {
         let client = SessionPersistentClient(store: InMemorySessionRecordStore(), transport: Player().factory)
         for id in ["../etc/passwd", "a/b", "x\u{0}y", "..", ".", "line\nbreak", String(repeating: "a", count: 500), ""]

@@ -342,7 +342,7 @@ import Testing
         }
         try await player.value
         // Breaking out dropped the iterator; the run shuts the CLI down.
-        for _ in 0..<200 where transport.closeCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        await transport.waitUntilClosed()
         #expect(transport.closeCount == 1)
     }
 }

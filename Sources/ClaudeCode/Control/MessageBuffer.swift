@@ -186,6 +186,11 @@ public struct MessageStream: AsyncSequence, Sendable {
     let buffer: MessageBuffer?
     let stopAfterResult: Bool
 
+    /// A stream whose first `next()` throws ``ClaudeCodeError/Code/notConnected``.
+    package static func notConnected(stopAfterResult: Bool) -> MessageStream {
+        MessageStream(buffer: nil, stopAfterResult: stopAfterResult)
+    }
+
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(buffer: buffer, stopAfterResult: stopAfterResult)
     }

@@ -248,12 +248,12 @@ public final class SessionPersistentClient: Sendable {
 
     /// See ``ClaudeSDKClient/receiveMessages()``.
     public func receiveMessages() -> MessageStream {
-        state.withLock { $0.client }?.receiveMessages() ?? ClaudeSDKClient().receiveMessages()
+        state.withLock { $0.client }?.receiveMessages() ?? .notConnected(stopAfterResult: false)
     }
 
     /// See ``ClaudeSDKClient/receiveResponse()``.
     public func receiveResponse() -> MessageStream {
-        state.withLock { $0.client }?.receiveResponse() ?? ClaudeSDKClient().receiveResponse()
+        state.withLock { $0.client }?.receiveResponse() ?? .notConnected(stopAfterResult: true)
     }
 
     /// See ``ClaudeSDKClient/interrupt(timeout:)``.
