@@ -169,8 +169,8 @@ public struct JSONObjectScanner: Sendable, Sequence {
                 guard let base = buffer.baseAddress, !valueRange.isEmpty else {
                     throw JSONParseError(offset: valueRange.lowerBound, reason: "unexpected end of input")
                 }
-                var tape = JSONTape()
-                let (value, end) = try tape.value(base: base, from: valueRange.lowerBound, end: valueRange.upperBound)
+                let (value, end) = try JSONValueBuilder.value(
+                    base: base, from: valueRange.lowerBound, end: valueRange.upperBound)
                 var cursor = JSONCursor(base: base, end: valueRange.upperBound, position: end)
                 try cursor.finish()
                 return value
@@ -244,7 +244,6 @@ public struct JSONObjectScanner: Sendable, Sequence {
                     values: [JSONValue?](repeating: nil, count: lookup.keys.count))
                 var cursor = JSONCursor(base: base, end: range.upperBound, position: range.lowerBound)
                 var started = false
-                var tape = JSONTape()
                 while let rawKey = try cursor.nextKey(started: &started) {
                     var match = -1
                     if rawKey.escaped {
@@ -265,7 +264,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
                     }
                     let valueStart = cursor.position
                     if match >= 0, lookup.parse[match] {
-                        (found.values[match], cursor.position) = try tape.value(
+                        (found.values[match], cursor.position) = try JSONValueBuilder.value(
                             base: base, from: cursor.position, end: cursor.end)
                     } else {
                         try cursor.skipValue()
@@ -298,8 +297,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
                 }
                 var cursor = JSONCursor(base: base, end: range.upperBound, position: range.lowerBound)
                 var started = false
-                var tape = JSONTape()
-                while let member = try cursor.nextMember(started: &started, parse: shouldParse, tape: &tape) {
+                while let member = try cursor.nextMember(started: &started, parse: shouldParse) {
                     body(member.0, member.1)
                 }
             }
@@ -426,16 +424,16 @@ extension JSONCursor {
         jsonDecodeString(base + key.range.lowerBound, count: key.range.count, escaped: key.escaped)
     }
 
-    /// The next member, parsing its value with `tape` when `parse` accepts its key.
+    /// The next member, parsing its value when `parse` accepts its key.
     mutating func nextMember(
-        started: inout Bool, parse: (String) -> Bool, tape: inout JSONTape
+        started: inout Bool, parse: (String) -> Bool
     ) throws(JSONParseError) -> (JSONObjectScanner.Member, JSONValue?)? {
         guard let rawKey = try nextKey(started: &started) else { return nil }
         let key = decodeKey(rawKey)
         let valueStart = position
         var value: JSONValue?
         if parse(key) {
-            (value, position) = try tape.value(base: base, from: position, end: end)
+            (value, position) = try JSONValueBuilder.value(base: base, from: position, end: end)
         } else {
             try skipValue()
         }

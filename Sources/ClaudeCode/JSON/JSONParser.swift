@@ -54,10 +54,7 @@ extension JSONValue {
         guard let base = buffer.baseAddress, buffer.count > 0 else {
             throw JSONParseError(offset: 0, reason: "unexpected end of input")
         }
-        let bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: buffer.count)
-        var tape = JSONTape()
-        try tape.parse(bytes)
-        return tape.withRoot(of: bytes) { $0.jsonValue }
+        return try JSONValueBuilder.document(base: base.assumingMemoryBound(to: UInt8.self), end: buffer.count)
     }
 
     /// Parses one JSON text (RFC 8259) from a string.
@@ -697,29 +694,119 @@ func jsonHex4(_ base: UnsafePointer<UInt8>, at index: Int, end: Int) -> UInt16? 
 /// its quotes): escapes are decoded, lone surrogate escapes and invalid UTF-8 become U+FFFD.
 @inline(__always)
 func jsonDecodeString(_ start: UnsafePointer<UInt8>, count: Int, escaped: Bool) -> String {
-    guard escaped else { return String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self) }
-    // Decoded text is never longer than its escaped form.
-    return String(unsafeUninitializedCapacity: count) { output in
-        jsonUnescape(start, count, into: output)
+    guard escaped else { return jsonMakeString(start, count: count) }
+    // Decoded text is never longer than its escaped form. Short strings are decoded on the stack.
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(count, 1)) { scratch in
+        let (written, utf8) = jsonUnescape(start, count, into: scratch)
+        return jsonMakeString(scratch.baseAddress!, count: written, checked: utf8)
     }
 }
 
-/// Decodes checked escaped string content into `output` (at least `length` bytes); returns the bytes written.
-private func jsonUnescape(
-    _ input: UnsafePointer<UInt8>, _ length: Int, into output: UnsafeMutableBufferPointer<UInt8>
-) -> Int {
-    guard let out = output.baseAddress else { return 0 }
-    var read = 0
-    var written = 0
-    while read < length {
-        // Copy the run up to the next backslash in one go.
-        let run = jsonFindQuoteOrBackslash(input, from: read, end: length) &- read
-        if run > 0 {
-            (out + written).update(from: input + read, count: run)
-            written &+= run
-            read &+= run
+/// A string of UTF-8 bytes, invalid sequences replaced by U+FFFD.
+///
+/// Short strings go through `String(decoding:as:)`. Long ones are checked here, eight ASCII
+/// bytes at a time (or were checked while they were unescaped: `checked`), and copied without
+/// the standard library's second check when they are well-formed: its validator walks the whole
+/// string byte by byte as soon as it holds one non-ASCII character, which made it the largest
+/// single cost of reading tool output.
+@inline(__always)
+func jsonMakeString(_ start: UnsafePointer<UInt8>, count: Int, checked: JSONUTF8Check? = nil) -> String {
+    let buffer = UnsafeBufferPointer(start: start, count: count)
+    if count >= 64, #available(macOS 26, iOS 26, watchOS 26, tvOS 26, visionOS 26, *) {
+        let check = checked ?? jsonCheckUTF8(start, count: count)
+        if check != .illFormed {
+            return String(copying: UTF8Span(unchecked: buffer.span, isKnownASCII: check == .ascii))
+        }
+    }
+    return String(decoding: buffer, as: UTF8.self)
+}
+
+/// What ``jsonCheckUTF8(_:count:)`` found.
+enum JSONUTF8Check {
+    case ascii, wellFormed, illFormed
+}
+
+/// Whether `count` bytes are well-formed UTF-8, and whether they are all ASCII. ASCII is
+/// checked eight bytes at a time, each non-ASCII sequence on its own (RFC 3629 §4).
+func jsonCheckUTF8(_ base: UnsafePointer<UInt8>, count end: Int) -> JSONUTF8Check {
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    var index = 0
+    var result = JSONUTF8Check.ascii
+    while index < end {
+        if index &+ 8 <= end {
+            let high = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian & highs
+            if high == 0 {
+                index &+= 8
+                continue
+            }
+            index &+= high.trailingZeroBitCount >> 3
+        } else if base[index] < 0x80 {
+            index &+= 1
             continue
         }
+        // A lead byte at `index`.
+        let length = jsonUTF8SequenceLength(base, at: index, end: end)
+        if length == 0 { return .illFormed }
+        result = .wellFormed
+        index &+= length
+    }
+    return result
+}
+
+/// Decodes checked escaped string content into `output` (at least `length` bytes) and checks
+/// its UTF-8 on the way; returns the bytes written and what the check found. Runs without a
+/// backslash or a non-ASCII byte are copied eight bytes at a time while they are searched (the
+/// output never gets ahead of the input, so an eight-byte store always fits).
+private func jsonUnescape(
+    _ input: UnsafePointer<UInt8>, _ length: Int, into output: UnsafeMutableBufferPointer<UInt8>
+) -> (count: Int, utf8: JSONUTF8Check) {
+    guard let out = output.baseAddress else { return (0, .ascii) }
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    var read = 0
+    var written = 0
+    var utf8 = JSONUTF8Check.ascii
+    while read < length {
+        if read &+ 8 <= length {
+            let word = UnsafeRawPointer(input + read).loadUnaligned(as: UInt64.self)
+            UnsafeMutableRawPointer(out + written).storeBytes(of: word, as: UInt64.self)
+            let little = word.littleEndian
+            let slashes = little ^ (ones &* 0x5C)
+            // Backslashes and bytes >= 0x80; the lowest flag is exact.
+            let hit = ((slashes &- ones) & ~slashes | little) & highs
+            if hit == 0 {
+                read &+= 8
+                written &+= 8
+                continue
+            }
+            // The bytes stored past the flag are overwritten below.
+            let run = hit.trailingZeroBitCount >> 3
+            read &+= run
+            written &+= run
+        } else if input[read] != JSONByte.backslash, input[read] < 0x80 {
+            out[written] = input[read]
+            read &+= 1
+            written &+= 1
+            continue
+        }
+        if input[read] >= 0x80 {
+            // A non-ASCII sequence: checked and copied as it is. An ill-formed byte is copied too;
+            // the string is then built by String(decoding:), which replaces it.
+            let sequence = jsonUTF8SequenceLength(input, at: read, end: length)
+            if sequence == 0 {
+                utf8 = .illFormed
+                out[written] = input[read]
+                read &+= 1
+                written &+= 1
+                continue
+            }
+            if utf8 == .ascii { utf8 = .wellFormed }
+            for offset in 0..<sequence { out[written &+ offset] = input[read &+ offset] }
+            read &+= sequence
+            written &+= sequence
+            continue
+        }
+        // A backslash at `read`.
         let escape = input[read &+ 1]
         read &+= 2
         switch escape {
@@ -745,18 +832,19 @@ private func jsonUnescape(
             } else if unit >= 0xDC00, unit <= 0xDFFF {
                 scalar = 0xFFFD
             }
+            if scalar >= 0x80, utf8 == .ascii { utf8 = .wellFormed }
             written &+= jsonWriteUTF8(scalar, to: out + written) &- 1
         default:
             out[written] = escape  // " \ /
         }
         written &+= 1
     }
-    return written
+    return (written, utf8)
 }
 
 /// Writes `scalar` as UTF-8 and returns the number of bytes written (1 to 4).
 @inline(__always)
-private func jsonWriteUTF8(_ scalar: UInt32, to output: UnsafeMutablePointer<UInt8>) -> Int {
+func jsonWriteUTF8(_ scalar: UInt32, to output: UnsafeMutablePointer<UInt8>) -> Int {
     switch scalar {
     case 0..<0x80:
         output[0] = UInt8(truncatingIfNeeded: scalar)

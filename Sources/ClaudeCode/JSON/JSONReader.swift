@@ -202,8 +202,7 @@ public struct JSONReader: Sendable {
             cursor.skipWhitespace()
             let start = cursor.position
             try cursor.skipValue(maximumDepth: JSONValue.maximumParseDepth, validatingUTF8: true)
-            var tape = JSONTape()
-            return try tape.value(base: cursor.base, from: start, end: cursor.position).0
+            return try JSONValueBuilder.value(base: cursor.base, from: start, end: cursor.position).0
         }
     }
 

@@ -10,8 +10,9 @@
 ///
 /// Parsing builds no dictionaries and no strings: a string is a byte range until someone asks for it, and an
 /// object member is found by comparing key bytes. That makes it cheap to read a few fields of a frame and
-/// materialize only the parts kept as ``JSONValue`` (``JSONTapeView/jsonValue``). ``JSONValue/parse(_:)`` is
-/// this parser plus a full materialization, so both share one grammar.
+/// materialize only the parts kept as ``JSONValue`` (``JSONTapeView/jsonValue``). ``JSONValue/parse(_:)`` builds
+/// whole values in one pass instead (``JSONValueBuilder``); both move through the text with ``JSONCursor``,
+/// so they share one grammar.
 ///
 /// The tape is reusable: ``parse(_:)`` clears it and keeps its capacity.
 struct JSONTape {
@@ -67,15 +68,6 @@ struct JSONTape {
         defer { nodes = builder.nodes }
         try builder.parseValue(depth: 0)
         return builder.cursor
-    }
-
-    /// The value at `start` (after whitespace) in the text `base[..<end]`, and the position just past it.
-    mutating func value(base: UnsafePointer<UInt8>, from start: Int, end: Int) throws(JSONParseError) -> (
-        JSONValue, Int
-    ) {
-        let cursor = try parseValue(base: base, from: start, end: end)
-        let value = withRoot(of: UnsafeBufferPointer(start: base, count: end)) { $0.jsonValue }
-        return (value, cursor.position)
     }
 
     /// Calls `body` with a view of the root value. Views are valid only inside `body`.

@@ -27,30 +27,8 @@ struct UUIDKey: Hashable {
     var text: String?
 
     init(_ string: String) {
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        var digits = 0
-        var canonical = string.utf8.count == 36
-        if canonical {
-            for (offset, byte) in string.utf8.enumerated() {
-                if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                    if byte != UInt8(ascii: "-") { canonical = false; break }
-                    continue
-                }
-                let value: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte &- 48
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte &- 87
-                default:
-                    canonical = false
-                    value = 0
-                }
-                if !canonical { break }
-                if digits < 16 { high = high << 4 | UInt64(value) } else { low = low << 4 | UInt64(value) }
-                digits += 1
-            }
-        }
-        if canonical {
+        var text = string
+        if let (high, low) = text.withUTF8({ Self.pack($0) }) {
             self.high = high
             self.low = low
             self.text = nil
@@ -59,6 +37,30 @@ struct UUIDKey: Hashable {
             self.low = 0
             self.text = string
         }
+    }
+
+    /// The 128 bits of a canonical lowercase UUID, or `nil` for any other text.
+    private static func pack(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
+        guard bytes.count == 36 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var digits = 0
+        for offset in 0..<36 {
+            let byte = bytes[offset]
+            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
+                if byte != UInt8(ascii: "-") { return nil }
+                continue
+            }
+            let value: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte &- 48
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte &- 87
+            default: return nil
+            }
+            if digits < 16 { high = high << 4 | UInt64(value) } else { low = low << 4 | UInt64(value) }
+            digits &+= 1
+        }
+        return (high, low)
     }
 }
 
