@@ -92,7 +92,8 @@ let package = Package(
         // Test helper: appends to a FileSessionTranscriptStore from another process (multi-process and crash tests).
         .executableTarget(name: "TranscriptStoreWriter", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
         // Store throughput and mirroring overhead (scripts/bench-stores.sh).
-        .executableTarget(name: "SessionStoreBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
+        .executableTarget(
+            name: "SessionStoreBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         // Lists 10,000 CLI sessions and reads a 50 MB transcript (scripts/bench-transcripts.sh).

@@ -29,6 +29,8 @@ enum FakeClaude {
           replay             per user line: the bytes of FAKE_CLAUDE_REPLAY_FILE, then a result frame
           record-argv        writes argv, cwd and CLAUDE_*/ANTHROPIC_* env as one JSON line to FAKE_CLAUDE_ARGV_FILE,
                              then echo
+          pipe-size          per user line, an echo turn answering `stdout_pipe_size=<bytes>`: the size of the pipe
+                             its stdout writes to (Linux; -1 elsewhere)
           unicode-separators an assistant text with raw U+2028/U+2029 and other tricky characters, then result
           spawn-child        at start, runs `sleep 300` in the background (in fake-claude's process group) and writes
                              its pid to FAKE_CLAUDE_CHILD_PID_FILE, then echo; the child's stdio is /dev/null, or
@@ -51,6 +53,7 @@ enum FakeClaude {
         case recordArgv = "record-argv"
         case unicodeSeparators = "unicode-separators"
         case spawnChild = "spawn-child"
+        case pipeSize = "pipe-size"
     }
 
     static func main() -> Never {
@@ -293,6 +296,13 @@ struct Player {
             Output.stdout(Frames.systemInit())
             Output.stdout(Frames.assistantText(text, turn: turn))
             Output.stdout(Frames.result(text: text))
+        case .pipeSize:
+            #if os(Linux)
+                let size = fcntl(1, 1032)  // F_GETPIPE_SZ
+            #else
+                let size: Int32 = -1
+            #endif
+            echoTurn("stdout_pipe_size=\(size)")
         case .exitAtStart:
             exit(1)
         }

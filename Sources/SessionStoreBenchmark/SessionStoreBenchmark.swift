@@ -11,6 +11,10 @@
 //       without a store over FILE, and with mirroring to a store over FILE plus the CLI's
 //       transcript_mirror frames (scripts/make-mirror-replay.py), alternating, N runs each. The time runs
 //       from the query to the result, which mirroring delivers only after the turn is in the store.
+//
+//   session-store-benchmark real-cli --cli PATH [--turns 40] [--runs 5] [--dir DIR]
+//       The same question asked of the real CLI against FakeMessagesAPI: tool-call turns without a
+//       store and mirrored to memory and to files (RealCLIMirrorBenchmark.swift).
 import ClaudeCode
 import ClaudeCodeSessions
 import Foundation
@@ -252,6 +256,21 @@ func consume(_ message: Message) -> Int {
     }
 }
 
+/// A client for one mirroring mode: `memory` and `file` mirror to an `InMemorySessionStore` and a
+/// new `FileSessionTranscriptStore` under `root`; any other mode has no store.
+func mirrorClient(_ mode: String, _ options: ClaudeCodeOptions, root: String) -> (
+    ClaudeSDKClient, (any SessionCatalog)?
+) {
+    let store: (any SessionCatalog)?
+    switch mode {
+    case "memory": store = InMemorySessionStore()
+    case "file": store = FileSessionTranscriptStore(directory: root + "/\(mode)-\(UUID().uuidString)")
+    default: store = nil
+    }
+    guard let store else { return (ClaudeSDKClient(options: options), nil) }
+    return (ClaudeSDKClient(options: options, sessionStore: store), store)
+}
+
 func mirrorBenchmark(_ options: Options) async throws {
     guard let fake = options.string("fake"), let replay = options.string("replay"),
         let mirrored = options.string("mirror-replay")
@@ -270,18 +289,7 @@ func mirrorBenchmark(_ options: Options) async throws {
             "FAKE_CLAUDE_SCENARIO": "replay", "FAKE_CLAUDE_REPLAY_FILE": mode == "none" ? replay : mirrored,
             "HOME": "/bench-home",
         ]
-        var store: (any SessionCatalog)?
-        let client: ClaudeSDKClient
-        switch mode {
-        case "none", "frames":
-            client = ClaudeSDKClient(options: clientOptions)
-        case "memory":
-            store = InMemorySessionStore()
-            client = ClaudeSDKClient(options: clientOptions, sessionStore: store!)
-        default:
-            store = FileSessionTranscriptStore(directory: root + "/\(mode)-\(UUID().uuidString)")
-            client = ClaudeSDKClient(options: clientOptions, sessionStore: store!)
-        }
+        let (client, store) = mirrorClient(mode, clientOptions, root: root)
         try await client.connect()
         var messages = 0
         var checksum = 0
@@ -407,13 +415,16 @@ struct DiscardingStore: SessionStore {
 struct SessionStoreBenchmark {
     static func main() async {
         let arguments = CommandLine.arguments
-        guard arguments.count >= 2 else { fail("usage: session-store-benchmark stores|mirror [options]") }
+        guard arguments.count >= 2 else {
+            fail("usage: session-store-benchmark stores|mirror|drain|real-cli [options]")
+        }
         let options = Options(arguments.dropFirst(2))
         do {
             switch arguments[1] {
             case "stores": try await storesBenchmark(options)
             case "mirror": try await mirrorBenchmark(options)
             case "drain": try await drainBenchmark(options)
+            case "real-cli": try await realCLIMirrorBenchmark(options)
             default: fail("unknown command \(arguments[1])")
             }
         } catch {

@@ -296,6 +296,24 @@ struct FakeCLIProcessTests {
         }
     }
 
+    #if os(Linux)
+        @Test("the CLI's stdout pipe is enlarged to 1 MiB, so a busy stream is read in large pieces")
+        func stdoutPipeIsEnlarged() async throws {
+            try await ProcessHarness.run { harness in
+                let client = harness.client(harness.options("pipe-size"))
+                try await client.connect()
+                // The size is read when the turn is played: the reader has been reading since initialize.
+                try await client.query("size")
+                let answers = try await readTurn(client).compactMap { message -> String? in
+                    if case .result(let result) = message { return result.result }
+                    return nil
+                }
+                await client.disconnect()
+                #expect(answers == ["echo: stdout_pipe_size=\(1 << 20)"])
+            }
+        }
+    #endif
+
     // MARK: The transport on its own
 
     @Test("SubprocessTransport: lines in order, exactly one exit event last; a second start() is refused")

@@ -91,8 +91,18 @@ public struct JSONReader: Sendable {
     /// member's value, which must then be read or skipped; returns `nil` after the closing `}`.
     /// - Throws: A ``JSONParseError`` when the object is malformed.
     public mutating func nextKey() throws(JSONParseError) -> String? {
+        guard let key = try nextKeyRange() else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer in
+            jsonDecodeString(buffer.baseAddress! + key.range.lowerBound, count: key.range.count, escaped: key.escaped)
+        }
+    }
+
+    /// Like ``nextKey()``, but returns where the key's content is in ``bytes`` (without its
+    /// quotes) and whether it holds escapes, building no string: for readers that compare keys
+    /// as bytes. The key is checked as strictly, UTF-8 included.
+    package mutating func nextKeyRange() throws(JSONParseError) -> (range: Range<Int>, escaped: Bool)? {
         let first = atFirstItem
-        let key = try withCursor { (cursor) throws(JSONParseError) -> String? in
+        let key = try withCursor { (cursor) throws(JSONParseError) -> (range: Range<Int>, escaped: Bool)? in
             cursor.skipWhitespace()
             guard cursor.position < cursor.end else { throw cursor.error("unexpected end of input in object") }
             let byte = cursor.base[cursor.position]
@@ -108,13 +118,15 @@ public struct JSONReader: Sendable {
             guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.quote else {
                 throw cursor.error("expected a string key")
             }
-            let key = try cursor.readString(validatingUTF8: true)
+            let start = cursor.position &+ 1
+            let escaped = try cursor.scanString(validatingUTF8: true)
+            let range = start..<(cursor.position &- 1)
             cursor.skipWhitespace()
             guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.colon else {
                 throw cursor.error("expected ':' after key")
             }
             cursor.position &+= 1
-            return key
+            return (range, escaped)
         }
         atFirstItem = false
         return key

@@ -367,6 +367,7 @@ public final class SubprocessTransport: ClaudeTransport {
                         receive(.oversizedLine(byteCount: count, limit: maxLineLength, prefix: prefix))
                     }
                 }
+                Self.enlargePipe(execution.standardOutput)
                 for try await buffer in execution.standardOutput {
                     buffer.withUnsafeBytes { framer.push($0, emit: emit) }
                     if !batch.isEmpty {
@@ -391,6 +392,26 @@ public final class SubprocessTransport: ClaudeTransport {
             group.cancelAll()
         }
     }
+
+    /// Linux gives a pipe 64 KiB; a CLI that streams faster than one read per 64 KiB then costs a
+    /// wake-up (and a hand-over to the consumer) per 64 KiB. With 1 MiB, a busy stream is read in
+    /// fewer, larger pieces; the CLI still blocks once 1 MiB is unread (backpressure is kept).
+    ///
+    /// swift-subprocess does not expose the descriptor, and sizes its reads from the pipe's size
+    /// when iteration starts, so this runs just before. It is best effort: if the descriptor cannot
+    /// be found (another swift-subprocess layout) or the kernel refuses (`pipe-max-size`, an
+    /// unprivileged user over `pipe-user-pages-soft`), the pipe keeps its size and nothing else
+    /// changes.
+    static func enlargePipe(_ output: SubprocessOutputSequence) {
+        #if os(Linux)
+            guard let descriptor = Mirror(reflecting: output).descendant("diskIO") as? FileDescriptor else { return }
+            // F_SETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 7); Glibc's module only has it under _GNU_SOURCE.
+            _ = fcntl(descriptor.rawValue, 1031, Int32(Self.stdoutPipeSize))
+        #endif
+    }
+
+    /// The stdout pipe size asked for on Linux.
+    static let stdoutPipeSize = 1 << 20
 
     /// Polls, without reaping, until `pid` has exited or `timeout` passes.
     private static func waitForProcessExit(pid: pid_t, timeout: Duration) async -> Bool {

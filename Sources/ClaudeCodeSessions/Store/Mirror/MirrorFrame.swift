@@ -1,5 +1,13 @@
 import ClaudeCode
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A `transcript_mirror` frame: `{"type":"transcript_mirror","filePath":"…","entries":[{…},…]}`.
 ///
 /// The entries are sliced out of the frame's bytes, so each keeps exactly the bytes the CLI
@@ -27,23 +35,36 @@ struct MirrorFrame: Sendable {
         var fields = SessionSummaryFold.Fields()
     }
 
+    /// The last file path a frame named, so frames of the same transcript (nearly all of them)
+    /// share one `String` instead of decoding and hashing the path again.
+    struct PathCache {
+        var bytes: [UInt8] = []
+        var path = ""
+    }
+
     static func parse(_ bytes: [UInt8]) -> Result<MirrorFrame, Malformed> {
+        var cache = PathCache()
+        return parse(bytes, cache: &cache)
+    }
+
+    static func parse(_ bytes: [UInt8], cache: inout PathCache) -> Result<MirrorFrame, Malformed> {
         var filePath: String?
         var scanned: [ScannedEntry] = []
         var entriesSeen = false
         var reader = JSONReader(bytes)
         do throws(JSONParseError) {
             try reader.beginObject()
-            while let key = try reader.nextKey() {
-                switch key {
-                case "filePath" where reader.peekKind() == .string:
-                    filePath = try reader.readString()
-                case "entries" where reader.peekKind() == .array:
+            while let key = try reader.nextKeyRange() {
+                switch match(key, in: bytes, Self.frameMembers) {
+                case 0 where reader.peekKind() == .string:
+                    let value = try reader.skipValue()
+                    filePath = path(value, in: bytes, cache: &cache)
+                case 1 where reader.peekKind() == .array:
                     entriesSeen = true
                     scanned = []
                     try reader.beginArray()
                     while try reader.nextElement() {
-                        scanned.append(try scanEntry(&reader))
+                        scanned.append(try scanEntry(&reader, bytes))
                     }
                 default:
                     try reader.skipValue()
@@ -79,6 +100,39 @@ struct MirrorFrame: Sendable {
         return .success(MirrorFrame(filePath: filePath, entries: entries))
     }
 
+    /// The frame's members read here, by index for ``match(_:in:_:)``.
+    private static let frameMembers: [[UInt8]] = [Array("filePath".utf8), Array("entries".utf8)]
+    /// An entry's members read here: `uuid`, then the summary fold's (index - 1 in its table).
+    private static let entryMembers: [[UInt8]] = [Array("uuid".utf8)] + SessionSummaryFold.Fields.memberNames
+
+    /// The index of the key among `names`, compared as bytes (an escaped key is decoded first),
+    /// or -1.
+    private static func match(_ key: (range: Range<Int>, escaped: Bool), in bytes: [UInt8], _ names: [[UInt8]]) -> Int {
+        if key.escaped {
+            let decoded =
+                (try? JSONObjectScanner(bytes).string(in: (key.range.lowerBound - 1)..<(key.range.upperBound + 1)))
+                .flatMap { $0 }
+            guard let decoded else { return -1 }
+            return names.firstIndex(of: Array(decoded.utf8)) ?? -1
+        }
+        let count = key.range.count
+        return bytes.withUnsafeBufferPointer { buffer in
+            let start = buffer.baseAddress! + key.range.lowerBound
+            for (index, name) in names.enumerated() where name.count == count {
+                if name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, start, count) == 0 }) { return index }
+            }
+            return -1
+        }
+    }
+
+    /// The file path string in `range`, reusing the cached one when the bytes are the same.
+    private static func path(_ range: Range<Int>, in bytes: [UInt8], cache: inout PathCache) -> String? {
+        if bytes[range].elementsEqual(cache.bytes) { return cache.path }
+        guard let path = string(range, in: bytes) else { return nil }
+        cache = PathCache(bytes: Array(bytes[range]), path: path)
+        return path
+    }
+
     /// The (validated) string value in `range`, or `nil` when the value is not a string.
     private static func string(_ range: Range<Int>?, in bytes: [UInt8]) -> String? {
         guard let range, range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
@@ -90,24 +144,22 @@ struct MirrorFrame: Sendable {
     }
 
     /// Reads one element of `entries`, validating it; for an object, notes where its top-level
-    /// members of interest are.
-    private static func scanEntry(_ reader: inout JSONReader) throws(JSONParseError) -> ScannedEntry {
+    /// members of interest are (keys compared as bytes, no string built).
+    private static func scanEntry(_ reader: inout JSONReader, _ bytes: [UInt8]) throws(JSONParseError) -> ScannedEntry {
         guard reader.peekKind() == .object else {
             return ScannedEntry(range: try reader.skipValue(), isObject: false)
         }
         let start = reader.position
         var entry = ScannedEntry(range: start..<start, isObject: true)
         try reader.beginObject()
-        while let key = try reader.nextKey() {
+        while let key = try reader.nextKeyRange() {
             let value = try reader.skipValue()
-            switch key {
-            case "type":
-                entry.type = value
-                entry.fields.type = value
-            case "uuid":
-                entry.uuid = value
-            default:
-                entry.fields.note(key, value)
+            switch match(key, in: bytes, Self.entryMembers) {
+            case -1: break
+            case 0: entry.uuid = value
+            case let index:
+                if index == 1 { entry.type = value }
+                entry.fields.note(member: index - 1, value)
             }
         }
         entry.range = start..<reader.position
