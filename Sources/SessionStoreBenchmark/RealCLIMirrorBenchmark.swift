@@ -100,7 +100,9 @@ func realCLIMirrorBenchmark(_ options: Options) async throws {
         }
     }
     await api.stop()
-    let labels = ["none": "no store (no --session-mirror)", "memory": "mirrored to memory", "file": "mirrored to file store"]
+    let labels = [
+        "none": "no store (no --session-mirror)", "memory": "mirrored to memory", "file": "mirrored to file store",
+    ]
     let baseline = median(results["none"]?.map(\.rate) ?? [1])
     var lines = [
         String(
@@ -113,11 +115,13 @@ func realCLIMirrorBenchmark(_ options: Options) async throws {
         var line =
             pad(labels[mode]!, 32)
             + String(
-                format: " %7.1f messages/s  %6.1f ms/turn  %7.1f CPU µs/msg", rate, median(runs.map(\.turnMilliseconds)),
+                format: " %7.1f messages/s  %6.1f ms/turn  %7.1f CPU µs/msg", rate,
+                median(runs.map(\.turnMilliseconds)),
                 median(runs.map(\.cpu)))
         if mode != "none" {
             line += String(
-                format: "  messages/s vs no store %+5.1f%%  (%d messages, %d entries stored)", (rate / baseline - 1) * 100,
+                format: "  messages/s vs no store %+5.1f%%  (%d messages, %d entries stored)",
+                (rate / baseline - 1) * 100,
                 runs.last?.messages ?? 0, runs.last?.stored ?? 0)
         }
         lines.append(line)

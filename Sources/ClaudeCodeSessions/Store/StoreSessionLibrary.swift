@@ -147,7 +147,7 @@ public struct StoreSessionLibrary: Sendable {
     static func jsonLines(_ entries: [SessionStoreEntry]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(entries.reduce(0) { $0 + $1.raw.bytes.count + 1 })
-        for entry in entries { bytes.append(contentsOf: TranscriptFileEngine.line(for: entry)) }
+        for entry in entries { TranscriptFileEngine.appendLine(entry, to: &bytes) }
         return bytes
     }
 

@@ -250,15 +250,23 @@ final class TranscriptFileEngine: Sendable {
         return ranges.last.map { $0.upperBound + 1 } ?? 0
     }
 
-    /// One entry as a line: its bytes with any CR or LF (which valid JSON holds only as
-    /// whitespace) turned into spaces, and a newline.
-    static func line(for entry: SessionStoreEntry) -> [UInt8] {
-        var bytes = entry.raw.bytes
-        if bytes.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
-            for index in bytes.indices where bytes[index] == 0x0A || bytes[index] == 0x0D { bytes[index] = 0x20 }
+    /// Appends one entry to `output` as a line: its bytes with any CR or LF (which valid JSON
+    /// holds only as whitespace) turned into spaces, and a newline. One copy of the bytes.
+    static func appendLine(_ entry: SessionStoreEntry, to output: inout [UInt8]) {
+        let start = output.count
+        output.append(contentsOf: entry.raw.bytes)
+        output.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for byte: Int32 in [0x0A, 0x0D] {
+                var position = start
+                while position < buffer.count, let found = memchr(base + position, byte, buffer.count - position) {
+                    let offset = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    buffer[offset] = 0x20
+                    position = offset + 1
+                }
+            }
         }
-        bytes.append(0x0A)
-        return bytes
+        output.append(0x0A)
     }
 
     // MARK: Append
@@ -288,7 +296,7 @@ final class TranscriptFileEngine: Sendable {
         for entry in entries {
             if let uuid = entry.uuid, !state.uuids.insert(uuid).inserted { continue }
             added.append(entry)
-            output.append(contentsOf: Self.line(for: entry))
+            Self.appendLine(entry, to: &output)
         }
         guard !added.isEmpty else {
             remember(state, names.cacheKey)
@@ -320,8 +328,13 @@ final class TranscriptFileEngine: Sendable {
     private func catchUpTranscript(
         _ fd: Int32, status: StoreSystem.FileStatus, cacheKey: String, path: String, key: SessionStoreKey
     ) throws(SessionStoreError) -> TranscriptState {
+        // Taken out of the cache while the file is locked, so adding uuids mutates the set in
+        // place instead of copying it (a copy per append made long transcripts quadratic).
+        // ``remember(_:_:)`` puts it back before the lock is released; an append that throws
+        // in between leaves no entry, and the next one reads the file again.
         var state =
-            caches.withLock { $0.transcripts[cacheKey] } ?? TranscriptState(device: status.device, inode: status.inode)
+            caches.withLock { $0.transcripts.removeValue(forKey: cacheKey) }
+            ?? TranscriptState(device: status.device, inode: status.inode)
         if state.device != status.device || state.inode != status.inode || state.knownSize > status.size {
             state = TranscriptState(device: status.device, inode: status.inode)
         }
@@ -349,11 +362,11 @@ final class TranscriptFileEngine: Sendable {
         return state
     }
 
-    private func remember(_ state: TranscriptState, _ cacheKey: String) {
+    private func remember(_ state: consuming TranscriptState, _ cacheKey: String) {
         let limit = max(configuration.cachedTranscripts, 1)
+        var state = state
         caches.withLock { caches in
             caches.clock += 1
-            var state = state
             state.lastUse = caches.clock
             caches.transcripts[cacheKey] = state
             if caches.transcripts.count > limit,
@@ -465,7 +478,7 @@ final class TranscriptFileEngine: Sendable {
         if status.size == 0, status.permissions != UInt32(StoreSystem.fileMode) {
             try? StoreSystem.setMode(log, StoreSystem.fileMode)
         }
-        var index = try catchUpIndex(log, status: status, project: names.project, path: logPath)
+        var index = try catchUpIndex(log, status: status, project: names.project, path: logPath, take: true)
         if index.offset < status.size {
             // A torn record from a crashed writer: cut it off before appending.
             guard ftruncate(log, off_t(index.offset)) == 0 else {
@@ -476,8 +489,7 @@ final class TranscriptFileEngine: Sendable {
         if index.lines > max(256, 2 * index.records.count) {
             compact(projectFD, &index, logPath: logPath)
         }
-        let final = index
-        caches.withLock { $0.indexes[names.project] = final }
+        caches.withLock { [index] in $0.indexes[names.project] = index }
     }
 
     private func appendIndexLine(
@@ -502,11 +514,14 @@ final class TranscriptFileEngine: Sendable {
     }
 
     /// Reads what the index log gained since this instance last read it.
-    private func catchUpIndex(_ fd: Int32, status: StoreSystem.FileStatus, project: String, path: String)
-        throws(SessionStoreError)
-        -> ProjectIndex
-    {
-        var index = caches.withLock { $0.indexes[project] } ?? ProjectIndex()
+    /// The project's cached index brought up to date with its log. A writer (holding the project
+    /// lock) `take`s the cached index out, so its changes mutate the records in place instead of
+    /// copying every session's record per append; it puts the index back when done.
+    private func catchUpIndex(
+        _ fd: Int32, status: StoreSystem.FileStatus, project: String, path: String, take: Bool = false
+    ) throws(SessionStoreError) -> ProjectIndex {
+        var index =
+            caches.withLock { take ? $0.indexes.removeValue(forKey: project) : $0.indexes[project] } ?? ProjectIndex()
         if index.device != status.device || index.inode != status.inode || index.offset > status.size {
             index = ProjectIndex(device: status.device, inode: status.inode)
         }

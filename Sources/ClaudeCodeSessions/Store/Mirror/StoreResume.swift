@@ -249,7 +249,7 @@ enum StoreResume {
     private static func writeLines(_ entries: [SessionStoreEntry], to path: String) throws {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(entries.reduce(0) { $0 + $1.raw.bytes.count + 1 })
-        for entry in entries { bytes.append(contentsOf: TranscriptFileEngine.line(for: entry)) }
+        for entry in entries { TranscriptFileEngine.appendLine(entry, to: &bytes) }
         try writeFile(bytes, to: path)
     }
 
