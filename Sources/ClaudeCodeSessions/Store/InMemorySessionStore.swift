@@ -14,7 +14,7 @@ import Foundation
 public actor InMemorySessionStore: SessionCatalog {
     private struct Transcript {
         var entries: [SessionStoreEntry] = []
-        var uuids: Set<String> = []
+        var uuids: Set<UUIDKey> = []
         var modified: Int64 = 0
     }
 
@@ -38,7 +38,7 @@ public actor InMemorySessionStore: SessionCatalog {
         added.reserveCapacity(entries.count)
         for entry in entries {
             if let uuid = entry.uuid {
-                guard transcript.uuids.insert(uuid).inserted else { continue }
+                guard transcript.uuids.insert(UUIDKey(uuid)).inserted else { continue }
             }
             added.append(entry)
         }

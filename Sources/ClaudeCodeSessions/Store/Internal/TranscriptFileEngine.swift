@@ -38,7 +38,7 @@ final class TranscriptFileEngine: Sendable {
         var inode: UInt64
         /// Bytes read so far (always at a line end).
         var knownSize: Int64 = 0
-        var uuids: Set<String> = []
+        var uuids: Set<UUIDKey> = []
         var lastUse: UInt64 = 0
     }
 
@@ -294,7 +294,7 @@ final class TranscriptFileEngine: Sendable {
         var added: [SessionStoreEntry] = []
         var output: [UInt8] = []
         for entry in entries {
-            if let uuid = entry.uuid, !state.uuids.insert(uuid).inserted { continue }
+            if let uuid = entry.uuid, !state.uuids.insert(UUIDKey(uuid)).inserted { continue }
             added.append(entry)
             Self.appendLine(entry, to: &output)
         }
@@ -347,7 +347,7 @@ final class TranscriptFileEngine: Sendable {
         }
         let consumed = try Self.forEachLine(tail) { range in
             let scanner = JSONObjectScanner(tail, range: range)
-            if let uuid = (try? scanner.string(forKey: "uuid")) ?? nil { state.uuids.insert(uuid) }
+            if let uuid = (try? scanner.string(forKey: "uuid")) ?? nil { state.uuids.insert(UUIDKey(uuid)) }
         }
         let complete = state.knownSize + Int64(consumed)
         if complete < status.size {
