@@ -70,11 +70,14 @@ struct FileTranscriptStoreTests {
         let folder = TemporaryFolder()
         let store = FileSessionTranscriptStore(directory: folder.sub("store"))
         let entry = storeEntry("{\"type\":\"user\",\r\n\"uuid\":\"u1\",\n\"text\":\"a\\nb\"}")
-        try await store.append([entry, storeEntry(#"{"type":"x","uuid":"u2"}"#)], to: key)
+        // Line breaks in a later entry of the same batch too (each entry is cleaned where it lands).
+        let later = storeEntry("{\"type\":\"x\",\n\"uuid\":\"u2\"\r}")
+        try await store.append([entry, later, storeEntry(#"{"type":"x","uuid":"u3"}"#)], to: key)
         let loaded = try #require(try await store.load(key))
-        #expect(loaded.count == 2)
+        #expect(loaded.count == 3)
         #expect(try loaded[0].value() == entry.value())
-        #expect(loaded[0].uuid == "u1")
+        #expect(try loaded[1].value() == later.value())
+        #expect(loaded.map(\.uuid) == ["u1", "u2", "u3"])
     }
 
     @Test func tornLastLineIsNotLoadedAndIsCutOffByTheNextAppend() async throws {
