@@ -513,10 +513,10 @@ final class TranscriptFileEngine: Sendable {
         index.lines += 1
     }
 
-    /// Reads what the index log gained since this instance last read it.
-    /// The project's cached index brought up to date with its log. A writer (holding the project
-    /// lock) `take`s the cached index out, so its changes mutate the records in place instead of
-    /// copying every session's record per append; it puts the index back when done.
+    /// The project's cached index, brought up to date with what its log gained since this
+    /// instance last read it. A writer (holding the project lock) `take`s the cached index out,
+    /// so its changes mutate the records in place instead of copying every session's record per
+    /// append; it puts the index back when done.
     private func catchUpIndex(
         _ fd: Int32, status: StoreSystem.FileStatus, project: String, path: String, take: Bool = false
     ) throws(SessionStoreError) -> ProjectIndex {
