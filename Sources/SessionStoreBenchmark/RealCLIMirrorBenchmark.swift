@@ -16,7 +16,8 @@ import Foundation
 ///
 /// Reports messages per second (from the first query to the last result, which mirroring
 /// delivers only once the turn is in the store), the median time from a query to its result,
-/// and the client's CPU per message; checks that every mirrored session holds every turn.
+/// and the client's CPU per message; checks that every mirrored session holds every turn, and
+/// exits with status 1 when a store lowers messages/s by more than 10% (the target).
 func realCLIMirrorBenchmark(_ options: Options) async throws {
     guard let cli = options.string("cli") else { fail("real-cli needs --cli PATH") }
     let turns = options.int("turns", 40)
@@ -126,7 +127,12 @@ func realCLIMirrorBenchmark(_ options: Options) async throws {
         }
         lines.append(line)
     }
+    // The target: mirroring lowers the client's messages/s by at most 10%.
+    let worst = ["memory", "file"].map { median(results[$0]?.map(\.rate) ?? [0]) / baseline - 1 }.min() ?? 0
+    let passed = worst >= -0.10
+    lines.append("target (at most 10% fewer messages/s than without a store): " + (passed ? "PASS" : "FAIL"))
     note(lines.joined(separator: "\n"))
+    if !passed { exit(1) }
 }
 
 /// The fake Messages API of the benchmark: the `fake-messages-api` executable (its own process,
