@@ -1,3 +1,4 @@
+import ClaudeCode
 import ClaudeCodeSessions
 import ClaudeCodeTesting
 import Testing
@@ -53,5 +54,32 @@ struct ReopeningStore: SessionCatalog {
     func delete(_ key: SessionStoreKey) async throws(SessionStoreError) { try await fresh.delete(key) }
     func listSubkeys(projectKey: String, sessionID: String) async throws(SessionStoreError) -> [String] {
         try await fresh.listSubkeys(projectKey: projectKey, sessionID: sessionID)
+    }
+}
+
+/// Stores keep their seen uuids packed (canonical lowercase UUIDs as 128 bits, anything else as
+/// text); deduplication must still compare the exact text.
+@Suite("uuid deduplication by exact text")
+struct UUIDDeduplicationTests {
+    static let lower = "9899897f-3c5e-4b7a-9d2e-0f1e2d3c4b5a"
+    static let uuids = [lower, lower.uppercased(), "u1", "u1 ", "9899897f3c5e4b7a9d2e0f1e2d3c4b5a", ""]
+
+    static func entries(_ uuids: [String]) -> [SessionStoreEntry] {
+        uuids.map { try! SessionStoreEntry(raw: RawJSON(#"{"type":"user","uuid":"\#($0)"}"#)) }
+    }
+
+    func check(_ store: any SessionStore) async throws {
+        let key = SessionStoreKey(projectKey: "-p", sessionID: Self.lower)
+        // One batch with a repeat inside it, then the same ids again plus one new one.
+        try await store.append(Self.entries(Self.uuids + [Self.lower]), to: key)
+        try await store.append(Self.entries(Self.uuids.reversed() + ["new"]), to: key)
+        #expect(try await store.load(key)?.compactMap(\.uuid) == Self.uuids + ["new"])
+    }
+
+    @Test func inMemory() async throws { try await check(InMemorySessionStore()) }
+
+    @Test func file() async throws {
+        let folder = TemporaryFolder()
+        try await check(FileSessionTranscriptStore(directory: folder.sub("store")))
     }
 }

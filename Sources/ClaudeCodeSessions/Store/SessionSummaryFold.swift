@@ -133,37 +133,38 @@ public enum SessionSummaryFold {
             while let member = iterator.next() { note(member.key, member.valueRange) }
         }
 
-        /// The names ``note(member:_:)`` takes, by index.
-        static let memberNames: [[UInt8]] = [
-            "type", "timestamp", "isSidechain", "cwd", "isMeta", "isCompactSummary", "message", "customTitle",
-            "aiTitle", "lastPrompt", "summary", "gitBranch", "tag",
-        ].map { Array($0.utf8) }
+        /// The members the fold reads; each case's raw value is the member's name.
+        enum Member: String, CaseIterable {
+            case type, timestamp, isSidechain, cwd, isMeta, isCompactSummary, message, customTitle, aiTitle
+            case lastPrompt, summary, gitBranch, tag
 
-        /// Records the member whose name is `memberNames[index]` (the last one of a name wins, as
-        /// in a JSON parser).
-        mutating func note(member index: Int, _ value: Range<Int>) {
-            switch index {
-            case 0: type = value
-            case 1: timestamp = value
-            case 2: isSidechain = value
-            case 3: cwd = value
-            case 4: isMeta = value
-            case 5: isCompactSummary = value
-            case 6: message = value
-            case 7: customTitle = value
-            case 8: aiTitle = value
-            case 9: lastPrompt = value
-            case 10: summary = value
-            case 11: gitBranch = value
-            case 12: tag = value
-            default: break
+            /// Each member's name as bytes, in ``allCases`` order (for readers that compare keys as bytes).
+            static let names: [[UInt8]] = allCases.map { Array($0.rawValue.utf8) }
+        }
+
+        /// Records `member` (the last one of a name wins, as in a JSON parser).
+        mutating func note(_ member: Member, _ value: Range<Int>) {
+            switch member {
+            case .type: type = value
+            case .timestamp: timestamp = value
+            case .isSidechain: isSidechain = value
+            case .cwd: cwd = value
+            case .isMeta: isMeta = value
+            case .isCompactSummary: isCompactSummary = value
+            case .message: message = value
+            case .customTitle: customTitle = value
+            case .aiTitle: aiTitle = value
+            case .lastPrompt: lastPrompt = value
+            case .summary: summary = value
+            case .gitBranch: gitBranch = value
+            case .tag: tag = value
             }
         }
 
-        /// Records a member (the last one of a name wins, as in a JSON parser).
+        /// Records a member by name, when the fold reads it.
         mutating func note(_ key: String, _ value: Range<Int>) {
-            guard let index = Self.memberNames.firstIndex(where: { $0.elementsEqual(key.utf8) }) else { return }
-            note(member: index, value)
+            guard let member = Member(rawValue: key) else { return }
+            note(member, value)
         }
 
         /// Shifts every range by `-offset` (for an entry sliced out of a larger buffer).

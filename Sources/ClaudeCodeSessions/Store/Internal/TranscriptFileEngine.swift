@@ -257,14 +257,17 @@ final class TranscriptFileEngine: Sendable {
         output.append(contentsOf: entry.raw.bytes)
         output.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            for byte: Int32 in [0x0A, 0x0D] {
+            func blank(_ byte: UInt8) {
                 var position = start
-                while position < buffer.count, let found = memchr(base + position, byte, buffer.count - position) {
-                    let offset = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                    buffer[offset] = 0x20
-                    position = offset + 1
+                while position < buffer.count,
+                    let found = ByteSearch.findFirst(byte, in: base + position, length: buffer.count - position)
+                {
+                    base[position + found] = 0x20
+                    position += found + 1
                 }
             }
+            blank(0x0A)
+            blank(0x0D)
         }
         output.append(0x0A)
     }

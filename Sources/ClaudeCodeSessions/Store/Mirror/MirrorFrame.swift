@@ -36,7 +36,7 @@ struct MirrorFrame: Sendable {
     }
 
     /// The last file path a frame named, so frames of the same transcript (nearly all of them)
-    /// share one `String` instead of decoding and hashing the path again.
+    /// share one `String` instead of decoding the path again.
     struct PathCache {
         var bytes: [UInt8] = []
         var path = ""
@@ -102,17 +102,18 @@ struct MirrorFrame: Sendable {
 
     /// The frame's members read here, by index for ``match(_:in:_:)``.
     private static let frameMembers: [[UInt8]] = [Array("filePath".utf8), Array("entries".utf8)]
-    /// An entry's members read here: `uuid`, then the summary fold's (index - 1 in its table).
-    private static let entryMembers: [[UInt8]] = [Array("uuid".utf8)] + SessionSummaryFold.Fields.memberNames
+    /// An entry's members read here: `uuid`, then the summary fold's (index - 1 in
+    /// `SessionSummaryFold.Fields.Member.allCases`).
+    private static let entryMembers: [[UInt8]] = [Array("uuid".utf8)] + SessionSummaryFold.Fields.Member.names
 
     /// The index of the key among `names`, compared as bytes (an escaped key is decoded first),
     /// or -1.
     private static func match(_ key: (range: Range<Int>, escaped: Bool), in bytes: [UInt8], _ names: [[UInt8]]) -> Int {
         if key.escaped {
-            let decoded =
-                (try? JSONObjectScanner(bytes).string(in: (key.range.lowerBound - 1)..<(key.range.upperBound + 1)))
-                .flatMap { $0 }
-            guard let decoded else { return -1 }
+            // The key's range excludes its quotes; string(_:in:) decodes the quoted text.
+            guard let decoded = string((key.range.lowerBound - 1)..<(key.range.upperBound + 1), in: bytes) else {
+                return -1
+            }
             return names.firstIndex(of: Array(decoded.utf8)) ?? -1
         }
         let count = key.range.count
@@ -158,8 +159,9 @@ struct MirrorFrame: Sendable {
             case -1: break
             case 0: entry.uuid = value
             case let index:
-                if index == 1 { entry.type = value }
-                entry.fields.note(member: index - 1, value)
+                let member = SessionSummaryFold.Fields.Member.allCases[index - 1]
+                if member == .type { entry.type = value }
+                entry.fields.note(member, value)
             }
         }
         entry.range = start..<reader.position

@@ -242,23 +242,13 @@ public final class TranscriptMirror: ConnectionHook {
         guard !frames.isEmpty else { return [] }
         var failures: [TranscriptMirrorFailure] = []
         var order: [String] = []
-        var batches: [[SessionStoreEntry]] = []
+        var batches: [String: [SessionStoreEntry]] = [:]
         var cache = MirrorFrame.PathCache()
-        var last = -1
         for bytes in frames {
             switch MirrorFrame.parse(bytes, cache: &cache) {
             case .success(let frame):
-                // Nearly every frame names the transcript the one before did (same String, so the
-                // comparison is cheap); a new one is looked up among the few seen so far.
-                if last < 0 || order[last] != frame.filePath {
-                    last = order.firstIndex(of: frame.filePath) ?? -1
-                    if last < 0 {
-                        last = order.count
-                        order.append(frame.filePath)
-                        batches.append([])
-                    }
-                }
-                batches[last].append(contentsOf: frame.entries)
+                if batches[frame.filePath] == nil { order.append(frame.filePath) }
+                batches[frame.filePath, default: []].append(contentsOf: frame.entries)
             case .failure(let malformed):
                 failures.append(
                     TranscriptMirrorFailure(
@@ -267,8 +257,8 @@ public final class TranscriptMirror: ConnectionHook {
                         reason: "unreadable transcript_mirror frame: \(malformed.reason)"))
             }
         }
-        for (filePath, entries) in zip(order, batches) {
-            guard !entries.isEmpty else { continue }
+        for filePath in order {
+            guard let entries = batches[filePath], !entries.isEmpty else { continue }
             guard let key = key(for: filePath, projectsDirectory: projectsDirectory) else {
                 configuration.logger.warning(
                     "dropping mirrored lines: their file is not under the CLI's projects folder",
