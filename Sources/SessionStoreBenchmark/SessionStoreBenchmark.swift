@@ -349,11 +349,15 @@ func mirrorBenchmark(_ options: Options) async throws {
         var line =
             pad(labels[mode]!, 30)
             + String(format: " %9.0f messages/s  %6.2f CPU µs/msg", rate, median(cpus[mode] ?? []))
-        if mode != "none" { line += String(format: "  vs plain %+6.1f%%", (rate / baseline - 1) * 100) }
+        // Comparisons only with modes that ran (`--modes` may leave some out).
+        if mode != "none", rates["none"] != nil {
+            line += String(format: "  vs plain %+6.1f%%", (rate / baseline - 1) * 100)
+        }
         if mode == "memory" || mode == "file" {
-            line += String(
-                format: "  vs frames, no store %+6.1f%%  (%d entries stored)", (rate / framesOnly - 1) * 100,
-                counts[mode]?.1 ?? 0)
+            if rates["frames"] != nil {
+                line += String(format: "  vs frames, no store %+6.1f%%", (rate / framesOnly - 1) * 100)
+            }
+            line += String(format: "  (%d entries stored)", counts[mode]?.1 ?? 0)
         }
         lines.append(line)
     }
