@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
         // Test helper: appends to a SQLite store from another process (multi-process tests).
         .executableTarget(name: "SQLiteStoreWriter", dependencies: ["ClaudeCodeSessions", "ClaudeCodeSessionsSQLite"]),
-        // Test helper: appends to a FileSessionTranscriptStore from another process (multi-process and crash tests).
+        // Test helper: appends to a FileSessionStore from another process (multi-process and crash tests).
         .executableTarget(name: "TranscriptStoreWriter", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
         // Store throughput and mirroring overhead (scripts/bench-stores.sh).
         .executableTarget(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Per-message session persistence cost at message 100 … 10,000 of one session: ours
-# (FileSessionStore, release build) and the Python original (claude-code-session-client
+# (FileRecordStore, release build) and the Python original (claude-code-session-client
 # 0.0.1) persisting the same stream of realistic frames, in the same run.
 #
 # Usage: scripts/bench-persistence.sh [--policy checkpoint|message|never] [--messages N] [--repeat R]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Session store benchmarks (release build):
-#   1. append and load throughput of InMemorySessionStore and FileSessionTranscriptStore (with and
+#   1. append and load throughput of InMemorySessionStore and FileSessionStore (with and
 #      without fsync), and listing 10,000 sessions (cold: a new store instance; warm: the same one);
 #   2. what mirroring to a store costs a client of the real CLI (the target: at most 10% fewer
 #      messages/s): the pinned Claude Code CLI against fake-messages-api on 127.0.0.1, TURNS

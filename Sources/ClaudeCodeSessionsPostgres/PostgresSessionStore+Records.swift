@@ -79,7 +79,7 @@ extension PostgresSessionStore: SessionRecordStore {
 
     /// Every record with its summary metadata, most recent activity first. A row whose session
     /// id is not a valid ``SessionID`` is listed as damaged rather than hidden.
-    public func listRecords() async throws(SessionStoreError) -> [SessionListEntry] {
+    public func listRecords() async throws(SessionStoreError) -> [RecordListEntry] {
         let (t, logger) = (tables, configuration.logger)
         return try await connection { connection in
             let rows = try await connection.query(
@@ -87,14 +87,14 @@ extension PostgresSessionStore: SessionRecordStore {
                 SELECT session_id, start_time_us, last_activity_us, message_count, working_directory, schema_version
                 FROM \(unescaped: t.records) ORDER BY last_activity_us DESC, session_id COLLATE "C"
                 """, logger: logger)
-            var entries: [SessionListEntry] = []
+            var entries: [RecordListEntry] = []
             for try await (text, start, last, count, workingDirectory, schemaVersion) in rows.decode(
                 (String, Int64, Int64, Int64, String, Int32).self)
             {
                 guard let id = SessionID(rawValue: text) else {
                     entries.append(
                         .damaged(
-                            DamagedSessionFile(
+                            DamagedRecordFile(
                                 fileName: "", path: "", sessionID: nil,
                                 error: SessionStoreError(.invalidSessionID, reason: "a record's session id is invalid"))
                         ))
@@ -102,7 +102,7 @@ extension PostgresSessionStore: SessionRecordStore {
                 }
                 entries.append(
                     .session(
-                        SessionSummary(
+                        RecordSummary(
                             sessionID: id, startTime: StoreBackendClock.date(microseconds: start),
                             lastActivity: StoreBackendClock.date(microseconds: last), messageCount: Int(count),
                             workingDirectory: StoreText.decode(workingDirectory), schemaVersion: Int(schemaVersion),

@@ -75,7 +75,7 @@ extension SQLiteSessionStore: SessionRecordStore {
 
     /// Every record with its summary metadata, most recent activity first. A row whose session
     /// id is not a valid ``SessionID`` is listed as damaged rather than hidden.
-    public func listRecords() async throws(SessionStoreError) -> [SessionListEntry] {
+    public func listRecords() async throws(SessionStoreError) -> [RecordListEntry] {
         let path = self.path
         return try await read { db in
             let rows = try Row.fetchCursor(
@@ -84,13 +84,13 @@ extension SQLiteSessionStore: SessionRecordStore {
                         SELECT session_id, start_time_us, last_activity_us, message_count, working_directory, schema_version
                         FROM claude_records ORDER BY last_activity_us DESC, session_id
                         """))
-            var entries: [SessionListEntry] = []
+            var entries: [RecordListEntry] = []
             while let row = try rows.next() {
                 let text: String = row[0]
                 guard let id = SessionID(rawValue: text) else {
                     entries.append(
                         .damaged(
-                            DamagedSessionFile(
+                            DamagedRecordFile(
                                 fileName: "", path: path, sessionID: nil,
                                 error: SessionStoreError(
                                     .invalidSessionID, path: path, reason: "a record's session id is invalid"))))
@@ -98,7 +98,7 @@ extension SQLiteSessionStore: SessionRecordStore {
                 }
                 entries.append(
                     .session(
-                        SessionSummary(
+                        RecordSummary(
                             sessionID: id, startTime: StoreBackendClock.date(microseconds: row[1]),
                             lastActivity: StoreBackendClock.date(microseconds: row[2]), messageCount: row[3],
                             workingDirectory: StoreText.decode(row[4]), schemaVersion: row[5], path: path,

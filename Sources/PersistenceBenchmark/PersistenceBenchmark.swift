@@ -5,7 +5,7 @@
 //                         [--points 100,300,1000,3000,10000]
 //
 // It streams one session of realistic frames (turns of: the user's prompt, three ~1.3 KB
-// assistant messages, a ~1.2 KB result) through FileSessionStore: each message with an
+// assistant messages, a ~1.2 KB result) through FileRecordStore: each message with an
 // awaited `append`, and a `checkpoint()` at the end of each turn, as SessionPersistentClient
 // does. For each message it records the append latency and its share of the turn's
 // checkpoint (which includes compaction whenever it happens). At each point N it reports:
@@ -18,7 +18,7 @@
 // With --frames-out it writes the same stream as JSON lines for the Python benchmark
 // (scripts/bench_persistence_python.py); scripts/bench-persistence.sh runs both.
 
-@_spi(Benchmarking) import ClaudeCodeSessions
+import ClaudeCodeSessions
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -64,7 +64,7 @@ struct PersistenceBenchmark {
         }
 
         let compactionCount = Atomic<Int>(0)
-        let store = FileSessionStore(
+        let store = FileRecordStore(
             configuration: .init(
                 directory: directory, durability: policy,
                 eventHandler: { event in
@@ -104,7 +104,7 @@ struct PersistenceBenchmark {
 
         var rows: [[String: Double]] = []
         print(
-            "FileSessionStore (policy \(policyName), \(count) messages, turn \(turn), \(compactions) compactions per run, "
+            "FileRecordStore (policy \(policyName), \(count) messages, turn \(turn), \(compactions) compactions per run, "
                 + "median of \(repeats) runs, run times \(totals.map { format(nanoseconds($0) / 1e9) }) s)")
         print("  N        I/O µs/msg   amortized µs/msg   append p50 µs   append p99 µs")
         for point in points where point <= count {
@@ -150,7 +150,7 @@ struct PersistenceBenchmark {
     /// Streams `frames` into a fresh session `id`: an awaited append per message and a
     /// checkpoint per turn. Returns per-message append latency and amortized cost (ns).
     @discardableResult
-    static func stream(frames: [FrameStream.Frame], turn: Int, store: FileSessionStore, id: SessionID) async throws
+    static func stream(frames: [FrameStream.Frame], turn: Int, store: FileRecordStore, id: SessionID) async throws
         -> Run
     {
         _ = try await store.delete(id)

@@ -71,7 +71,7 @@ struct SessionCrashWriter {
             await retry(directory: directory, session: session, tag: tag, count: count, textBytes: textBytes)
             return
         case "load":
-            let store = FileSessionStore(directory: directory)
+            let store = FileRecordStore(directory: directory)
             do {
                 let data = try await store.load(session)
                 let listing = try await store.list()
@@ -91,7 +91,7 @@ struct SessionCrashWriter {
             return
         }
 
-        let store = FileSessionStore(configuration: .init(directory: directory, durability: policy))
+        let store = FileRecordStore(configuration: .init(directory: directory, durability: policy))
         do {
             let shared = try await store.openSession(session, workingDirectory: "/work/crash-test")
             var own: SessionWriter?
@@ -123,7 +123,7 @@ struct SessionCrashWriter {
     ) async {
         let failures = Counter()
         let recoveries = Counter()
-        let store = FileSessionStore(
+        let store = FileRecordStore(
             configuration: .init(
                 directory: directory, durability: policy,
                 eventHandler: { event in
@@ -161,7 +161,7 @@ struct SessionCrashWriter {
     static func retry(directory: String, session: SessionID, tag: String, count: Int, textBytes: Int) async {
         let failures = Counter()
         let recoveries = Counter()
-        let store = FileSessionStore(
+        let store = FileRecordStore(
             configuration: .init(
                 directory: directory,
                 eventHandler: { event in

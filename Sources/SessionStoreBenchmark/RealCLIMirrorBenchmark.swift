@@ -12,7 +12,7 @@ import Foundation
 /// `Bash: true`, the CLI runs it, the model answers), so a turn carries system, assistant, user
 /// and result messages and, with a store, the CLI's `transcript_mirror` frames for every line it
 /// writes. Modes, alternating, one warm-up each: no store (the CLI without `--session-mirror`),
-/// mirrored to `InMemorySessionStore`, and to `FileSessionTranscriptStore`.
+/// mirrored to `InMemorySessionStore`, and to `FileSessionStore`.
 ///
 /// Reports messages per second (from the first query to the last result, which mirroring
 /// delivers only once the turn is in the store), the median time from a query to its result,

@@ -3,7 +3,7 @@
 //   session-store-benchmark stores [--dir DIR] [--entries N] [--sessions M] [--rounds R]
 //       Append throughput (one entry per append, and 50 per append as the mirror batches), load
 //       throughput, and listing M sessions (cold: a new store instance; warm: the same instance
-//       again) for InMemorySessionStore and FileSessionTranscriptStore (with and without fsync).
+//       again) for InMemorySessionStore and FileSessionStore (with and without fsync).
 //       Entries are ~1.3 KB transcript lines. One JSON line per measurement, then a table on stderr.
 //
 //   session-store-benchmark mirror --fake PATH --replay FILE --mirror-replay FILE [--runs N] [--dir DIR]
@@ -114,10 +114,10 @@ func storesBenchmark(_ options: Options) async throws {
     }
     let cases = [
         StoreCase(name: "memory", make: { InMemorySessionStore() }),
-        StoreCase(name: "file", make: { FileSessionTranscriptStore(directory: nextFolder()) }),
+        StoreCase(name: "file", make: { FileSessionStore(directory: nextFolder()) }),
         StoreCase(
             name: "file+fsync",
-            make: { FileSessionTranscriptStore(configuration: .init(directory: nextFolder(), syncEachAppend: true)) }),
+            make: { FileSessionStore(configuration: .init(directory: nextFolder(), syncEachAppend: true)) }),
     ]
     let session = "11111111-2222-4333-8444-555555555555"
     let items = (0..<entries).map { transcriptEntry($0, session: session) }
@@ -188,7 +188,7 @@ func storesBenchmark(_ options: Options) async throws {
     let listFolder = nextFolder()
     for name in ["memory", "file"] {
         let store: any SessionCatalog =
-            name == "memory" ? InMemorySessionStore() : FileSessionTranscriptStore(directory: listFolder)
+            name == "memory" ? InMemorySessionStore() : FileSessionStore(directory: listFolder)
         let fill = clock.now
         for number in 0..<sessions {
             let id = String(format: "%08x-0000-4000-8000-%012x", number, number)
@@ -206,12 +206,12 @@ func storesBenchmark(_ options: Options) async throws {
             var summaryTimes: [Double] = []
             for _ in 0..<rounds {
                 let reader: any SessionCatalog =
-                    cold && name == "file" ? FileSessionTranscriptStore(directory: listFolder) : store
+                    cold && name == "file" ? FileSessionStore(directory: listFolder) : store
                 var start = clock.now
                 let listed = try await reader.listSessions(projectKey: "-bench-list")
                 listTimes.append(seconds(clock.now - start))
                 let readerForSummaries: any SessionCatalog =
-                    cold && name == "file" ? FileSessionTranscriptStore(directory: listFolder) : store
+                    cold && name == "file" ? FileSessionStore(directory: listFolder) : store
                 start = clock.now
                 let summaries = try await readerForSummaries.listSessionSummaries(projectKey: "-bench-list")
                 summaryTimes.append(seconds(clock.now - start))
@@ -257,14 +257,14 @@ func consume(_ message: Message) -> Int {
 }
 
 /// A client for one mirroring mode: `memory` and `file` mirror to an `InMemorySessionStore` and a
-/// new `FileSessionTranscriptStore` under `root`; any other mode has no store.
+/// new `FileSessionStore` under `root`; any other mode has no store.
 func mirrorClient(_ mode: String, _ options: ClaudeCodeOptions, root: String) -> (
     ClaudeSDKClient, (any SessionCatalog)?
 ) {
     let store: (any SessionCatalog)?
     switch mode {
     case "memory": store = InMemorySessionStore()
-    case "file": store = FileSessionTranscriptStore(directory: root + "/\(mode)-\(UUID().uuidString)")
+    case "file": store = FileSessionStore(directory: root + "/\(mode)-\(UUID().uuidString)")
     default: store = nil
     }
     guard let store else { return (ClaudeSDKClient(options: options), nil) }

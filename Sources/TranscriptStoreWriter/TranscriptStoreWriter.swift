@@ -1,4 +1,4 @@
-// A test helper for FileSessionTranscriptStore's multi-process and crash tests.
+// A test helper for FileSessionStore's multi-process and crash tests.
 //
 //   transcript-store-writer --dir DIR --project P --session S [--subpath X] [--tag W]
 //                           [--start K] [--count N] [--batch B] [--shared 1] [--text-bytes T]
@@ -46,7 +46,7 @@ struct TranscriptStoreWriter {
         let batch = max(1, Int(arguments["batch"] ?? "1") ?? 1)
         let shared = arguments["shared"] == "1"
         let text = String(repeating: "x", count: Int(arguments["text-bytes"] ?? "100") ?? 100)
-        let store = FileSessionTranscriptStore(directory: directory)
+        let store = FileSessionStore(directory: directory)
 
         func entry(_ index: Int) -> SessionStoreEntry {
             let value: JSONValue = [

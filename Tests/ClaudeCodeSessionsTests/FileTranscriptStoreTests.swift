@@ -25,14 +25,14 @@ enum TranscriptWriter {
 
 func storeEntry(_ json: String) -> SessionStoreEntry { try! SessionStoreEntry(raw: RawJSON(json)) }
 
-@Suite("FileSessionTranscriptStore", .timeLimit(.minutes(5)))
+@Suite("FileSessionStore", .timeLimit(.minutes(5)))
 struct FileTranscriptStoreTests {
     let key = SessionStoreKey(projectKey: "-Users-Me-proj", sessionID: "9899897f-3c5e-4b7a-9d2e-0f1e2d3c4b5a")
 
     @Test func layoutNamesAndModes() async throws {
         let folder = TemporaryFolder()
         let root = folder.sub("store/nested")
-        let store = FileSessionTranscriptStore(directory: root)
+        let store = FileSessionStore(directory: root)
         let previous = umask(0o022)
         defer { umask(previous) }
         try await store.append([storeEntry(#"{"type":"user","uuid":"u1"}"#)], to: key)
@@ -54,7 +54,7 @@ struct FileTranscriptStoreTests {
 
     @Test func unsafeSubpathIsRefusedBeforeTheFolderExists() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
         for subpath in ["../../escape", "/etc/passwd", "a/../../b", "x\u{0}y"] {
             await #expect(throws: SessionStoreError.self) {
                 try await store.append(
@@ -68,7 +68,7 @@ struct FileTranscriptStoreTests {
 
     @Test func entryWithLineBreaksInWhitespaceStaysOneLine() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
         let entry = storeEntry("{\"type\":\"user\",\r\n\"uuid\":\"u1\",\n\"text\":\"a\\nb\"}")
         // Line breaks in a later entry of the same batch too (each entry is cleaned where it lands).
         let later = storeEntry("{\"type\":\"x\",\n\"uuid\":\"u2\"\r}")
@@ -82,7 +82,7 @@ struct FileTranscriptStoreTests {
 
     @Test func tornLastLineIsNotLoadedAndIsCutOffByTheNextAppend() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
         try await store.append([storeEntry(#"{"type":"user","uuid":"u1"}"#)], to: key)
         let file = folder.sub("store/-%55sers-%4De-proj/\(key.sessionID).jsonl")
         // A writer that died half way through a line.
@@ -92,7 +92,7 @@ struct FileTranscriptStoreTests {
         try handle.close()
         #expect(try await store.load(key)?.map(\.uuid) == ["u1"])
         // A new instance (no cache) cuts the torn bytes off before appending.
-        let fresh = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let fresh = FileSessionStore(directory: folder.sub("store"))
         try await fresh.append([storeEntry(#"{"type":"user","uuid":"u2"}"#)], to: key)
         #expect(try await fresh.load(key)?.map(\.uuid) == ["u1", "u2"])
         let text = try String(contentsOfFile: file, encoding: .utf8)
@@ -105,7 +105,7 @@ struct FileTranscriptStoreTests {
 
     @Test func corruptLineIsReportedWithItsKey() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
         try await store.append([storeEntry(#"{"type":"user","uuid":"u1"}"#)], to: key)
         let file = folder.sub("store/-%55sers-%4De-proj/\(key.sessionID).jsonl")
         let handle = try #require(FileHandle(forWritingAtPath: file))
@@ -120,7 +120,7 @@ struct FileTranscriptStoreTests {
 
     @Test func summaryCatchesUpEntriesItsIndexMissed() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
         try await store.append([storeEntry(#"{"type":"user","uuid":"u1","customTitle":"one"}"#)], to: key)
         // A process wrote to the transcript and died before its index record.
         let file = folder.sub("store/-%55sers-%4De-proj/\(key.sessionID).jsonl")
@@ -140,10 +140,10 @@ struct FileTranscriptStoreTests {
 
     @Test func lostIndexIsRebuiltFromTheTranscriptOnTheNextAppend() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
         try await store.append([storeEntry(#"{"type":"user","uuid":"u1","customTitle":"kept","cwd":"/w"}"#)], to: key)
         try FileManager.default.removeItem(atPath: folder.sub("store/-%55sers-%4De-proj/.index.jsonl"))
-        let fresh = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let fresh = FileSessionStore(directory: folder.sub("store"))
         #expect(try await fresh.listSessions(projectKey: key.projectKey).isEmpty)
         try await fresh.append([storeEntry(#"{"type":"user","uuid":"u2"}"#)], to: key)
         let summary = try #require(try await fresh.listSessionSummaries(projectKey: key.projectKey).first)
@@ -153,8 +153,8 @@ struct FileTranscriptStoreTests {
 
     @Test func indexIsCompactedAndStaysReadableByOtherInstances() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
-        let other = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
+        let other = FileSessionStore(directory: folder.sub("store"))
         for round in 0..<400 {
             let target = SessionStoreKey(projectKey: "p", sessionID: "s\(round % 3)")
             try await store.append(
@@ -171,7 +171,7 @@ struct FileTranscriptStoreTests {
 
     @Test func symbolicLinksInsideTheStoreAreRefused() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
         try await store.append(
             [storeEntry(#"{"type":"x","uuid":"a"}"#)], to: SessionStoreKey(projectKey: "p", sessionID: "s"))
         try FileManager.default.createDirectory(atPath: folder.sub("elsewhere"), withIntermediateDirectories: true)
@@ -193,7 +193,7 @@ struct FileTranscriptStoreTests {
 
     @Test func longSubpathIsHashedAndListedBack() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionTranscriptStore(directory: folder.sub("store"))
+        let store = FileSessionStore(directory: folder.sub("store"))
         let subpath = "subagents/" + String(repeating: "Wörkflow-", count: 60) + "/agent-1"
         let long = SessionStoreKey(projectKey: "p", sessionID: "s", subpath: subpath)
         try await store.append([storeEntry(#"{"type":"x","uuid":"a"}"#)], to: long)
@@ -209,7 +209,7 @@ struct FileTranscriptStoreTests {
     @Test func failedWriteIsTakenBackWhole() async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("store")
-        let store = FileSessionTranscriptStore(directory: directory)
+        let store = FileSessionStore(directory: directory)
         try await store.append([storeEntry(#"{"type":"user","uuid":"first"}"#)], to: key)
         // The child caps its file size, so the big batch fails part way through its write.
         let child = try ChildProcess(
@@ -255,7 +255,7 @@ struct FileTranscriptStoreTests {
             child.wait()
             #expect(child.lines.last == "done", "\(child.lines.suffix(2))")
         }
-        let store = FileSessionTranscriptStore(directory: directory)
+        let store = FileSessionStore(directory: directory)
         let loaded = try #require(try await store.load(SessionStoreKey(projectKey: "p", sessionID: "s")))
         let uuids = loaded.compactMap(\.uuid)
         #expect(uuids.count == Set(uuids).count, "a uuid is stored twice")
@@ -279,7 +279,7 @@ struct FileTranscriptStoreTests {
     @Test func killedWritersNeverLeaveTheStoreUnreadable() async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("store")
-        let store = FileSessionTranscriptStore(directory: directory)
+        let store = FileSessionStore(directory: directory)
         let target = SessionStoreKey(projectKey: "p", sessionID: "s")
         var generator = SeededGenerator(seed: 5)
         var acknowledged = Set<String>()

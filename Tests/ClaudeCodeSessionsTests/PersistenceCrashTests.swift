@@ -102,7 +102,7 @@ struct PersistenceCrashTests {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
         let id = try SessionID("crash-\(policy)")
-        let store = FileSessionStore(directory: directory)
+        let store = FileRecordStore(directory: directory)
         var generator = SeededGenerator(seed: seed)
         var present = 0  // messages 0..<present are in the session
         var tornTails = 0
@@ -218,7 +218,7 @@ struct PersistenceCrashTests {
             #expect(status == 0)
             #expect(child.lines.last == "done", "\(child.lines.suffix(2))")
         }
-        let store = FileSessionStore(directory: directory)
+        let store = FileRecordStore(directory: directory)
         let loaded = try await store.loadWithDiagnostics(shared)
         #expect(loaded.diagnostics.skippedJournalLines == 0)
         #expect(loaded.diagnostics.sequenceGaps == 0)
@@ -254,7 +254,7 @@ struct PersistenceCrashTests {
         let recoveredLine = try #require(child.lines.first { $0.hasPrefix("recovered ") }).split(separator: " ")
         #expect(recoveredLine[1] == "0")
         #expect(Int(recoveredLine[4])! > 0, "writeRecovered events")
-        let store = FileSessionStore(directory: directory)
+        let store = FileRecordStore(directory: directory)
         let data = try await store.load(try SessionID("full"))
         #expect(try writerMarks(data).map(\.1) == Array(0..<200))
     }
@@ -284,7 +284,7 @@ extension PersistenceCrashTests {
         let recovered = try #require(child.lines.first { $0.hasPrefix("recovered ") }).split(separator: " ")
         #expect(recovered[1] == "0")
         #expect(recovered[4] == "1", "one writeRecovered event")
-        let data = try await FileSessionStore(directory: directory).load(try SessionID("denied"))
+        let data = try await FileRecordStore(directory: directory).load(try SessionID("denied"))
         #expect(try writerMarks(data).map(\.1) == Array(0..<40))
     }
 
@@ -295,7 +295,7 @@ extension PersistenceCrashTests {
         let folder = TemporaryFolder()
         chmod(folder.path, 0o755)
         let directory = folder.sub("sessions")
-        let store = FileSessionStore(directory: directory)
+        let store = FileRecordStore(directory: directory)
         let id = try SessionID("readonly")
         let writer = try await store.openSession(id, workingDirectory: "/w")
         for index in 0..<12 {

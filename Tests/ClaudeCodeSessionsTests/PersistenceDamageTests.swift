@@ -7,14 +7,14 @@ import Testing
 @Suite("Persistence with damaged, foreign and legacy files", .timeLimit(.minutes(2)))
 struct PersistenceDamageTests {
     /// Writes `contents` as `name` in a fresh store folder.
-    static func store(with files: [String: [UInt8]]) throws -> (TemporaryFolder, FileSessionStore) {
+    static func store(with files: [String: [UInt8]]) throws -> (TemporaryFolder, FileRecordStore) {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for (name, bytes) in files {
             try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + name))
         }
-        return (folder, FileSessionStore(directory: directory))
+        return (folder, FileRecordStore(directory: directory))
     }
 
     static let valid =
@@ -164,7 +164,7 @@ struct PersistenceDamageTests {
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let data = try await FileSessionStore(directory: directory).load(try SessionID("live-python"))
+        let data = try await FileRecordStore(directory: directory).load(try SessionID("live-python"))
         #expect(data.schemaVersion == 0)
         #expect(data.conversationHistory.map(\.type) == ["assistant", "result"])
     }
@@ -172,7 +172,7 @@ struct PersistenceDamageTests {
     @Test("a torn last journal line is ignored and counted, then terminated by the next append")
     func tornJournalTail() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionStore(directory: folder.sub("sessions"))
+        let store = FileRecordStore(directory: folder.sub("sessions"))
         let id = try SessionID("torn")
         let writer = try await store.openSession(id, workingDirectory: "/w")
         for index in 0..<5 {
@@ -215,7 +215,7 @@ struct PersistenceDamageTests {
     @Test("a corrupt line in the middle of the journal is skipped; the rest loads")
     func corruptMiddleLine() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionStore(directory: folder.sub("sessions"))
+        let store = FileRecordStore(directory: folder.sub("sessions"))
         let id = try SessionID("middle")
         let writer = try await store.openSession(id, workingDirectory: "/w")
         try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(0)))
@@ -234,7 +234,7 @@ struct PersistenceDamageTests {
     @Test("a crash between the snapshot rename and the journal replacement loses and duplicates nothing")
     func crashBetweenRenames() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionStore(directory: folder.sub("sessions"))
+        let store = FileRecordStore(directory: folder.sub("sessions"))
         let id = try SessionID("between")
         let writer = try await store.openSession(id, workingDirectory: "/w")
         for index in 0..<10 {
@@ -262,7 +262,7 @@ struct PersistenceDamageTests {
     @Test("a journal whose header names another session is reported as damaged")
     func foreignJournal() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionStore(directory: folder.sub("sessions"))
+        let store = FileRecordStore(directory: folder.sub("sessions"))
         let id = try SessionID("mine")
         let writer = try await store.openSession(id, workingDirectory: "/w")
         try await writer.close()

@@ -39,7 +39,7 @@ struct PersistenceRoundTripTests {
     @Test("every field and every raw frame survive a write and a load")
     func roundTrip() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionStore(folder: folder)
+        let store = FileRecordStore(folder: folder)
         let options: [String: JSONValue] = [
             "model": "claude-opus-5-5", "allowed_tools": ["Bash", "Read"], "permission_mode": nil,
             "max_turns": 3, "temperature": 0.5, "nested": ["a": ["b": true]],
@@ -133,7 +133,7 @@ struct PersistenceRoundTripTests {
     @Test("a 10 MB frame round-trips")
     func bigFrame() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionStore(folder: folder)
+        let store = FileRecordStore(folder: folder)
         let writer = try await store.openSession(Self.id, workingDirectory: "/w")
         let text = String(repeating: "0123456789abcdef\u{2028}é🎉", count: 10_000_000 / 25)
         let big = ConversationMessage(

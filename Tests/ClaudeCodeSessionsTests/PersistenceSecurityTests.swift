@@ -48,7 +48,7 @@ struct PersistenceSecurityTests {
         let id = try SessionID("modes")
         let previous = umask(0)
         defer { umask(previous) }
-        let store = FileSessionStore(configuration: .init(directory: directory))
+        let store = FileRecordStore(configuration: .init(directory: directory))
         let writer = try await store.openSession(id, workingDirectory: "/w")
         try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(1)))
         try await writer.checkpoint()
@@ -78,7 +78,7 @@ struct PersistenceSecurityTests {
         let original = "{\"precious\": true}\n"
         try original.write(toFile: outside, atomically: false, encoding: .utf8)
         symlink(outside, directory + "/victim.json")
-        let store = FileSessionStore(directory: directory)
+        let store = FileRecordStore(directory: directory)
         let id = try SessionID("victim")
 
         let loadError = await #expect(throws: SessionStoreError.self) { try await store.load(id) }
@@ -107,7 +107,7 @@ struct PersistenceSecurityTests {
     func linkedJournalAndLock() async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
-        let store = FileSessionStore(directory: directory)
+        let store = FileRecordStore(directory: directory)
         let outside = folder.sub("outside.txt")
         try "keep\n".write(toFile: outside, atomically: false, encoding: .utf8)
 
@@ -147,7 +147,7 @@ struct PersistenceSecurityTests {
         let folder = TemporaryFolder()
         try FileManager.default.createDirectory(atPath: folder.sub("real"), withIntermediateDirectories: true)
         symlink(folder.sub("real"), folder.sub("link"))
-        let store = FileSessionStore(directory: folder.sub("link"))
+        let store = FileRecordStore(directory: folder.sub("link"))
         let id = try SessionID("via-link")
         let writer = try await store.openSession(id, workingDirectory: "/w")
         try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(1)))
@@ -160,7 +160,7 @@ struct PersistenceSecurityTests {
     func temporaryFiles() async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
-        let store = FileSessionStore(directory: directory)
+        let store = FileRecordStore(directory: directory)
         let id = try SessionID("tmp")
         let writer = try await store.openSession(id, workingDirectory: "/w")
         try await writer.close()

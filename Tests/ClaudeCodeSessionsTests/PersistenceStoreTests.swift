@@ -13,12 +13,12 @@ final class EventRecorder: Sendable {
     func count(_ kind: PersistenceEvent.Kind) -> Int { events.filter { $0.kind == kind }.count }
 }
 
-@Suite("FileSessionStore: listing, deleting, failures, concurrency", .timeLimit(.minutes(2)))
+@Suite("FileRecordStore: listing, deleting, failures, concurrency", .timeLimit(.minutes(2)))
 struct PersistenceStoreTests {
     @Test("listing gives one summary per session, most recent first")
     func listing() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionStore(directory: folder.sub("sessions"))
+        let store = FileRecordStore(directory: folder.sub("sessions"))
         #expect(try await store.list().isEmpty, "a missing folder lists as empty")
         let base = Date(timeIntervalSince1970: 1_800_000_000)
         for (offset, name) in ["older", "newest", "middle"].enumerated() {
@@ -49,7 +49,7 @@ struct PersistenceStoreTests {
     func deleting() async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
-        let store = FileSessionStore(directory: directory)
+        let store = FileRecordStore(directory: directory)
         let id = try SessionID("doomed")
         let writer = try await store.openSession(id, workingDirectory: "/w")
         try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(1)))
@@ -64,7 +64,7 @@ struct PersistenceStoreTests {
         #expect(!(try await store.contains(id)))
         #expect(!(try await store.delete(id)))
         await #expect(throws: SessionStoreError.self) { try await store.load(id) }
-        #expect(!(try await FileSessionStore(directory: folder.sub("absent")).delete(id)))
+        #expect(!(try await FileRecordStore(directory: folder.sub("absent")).delete(id)))
         // Reading or deleting a session that does not exist creates no file.
         let ghost = try SessionID("ghost")
         await #expect(throws: SessionStoreError.self) { try await store.load(ghost) }
@@ -80,7 +80,7 @@ struct PersistenceStoreTests {
         let blocker = folder.sub("blocker")
         try "not a folder".write(toFile: blocker, atomically: false, encoding: .utf8)
         let recorder = EventRecorder()
-        let store = FileSessionStore(
+        let store = FileRecordStore(
             configuration: .init(directory: blocker + "/sessions", eventHandler: recorder.handler))
         let events = store.events()
         let id = try SessionID("stubborn")
@@ -123,7 +123,7 @@ struct PersistenceStoreTests {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
         let recorder = EventRecorder()
-        let store = FileSessionStore(configuration: .init(directory: directory, eventHandler: recorder.handler))
+        let store = FileRecordStore(configuration: .init(directory: directory, eventHandler: recorder.handler))
         let id = try SessionID("phoenix")
         let writer = try await store.openSession(id, workingDirectory: "/w", options: ["k": 1])
         try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(0)))
@@ -149,7 +149,7 @@ struct PersistenceStoreTests {
             for tag in 0..<4 {
                 group.addTask {
                     // Two instances, each with two writers on the same session.
-                    let store = FileSessionStore(
+                    let store = FileRecordStore(
                         configuration: .init(directory: directory, compaction: CompactionPolicy(checkpointRatio: 0.5)))
                     let writer = store.makeWriter(for: id, workingDirectory: "/w")
                     for index in 0..<perWriter {
@@ -166,7 +166,7 @@ struct PersistenceStoreTests {
             }
             try await group.waitForAll()
         }
-        let loaded = try await FileSessionStore(directory: directory).loadWithDiagnostics(id)
+        let loaded = try await FileRecordStore(directory: directory).loadWithDiagnostics(id)
         #expect(loaded.diagnostics.skippedJournalLines == 0)
         let marks = try writerMarks(loaded.data)
         #expect(marks.count == 4 * perWriter)
@@ -179,7 +179,7 @@ struct PersistenceStoreTests {
     func enqueueFlushClose() async throws {
         let folder = TemporaryFolder()
         let recorder = EventRecorder()
-        let store = FileSessionStore(
+        let store = FileRecordStore(
             configuration: .init(directory: folder.sub("sessions"), eventHandler: recorder.handler))
         let id = try SessionID("batch")
         let writer = store.makeWriter(for: id, workingDirectory: "/w")
@@ -206,7 +206,7 @@ struct PersistenceStoreTests {
     func compactionIsGeometric() async throws {
         let folder = TemporaryFolder()
         let recorder = EventRecorder()
-        let store = FileSessionStore(
+        let store = FileRecordStore(
             configuration: .init(directory: folder.sub("sessions"), durability: .never, eventHandler: recorder.handler))
         let id = try SessionID("geometric")
         let writer = try await store.openSession(id, workingDirectory: "/w")
@@ -223,7 +223,7 @@ struct PersistenceStoreTests {
     @Test("the events stream delivers events to every subscriber")
     func eventStreams() async throws {
         let folder = TemporaryFolder()
-        let store = FileSessionStore(directory: folder.sub("sessions"))
+        let store = FileRecordStore(directory: folder.sub("sessions"))
         let first = store.events()
         let second = store.events()
         let id = try SessionID("events")

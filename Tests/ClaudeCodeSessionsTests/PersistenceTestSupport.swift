@@ -48,7 +48,7 @@ func fileMode(_ path: String) -> UInt32? {
     return UInt32(status.st_mode) & 0o7777
 }
 
-extension FileSessionStore {
+extension FileRecordStore {
     convenience init(folder: TemporaryFolder, durability: DurabilityPolicy = .checkpoint) {
         self.init(configuration: .init(directory: folder.sub("sessions"), durability: durability))
     }

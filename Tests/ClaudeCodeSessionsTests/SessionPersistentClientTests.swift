@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func firstTurnAndPromptsAreRecordedInWireOrder() async throws {
-        let store = InMemorySessionRecordStore()
+        let store = InMemoryRecordStore()
         let player = Player()
         var options = ClaudeCodeOptions()
         options.cwd = "/projects/demo"
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func recordingHappensWithoutReadingMessages() async throws {
-        let store = InMemorySessionRecordStore()
+        let store = InMemoryRecordStore()
         let player = Player()
         let client = SessionPersistentClient(store: store, transport: player.factory)
         try await connect(client, player)
@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test func resumeBeforeConnectPassesResumeAndContinuesTheRecord() async throws {
-        let store = InMemorySessionRecordStore()
+        let store = InMemoryRecordStore()
         let player = Player()
         let first = SessionPersistentClient(store: store, transport: player.factory)
         try await connect(first, player)
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func resumeWhileConnectedReconnects() async throws {
-        let store = InMemorySessionRecordStore()
+        let store = InMemoryRecordStore()
         let player = Player()
         let client = SessionPersistentClient(store: store, transport: player.factory)
         try await connect(client, player)
@@ -144,7 +144,7 @@ import Testing
     }
 
     @Test func readingBeforeConnectIsANotConnectedError() async throws {
-        let client = SessionPersistentClient(store: InMemorySessionRecordStore(), transport: Player().factory)
+        let client = SessionPersistentClient(store: InMemoryRecordStore(), transport: Player().factory)
         for stream in [client.receiveMessages(), client.receiveResponse()] {
             do {
                 for try await _ in stream {}
@@ -156,7 +156,7 @@ import Testing
     }
 
     @Test func hostileIDsAreRejectedBeforeAnyPath() async throws {
-        let client = SessionPersistentClient(store: InMemorySessionRecordStore(), transport: Player().factory)
+        let client = SessionPersistentClient(store: InMemoryRecordStore(), transport: Player().factory)
         for id in ["../etc/passwd", "a/b", "x\u{0}y", "..", ".", "line\nbreak", String(repeating: "a", count: 500), ""]
         {
             await #expect(throws: SessionStoreError.self) { try await client.startOrResumeSession(id) }
@@ -167,7 +167,7 @@ import Testing
     }
 
     @Test func aForkGetsItsOwnRecordAndTheParentStaysIntact() async throws {
-        let store = InMemorySessionRecordStore()
+        let store = InMemoryRecordStore()
         let player = Player()
         let client = SessionPersistentClient(store: store, transport: player.factory)
         try await connect(client, player)
@@ -215,12 +215,12 @@ import Testing
         func loadRecord(_ id: SessionID) throws(SessionStoreError) -> SessionData {
             throw SessionStoreError(.sessionNotFound)
         }
-        func listRecords() throws(SessionStoreError) -> [SessionListEntry] { [] }
+        func listRecords() throws(SessionStoreError) -> [RecordListEntry] { [] }
         func deleteRecord(_ id: SessionID) throws(SessionStoreError) {}
     }
 
     @Test func callbacksInTheOptionsAnswerTheCLIThroughTheWrapper() async throws {
-        let store = InMemorySessionRecordStore()
+        let store = InMemoryRecordStore()
         let player = Player()
         var options = ClaudeCodeOptions()
         options.canUseTool = { toolName, _, _ in .deny(message: "recorded no for \(toolName)") }

@@ -12,18 +12,18 @@ struct StoreConformanceTests {
         #expect(outcome == .passed)
     }
 
-    @Test("FileSessionTranscriptStore", arguments: SessionStoreConformance.checks)
+    @Test("FileSessionStore", arguments: SessionStoreConformance.checks)
     func file(_ check: SessionStoreConformance.Check) async throws {
         let folder = TemporaryFolder()
         let counter = Counter()
         let outcome = try await check.run(options: .init(requireExactBytes: true)) {
-            FileSessionTranscriptStore(directory: folder.sub("store-\(counter.next())"))
+            FileSessionStore(directory: folder.sub("store-\(counter.next())"))
         }
         #expect(outcome == .passed)
     }
 
     /// A second instance over the same folder sees what the first wrote (nothing lives only in a cache).
-    @Test("FileSessionTranscriptStore, reopened for every call", arguments: SessionStoreConformance.checks)
+    @Test("FileSessionStore, reopened for every call", arguments: SessionStoreConformance.checks)
     func fileReopened(_ check: SessionStoreConformance.Check) async throws {
         let folder = TemporaryFolder()
         let counter = Counter()
@@ -34,10 +34,10 @@ struct StoreConformanceTests {
     }
 }
 
-/// A catalog that makes a new `FileSessionTranscriptStore` for every call.
+/// A catalog that makes a new `FileSessionStore` for every call.
 struct ReopeningStore: SessionCatalog {
     let directory: String
-    private var fresh: FileSessionTranscriptStore { FileSessionTranscriptStore(directory: directory) }
+    private var fresh: FileSessionStore { FileSessionStore(directory: directory) }
 
     func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey) async throws(SessionStoreError) {
         try await fresh.append(entries, to: key)
@@ -80,6 +80,6 @@ struct UUIDDeduplicationTests {
 
     @Test func file() async throws {
         let folder = TemporaryFolder()
-        try await check(FileSessionTranscriptStore(directory: folder.sub("store")))
+        try await check(FileSessionStore(directory: folder.sub("store")))
     }
 }

@@ -61,7 +61,7 @@ struct StoreSessionLibraryTests {
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scenario.home,
         ]
         let disk = ClaudeSessionLibrary(configDirectory: scenario.fixtures.configDirectory, environment: environment)
-        let store = FileSessionTranscriptStore(directory: root + "/store")
+        let store = FileSessionStore(directory: root + "/store")
         let library = StoreSessionLibrary(store: store)
         let directory = scenario.projectA
         let sessions = try await Self.copyProject(directory, projects: scenario.fixtures.projectsDirectory, into: store)

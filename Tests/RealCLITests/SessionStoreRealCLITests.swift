@@ -33,7 +33,7 @@ func transcriptLines(_ url: URL) throws -> [String] {
 struct SessionStoreRealCLITests {
     @Test func theStoreHoldsTheCLITranscriptByteForByte() async throws {
         try await RealCLIHarness.run { harness in
-            let store = FileSessionTranscriptStore(directory: harness.sandbox.root.appendingPathComponent("store").path)
+            let store = FileSessionStore(directory: harness.sandbox.root.appendingPathComponent("store").path)
             let client = ClaudeSDKClient(
                 options: harness.options { $0.permissionMode = .bypassPermissions }, sessionStore: store)
             try await client.connect()
@@ -99,7 +99,7 @@ struct SessionStoreRealCLITests {
     @Test func aSessionResumesFromTheStoreInAFreshHome() async throws {
         try await RealCLIHarness.run { harness in
             let storePath = harness.sandbox.root.appendingPathComponent("store").path
-            let store = FileSessionTranscriptStore(directory: storePath)
+            let store = FileSessionStore(directory: storePath)
             // Record two turns, with a subagent.
             let sessionID = try await ClaudeSDKClient.withSessionStore(
                 options: harness.options { $0.permissionMode = .bypassPermissions }, store: store
@@ -201,7 +201,7 @@ struct SessionStoreRealCLITests {
                 try await client.query("imported turn")
                 return try #require(lastResult(try await collectResponse(client))).sessionID
             }
-            let store = FileSessionTranscriptStore(directory: harness.sandbox.root.appendingPathComponent("store").path)
+            let store = FileSessionStore(directory: harness.sandbox.root.appendingPathComponent("store").path)
             let result = try await importSession(
                 sessionID, into: store, directory: harness.sandbox.workDirectory.path,
                 configDirectory: harness.sandbox.homeDirectory.appendingPathComponent(".claude").path, batchSize: 4)

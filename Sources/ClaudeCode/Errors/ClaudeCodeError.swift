@@ -13,7 +13,7 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
         fileprivate enum Value: String, Sendable {
             case cliNotFound, cliNotExecutable, launchFailed, processExited, notConnected, alreadyConnected
             case transportClosed, writeFailed, controlTimeout, controlError, invalidOptions, invalidInput
-            case cancelled, protocolViolation, initializeFailed
+            case cancelled, protocolViolation, initializeFailed, workingDirectoryNotFound
         }
         fileprivate let value: Value
         public var description: String { value.rawValue }
@@ -48,6 +48,9 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
         public static let protocolViolation = Code(value: .protocolViolation)
         /// The `initialize` handshake failed.
         public static let initializeFailed = Code(value: .initializeFailed)
+        /// The working directory the CLI is to run in does not exist or is not a folder;
+        /// ``ClaudeCodeError/message`` names it and says how to choose another.
+        public static let workingDirectoryNotFound = Code(value: .workingDirectoryNotFound)
     }
 
     /// What kind of failure this is.

@@ -40,7 +40,7 @@ public enum CLILocator {
         for directory in (environment["PATH"] ?? "").split(separator: ":") where !directory.isEmpty {
             if let found = try check("\(directory)/claude") { return found }
         }
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = HomeDirectory.path(environment: environment)
         let known = [
             "\(home)/.claude/local/claude", "\(home)/.local/bin/claude", "/usr/local/bin/claude",
             "\(home)/.npm-global/bin/claude", "\(currentDirectory)/node_modules/.bin/claude",

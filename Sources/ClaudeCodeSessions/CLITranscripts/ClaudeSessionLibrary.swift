@@ -67,9 +67,7 @@ public struct ClaudeSessionLibrary: Sendable {
     }
 
     static func homeDirectory(_ environment: [String: String]) -> String {
-        if let home = environment["HOME"], !home.isEmpty { return home }
-        if let entry = getpwuid(getuid()), let directory = entry.pointee.pw_dir { return String(cString: directory) }
-        return "/"
+        HomeDirectory.path(environment: environment)
     }
 
     /// The folder name the CLI uses for a working directory (after resolving symbolic

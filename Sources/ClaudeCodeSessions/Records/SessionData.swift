@@ -94,7 +94,7 @@ public struct SessionData: Sendable, Hashable, Codable {
 
 /// What a load found besides the data: how many records came from where, and what was
 /// skipped. Nothing here is an error; a torn last journal line after a crash is normal.
-public struct SessionLoadDiagnostics: Sendable, Hashable {
+package struct SessionLoadDiagnostics: Sendable, Hashable {
     /// Messages read from the snapshot (`<id>.json`).
     public var snapshotMessageCount: Int = 0
     /// Messages read from the journal (`<id>.journal`) on top of the snapshot.
@@ -115,7 +115,7 @@ public struct SessionLoadDiagnostics: Sendable, Hashable {
 }
 
 /// A loaded session together with its load diagnostics.
-public struct LoadedSession: Sendable, Hashable {
+package struct LoadedSession: Sendable, Hashable {
     /// The session.
     public var data: SessionData
     /// What the load found.

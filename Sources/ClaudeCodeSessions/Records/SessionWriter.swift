@@ -11,8 +11,8 @@ import Synchronization
 /// Records one session: appends messages to its journal and folds the journal into the
 /// snapshot at checkpoints.
 ///
-/// Get one from ``FileSessionStore/makeWriter(for:workingDirectory:options:startTime:)`` or
-/// ``FileSessionStore/openSession(_:workingDirectory:options:startTime:)``.
+/// Get one from ``FileRecordStore/makeWriter(for:workingDirectory:options:startTime:)`` or
+/// ``FileRecordStore/openSession(_:workingDirectory:options:startTime:)``.
 ///
 /// Records are written in the order they are submitted, by ``enqueue(_:)`` (returns at once)
 /// or ``append(_:)`` (returns once the record is in the journal), on the store's I/O queue;
@@ -31,9 +31,9 @@ import Synchronization
 ///
 /// - Important: ``append(_:)``, ``flush()`` and ``checkpoint()`` are not cancellable: a write
 ///   that has been submitted completes even if the calling task is cancelled.
-public final class SessionWriter: Sendable {
+package final class SessionWriter: Sendable {
     /// The session this writer records.
-    public let sessionID: SessionID
+    package let sessionID: SessionID
 
     private let core: StoreCore
     private let state: Mutex<State>
@@ -98,7 +98,7 @@ public final class SessionWriter: Sendable {
     ///
     /// After ``close()`` the message is not recorded and a
     /// ``PersistenceEvent/Kind/recordsDropped`` event is emitted.
-    public func enqueue(_ message: ConversationMessage) {
+    package func enqueue(_ message: ConversationMessage) {
         submit(.message(message), waiter: nil)
     }
 
@@ -110,22 +110,21 @@ public final class SessionWriter: Sendable {
     ///   ``DurabilityPolicy/everyMessage`` it also throws when the message was written but
     ///   `fdatasync` failed; the message is then in the journal and is not written again.
     ///   `.writerClosed` after ``close()``.
-    public func append(_ message: ConversationMessage) async throws {
+    package func append(_ message: ConversationMessage) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             submit(.message(message), waiter: continuation)
         }
     }
 
     /// Records a change of the session's working directory or options (`nil` keeps a value).
-    public func updateMetadata(workingDirectory: String? = nil, options: [String: JSONValue]? = nil) {
+    package func updateMetadata(workingDirectory: String? = nil, options: [String: JSONValue]? = nil) {
         guard workingDirectory != nil || options != nil else { return }
         submit(.meta(MetadataUpdate(workingDirectory: workingDirectory, options: options), Date()), waiter: nil)
     }
 
     /// Total wall time this writer has spent on the store's I/O queue (writing, syncing,
     /// compacting), excluding time spent waiting for the queue. For benchmarks.
-    @_spi(Benchmarking)
-    public var ioTime: Duration {
+    package var ioTime: Duration {
         .nanoseconds(Int64(ioNanoseconds.load(ordering: .relaxed)))
     }
 
@@ -140,7 +139,7 @@ public final class SessionWriter: Sendable {
 
     /// The number of records waiting to be written (normally 0 or a few; grows while the
     /// disk is failing).
-    public var pendingCount: Int {
+    package var pendingCount: Int {
         state.withLock { $0.pendingCount }
     }
 
@@ -175,7 +174,7 @@ public final class SessionWriter: Sendable {
 
     /// Waits until every record submitted before the call is in the journal.
     /// - Throws: ``SessionStoreError`` when a write failed; the records stay queued.
-    public func flush() async throws {
+    package func flush() async throws {
         let target = state.withLock { $0.nextTicket - 1 }
         try await core.write { () throws(SessionStoreError) in
             try self.drain(through: target)
@@ -188,7 +187,7 @@ public final class SessionWriter: Sendable {
     /// - Throws: ``SessionStoreError``; also reported as a
     ///   ``PersistenceEvent/Kind/checkpointFailed`` event. Nothing is lost; the next
     ///   checkpoint retries.
-    public func checkpoint() async throws {
+    package func checkpoint() async throws {
         let target = state.withLock { $0.nextTicket - 1 }
         try await core.write { () throws(SessionStoreError) in
             try self.checkpointNow(through: target, forceCompaction: false)
@@ -196,7 +195,7 @@ public final class SessionWriter: Sendable {
     }
 
     /// Like ``checkpoint()``, but returns at once; failures are reported as events only.
-    public func requestCheckpoint() {
+    package func requestCheckpoint() {
         let target = state.withLock { $0.nextTicket - 1 }
         core.queue.async {
             _ = try? self.checkpointNow(through: target, forceCompaction: false)
@@ -208,7 +207,7 @@ public final class SessionWriter: Sendable {
     ///
     /// - Throws: ``SessionStoreError`` when records could not be written or folded. They
     ///   stay queued: call `close()` (or ``flush()``) again to retry.
-    public func close() async throws {
+    package func close() async throws {
         let target = state.withLock { state in
             state.closed = true
             return state.nextTicket - 1

@@ -14,7 +14,7 @@ public import Logging
 /// The embedded default ``SessionCatalog``: transcripts as JSON Lines files in a folder.
 ///
 /// ```swift
-/// let store = FileSessionTranscriptStore()           // ~/.claude_sdk/transcripts
+/// let store = FileSessionStore()           // ~/.claude_sdk/transcripts
 /// let client = ClaudeSDKClient(options: options, sessionStore: store)
 /// ```
 ///
@@ -57,7 +57,7 @@ public import Logging
 /// ## Threads
 /// All file I/O runs on a serial dispatch queue owned by the store, never on the Swift
 /// concurrency thread pool.
-public final class FileSessionTranscriptStore: SessionCatalog {
+public final class FileSessionStore: SessionCatalog {
     /// How a store behaves.
     public struct Configuration: Sendable {
         /// The folder holding the projects. Created (mode 0700) on first write.
@@ -75,7 +75,7 @@ public final class FileSessionTranscriptStore: SessionCatalog {
 
         /// Creates a configuration.
         public init(
-            directory: String = FileSessionTranscriptStore.defaultDirectory, syncEachAppend: Bool = false,
+            directory: String = FileSessionStore.defaultDirectory, syncEachAppend: Bool = false,
             lockTimeout: Duration = .seconds(30), cachedTranscripts: Int = 128,
             logger: Logger = Logger(label: "claude.sessions.transcripts")
         ) {
@@ -89,8 +89,8 @@ public final class FileSessionTranscriptStore: SessionCatalog {
 
     /// `~/.claude_sdk/transcripts`.
     public static var defaultDirectory: String {
-        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-        return (home.hasSuffix("/") ? home : home + "/") + ".claude_sdk/transcripts"
+        let home = HomeDirectory.path()
+        return (home == "/" ? "" : home) + "/.claude_sdk/transcripts"
     }
 
     /// The store's settings.
@@ -105,7 +105,7 @@ public final class FileSessionTranscriptStore: SessionCatalog {
     }
 
     /// Creates a store over `directory` with default settings.
-    public convenience init(directory: String = FileSessionTranscriptStore.defaultDirectory) {
+    public convenience init(directory: String = FileSessionStore.defaultDirectory) {
         self.init(configuration: Configuration(directory: directory))
     }
 

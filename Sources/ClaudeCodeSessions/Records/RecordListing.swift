@@ -4,8 +4,8 @@
     import Foundation
 #endif
 
-/// Summary metadata of one stored session, as listed by ``FileSessionStore/list()``.
-public struct SessionSummary: Sendable, Hashable {
+/// Summary metadata of one stored session, as listed by ``FileRecordStore/list()``.
+public struct RecordSummary: Sendable, Hashable {
     /// The session's id.
     public var sessionID: SessionID
     /// When the session was first recorded.
@@ -44,7 +44,7 @@ public struct SessionSummary: Sendable, Hashable {
 ///
 /// Listing shows such files rather than failing or hiding them, and the store never
 /// deletes them on its own.
-public struct DamagedSessionFile: Sendable, Hashable {
+public struct DamagedRecordFile: Sendable, Hashable {
     /// The file's name within the store's folder.
     public var fileName: String
     /// The file's path.
@@ -67,20 +67,20 @@ public struct DamagedSessionFile: Sendable, Hashable {
 }
 
 /// One entry of a listing: a readable session or a damaged file.
-public enum SessionListEntry: Sendable, Hashable {
+public enum RecordListEntry: Sendable, Hashable {
     /// A session that loads.
-    case session(SessionSummary)
+    case session(RecordSummary)
     /// A file that looks like a session but cannot be read as one.
-    case damaged(DamagedSessionFile)
+    case damaged(DamagedRecordFile)
 
     /// The summary, for a readable session.
-    public var summary: SessionSummary? {
+    public var summary: RecordSummary? {
         if case .session(let summary) = self { return summary }
         return nil
     }
 
     /// The damaged file, for an unreadable one.
-    public var damagedFile: DamagedSessionFile? {
+    public var damagedFile: DamagedRecordFile? {
         if case .damaged(let file) = self { return file }
         return nil
     }

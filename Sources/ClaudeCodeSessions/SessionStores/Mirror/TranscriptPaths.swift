@@ -50,8 +50,8 @@ enum TranscriptPaths {
     /// The CLI's configuration folder for the environment it runs with: `CLAUDE_CONFIG_DIR`, else `$HOME/.claude`.
     static func configDirectory(environment: [String: String]) -> String {
         if let configured = environment["CLAUDE_CONFIG_DIR"], !configured.isEmpty { return configured }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return (home.hasSuffix("/") ? String(home.dropLast()) : home) + "/.claude"
+        let home = HomeDirectory.path(environment: environment)
+        return (home == "/" ? "" : home) + "/.claude"
     }
 
     /// The `projects` folder the CLI started with `options` writes to.

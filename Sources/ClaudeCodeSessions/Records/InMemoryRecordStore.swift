@@ -2,7 +2,7 @@ public import ClaudeCode
 public import Foundation
 
 /// A ``SessionRecordStore`` that keeps records in memory, for tests and development.
-public actor InMemorySessionRecordStore: SessionRecordStore {
+public actor InMemoryRecordStore: SessionRecordStore {
     private var sessions: [SessionID: SessionData] = [:]
 
     public init() {}
@@ -30,10 +30,10 @@ public actor InMemorySessionRecordStore: SessionRecordStore {
         return data
     }
 
-    public func listRecords() throws(SessionStoreError) -> [SessionListEntry] {
+    public func listRecords() throws(SessionStoreError) -> [RecordListEntry] {
         sessions.values.sorted { $0.lastActivity > $1.lastActivity }.map {
             .session(
-                SessionSummary(
+                RecordSummary(
                     sessionID: $0.sessionID, startTime: $0.startTime, lastActivity: $0.lastActivity,
                     messageCount: $0.conversationHistory.count, workingDirectory: $0.workingDirectory,
                     schemaVersion: $0.schemaVersion, path: "", skippedJournalLines: 0))
@@ -45,7 +45,7 @@ public actor InMemorySessionRecordStore: SessionRecordStore {
     }
 
     struct Writer: SessionRecordWriter {
-        let store: InMemorySessionRecordStore
+        let store: InMemoryRecordStore
         let id: SessionID
         func append(_ messages: [ConversationMessage]) async throws(SessionStoreError) {
             try await store.append(messages, to: id)

@@ -5,7 +5,7 @@ extension ClaudeSDKClient {
     /// Creates a client whose sessions live in `sessionStore` as well as in the CLI's own files.
     ///
     /// ```swift
-    /// let store = FileSessionTranscriptStore()
+    /// let store = FileSessionStore()
     /// let client = ClaudeSDKClient(options: options, sessionStore: store)
     /// try await client.connect()                  // the CLI runs with --session-mirror
     /// try await client.query("Hello")

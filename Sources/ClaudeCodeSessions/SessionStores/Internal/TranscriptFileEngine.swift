@@ -10,7 +10,7 @@ import Synchronization
     import Darwin
 #endif
 
-/// The file operations of ``FileSessionTranscriptStore``. Every method is synchronous and runs on
+/// The file operations of ``FileSessionStore``. Every method is synchronous and runs on
 /// the store's serial queue; the caches are behind a mutex only to satisfy `Sendable`.
 final class TranscriptFileEngine: Sendable {
     struct IndexRecord: Sendable {
@@ -52,10 +52,10 @@ final class TranscriptFileEngine: Sendable {
     static let lockName = ".lock"
 
     let root: StoreRoot
-    let configuration: FileSessionTranscriptStore.Configuration
+    let configuration: FileSessionStore.Configuration
     private let caches = Mutex(Caches())
 
-    init(configuration: FileSessionTranscriptStore.Configuration) {
+    init(configuration: FileSessionStore.Configuration) {
         self.configuration = configuration
         self.root = StoreRoot(path: configuration.directory)
     }

@@ -3,7 +3,7 @@ public import Foundation
 
 /// Where ``SessionPersistentClient`` keeps its conversation records.
 ///
-/// ``FileSessionStore`` (the seed's JSON files) is the default; ``InMemorySessionRecordStore``
+/// ``FileRecordStore`` (the seed's JSON files) is the default; ``InMemoryRecordStore``
 /// serves tests. A store hands out one ``SessionRecordWriter`` per recorded session.
 public protocol SessionRecordStore: Sendable {
     /// Opens the record of `id` for appending, creating it with this metadata when it does not exist.
@@ -13,7 +13,7 @@ public protocol SessionRecordStore: Sendable {
     /// The whole record of `id`.
     func loadRecord(_ id: SessionID) async throws(SessionStoreError) -> SessionData
     /// Every record, with damaged files reported rather than hidden.
-    func listRecords() async throws(SessionStoreError) -> [SessionListEntry]
+    func listRecords() async throws(SessionStoreError) -> [RecordListEntry]
     /// Removes the record of `id`.
     func deleteRecord(_ id: SessionID) async throws(SessionStoreError)
 }
@@ -28,7 +28,7 @@ public protocol SessionRecordWriter: Sendable {
     func close() async throws(SessionStoreError)
 }
 
-extension FileSessionStore: SessionRecordStore {
+extension FileRecordStore: SessionRecordStore {
     public func openRecord(
         _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]
     ) async throws(SessionStoreError) -> any SessionRecordWriter {
@@ -42,7 +42,7 @@ extension FileSessionStore: SessionRecordStore {
         try await Self.typed { try await self.load(id) }
     }
 
-    public func listRecords() async throws(SessionStoreError) -> [SessionListEntry] {
+    public func listRecords() async throws(SessionStoreError) -> [RecordListEntry] {
         try await Self.typed { try await self.list() }
     }
 
@@ -72,10 +72,10 @@ struct FileRecordWriter: SessionRecordWriter {
     }
 
     func checkpoint() async throws(SessionStoreError) {
-        try await FileSessionStore.typed { try await writer.checkpoint() }
+        try await FileRecordStore.typed { try await writer.checkpoint() }
     }
 
     func close() async throws(SessionStoreError) {
-        try await FileSessionStore.typed { try await writer.close() }
+        try await FileRecordStore.typed { try await writer.close() }
     }
 }

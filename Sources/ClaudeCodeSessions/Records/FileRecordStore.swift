@@ -24,7 +24,7 @@ public import Logging
 /// ``load(_:)``, and manage the folder with ``list()`` and ``delete(_:)``.
 ///
 /// ```swift
-/// let store = FileSessionStore()                       // ~/.claude_sdk/sessions
+/// let store = FileRecordStore()                       // ~/.claude_sdk/sessions
 /// let writer = try await store.openSession(id, workingDirectory: cwd)
 /// writer.enqueue(ConversationMessage(direction: .sent, rawJSON: promptFrame))
 /// writer.enqueue(ConversationMessage(direction: .received, rawJSON: line))
@@ -60,7 +60,7 @@ public import Logging
 /// the folder is refused (``SessionStoreError/Code/unsafePath``). Only the configured folder
 /// itself may be a symbolic link. Temporary files are created with `O_EXCL`. Nothing is
 /// ever deleted except by ``delete(_:)``.
-public final class FileSessionStore: Sendable {
+public final class FileRecordStore: Sendable {
     /// How a store behaves.
     public struct Configuration: Sendable {
         /// The folder holding the session files. Created (mode 0700) on first write.
@@ -79,7 +79,7 @@ public final class FileSessionStore: Sendable {
 
         /// Creates a configuration.
         public init(
-            directory: String = FileSessionStore.defaultDirectory,
+            directory: String = FileRecordStore.defaultDirectory,
             durability: DurabilityPolicy = .checkpoint,
             compaction: CompactionPolicy = CompactionPolicy(),
             lockTimeout: Duration = .seconds(30),
@@ -140,7 +140,7 @@ public final class FileSessionStore: Sendable {
     ///     for an existing one it is recorded as a metadata change when given.
     ///   - options: The serializable options subset, handled like `workingDirectory`.
     ///   - startTime: The start time of a new session.
-    public func makeWriter(
+    package func makeWriter(
         for id: SessionID,
         workingDirectory: String? = nil,
         options: [String: JSONValue]? = nil,
@@ -161,7 +161,7 @@ public final class FileSessionStore: Sendable {
     /// create the session to the caller.
     /// - Throws: ``SessionStoreError`` (`.ioFailure`, `.notADirectory`, `.unsafePath`,
     ///   `.lockTimeout`).
-    public func openSession(
+    package func openSession(
         _ id: SessionID,
         workingDirectory: String? = nil,
         options: [String: JSONValue]? = nil,
@@ -180,13 +180,13 @@ public final class FileSessionStore: Sendable {
     /// Records still waiting in a writer's queue are not included; `flush()` it first.
     /// - Throws: ``SessionStoreError`` `.sessionNotFound`; `.damagedFile` naming the file
     ///   and why; `.schemaTooNew`; `.unsafePath`; `.ioFailure`.
-    public func load(_ id: SessionID) async throws -> SessionData {
+    package func load(_ id: SessionID) async throws -> SessionData {
         try await loadWithDiagnostics(id).data
     }
 
     /// Loads a session and reports what the load skipped.
     /// - Throws: Like ``load(_:)``.
-    public func loadWithDiagnostics(_ id: SessionID) async throws -> LoadedSession {
+    package func loadWithDiagnostics(_ id: SessionID) async throws -> LoadedSession {
         let core = self.core
         let loaded = try await core.read { () throws(SessionStoreError) -> LoadedSession in
             try core.makeFiles(id).loadLocked()
@@ -202,7 +202,7 @@ public final class FileSessionStore: Sendable {
 
     /// Whether a snapshot exists for `id` (it may still be damaged).
     /// - Throws: ``SessionStoreError`` `.ioFailure`.
-    public func contains(_ id: SessionID) async throws -> Bool {
+    package func contains(_ id: SessionID) async throws -> Bool {
         let core = self.core
         return try await core.read { () throws(SessionStoreError) -> Bool in
             guard let directory = try core.root.revalidate(create: false) else { return false }
@@ -221,13 +221,13 @@ public final class FileSessionStore: Sendable {
     /// Every session file is read and checked. Files that look like sessions but cannot be
     /// read as one (`*.json` that is corrupt, foreign, too new, a link, or named with an
     /// invalid id; a journal whose snapshot is missing) are listed as
-    /// ``SessionListEntry/damaged(_:)`` entries, after the readable ones, by file name.
+    /// ``RecordListEntry/damaged(_:)`` entries, after the readable ones, by file name.
     /// Hidden files (temporary files of the store) are not listed.
     /// - Returns: An empty list when the folder does not exist.
     /// - Throws: ``SessionStoreError`` `.ioFailure` when the folder cannot be read.
-    public func list() async throws -> [SessionListEntry] {
+    package func list() async throws -> [RecordListEntry] {
         let core = self.core
-        return try await core.read { () throws(SessionStoreError) -> [SessionListEntry] in
+        return try await core.read { () throws(SessionStoreError) -> [RecordListEntry] in
             try core.listSessions()
         }
     }
@@ -239,7 +239,7 @@ public final class FileSessionStore: Sendable {
     /// - Returns: Whether the session existed.
     /// - Throws: ``SessionStoreError`` `.ioFailure`, `.lockTimeout`.
     @discardableResult
-    public func delete(_ id: SessionID) async throws -> Bool {
+    package func delete(_ id: SessionID) async throws -> Bool {
         let core = self.core
         return try await core.write { () throws(SessionStoreError) -> Bool in
             try core.makeFiles(id).delete()
@@ -247,9 +247,8 @@ public final class FileSessionStore: Sendable {
     }
 
     static func homeDirectory() -> String {
-        if let home = getenv("HOME"), home.pointee != 0 { return String(cString: home) }
-        if let entry = getpwuid(getuid()), let directory = entry.pointee.pw_dir { return String(cString: directory) }
-        return "/tmp"
+        let home = HomeDirectory.path()
+        return home == "/" ? "" : home
     }
 }
 
@@ -262,7 +261,7 @@ final class StoreCore: Sendable {
     /// The serial queue for all writes of this store.
     let queue: DispatchQueue
 
-    init(configuration: FileSessionStore.Configuration) {
+    init(configuration: FileRecordStore.Configuration) {
         root = StoreRoot(path: configuration.directory)
         settings = StoreSettings(
             durability: configuration.durability, compaction: configuration.compaction,
@@ -322,7 +321,7 @@ final class StoreCore: Sendable {
         }
     }
 
-    func listSessions() throws(SessionStoreError) -> [SessionListEntry] {
+    func listSessions() throws(SessionStoreError) -> [RecordListEntry] {
         // Revalidate: the folder may have been removed and made again since it was opened.
         guard let directory = try root.revalidate(create: false) else { return [] }
         let names: [String]
@@ -330,8 +329,8 @@ final class StoreCore: Sendable {
             throw SessionStoreError(.ioFailure, path: root.path, systemErrorNumber: error.number)
         }
         let nameSet = Set(names)
-        var sessions: [SessionSummary] = []
-        var damaged: [DamagedSessionFile] = []
+        var sessions: [RecordSummary] = []
+        var damaged: [DamagedRecordFile] = []
         for name in names where !name.hasPrefix(".") {
             let stem: Substring
             let isSnapshot: Bool
@@ -349,7 +348,7 @@ final class StoreCore: Sendable {
             let path = root.filePath(name)
             guard let id = SessionID(rawValue: String(stem)) else {
                 damaged.append(
-                    DamagedSessionFile(
+                    DamagedRecordFile(
                         fileName: name, path: path, sessionID: nil,
                         error: SessionStoreError(
                             .invalidSessionID, path: path,
@@ -358,7 +357,7 @@ final class StoreCore: Sendable {
             }
             if !isSnapshot {
                 damaged.append(
-                    DamagedSessionFile(
+                    DamagedRecordFile(
                         fileName: name, path: path, sessionID: id,
                         error: SessionStoreError(
                             .damagedFile, path: path, sessionID: id,
@@ -368,7 +367,7 @@ final class StoreCore: Sendable {
             do {
                 let loaded = try makeFiles(id).loadLocked()
                 sessions.append(
-                    SessionSummary(
+                    RecordSummary(
                         sessionID: id, startTime: loaded.data.startTime, lastActivity: loaded.data.lastActivity,
                         messageCount: loaded.data.conversationHistory.count,
                         workingDirectory: loaded.data.workingDirectory, schemaVersion: loaded.data.schemaVersion,
@@ -376,11 +375,11 @@ final class StoreCore: Sendable {
             } catch {
                 if error.code == .sessionNotFound { continue }  // deleted while listing
                 damaged.append(
-                    DamagedSessionFile(fileName: name, path: error.path ?? path, sessionID: id, error: error))
+                    DamagedRecordFile(fileName: name, path: error.path ?? path, sessionID: id, error: error))
             }
         }
         sessions.sort { ($0.lastActivity, $1.sessionID) > ($1.lastActivity, $0.sessionID) }
         damaged.sort { $0.fileName < $1.fileName }
-        return sessions.map(SessionListEntry.session) + damaged.map(SessionListEntry.damaged)
+        return sessions.map(RecordListEntry.session) + damaged.map(RecordListEntry.damaged)
     }
 }

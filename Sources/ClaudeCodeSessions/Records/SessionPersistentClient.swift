@@ -74,9 +74,9 @@ public final class SessionPersistentClient: Sendable {
         controlHandler: ControlRequestHandler? = nil, logger: Logger = Logger(label: "ClaudeCode.sessions")
     ) {
         let hub = PersistenceEventHub(handler: nil)
-        let store = FileSessionStore(
+        let store = FileRecordStore(
             configuration: .init(
-                directory: storagePath ?? FileSessionStore.defaultDirectory, durability: durability, logger: logger,
+                directory: storagePath ?? FileRecordStore.defaultDirectory, durability: durability, logger: logger,
                 eventHandler: { hub.emit($0) }))
         self.init(
             options: options, store: store, transport: transport, controlHandler: controlHandler, logger: logger,
@@ -120,7 +120,7 @@ public final class SessionPersistentClient: Sendable {
     }
 
     /// Every recorded session, newest activity first; damaged files are listed with the reason.
-    public func listSessions() async throws(SessionStoreError) -> [SessionListEntry] {
+    public func listSessions() async throws(SessionStoreError) -> [RecordListEntry] {
         try await store.listRecords()
     }
 

@@ -172,7 +172,7 @@ enum StoreResume {
         if let credentials = readRegularFile(source + "/.credentials.json") {
             try? writeFile(redactRefreshToken(credentials), to: root + "/.credentials.json")
         }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        let home = HomeDirectory.path(environment: environment)
         let claudeJSON = configured.map { $0 + "/.claude.json" } ?? home + "/.claude.json"
         if let bytes = readRegularFile(claudeJSON) { try? writeFile(bytes, to: root + "/.claude.json") }
         for name in ["settings.json", "cowork_settings.json"] {
