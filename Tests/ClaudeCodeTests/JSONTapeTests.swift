@@ -224,10 +224,10 @@ import Testing
             fields["turns"] = int(result.numTurns)
             fields["stop"] = string(result.stopReason)
             fields["cost"] = result.totalCostUSD.map(JSONValue.double) ?? .null
-            fields["usage"] = result.usage ?? "<absent>"
+            fields["usage"] = result.usage?.json ?? "<absent>"
             fields["result"] = string(result.result)
             fields["structured"] = result.structuredOutput ?? "<absent>"
-            fields["modelUsage"] = result.modelUsage ?? "<absent>"
+            fields["modelUsage"] = .object(result.modelUsage.mapValues(\.json))
             fields["denials"] = .array(result.permissionDenials)
             fields["errors"] = .array(result.errors.map(JSONValue.string))
             fields["apiErrorStatus"] = int(result.apiErrorStatus)

@@ -52,8 +52,9 @@ import Testing
         #expect(result.stopReason == "end_turn")
         #expect(result.terminalReason == "completed")
         #expect(result.result == "echo: hello | user_turns=1 | messages=2")
-        #expect(result.usage?["input_tokens"] == 2560)
-        #expect(result.modelUsage?["claude-opus-5-5"]?["contextWindow"] == 1_000_000)
+        #expect(result.usage?.inputTokens == 2560)
+        #expect(result.usage?.json["input_tokens"] == 2560)
+        #expect(result.modelUsage["claude-opus-5-5"]?.contextWindow == 1_000_000)
         #expect(result.raw.string == Self.resultSuccess)
     }
 

@@ -326,11 +326,21 @@ public struct ResultMessage: Sendable {
     public var numTurns: Int
     public var sessionID: String
     public var stopReason: String?
+    /// What the CLI process has spent since it started, in US dollars: a running total that
+    /// starts again at zero in every new process (also after `--resume`). Do not add these up
+    /// across results; see ``modelUsageSinceLastResult`` or `SessionLedger` for per-turn figures.
     public var totalCostUSD: Double?
-    public var usage: JSONValue?
+    /// The tokens of this turn.
+    public var usage: Usage?
     public var result: String?
     public var structuredOutput: JSONValue?
-    public var modelUsage: JSONValue?
+    /// What each model used since the CLI process started (a running total, like ``totalCostUSD``).
+    public var modelUsage: [String: ModelUsage]
+    /// What each model used since the previous result of the same process (`model_usage_since_last_result`),
+    /// when the CLI reports it (2.1.x does).
+    public var modelUsageSinceLastResult: [String: ModelUsage]?
+    /// The index of this result among the results of the CLI process (`result_index`), when reported.
+    public var resultIndex: Int?
     public var permissionDenials: [JSONValue]
     public var errors: [String]
     public var apiErrorStatus: Int?
@@ -348,10 +358,12 @@ public struct ResultMessage: Sendable {
         sessionID = json["session_id"]?.stringValue ?? ""
         stopReason = json["stop_reason"]?.stringValue
         totalCostUSD = json["total_cost_usd"]?.doubleValue
-        usage = json["usage"]?.jsonValue
+        usage = json["usage"].flatMap { Usage(json: $0.jsonValue) }
         result = json["result"]?.stringValue
         structuredOutput = json["structured_output"]?.jsonValue
-        modelUsage = json["modelUsage"]?.jsonValue
+        modelUsage = ModelUsage.byModel(json["modelUsage"]?.jsonValue)
+        modelUsageSinceLastResult = json["model_usage_since_last_result"].map { ModelUsage.byModel($0.jsonValue) }
+        resultIndex = json["result_index"]?.intValue
         permissionDenials = json["permission_denials"]?.elements?.map(\.jsonValue) ?? []
         errors = json["errors"]?.elements?.compactMap(\.stringValue) ?? []
         apiErrorStatus = json["api_error_status"]?.intValue

@@ -371,7 +371,8 @@ final class StoreCore: Sendable {
                         sessionID: id, startTime: loaded.data.startTime, lastActivity: loaded.data.lastActivity,
                         messageCount: loaded.data.conversationHistory.count,
                         workingDirectory: loaded.data.workingDirectory, schemaVersion: loaded.data.schemaVersion,
-                        path: path, skippedJournalLines: loaded.diagnostics.skippedJournalLines))
+                        path: path, skippedJournalLines: loaded.diagnostics.skippedJournalLines,
+                        fold: RecordSummaryFold(history: loaded.data.conversationHistory)))
             } catch {
                 if error.code == .sessionNotFound { continue }  // deleted while listing
                 damaged.append(

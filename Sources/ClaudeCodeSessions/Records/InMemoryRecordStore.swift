@@ -36,7 +36,8 @@ public actor InMemoryRecordStore: SessionRecordStore {
                 RecordSummary(
                     sessionID: $0.sessionID, startTime: $0.startTime, lastActivity: $0.lastActivity,
                     messageCount: $0.conversationHistory.count, workingDirectory: $0.workingDirectory,
-                    schemaVersion: $0.schemaVersion, path: "", skippedJournalLines: 0))
+                    schemaVersion: $0.schemaVersion, path: "", skippedJournalLines: 0,
+                    fold: RecordSummaryFold(history: $0.conversationHistory)))
         }
     }
 

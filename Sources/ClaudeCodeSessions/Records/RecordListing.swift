@@ -4,7 +4,7 @@
     import Foundation
 #endif
 
-/// Summary metadata of one stored session, as listed by ``FileRecordStore/list()``.
+/// Summary metadata of one recorded session, as ``SessionRecordStore/listRecords()`` lists it.
 public struct RecordSummary: Sendable, Hashable {
     /// The session's id.
     public var sessionID: SessionID
@@ -22,13 +22,22 @@ public struct RecordSummary: Sendable, Hashable {
     public var path: String
     /// Journal lines that were skipped while reading it (normally `0`).
     public var skippedJournalLines: Int
+    /// The title the CLI gave the session, else its first prompt (cut to 200 characters).
+    public var title: String?
+    /// The model of its latest turn (from the CLI's `system/init`).
+    public var model: String?
+    /// Its turns, tokens and cost, added up correctly across CLI processes.
+    public var ledger: SessionLedger
 
     /// Creates a summary (for ``SessionRecordStore`` implementations; `path` names where the
-    /// record lives, or is empty).
+    /// record lives, or is empty). `fold` gives the title, model and ledger.
     public init(
         sessionID: SessionID, startTime: Date, lastActivity: Date, messageCount: Int, workingDirectory: String,
-        schemaVersion: Int, path: String, skippedJournalLines: Int = 0
+        schemaVersion: Int, path: String, skippedJournalLines: Int = 0, fold: RecordSummaryFold = RecordSummaryFold()
     ) {
+        self.title = fold.title
+        self.model = fold.model
+        self.ledger = fold.ledger
         self.sessionID = sessionID
         self.startTime = startTime
         self.lastActivity = lastActivity

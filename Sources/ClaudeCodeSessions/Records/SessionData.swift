@@ -92,6 +92,11 @@ public struct SessionData: Sendable, Hashable, Codable {
     }
 }
 
+extension SessionData {
+    /// The session's turns, tokens and cost, added up correctly across CLI processes (see ``SessionLedger``).
+    public var ledger: SessionLedger { SessionLedger(history: conversationHistory) }
+}
+
 /// What a load found besides the data: how many records came from where, and what was
 /// skipped. Nothing here is an error; a torn last journal line after a crash is normal.
 package struct SessionLoadDiagnostics: Sendable, Hashable {
