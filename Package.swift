@@ -87,6 +87,12 @@ let package = Package(
         .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
         // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
+        // Test helper: a SessionPersistentClient conversation in a process of its own (resume-anywhere tests).
+        .executableTarget(
+            name: "PersistentSessionRunner",
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeSessionsPostgres",
+            ]),
         // Test helper: appends to a SQLite store from another process (multi-process tests).
         .executableTarget(name: "SQLiteStoreWriter", dependencies: ["ClaudeCodeSessions", "ClaudeCodeSessionsSQLite"]),
         // Test helper: appends to a FileSessionStore from another process (multi-process and crash tests).
@@ -143,7 +149,9 @@ let package = Package(
             // FakeClaudeCLI: so `swift test` builds `fake-claude`, which the tests run.
             dependencies: ["ClaudeCode", "ClaudeCodeTesting", "FakeClaudeCLI"]
         ),
-        .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
+        .testTarget(
+            name: "RealCLITests",
+            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "PersistentSessionRunner"]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",
             dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter"]

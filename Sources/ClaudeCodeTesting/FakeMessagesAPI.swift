@@ -83,6 +83,7 @@ public final class FakeMessagesAPI: Sendable {
         var port: Int = 0
         var responder: Responder?
         var requests: [Request] = []
+        var reportedUsage: [ReportedUsage] = []
         var waiters: [UInt64: Waiter] = [:]
         var nextWaiterID: UInt64 = 0
         var modelCallCount = 0
@@ -118,6 +119,21 @@ public final class FakeMessagesAPI: Sendable {
     /// Every request received so far, in arrival order.
     public var requests: [Request] {
         get async { state.withLock { $0.requests } }
+    }
+
+    /// The token counts the server reported, one per message it answered, in order.
+    public struct ReportedUsage: Sendable, Hashable {
+        /// The request's model.
+        public var model: String
+        /// `usage.input_tokens` of the answer.
+        public var inputTokens: Int
+        /// `usage.output_tokens` of the answer (the final count, for a streamed answer).
+        public var outputTokens: Int
+    }
+
+    /// What the server reported as usage for every message it answered (not for errors), in order.
+    public var reportedUsage: [ReportedUsage] {
+        get async { state.withLock { $0.reportedUsage } }
     }
 
     /// The `POST /v1/messages` requests received so far, in arrival order.
@@ -386,6 +402,7 @@ public final class FakeMessagesAPI: Sendable {
                 return false
             }
             let stop = stopReason ?? (hasToolUse ? "tool_use" : "end_turn")
+            report(model, inputTokens, Self.outputTokens(resolved))
             if !request.isStreaming {
                 return jsonMessage(resolved, stop: stop, ids: ids, model: model, inputTokens: inputTokens)
             }
@@ -397,6 +414,7 @@ public final class FakeMessagesAPI: Sendable {
 
         case .slowText(let ticks, let interval):
             let text = (1...ticks).map { "tick \($0) " }.joined()
+            report(model, inputTokens, request.isStreaming ? ticks * 3 : Self.outputTokens([.text(text)]))
             if !request.isStreaming {
                 return jsonMessage([.text(text)], stop: "end_turn", ids: ids, model: model, inputTokens: inputTokens)
             }
@@ -421,6 +439,12 @@ public final class FakeMessagesAPI: Sendable {
             sse.delta(index: 0, ["type": "text_delta", "text": .string(String(text.prefix(max(1, text.count / 2))))])
             sse.steps.append(.fail)
             return streamResponse(sse.steps, requestID: ids.request)
+        }
+    }
+
+    private func report(_ model: String, _ input: Int, _ output: Int) {
+        state.withLock {
+            $0.reportedUsage.append(ReportedUsage(model: model, inputTokens: input, outputTokens: output))
         }
     }
 

@@ -103,11 +103,26 @@ public final class FileRecordStore: Sendable {
     /// The configuration the store was created with.
     public let configuration: Configuration
     let core: StoreCore
+    let transcripts: FileSessionStore
 
     /// Creates a store. Nothing is touched on disk until the first write or read.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         self.core = StoreCore(configuration: configuration)
+        self.transcripts = FileSessionStore(
+            configuration: FileSessionStore.Configuration(
+                directory: Self.transcriptsDirectory(forRecordsIn: configuration.directory)))
+    }
+
+    /// Where the CLI's transcripts of these records are kept (``transcriptStore``):
+    /// `~/.claude_sdk/transcripts` beside the default records folder, else a `transcripts` folder
+    /// inside the records folder. Either way, copying the records folder's parent (or the folder
+    /// itself) to another machine takes the transcripts along.
+    public var transcriptsDirectory: String { transcripts.configuration.directory }
+
+    static func transcriptsDirectory(forRecordsIn directory: String) -> String {
+        if directory == defaultDirectory { return FileSessionStore.defaultDirectory }
+        return (directory.hasSuffix("/") ? String(directory.dropLast()) : directory) + "/transcripts"
     }
 
     /// Creates a store over `directory` with default settings.

@@ -2,10 +2,18 @@ public import ClaudeCode
 public import Foundation
 
 /// A ``SessionRecordStore`` that keeps records in memory, for tests and development.
+///
+/// The CLI's transcripts of its records go to its own ``InMemorySessionStore``
+/// (``transcripts``), so a conversation recorded here resumes from memory too.
 public actor InMemoryRecordStore: SessionRecordStore {
     private var sessions: [SessionID: SessionData] = [:]
+    /// Where the CLI's transcripts of these records are kept.
+    public nonisolated let transcripts = InMemorySessionStore()
 
     public init() {}
+
+    /// ``transcripts``.
+    public nonisolated var transcriptStore: (any SessionStore)? { transcripts }
 
     public func openRecord(
         _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]

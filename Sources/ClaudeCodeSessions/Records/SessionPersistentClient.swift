@@ -23,9 +23,20 @@ import Synchronization
 /// blocks them: a store failure is reported through ``persistenceEvents()`` and the log, and the
 /// conversation goes on.
 ///
-/// The first turn is recorded in full: frames that cross before the CLI has said its session id
-/// are held and written once the id is known. Each turn's end and ``disconnect()`` make the
-/// records durable.
+/// The first turn is recorded in full: frames that cross before the CLI has confirmed its
+/// session (its `system/init`) are held and written once it has; a connection the CLI never
+/// confirms (an unknown `--resume` id) leaves no record behind. Each turn's end and
+/// ``disconnect()`` make the records durable.
+///
+/// ## Resuming anywhere
+///
+/// The CLI's transcripts are mirrored into the record store's transcript store
+/// (``TranscriptCopy/automatic``: `~/.claude_sdk/transcripts` beside the default records, the
+/// database itself for SQLite and PostgreSQL). ``startOrResumeSession(_:)`` then continues a
+/// conversation wherever the store is reachable: when the CLI's own transcript is missing
+/// (another host or container, another `HOME`, the CLI's 30-day cleanup) the CLI resumes from
+/// the store's copy. A resumed session runs in the working directory it was recorded in, unless
+/// ``options`` sets ``ClaudeCodeOptions/cwd``.
 public final class SessionPersistentClient: Sendable {
     private struct State {
         var options: ClaudeCodeOptions
@@ -39,39 +50,56 @@ public final class SessionPersistentClient: Sendable {
     private let events: PersistenceEventHub
     /// The store that holds the records.
     public let store: any SessionRecordStore
+    /// The store that holds the CLI's transcripts of the records, if any (see ``TranscriptCopy``).
+    public let transcriptStore: (any SessionStore)?
+    private let transcriptConfiguration: SessionStoreConfiguration
     public let logger: Logger
 
     /// Creates a client that records into `store`.
+    /// - Parameters:
+    ///   - options: How to run the CLI.
+    ///   - store: Where the records go.
+    ///   - transcripts: Where the CLI's transcripts are copied so sessions resume anywhere; by
+    ///     default the record store's own ``SessionRecordStore/transcriptStore``.
+    ///   - transport: Makes the transport per connection; `nil` runs the real CLI.
+    ///   - controlHandler: Answers the CLI's control requests first.
+    ///   - logger: Where to log.
     public convenience init(
         options: ClaudeCodeOptions = ClaudeCodeOptions(), store: any SessionRecordStore,
-        transport: TransportFactory? = nil, controlHandler: ControlRequestHandler? = nil,
-        logger: Logger = Logger(label: "ClaudeCode.sessions")
+        transcripts: TranscriptCopy = .automatic, transport: TransportFactory? = nil,
+        controlHandler: ControlRequestHandler? = nil, logger: Logger = Logger(label: "ClaudeCode.sessions")
     ) {
         self.init(
-            options: options, store: store, transport: transport, controlHandler: controlHandler, logger: logger,
-            events: PersistenceEventHub(handler: nil))
+            options: options, store: store, transcripts: transcripts, transport: transport,
+            controlHandler: controlHandler, logger: logger, events: PersistenceEventHub(handler: nil))
     }
 
     private init(
-        options: ClaudeCodeOptions, store: any SessionRecordStore, transport: TransportFactory?,
-        controlHandler: ControlRequestHandler?, logger: Logger, events: PersistenceEventHub
+        options: ClaudeCodeOptions, store: any SessionRecordStore, transcripts: TranscriptCopy,
+        transport: TransportFactory?, controlHandler: ControlRequestHandler?, logger: Logger,
+        events: PersistenceEventHub
     ) {
         self.events = events
         self.state = Mutex(State(options: options))
         self.store = store
+        let copy = transcripts.resolved(for: store)
+        self.transcriptStore = copy?.store
+        self.transcriptConfiguration = copy?.configuration ?? SessionStoreConfiguration()
         self.transportFactory = transport
         self.controlHandler = controlHandler
         self.logger = logger
     }
 
-    /// Creates a client that records into the seed's JSON files in `storagePath`
-    /// (default `~/.claude_sdk/sessions`, created 0700).
+    /// Creates a client that records into JSON files in `storagePath` (default
+    /// `~/.claude_sdk/sessions`, created 0700), with the CLI's transcripts copied beside them
+    /// (``FileRecordStore/transcriptsDirectory``) unless `transcripts` says otherwise.
     ///
     /// The store's own failures and recoveries reach ``persistenceEvents()`` too.
     public convenience init(
         options: ClaudeCodeOptions = ClaudeCodeOptions(), storagePath: String? = nil,
-        durability: DurabilityPolicy = .checkpoint, transport: TransportFactory? = nil,
-        controlHandler: ControlRequestHandler? = nil, logger: Logger = Logger(label: "ClaudeCode.sessions")
+        durability: DurabilityPolicy = .checkpoint, transcripts: TranscriptCopy = .automatic,
+        transport: TransportFactory? = nil, controlHandler: ControlRequestHandler? = nil,
+        logger: Logger = Logger(label: "ClaudeCode.sessions")
     ) {
         let hub = PersistenceEventHub(handler: nil)
         let store = FileRecordStore(
@@ -79,8 +107,8 @@ public final class SessionPersistentClient: Sendable {
                 directory: storagePath ?? FileRecordStore.defaultDirectory, durability: durability, logger: logger,
                 eventHandler: { hub.emit($0) }))
         self.init(
-            options: options, store: store, transport: transport, controlHandler: controlHandler, logger: logger,
-            events: hub)
+            options: options, store: store, transcripts: transcripts, transport: transport,
+            controlHandler: controlHandler, logger: logger, events: hub)
     }
 
     /// The options of the next (or current) connection.
@@ -105,6 +133,11 @@ public final class SessionPersistentClient: Sendable {
     /// Starts a new session (`nil`) or resumes `sessionID`: its local record is continued and
     /// the CLI gets `--resume`. Works before and after ``connect(prompt:)``; when connected,
     /// the client reconnects to apply it.
+    ///
+    /// The session continues in the working directory it was recorded in unless ``options``
+    /// sets ``ClaudeCodeOptions/cwd``; `connect()` fails with
+    /// `ClaudeCodeError.Code.workingDirectoryNotFound` when that directory no longer exists. When
+    /// the CLI's own transcript is missing, the CLI resumes from the ``transcriptStore``.
     /// - Throws: ``SessionStoreError/Code/invalidSessionID`` before anything touches a path.
     public func startOrResumeSession(_ sessionID: String?) async throws {
         let id = try sessionID.map(Self.validatedID)
@@ -148,16 +181,29 @@ public final class SessionPersistentClient: Sendable {
     // MARK: ClaudeSDKClient's API
 
     /// Starts the CLI (with `--resume` when a session was chosen) and starts recording.
+    ///
+    /// A resumed session runs in its recorded working directory unless ``options`` sets one.
+    /// - Throws: ``ClaudeCodeError``; `workingDirectoryNotFound` when the resumed session's
+    ///   recorded directory no longer exists (set ``ClaudeCodeOptions/cwd`` to continue elsewhere).
     public func connect(prompt: String? = nil) async throws(ClaudeCodeError) {
-        let options = state.withLock { $0.options }
+        let (options, recordedDirectory) = try await withRecordedDirectory(state.withLock { $0.options })
         let recorder = SessionRecorder(
             store: store,
             expectedSessionID: options.forkSession ? nil : options.resume.flatMap { SessionID(rawValue: $0) },
             workingDirectory: Self.workingDirectory(options), options: Self.persistableOptions(options), events: events,
             logger: logger)
+        let mirror = transcriptStore.map { store in
+            var configuration = transcriptConfiguration
+            if let recordedDirectory, configuration.projectKey == nil {
+                // Continued in another directory than recorded: the store keeps it under the old one's key.
+                configuration.resumeFallbackProjectKeys = [ClaudeSessionLibrary.projectFolderName(for: recordedDirectory)]
+            }
+            let settings = configuration
+            return { @Sendable () -> any ConnectionHook in TranscriptMirror(store: store, configuration: settings) }
+        }
         let client = ClaudeSDKClient(
             options: options, transport: transportFactory, observer: { recorder.record($0) },
-            controlHandler: controlHandler, logger: logger)
+            controlHandler: controlHandler, connectionHook: mirror, logger: logger)
         let claimed = state.withLock { state -> Bool in
             guard state.client == nil else { return false }
             state.client = client
@@ -179,6 +225,38 @@ public final class SessionPersistentClient: Sendable {
             }
             throw error
         }
+    }
+
+    /// `options` with ``ClaudeCodeOptions/cwd`` set to the resumed session's recorded directory,
+    /// when the caller set none and a record of the session exists; and that directory.
+    private func withRecordedDirectory(_ options: ClaudeCodeOptions) async throws(ClaudeCodeError)
+        -> (ClaudeCodeOptions, recorded: String?)
+    {
+        guard let resume = options.resume, let id = SessionID(rawValue: resume) else { return (options, nil) }
+        let recorded: String
+        do {
+            recorded = try await store.loadRecord(id).workingDirectory
+        } catch {
+            // A session the CLI knows but this store never recorded runs where the process runs.
+            if error.code == .sessionNotFound { return (options, nil) }
+            throw ClaudeCodeError(
+                .launchFailed,
+                "could not read the record of session \(id) to find its working directory: \(error); "
+                    + "set options.cwd to resume it without the record", underlying: error)
+        }
+        guard !recorded.isEmpty else { return (options, nil) }
+        // The caller chose where it continues.
+        if options.cwd != nil { return (options, recorded) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: recorded, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ClaudeCodeError(
+                .workingDirectoryNotFound,
+                "session \(id) was recorded in \(recorded), which no longer exists or is not a directory; "
+                    + "set options.cwd to continue it in another directory")
+        }
+        var options = options
+        options.cwd = recorded
+        return (options, recorded)
     }
 
     /// Stops the CLI, then makes every record durable. The CLI is stopped even if the store fails.
@@ -206,10 +284,11 @@ public final class SessionPersistentClient: Sendable {
 
     /// Connects, runs `body`, and disconnects however `body` ends.
     public static func withConnection<Result: Sendable>(
-        options: ClaudeCodeOptions = ClaudeCodeOptions(), storagePath: String? = nil, prompt: String? = nil,
+        options: ClaudeCodeOptions = ClaudeCodeOptions(), storagePath: String? = nil,
+        transcripts: TranscriptCopy = .automatic, prompt: String? = nil,
         _ body: (SessionPersistentClient) async throws -> Result
     ) async throws -> Result {
-        let client = SessionPersistentClient(options: options, storagePath: storagePath)
+        let client = SessionPersistentClient(options: options, storagePath: storagePath, transcripts: transcripts)
         return try await client.withConnection(prompt: prompt, body)
     }
 

@@ -1,10 +1,18 @@
 public import ClaudeCode
 public import Foundation
 
-/// Where ``SessionPersistentClient`` keeps its conversation records.
+/// Where ``SessionPersistentClient`` keeps its conversation records: the exact frames of every
+/// conversation, in both directions.
 ///
-/// ``FileRecordStore`` (the seed's JSON files) is the default; ``InMemoryRecordStore``
-/// serves tests. A store hands out one ``SessionRecordWriter`` per recorded session.
+/// ``FileRecordStore`` (JSON files in `~/.claude_sdk/sessions`) is the default;
+/// ``InMemoryRecordStore`` serves tests; the SQLite and PostgreSQL stores of
+/// `ClaudeCodeSessionsSQLite` and `ClaudeCodeSessionsPostgres` are record stores and session
+/// stores at once. A store hands out one ``SessionRecordWriter`` per recorded session.
+///
+/// A record store can also name a ``SessionStore`` for the CLI's transcripts of the same
+/// conversations (``transcriptStore``): ``SessionPersistentClient`` then mirrors every
+/// transcript into it and resumes from it when the CLI's own file is gone, so a saved
+/// conversation continues on another machine, in a fresh container or after the CLI's cleanup.
 public protocol SessionRecordStore: Sendable {
     /// Opens the record of `id` for appending, creating it with this metadata when it does not exist.
     func openRecord(
@@ -16,6 +24,13 @@ public protocol SessionRecordStore: Sendable {
     func listRecords() async throws(SessionStoreError) -> [RecordListEntry]
     /// Removes the record of `id`.
     func deleteRecord(_ id: SessionID) async throws(SessionStoreError)
+    /// Where the CLI's transcripts of these records are kept, or `nil` for nowhere. By default the
+    /// store itself when it is also a ``SessionStore`` (the database stores), else `nil`.
+    var transcriptStore: (any SessionStore)? { get }
+}
+
+extension SessionRecordStore {
+    public var transcriptStore: (any SessionStore)? { self as? any SessionStore }
 }
 
 /// Appends to one session's record, in order.
@@ -29,6 +44,9 @@ public protocol SessionRecordWriter: Sendable {
 }
 
 extension FileRecordStore: SessionRecordStore {
+    /// The ``FileSessionStore`` in ``transcriptsDirectory``.
+    public var transcriptStore: (any SessionStore)? { transcripts }
+
     public func openRecord(
         _ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue]
     ) async throws(SessionStoreError) -> any SessionRecordWriter {

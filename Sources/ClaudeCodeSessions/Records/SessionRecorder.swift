@@ -10,7 +10,7 @@ import Synchronization
 /// the message stream never waits for the disk.
 final class SessionRecorder: Sendable {
     private enum Command: Sendable {
-        case frame(ConversationMessage, sessionID: String?, endsTurn: Bool)
+        case frame(ConversationMessage, sessionID: String?, confirms: Bool, endsTurn: Bool)
         case flush(CheckedContinuation<Void, Never>)
     }
 
@@ -36,14 +36,13 @@ final class SessionRecorder: Sendable {
         self.commands = continuation
         self.shared = SharedBox(Shared(currentSessionID: expectedSessionID?.rawValue))
         let worker = Worker(
-            store: store, current: expectedSessionID, workingDirectory: workingDirectory, options: options,
-            events: events, logger: logger)
+            store: store, workingDirectory: workingDirectory, options: options, events: events, logger: logger)
         let task = Task.detached {
             var worker = worker
             for await command in stream {
                 switch command {
-                case .frame(let message, let sessionID, let endsTurn):
-                    await worker.handle(message, sessionID: sessionID, endsTurn: endsTurn)
+                case .frame(let message, let sessionID, let confirms, let endsTurn):
+                    await worker.handle(message, sessionID: sessionID, confirms: confirms, endsTurn: endsTurn)
                 case .flush(let done):
                     await worker.checkpoint()
                     done.resume()
@@ -86,7 +85,17 @@ final class SessionRecorder: Sendable {
             message = ConversationMessage(
                 direction: direction, type: type, subtype: nil, rawJSON: frame.raw.bytes, timestamp: frame.timestamp)
         }
-        commands.yield(.frame(message, sessionID: sessionID, endsTurn: frame.direction == .inbound && type == "result"))
+        // The CLI confirms a session with its `system/init` (or a conversation frame): only then is a
+        // record created, so a connection the CLI refuses (an unknown --resume id answers with a lone
+        // error result carrying that id) leaves nothing behind.
+        let confirms =
+            sessionID != nil
+            && (type == "assistant" || type == "user" || type == "stream_event"
+                || (type == "system" && message.subtype == "init"))
+        commands.yield(
+            .frame(
+                message, sessionID: sessionID, confirms: confirms,
+                endsTurn: frame.direction == .inbound && type == "result"))
     }
 
     /// Waits until everything enqueued so far is stored and checkpointed.
@@ -105,6 +114,7 @@ final class SessionRecorder: Sendable {
     /// The recorder task's state; only that task touches it.
     private struct Worker: Sendable {
         let store: any SessionRecordStore
+        /// The confirmed session frames go to; `nil` until the CLI confirms one.
         var current: SessionID?
         var writers: [SessionID: any SessionRecordWriter] = [:]
         var pending: [ConversationMessage] = []
@@ -115,21 +125,20 @@ final class SessionRecorder: Sendable {
         let logger: Logger
 
         init(
-            store: any SessionRecordStore, current: SessionID?, workingDirectory: String,
-            options: [String: JSONValue], events: PersistenceEventHub, logger: Logger
+            store: any SessionRecordStore, workingDirectory: String, options: [String: JSONValue],
+            events: PersistenceEventHub, logger: Logger
         ) {
             self.store = store
-            self.current = current
             self.workingDirectory = workingDirectory
             self.options = options
             self.events = events
             self.logger = logger
         }
 
-        /// Records one message. A new session id (the first, or a fork's) starts a record of its
-        /// own; the old record is left intact. Ids unsafe as file names never reach here.
-        mutating func handle(_ message: ConversationMessage, sessionID: String?, endsTurn: Bool) async {
-            if let sessionID, sessionID != current?.rawValue, let id = SessionID(rawValue: sessionID) {
+        /// Records one message. A newly confirmed session id (the first, or a fork's) starts a record
+        /// of its own; the old record is left intact. Ids unsafe as file names never reach here.
+        mutating func handle(_ message: ConversationMessage, sessionID: String?, confirms: Bool, endsTurn: Bool) async {
+            if confirms, let sessionID, sessionID != current?.rawValue, let id = SessionID(rawValue: sessionID) {
                 current = id
             }
             pending.append(message)
@@ -178,7 +187,7 @@ final class SessionRecorder: Sendable {
         mutating func close() async {
             await write()
             if !pending.isEmpty {
-                logger.warning("\(pending.count) frames not recorded: the CLI never said its session id")
+                logger.warning("\(pending.count) frames not recorded: the CLI never confirmed a session")
             }
             for (id, writer) in writers {
                 do {

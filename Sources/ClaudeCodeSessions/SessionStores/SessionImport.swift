@@ -55,42 +55,64 @@ public func importSession(
     _ sessionID: String, into store: any SessionStore, directory: String? = nil, configDirectory: String? = nil,
     projectKey: String? = nil, includeSubagents: Bool = true, batchSize: Int = 500
 ) async throws(SessionStoreError) -> SessionImportResult {
-    guard TextRules.isUUID(sessionID) else {
-        throw SessionStoreError(.invalidSessionID, reason: "a CLI session id is a UUID")
-    }
-    let projects =
-        (configDirectory ?? TranscriptPaths.configDirectory(environment: ProcessInfo.processInfo.environment))
-        + "/projects"
-    guard let file = SessionImport.locate(sessionID, projectsDirectory: projects, directory: directory) else {
-        throw SessionStoreError(.sessionNotFound, path: projects, reason: "no transcript file for the session")
-    }
-    let folderName = URL(fileURLWithPath: file).deletingLastPathComponent().lastPathComponent
-    let key = SessionStoreKey(projectKey: projectKey ?? folderName, sessionID: sessionID)
-    let batch = batchSize > 0 ? batchSize : 500
-    let count = try await SessionImport.appendFile(file, to: key, store: store, batchSize: batch)
-    var subkeys: [String: Int] = [:]
-    if includeSubagents {
-        let sessionFolder = String(file.dropLast(6))
-        for subagentFile in SessionImport.jsonlFiles(under: sessionFolder + "/subagents") {
-            let subpath = String(subagentFile.dropFirst(sessionFolder.count + 1).dropLast(6))
-            let subkey = SessionStoreKey(projectKey: key.projectKey, sessionID: sessionID, subpath: subpath)
-            var metadata: SessionStoreEntry?
-            if let meta = StoreResume.readRegularFile(String(subagentFile.dropLast(6)) + ".meta.json"),
-                case .object(var object)? = try? JSONValue.parse(meta)
-            {
-                // The discriminator last, so a stray "type" in the CLI's sidecar cannot shadow it.
-                object["type"] = "agent_metadata"
-                metadata = try SessionImport.entry(
-                    JSONValue.object(object).serialized(), key: subkey, path: subagentFile, line: 0)
-            }
-            subkeys[subpath] = try await SessionImport.appendFile(
-                subagentFile, to: subkey, store: store, batchSize: batch, trailing: metadata)
-        }
-    }
-    return SessionImportResult(key: key, entryCount: count, subkeys: subkeys)
+    try await SessionImport.run(
+        sessionID, into: store, directory: directory, configDirectory: configDirectory, projectKey: projectKey,
+        includeSubagents: includeSubagents, batchSize: batchSize
+    ).result
 }
 
 enum SessionImport {
+    /// What an import found besides what it stored.
+    struct Outcome {
+        var result: SessionImportResult
+        /// Entries with a `uuid` in the main transcript that the store held and the local file
+        /// does not (another host's turns): the store is then ahead of the file.
+        var storeOnlyEntries: Int
+    }
+
+    /// ``importSession(_:into:directory:configDirectory:projectKey:includeSubagents:batchSize:)``,
+    /// also telling whether the store holds main-transcript entries the file lacks.
+    static func run(
+        _ sessionID: String, into store: any SessionStore, directory: String?, configDirectory: String?,
+        projectKey: String?, includeSubagents: Bool, batchSize: Int
+    ) async throws(SessionStoreError) -> Outcome {
+        guard TextRules.isUUID(sessionID) else {
+            throw SessionStoreError(.invalidSessionID, reason: "a CLI session id is a UUID")
+        }
+        let projects =
+            (configDirectory ?? TranscriptPaths.configDirectory(environment: ProcessInfo.processInfo.environment))
+            + "/projects"
+        guard let file = locate(sessionID, projectsDirectory: projects, directory: directory) else {
+            throw SessionStoreError(.sessionNotFound, path: projects, reason: "no transcript file for the session")
+        }
+        let folderName = URL(fileURLWithPath: file).deletingLastPathComponent().lastPathComponent
+        let key = SessionStoreKey(projectKey: projectKey ?? folderName, sessionID: sessionID)
+        let batch = batchSize > 0 ? batchSize : 500
+        let main = try await appendFile(file, to: key, store: store, batchSize: batch)
+        var subkeys: [String: Int] = [:]
+        if includeSubagents {
+            let sessionFolder = String(file.dropLast(6))
+            for subagentFile in jsonlFiles(under: sessionFolder + "/subagents") {
+                let subpath = String(subagentFile.dropFirst(sessionFolder.count + 1).dropLast(6))
+                let subkey = SessionStoreKey(projectKey: key.projectKey, sessionID: sessionID, subpath: subpath)
+                var metadata: SessionStoreEntry?
+                if let meta = StoreResume.readRegularFile(String(subagentFile.dropLast(6)) + ".meta.json"),
+                    case .object(var object)? = try? JSONValue.parse(meta)
+                {
+                    // The discriminator last, so a stray "type" in the CLI's sidecar cannot shadow it.
+                    object["type"] = "agent_metadata"
+                    metadata = try entry(JSONValue.object(object).serialized(), key: subkey, path: subagentFile, line: 0)
+                }
+                subkeys[subpath] =
+                    try await appendFile(subagentFile, to: subkey, store: store, batchSize: batch, trailing: metadata)
+                    .entries
+            }
+        }
+        return Outcome(
+            result: SessionImportResult(key: key, entryCount: main.entries, subkeys: subkeys),
+            storeOnlyEntries: main.storeOnly)
+    }
+
     /// The transcript file of a session: in the project folder of `directory`, or in any project folder.
     static func locate(_ sessionID: String, projectsDirectory: String, directory: String?) -> String? {
         let name = sessionID + ".jsonl"
@@ -139,20 +161,26 @@ enum SessionImport {
         }
     }
 
-    /// Streams a JSONL file into the store; returns how many entries were read.
-    /// `trailing` (an `agent_metadata` entry) goes after the file's lines.
+    /// Streams a JSONL file into the store; returns how many entries were read, and how many
+    /// stored entries with a `uuid` the file does not have. `trailing` (an `agent_metadata` entry) goes after
+    /// the file's lines.
     static func appendFile(
         _ path: String, to key: SessionStoreKey, store: any SessionStore, batchSize: Int,
         trailing: SessionStoreEntry? = nil
-    ) async throws(SessionStoreError) -> Int {
+    ) async throws(SessionStoreError) -> (entries: Int, storeOnly: Int) {
         var storedUUIDs: Set<String> = []
+        var matchedUUIDs: Set<String> = []
         var storedLines: [[UInt8]: Int] = [:]
         for entry in try await store.load(key) ?? [] {
             if let uuid = entry.uuid { storedUUIDs.insert(uuid) } else { storedLines[entry.raw.bytes, default: 0] += 1 }
         }
         /// Whether the store holds the entry already (each stored copy of a uuid-less line matches once).
         func alreadyStored(_ item: SessionStoreEntry) -> Bool {
-            if let uuid = item.uuid { return storedUUIDs.contains(uuid) }
+            if let uuid = item.uuid {
+                guard storedUUIDs.contains(uuid) else { return false }
+                matchedUUIDs.insert(uuid)
+                return true
+            }
             guard let copies = storedLines[item.raw.bytes] else { return false }
             storedLines[item.raw.bytes] = copies > 1 ? copies - 1 : nil
             return true
@@ -206,6 +234,6 @@ enum SessionImport {
         }
         if let trailing, !alreadyStored(trailing) { batch.append(trailing) }
         if !batch.isEmpty { try await store.append(batch, to: key) }
-        return entries
+        return (entries, storedUUIDs.count - matchedUUIDs.count)
     }
 }

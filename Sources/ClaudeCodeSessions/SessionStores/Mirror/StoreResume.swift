@@ -42,11 +42,41 @@ enum StoreResume {
         let timeout = configuration.loadTimeout
 
         let resolved: (sessionID: String, entries: [SessionStoreEntry])?
+        var sourceProjectKey = projectKey
         if let resume = options.resume {
             // Used as a file name below: only UUIDs, as the CLI names sessions.
             guard TextRules.isUUID(resume) else { return nil }
-            resolved = try await loadCandidate(
+            let configDirectory = TranscriptPaths.configDirectory(environment: options.processEnvironment())
+            if SessionImport.locate(
+                resume, projectsDirectory: configDirectory + "/projects", directory: cwd) != nil
+            {
+                // The CLI still has its transcript here: bring the store up to date with it (a session
+                // that began without the store, or turns a failed mirror missed), deduplicated. The CLI
+                // resumes from its own file unless the store holds turns the file lacks (another host
+                // continued the session), in which case it resumes from the store's fuller copy.
+                let outcome = try await call("import", key: nil, timeout) { () async throws(SessionStoreError) in
+                    try await SessionImport.run(
+                        resume, into: store, directory: cwd, configDirectory: configDirectory, projectKey: projectKey,
+                        includeSubagents: true, batchSize: 500)
+                }
+                if outcome.storeOnlyEntries == 0 { return nil }
+            }
+            var found = try await loadCandidate(
                 store, SessionStoreKey(projectKey: projectKey, sessionID: resume), timeout)
+            for fallback in configuration.resumeFallbackProjectKeys where found == nil && fallback != projectKey {
+                guard let candidate = try await loadCandidate(
+                    store, SessionStoreKey(projectKey: fallback, sessionID: resume), timeout)
+                else { continue }
+                // Continued in another directory: keep the history under this directory's key too,
+                // where the CLI's new lines will be mirrored.
+                let target = SessionStoreKey(projectKey: projectKey, sessionID: resume)
+                _ = try await call("append", key: target, timeout) { () async throws(SessionStoreError) in
+                    try await store.append(candidate.entries, to: target)
+                }
+                sourceProjectKey = fallback
+                found = candidate
+            }
+            resolved = found
         } else {
             resolved = try await continueCandidate(store, projectKey: projectKey, timeout: timeout)
         }
@@ -60,7 +90,7 @@ enum StoreResume {
             copyAuthAndSettings(into: root, environment: options.processEnvironment())
             if let catalog = store as? any SessionCatalog {
                 try await materializeSubkeys(
-                    catalog, projectKey: projectKey, sessionID: resolved.sessionID,
+                    catalog, projectKey: sourceProjectKey, sessionID: resolved.sessionID,
                     sessionFolder: sessionFolder + "/" + resolved.sessionID, timeout: timeout)
             }
             try Task.checkCancellation()

@@ -38,6 +38,11 @@ public struct SessionStoreConfiguration: Sendable {
     /// sanitized working directory), so keys match the Python and TypeScript SDKs'. Set it to
     /// keep a tenant's sessions apart, for example.
     public var projectKey: String?
+    /// Project keys a resumed session is also looked for under when the working directory's own
+    /// key does not hold it (the key of the directory the session was recorded in, when it now
+    /// continues elsewhere). The session is then copied under the working directory's key, so
+    /// its history and the turns to come stay together.
+    package var resumeFallbackProjectKeys: [String] = []
     /// Called for every batch that could not be appended (also reported as a
     /// ``SystemMessage/Kind/mirrorError(error:key:)`` message).
     public var onFailure: (@Sendable (TranscriptMirrorFailure) -> Void)?
