@@ -151,7 +151,9 @@ let package = Package(
         ),
         .testTarget(
             name: "RealCLITests",
-            dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "PersistentSessionRunner"]),
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "PersistentSessionRunner", "SimplePersistExample",
+            ]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",
             dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter"]

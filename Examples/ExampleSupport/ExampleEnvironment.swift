@@ -7,7 +7,9 @@ import Foundation
 /// With `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN`, or `ANTHROPIC_BASE_URL`) set, the
 /// examples talk to the real API through the installed CLI, in the current directory.
 /// Without them they run offline: the project's fake Messages API answers on 127.0.0.1, and
-/// the CLI gets a throwaway HOME, so nothing of yours is touched and no key is needed.
+/// the CLI gets a throwaway HOME and working directory, so no key is needed. Either way the
+/// session records go where `SessionPersistentClient` keeps them by default,
+/// `$HOME/.claude_sdk/sessions` (or `CLAUDE_SDK_SESSIONS_DIR`), so they can be listed afterwards.
 public struct ExampleEnvironment: Sendable {
     public var options: ClaudeCodeOptions
     /// Where the example keeps its session records.
@@ -24,8 +26,10 @@ public struct ExampleEnvironment: Sendable {
         let online = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"].contains {
             !(environment[$0] ?? "").isEmpty
         }
+        // The SDK's default records folder, from $HOME like every default path of the package.
+        let home = HomeDirectory.path(environment: environment)
+        let storage = environment["CLAUDE_SDK_SESSIONS_DIR"] ?? (home == "/" ? "" : home) + "/.claude_sdk/sessions"
         if online {
-            let storage = (environment["CLAUDE_SDK_SESSIONS_DIR"] ?? NSHomeDirectory() + "/.claude_sdk/sessions")
             return ExampleEnvironment(options: options, storagePath: storage, isOffline: false, api: nil, sandbox: nil)
         }
         let api = FakeMessagesAPI()
@@ -33,7 +37,6 @@ public struct ExampleEnvironment: Sendable {
         let sandbox = try CLITestEnvironment(baseURL: api.baseURL, prefix: name)
         options.cwd = sandbox.workDirectory.path
         options.env = sandbox.environment
-        let storage = environment["CLAUDE_SDK_SESSIONS_DIR"] ?? sandbox.root.appendingPathComponent("sessions").path
         return ExampleEnvironment(options: options, storagePath: storage, isOffline: true, api: api, sandbox: sandbox)
     }
 

@@ -21,7 +21,8 @@ do {
         exit(1)
     }
     print("\nSession saved as: \(sessionID)")
-    print("Storage: \(environment.storagePath)")
+    print("Records: \(environment.storagePath)")
+    if let store = client.store as? FileRecordStore { print("Transcripts: \(store.transcriptsDirectory)") }
 
     // Inspect what was saved.
     let data = try await client.loadSession(sessionID)
@@ -37,7 +38,10 @@ do {
     for entry in try await client.listSessions() {
         switch entry {
         case .session(let summary):
-            print("  \(summary.sessionID)  \(summary.messageCount) messages  last active \(summary.lastActivity)")
+            let cost = String(format: "$%.4f", summary.ledger.costUSD)
+            print(
+                "  \(summary.sessionID)  \(summary.title ?? "-")  \(summary.ledger.turns) turn(s), \(cost)"
+                    + "  \(summary.messageCount) messages  last active \(summary.lastActivity)")
         case .damaged(let file):
             print("  \(file.fileName)  DAMAGED: \(file.error)")
         }

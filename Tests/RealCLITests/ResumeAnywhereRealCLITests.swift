@@ -10,6 +10,7 @@ import Testing
 /// One run of `PersistentSessionRunner`: a `SessionPersistentClient` conversation in a process of its own.
 struct RunnerOutput {
     var lines: [JSONValue]
+    var text: String
     var exitStatus: Int32
 
     func events(_ name: String) -> [JSONValue] { lines.filter { $0["event"]?.stringValue == name } }
@@ -32,13 +33,18 @@ enum Runner {
         return directory.appendingPathComponent("PersistentSessionRunner").path
     }
 
+    /// An executable built next to the test bundle.
+    static func builtExecutable(_ name: String) -> String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
     /// Runs the helper in `processDirectory` with exactly `environment` (plus the PG* variables
     /// of this process), bounded by two minutes.
     static func run(
-        _ arguments: [String], environment: [String: String], processDirectory: URL
+        _ arguments: [String], environment: [String: String], processDirectory: URL, executable: String? = nil
     ) throws -> RunnerOutput {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable ?? path)
         process.arguments = arguments
         var env = environment
         for (name, value) in ProcessInfo.processInfo.environment where name.hasPrefix("PG") { env[name] = value }
@@ -53,10 +59,9 @@ enum Runner {
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
-        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap {
-            try? JSONValue.parse(Array($0.utf8))
-        }
-        return RunnerOutput(lines: lines, exitStatus: process.terminationStatus)
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lines = text.split(separator: "\n").compactMap { try? JSONValue.parse(Array($0.utf8)) }
+        return RunnerOutput(lines: lines, text: text, exitStatus: process.terminationStatus)
     }
 }
 
@@ -227,5 +232,28 @@ struct ResumeAnywhereRealCLITests {
             #expect(third.exitStatus == 0, "\(third.lines)")
             #expect(third.events("init").compactMap { $0["cwd"]?.stringValue } == [places.elsewhere.path])
         }
+    }
+
+    /// `HOME=<temp> simple-persist`: the records (and the transcript copy) land under
+    /// `<temp>/.claude_sdk`, not in the password database's home.
+    @Test func simplePersistKeepsItsSessionsUnderHOME() async throws {
+        let places = try Places()
+        defer { places.remove() }
+        let cli = try CLITestEnvironment.locateRealCLI()
+        let environment = [
+            "HOME": places.freshHome.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "CLAUDE_CODE_CLI_PATH": cli,
+        ]
+        let run = try Runner.run(
+            [], environment: environment, processDirectory: places.elsewhere,
+            executable: Runner.builtExecutable("simple-persist"))
+        #expect(run.exitStatus == 0, "\(run.text)")
+        let records = places.freshHome.appendingPathComponent(".claude_sdk/sessions")
+        let files = try FileManager.default.contentsOfDirectory(atPath: records.path).filter { $0.hasSuffix(".json") }
+        #expect(files.count == 1)
+        let transcripts = places.freshHome.appendingPathComponent(".claude_sdk/transcripts")
+        let copied = FileManager.default.enumerator(atPath: transcripts.path)?.allObjects.map { "\($0)" } ?? []
+        #expect(copied.contains { $0.hasSuffix(".jsonl") }, "\(copied)")
+        #expect(run.text.contains("Records: \(records.path)"))
     }
 }

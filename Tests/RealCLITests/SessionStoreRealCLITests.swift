@@ -225,6 +225,55 @@ struct SessionStoreRealCLITests {
         }
     }
 
+    /// A session that began without a store and continues with one: its local transcript is imported
+    /// first, so a later resume from the store elsewhere sees every turn, not only the mirrored ones.
+    @Test func aSessionBegunWithoutTheStoreIsImportedWhenItContinuesWithIt() async throws {
+        try await RealCLIHarness.run { harness in
+            let sessionID = try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                var id = ""
+                for prompt in ["plain one", "plain two"] {
+                    try await client.query(prompt)
+                    id = try #require(lastResult(try await collectResponse(client))).sessionID
+                }
+                return id
+            }
+            let store = FileSessionStore(directory: harness.sandbox.root.appendingPathComponent("store").path)
+            let launches = LaunchLog()
+            let client = ClaudeSDKClient(
+                options: harness.options { $0.resume = sessionID }, sessionStore: store, transport: launches.factory)
+            try await client.connect()
+            // The CLI's own file is complete: it resumes from disk, not from a temporary folder.
+            #expect(launches.options.withLock { $0.first?.env["CLAUDE_CONFIG_DIR"] } == nil)
+            try await client.query("mirrored three")
+            let third = try #require(lastResult(try await collectResponse(client)))
+            await client.disconnect()
+            #expect(third.result?.hasPrefix("echo: mirrored three | user_turns=3") == true)
+            let key = SessionStoreKey(
+                projectKey: CLITestEnvironment.sanitizedPath(harness.sandbox.workDirectory.path), sessionID: sessionID)
+            let stored = try #require(try await store.load(key))
+            let disk = try transcriptLines(harness.sandbox.transcriptURL(sessionID: sessionID))
+            let storedUUIDs = stored.compactMap(\.uuid)
+            #expect(storedUUIDs.count == Set(storedUUIDs).count)
+            for prompt in ["plain one", "plain two", "mirrored three"] {
+                #expect(stored.contains { $0.type == "user" && $0.raw.string.contains(prompt) }, "\(prompt)")
+            }
+            #expect(Set(storedUUIDs).isSuperset(of: disk.compactMap { try? JSONValue.parse(Array($0.utf8))["uuid"]?.stringValue }))
+
+            // Elsewhere, with nothing of the CLI's: all three turns come back from the store.
+            try FileManager.default.removeItem(at: harness.sandbox.homeDirectory)
+            let fresh = try CLITestEnvironment(baseURL: harness.api.baseURL, prefix: "cc-fresh")
+            defer { fresh.cleanup() }
+            var options = harness.options()
+            options.env = fresh.environment
+            options.resume = sessionID
+            let fourth = try await ClaudeSDKClient.withSessionStore(options: options, store: store) { client in
+                try await client.query("from the store")
+                return try #require(lastResult(try await collectResponse(client)))
+            }
+            #expect(fourth.result?.hasPrefix("echo: from the store | user_turns=4") == true)
+        }
+    }
+
     @Test func anUnknownSessionGoesToTheCLIUnchangedAndTheTemporaryFolderIsNeverMade() async throws {
         try await RealCLIHarness.run { harness in
             let store = InMemorySessionStore()
