@@ -2,7 +2,10 @@
 // record in one process and resume in another, with another HOME and another working directory.
 //
 //   PersistentSessionRunner --store files:DIR|sqlite:PATH|postgres:SCHEMA --cli PATH
-//       [--resume ID] [--cwd DIR] [--transcripts off] [--prompt TEXT]...
+//       [--resume ID] [--cwd DIR] [--transcripts off] [--kill-after-results N] [--prompt TEXT]...
+//
+// --kill-after-results N: SIGKILL this process right after the Nth result was received (a crash
+// between turns).
 //
 // The CLI gets this process's environment (HOME, ANTHROPIC_BASE_URL, … set by the test).
 // PostgreSQL is reached through the PG* variables. Prints one JSON object per line:
@@ -30,6 +33,7 @@ struct PersistentSessionRunner {
     static func main() async {
         var arguments = Array(CommandLine.arguments.dropFirst())
         var store = "", cli = "", resume: String?, cwd: String?, prompts: [String] = [], copy = TranscriptCopy.automatic
+        var killAfter = Int.max
         while !arguments.isEmpty {
             let flag = arguments.removeFirst()
             guard !arguments.isEmpty else { fail("usage", "\(flag) needs a value") }
@@ -41,6 +45,7 @@ struct PersistentSessionRunner {
             case "--cwd": cwd = value
             case "--prompt": prompts.append(value)
             case "--transcripts": copy = value == "off" ? .off : .automatic
+            case "--kill-after-results": killAfter = Int(value) ?? Int.max
             default: fail("usage", "unknown flag \(flag)")
             }
         }
@@ -58,15 +63,18 @@ struct PersistentSessionRunner {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await records.run() }
                     _ = try await records.migrate()
-                    try await converse(records, copy: copy, options: options, resume: resume, prompts: prompts)
+                    try await converse(
+                        records, copy: copy, options: options, resume: resume, prompts: prompts, killAfter: killAfter)
                     group.cancelAll()
                 }
             } else if store.hasPrefix("sqlite:") {
                 let records = try SQLiteSessionStore(path: String(store.dropFirst(7)))
-                try await converse(records, copy: copy, options: options, resume: resume, prompts: prompts)
+                try await converse(
+                        records, copy: copy, options: options, resume: resume, prompts: prompts, killAfter: killAfter)
             } else if store.hasPrefix("files:") {
                 let records = FileRecordStore(directory: String(store.dropFirst(6)))
-                try await converse(records, copy: copy, options: options, resume: resume, prompts: prompts)
+                try await converse(
+                        records, copy: copy, options: options, resume: resume, prompts: prompts, killAfter: killAfter)
             } else {
                 fail("usage", "--store files:DIR, sqlite:PATH or postgres:SCHEMA")
             }
@@ -81,8 +89,9 @@ struct PersistentSessionRunner {
 
     static func converse(
         _ records: any SessionRecordStore, copy: TranscriptCopy, options: ClaudeCodeOptions, resume: String?,
-        prompts: [String]
+        prompts: [String], killAfter: Int
     ) async throws {
+        var results = 0
         let client = SessionPersistentClient(options: options, store: records, transcripts: copy)
         if let resume { try await client.startOrResumeSession(resume) }
         try await client.connect()
@@ -100,6 +109,8 @@ struct PersistentSessionRunner {
                             "event": "result", "session_id": .string(result.sessionID),
                             "text": .string(result.result ?? ""), "cost": .double(result.totalCostUSD ?? 0),
                         ])
+                        results += 1
+                        if results >= killAfter { kill(getpid(), SIGKILL) }
                     default:
                         break
                     }

@@ -256,4 +256,34 @@ struct ResumeAnywhereRealCLITests {
         #expect(copied.contains { $0.hasSuffix(".jsonl") }, "\(copied)")
         #expect(run.text.contains("Records: \(records.path)"))
     }
+
+    /// A process killed with SIGKILL between turns, then a resume in another process: the ledger
+    /// holds every completed turn once, and its cost is the sum of each process's own total.
+    @Test func theLedgerSurvivesAKillBetweenTurns() async throws {
+        try await RealCLIHarness.run { harness in
+            let places = try Places()
+            defer { places.remove() }
+            let store = Backend.files.store(places)
+            let killed = try Runner.run(
+                [
+                    "--store", store, "--cli", harness.cliPath, "--cwd", harness.sandbox.workDirectory.path,
+                    "--kill-after-results", "2", "--prompt", "turn one", "--prompt", "turn two", "--prompt", "never sent",
+                ], environment: harness.sandbox.environment, processDirectory: places.elsewhere)
+            #expect(killed.exitStatus != 0)
+            #expect(killed.results.count == 2)
+            let sessionID = try #require(killed.results.last?["session_id"]?.stringValue)
+
+            let resumed = try Runner.run(
+                ["--store", store, "--cli", harness.cliPath, "--resume", sessionID, "--prompt", "turn three"],
+                environment: harness.sandbox.environment, processDirectory: places.elsewhere)
+            #expect(resumed.exitStatus == 0, "\(resumed.lines)")
+            #expect(resumed.results.first?["text"]?.stringValue?.hasPrefix("echo: turn three | user_turns=3") == true)
+            let summary = try #require(resumed.summary)
+            #expect(summary["turns"]?.intValue == 3)
+            let expected =
+                (killed.results.last?["cost"]?.doubleValue ?? 0) + (resumed.results.last?["cost"]?.doubleValue ?? 0)
+            #expect(abs((summary["cost"]?.doubleValue ?? 0) - expected) < 1e-9)
+            #expect(summary["listed_turns"]?.intValue == 3)
+        }
+    }
 }

@@ -192,18 +192,24 @@ public final class SessionPersistentClient: Sendable {
             expectedSessionID: options.forkSession ? nil : options.resume.flatMap { SessionID(rawValue: $0) },
             workingDirectory: Self.workingDirectory(options), options: Self.persistableOptions(options), events: events,
             logger: logger)
-        let mirror = transcriptStore.map { store in
+        var mirrorSettings: (store: any SessionStore, configuration: SessionStoreConfiguration)?
+        if let store = transcriptStore {
             var configuration = transcriptConfiguration
             if let recordedDirectory, configuration.projectKey == nil {
                 // Continued in another directory than recorded: the store keeps it under the old one's key.
                 configuration.resumeFallbackProjectKeys = [ClaudeSessionLibrary.projectFolderName(for: recordedDirectory)]
             }
-            let settings = configuration
-            return { @Sendable () -> any ConnectionHook in TranscriptMirror(store: store, configuration: settings) }
+            mirrorSettings = (store, configuration)
         }
+        let settings = mirrorSettings
         let client = ClaudeSDKClient(
             options: options, transport: transportFactory, observer: { recorder.record($0) },
-            controlHandler: controlHandler, connectionHook: mirror, logger: logger)
+            controlHandler: controlHandler,
+            connectionHook: {
+                RecordingHook(
+                    recorder: recorder,
+                    mirror: settings.map { TranscriptMirror(store: $0.store, configuration: $0.configuration) })
+            }, logger: logger)
         let claimed = state.withLock { state -> Bool in
             guard state.client == nil else { return false }
             state.client = client
@@ -442,4 +448,31 @@ public final class SessionPersistentClient: Sendable {
         }
         return result
     }
+}
+
+/// The connection hook of a ``SessionPersistentClient``: transcript mirroring (when there is a
+/// transcript store), and a result is delivered only once everything recorded up to it is
+/// written and checkpointed, so a turn whose result the consumer has seen survives a crash.
+struct RecordingHook: ConnectionHook {
+    let recorder: SessionRecorder
+    let mirror: TranscriptMirror?
+
+    func prepare(_ options: ClaudeCodeOptions) async throws(ClaudeCodeError) -> ClaudeCodeOptions {
+        guard let mirror else { return options }
+        return try await mirror.prepare(options)
+    }
+
+    func attach(_ emit: MessageEmitter) { mirror?.attach(emit) }
+
+    var observedFrameTypes: Set<String>? { mirror?.observedFrameTypes ?? [] }
+
+    func observe(_ frame: WireFrame) { mirror?.observe(frame) }
+
+    func beforeDelivering(_ result: ResultMessage) async -> [Message] {
+        let messages = await mirror?.beforeDelivering(result) ?? []
+        await recorder.flush()
+        return messages
+    }
+
+    func connectionEnded() async -> [Message] { await mirror?.connectionEnded() ?? [] }
 }
