@@ -111,7 +111,8 @@ struct SharpEdgesProcessTests {
             let argvFile = harness.file("argv.json")
             var options = harness.options("record-argv", env: ["FAKE_CLAUDE_ARGV_FILE": argvFile])
             options.mcpServers["files"] = .stdio(command: "srv", env: ["API_TOKEN": "stdio-secret-value"])
-            options.mcpServers["web"] = .http(url: "https://example.invalid", headers: ["Authorization": "Bearer http-secret"])
+            options.mcpServers["web"] = .http(
+                url: "https://example.invalid", headers: ["Authorization": "Bearer http-secret"])
             let client = harness.client(options)
             try await client.connect()
             let pid = try harness.cliPID

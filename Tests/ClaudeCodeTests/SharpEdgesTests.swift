@@ -211,7 +211,9 @@ import Testing
         transport.exit(.exited(0))
         var types: [String] = []
         for try await message in client.receiveMessages() {
-            if case .system(let system) = message { types.append("system/\(system.subtype)") } else {
+            if case .system(let system) = message {
+                types.append("system/\(system.subtype)")
+            } else {
                 types.append(message.type)
             }
         }
@@ -244,7 +246,9 @@ import Testing
                 ]
             ])
         #expect(
-            HookOutput.allow().json == ["hookSpecificOutput": ["hookEventName": "PreToolUse", "permissionDecision": "allow"]])
+            HookOutput.allow().json == [
+                "hookSpecificOutput": ["hookEventName": "PreToolUse", "permissionDecision": "allow"]
+            ])
         #expect(
             HookOutput.ask(reason: "why").json == [
                 "hookSpecificOutput": [

@@ -69,7 +69,8 @@ public struct SDKMCPTool: Sendable {
             return "tool \(name): its input schema must be a JSON object with \"type\": \"object\""
         }
         guard object["type"] == "object" else {
-            return "tool \(name): its input schema must have \"type\": \"object\" (the CLI drops every tool of the server otherwise)"
+            return
+                "tool \(name): its input schema must have \"type\": \"object\" (the CLI drops every tool of the server otherwise)"
         }
         return nil
     }

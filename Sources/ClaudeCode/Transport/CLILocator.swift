@@ -42,7 +42,8 @@ public enum CLILocator {
         }
         if let fromEnvironment = environment["CLAUDE_CODE_CLI_PATH"], !fromEnvironment.isEmpty {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: fromEnvironment, isDirectory: &isDirectory), isDirectory.boolValue {
+            if FileManager.default.fileExists(atPath: fromEnvironment, isDirectory: &isDirectory), isDirectory.boolValue
+            {
                 throw ClaudeCodeError(
                     .cliNotExecutable,
                     "CLAUDE_CODE_CLI_PATH names a directory (\(fromEnvironment)), not the Claude Code CLI executable; point it at the claude file inside",

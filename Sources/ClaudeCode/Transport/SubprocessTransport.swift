@@ -151,7 +151,8 @@ public final class SubprocessTransport: ClaudeTransport {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ClaudeCodeError(
                 .workingDirectoryNotFound,
-                "the working directory \(path) (options.cwd) does not exist; create it or set cwd to an existing folder")
+                "the working directory \(path) (options.cwd) does not exist; create it or set cwd to an existing folder"
+            )
         }
         guard isDirectory.boolValue else {
             throw ClaudeCodeError(
@@ -514,12 +515,15 @@ final class PrivateTemporaryFile: Sendable {
         guard descriptor >= 0 else {
             let code = errno
             rmdir(directory)
-            throw ClaudeCodeError(.launchFailed, "could not create a private temporary file in \(directory) (errno \(code))")
+            throw ClaudeCodeError(
+                .launchFailed, "could not create a private temporary file in \(directory) (errno \(code))")
         }
         var offset = 0
         var failure: Int32?
         while offset < contents.count {
-            let written = contents.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, contents.count - offset) }
+            let written = contents.withUnsafeBytes {
+                write(descriptor, $0.baseAddress! + offset, contents.count - offset)
+            }
             if written < 0 {
                 if errno == EINTR { continue }
                 failure = errno
@@ -531,7 +535,8 @@ final class PrivateTemporaryFile: Sendable {
         if let failure {
             unlink(path)
             rmdir(directory)
-            throw ClaudeCodeError(.launchFailed, "could not write a private temporary file in \(directory) (errno \(failure))")
+            throw ClaudeCodeError(
+                .launchFailed, "could not write a private temporary file in \(directory) (errno \(failure))")
         }
     }
 
