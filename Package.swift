@@ -85,6 +85,8 @@ let package = Package(
         ),
         .executableTarget(name: "FakeClaudeCLI", dependencies: []),
         .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
+        // Test helper: leaves a one-shot query with `break` in top-level code (ClaudeCodeProcessTests).
+        .executableTarget(name: "QueryBreakProbe", dependencies: ["ClaudeCode"]),
         // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
         // Test helper: a SessionPersistentClient conversation in a process of its own (resume-anywhere tests).
@@ -146,8 +148,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ClaudeCodeProcessTests",
-            // FakeClaudeCLI: so `swift test` builds `fake-claude`, which the tests run.
-            dependencies: ["ClaudeCode", "ClaudeCodeTesting", "FakeClaudeCLI"]
+            // FakeClaudeCLI, QueryBreakProbe: so `swift test` builds the executables the tests run.
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting", "FakeClaudeCLI", "QueryBreakProbe"]
         ),
         .testTarget(
             name: "RealCLITests",

@@ -4,6 +4,8 @@
 ///
 /// ```swift
 /// // Block a Bash call before it runs.
+/// HookOutput.deny(reason: "not today")
+/// // The same, spelled out.
 /// HookOutput(hookSpecificOutput: .preToolUse(permissionDecision: .deny, permissionDecisionReason: "not today"))
 /// // Stop the session after this hook.
 /// HookOutput(shouldContinue: false, stopReason: "budget reached")
@@ -50,6 +52,61 @@ public struct HookOutput: Sendable, Hashable {
         self.isAsync = false
         self.asyncTimeout = nil
         self.extraFields = extraFields
+    }
+
+    // MARK: Common answers
+
+    /// PreToolUse: run the tool without asking. `reason` is shown to the user, not to Claude.
+    public static func allow(reason: String? = nil) -> HookOutput {
+        HookOutput(hookSpecificOutput: .preToolUse(permissionDecision: .allow, permissionDecisionReason: reason))
+    }
+
+    /// PreToolUse: refuse the tool call; Claude gets `reason` in the tool result
+    /// (`PreToolUse:<tool> hook error: <reason>` in Claude Code 2.1.331).
+    public static func deny(reason: String) -> HookOutput {
+        HookOutput(hookSpecificOutput: .preToolUse(permissionDecision: .deny, permissionDecisionReason: reason))
+    }
+
+    /// PreToolUse: ask as usual (the user, or ``ClaudeCodeOptions/canUseTool``), with `reason`.
+    public static func ask(reason: String? = nil) -> HookOutput {
+        HookOutput(hookSpecificOutput: .preToolUse(permissionDecision: .ask, permissionDecisionReason: reason))
+    }
+
+    /// Blocks what the event is about (a prompt, a stop, a tool result…); `reason` is feedback for
+    /// Claude (`{"decision": "block", "reason": …}`). For a tool that has not run yet, use ``deny(reason:)``.
+    public static func block(reason: String) -> HookOutput {
+        HookOutput(decision: .block, reason: reason)
+    }
+
+    /// Adds `context` for Claude, as `additionalContext` of `event`'s `hookSpecificOutput`.
+    ///
+    /// For events without an `additionalContext` (SessionEnd, PreCompact, …) the answer carries it
+    /// as `hookSpecificOutput: {hookEventName, additionalContext}`, which the CLI may ignore.
+    public static func addContext(_ context: String, for event: HookEvent) -> HookOutput {
+        let specific: HookSpecificOutput
+        switch event {
+        case .preToolUse: specific = .preToolUse(additionalContext: context)
+        case .postToolUse: specific = .postToolUse(additionalContext: context)
+        case .postToolUseFailure: specific = .postToolUseFailure(additionalContext: context)
+        case .postToolBatch: specific = .postToolBatch(additionalContext: context)
+        case .userPromptSubmit: specific = .userPromptSubmit(additionalContext: context)
+        case .userPromptExpansion: specific = .userPromptExpansion(additionalContext: context)
+        case .sessionStart: specific = .sessionStart(additionalContext: context)
+        case .setup: specific = .setup(additionalContext: context)
+        case .postModelSwitch: specific = .postModelSwitch(additionalContext: context)
+        case .subagentStart: specific = .subagentStart(additionalContext: context)
+        case .stop: specific = .stop(additionalContext: context)
+        case .subagentStop: specific = .subagentStop(additionalContext: context)
+        case .notification: specific = .notification(additionalContext: context)
+        default:
+            return HookOutput(
+                extraFields: [
+                    "hookSpecificOutput": [
+                        "hookEventName": .string(event.rawValue), "additionalContext": .string(context),
+                    ]
+                ])
+        }
+        return HookOutput(hookSpecificOutput: specific)
     }
 
     /// An asynchronous answer: the CLI does not wait for this hook (`{"async": true}`).

@@ -56,7 +56,8 @@ public struct HookMatcher: Sendable {
     public var matcher: String?
     /// The callbacks, each registered under its own callback id.
     public var hooks: [HookCallback]
-    /// How long the CLI waits for each callback (its default is 60 s); then it goes on without the
+    /// How long the CLI waits for each callback (`nil`: the CLI's default, 600 s in Claude Code
+    /// 2.1.331 — set a shorter one for anything interactive); then it goes on without the
     /// answer (for PreToolUse, Claude Code 2.1.331 does not run the tool). The SDK cancels the
     /// callback's task when the CLI abandons it, and stops waiting itself 2 s after the timeout.
     public var timeout: Duration?

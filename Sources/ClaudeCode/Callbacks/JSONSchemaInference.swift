@@ -21,6 +21,8 @@ public enum JSONSchemaInference {
                 .invalidInput, "cannot derive a JSON Schema from \(T.self): \(error); pass the schema explicitly",
                 underlying: error)
         }
+        // A type without properties (`struct NoArguments: Codable {}`) asks for nothing: it is an empty object.
+        if case .unknown = root.kind { return SDKMCPTool.emptyObjectSchema }
         return root.schema
     }
 }

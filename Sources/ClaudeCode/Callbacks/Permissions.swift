@@ -32,7 +32,10 @@ public enum PermissionResult: Sendable, Hashable {
     ///   - updatedInput: Run it with this input instead of the one Claude gave (an object); `nil` keeps the original.
     ///   - updatedPermissions: Permission changes to apply along with this call, such as one of the context's ``ToolPermissionContext/suggestions``.
     case allow(updatedInput: JSONValue? = nil, updatedPermissions: [PermissionUpdate]? = nil)
-    /// Refuse the tool call. `message` reaches Claude as the tool result; `interrupt` also stops the turn.
+    /// Refuse the tool call. Without `interrupt`, `message` reaches Claude as the tool result and the
+    /// turn goes on. With `interrupt: true` the CLI stops the turn, and Claude does *not* see
+    /// `message`: the CLI (2.1.331) puts its own text in the tool result instead, so `message` is
+    /// only for your own records.
     case deny(message: String, interrupt: Bool = false)
 
     /// The `response` object of the `can_use_tool` control response.

@@ -24,20 +24,63 @@ public struct SDKMCPTool: Sendable {
     let handler: @Sendable (JSONValue) async throws -> MCPToolResult
 
     /// A tool whose arguments are described by a JSON Schema and arrive as a ``JSONValue`` object.
+    ///
+    /// The CLI accepts only object schemas, and refuses *every* tool of a server when one schema is
+    /// not one: an empty schema (`[:]`) is therefore sent as `{"type":"object","properties":{}}`,
+    /// and any other schema that is not an object schema makes `connect()` fail with
+    /// ``ClaudeCodeError/Code/invalidOptions`` before the CLI starts (see ``schemaProblem``).
     public init(
         name: String, description: String, inputSchema: JSONValue, annotations: MCPToolAnnotations? = nil,
         handler: @escaping @Sendable (_ arguments: JSONValue) async throws -> MCPToolResult
     ) {
         self.name = name
         self.description = description
-        self.inputSchema = inputSchema
+        self.inputSchema = Self.normalizedSchema(inputSchema)
         self.annotations = annotations
         self.handler = handler
     }
 
+    /// A tool that takes no arguments: its schema is `{"type":"object","properties":{}}`.
+    ///
+    /// ```swift
+    /// let now = SDKMCPTool(name: "now", description: "The current time") { .text("\(Date())") }
+    /// ```
+    public init(
+        name: String, description: String, annotations: MCPToolAnnotations? = nil,
+        handler: @escaping @Sendable () async throws -> MCPToolResult
+    ) {
+        self.init(
+            name: name, description: description, inputSchema: Self.emptyObjectSchema, annotations: annotations
+        ) { _ in try await handler() }
+    }
+
+    /// The schema of a tool without arguments.
+    static let emptyObjectSchema: JSONValue = ["type": "object", "properties": [:]]
+
+    /// An empty schema becomes the empty object schema; anything else is kept as given.
+    static func normalizedSchema(_ schema: JSONValue) -> JSONValue {
+        schema == [:] ? emptyObjectSchema : schema
+    }
+
+    /// Why the CLI would refuse this tool's schema (and with it every tool of its server), or `nil`
+    /// when it is an object schema (`"type": "object"`).
+    public var schemaProblem: String? {
+        guard case .object(let object) = inputSchema else {
+            return "tool \(name): its input schema must be a JSON object with \"type\": \"object\""
+        }
+        guard object["type"] == "object" else {
+            return
+                "tool \(name): its input schema must have \"type\": \"object\" (the CLI drops every tool of the server otherwise)"
+        }
+        return nil
+    }
+
     /// A tool whose arguments decode into `Input`. The schema is derived from `Input`
-    /// (see ``JSONSchemaInference``) unless you pass one.
-    /// - Throws: ``ClaudeCodeError/Code/invalidInput`` when no schema is given and none can be derived.
+    /// (see ``JSONSchemaInference``) unless you pass one. A type without properties gives
+    /// `{"type":"object","properties":{}}` (or use ``init(name:description:annotations:handler:)``).
+    /// - Throws: ``ClaudeCodeError/Code/invalidInput`` when no schema is given and none can be derived,
+    ///   or when the schema is not an object schema (`Input` is not a struct or class with keys, or
+    ///   the given schema lacks `"type": "object"`): the CLI would drop every tool of the server.
     public init<Input: Decodable & Sendable>(
         name: String, description: String, input: Input.Type, inputSchema: JSONValue? = nil,
         annotations: MCPToolAnnotations? = nil,
@@ -45,9 +88,15 @@ public struct SDKMCPTool: Sendable {
     ) throws(ClaudeCodeError) {
         let schema: JSONValue
         if let inputSchema {
-            schema = inputSchema
+            schema = Self.normalizedSchema(inputSchema)
         } else {
             schema = try JSONSchemaInference.schema(for: Input.self)
+        }
+        guard case .object(let object) = schema, object["type"] == "object" else {
+            throw ClaudeCodeError(
+                .invalidInput,
+                "tool \(name): the input schema must be an object schema (\"type\": \"object\"); the CLI drops every tool of the server otherwise"
+            )
         }
         self.init(name: name, description: description, inputSchema: schema, annotations: annotations) { arguments in
             let decoded: Input
@@ -136,7 +185,9 @@ public struct MCPToolResult: Sendable, Hashable {
     public var content: [MCPContent]
     /// Whether this reports a failure (Claude sees it as an error result).
     public var isError: Bool
-    /// Machine-readable output, alongside ``content``.
+    /// Machine-readable output. When it is set, the CLI (2.1.331) gives Claude this value (as JSON
+    /// text) *instead of* ``content``: Claude never sees the content blocks then, so put everything
+    /// Claude needs in it.
     public var structuredContent: JSONValue?
 
     /// A result with these content blocks.

@@ -139,9 +139,15 @@ public final class ClaudeSDKClient: Sendable {
             // A write can fail first when the CLI dies at once (it closed stdin): report the exit, not the write.
             let exited = error.code == .writeFailed && session.exitStatus.map { !$0.isSuccess } == true
             if error.code == .processExited || error.code == .transportClosed || exited {
+                let stderrTail = session.transport.stderrTail
+                let reason =
+                    StderrTail.reason(in: stderrTail, redacting: options.secretsForRedaction(prompt: prompt))
+                    ?? error.resultErrors.first.flatMap { StderrTail.reason(in: $0) }
                 throw ClaudeCodeError(
-                    .processExited, "the CLI exited during startup; see stderrTail and resultErrors",
-                    exitStatus: session.exitStatus ?? error.exitStatus, stderrTail: session.transport.stderrTail,
+                    .processExited,
+                    reason.map { "the CLI exited during startup: \($0)" }
+                        ?? "the CLI exited during startup; see stderrTail and resultErrors",
+                    exitStatus: session.exitStatus ?? error.exitStatus, stderrTail: stderrTail,
                     resultErrors: error.resultErrors)
             }
             throw error
@@ -166,11 +172,16 @@ public final class ClaudeSDKClient: Sendable {
     }
 
     /// Connects, runs `body`, and disconnects however `body` ends (return, throw or cancellation).
+    /// - Parameters:
+    ///   - options: How to run the CLI.
+    ///   - prompt: A first prompt sent once connected.
+    ///   - logger: Where the client logs (warnings such as ``ClaudeCodeOptions/canUseToolShadowingWarning``).
+    ///   - body: Uses the connected client.
     public static func withConnection<Result: Sendable>(
         options: ClaudeCodeOptions = ClaudeCodeOptions(), prompt: String? = nil,
-        _ body: (ClaudeSDKClient) async throws -> Result
+        logger: Logger = Logger(label: "ClaudeCode"), _ body: (ClaudeSDKClient) async throws -> Result
     ) async throws -> Result {
-        let client = ClaudeSDKClient(options: options)
+        let client = ClaudeSDKClient(options: options, logger: logger)
         try await client.connect(prompt: prompt)
         do {
             let result = try await body(client)
@@ -227,13 +238,36 @@ public final class ClaudeSDKClient: Sendable {
     // MARK: Receiving
 
     /// Every message until the CLI exits. Read it from one task at a time.
+    ///
+    /// Frames the CLI marks `sdk_host_only` are left out unless
+    /// ``ClaudeCodeOptions/includeHostOnlyMessages`` is set.
     public func receiveMessages() -> MessageStream {
-        MessageStream(buffer: state.withLock { $0.session?.messages }, stopAfterResult: false)
+        receiveMessages(includingHostOnly: options.includeHostOnlyMessages)
+    }
+
+    func receiveMessages(includingHostOnly: Bool) -> MessageStream {
+        var stream = MessageStream(buffer: state.withLock { $0.session?.messages }, stopAfterResult: false)
+        stream.includeHostOnly = includingHostOnly
+        return stream
     }
 
     /// The messages of the current turn, up to and including its ``ResultMessage``.
     public func receiveResponse() -> MessageStream {
-        MessageStream(buffer: state.withLock { $0.session?.messages }, stopAfterResult: true)
+        var stream = MessageStream(buffer: state.withLock { $0.session?.messages }, stopAfterResult: true)
+        stream.includeHostOnly = options.includeHostOnlyMessages
+        return stream
+    }
+
+    /// The messages of the current turn, like ``receiveResponse()``, with a deadline for the result.
+    ///
+    /// The clock starts when iteration starts. When no ``ResultMessage`` has arrived `timeout` later,
+    /// iteration throws ``ClaudeCodeError/Code/responseTimeout``. Nothing else changes: the turn goes
+    /// on in the CLI and the connection stays usable. Call ``interrupt(timeout:)`` to stop the turn,
+    /// then read its result with ``receiveResponse()`` (messages that arrive later are not lost).
+    public func receiveResponse(timeout: Duration) -> MessageStream {
+        var stream = receiveResponse()
+        stream.resultTimeout = timeout
+        return stream
     }
 
     // MARK: Control

@@ -113,6 +113,20 @@ final class MessageBuffer: Sendable {
     /// The next message; `nil` at the end. Runs on the caller's actor (`isolation`), so taking a queued
     /// message costs no executor hop.
     func next(isolation actor: isolated (any Actor)? = #isolation) async throws(ClaudeCodeError) -> Message? {
+        try await next(deadline: nil, isolation: actor)
+    }
+
+    /// The next message, or ``ClaudeCodeError/Code/responseTimeout`` when none is queued by `deadline`.
+    /// Nothing is lost on a timeout: the next call returns what arrives after it.
+    func next(
+        before deadline: ContinuousClock.Instant, timeout: Duration, isolation actor: isolated (any Actor)? = #isolation
+    ) async throws(ClaudeCodeError) -> Message? {
+        try await next(deadline: (deadline, timeout), isolation: actor)
+    }
+
+    private func next(
+        deadline: (instant: ContinuousClock.Instant, timeout: Duration)?, isolation actor: isolated (any Actor)?
+    ) async throws(ClaudeCodeError) -> Message? {
         if let message = taken.withLock({ $0.pop() }) { return message }
         let immediate = state.withLock { state -> Immediate in
             if let taken = takeQueued(&state) { return taken }
@@ -131,10 +145,24 @@ final class MessageBuffer: Sendable {
         case .wait: break
         }
         if Task.isCancelled { throw ClaudeCodeError(.cancelled, "reading messages was cancelled") }
+        if let deadline, ContinuousClock.now >= deadline.instant { throw Self.timeoutError(deadline.timeout) }
         let id = state.withLock { state -> UInt64 in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
+        // Resumes the waiter with a timeout error at the deadline, unless a message came first.
+        let timer = deadline.map { deadline in
+            Task { [weak self] in
+                guard (try? await Task.sleep(until: deadline.instant, clock: .continuous)) != nil else { return }
+                let waiter = self?.state.withLock { state -> CheckedContinuation<Message?, any Error>? in
+                    guard state.waiterID == id, let waiter = state.waiter else { return nil }
+                    state.waiter = nil
+                    return waiter
+                }
+                waiter?.resume(throwing: Self.timeoutError(deadline.timeout))
+            }
+        }
+        defer { timer?.cancel() }
         do {
             return try await withTaskCancellationHandler(
                 operation: {
@@ -174,6 +202,15 @@ final class MessageBuffer: Sendable {
     }
 }
 
+extension MessageBuffer {
+    static func timeoutError(_ timeout: Duration) -> ClaudeCodeError {
+        ClaudeCodeError(
+            .responseTimeout,
+            "no result arrived within \(timeout); the turn goes on in the CLI (call interrupt() to stop it) and the connection stays usable"
+        )
+    }
+}
+
 /// The messages of a client, as an `AsyncSequence`.
 ///
 /// From ``ClaudeSDKClient/receiveMessages()`` it runs until the CLI exits; from
@@ -185,6 +222,10 @@ public struct MessageStream: AsyncSequence, Sendable {
 
     let buffer: MessageBuffer?
     let stopAfterResult: Bool
+    /// Whether `sdk_host_only` frames are yielded (see ``ClaudeCodeOptions/includeHostOnlyMessages``).
+    var includeHostOnly: Bool = false
+    /// A deadline for the result (see ``ClaudeSDKClient/receiveResponse(timeout:)``).
+    var resultTimeout: Duration? = nil
 
     /// A stream whose first `next()` throws ``ClaudeCodeError/Code/notConnected``.
     package static func notConnected(stopAfterResult: Bool) -> MessageStream {
@@ -192,12 +233,17 @@ public struct MessageStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(buffer: buffer, stopAfterResult: stopAfterResult)
+        AsyncIterator(
+            buffer: buffer, stopAfterResult: stopAfterResult, includeHostOnly: includeHostOnly,
+            deadline: resultTimeout.map { (ContinuousClock.now.advanced(by: $0), $0) })
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let buffer: MessageBuffer?
         let stopAfterResult: Bool
+        var includeHostOnly = false
+        /// When the result must have arrived, and the timeout it came from (for the message).
+        var deadline: (ContinuousClock.Instant, Duration)?
         var done = false
 
         public mutating func next() async throws(ClaudeCodeError) -> Message? {
@@ -212,16 +258,34 @@ public struct MessageStream: AsyncSequence, Sendable {
                 throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
             }
             do {
-                guard let message = try await buffer.next(isolation: actor) else {
-                    done = true
-                    return nil
+                while true {
+                    let next: Message?
+                    if let deadline {
+                        next = try await buffer.next(before: deadline.0, timeout: deadline.1, isolation: actor)
+                    } else {
+                        next = try await buffer.next(isolation: actor)
+                    }
+                    guard let message = next else {
+                        done = true
+                        return nil
+                    }
+                    if !includeHostOnly, message.isHostOnly { continue }
+                    if stopAfterResult, case .result = message { done = true }
+                    return message
                 }
-                if stopAfterResult, case .result = message { done = true }
-                return message
             } catch {
                 done = true
                 throw error
             }
         }
+    }
+}
+
+extension Message {
+    /// Whether the CLI marked this frame `sdk_host_only: true` (for the SDK host, not the user),
+    /// like the `session_state_changed` frames; such messages are left out of the default streams.
+    public var isHostOnly: Bool {
+        guard case .system(let system) = self else { return false }
+        return system.data["sdk_host_only"]?.boolValue == true
     }
 }

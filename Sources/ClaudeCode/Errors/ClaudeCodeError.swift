@@ -13,7 +13,7 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
         fileprivate enum Value: String, Sendable {
             case cliNotFound, cliNotExecutable, launchFailed, processExited, notConnected, alreadyConnected
             case transportClosed, writeFailed, controlTimeout, controlError, invalidOptions, invalidInput
-            case cancelled, protocolViolation, initializeFailed, workingDirectoryNotFound
+            case cancelled, protocolViolation, initializeFailed, workingDirectoryNotFound, responseTimeout
         }
         fileprivate let value: Value
         public var description: String { value.rawValue }
@@ -51,6 +51,9 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
         /// The working directory the CLI is to run in does not exist or is not a folder;
         /// ``ClaudeCodeError/message`` names it and says how to choose another.
         public static let workingDirectoryNotFound = Code(value: .workingDirectoryNotFound)
+        /// ``ClaudeSDKClient/receiveResponse(timeout:)`` saw no result in time. The turn goes on in the
+        /// CLI and the connection stays usable: interrupt it, or read on.
+        public static let responseTimeout = Code(value: .responseTimeout)
     }
 
     /// What kind of failure this is.

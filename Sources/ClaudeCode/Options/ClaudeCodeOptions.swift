@@ -35,6 +35,10 @@ public struct ClaudeCodeOptions: Sendable {
     // MARK: Limits and permissions
 
     /// The permission mode (`--permission-mode`).
+    ///
+    /// ``PermissionMode/bypassPermissions`` is refused by the CLI when it runs as root (`connect()`
+    /// fails with "--dangerously-skip-permissions cannot be used with root/sudo privileges"): inside
+    /// a sandbox or container set `env["IS_SANDBOX"] = "1"`, otherwise run as a non-root user.
     public var permissionMode: PermissionMode?
     /// The MCP tool the CLI asks for permission (`--permission-prompt-tool`).
     ///
@@ -102,6 +106,11 @@ public struct ClaudeCodeOptions: Sendable {
     public var includePartialMessages: Bool = false
     /// Emit hook lifecycle frames (`--include-hook-events`).
     public var includeHookEvents: Bool = false
+    /// Also yield the frames the CLI marks `sdk_host_only: true` (the `session_state_changed`
+    /// frames: `running` at a turn's start, `idle` after its result), which are meant for the SDK,
+    /// not the user. Off by default, as in the Python SDK; ``FrameObserver``s and recordings see
+    /// them either way. See ``Message/isHostOnly``.
+    public var includeHostOnlyMessages: Bool = false
     /// Any other flags: `["flag": nil]` gives `--flag`, `["flag": "v"]` gives `--flag v` (or `--flag=v` when `v` starts with `-`).
     public var extraArgs: [String: String?] = [:]
 
@@ -169,6 +178,11 @@ public struct PermissionMode: RawRepresentable, Hashable, Sendable, ExpressibleB
     public static let `default`: PermissionMode = "default"
     public static let acceptEdits: PermissionMode = "acceptEdits"
     public static let plan: PermissionMode = "plan"
+    /// Every tool runs without asking (`--dangerously-skip-permissions` in the CLI).
+    ///
+    /// The CLI refuses it when running as root or through sudo, and `connect()` then fails with
+    /// ``ClaudeCodeError/Code/processExited`` and the CLI's reason. Inside a sandbox or container,
+    /// set `options.env["IS_SANDBOX"] = "1"`; anywhere else, run the process as a non-root user.
     public static let bypassPermissions: PermissionMode = "bypassPermissions"
     public static let dontAsk: PermissionMode = "dontAsk"
     public static let auto: PermissionMode = "auto"

@@ -5,7 +5,16 @@ extension ClaudeCodeOptions {
     ///
     /// Values that could be mistaken for flags use the `--flag=value` form.
     /// - Throws: ``ClaudeCodeError/Code/invalidOptions`` for values the CLI would reject.
+    ///
+    /// `--mcp-config` carries ``mcpServers`` inline here; ``SubprocessTransport`` passes the same
+    /// JSON as a private temporary file instead, so server secrets never appear on the command line.
     public func commandLineArguments() throws(ClaudeCodeError) -> [String] {
+        try commandLineArguments(mcpConfigPath: nil)
+    }
+
+    /// The arguments, with `--mcp-config <mcpConfigPath>` instead of the inline JSON when a path is given.
+    func commandLineArguments(mcpConfigPath: String?) throws(ClaudeCodeError) -> [String] {
+        try validate()
         var args = ["--output-format", "stream-json", "--verbose"]
         switch systemPrompt {
         case nil: args += ["--system-prompt", ""]
@@ -59,8 +68,7 @@ extension ClaudeCodeOptions {
         if let settings { args += ["--settings", settings] }
         for directory in addDirectories { args += ["--add-dir", directory] }
         if !mcpServers.isEmpty {
-            let config: JSONValue = ["mcpServers": .object(mcpServers.mapValues(\.json))]
-            args += ["--mcp-config", config.jsonString]
+            args += ["--mcp-config", mcpConfigPath ?? mcpConfigJSON.jsonString]
         }
         if includePartialMessages { args.append("--include-partial-messages") }
         if includeHookEvents { args.append("--include-hook-events") }
@@ -115,6 +123,101 @@ extension ClaudeCodeOptions {
         }
         if let cwd { environment["PWD"] = cwd }
         return environment
+    }
+
+    /// Texts that must never appear in an error description: the values of ``env`` and of inherited
+    /// variables whose names suggest a secret, the MCP servers' env values and headers, and `prompt`.
+    func secretsForRedaction(
+        prompt: String? = nil, base: [String: String] = ProcessInfo.processInfo.environment
+    ) -> [String] {
+        var secrets = Array(env.values)
+        let markers = ["KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH", "CREDENTIAL"]
+        for (key, value) in base where markers.contains(where: { key.uppercased().contains($0) }) {
+            secrets.append(value)
+        }
+        for server in mcpServers.values {
+            switch server {
+            case .stdio(_, _, let env): secrets += env.values
+            case .sse(_, let headers), .http(_, let headers): secrets += headers.values
+            case .sdk: break
+            }
+        }
+        if let prompt { secrets.append(prompt) }
+        return secrets
+    }
+
+    /// The `--mcp-config` JSON: `{"mcpServers": {…}}`.
+    var mcpConfigJSON: JSONValue { ["mcpServers": .object(mcpServers.mapValues(\.json))] }
+
+    /// The longest single argument Linux accepts (`MAX_ARG_STRLEN`); longer ones make the launch fail.
+    static let maximumArgumentLength = 128 * 1024
+
+    /// Checks option values before anything is launched. Errors name the option, never its value
+    /// (values may be secrets).
+    func validate() throws(ClaudeCodeError) {
+        try Self.checkToken(model, name: "model", maxLength: 256)
+        try Self.checkToken(fallbackModel, name: "fallbackModel", maxLength: 256)
+        try Self.checkToken(effort, name: "effort", maxLength: 64)
+        try Self.checkToken(permissionMode?.rawValue, name: "permissionMode", maxLength: 64)
+        try Self.checkToken(permissionPromptToolName, name: "permissionPromptToolName", maxLength: 1024)
+        for tool in allowedTools { try Self.checkToken(tool, name: "allowedTools", maxLength: 4096) }
+        for tool in disallowedTools { try Self.checkToken(tool, name: "disallowedTools", maxLength: 4096) }
+        for beta in betas { try Self.checkToken(beta, name: "betas", maxLength: 256) }
+        if case .list(let names) = tools {
+            for name in names { try Self.checkToken(name, name: "tools", maxLength: 1024) }
+        }
+        if let taskBudget, taskBudget <= 0 { throw ClaudeCodeError(.invalidOptions, "taskBudget must be positive") }
+        if case .enabled(let budget, _) = thinking, budget <= 0 {
+            throw ClaudeCodeError(.invalidOptions, "thinking's budgetTokens must be positive")
+        }
+        try Self.checkPath(cwd, name: "cwd")
+        try Self.checkPath(cliPath, name: "cliPath")
+        for directory in addDirectories { try Self.checkPath(directory, name: "addDirectories") }
+        for directory in pluginDirectories { try Self.checkPath(directory, name: "pluginDirectories") }
+        switch systemPrompt {
+        case .text(let text) where text.utf8.count > Self.maximumArgumentLength,
+            .preset(let text?) where text.utf8.count > Self.maximumArgumentLength:
+            throw ClaudeCodeError(
+                .invalidOptions,
+                "systemPrompt is longer than \(Self.maximumArgumentLength) bytes, more than one argument can carry; use .file(path:)"
+            )
+        case .file(let path): try Self.checkPath(path, name: "systemPrompt file")
+        default: break
+        }
+        for (key, server) in mcpServers {
+            try Self.checkToken(key, name: "mcpServers key", maxLength: 256)
+            if case .sdk(let sdk) = server {
+                try Self.checkToken(sdk.name, name: "mcpServers[\(key)] name", maxLength: 256)
+                for tool in sdk.tools {
+                    if let problem = tool.schemaProblem {
+                        throw ClaudeCodeError(.invalidOptions, "SDK MCP server \(key): \(problem)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A short single-line value: non-empty, no control characters, at most `maxLength` characters.
+    private static func checkToken(_ value: String?, name: String, maxLength: Int) throws(ClaudeCodeError) {
+        guard let value else { return }
+        guard !value.isEmpty, !value.allSatisfy(\.isWhitespace) else {
+            throw ClaudeCodeError(.invalidOptions, "\(name) must not be empty")
+        }
+        guard !value.unicodeScalars.contains(where: isControl) else {
+            throw ClaudeCodeError(.invalidOptions, "\(name) must not contain control characters (such as a newline)")
+        }
+        guard value.count <= maxLength else {
+            throw ClaudeCodeError(.invalidOptions, "\(name) is longer than \(maxLength) characters")
+        }
+    }
+
+    /// A path: non-empty, no control characters, not longer than `PATH_MAX`.
+    private static func checkPath(_ value: String?, name: String) throws(ClaudeCodeError) {
+        try checkToken(value, name: name, maxLength: 4096)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     private static func checkToken(_ value: String, name: String) throws(ClaudeCodeError) {

@@ -30,10 +30,25 @@ public enum CLILocator {
             return path
         }
         if let explicitPath {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: explicitPath, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw ClaudeCodeError(
+                    .cliNotExecutable,
+                    "the cliPath option names a directory (\(explicitPath)), not the Claude Code CLI executable; point it at the claude file inside",
+                    searchedPaths: [explicitPath])
+            }
             if let found = try check(explicitPath) { return found }
             throw notFound(searched, hint: "the cliPath option names a file that does not exist")
         }
         if let fromEnvironment = environment["CLAUDE_CODE_CLI_PATH"], !fromEnvironment.isEmpty {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: fromEnvironment, isDirectory: &isDirectory), isDirectory.boolValue
+            {
+                throw ClaudeCodeError(
+                    .cliNotExecutable,
+                    "CLAUDE_CODE_CLI_PATH names a directory (\(fromEnvironment)), not the Claude Code CLI executable; point it at the claude file inside",
+                    searchedPaths: [fromEnvironment])
+            }
             if let found = try check(fromEnvironment) { return found }
             throw notFound(searched, hint: "CLAUDE_CODE_CLI_PATH names a file that does not exist")
         }

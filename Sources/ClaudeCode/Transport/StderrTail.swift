@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Keeps the last `capacity` bytes written to stderr, and splits them into lines for callbacks.
@@ -43,5 +44,29 @@ final class StderrTail: Sendable {
     /// The last `capacity` bytes, as text.
     var text: String {
         state.withLock { String(decoding: $0.ring.suffix(capacity), as: UTF8.self) }
+    }
+}
+
+extension StderrTail {
+    /// The CLI's own explanation in `stderr`: its last meaningful line (not blank, not a stack frame,
+    /// not bare punctuation), at most 300 characters, with every text in `redacting` (environment
+    /// values, the prompt) replaced by `<redacted>`. `nil` when there is none.
+    static func reason(in stderr: String, redacting secrets: [String] = []) -> String? {
+        let lines = stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        for line in lines.reversed() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("at "), !trimmed.hasPrefix("^"),
+                trimmed.contains(where: { $0.isLetter })
+            else { continue }
+            var text = trimmed
+            // Longest first, so a secret that contains another is redacted whole.
+            for secret in secrets.filter({ $0.count >= 4 }).sorted(by: { $0.count > $1.count }) {
+                text = text.replacingOccurrences(of: secret, with: "<redacted>")
+            }
+            text = String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
+            if text.count > 300 { text = String(text.prefix(300)) + "…" }
+            return text
+        }
+        return nil
     }
 }

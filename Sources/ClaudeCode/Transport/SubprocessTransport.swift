@@ -77,10 +77,17 @@ public final class SubprocessTransport: ClaudeTransport {
     private let state = Mutex(State())
     private let tail = StderrTail()
     private let logger: Logger
+    /// The private `--mcp-config` file, removed when the CLI has exited (or never started).
+    private let mcpConfigFile: PrivateTemporaryFile?
 
-    public init(configuration: Configuration, logger: Logger = Logger(label: "ClaudeCode.transport")) {
+    public convenience init(configuration: Configuration, logger: Logger = Logger(label: "ClaudeCode.transport")) {
+        self.init(configuration: configuration, mcpConfigFile: nil, logger: logger)
+    }
+
+    private init(configuration: Configuration, mcpConfigFile: PrivateTemporaryFile?, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.mcpConfigFile = mcpConfigFile
         (outbound, outboundContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (terminateRequests, terminateContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (exitSignal, exitContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -90,14 +97,23 @@ public final class SubprocessTransport: ClaudeTransport {
     /// `options.commandLineArguments()` and `options.processEnvironment()`.
     ///
     /// Use it to wrap or observe the default transport in a ``TransportFactory``.
-    /// - Throws: ``ClaudeCodeError`` with ``ClaudeCodeError/Code/cliNotFound`` or
-    ///   ``ClaudeCodeError/Code/invalidOptions`` (a NUL byte in an argument, an invalid environment variable).
+    ///
+    /// ``ClaudeCodeOptions/mcpServers`` reach the CLI as `--mcp-config <file>`: a file readable only
+    /// by this user (mode 0600, in a new 0700 folder under the temporary directory), so the servers'
+    /// environment values and headers never appear in the CLI's command line (`ps`,
+    /// `/proc/<pid>/cmdline`). The file is removed when the CLI exits, when it cannot be started,
+    /// and when the transport is released.
+    /// - Throws: ``ClaudeCodeError`` with ``ClaudeCodeError/Code/cliNotFound``,
+    ///   ``ClaudeCodeError/Code/workingDirectoryNotFound`` (``ClaudeCodeOptions/cwd`` is not a folder),
+    ///   ``ClaudeCodeError/Code/invalidOptions`` (a NUL byte in an argument, an invalid environment variable)
+    ///   or ``ClaudeCodeError/Code/launchFailed`` (the MCP configuration file cannot be written).
     public convenience init(options: ClaudeCodeOptions, logger: Logger = Logger(label: "ClaudeCode.transport"))
         throws(ClaudeCodeError)
     {
         let executable = try CLILocator.locate(explicitPath: options.cliPath)
-        let arguments = try options.commandLineArguments()
-        if arguments.contains(where: { $0.utf8.contains(0) }) {
+        try options.validate()
+        if let cwd = options.cwd { try Self.checkWorkingDirectory(cwd) }
+        if try options.commandLineArguments().contains(where: { $0.utf8.contains(0) }) {
             throw ClaudeCodeError(.invalidOptions, "an option value contains a NUL byte, which no argument can carry")
         }
         let environment = options.processEnvironment()
@@ -109,16 +125,45 @@ public final class SubprocessTransport: ClaudeTransport {
                 "environment variable \(key.utf8.contains(0) ? "(unprintable)" : key) has an invalid name or a NUL byte in its value"
             )
         }
+        var mcpConfigFile: PrivateTemporaryFile?
+        if !options.mcpServers.isEmpty {
+            mcpConfigFile = try PrivateTemporaryFile(
+                prefix: "claude-mcp-", name: "mcp-config.json", contents: options.mcpConfigJSON.serialized())
+        }
+        let arguments: [String]
+        do {
+            arguments = try options.commandLineArguments(mcpConfigPath: mcpConfigFile?.path)
+        } catch {
+            mcpConfigFile?.remove()
+            throw error
+        }
         self.init(
             configuration: .init(
                 executable: executable, arguments: arguments, environment: environment,
                 workingDirectory: options.cwd, maxLineLength: options.maxLineLength,
                 shutdownGracePeriod: options.shutdownGracePeriod, terminateGracePeriod: options.terminateGracePeriod,
-                stderrHandler: options.stderr), logger: logger)
+                stderrHandler: options.stderr), mcpConfigFile: mcpConfigFile, logger: logger)
+    }
+
+    /// Fails with ``ClaudeCodeError/Code/workingDirectoryNotFound`` when `path` is not an existing folder.
+    static func checkWorkingDirectory(_ path: String) throws(ClaudeCodeError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ClaudeCodeError(
+                .workingDirectoryNotFound,
+                "the working directory \(path) (options.cwd) does not exist; create it or set cwd to an existing folder"
+            )
+        }
+        guard isDirectory.boolValue else {
+            throw ClaudeCodeError(
+                .workingDirectoryNotFound,
+                "the working directory \(path) (options.cwd) is not a folder; set cwd to an existing folder")
+        }
     }
 
     deinit {
         terminateImmediately()
+        mcpConfigFile?.remove()
     }
 
     /// The last 64 KiB the CLI wrote to stderr.
@@ -247,12 +292,21 @@ public final class SubprocessTransport: ClaudeTransport {
             }
             finish(status: status)
         } catch {
-            let failure = ClaudeCodeError(
-                .launchFailed, "could not start the Claude Code CLI at \(configuration.executable)", underlying: error)
+            var failure = ClaudeCodeError(
+                .launchFailed, "could not start the Claude Code CLI at \(configuration.executable): \(error)",
+                underlying: error)
+            if let directory = configuration.workingDirectory {
+                do throws(ClaudeCodeError) {
+                    try Self.checkWorkingDirectory(directory)
+                } catch {
+                    failure = ClaudeCodeError(error.code, error.message, underlying: failure.underlying)
+                }
+            }
             if spawned {
                 logger.error("CLI host failed after spawn: \(String(describing: error))")
                 finish(status: .exited(-1))
             } else {
+                mcpConfigFile?.remove()
                 state.withLock { $0.exited = true }
                 deliver(.exited(.exited(-1), stderrTail: ""))
                 exitContinuation.yield()
@@ -274,6 +328,7 @@ public final class SubprocessTransport: ClaudeTransport {
         }
         // Take down anything the CLI left running in its process group.
         if let pid { _ = kill(-pid, SIGKILL) }
+        mcpConfigFile?.remove()
         outboundContinuation.finish()
         if let rest = tail.flush() { deliverStderr(rest) }
         deliver(.exited(status, stderrTail: tail.text))
@@ -436,4 +491,65 @@ public final class SubprocessTransport: ClaudeTransport {
             return info.si_pid
         #endif
     }
+}
+
+/// A file only this user can read: mode 0600, created exclusively (`O_EXCL`) in a new folder of
+/// mode 0700 under the temporary directory. ``remove()`` deletes both, once.
+final class PrivateTemporaryFile: Sendable {
+    let path: String
+    let directory: String
+    private let removed = Mutex(false)
+
+    init(prefix: String, name: String, contents: [UInt8]) throws(ClaudeCodeError) {
+        var base = NSTemporaryDirectory()
+        if !base.hasSuffix("/") { base += "/" }
+        var template = Array("\(base)\(prefix)XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else {
+            throw ClaudeCodeError(
+                .launchFailed, "could not create a private temporary folder in \(base) (errno \(errno))")
+        }
+        directory = String(cString: template)
+        path = "\(directory)/\(name)"
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            let code = errno
+            rmdir(directory)
+            throw ClaudeCodeError(
+                .launchFailed, "could not create a private temporary file in \(directory) (errno \(code))")
+        }
+        var offset = 0
+        var failure: Int32?
+        while offset < contents.count {
+            let written = contents.withUnsafeBytes {
+                write(descriptor, $0.baseAddress! + offset, contents.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+                break
+            }
+            offset += written
+        }
+        close(descriptor)
+        if let failure {
+            unlink(path)
+            rmdir(directory)
+            throw ClaudeCodeError(
+                .launchFailed, "could not write a private temporary file in \(directory) (errno \(failure))")
+        }
+    }
+
+    /// Deletes the file and its folder; later calls do nothing.
+    func remove() {
+        let first = removed.withLock { removed -> Bool in
+            defer { removed = true }
+            return !removed
+        }
+        guard first else { return }
+        unlink(path)
+        rmdir(directory)
+    }
+
+    deinit { remove() }
 }
