@@ -114,4 +114,50 @@ struct PersistenceRealCLITests {
             #expect(sent.contains { $0.contains("\"interrupt\"") })
         }
     }
+
+    /// The transcript copy: a session's transcript is in the record store's transcript store, and
+    /// a fork gets a record and a transcript of its own while the parent's stay as they were.
+    @Test func transcriptsAreCopiedAndAForkGetsItsOwn() async throws {
+        try await RealCLIHarness.run { harness in
+            let records = FileRecordStore(directory: storage(harness))
+            let client = SessionPersistentClient(options: harness.options(), store: records)
+            let parent = try await client.withConnection { client in
+                try await client.query("parent turn")
+                for try await _ in client.receiveResponse() {}
+                return try #require(client.currentSessionID)
+            }
+            let transcripts = try #require(client.transcriptStore)
+            #expect(records.transcriptsDirectory == storage(harness) + "/transcripts")
+            let projectKey = CLITestEnvironment.sanitizedPath(harness.sandbox.workDirectory.path)
+            let parentKey = SessionStoreKey(projectKey: projectKey, sessionID: parent)
+            let parentLines = try #require(try await transcripts.load(parentKey))
+            #expect(parentLines.contains { $0.type == "user" && $0.raw.string.contains("parent turn") })
+
+            var forkOptions = harness.options()
+            forkOptions.forkSession = true
+            let forking = SessionPersistentClient(options: forkOptions, store: records)
+            try await forking.startOrResumeSession(parent)
+            forking.options.forkSession = true
+            let fork = try await forking.withConnection { client in
+                try await client.query("fork turn")
+                for try await _ in client.receiveResponse() {}
+                return try #require(client.currentSessionID)
+            }
+            #expect(fork != parent)
+            let forkLines = try #require(try await transcripts.load(SessionStoreKey(projectKey: projectKey, sessionID: fork)))
+            #expect(forkLines.contains { $0.type == "user" && $0.raw.string.contains("fork turn") })
+            // The parent's transcript and record did not take the fork's turn.
+            let parentAfter = try #require(try await transcripts.load(parentKey))
+            #expect(!parentAfter.contains { $0.raw.string.contains("fork turn") })
+            let parentRecord = try await records.loadRecord(try #require(SessionID(rawValue: parent)))
+            #expect(!parentRecord.conversationHistory.contains { $0.rawJSONString?.contains("fork turn") == true })
+            let forkRecord = try await records.loadRecord(try #require(SessionID(rawValue: fork)))
+            #expect(forkRecord.conversationHistory.contains { $0.rawJSONString?.contains("fork turn") == true })
+
+            // With the copy off, nothing is mirrored.
+            let plain = SessionPersistentClient(
+                options: harness.options(), storagePath: storage(harness) + "-plain", transcripts: .off)
+            #expect(plain.transcriptStore == nil)
+        }
+    }
 }
