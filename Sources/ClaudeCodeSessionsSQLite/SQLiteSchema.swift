@@ -4,6 +4,7 @@ import GRDB
 enum SQLiteSchema {
     static let transcriptsMigration = "transcripts-v1"
     static let recordsMigration = "records-v1"
+    static let recordSummaryMigration = "records-summary-v1"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -68,6 +69,15 @@ enum SQLiteSchema {
                         raw BLOB NOT NULL,
                         UNIQUE (record_id, seq)
                     );
+                    """)
+        }
+        migrator.registerMigration(recordSummaryMigration) { db in
+            // Each record's listing fold (RecordSummaryFold as JSON), valid while summary_seq = next_seq.
+            // Existing rows start without one: the next listing computes it from their frames.
+            try db.execute(
+                sql: """
+                    ALTER TABLE claude_records ADD COLUMN summary TEXT;
+                    ALTER TABLE claude_records ADD COLUMN summary_seq INTEGER;
                     """)
         }
         return migrator

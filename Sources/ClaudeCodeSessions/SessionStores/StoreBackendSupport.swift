@@ -103,11 +103,78 @@ package struct DatabaseRecordMetadata: Sendable {
     }
 }
 
+/// The listing fold of a record (``RecordSummaryFold``) as the database backends keep it: JSON
+/// text in `claude_records.summary`, valid while `claude_records.summary_seq` equals the row's
+/// `next_seq`.
+///
+/// Each append folds its batch into the stored fold in its own transaction (only when the fold
+/// changes is it written again), so listing decodes one small value per record and never reads a
+/// conversation. A fold that is missing (rows written before the `records-summary-v1`
+/// migration), stale (appended to by a version of this library that does not keep it) or
+/// unreadable is computed from the record's frames at the next listing and stored.
+package enum StoreRecordSummary {
+    /// The stored text of an empty fold, as new records start.
+    package static let emptyText = encode(RecordSummaryFold())
+
+    /// The fold as stored.
+    package static func encode(_ fold: RecordSummaryFold) -> String {
+        // A fold holds only strings, numbers, dates and containers of them: encoding cannot fail.
+        guard let data = try? JSONEncoder().encode(fold) else { return emptyText }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The stored fold, or `nil` when `text` is missing or cannot be read back (then it is
+    /// computed again from the frames).
+    package static func decode(_ text: String?, with decoder: JSONDecoder = JSONDecoder()) -> RecordSummaryFold? {
+        guard let text else { return nil }
+        if text == emptyText { return RecordSummaryFold() }
+        return try? decoder.decode(RecordSummaryFold.self, from: Data(text.utf8))
+    }
+
+    /// Folds an appended batch into what a writer last knew of its record.
+    ///
+    /// - Returns: the new fold, and its text when it must be written (`nil` when the batch left
+    ///   it unchanged, as it does for most frames).
+    package static func folding(_ fold: RecordSummaryFold, _ messages: [ConversationMessage])
+        -> (fold: RecordSummaryFold, text: String?)
+    {
+        var next = fold
+        next.add(messages)
+        return (next, next == fold ? nil : encode(next))
+    }
+}
+
+/// What a record writer knows of its row after its latest append: a hint that lets the next
+/// append skip reading (and decoding) the stored fold. Backends check it against the row
+/// (`id`, `next_seq`, and `summary_seq = next_seq`) in the append's transaction and read the row
+/// when it does not match.
+package struct DatabaseRecordCursor: Sendable {
+    /// The record row's id.
+    package var recordID: Int64
+    /// The row's `next_seq` (and `summary_seq`) after the append.
+    package var nextSeq: Int64
+    /// The fold of everything up to `nextSeq`.
+    package var fold: RecordSummaryFold
+
+    package init(recordID: Int64, nextSeq: Int64, fold: RecordSummaryFold) {
+        self.recordID = recordID
+        self.nextSeq = nextSeq
+        self.fold = fold
+    }
+}
+
 /// A database that keeps `SessionPersistentClient` records (SQLite, PostgreSQL).
 package protocol DatabaseRecordBackend: Sendable {
-    /// Appends messages to a record in one committed transaction.
-    func appendRecord(_ messages: [ConversationMessage], id: SessionID, metadata: DatabaseRecordMetadata)
-        async throws(SessionStoreError)
+    /// Appends messages to a record in one committed transaction, folding them into the
+    /// record's stored ``RecordSummaryFold`` in that transaction.
+    ///
+    /// - Parameter cursor: what this writer learnt from its previous append (or open), if anything.
+    /// - Returns: the cursor after this append, or `nil` when the record's fold is not kept
+    ///   (it will be computed at listing).
+    func appendRecord(
+        _ messages: [ConversationMessage], id: SessionID, metadata: DatabaseRecordMetadata,
+        after cursor: DatabaseRecordCursor?
+    ) async throws(SessionStoreError) -> DatabaseRecordCursor?
     /// Makes the record durable.
     func checkpointRecord(_ id: SessionID) async throws(SessionStoreError)
 }
@@ -119,16 +186,30 @@ package final class DatabaseRecordWriter<Backend: DatabaseRecordBackend>: Sessio
     let id: SessionID
     let metadata: DatabaseRecordMetadata
     private let closed = Mutex(false)
+    private let cursor: Mutex<DatabaseRecordCursor?>
 
-    package init(backend: Backend, id: SessionID, metadata: DatabaseRecordMetadata) {
+    package init(
+        backend: Backend, id: SessionID, metadata: DatabaseRecordMetadata, cursor: DatabaseRecordCursor? = nil
+    ) {
         self.backend = backend
         self.id = id
         self.metadata = metadata
+        self.cursor = Mutex(cursor)
     }
 
     package func append(_ messages: [ConversationMessage]) async throws(SessionStoreError) {
         guard !closed.withLock({ $0 }) else { throw SessionStoreError(.writerClosed, sessionID: id) }
-        try await backend.appendRecord(messages, id: id, metadata: metadata)
+        guard !messages.isEmpty else { return }
+        // Only a hint: the backend checks it against the row, so concurrent appends stay correct.
+        let hint = cursor.withLock { $0 }
+        do {
+            let next = try await backend.appendRecord(messages, id: id, metadata: metadata, after: hint)
+            cursor.withLock { $0 = next }
+        } catch {
+            // The append may or may not have landed (a time-out): read the row next time.
+            cursor.withLock { $0 = nil }
+            throw error
+        }
     }
 
     package func checkpoint() async throws(SessionStoreError) {
