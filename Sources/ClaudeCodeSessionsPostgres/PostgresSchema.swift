@@ -83,10 +83,23 @@ enum PostgresSchema {
         },
         Migration(name: "records-summary-v1") { t in
             [
-                // Each record's listing fold (RecordSummaryFold as JSON), valid while summary_seq = next_seq.
-                // Existing rows start without one: the next listing computes it from their frames.
-                "ALTER TABLE \(t.records) ADD COLUMN summary TEXT",
-                "ALTER TABLE \(t.records) ADD COLUMN summary_seq BIGINT",
+                // Each record's listing fold: the whole RecordSummaryFold as JSON (what appends fold
+                // into) and the figures a listing shows in typed columns (their defaults are an empty
+                // fold's), all valid while summary_seq = next_seq. Existing rows start without one:
+                // the next listing computes it from their frames.
+                """
+                ALTER TABLE \(t.records) ADD COLUMN summary TEXT, ADD COLUMN summary_seq BIGINT,
+                    ADD COLUMN title TEXT, ADD COLUMN model TEXT,
+                    ADD COLUMN turns BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN input_tokens BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN output_tokens BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN cache_creation_input_tokens BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN cache_read_input_tokens BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+                    ADD COLUMN api_duration_ms BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN duration_ms BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN models TEXT NOT NULL DEFAULT '{}'
+                """,
             ]
         },
     ]

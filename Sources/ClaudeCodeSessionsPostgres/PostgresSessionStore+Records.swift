@@ -83,11 +83,12 @@ extension PostgresSessionStore: SessionRecordStore {
         }
     }
 
-    /// Every record with its summary metadata and its ``RecordSummaryFold`` (title, model,
-    /// ledger), most recent activity first. A row whose session id is not a valid ``SessionID``
-    /// is listed as damaged rather than hidden.
+    /// Every record with its summary metadata, its title, model and ledger totals (turns, tokens,
+    /// cost, per model, API and wall time; not the per-turn ``SessionLedger/recentTurns``), most
+    /// recent activity first. A row whose session id is not a valid ``SessionID`` is listed as
+    /// damaged rather than hidden.
     ///
-    /// Reads one row per record: each append keeps the record's fold. A record without a current
+    /// Reads typed columns of one row per record: each append keeps the record's fold. A record without a current
     /// fold (written before the `records-summary-v1` migration, or by an older version of this
     /// library) has it computed from its frames here, once, and stored (best effort: a listing
     /// does not fail because that write does).
@@ -97,15 +98,22 @@ extension PostgresSessionStore: SessionRecordStore {
             let rows = try await connection.query(
                 """
                 SELECT session_id, start_time_us, last_activity_us, message_count, working_directory, schema_version,
-                    id, next_seq, CASE WHEN summary_seq = next_seq THEN summary END
+                    id, next_seq, summary_seq IS NOT DISTINCT FROM next_seq, title, model, turns, input_tokens,
+                    output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, api_duration_ms,
+                    duration_ms, models
                 FROM \(unescaped: t.records) ORDER BY last_activity_us DESC, session_id COLLATE "C"
                 """, logger: logger)
-            let decoder = JSONDecoder()
             var entries: [RecordListEntry] = []
             // Records without a current fold: their index in `entries`, row id and next_seq.
             var missing: [(index: Int, recordID: Int64, nextSeq: Int64)] = []
-            for try await (text, start, last, count, workingDirectory, schemaVersion, recordID, nextSeq, summary)
-                in rows.decode((String, Int64, Int64, Int64, String, Int32, Int64, Int64, String?).self)
+            for try await (
+                text, start, last, count, workingDirectory, schemaVersion, recordID, nextSeq, current, title, model,
+                turns, input, output, creation, read, cost, api, duration, models
+            ) in rows.decode(
+                (
+                    String, Int64, Int64, Int64, String, Int32, Int64, Int64, Bool, String?, String?, Int64, Int64,
+                    Int64, Int64, Int64, Double, Int64, Int64, String
+                ).self)
             {
                 guard let id = SessionID(rawValue: text) else {
                     entries.append(
@@ -116,7 +124,13 @@ extension PostgresSessionStore: SessionRecordStore {
                         ))
                     continue
                 }
-                let fold = StoreRecordSummary.decode(summary, with: decoder)
+                let fold =
+                    current
+                    ? StoreRecordFigures(
+                        title: title, model: model, turns: turns, inputTokens: input, outputTokens: output,
+                        cacheCreationInputTokens: creation, cacheReadInputTokens: read, costUSD: cost,
+                        apiDurationMilliseconds: api, durationMilliseconds: duration, models: models
+                    ).listedFold : nil
                 if fold == nil { missing.append((entries.count, recordID, nextSeq)) }
                 entries.append(
                     .session(
@@ -129,21 +143,31 @@ extension PostgresSessionStore: SessionRecordStore {
             guard !missing.isEmpty else { return entries }
             let folds = try await Self.computeFolds(
                 connection, tables: t, logger: logger, records: missing.map { ($0.recordID, $0.nextSeq) })
-            for (index, recordID, _) in missing {
-                guard case .session(var summary) = entries[index], let fold = folds[recordID] else { continue }
+            let computed = missing.map { folds[$0.recordID] ?? RecordSummaryFold() }
+            let figures = computed.map(StoreRecordFigures.init)
+            for ((index, _, _), f) in zip(missing, figures) {
+                guard case .session(var summary) = entries[index], let fold = f.listedFold else { continue }
                 summary.title = fold.title
                 summary.model = fold.model
                 summary.ledger = fold.ledger
                 entries[index] = .session(summary)
             }
             // Stored only while nothing was appended since (next_seq unchanged); best effort.
-            let ids = missing.map(\.recordID)
-            let seqs = missing.map(\.nextSeq)
-            let texts = missing.map { StoreRecordSummary.encode(folds[$0.recordID] ?? RecordSummaryFold()) }
             _ = try? await connection.query(
                 """
-                UPDATE \(unescaped: t.records) AS r SET summary = u.summary, summary_seq = u.seq
-                FROM unnest(\(ids)::bigint[], \(seqs)::bigint[], \(texts)::text[]) AS u(id, seq, summary)
+                UPDATE \(unescaped: t.records) AS r SET summary = u.summary, summary_seq = u.seq,
+                    title = CASE WHEN u.has_title THEN u.title END, model = CASE WHEN u.has_model THEN u.model END, turns = u.turns, input_tokens = u.input, output_tokens = u.output,
+                    cache_creation_input_tokens = u.creation, cache_read_input_tokens = u.read, cost_usd = u.cost,
+                    api_duration_ms = u.api, duration_ms = u.duration, models = u.models
+                FROM unnest(\(missing.map(\.recordID))::bigint[], \(missing.map(\.nextSeq))::bigint[],
+                    \(computed.map(StoreRecordSummary.encode))::text[], \(figures.map { $0.title ?? "" })::text[],
+                    \(figures.map { $0.title != nil })::bool[], \(figures.map { $0.model ?? "" })::text[],
+                    \(figures.map { $0.model != nil })::bool[], \(figures.map(\.turns))::bigint[], \(figures.map(\.inputTokens))::bigint[],
+                    \(figures.map(\.outputTokens))::bigint[], \(figures.map(\.cacheCreationInputTokens))::bigint[],
+                    \(figures.map(\.cacheReadInputTokens))::bigint[], \(figures.map(\.costUSD))::float8[],
+                    \(figures.map(\.apiDurationMilliseconds))::bigint[], \(figures.map(\.durationMilliseconds))::bigint[],
+                    \(figures.map(\.models))::text[])
+                    AS u(id, seq, summary, title, has_title, model, has_model, turns, input, output, creation, read, cost, api, duration, models)
                 WHERE r.id = u.id AND r.next_seq = u.seq
                 """, logger: logger)
             return entries
@@ -215,13 +239,14 @@ extension PostgresSessionStore: SessionRecordStore {
 
         if let cursor {
             let (fold, text) = StoreRecordSummary.folding(cursor.fold, messages)
+            let summary = text.map { ($0, StoreRecordFigures(fold)) }
             // Under `.checkpoint` the commit does not wait for the server's disk
             // (`synchronous_commit` off for this transaction only): the next checkpoint makes it
             // durable, and the server's WAL writer does within a second anyway.
             let applied = try await connection(sessionID: id) { connection -> Bool in
                 try await Self.insertBatch(
                     connection, tables: t, logger: logger, batch: batch, id: id, asynchronous: asynchronous,
-                    row: .expected(recordID: cursor.recordID, nextSeq: cursor.nextSeq), summary: text)
+                    row: .expected(recordID: cursor.recordID, nextSeq: cursor.nextSeq), summary: summary)
             }
             if applied {
                 return DatabaseRecordCursor(
@@ -251,7 +276,8 @@ extension PostgresSessionStore: SessionRecordStore {
             let folded = StoreRecordSummary.decode(stored).map { StoreRecordSummary.folding($0, messages) }
             let inserted = try await Self.insertBatch(
                 connection, tables: t, logger: logger, batch: batch, id: id, asynchronous: asynchronous,
-                row: .locked(recordID: recordID, keepsSummary: folded != nil), summary: folded?.text)
+                row: .locked(recordID: recordID, keepsSummary: folded != nil),
+                summary: folded.flatMap { folded in folded.text.map { ($0, StoreRecordFigures(folded.fold)) } })
             guard inserted else {
                 throw SessionStoreError(.backendFailure, sessionID: id, reason: "the record row vanished")
             }
@@ -307,7 +333,7 @@ extension PostgresSessionStore: SessionRecordStore {
     /// given; returns whether the row was there (as expected).
     static func insertBatch(
         _ connection: PostgresConnection, tables t: PostgresTables, logger: Logger, batch: RecordBatch, id: SessionID,
-        asynchronous: Bool, row target: AppendTarget, summary: String?
+        asynchronous: Bool, row target: AppendTarget, summary: (text: String, figures: StoreRecordFigures)?
     ) async throws -> Bool {
         let (recordID, expectedSeq, keepsSummary): (Int64, Int64?, Bool) =
             switch target {
@@ -315,6 +341,10 @@ extension PostgresSessionStore: SessionRecordStore {
             case .locked(let recordID, let keepsSummary): (recordID, nil, keepsSummary)
             }
         let count = batch.count
+        // The fold's text and figures are written when the batch changed it (`w`).
+        let w = keepsSummary && summary != nil
+        let text = summary?.text
+        let f = summary?.figures ?? StoreRecordFigures(RecordSummaryFold())
         let rows = try await connection.query(
             """
             WITH c AS (
@@ -323,8 +353,20 @@ extension PostgresSessionStore: SessionRecordStore {
             ), r AS (
                 UPDATE \(unescaped: t.records) SET next_seq = next_seq + \(count),
                     message_count = message_count + \(count), last_activity_us = GREATEST(last_activity_us, \(batch.last)),
-                    summary = CASE WHEN \(keepsSummary) THEN COALESCE(\(summary)::text, summary) ELSE summary END,
-                    summary_seq = CASE WHEN \(keepsSummary) THEN next_seq + \(count) ELSE summary_seq END
+                    summary_seq = CASE WHEN \(keepsSummary) THEN next_seq + \(count) ELSE summary_seq END,
+                    summary = CASE WHEN \(w) THEN \(text)::text ELSE summary END,
+                    title = CASE WHEN \(w) THEN \(f.title)::text ELSE title END,
+                    model = CASE WHEN \(w) THEN \(f.model)::text ELSE model END,
+                    turns = CASE WHEN \(w) THEN \(f.turns) ELSE turns END,
+                    input_tokens = CASE WHEN \(w) THEN \(f.inputTokens) ELSE input_tokens END,
+                    output_tokens = CASE WHEN \(w) THEN \(f.outputTokens) ELSE output_tokens END,
+                    cache_creation_input_tokens = CASE WHEN \(w) THEN \(f.cacheCreationInputTokens)
+                        ELSE cache_creation_input_tokens END,
+                    cache_read_input_tokens = CASE WHEN \(w) THEN \(f.cacheReadInputTokens) ELSE cache_read_input_tokens END,
+                    cost_usd = CASE WHEN \(w) THEN \(f.costUSD) ELSE cost_usd END,
+                    api_duration_ms = CASE WHEN \(w) THEN \(f.apiDurationMilliseconds) ELSE api_duration_ms END,
+                    duration_ms = CASE WHEN \(w) THEN \(f.durationMilliseconds) ELSE duration_ms END,
+                    models = CASE WHEN \(w) THEN \(f.models) ELSE models END
                 WHERE session_id = \(id.rawValue) AND id = \(recordID)
                     AND (\(expectedSeq)::bigint IS NULL OR (next_seq = \(expectedSeq)::bigint AND summary_seq = next_seq))
                 RETURNING id, next_seq - \(count) AS base

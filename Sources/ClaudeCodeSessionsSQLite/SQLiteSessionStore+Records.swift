@@ -73,11 +73,12 @@ extension SQLiteSessionStore: SessionRecordStore {
         }
     }
 
-    /// Every record with its summary metadata and its ``RecordSummaryFold`` (title, model,
-    /// ledger), most recent activity first. A row whose session id is not a valid ``SessionID``
-    /// is listed as damaged rather than hidden.
+    /// Every record with its summary metadata, its title, model and ledger totals (turns, tokens,
+    /// cost, per model, API and wall time; not the per-turn ``SessionLedger/recentTurns``), most
+    /// recent activity first. A row whose session id is not a valid ``SessionID`` is listed as
+    /// damaged rather than hidden.
     ///
-    /// Reads one row per record: each append keeps the record's fold. A record without a current
+    /// Reads typed columns of one row per record: each append keeps the record's fold. A record without a current
     /// fold (written before the `records-summary-v1` migration, or by an older version of this
     /// library) has it computed from its frames here, once, and stored (best effort: a listing
     /// does not fail because that write does).
@@ -88,10 +89,10 @@ extension SQLiteSessionStore: SessionRecordStore {
                 db.cachedStatement(
                     sql: """
                         SELECT session_id, start_time_us, last_activity_us, message_count, working_directory, schema_version,
-                            id, next_seq, CASE WHEN summary_seq = next_seq THEN summary END
+                            id, next_seq, summary_seq IS next_seq, title, model, turns, input_tokens, output_tokens,
+                            cache_creation_input_tokens, cache_read_input_tokens, cost_usd, api_duration_ms, duration_ms, models
                         FROM claude_records ORDER BY last_activity_us DESC, session_id
                         """))
-            let decoder = JSONDecoder()
             var entries: [RecordListEntry] = []
             var repairs: [SummaryRepair] = []
             while let row = try rows.next() {
@@ -105,13 +106,22 @@ extension SQLiteSessionStore: SessionRecordStore {
                                     .invalidSessionID, path: path, reason: "a record's session id is invalid"))))
                     continue
                 }
-                var fold = StoreRecordSummary.decode(row[8], with: decoder)
+                var fold: RecordSummaryFold?
+                if row[8] as Bool {
+                    fold = StoreRecordFigures(
+                        title: row[9], model: row[10], turns: row[11], inputTokens: row[12], outputTokens: row[13],
+                        cacheCreationInputTokens: row[14], cacheReadInputTokens: row[15], costUSD: row[16],
+                        apiDurationMilliseconds: row[17], durationMilliseconds: row[18], models: row[19]
+                    ).listedFold
+                }
                 if fold == nil {
                     let computed = try Self.computeFold(db, recordID: row[6])
+                    let figures = StoreRecordFigures(computed)
                     repairs.append(
                         SummaryRepair(
-                            recordID: row[6], nextSeq: row[7], text: StoreRecordSummary.encode(computed)))
-                    fold = computed
+                            recordID: row[6], nextSeq: row[7], text: StoreRecordSummary.encode(computed),
+                            figures: figures))
+                    fold = figures.listedFold
                 }
                 entries.append(
                     .session(
@@ -126,10 +136,9 @@ extension SQLiteSessionStore: SessionRecordStore {
         if !repairs.isEmpty {
             // Stored only while nothing was appended since it was computed (next_seq unchanged).
             _ = try? await write { db in
-                let update = try db.cachedStatement(
-                    sql: "UPDATE claude_records SET summary = ?, summary_seq = next_seq WHERE id = ? AND next_seq = ?")
                 for repair in repairs {
-                    try update.execute(arguments: [repair.text, repair.recordID, repair.nextSeq])
+                    try Self.storeFold(
+                        db, recordID: repair.recordID, nextSeq: repair.nextSeq, text: repair.text, figures: repair.figures)
                 }
             }
         }
@@ -141,6 +150,25 @@ extension SQLiteSessionStore: SessionRecordStore {
         var recordID: Int64
         var nextSeq: Int64
         var text: String
+        var figures: StoreRecordFigures
+    }
+
+    /// Stores a record's fold and makes it current (only while `next_seq` is `nextSeq`, when given).
+    static func storeFold(_ db: Database, recordID: Int64, nextSeq: Int64?, text: String, figures f: StoreRecordFigures)
+        throws
+    {
+        try db.cachedStatement(
+            sql: """
+                UPDATE claude_records SET summary = ?, summary_seq = next_seq, title = ?, model = ?, turns = ?,
+                    input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?,
+                    cost_usd = ?, api_duration_ms = ?, duration_ms = ?, models = ?
+                WHERE id = ? AND (? IS NULL OR next_seq = ?)
+                """
+        ).execute(arguments: [
+            text, f.title, f.model, f.turns, f.inputTokens, f.outputTokens, f.cacheCreationInputTokens,
+            f.cacheReadInputTokens, f.costUSD, f.apiDurationMilliseconds, f.durationMilliseconds, f.models, recordID,
+            nextSeq, nextSeq,
+        ])
     }
 
     /// The fold of a record's frames, read in order (frames that cannot be read are skipped, as
@@ -254,9 +282,12 @@ extension SQLiteSessionStore: SessionRecordStore {
             }
             guard let previous else { return nil }
             let (fold, text) = StoreRecordSummary.folding(previous, messages)
-            try db.cachedStatement(
-                sql: "UPDATE claude_records SET summary = coalesce(?, summary), summary_seq = next_seq WHERE id = ?"
-            ).execute(arguments: [text, recordID])
+            if let text {
+                try Self.storeFold(db, recordID: recordID, nextSeq: nil, text: text, figures: StoreRecordFigures(fold))
+            } else {
+                try db.cachedStatement(sql: "UPDATE claude_records SET summary_seq = next_seq WHERE id = ?")
+                    .execute(arguments: [recordID])
+            }
             return DatabaseRecordCursor(recordID: recordID, nextSeq: nextSeq, fold: fold)
         }
     }

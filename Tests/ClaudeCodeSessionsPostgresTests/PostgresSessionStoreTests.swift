@@ -281,7 +281,7 @@ struct PostgresRecordFoldTests {
     static func listedFold(_ store: PostgresSessionStore, _ id: SessionID) async throws -> RecordSummary {
         let expected = RecordSummaryFold(history: try await store.loadRecord(id).conversationHistory)
         let summary = try #require(try await store.listRecords().compactMap(\.summary).first { $0.sessionID == id })
-        #expect(summary.ledger == expected.ledger)
+        #expect(ListedLedger(summary.ledger) == ListedLedger(expected.ledger))
         #expect(summary.title == expected.title)
         #expect(summary.model == expected.model)
         return summary
