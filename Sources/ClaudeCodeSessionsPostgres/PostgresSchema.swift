@@ -81,12 +81,34 @@ enum PostgresSchema {
                 """,
             ]
         },
+        Migration(name: "records-summary-v1") { t in
+            [
+                // Each record's listing fold: the whole RecordSummaryFold as JSON (what appends fold
+                // into) and the figures a listing shows in typed columns (their defaults are an empty
+                // fold's), all valid while summary_seq = next_seq. Existing rows start without one:
+                // the next listing computes it from their frames.
+                """
+                ALTER TABLE \(t.records) ADD COLUMN summary TEXT, ADD COLUMN summary_seq BIGINT,
+                    ADD COLUMN title TEXT, ADD COLUMN model TEXT,
+                    ADD COLUMN turns BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN input_tokens BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN output_tokens BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN cache_creation_input_tokens BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN cache_read_input_tokens BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+                    ADD COLUMN api_duration_ms BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN duration_ms BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN models TEXT NOT NULL DEFAULT '{}'
+                """,
+            ]
+        },
     ]
 
-    /// Applies the missing migrations on a connection inside a transaction; returns their names.
-    static func migrate(_ connection: PostgresConnection, tables: PostgresTables, logger: Logger) async throws
-        -> [String]
-    {
+    /// Applies the missing migrations (up to and including `last`, or all) on a connection inside
+    /// a transaction; returns their names.
+    static func migrate(
+        _ connection: PostgresConnection, tables: PostgresTables, logger: Logger, upTo last: String? = nil
+    ) async throws -> [String] {
         // Serialise concurrent migrators of this schema (released at commit).
         let lockName = "claude-code-sessions:\(tables.schema)"
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockName)))", logger: logger)
@@ -107,8 +129,15 @@ enum PostgresSchema {
         if applied.contains(where: { !known.contains($0) }) {
             throw SessionStoreError(.schemaTooNew, reason: "the schema was migrated by a newer version of this library")
         }
+        var wanted = migrations
+        if let last {
+            guard let end = migrations.firstIndex(where: { $0.name == last }) else {
+                throw SessionStoreError(.backendFailure, reason: "no migration is named \(last)")
+            }
+            wanted = Array(migrations[...end])
+        }
         var ran: [String] = []
-        for migration in migrations where !applied.contains(migration.name) {
+        for migration in wanted where !applied.contains(migration.name) {
             for statement in migration.statements(tables) {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }

@@ -170,6 +170,16 @@ public final class PostgresSessionStore: Sendable, Service {
         }
     }
 
+    /// Applies the migrations up to and including the one named `last` (tests build older schemas with it).
+    @discardableResult
+    package func migrate(upTo last: String) async throws(SessionStoreError) -> [String] {
+        let tables = self.tables
+        let logger = configuration.logger
+        return try await transaction { connection in
+            try await PostgresSchema.migrate(connection, tables: tables, logger: logger, upTo: last)
+        }
+    }
+
     /// The migrations applied to the schema, in the order they ran (empty before ``migrate()``).
     public func appliedMigrations() async throws(SessionStoreError) -> [String] {
         let (tables, logger) = (self.tables, configuration.logger)

@@ -4,6 +4,7 @@ import GRDB
 enum SQLiteSchema {
     static let transcriptsMigration = "transcripts-v1"
     static let recordsMigration = "records-v1"
+    static let recordSummaryMigration = "records-summary-v1"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -68,6 +69,28 @@ enum SQLiteSchema {
                         raw BLOB NOT NULL,
                         UNIQUE (record_id, seq)
                     );
+                    """)
+        }
+        migrator.registerMigration(recordSummaryMigration) { db in
+            // Each record's listing fold: the whole RecordSummaryFold as JSON (what appends fold
+            // into) and the figures a listing shows in typed columns (their defaults are an empty
+            // fold's), all valid while summary_seq = next_seq. Existing rows start without one:
+            // the next listing computes it from their frames.
+            try db.execute(
+                sql: """
+                    ALTER TABLE claude_records ADD COLUMN summary TEXT;
+                    ALTER TABLE claude_records ADD COLUMN summary_seq INTEGER;
+                    ALTER TABLE claude_records ADD COLUMN title TEXT;
+                    ALTER TABLE claude_records ADD COLUMN model TEXT;
+                    ALTER TABLE claude_records ADD COLUMN turns INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE claude_records ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE claude_records ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE claude_records ADD COLUMN cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE claude_records ADD COLUMN cache_read_input_tokens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE claude_records ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+                    ALTER TABLE claude_records ADD COLUMN api_duration_ms INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE claude_records ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE claude_records ADD COLUMN models TEXT NOT NULL DEFAULT '{}';
                     """)
         }
         return migrator

@@ -15,21 +15,26 @@ extension SQLiteSessionStore: SessionRecordStore {
             startTimeMicroseconds: StoreBackendClock.microseconds(startTime), workingDirectory: workingDirectory,
             options: JSONValue.object(options).jsonString)
         let now = StoreBackendClock.microseconds(Date())
-        try await write(sessionID: id) { db in
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO claude_records (session_id, start_time_us, last_activity_us, working_directory, options, schema_version)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (session_id) DO UPDATE SET working_directory = excluded.working_directory,
-                        options = excluded.options, last_activity_us = max(last_activity_us, ?)
-                    """
-            ).execute(arguments: [
-                id.rawValue, metadata.startTimeMicroseconds, metadata.startTimeMicroseconds,
-                StoreText.encode(metadata.workingDirectory),
-                metadata.options, SessionData.currentSchemaVersion, now,
-            ])
+        let cursor = try await write(sessionID: id) { db -> DatabaseRecordCursor? in
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        INSERT INTO claude_records (session_id, start_time_us, last_activity_us, working_directory, options,
+                            schema_version, summary, summary_seq)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, 0)
+                        ON CONFLICT (session_id) DO UPDATE SET working_directory = excluded.working_directory,
+                            options = excluded.options, last_activity_us = max(last_activity_us, ?)
+                        RETURNING id, next_seq, CASE WHEN summary_seq = next_seq THEN summary END
+                        """),
+                arguments: [
+                    id.rawValue, metadata.startTimeMicroseconds, metadata.startTimeMicroseconds,
+                    StoreText.encode(metadata.workingDirectory),
+                    metadata.options, SessionData.currentSchemaVersion, StoreRecordSummary.emptyText, now,
+                ])
+            guard let row, let fold = StoreRecordSummary.decode(row[2]) else { return nil }
+            return DatabaseRecordCursor(recordID: row[0], nextSeq: row[1], fold: fold)
         }
-        return DatabaseRecordWriter(backend: self, id: id, metadata: metadata)
+        return DatabaseRecordWriter(backend: self, id: id, metadata: metadata, cursor: cursor)
     }
 
     /// The whole record of `id`: its metadata and every message in order.
@@ -54,17 +59,12 @@ extension SQLiteSessionStore: SessionRecordStore {
                         """), arguments: [record[0] as Int64])
             var history: [ConversationMessage] = []
             while let row = try rows.next() {
-                guard let direction = ConversationMessage.Direction(rawValue: row[1]) else {
+                guard let message = Self.recordMessage(row) else {
                     let seq: Int64 = row[0]
                     throw SessionStoreError(
                         .damagedRecord, sessionID: id, reason: "message \(seq) has an unknown direction")
                 }
-                let raw: Data = row[5]
-                history.append(
-                    ConversationMessage(
-                        direction: direction, type: StoreText.decode(row[3]),
-                        subtype: (row[4] as String?).map(StoreText.decode), rawJSON: Array(raw),
-                        timestamp: StoreBackendClock.date(microseconds: row[2])))
+                history.append(message)
             }
             return SessionData(
                 sessionID: id, startTime: StoreBackendClock.date(microseconds: record[1]),
@@ -73,18 +73,28 @@ extension SQLiteSessionStore: SessionRecordStore {
         }
     }
 
-    /// Every record with its summary metadata, most recent activity first. A row whose session
-    /// id is not a valid ``SessionID`` is listed as damaged rather than hidden.
+    /// Every record with its summary metadata, its title, model and ledger totals (turns, tokens,
+    /// cost, per model, API and wall time; not the per-turn ``SessionLedger/recentTurns``), most
+    /// recent activity first. A row whose session id is not a valid ``SessionID`` is listed as
+    /// damaged rather than hidden.
+    ///
+    /// Reads typed columns of one row per record: each append keeps the record's fold. A record without a current
+    /// fold (written before the `records-summary-v1` migration, or by an older version of this
+    /// library) has it computed from its frames here, once, and stored (best effort: a listing
+    /// does not fail because that write does).
     public func listRecords() async throws(SessionStoreError) -> [RecordListEntry] {
         let path = self.path
-        return try await read { db in
+        let (entries, repairs) = try await read { db -> ([RecordListEntry], [SummaryRepair]) in
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
-                        SELECT session_id, start_time_us, last_activity_us, message_count, working_directory, schema_version
+                        SELECT session_id, start_time_us, last_activity_us, message_count, working_directory, schema_version,
+                            id, next_seq, summary_seq IS next_seq, title, model, turns, input_tokens, output_tokens,
+                            cache_creation_input_tokens, cache_read_input_tokens, cost_usd, api_duration_ms, duration_ms, models
                         FROM claude_records ORDER BY last_activity_us DESC, session_id
                         """))
             var entries: [RecordListEntry] = []
+            var repairs: [SummaryRepair] = []
             while let row = try rows.next() {
                 let text: String = row[0]
                 guard let id = SessionID(rawValue: text) else {
@@ -96,16 +106,95 @@ extension SQLiteSessionStore: SessionRecordStore {
                                     .invalidSessionID, path: path, reason: "a record's session id is invalid"))))
                     continue
                 }
+                var fold: RecordSummaryFold?
+                if row[8] as Bool {
+                    fold = StoreRecordFigures(
+                        title: row[9], model: row[10], turns: row[11], inputTokens: row[12], outputTokens: row[13],
+                        cacheCreationInputTokens: row[14], cacheReadInputTokens: row[15], costUSD: row[16],
+                        apiDurationMilliseconds: row[17], durationMilliseconds: row[18], models: row[19]
+                    ).listedFold
+                }
+                if fold == nil {
+                    let computed = try Self.computeFold(db, recordID: row[6])
+                    let figures = StoreRecordFigures(computed)
+                    repairs.append(
+                        SummaryRepair(
+                            recordID: row[6], nextSeq: row[7], text: StoreRecordSummary.encode(computed),
+                            figures: figures))
+                    fold = figures.listedFold
+                }
                 entries.append(
                     .session(
                         RecordSummary(
                             sessionID: id, startTime: StoreBackendClock.date(microseconds: row[1]),
                             lastActivity: StoreBackendClock.date(microseconds: row[2]), messageCount: row[3],
                             workingDirectory: StoreText.decode(row[4]), schemaVersion: row[5], path: path,
-                            skippedJournalLines: 0)))
+                            skippedJournalLines: 0, fold: fold ?? RecordSummaryFold())))
             }
-            return entries
+            return (entries, repairs)
         }
+        if !repairs.isEmpty {
+            // Stored only while nothing was appended since it was computed (next_seq unchanged).
+            _ = try? await write { db in
+                for repair in repairs {
+                    try Self.storeFold(
+                        db, recordID: repair.recordID, nextSeq: repair.nextSeq, text: repair.text, figures: repair.figures)
+                }
+            }
+        }
+        return entries
+    }
+
+    /// A fold computed at listing, to store when the record has not changed since.
+    struct SummaryRepair: Sendable {
+        var recordID: Int64
+        var nextSeq: Int64
+        var text: String
+        var figures: StoreRecordFigures
+    }
+
+    /// Stores a record's fold and makes it current (only while `next_seq` is `nextSeq`, when given).
+    static func storeFold(_ db: Database, recordID: Int64, nextSeq: Int64?, text: String, figures f: StoreRecordFigures)
+        throws
+    {
+        try db.cachedStatement(
+            sql: """
+                UPDATE claude_records SET summary = ?, summary_seq = next_seq, title = ?, model = ?, turns = ?,
+                    input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?,
+                    cost_usd = ?, api_duration_ms = ?, duration_ms = ?, models = ?
+                WHERE id = ? AND (? IS NULL OR next_seq = ?)
+                """
+        ).execute(arguments: [
+            text, f.title, f.model, f.turns, f.inputTokens, f.outputTokens, f.cacheCreationInputTokens,
+            f.cacheReadInputTokens, f.costUSD, f.apiDurationMilliseconds, f.durationMilliseconds, f.models, recordID,
+            nextSeq, nextSeq,
+        ])
+    }
+
+    /// The fold of a record's frames, read in order (frames that cannot be read are skipped, as
+    /// ``loadRecord(_:)`` reports them).
+    static func computeFold(_ db: Database, recordID: Int64) throws -> RecordSummaryFold {
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT seq, direction, timestamp_us, type, subtype, raw FROM claude_record_messages
+                    WHERE record_id = ? ORDER BY seq
+                    """), arguments: [recordID])
+        var fold = RecordSummaryFold()
+        while let row = try rows.next() {
+            if let message = recordMessage(row) { fold.add(message) }
+        }
+        return fold
+    }
+
+    /// A frame from a `seq, direction, timestamp_us, type, subtype, raw` row; `nil` when its
+    /// direction is unknown.
+    static func recordMessage(_ row: Row) -> ConversationMessage? {
+        guard let direction = ConversationMessage.Direction(rawValue: row[1]) else { return nil }
+        let raw: Data = row[5]
+        return ConversationMessage(
+            direction: direction, type: StoreText.decode(row[3]), subtype: (row[4] as String?).map(StoreText.decode),
+            rawJSON: Array(raw), timestamp: StoreBackendClock.date(microseconds: row[2]))
     }
 
     /// Removes the record of `id` and its messages.
@@ -125,20 +214,23 @@ extension SQLiteSessionStore: SessionRecordStore {
         return options
     }
 
-    /// Appends a batch of messages in one transaction; recreates the record when it was deleted meanwhile.
-    package func appendRecord(_ messages: [ConversationMessage], id: SessionID, metadata: DatabaseRecordMetadata)
-        async throws(SessionStoreError)
-    {
-        guard !messages.isEmpty else { return }
+    /// Appends a batch of messages in one transaction, folding them into the record's stored
+    /// ``RecordSummaryFold`` in that transaction; recreates the record when it was deleted meanwhile.
+    package func appendRecord(
+        _ messages: [ConversationMessage], id: SessionID, metadata: DatabaseRecordMetadata,
+        after cursor: DatabaseRecordCursor?
+    ) async throws(SessionStoreError) -> DatabaseRecordCursor? {
+        guard !messages.isEmpty else { return cursor }
         let count = Int64(messages.count)
         let last = messages.lazy.map { StoreBackendClock.microseconds($0.timestamp) }.max() ?? 0
-        try await write(sessionID: id) { db in
+        return try await write(sessionID: id) { db -> DatabaseRecordCursor? in
+            // summary_seq as it was: the stored fold is current when it equals the old next_seq.
             var row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
                         UPDATE claude_records SET next_seq = next_seq + ?, message_count = message_count + ?,
                             last_activity_us = max(last_activity_us, ?)
-                        WHERE session_id = ? RETURNING id, next_seq
+                        WHERE session_id = ? RETURNING id, next_seq, summary_seq
                         """), arguments: [count, count, last, id.rawValue])
             if row == nil {
                 // Deleted while a writer was open: start it again, as the JSON files do.
@@ -146,20 +238,22 @@ extension SQLiteSessionStore: SessionRecordStore {
                     db.cachedStatement(
                         sql: """
                             INSERT INTO claude_records (session_id, start_time_us, last_activity_us, working_directory,
-                                options, schema_version, message_count, next_seq)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, next_seq
+                                options, schema_version, message_count, next_seq, summary, summary_seq)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id, next_seq, summary_seq
                             """),
                     arguments: [
                         id.rawValue, metadata.startTimeMicroseconds, max(last, metadata.startTimeMicroseconds),
                         StoreText.encode(metadata.workingDirectory), metadata.options, SessionData.currentSchemaVersion,
-                        count, count,
+                        count, count, StoreRecordSummary.emptyText,
                     ])
             }
             guard let row else {
                 throw SessionStoreError(.backendFailure, sessionID: id, reason: "the record row vanished")
             }
             let recordID: Int64 = row[0]
-            var seq: Int64 = row[1] - count
+            let nextSeq: Int64 = row[1]
+            let summarySeq: Int64? = row[2]
+            var seq: Int64 = nextSeq - count
             let insert = try db.cachedStatement(
                 sql: """
                     INSERT INTO claude_record_messages (record_id, seq, direction, timestamp_us, type, subtype, raw)
@@ -172,6 +266,29 @@ extension SQLiteSessionStore: SessionRecordStore {
                 ])
                 seq += 1
             }
+
+            // The fold: the writer's own when nothing came between, else the stored one; none
+            // when it is not current (the listing computes it from the frames).
+            let base = nextSeq - count
+            guard summarySeq == base else { return nil }
+            let previous: RecordSummaryFold?
+            if let cursor, cursor.recordID == recordID, cursor.nextSeq == base {
+                previous = cursor.fold
+            } else {
+                previous = StoreRecordSummary.decode(
+                    try String.fetchOne(
+                        db.cachedStatement(sql: "SELECT summary FROM claude_records WHERE id = ?"),
+                        arguments: [recordID]))
+            }
+            guard let previous else { return nil }
+            let (fold, text) = StoreRecordSummary.folding(previous, messages)
+            if let text {
+                try Self.storeFold(db, recordID: recordID, nextSeq: nil, text: text, figures: StoreRecordFigures(fold))
+            } else {
+                try db.cachedStatement(sql: "UPDATE claude_records SET summary_seq = next_seq WHERE id = ?")
+                    .execute(arguments: [recordID])
+            }
+            return DatabaseRecordCursor(recordID: recordID, nextSeq: nextSeq, fold: fold)
         }
     }
 

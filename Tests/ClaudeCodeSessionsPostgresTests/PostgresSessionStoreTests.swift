@@ -31,18 +31,19 @@ struct PostgresContractTests {
     .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason), .timeLimit(.minutes(2)))
 struct PostgresSessionStoreTests {
     static let key = SessionStoreKey(projectKey: "-home-me-project", sessionID: "11111111-2222-4333-8444-555555555555")
+    static let migrations = ["transcripts-v1", "records-v1", "records-summary-v1"]
 
     @Test func migrationsAreNamedAndApplyingThemAgainIsANoOp() async throws {
         try await PostgresTestServer.withStore { store, client in
-            #expect(PostgresSessionStore.migrationNames == ["transcripts-v1", "records-v1"])
-            #expect(try await store.appliedMigrations() == ["transcripts-v1", "records-v1"])
+            #expect(PostgresSessionStore.migrationNames == Self.migrations)
+            #expect(try await store.appliedMigrations() == Self.migrations)
             try await store.append([entry(type: "user", uuid: "u1")], to: Self.key)
             let tables = try await Self.tableDefinitions(client, schema: store.configuration.schema)
             #expect(try await store.migrate() == [])
             // Another server starting on the same schema.
             let again = try PostgresSessionStore(client: client, configuration: store.configuration)
             #expect(try await again.migrate() == [])
-            #expect(try await again.appliedMigrations() == ["transcripts-v1", "records-v1"])
+            #expect(try await again.appliedMigrations() == Self.migrations)
             #expect(try await Self.tableDefinitions(client, schema: store.configuration.schema) == tables)
             #expect(try await again.load(Self.key)?.map(\.uuid) == ["u1"])
         }
@@ -63,7 +64,7 @@ struct PostgresSessionStoreTests {
                     for try await names in group { all.append(names) }
                     return all
                 }
-                #expect(applied.filter { !$0.isEmpty } == [["transcripts-v1", "records-v1"]])
+                #expect(applied.filter { !$0.isEmpty } == [Self.migrations])
                 #expect(applied.filter(\.isEmpty).count == 3)
                 try await PostgresTestServer.dropSchema(schema, client)
             } catch {
@@ -237,6 +238,127 @@ struct PostgresSessionStoreTests {
             "SELECT indexdef FROM pg_indexes WHERE schemaname = \(schema) ORDER BY 1")
         for try await definition in indexes.decode(String.self) { definitions.append(definition) }
         return definitions
+    }
+}
+
+@Suite(
+    "PostgreSQL session store: record folds", .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason),
+    .timeLimit(.minutes(2)))
+struct PostgresRecordFoldTests {
+    let start = Date(timeIntervalSince1970: 1_760_000_000)
+
+    /// Appends frames as a version of this library without `records-summary-v1` did: the frames
+    /// and the row's counters, not the fold.
+    static func appendAsBefore(
+        _ client: PostgresClient, schema: String, sessionID: SessionID, _ messages: [ConversationMessage]
+    ) async throws {
+        let records = "\"\(schema)\".claude_records"
+        let frames = "\"\(schema)\".claude_record_messages"
+        try await client.query(
+            """
+            INSERT INTO \(unescaped: records) (session_id, start_time_us, last_activity_us, working_directory, options,
+                schema_version)
+            VALUES (\(sessionID.rawValue), \(StoreBackendClock.microseconds(messages[0].timestamp)),
+                \(StoreBackendClock.microseconds(messages[0].timestamp)), '/w', '{}', \(SessionData.currentSchemaVersion))
+            ON CONFLICT (session_id) DO NOTHING
+            """)
+        for message in messages {
+            try await client.query(
+                """
+                WITH r AS (
+                    UPDATE \(unescaped: records) SET next_seq = next_seq + 1, message_count = message_count + 1,
+                        last_activity_us = GREATEST(last_activity_us, \(StoreBackendClock.microseconds(message.timestamp)))
+                    WHERE session_id = \(sessionID.rawValue) RETURNING id, next_seq - 1 AS seq
+                )
+                INSERT INTO \(unescaped: frames) (record_id, seq, direction, timestamp_us, type, subtype, raw)
+                SELECT r.id, r.seq, \(message.direction.rawValue), \(StoreBackendClock.microseconds(message.timestamp)),
+                    \(message.type), \(message.subtype), \(ByteBuffer(bytes: message.rawJSON)) FROM r
+                """)
+        }
+    }
+
+    /// The listed summary of `id`, checked against the fold of its loaded frames.
+    static func listedFold(_ store: PostgresSessionStore, _ id: SessionID) async throws -> RecordSummary {
+        let expected = RecordSummaryFold(history: try await store.loadRecord(id).conversationHistory)
+        let summary = try #require(try await store.listRecords().compactMap(\.summary).first { $0.sessionID == id })
+        #expect(ListedLedger(summary.ledger) == ListedLedger(expected.ledger))
+        #expect(summary.title == expected.title)
+        #expect(summary.model == expected.model)
+        return summary
+    }
+
+    static func foldIsCurrent(_ client: PostgresClient, schema: String, _ id: SessionID) async throws -> Bool {
+        try await client.query(
+            """
+            SELECT summary IS NOT NULL AND summary_seq IS NOT DISTINCT FROM next_seq
+            FROM "\(unescaped: schema)".claude_records WHERE session_id = \(id.rawValue)
+            """
+        ).decode(Bool.self).first { _ in true } ?? false
+    }
+
+    @Test func aRecordWrittenBeforeTheSummaryMigrationListsItsFold() async throws {
+        try await PostgresTestServer.withClient { client in
+            let schema = PostgresTestServer.newSchema()
+            do {
+                let store = try PostgresSessionStore(client: client, configuration: .init(schema: schema))
+                #expect(try await store.migrate(upTo: "records-v1") == ["transcripts-v1", "records-v1"])
+                let id = try SessionID("written-before-the-migration")
+                let batches = RecordStoreContract.twoProcessBatches(start: start)
+                try await Self.appendAsBefore(client, schema: schema, sessionID: id, Array(batches.joined()))
+
+                #expect(try await store.migrate() == ["records-summary-v1"])
+                #expect(try await Self.foldIsCurrent(client, schema: schema, id) == false)
+                let summary = try await Self.listedFold(store, id)
+                #expect(summary.ledger.turns == 3)
+                #expect(abs(summary.ledger.costUSD - 0.05) < 1e-9)
+                #expect(summary.title == "Build, tests, deploy")
+                #expect(summary.model == "claude-opus-4-1")
+                // Computed once and kept: the record is current from now on.
+                #expect(try await Self.foldIsCurrent(client, schema: schema, id))
+                #expect(try await Self.listedFold(store, id) == summary)
+
+                // Appends continue from the stored fold.
+                let writer = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+                try await writer.append(RecordStoreContract.twoProcessBatches(start: start + 100)[2])
+                try await writer.close()
+                #expect(try await Self.foldIsCurrent(client, schema: schema, id))
+                #expect(try await Self.listedFold(store, id).ledger.turns == 4)
+                try await PostgresTestServer.dropSchema(schema, client)
+            } catch {
+                try? await PostgresTestServer.dropSchema(schema, client)
+                throw error
+            }
+        }
+    }
+
+    @Test func aFoldAppendedAroundOrUnreadableIsComputedAgainFromTheFrames() async throws {
+        try await PostgresTestServer.withStore { store, client in
+            let schema = store.configuration.schema
+            let id = try SessionID("around")
+            let batches = RecordStoreContract.twoProcessBatches(start: start)
+            let writer = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            for batch in batches[0..<3] { try await writer.append(batch) }
+            #expect(try await Self.listedFold(store, id).ledger.turns == 1)
+
+            // An older version of the library appends without keeping the fold.
+            try await Self.appendAsBefore(client, schema: schema, sessionID: id, batches[3])
+            #expect(try await Self.foldIsCurrent(client, schema: schema, id) == false)
+            // The writer's next append must not fold into the stale fold.
+            try await writer.append(batches[4])
+            #expect(try await Self.listedFold(store, id).ledger.turns == 2)
+            #expect(try await Self.foldIsCurrent(client, schema: schema, id))
+
+            // A fold that cannot be read back is computed again too.
+            try await client.query(
+                PostgresQuery(unsafeSQL: "UPDATE \"\(schema)\".claude_records SET summary = '{\"oops\"'"))
+            #expect(try await Self.listedFold(store, id).title == "Fix the build")
+            for batch in batches[5...] { try await writer.append(batch) }
+            try await writer.close()
+            let summary = try await Self.listedFold(store, id)
+            #expect(summary.ledger.turns == 3)
+            #expect(summary.title == "Build, tests, deploy")
+            #expect(try await Self.foldIsCurrent(client, schema: schema, id))
+        }
     }
 }
 

@@ -4,6 +4,7 @@ import ClaudeCodeSessionsSQLite
 import Foundation
 import GRDB
 import SessionBackendTestSupport
+import Synchronization
 import Testing
 
 @Suite("SQLite session store: contracts", .timeLimit(.minutes(2)))
@@ -35,7 +36,8 @@ struct SQLiteSessionStoreTests {
 
     @Test func migrationsAreNamedAndApplyingThemAgainIsANoOp() async throws {
         try await withFileStore { store, folder in
-            #expect(SQLiteSessionStore.migrator.migrations == ["transcripts-v1", "records-v1"])
+            #expect(
+                SQLiteSessionStore.migrator.migrations == ["transcripts-v1", "records-v1", "records-summary-v1"])
             try await store.append([entry(type: "user", uuid: "u1")], to: key)
             let schemaBefore = try await store.database.read { db in
                 try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
@@ -50,7 +52,7 @@ struct SQLiteSessionStoreTests {
                     try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
                 )
             }
-            #expect(applied == ["transcripts-v1", "records-v1"])
+            #expect(applied == ["transcripts-v1", "records-v1", "records-summary-v1"])
             #expect(schemaAfter == schemaBefore)
             #expect(try await again.load(key)?.map(\.uuid) == ["u1"])
             // The schema enforces the contracts: indexes for keys, sequence and uuid.
@@ -305,4 +307,160 @@ struct SQLiteRealCLITests {
     @Test func aRealConversationIsRecordedInSQLiteAndResumed() async throws {
         try await withFileStore { store, _ in try await recordRealCLIConversation(into: store) }
     }
+}
+
+@Suite("SQLite session store: record folds", .timeLimit(.minutes(2)))
+struct SQLiteRecordFoldTests {
+    let start = Date(timeIntervalSince1970: 1_760_000_000)
+
+    /// Appends frames as a version of this library without `records-summary-v1` did: the frames
+    /// and the row's counters, not the fold.
+    static func appendAsBefore(_ db: Database, sessionID: SessionID, _ messages: [ConversationMessage]) throws {
+        if try Int64.fetchOne(db, sql: "SELECT id FROM claude_records WHERE session_id = ?", arguments: [sessionID.rawValue])
+            == nil
+        {
+            try db.execute(
+                sql: """
+                    INSERT INTO claude_records (session_id, start_time_us, last_activity_us, working_directory, options, schema_version)
+                    VALUES (?, ?, ?, ?, '{}', ?)
+                    """,
+                arguments: [
+                    sessionID.rawValue, StoreBackendClock.microseconds(messages[0].timestamp),
+                    StoreBackendClock.microseconds(messages[0].timestamp), "/w", SessionData.currentSchemaVersion,
+                ])
+        }
+        for message in messages {
+            let row = try #require(
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        UPDATE claude_records SET next_seq = next_seq + 1, message_count = message_count + 1,
+                            last_activity_us = max(last_activity_us, ?)
+                        WHERE session_id = ? RETURNING id, next_seq - 1
+                        """,
+                    arguments: [StoreBackendClock.microseconds(message.timestamp), sessionID.rawValue]))
+            try db.execute(
+                sql: """
+                    INSERT INTO claude_record_messages (record_id, seq, direction, timestamp_us, type, subtype, raw)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    row[0] as Int64, row[1] as Int64, message.direction.rawValue,
+                    StoreBackendClock.microseconds(message.timestamp), message.type, message.subtype,
+                    Data(message.rawJSON),
+                ])
+        }
+    }
+
+    /// The listed summary of `id`, checked against the fold of its loaded frames.
+    static func listedFold(_ store: SQLiteSessionStore, _ id: SessionID) async throws -> RecordSummary {
+        let expected = RecordSummaryFold(history: try await store.loadRecord(id).conversationHistory)
+        let summary = try #require(try await store.listRecords().compactMap(\.summary).first { $0.sessionID == id })
+        #expect(ListedLedger(summary.ledger) == ListedLedger(expected.ledger))
+        #expect(summary.title == expected.title)
+        #expect(summary.model == expected.model)
+        return summary
+    }
+
+    static func foldIsCurrent(_ store: SQLiteSessionStore, _ id: SessionID) async throws -> Bool {
+        try await store.database.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT summary IS NOT NULL AND summary_seq = next_seq FROM claude_records WHERE session_id = ?",
+                arguments: [id.rawValue])
+        } ?? false
+    }
+
+    @Test func aRecordWrittenBeforeTheSummaryMigrationListsItsFold() async throws {
+        try await TemporaryFolder.with { folder in
+            let path = folder.file("old.sqlite")
+            let pool = try DatabasePool(path: path)
+            try SQLiteSessionStore.migrator.migrate(pool, upTo: "records-v1")
+            let id = try SessionID("written-before-the-migration")
+            let batches = RecordStoreContract.twoProcessBatches(start: start)
+            try await pool.write { db in
+                #expect(try db.columns(in: "claude_records").contains { $0.name == "summary" } == false)
+                try Self.appendAsBefore(db, sessionID: id, Array(batches.joined()))
+            }
+            try pool.close()
+
+            let store = try SQLiteSessionStore(path: path)
+            #expect(try await store.database.read { db in try SQLiteSessionStore.migrator.appliedMigrations(db) }
+                == ["transcripts-v1", "records-v1", "records-summary-v1"])
+            #expect(try await Self.foldIsCurrent(store, id) == false)
+            let summary = try await Self.listedFold(store, id)
+            #expect(summary.ledger.turns == 3)
+            #expect(abs(summary.ledger.costUSD - 0.05) < 1e-9)
+            #expect(summary.title == "Build, tests, deploy")
+            #expect(summary.model == "claude-opus-4-1")
+            // Computed once and kept: the record is current from now on.
+            #expect(try await Self.foldIsCurrent(store, id))
+            #expect(try await Self.listedFold(store, id) == summary)
+
+            // Appends continue from the stored fold.
+            let writer = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            try await writer.append(RecordStoreContract.twoProcessBatches(start: start + 100)[2])
+            try await writer.close()
+            #expect(try await Self.foldIsCurrent(store, id))
+            #expect(try await Self.listedFold(store, id).ledger.turns == 4)
+        }
+    }
+
+    @Test func appendsFoldTheirBatchWithoutReadingFramesAndListingReadsOneRowPerRecord() async throws {
+        let statements = StatementLog()
+        var configuration = SQLiteSessionStore.databaseConfiguration(.init())
+        configuration.prepareDatabase { db in db.trace { statements.append($0.description) } }
+        let store = try SQLiteSessionStore(database: DatabaseQueue(configuration: configuration))
+        let id = try SessionID("traced")
+        let batches = RecordStoreContract.twoProcessBatches(start: start)
+        let writer = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+        statements.clear()
+        for batch in batches { try await writer.append(batch) }
+        #expect(!statements.all.isEmpty)
+        #expect(!statements.all.contains { $0.contains("FROM claude_record_messages") }, "an append read frames")
+        statements.clear()
+        let summary = try #require(try await store.listRecords().first?.summary)
+        #expect(!statements.all.contains { $0.contains("claude_record_messages") }, "the listing read frames")
+        #expect(summary.ledger.turns == 3)
+        #expect(summary.title == "Build, tests, deploy")
+        _ = try await Self.listedFold(store, id)
+        try await writer.close()
+    }
+
+    @Test func aFoldAppendedAroundOrUnreadableIsComputedAgainFromTheFrames() async throws {
+        let store = try makeInMemoryStore()
+        let id = try SessionID("around")
+        let batches = RecordStoreContract.twoProcessBatches(start: start)
+        let writer = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+        for batch in batches[0..<3] { try await writer.append(batch) }
+        #expect(try await Self.listedFold(store, id).ledger.turns == 1)
+
+        // An older version of the library appends without keeping the fold.
+        try await store.database.write { db in try Self.appendAsBefore(db, sessionID: id, batches[3]) }
+        #expect(try await Self.foldIsCurrent(store, id) == false)
+        // The writer's next append must not fold into the stale fold.
+        try await writer.append(batches[4])
+        #expect(try await Self.listedFold(store, id).ledger.turns == 2)
+        #expect(try await Self.foldIsCurrent(store, id))
+
+        // A fold that cannot be read back is computed again too.
+        try await store.database.write { db in try db.execute(sql: "UPDATE claude_records SET summary = '{\"oops\"'") }
+        #expect(try await Self.listedFold(store, id).title == "Fix the build")
+        for batch in batches[5...] { try await writer.append(batch) }
+        try await writer.close()
+        let summary = try await Self.listedFold(store, id)
+        #expect(summary.ledger.turns == 3)
+        #expect(summary.title == "Build, tests, deploy")
+        #expect(try await Self.foldIsCurrent(store, id))
+        // Per-model figures that cannot be read back are computed again as well.
+        try await store.database.write { db in try db.execute(sql: "UPDATE claude_records SET models = '[1'") }
+        #expect(try await Self.listedFold(store, id) == summary)
+    }
+}
+
+/// Statements traced by a database connection.
+final class StatementLog: Sendable {
+    private let statements = Mutex<[String]>([])
+    func append(_ statement: String) { statements.withLock { $0.append(statement) } }
+    func clear() { statements.withLock { $0.removeAll() } }
+    var all: [String] { statements.withLock { $0 } }
 }

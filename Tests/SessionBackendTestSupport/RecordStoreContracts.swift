@@ -42,6 +42,71 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
         return messages
     }
 
+    /// Two CLI processes' frames, in the batches a client might append them: each process starts
+    /// with the SDK's outbound `initialize` request, its results carry running
+    /// `total_cost_usd`/`modelUsage` totals that start again in the second process, and the second
+    /// process renames the session and changes model.
+    public static func twoProcessBatches(start: Date) -> [[ConversationMessage]] {
+        var clock = 0.0
+        func frame(_ direction: ConversationMessage.Direction, _ json: String) -> ConversationMessage {
+            clock += 1.000_001
+            return ConversationMessage(direction: direction, rawJSON: Array(json.utf8), timestamp: start + clock)
+        }
+        func result(_ cost: Double, _ models: String, index: Int, apiMS: Int) -> String {
+            #"{"type":"result","subtype":"success","is_error":false,"duration_ms":1000,"duration_api_ms":\#(apiMS),"num_turns":1,"session_id":"s","total_cost_usd":\#(cost),"usage":{"input_tokens":1,"output_tokens":1},"modelUsage":{\#(models)},"result_index":\#(index),"uuid":"r\#(index)-\#(cost)"}"#
+        }
+        func usage(_ input: Int, _ output: Int, _ cost: Double) -> String {
+            #"{"inputTokens":\#(input),"outputTokens":\#(output),"cacheReadInputTokens":\#(input * 10),"cacheCreationInputTokens":5,"costUSD":\#(cost)}"#
+        }
+        let initialize = #"{"type":"control_request","request_id":"req_1","request":{"subtype":"initialize","hooks":null}}"#
+        return [
+            // Process 1.
+            [frame(.sent, initialize)],
+            [
+                frame(.received, #"{"type":"control_response","response":{"subtype":"success","request_id":"req_1"}}"#),
+                frame(.sent, #"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"  Fix the build  "}]}}"#),
+                frame(.received, #"{"type":"system","subtype":"init","session_id":"s","model":"claude-sonnet-4-5","cwd":"/w"}"#),
+                frame(.received, #"{"type":"assistant","message":{"content":[{"type":"text","text":"ok"}]}}"#),
+            ],
+            [frame(.received, result(0.01, #""claude-sonnet-4-5":\#(usage(100, 20, 0.01))"#, index: 0, apiMS: 800))],
+            [
+                frame(.sent, #"{"type":"user","message":{"role":"user","content":"and the tests"}}"#),
+                frame(.received, #"{"type":"system","subtype":"init","session_id":"s","model":"claude-sonnet-4-5"}"#),
+                frame(
+                    .received,
+                    result(0.03, #""claude-sonnet-4-5":\#(usage(300, 50, 0.03))"#, index: 1, apiMS: 2000)),
+            ],
+            // Process 2 (resumed): running totals start again.
+            [
+                frame(.sent, initialize),
+                frame(.sent, #"{"type":"user","message":{"role":"user","content":"now deploy"}}"#),
+                frame(.received, #"{"type":"system","subtype":"init","session_id":"s","model":"claude-opus-4-1"}"#),
+            ],
+            [frame(.received, #"{"type":"system","subtype":"session_title_changed","title":"Build, tests, deploy"}"#)],
+            [
+                frame(
+                    .received,
+                    result(
+                        0.02, #""claude-opus-4-1":\#(usage(50, 10, 0.015)),"claude-haiku-4-5":\#(usage(10, 5, 0.005))"#,
+                        index: 0, apiMS: 500)),
+                frame(.received, #"{"type":"stream_event","event":{"type":"message_stop"}}"#),
+            ],
+        ]
+    }
+
+    /// Checks that the listing shows `id` with the fold of its loaded frames.
+    static func checkListedFold(_ store: any SessionRecordStore, _ id: SessionID, line: Int = #line) async throws
+        -> RecordSummary
+    {
+        let expected = RecordSummaryFold(history: try await store.loadRecord(id).conversationHistory)
+        guard let summary = try await store.listRecords().compactMap(\.summary).first(where: { $0.sessionID == id })
+        else { throw ContractFailure("line \(line): \(id) not listed") }
+        try await checkEqual(ListedLedger(summary.ledger), ListedLedger(expected.ledger), "ledger", line: line)
+        try await checkEqual(summary.title, expected.title, "title", line: line)
+        try await checkEqual(summary.model, expected.model, "model", line: line)
+        return summary
+    }
+
     public static let all: [RecordStoreContract] = [
         .init("a record round-trips: metadata, every frame byte for byte, types, timestamps") { store in
             let id = newID()
@@ -106,6 +171,65 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
                 try await checkEqual(summary.workingDirectory, "/w\(count)", "working directory")
                 try await checkEqual(summary.schemaVersion, SessionData.currentSchemaVersion, "schema version")
             }
+        },
+        .init("listing shows each record's ledger, title and model, folded across CLI processes and batches") { store in
+            let id = newID()
+            let start = Date(timeIntervalSince1970: 1_760_000_000.25)
+            let batches = twoProcessBatches(start: start)
+            // Process 1 through one writer; process 2 through a writer opened again (a resume).
+            let first = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            for batch in batches[0..<4] { try await first.append(batch) }
+            try await first.close()
+            let untitled = try await checkListedFold(store, id)
+            try await checkEqual(untitled.title, "Fix the build", "the first prompt, trimmed, before a custom title")
+            try await checkEqual(untitled.ledger.turns, 2, "turns of process 1")
+            let second = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            for batch in batches[4...] { try await second.append(batch) }
+            try await second.close()
+
+            let summary = try await checkListedFold(store, id)
+            // The figures themselves, so that an empty or naive fold cannot pass.
+            try await checkEqual(summary.title, "Build, tests, deploy", "custom title")
+            try await checkEqual(summary.model, "claude-opus-4-1", "latest model")
+            try await checkEqual(summary.ledger.turns, 3, "turns")
+            try await check(abs(summary.ledger.costUSD - 0.05) < 1e-9, "cost 0.01 + 0.02 + 0.02, got \(summary.ledger.costUSD)")
+            try await checkEqual(summary.ledger.totals.inputTokens, 360, "input tokens")
+            try await checkEqual(summary.ledger.totals.outputTokens, 65, "output tokens")
+            try await checkEqual(summary.ledger.apiDurationMilliseconds, 2500, "API time")
+            try await checkEqual(
+                Set(summary.ledger.models.keys), ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"], "models")
+            try await checkEqual(summary.messageCount, batches.joined().count, "count")
+            // Listing again gives the same (a stored fold, or one computed once and kept).
+            try await checkEqual(try await checkListedFold(store, id), summary, "second listing")
+        },
+        .init("writers interleaving on one record, and a delete, keep the listed fold exact") { store in
+            let id = newID()
+            let start = Date(timeIntervalSince1970: 1_760_000_100)
+            let batches = twoProcessBatches(start: start)
+            let a = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            let b = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            for (index, batch) in batches.enumerated() {
+                try await (index % 2 == 0 ? a : b).append(batch)
+            }
+            let summary = try await checkListedFold(store, id)
+            try await checkEqual(summary.ledger.turns, 3, "turns")
+            try await checkEqual(summary.title, "Build, tests, deploy", "title")
+            // Deleted while both are open: the next append starts the record again with only its frames.
+            try await store.deleteRecord(id)
+            try await a.append(batches[4])
+            try await b.append(batches[6])
+            let again = try await checkListedFold(store, id)
+            try await checkEqual(again.ledger.turns, 1, "turns after the delete")
+            try await checkEqual(again.title, "now deploy", "first prompt after the delete")
+            try await checkEqual(again.model, "claude-opus-4-1", "model after the delete")
+            try await a.close()
+            try await b.close()
+            let empty = newID()
+            let writer = try await store.openRecord(empty, startTime: start, workingDirectory: "/w", options: [:])
+            try await writer.close()
+            let blank = try await checkListedFold(store, empty)
+            try await checkEqual(ListedLedger(blank.ledger), ListedLedger(SessionLedger()), "an empty record's ledger")
+            try await checkEqual(blank.title, nil, "an empty record's title")
         },
         .init("loading or deleting an unknown record is sessionNotFound") { store in
             try await checkThrows(.sessionNotFound, "load") { try await store.loadRecord(newID()) }
@@ -201,4 +325,26 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
                 "count of the shared record")
         },
     ]
+}
+
+/// The session totals of a ledger that every record store lists (the database stores do not list
+/// the per-turn ``SessionLedger/recentTurns``).
+public struct ListedLedger: Equatable, Sendable, CustomStringConvertible {
+    public var turns: Int
+    public var totals: SessionLedger.Totals
+    public var models: [String: SessionLedger.Totals]
+    public var apiDurationMilliseconds: Int
+    public var durationMilliseconds: Int
+
+    public init(_ ledger: SessionLedger) {
+        turns = ledger.turns
+        totals = ledger.totals
+        models = ledger.models
+        apiDurationMilliseconds = ledger.apiDurationMilliseconds
+        durationMilliseconds = ledger.durationMilliseconds
+    }
+
+    public var description: String {
+        "\(turns) turns, \(totals), \(models), api \(apiDurationMilliseconds) ms, \(durationMilliseconds) ms"
+    }
 }
