@@ -114,6 +114,8 @@ public struct SessionLedger: Sendable, Hashable, Codable {
     /// Wall time of all turns.
     public var durationMilliseconds: Int = 0
     /// The most recent turns, newest last (at most ``recentTurnLimit``), for showing per-turn cost.
+    /// Filled for a loaded record (``SessionData/ledger``); a listing from a database store
+    /// (``RecordSummary/ledger``) carries the totals only and leaves it empty.
     public var recentTurns: [Turn] = []
 
     /// How many turns ``recentTurns`` keeps.
