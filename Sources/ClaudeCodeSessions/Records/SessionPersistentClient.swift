@@ -42,6 +42,7 @@ public final class SessionPersistentClient: Sendable {
         var options: ClaudeCodeOptions
         var client: ClaudeSDKClient?
         var recorder: SessionRecorder?
+        var recordingBufferLimit = SessionRecorder.defaultLimitBytes
     }
 
     private let state: Mutex<State>
@@ -120,6 +121,23 @@ public final class SessionPersistentClient: Sendable {
     /// The wrapped client, while connected.
     public var client: ClaudeSDKClient? { state.withLock { $0.client } }
 
+    /// The most bytes of frames the recording path holds in memory (default 32 MiB; at least
+    /// 64 KiB), applied at the next ``connect(prompt:)``.
+    ///
+    /// With a ``FileRecordStore`` every frame is written to the journal before it is delivered,
+    /// so frames are held only before the CLI confirms the session (past the limit, further
+    /// unconfirmed frames are not recorded) or while the disk fails (held and retried). With
+    /// other stores frames are queued for the store: once the queue holds this much, the reader
+    /// waits for the store before reading the CLI's next frame, so a slow store slows the
+    /// conversation rather than growing memory.
+    public var recordingBufferLimit: Int {
+        get { state.withLock { $0.recordingBufferLimit } }
+        set { state.withLock { $0.recordingBufferLimit = newValue } }
+    }
+
+    /// The recorder of the current connection (tests).
+    var recorder: SessionRecorder? { state.withLock { $0.recorder } }
+
     /// Store failures and recoveries, as they happen. Each call returns a new stream.
     public func persistenceEvents() -> AsyncStream<PersistenceEvent> { events.makeStream(bufferingNewest: 1024) }
 
@@ -191,7 +209,7 @@ public final class SessionPersistentClient: Sendable {
             store: store,
             expectedSessionID: options.forkSession ? nil : options.resume.flatMap { SessionID(rawValue: $0) },
             workingDirectory: Self.workingDirectory(options), options: Self.persistableOptions(options), events: events,
-            logger: logger)
+            logger: logger, limitBytes: state.withLock { $0.recordingBufferLimit })
         var mirrorSettings: (store: any SessionStore, configuration: SessionStoreConfiguration)?
         if let store = transcriptStore {
             var configuration = transcriptConfiguration
