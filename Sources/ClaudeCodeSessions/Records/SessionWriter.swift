@@ -43,6 +43,8 @@ package final class SessionWriter: Sendable {
     private let ioNanoseconds = Atomic<UInt64>(0)
     /// Held for the whole of a fold (one at a time per writer); never taken by appends.
     private let foldLock = Mutex<Int>(0)
+    /// Folds in progress (0 or 1).
+    private let folding = Atomic<Int>(0)
     /// A background fold is scheduled and has not started yet.
     private let foldScheduled = Atomic<Bool>(false)
     /// The longest fold so far, and how many ran (benchmarks).
@@ -153,7 +155,7 @@ package final class SessionWriter: Sendable {
 
     /// Creates the session's files, or finds them, on the calling thread (no disk flush: see
     /// `docs/session-file-format.md` §5).
-    func prepareNow() throws(SessionStoreError) {
+    package func prepareNow() throws(SessionStoreError) {
         try files.withLock { files throws(SessionStoreError) in try files.prepare() }
     }
 
@@ -207,6 +209,9 @@ package final class SessionWriter: Sendable {
 
     /// How many folds this writer ran and the longest one's wall time (benchmarks).
     package var foldStatistics: (count: Int, longest: Duration) { foldStats.withLock { $0 } }
+
+    /// Whether a fold of this writer is running (benchmarks).
+    package var isFolding: Bool { folding.load(ordering: .relaxed) > 0 }
 
     private func submit(_ payload: PendingRecord.Payload, waiter: CheckedContinuation<Void, any Error>?) {
         enum Outcome { case scheduled, alreadyScheduled, closed }
@@ -413,10 +418,12 @@ package final class SessionWriter: Sendable {
     /// microseconds (plus copying the records appended during the fold's last step), so appends
     /// go on into the journal while the fold runs. Memory stays bounded whatever the session's
     /// size. Snapshots in another layout (the Python original's) are folded in memory.
-    func fold(force: Bool) throws(SessionStoreError) {
+    package func fold(force: Bool) throws(SessionStoreError) {
         try foldLock.withLock { _ throws(SessionStoreError) in
             let started = ContinuousClock.now
+            folding.add(1, ordering: .relaxed)
             defer {
+                folding.subtract(1, ordering: .relaxed)
                 let elapsed = ContinuousClock.now - started
                 let (seconds, attoseconds) = elapsed.components
                 ioNanoseconds.add(
