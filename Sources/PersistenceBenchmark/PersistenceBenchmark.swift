@@ -255,7 +255,7 @@ struct PersistenceBenchmark {
                 + "\(format(Double(snapshotBytes) / 1e6)) MB snapshot, \(format(nanoseconds(total) / 1e9)) s")
         print("  append p50 \(format(p50)) µs, p99 \(format(p99)) µs, max \(format(maximum)) µs")
         print(
-            "  folds during the run: \(folds.count - 1 < 0 ? 0 : folds.count), longest \(format(nanoseconds(folds.longest) / 1e6)) ms; "
+            "  folds (the last one at close): \(folds.count), longest \(format(nanoseconds(folds.longest) / 1e6)) ms; "
                 + "\(appendsDuringFold) appends while a fold ran, slowest \(format(slowestDuringFold / 1000)) µs "
                 + "(outside folds: \(format(slowestOutsideFold / 1000)) µs)")
         print("  resident memory added while a fold ran: \(format(Double(max(0, extraDuringFold)) / 1_048_576)) MiB")

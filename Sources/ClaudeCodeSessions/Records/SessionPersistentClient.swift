@@ -19,14 +19,37 @@ import Synchronization
 /// Every frame in both directions — your prompts, the CLI's messages of every type, control
 /// requests such as interrupts, even unknown or invalid lines — is recorded losslessly (its
 /// exact JSON) with a timestamp and direction, under the session id the CLI generates. The
-/// recording happens as frames cross the wire, whether or not you read the messages, and never
-/// blocks them: a store failure is reported through ``persistenceEvents()`` and the log, and the
-/// conversation goes on.
+/// recording happens as frames cross the wire, whether or not you read the messages. A store
+/// failure is reported through ``persistenceEvents()`` and the log, the frames are kept in memory
+/// and retried, and the conversation goes on.
 ///
-/// The first turn is recorded in full: frames that cross before the CLI has confirmed its
-/// session (its `system/init`) are held and written once it has; a connection the CLI never
-/// confirms (an unknown `--resume` id) leaves no record behind. Each turn's end and
-/// ``disconnect()`` make the records durable.
+/// ## What survives a crash
+///
+/// With a ``FileRecordStore`` (the default), **delivered means saved**:
+///
+/// - **A crash of the process** (`kill -9`, a trap, an abort): every message you have received,
+///   and every prompt whose ``query(_:sessionID:)`` has returned, is in the record. Each frame
+///   is written into the session's journal (one `write(2)`, no `fsync`) before it is delivered
+///   to you or sent to the CLI, and the record exists from the CLI's first frame of a new session.
+///   Frames that crossed before the CLI confirmed its session (the `initialize` exchange and the
+///   first prompt: the CLI names the session only in its answer) are held in memory and written
+///   the moment the confirming `system/init` arrives, before it is delivered; a crash before that
+///   moment leaves no record, and nothing had been delivered.
+/// - **Power loss or a kernel crash**: what was made durable. Under the default
+///   ``DurabilityPolicy/checkpoint`` a result is delivered only after the journal is `fsync`ed up
+///   to it, so every turn whose result you received survives; the turn in progress may not.
+///   ``DurabilityPolicy/everyMessage`` `fsync`s each frame before delivering it (slower);
+///   ``DurabilityPolicy/never`` leaves it to the kernel.
+///
+/// Folding the journal into the snapshot runs in the background and never delays a frame. A
+/// failing disk breaks the first guarantee for as long as it fails (frames are then held in
+/// memory, retried at every frame and turn, and reported as ``PersistenceEvent``s).
+///
+/// Other stores (SQLite, PostgreSQL, your own) are written by a recorder task through a queue
+/// bounded by ``recordingBufferLimit``: a turn is stored and checkpointed before its result is
+/// delivered, but messages within a turn may be delivered before they are stored.
+///
+/// A connection the CLI never confirms (an unknown `--resume` id) leaves no record behind.
 ///
 /// ## Resuming anywhere
 ///

@@ -69,13 +69,14 @@ final class SessionRecorder: Sendable {
         limitBytes: Int = SessionRecorder.defaultLimitBytes
     ) {
         self.shared = SharedBox(Shared(currentSessionID: expectedSessionID?.rawValue))
-        self.limitBytes = max(64 * 1024, limitBytes)
+        let limit = max(64 * 1024, limitBytes)
+        self.limitBytes = limit
         let context = Context(
             workingDirectory: workingDirectory, options: options, events: events, logger: logger)
         if let synchronous = store as? any SynchronousRecordStore {
-            mode = .synchronous(SyncRecorder(store: synchronous, context: context, limitBytes: self.limitBytes))
+            mode = .synchronous(SyncRecorder(store: synchronous, context: context, limitBytes: limit))
         } else {
-            mode = .queued(QueuedRecorder(store: store, context: context, limitBytes: self.limitBytes))
+            mode = .queued(QueuedRecorder(store: store, context: context, limitBytes: limit))
         }
     }
 
@@ -308,9 +309,10 @@ final class QueuedRecorder: Sendable {
         let (stream, continuation) = AsyncStream<Command>.makeStream(bufferingPolicy: .unbounded)
         self.commands = continuation
         let budget = self.budget
-        var worker = Worker(store: store, context: context)
+        let initial = Worker(store: store, context: context)
         // Its own threads: a reader waiting for room must never starve the task that makes it.
         let task = Task.detached(executorPreference: RecorderExecutor()) {
+            var worker = initial
             for await command in stream {
                 switch command {
                 case .frame(let message, let id, let endsTurn):
