@@ -297,6 +297,20 @@ final class QueuedRecorder: Sendable {
         var queued = 0
         var peak = 0
         var closed = false
+
+        func release(_ cost: Int) {
+            condition.lock()
+            queued -= cost
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func finish() {
+            condition.lock()
+            closed = true
+            condition.broadcast()
+            condition.unlock()
+        }
     }
 
     private let commands: AsyncStream<Command>.Continuation
@@ -317,10 +331,7 @@ final class QueuedRecorder: Sendable {
                 switch command {
                 case .frame(let message, let id, let endsTurn):
                     await worker.handle(message, confirming: id, endsTurn: endsTurn)
-                    budget.condition.lock()
-                    budget.queued -= SessionRecorder.cost(message)
-                    budget.condition.broadcast()
-                    budget.condition.unlock()
+                    budget.release(SessionRecorder.cost(message))
                 case .flush(let done):
                     await worker.checkpoint()
                     done.resume()
@@ -333,10 +344,7 @@ final class QueuedRecorder: Sendable {
 
     deinit {
         commands.finish()
-        budget.condition.lock()
-        budget.closed = true
-        budget.condition.broadcast()
-        budget.condition.unlock()
+        budget.finish()
     }
 
     var heldBytes: Int {
@@ -363,9 +371,7 @@ final class QueuedRecorder: Sendable {
         budget.peak = max(budget.peak, budget.queued)
         budget.condition.unlock()
         if case .terminated = commands.yield(.frame(message, confirming: id, endsTurn: endsTurn)) {
-            budget.condition.lock()
-            budget.queued -= cost
-            budget.condition.unlock()
+            budget.release(cost)
         }
     }
 
@@ -378,10 +384,7 @@ final class QueuedRecorder: Sendable {
     func close() async {
         commands.finish()
         await task.withLock { $0 }?.value
-        budget.condition.lock()
-        budget.closed = true
-        budget.condition.broadcast()
-        budget.condition.unlock()
+        budget.finish()
     }
 
     /// The recorder task's state; only that task touches it.

@@ -304,7 +304,7 @@ package final class SessionWriter: Sendable {
                 let pending = try files.withLock { files throws(SessionStoreError) in
                     try files.beginCheckpoint(forceCompaction: forceCompaction)
                 }
-                do {
+                do throws(SessionStoreError) {
                     // Without any lock: appends go on while the disk flushes.
                     try SessionFiles.performSync(pending, id: sessionID, root: core.root)
                 } catch {

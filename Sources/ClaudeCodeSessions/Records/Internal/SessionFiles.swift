@@ -812,7 +812,7 @@ final class SessionFiles {
                         kind: .journalLinesQuarantined, sessionID: id, count: output.badLines.count,
                         path: root.filePath(id.quarantineFileName)))
             }
-            do {
+            do throws(SystemError) {
                 try StoreSystem.rename(start.directory.fd, output.temporaryName, id.snapshotFileName)
             } catch {
                 _ = try? StoreSystem.unlink(start.directory.fd, output.temporaryName)
@@ -840,7 +840,7 @@ final class SessionFiles {
                 _ = try? StoreSystem.unlink(start.directory.fd, name)
                 return false
             }
-            do {
+            do throws(SystemError) {
                 let through = try StoreSystem.status(of: start.journalFD).size
                 if through > copiedThrough {
                     _ = try StreamingFold.copy(from: start.journalFD, copiedThrough, into: fd)
