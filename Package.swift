@@ -89,6 +89,9 @@ let package = Package(
         .executableTarget(name: "QueryBreakProbe", dependencies: ["ClaudeCode"]),
         // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
+        // Test helper: a SessionPersistentClient conversation killed at random moments (RecordingCrashTests).
+        .executableTarget(
+            name: "RecordingCrashClient", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         // Test helper: a SessionPersistentClient conversation in a process of its own (resume-anywhere tests).
         .executableTarget(
             name: "PersistentSessionRunner",
@@ -158,7 +161,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",
-            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter"]
+            dependencies: [
+                "ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter",
+                "RecordingCrashClient",
+            ]
         ),
         // Contract checks and client scenarios shared by the database backends' tests.
         .target(

@@ -9,6 +9,7 @@
 #   PYTHON_REFERENCE  the reference venv's python (default <repo>/.venv-ref/bin/python, made by
 #                     scripts/install-python-reference.sh, else /work/main/.venv-ref/bin/python)
 #   BENCH_DIR         scratch folder on a real disk (default <repo>/.tmp/bench-persistence)
+#   RECORD_MESSAGES   messages of the recording-path run (default 50000)
 # Exit status 1 if our ratio (amortized cost at 10,000 / at 100) exceeds 1.5.
 set -euo pipefail
 
@@ -29,6 +30,10 @@ swift build -c release --product persistence-benchmark >&2
 bin="$(swift build -c release --show-bin-path)/persistence-benchmark"
 
 "$bin" --dir "$work/swift" --frames-out "$work/frames.jsonl" --json-out "$work/swift.json" "$@"
+echo
+# The recording path SessionPersistentClient uses (synchronous appends, background streaming folds):
+# slowest appends during folds and the memory a fold adds, at RECORD_MESSAGES (default 50,000).
+"$bin" --record "${RECORD_MESSAGES:-50000}" --dir "$work/record" --json-out "$work/record.json"
 echo
 if [[ -n "$python" ]]; then
     "$python" "$repo/scripts/bench_persistence_python.py" --frames "$work/frames.jsonl" --dir "$work/python" \

@@ -58,6 +58,12 @@ struct PersistenceBenchmark {
         let points = (arguments["points"] ?? "100,300,1000,3000,10000").split(separator: ",").compactMap { Int($0) }
         let directory = arguments["dir"] ?? makeTemporaryDirectory()
 
+        if let recordCount = arguments["record"].flatMap({ Int($0) }) {
+            try await recordBenchmark(
+                count: recordCount, turn: turn, policy: policy, policyName: policyName, directory: directory,
+                jsonOut: arguments["json-out"])
+            return
+        }
         let frames = FrameStream.make(count: count, turn: turn)
         if let path = arguments["frames-out"] {
             try FrameStream.writeJSONLines(frames, to: path)
@@ -179,6 +185,106 @@ struct PersistenceBenchmark {
         }
         try await writer.close()
         return run
+    }
+
+    /// `--record N`: N messages through the recording path `SessionPersistentClient` uses with a
+    /// `FileRecordStore` (a synchronous `appendNow` per frame on the caller's thread, an awaited
+    /// checkpoint at each turn's end, folds in the background). Reports the slowest appends,
+    /// those during a fold in particular, and the memory a fold adds (resident set growth while
+    /// it runs, sampled at every append).
+    static func recordBenchmark(
+        count: Int, turn: Int, policy: DurabilityPolicy, policyName: String, directory: String, jsonOut: String?
+    ) async throws {
+        let frames = FrameStream.make(count: count, turn: turn)
+        let store = FileRecordStore(configuration: .init(directory: directory, durability: policy))
+        let id = try SessionID(FrameStream.sessionID)
+        _ = try await store.delete(id)
+        let writer = store.makeWriter(
+            for: id, workingDirectory: "/work/bench", options: ["model": "claude-opus-5-5"], startTime: Date())
+        try writer.prepareNow()
+        let clock = ContinuousClock()
+        var latencies: [Double] = []
+        latencies.reserveCapacity(count)
+        var slowestDuringFold = 0.0
+        var appendsDuringFold = 0
+        var slowestOutsideFold = 0.0
+        var rssBeforeFold = residentBytes()
+        var extraDuringFold = 0
+        var wasFolding = false
+        let started = clock.now
+        var index = 0
+        while index < count {
+            let end = min(index + turn, count)
+            for position in index..<end {
+                let message = ConversationMessage(direction: frames[position].direction, rawJSON: frames[position].raw)
+                let foldingBefore = writer.isFolding
+                let elapsed = clock.measure {
+                    let result = writer.appendNow(CollectionOfOne(message))
+                    precondition(result.error == nil, "append failed")
+                }
+                let nanos = nanoseconds(elapsed)
+                latencies.append(nanos)
+                let folding = foldingBefore || writer.isFolding
+                let rss = residentBytes()
+                if folding {
+                    if !wasFolding { wasFolding = true }
+                    appendsDuringFold += 1
+                    slowestDuringFold = max(slowestDuringFold, nanos)
+                    extraDuringFold = max(extraDuringFold, rss - rssBeforeFold)
+                } else {
+                    wasFolding = false
+                    rssBeforeFold = rss
+                    slowestOutsideFold = max(slowestOutsideFold, nanos)
+                }
+            }
+            try await writer.checkpoint()
+            index = end
+        }
+        let total = clock.now - started
+        let folds = writer.foldStatistics
+        try await writer.close()
+        let loaded = try await store.load(id)
+        precondition(loaded.conversationHistory.count == count, "lost messages")
+        let snapshotBytes = (try? FileManager.default.attributesOfItem(atPath: directory + "/\(id).json")[.size] as? Int) ?? 0
+        let sorted = latencies.sorted()
+        let p50 = sorted[sorted.count / 2] / 1000
+        let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)] / 1000
+        let maximum = (sorted.last ?? 0) / 1000
+        print(
+            "Recording path (appendNow per frame, policy \(policyName)): \(count) messages, "
+                + "\(format(Double(snapshotBytes) / 1e6)) MB snapshot, \(format(nanoseconds(total) / 1e9)) s")
+        print("  append p50 \(format(p50)) µs, p99 \(format(p99)) µs, max \(format(maximum)) µs")
+        print(
+            "  folds (the last one at close): \(folds.count), longest \(format(nanoseconds(folds.longest) / 1e6)) ms; "
+                + "\(appendsDuringFold) appends while a fold ran, slowest \(format(slowestDuringFold / 1000)) µs "
+                + "(outside folds: \(format(slowestOutsideFold / 1000)) µs)")
+        print("  resident memory added while a fold ran: \(format(Double(max(0, extraDuringFold)) / 1_048_576)) MiB")
+        if let jsonOut {
+            let json =
+                "{\"implementation\":\"swift-record\",\"messages\":\(count),\"snapshot_bytes\":\(snapshotBytes),"
+                + "\"append_p50_us\":\(p50),\"append_p99_us\":\(p99),\"append_max_us\":\(maximum),"
+                + "\"append_max_during_fold_us\":\(slowestDuringFold / 1000),\"appends_during_fold\":\(appendsDuringFold),"
+                + "\"folds\":\(folds.count),\"longest_fold_ms\":\(nanoseconds(folds.longest) / 1e6),"
+                + "\"fold_extra_rss_bytes\":\(max(0, extraDuringFold))}\n"
+            try Data(json.utf8).write(to: URL(fileURLWithPath: jsonOut))
+        }
+    }
+
+    /// This process's resident set size in bytes (Linux: /proc/self/statm; else 0).
+    static func residentBytes() -> Int {
+        #if os(Linux)
+            let fd = open("/proc/self/statm", O_RDONLY)
+            guard fd >= 0 else { return 0 }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 128)
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 128) }
+            guard count > 0 else { return 0 }
+            let fields = String(decoding: buffer[..<count], as: UTF8.self).split(separator: " ")
+            guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+            return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        #else
+            return 0
+        #endif
     }
 
     struct Run {

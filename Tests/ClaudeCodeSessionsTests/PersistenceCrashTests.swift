@@ -98,13 +98,29 @@ func writerMarks(_ data: SessionData) throws -> [(String, Int)] {
 @Suite("Persistence under crashes and concurrent processes", .serialized, .timeLimit(.minutes(10)))
 struct PersistenceCrashTests {
     /// Kills the writer at random points and checks the session after each kill.
-    func killRepeatedly(kills: Int, policy: String, seed: UInt64) async throws {
+    func killRepeatedly(
+        kills: Int, policy: String, seed: UInt64, preload: Int = 0, compactionKillDelay: ClosedRange<UInt32> = 0...40_000
+    ) async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
         let id = try SessionID("crash-\(policy)")
         let store = FileRecordStore(directory: directory)
         var generator = SeededGenerator(seed: seed)
         var present = 0  // messages 0..<present are in the session
+        if preload > 0 {
+            // A large session first, so the folds the kills land in copy tens of megabytes.
+            let child = try ChildProcess(
+                CrashWriter.path,
+                [
+                    "--dir", directory, "--session", id.rawValue, "--count", "\(preload)", "--policy", "never",
+                    "--turn", "50", "--text-bytes", "1200",
+                ])
+            // Drain its output while it runs: it prints a line per message, more than a pipe holds.
+            child.read(until: { $0.last == "done" }, timeout: .seconds(600))
+            child.wait()
+            #expect(child.lines.last == "done")
+            present = preload
+        }
         var tornTails = 0
         var alreadyFolded = 0
         var inFlightKept = 0
@@ -132,7 +148,7 @@ struct PersistenceCrashTests {
                 child.read(until: { _ in false }, timeout: .milliseconds(delay))
             default:
                 child.read(until: { $0.count >= count })
-                usleep(UInt32.random(in: 0...40_000, using: &generator))
+                usleep(UInt32.random(in: compactionKillDelay, using: &generator))
             }
             child.kill()
             child.wait()
@@ -191,6 +207,12 @@ struct PersistenceCrashTests {
     @Test("kill -9 at 60 random points: every file loads, at most the in-flight message is lost")
     func crashWithDefaultPolicy() async throws {
         try await killRepeatedly(kills: 60, policy: "checkpoint", seed: 0x5EED_0001)
+    }
+
+    @Test("kill -9 during folds of a 20,000-message session (about 30 MB): nothing acknowledged is lost")
+    func crashDuringLargeFolds() async throws {
+        try await killRepeatedly(
+            kills: 9, policy: "checkpoint", seed: 0x5EED_0003, preload: 20_000, compactionKillDelay: 0...600_000)
     }
 
     @Test("with fsync per message, no acknowledged message is lost across 20 kills")
@@ -302,6 +324,7 @@ extension PersistenceCrashTests {
             try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(index)))
         }
         try await writer.checkpoint()  // leaves records in the journal too
+        await writer.waitForBackgroundFolds()  // a fold started by the checkpoint replaces files
         chmod(directory, 0o755)
         for name in ["readonly.json", "readonly.journal", "readonly.lock"] { chmod(directory + "/" + name, 0o644) }
         let before = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()

@@ -156,7 +156,7 @@ struct PersistenceSecurityTests {
         #expect(try await store.load(id).conversationHistory.count == 1)
     }
 
-    @Test("temporary files are hidden and never listed; a session's stale ones go at its next compaction")
+    @Test("temporary files are hidden and never listed; a session's stale ones (an hour old) go at its next compaction")
     func temporaryFiles() async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
@@ -168,6 +168,12 @@ struct PersistenceSecurityTests {
         try "{garbage".write(toFile: directory + "/.tmp.json.tmp-abc", atomically: false, encoding: .utf8)
         try "{garbage".write(toFile: directory + "/.tmp.journal.tmp-def", atomically: false, encoding: .utf8)
         try "other".write(toFile: directory + "/.tmp2.json.tmp-abc", atomically: false, encoding: .utf8)
+        let twoHoursAgo = Date().addingTimeInterval(-7200)
+        for name in [".tmp.json.tmp-abc", ".tmp.journal.tmp-def"] {
+            try FileManager.default.setAttributes([.modificationDate: twoHoursAgo], ofItemAtPath: directory + "/" + name)
+        }
+        // A fresh one may belong to a streamed fold still running elsewhere: it stays.
+        try "{live".write(toFile: directory + "/.tmp.json.tmp-live", atomically: false, encoding: .utf8)
         let listing = try await store.list()
         #expect(listing.count == 1)
         #expect(listing.first?.summary?.sessionID == id)
@@ -176,6 +182,6 @@ struct PersistenceSecurityTests {
         try await again.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(1)))
         try await again.close()
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: directory))
-        #expect(names == ["tmp.json", "tmp.journal", "tmp.lock", ".tmp2.json.tmp-abc"])
+        #expect(names == ["tmp.json", "tmp.journal", "tmp.lock", ".tmp2.json.tmp-abc", ".tmp.json.tmp-live"])
     }
 }

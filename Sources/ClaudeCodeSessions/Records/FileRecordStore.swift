@@ -275,6 +275,8 @@ final class StoreCore: Sendable {
     let logger: Logger
     /// The serial queue for all writes of this store.
     let queue: DispatchQueue
+    /// Where folds run, apart from the writes, so a fold never delays an append or a checkpoint.
+    let foldQueue: DispatchQueue
 
     init(configuration: FileRecordStore.Configuration) {
         root = StoreRoot(path: configuration.directory)
@@ -284,6 +286,7 @@ final class StoreCore: Sendable {
         hub = PersistenceEventHub(handler: configuration.eventHandler)
         logger = configuration.logger
         queue = DispatchQueue(label: "claude.sessions.io")
+        foldQueue = DispatchQueue(label: "claude.sessions.fold", qos: .utility)
     }
 
     deinit { hub.finishAll() }

@@ -19,14 +19,37 @@ import Synchronization
 /// Every frame in both directions — your prompts, the CLI's messages of every type, control
 /// requests such as interrupts, even unknown or invalid lines — is recorded losslessly (its
 /// exact JSON) with a timestamp and direction, under the session id the CLI generates. The
-/// recording happens as frames cross the wire, whether or not you read the messages, and never
-/// blocks them: a store failure is reported through ``persistenceEvents()`` and the log, and the
-/// conversation goes on.
+/// recording happens as frames cross the wire, whether or not you read the messages. A store
+/// failure is reported through ``persistenceEvents()`` and the log, the frames are kept in memory
+/// and retried, and the conversation goes on.
 ///
-/// The first turn is recorded in full: frames that cross before the CLI has confirmed its
-/// session (its `system/init`) are held and written once it has; a connection the CLI never
-/// confirms (an unknown `--resume` id) leaves no record behind. Each turn's end and
-/// ``disconnect()`` make the records durable.
+/// ## What survives a crash
+///
+/// With a ``FileRecordStore`` (the default), **delivered means saved**:
+///
+/// - **A crash of the process** (`kill -9`, a trap, an abort): every message you have received,
+///   and every prompt whose ``query(_:sessionID:)`` has returned, is in the record. Each frame
+///   is written into the session's journal (one `write(2)`, no `fsync`) before it is delivered
+///   to you or sent to the CLI, and the record exists from the CLI's first frame of a new session.
+///   Frames that crossed before the CLI confirmed its session (the `initialize` exchange and the
+///   first prompt: the CLI names the session only in its answer) are held in memory and written
+///   the moment the confirming `system/init` arrives, before it is delivered; a crash before that
+///   moment leaves no record, and nothing had been delivered.
+/// - **Power loss or a kernel crash**: what was made durable. Under the default
+///   ``DurabilityPolicy/checkpoint`` a result is delivered only after the journal is `fsync`ed up
+///   to it, so every turn whose result you received survives; the turn in progress may not.
+///   ``DurabilityPolicy/everyMessage`` `fsync`s each frame before delivering it (slower);
+///   ``DurabilityPolicy/never`` leaves it to the kernel.
+///
+/// Folding the journal into the snapshot runs in the background and never delays a frame. A
+/// failing disk breaks the first guarantee for as long as it fails (frames are then held in
+/// memory, retried at every frame and turn, and reported as ``PersistenceEvent``s).
+///
+/// Other stores (SQLite, PostgreSQL, your own) are written by a recorder task through a queue
+/// bounded by ``recordingBufferLimit``: a turn is stored and checkpointed before its result is
+/// delivered, but messages within a turn may be delivered before they are stored.
+///
+/// A connection the CLI never confirms (an unknown `--resume` id) leaves no record behind.
 ///
 /// ## Resuming anywhere
 ///
@@ -42,6 +65,7 @@ public final class SessionPersistentClient: Sendable {
         var options: ClaudeCodeOptions
         var client: ClaudeSDKClient?
         var recorder: SessionRecorder?
+        var recordingBufferLimit = SessionRecorder.defaultLimitBytes
     }
 
     private let state: Mutex<State>
@@ -120,6 +144,23 @@ public final class SessionPersistentClient: Sendable {
     /// The wrapped client, while connected.
     public var client: ClaudeSDKClient? { state.withLock { $0.client } }
 
+    /// The most bytes of frames the recording path holds in memory (default 32 MiB; at least
+    /// 64 KiB), applied at the next ``connect(prompt:)``.
+    ///
+    /// With a ``FileRecordStore`` every frame is written to the journal before it is delivered,
+    /// so frames are held only before the CLI confirms the session (past the limit, further
+    /// unconfirmed frames are not recorded) or while the disk fails (held and retried). With
+    /// other stores frames are queued for the store: once the queue holds this much, the reader
+    /// waits for the store before reading the CLI's next frame, so a slow store slows the
+    /// conversation rather than growing memory.
+    public var recordingBufferLimit: Int {
+        get { state.withLock { $0.recordingBufferLimit } }
+        set { state.withLock { $0.recordingBufferLimit = newValue } }
+    }
+
+    /// The recorder of the current connection (tests).
+    var recorder: SessionRecorder? { state.withLock { $0.recorder } }
+
     /// Store failures and recoveries, as they happen. Each call returns a new stream.
     public func persistenceEvents() -> AsyncStream<PersistenceEvent> { events.makeStream(bufferingNewest: 1024) }
 
@@ -191,7 +232,7 @@ public final class SessionPersistentClient: Sendable {
             store: store,
             expectedSessionID: options.forkSession ? nil : options.resume.flatMap { SessionID(rawValue: $0) },
             workingDirectory: Self.workingDirectory(options), options: Self.persistableOptions(options), events: events,
-            logger: logger)
+            logger: logger, limitBytes: state.withLock { $0.recordingBufferLimit })
         var mirrorSettings: (store: any SessionStore, configuration: SessionStoreConfiguration)?
         if let store = transcriptStore {
             var configuration = transcriptConfiguration

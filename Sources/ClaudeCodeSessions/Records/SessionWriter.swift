@@ -41,6 +41,14 @@ package final class SessionWriter: Sendable {
     private let files: Mutex<SessionFiles>
     /// Wall time spent on the I/O queue writing, checkpointing and compacting (benchmarks).
     private let ioNanoseconds = Atomic<UInt64>(0)
+    /// Held for the whole of a fold (one at a time per writer); never taken by appends.
+    private let foldLock = Mutex<Int>(0)
+    /// Folds in progress (0 or 1).
+    private let folding = Atomic<Int>(0)
+    /// A background fold is scheduled and has not started yet.
+    private let foldScheduled = Atomic<Bool>(false)
+    /// The longest fold so far, and how many ran (benchmarks).
+    private let foldStats = Mutex<(count: Int, longest: Duration)>((0, .zero))
 
     private struct Waiter {
         var ticket: UInt64
@@ -143,6 +151,68 @@ package final class SessionWriter: Sendable {
         state.withLock { $0.pendingCount }
     }
 
+    // MARK: Writing synchronously
+
+    /// Creates the session's files, or finds them, on the calling thread (no disk flush: see
+    /// `docs/session-file-format.md` §5).
+    package func prepareNow() throws(SessionStoreError) {
+        try files.withLock { files throws(SessionStoreError) in try files.prepare() }
+    }
+
+    /// Writes messages to the journal on the calling thread, with one `write(2)`, and returns
+    /// once they are in it: microseconds, no disk flush (except under
+    /// ``DurabilityPolicy/everyMessage``). Takes only the journal's lock (this writer's mutex and
+    /// the session's `flock` for the write itself), never waits for a checkpoint's `fsync` or a
+    /// fold, which hold neither while they work.
+    ///
+    /// - Returns: How many leading messages are in the journal, and the error that stopped the
+    ///   rest (reported once per distinct error as ``PersistenceEvent/Kind/writeFailed``; a
+    ///   later success as ``PersistenceEvent/Kind/writeRecovered``). The caller keeps the rest
+    ///   and retries.
+    package func appendNow(_ messages: some Collection<ConversationMessage>) -> (
+        written: Int, error: SessionStoreError?
+    ) {
+        guard !messages.isEmpty else { return (0, nil) }
+        if state.withLock({ $0.closed }) { return (0, SessionStoreError(.writerClosed, sessionID: sessionID)) }
+        let records = messages.map { PendingRecord(ticket: 0, payload: .message($0)) }
+        let started = ContinuousClock.now
+        let failure: AppendFailure? = files.withLock { files -> AppendFailure? in
+            do throws(AppendFailure) {
+                try files.append(records)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        ioNanoseconds.add(UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)), ordering: .relaxed)
+        let (report, recovering) = state.withLock { state -> (Bool, Bool) in
+            let wasFailing = state.failing
+            let report = failure != nil && !(wasFailing && state.lastError == failure?.error)
+            state.failing = failure != nil && failure?.syncFailed != true
+            if let failure { state.lastError = failure.error }
+            return (report, wasFailing && failure == nil)
+        }
+        if let failure {
+            if report {
+                core.emit(
+                    PersistenceEvent(
+                        kind: .writeFailed, sessionID: sessionID, error: failure.error,
+                        count: records.count - failure.written, path: failure.error.path))
+            }
+            return (failure.written, failure.syncFailed ? nil : failure.error)
+        }
+        if recovering { core.emit(PersistenceEvent(kind: .writeRecovered, sessionID: sessionID, count: records.count)) }
+        if files.withLock({ $0.wantsCompactionAfterAppend }) { scheduleFold() }
+        return (records.count, nil)
+    }
+
+    /// How many folds this writer ran and the longest one's wall time (benchmarks).
+    package var foldStatistics: (count: Int, longest: Duration) { foldStats.withLock { $0 } }
+
+    /// Whether a fold of this writer is running (benchmarks).
+    package var isFolding: Bool { folding.load(ordering: .relaxed) > 0 }
+
     private func submit(_ payload: PendingRecord.Payload, waiter: CheckedContinuation<Void, any Error>?) {
         enum Outcome { case scheduled, alreadyScheduled, closed }
         let outcome: Outcome = state.withLock { state in
@@ -230,10 +300,23 @@ package final class SessionWriter: Sendable {
     private func checkpointNow(through target: UInt64, forceCompaction: Bool) throws(SessionStoreError) {
         do {
             try drain(through: target)
-            try measured { () throws(SessionStoreError) in
-                try files.withLock { files throws(SessionStoreError) in
-                    try files.checkpoint(forceCompaction: forceCompaction)
+            let wantsFold = try measured { () throws(SessionStoreError) -> Bool in
+                let pending = try files.withLock { files throws(SessionStoreError) in
+                    try files.beginCheckpoint(forceCompaction: forceCompaction)
                 }
+                do throws(SessionStoreError) {
+                    // Without any lock: appends go on while the disk flushes.
+                    try SessionFiles.performSync(pending, id: sessionID, root: core.root)
+                } catch {
+                    files.withLock { $0.syncFailed(pending) }
+                    throw error
+                }
+                return pending.wantsFold
+            }
+            if forceCompaction {
+                try fold(force: true)
+            } else if wantsFold {
+                scheduleFold()
             }
         } catch {
             core.emit(PersistenceEvent(kind: .checkpointFailed, sessionID: sessionID, error: error, path: error.path))
@@ -308,21 +391,79 @@ package final class SessionWriter: Sendable {
         if recovering {
             core.emit(PersistenceEvent(kind: .writeRecovered, sessionID: sessionID, count: written))
         }
-        // Past the size threshold, fold without waiting for a checkpoint.
-        let compactionError: SessionStoreError? = files.withLock { files -> SessionStoreError? in
-            guard files.wantsCompactionAfterAppend else { return nil }
+        // Past the size threshold, fold without waiting for a checkpoint (in the background).
+        if files.withLock({ $0.wantsCompactionAfterAppend }) { scheduleFold() }
+        return nil
+    }
+
+    // MARK: Folding
+
+    /// Waits until every fold scheduled in the background so far has finished (for tests and
+    /// tools that need the folded files on disk; `close()` folds and waits by itself).
+    package func waitForBackgroundFolds() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            core.foldQueue.async { continuation.resume() }
+        }
+    }
+
+    /// Folds in the background, on the store's fold queue, unless a fold is already waiting.
+    private func scheduleFold() {
+        guard !foldScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        core.foldQueue.async {
+            self.foldScheduled.store(false, ordering: .releasing)
+            guard !self.state.withLock({ $0.closed }) else { return }  // close() folds itself
             do throws(SessionStoreError) {
-                try files.compactIfLarge()
-                return nil
+                try self.fold(force: false)
             } catch {
-                return error
+                self.core.emit(
+                    PersistenceEvent(kind: .checkpointFailed, sessionID: self.sessionID, error: error, path: error.path))
             }
         }
-        if let compactionError {
+    }
+
+    /// Folds the journal into the snapshot by streaming (see ``StreamingFold``): the session
+    /// lock is held only to start, to rename the snapshot, and to swap the journal, each for
+    /// microseconds (plus copying the records appended during the fold's last step), so appends
+    /// go on into the journal while the fold runs. Memory stays bounded whatever the session's
+    /// size. Snapshots in another layout (the Python original's) are folded in memory.
+    package func fold(force: Bool) throws(SessionStoreError) {
+        try foldLock.withLock { _ throws(SessionStoreError) in
+            let started = ContinuousClock.now
+            folding.add(1, ordering: .relaxed)
+            defer {
+                folding.subtract(1, ordering: .relaxed)
+                let elapsed = ContinuousClock.now - started
+                let (seconds, attoseconds) = elapsed.components
+                ioNanoseconds.add(
+                    UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)), ordering: .relaxed)
+                foldStats.withLock { $0 = ($0.count + 1, max($0.longest, elapsed)) }
+            }
+            guard
+                let start = try files.withLock({ files throws(SessionStoreError) in
+                    try files.beginFold(force: force)
+                })
+            else { return }
+            defer { start.closeFiles() }
+            guard let output = try StreamingFold.write(start, id: sessionID, root: core.root) else {
+                try files.withLock { files throws(SessionStoreError) in try files.compactInMemory() }
+                return
+            }
+            guard
+                try files.withLock({ files throws(SessionStoreError) in try files.commitFoldSnapshot(start, output) })
+            else { return }
+            if start.sync { try? start.directory.sync() }
+            let next = try StreamingFold.writeNextJournal(
+                start, baseSeq: output.messageCount, id: sessionID, root: core.root)
+            guard
+                try files.withLock({ files throws(SessionStoreError) in
+                    try files.commitFoldJournal(start, name: next.name, fd: next.fd, copiedThrough: next.copiedThrough)
+                })
+            else { return }
+            if start.sync { try? start.directory.sync() }
             core.emit(
                 PersistenceEvent(
-                    kind: .checkpointFailed, sessionID: sessionID, error: compactionError, path: compactionError.path))
+                    kind: .compacted, sessionID: sessionID, count: Int(output.messageCount),
+                    path: core.root.filePath(sessionID.snapshotFileName)))
         }
-        return nil
     }
 }

@@ -242,6 +242,15 @@ enum SessionFileCodec {
     static func decodeSnapshot(_ bytes: [UInt8], expectedID: SessionID, path: String) throws(SessionStoreError)
         -> SessionData
     {
+        try decodeSnapshot(bytes, expectedID: expectedID, path: path, headerOnly: false).data
+    }
+
+    /// Decodes a snapshot; with `headerOnly`, `bytes` is a snapshot's text up to its
+    /// `conversation_history` (closed with an empty array): the summary fields are decoded and
+    /// `message_count` is returned instead of being checked against the history (streaming folds).
+    static func decodeSnapshot(_ bytes: [UInt8], expectedID: SessionID, path: String, headerOnly: Bool)
+        throws(SessionStoreError) -> (data: SessionData, messageCount: Int64?)
+    {
         func damaged(_ reason: String) -> SessionStoreError {
             SessionStoreError(.damagedFile, path: path, sessionID: expectedID, reason: reason)
         }
@@ -311,7 +320,7 @@ enum SessionFileCodec {
             }
             guard schemaVersion >= 1 else { throw damaged("invalid schema_version") }
             guard legacyIndexes.isEmpty else { throw damaged("entry without direction") }
-            guard let messageCount, messageCount == Int64(history.count) else {
+            guard let messageCount, headerOnly || messageCount == Int64(history.count) else {
                 throw damaged("message_count does not match conversation_history")
             }
             version = Int(schemaVersion)
@@ -320,9 +329,10 @@ enum SessionFileCodec {
             for index in legacyIndexes { history[index].timestamp = lastActivity }
             version = 0
         }
-        return SessionData(
+        let data = SessionData(
             sessionID: expectedID, startTime: startTime, lastActivity: lastActivity, conversationHistory: history,
             workingDirectory: workingDirectory ?? "", options: options ?? [:], schemaVersion: version)
+        return (data, messageCount)
     }
 
     /// A message of the Python original. Its entry (not the CLI frame, which that

@@ -90,6 +90,9 @@ final class SessionFiles {
     private var journalDirty = false
     /// A journal was created or replaced and the folder not yet `fsync`ed.
     private var directoryDirty = false
+    /// The snapshot was created without `fsync` (a new session, made on the reader's path):
+    /// the next checkpoint syncs it.
+    private var snapshotNeedsSync = false
 
     init(
         id: SessionID, root: StoreRoot, settings: StoreSettings, metadata: SessionMetadata,
@@ -381,19 +384,24 @@ final class SessionFiles {
 
     /// Writes a new snapshot atomically. Returns its size.
     @discardableResult
-    func writeSnapshot(_ directory: DirectoryHandle, _ data: SessionData) throws(SessionStoreError) -> Int64 {
+    func writeSnapshot(_ directory: DirectoryHandle, _ data: SessionData, sync: Bool? = nil) throws(SessionStoreError)
+        -> Int64
+    {
         let bytes = SessionFileCodec.encodeSnapshot(data)
-        _ = try replaceFile(
-            directory, id.snapshotFileName, bytes, sync: settings.durability.syncsAtCheckpoint, keepOpen: false)
+        let synced = sync ?? settings.durability.syncsAtCheckpoint
+        _ = try replaceFile(directory, id.snapshotFileName, bytes, sync: synced, keepOpen: false)
+        if !synced && settings.durability.syncsAtCheckpoint { snapshotNeedsSync = true }
         snapshotSize = Int64(bytes.count)
         return snapshotSize
     }
 
     /// Creates (or replaces) the journal with just its header.
-    private func createJournal(_ directory: DirectoryHandle, baseSeq: Int64) throws(SessionStoreError) {
+    private func createJournal(_ directory: DirectoryHandle, baseSeq: Int64, sync: Bool? = nil)
+        throws(SessionStoreError)
+    {
         let header = SessionFileCodec.journalHeader(sessionID: id, baseSeq: baseSeq, created: Date())
-        let fd = try replaceFile(
-            directory, id.journalFileName, header, sync: settings.durability.syncsAtCheckpoint, keepOpen: true)
+        let synced = sync ?? settings.durability.syncsAtCheckpoint
+        let fd = try replaceFile(directory, id.journalFileName, header, sync: synced, keepOpen: true)
         StoreSystem.closeQuietly(journalFD)
         journalFD = fd
         let status: StoreSystem.FileStatus
@@ -401,7 +409,7 @@ final class SessionFiles {
         journal = JournalState(
             device: status.device, inode: status.inode, size: status.size, nextSeq: baseSeq, endsWithNewline: true,
             hasRecords: false)
-        journalDirty = false
+        journalDirty = !synced
     }
 
     /// Creates the session's files when missing (a snapshot with no messages and an empty
@@ -425,11 +433,14 @@ final class SessionFiles {
         }
         if snapshot == nil {
             // A new session. (A journal left without its snapshot is kept: its records merge in.)
+            // Created without `fsync`: a process crash cannot lose what the kernel holds, and the
+            // next checkpoint (or, under `.everyMessage`, the first append) syncs both files and
+            // the folder, so creating a record costs no disk flush on the reader's path.
             let data = SessionData(
                 sessionID: id, startTime: metadata.startTime, lastActivity: metadata.startTime,
                 workingDirectory: metadata.workingDirectory, options: metadata.options)
-            try writeSnapshot(directory, data)
-            if journalStatus == nil { try createJournal(directory, baseSeq: 0) }
+            try writeSnapshot(directory, data, sync: false)
+            if journalStatus == nil { try createJournal(directory, baseSeq: 0, sync: false) }
         } else if let update = initialUpdate {
             prepared = true  // (appendLocked would otherwise call back into here)
             initialUpdate = nil
@@ -568,6 +579,10 @@ final class SessionFiles {
         applyMetadata(records[...])
         if settings.durability.syncsEveryWrite {
             do {
+                if snapshotNeedsSync {
+                    try syncSnapshotFile(directory)
+                    snapshotNeedsSync = false
+                }
                 try StoreSystem.syncData(journalFD)
                 if directoryDirty {
                     try directory.sync()
@@ -652,6 +667,209 @@ final class SessionFiles {
         }
     }
 
+    /// `fsync`s the snapshot file (one created without it).
+    private func syncSnapshotFile(_ directory: DirectoryHandle) throws(SystemError) {
+        let fd: Int32
+        do {
+            fd = try StoreSystem.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        } catch {
+            if error.number == ENOENT { return }
+            throw error
+        }
+        defer { StoreSystem.closeQuietly(fd) }
+        try StoreSystem.sync(fd)
+    }
+
+    /// The disk flushes a checkpoint owes, taken under the lock and done without it.
+    struct PendingSync: Sendable {
+        /// A duplicate of the journal's descriptor (owned), or -1.
+        var journalFD: Int32 = -1
+        var snapshot = false
+        var directory: DirectoryHandle?
+        /// Whether the journal has grown to the compaction ratio (or has records, when forced).
+        var wantsFold = false
+    }
+
+    /// First half of a checkpoint, holding the lock for microseconds: brings the journal up to
+    /// date and hands out what must be `fsync`ed (``performSync(_:)`` does it without any lock,
+    /// so appends go on meanwhile).
+    func beginCheckpoint(forceCompaction: Bool) throws(SessionStoreError) -> PendingSync {
+        try withLock(exclusive: true, create: true) { directory throws(SessionStoreError) -> PendingSync in
+            let state = try prepareJournal(directory)
+            var pending = PendingSync()
+            if settings.durability.syncsAtCheckpoint && (journalDirty || directoryDirty || snapshotNeedsSync) {
+                if journalDirty {
+                    let fd = dup(journalFD)
+                    if fd < 0 { throw failure(SystemError(number: errno, operation: "dup"), id.journalFileName) }
+                    pending.journalFD = fd
+                }
+                pending.snapshot = snapshotNeedsSync
+                pending.directory = directoryDirty || snapshotNeedsSync ? directory : nil
+                journalDirty = false
+                directoryDirty = false
+                snapshotNeedsSync = false
+            }
+            let ratioReached = Double(state.size) >= settings.compaction.checkpointRatio * Double(snapshotSize)
+            pending.wantsFold = state.hasRecords && (forceCompaction || ratioReached)
+            return pending
+        }
+    }
+
+    /// Second half of a checkpoint, without the lock. On failure the flags are set again (see
+    /// ``syncFailed(_:)``) so the next checkpoint retries.
+    static func performSync(_ pending: PendingSync, id: SessionID, root: StoreRoot) throws(SessionStoreError) {
+        defer { StoreSystem.closeQuietly(pending.journalFD) }
+        do throws(SystemError) {
+            if pending.journalFD >= 0 { try StoreSystem.syncData(pending.journalFD) }
+            if pending.snapshot, let directory = pending.directory {
+                let fd = try StoreSystem.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+                defer { StoreSystem.closeQuietly(fd) }
+                try StoreSystem.sync(fd)
+            }
+            try pending.directory?.sync()
+        } catch {
+            throw SessionStoreError(
+                .ioFailure, path: root.filePath(id.journalFileName), sessionID: id, systemErrorNumber: error.number)
+        }
+    }
+
+    /// Marks what a failed ``performSync(_:id:root:)`` should have made durable as still owed.
+    func syncFailed(_ pending: PendingSync) {
+        if pending.journalFD >= 0 { journalDirty = true }
+        if pending.snapshot { snapshotNeedsSync = true }
+        if pending.directory != nil { directoryDirty = true }
+    }
+
+    /// Starts a fold, holding the lock for microseconds: notes the journal's identity and end,
+    /// opens the snapshot, duplicates the journal's descriptor. `nil` when there is nothing to
+    /// fold (or, unless `force`, the journal is below the compaction ratio).
+    func beginFold(force: Bool) throws(SessionStoreError) -> FoldStart? {
+        try withLock(exclusive: true, create: true) { directory throws(SessionStoreError) -> FoldStart? in
+            let state = try prepareJournal(directory)
+            guard state.hasRecords else { return nil }
+            if !force && Double(state.size) < settings.compaction.checkpointRatio * Double(snapshotSize) { return nil }
+            removeStaleTemporaries(directory)
+            var snapshotFD: Int32 = -1
+            var snapshotStatus: StoreSystem.FileStatus?
+            do {
+                snapshotFD = try StoreSystem.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+                let status = try StoreSystem.status(of: snapshotFD)
+                guard status.isRegularFile else {
+                    StoreSystem.closeQuietly(snapshotFD)
+                    throw unsafe(id.snapshotFileName, "not a regular file")
+                }
+                snapshotStatus = status
+            } catch let error as SystemError {
+                if error.number != ENOENT { throw failure(error, id.snapshotFileName) }
+                snapshotFD = -1
+            } catch {
+                throw error as! SessionStoreError
+            }
+            let journalCopy = dup(journalFD)
+            if journalCopy < 0 {
+                StoreSystem.closeQuietly(snapshotFD)
+                throw failure(SystemError(number: errno, operation: "dup"), id.journalFileName)
+            }
+            return FoldStart(
+                directory: directory, journalFD: journalCopy, journalDevice: state.device, journalInode: state.inode,
+                end: state.size, snapshotFD: snapshotFD, snapshotInode: snapshotStatus?.inode,
+                snapshotSize: snapshotStatus?.size ?? 0, metadata: metadata,
+                sync: settings.durability.syncsAtCheckpoint)
+        }
+    }
+
+    /// Whether the journal and snapshot on disk are still the ones `start` folded.
+    private func foldStillCurrent(_ directory: DirectoryHandle, _ start: FoldStart, checkSnapshot: Bool)
+        throws(SessionStoreError) -> Bool
+    {
+        do {
+            guard let journal = try StoreSystem.status(directory.fd, id.journalFileName),
+                journal.inode == start.journalInode, journal.device == start.journalDevice
+            else { return false }
+            if checkSnapshot {
+                let snapshot = try StoreSystem.status(directory.fd, id.snapshotFileName)
+                guard snapshot?.inode == start.snapshotInode else { return false }
+            }
+            return true
+        } catch {
+            throw failure(error, id.journalFileName)
+        }
+    }
+
+    /// Puts a streamed fold's snapshot in place (quarantining undecodable lines first), under
+    /// the lock, if nobody else folded or deleted the session meanwhile. Returns whether it did;
+    /// if not, the temporary file is removed.
+    func commitFoldSnapshot(_ start: FoldStart, _ output: FoldOutput) throws(SessionStoreError) -> Bool {
+        try withLock(exclusive: true, create: true) { directory throws(SessionStoreError) -> Bool in
+            guard try foldStillCurrent(directory, start, checkSnapshot: true) else {
+                _ = try? StoreSystem.unlink(start.directory.fd, output.temporaryName)
+                return false
+            }
+            if !output.badLines.isEmpty {
+                try quarantine(directory, output.badLines)
+                emit(
+                    PersistenceEvent(
+                        kind: .journalLinesQuarantined, sessionID: id, count: output.badLines.count,
+                        path: root.filePath(id.quarantineFileName)))
+            }
+            do throws(SystemError) {
+                try StoreSystem.rename(start.directory.fd, output.temporaryName, id.snapshotFileName)
+            } catch {
+                _ = try? StoreSystem.unlink(start.directory.fd, output.temporaryName)
+                throw failure(error, id.snapshotFileName)
+            }
+            snapshotSize = output.size
+            snapshotNeedsSync = false
+            metadata.workingDirectory = output.metadata.workingDirectory
+            metadata.options = output.metadata.options
+            if !start.sync { directoryDirty = true }
+            return true
+        }
+    }
+
+    /// Replaces the journal with the next one (header and the records appended during the fold),
+    /// under the lock: the few records appended since ``StreamingFold/writeNextJournal`` are
+    /// copied too, then the rename; this writer continues in the new journal. Returns whether it
+    /// did (not when another writer replaced the journal meanwhile).
+    func commitFoldJournal(_ start: FoldStart, name: String, fd: Int32, copiedThrough: Int64) throws(SessionStoreError)
+        -> Bool
+    {
+        try withLock(exclusive: true, create: true) { directory throws(SessionStoreError) -> Bool in
+            guard try foldStillCurrent(directory, start, checkSnapshot: false) else {
+                StoreSystem.closeQuietly(fd)
+                _ = try? StoreSystem.unlink(start.directory.fd, name)
+                return false
+            }
+            do throws(SystemError) {
+                let through = try StoreSystem.status(of: start.journalFD).size
+                if through > copiedThrough {
+                    _ = try StreamingFold.copy(from: start.journalFD, copiedThrough, into: fd)
+                    journalDirty = true  // those last records reach the disk at the next checkpoint
+                }
+                try StoreSystem.rename(start.directory.fd, name, id.journalFileName)
+            } catch {
+                StoreSystem.closeQuietly(fd)
+                _ = try? StoreSystem.unlink(start.directory.fd, name)
+                throw failure(error, id.journalFileName)
+            }
+            StoreSystem.closeQuietly(journalFD)
+            journalFD = fd
+            journal = nil
+            if !start.sync { directoryDirty = true }
+            _ = try prepareJournal(directory)  // re-reads the (short) tail: next seq, torn line
+            return true
+        }
+    }
+
+    /// Folds in memory under the lock: for snapshots not in this store's layout (files of the
+    /// Python original), which a streaming fold cannot copy line by line.
+    func compactInMemory() throws(SessionStoreError) {
+        try withLock(exclusive: true, create: true) { directory throws(SessionStoreError) in
+            let state = try prepareJournal(directory)
+            if state.hasRecords { try compact(directory) }
+        }
+    }
+
     /// Folds the journal into the snapshot if the append threshold is reached.
     func compactIfLarge() throws(SessionStoreError) {
         try withLock(exclusive: true, create: true) { directory throws(SessionStoreError) in
@@ -700,10 +918,20 @@ final class SessionFiles {
 
     /// Removes this session's temporary files left by a compaction that crashed. Safe because
     /// every compaction holds the session's exclusive lock, which the caller now holds.
+    ///
+    /// A streamed fold writes its temporary snapshot without holding the session lock, so a
+    /// temporary file may belong to a fold still running in this or another process: only files
+    /// untouched for an hour are removed (a live fold writes its file continuously and renames
+    /// it within seconds; a crashed one's leftover is hidden and never read meanwhile).
     private func removeStaleTemporaries(_ directory: DirectoryHandle) {
         let prefixes = ["." + id.snapshotFileName + ".tmp-", "." + id.journalFileName + ".tmp-"]
         guard let names = try? StoreSystem.listNames(directory.fd) else { return }
+        let now = time(nil)
         for name in names where prefixes.contains(where: { name.hasPrefix($0) }) {
+            var status = stat()
+            guard fstatat(directory.fd, name, &status, AT_SYMLINK_NOFOLLOW) == 0,
+                now - status.st_mtim.tv_sec > 3600
+            else { continue }
             _ = try? StoreSystem.unlink(directory.fd, name)
         }
     }
