@@ -146,7 +146,10 @@ let package = Package(
         .testTarget(name: "RealCLITests", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
         .testTarget(
             name: "ClaudeCodeSessionsTests",
-            dependencies: ["ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter"]
+            dependencies: [
+                "ClaudeCodeSessions", "ClaudeCodeTesting", "SessionBackendTestSupport", "SessionCrashWriter",
+                "TranscriptStoreWriter",
+            ]
         ),
         // Contract checks and client scenarios shared by the database backends' tests.
         .target(

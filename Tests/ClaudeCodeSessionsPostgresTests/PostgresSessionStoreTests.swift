@@ -20,6 +20,10 @@ struct PostgresContractTests {
         try await PostgresTestServer.withStore { store, _ in try await contract.run(store) }
     }
 
+    @Test func libraryMutationsOfUnknownSessionsThrowAndLeaveNoPhantom() async throws {
+        try await PostgresTestServer.withStore { store, _ in try await checkMutationsOfUnknownSessions(store) }
+    }
+
     @Test("record contract, every message synchronous", arguments: RecordStoreContract.all.prefix(1))
     func recordContractEveryMessage(_ contract: RecordStoreContract) async throws {
         try await PostgresTestServer.withStore(durability: .everyMessage) { store, _ in try await contract.run(store) }

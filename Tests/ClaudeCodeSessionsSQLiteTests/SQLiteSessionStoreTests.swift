@@ -27,6 +27,10 @@ struct SQLiteContractTests {
     func recordContractInMemory(_ contract: RecordStoreContract) async throws {
         try await contract.run(try makeInMemoryStore())
     }
+
+    @Test func libraryMutationsOfUnknownSessionsThrowAndLeaveNoPhantom() async throws {
+        try await withFileStore { store, _ in try await checkMutationsOfUnknownSessions(store) }
+    }
 }
 
 @Suite("SQLite session store: schema, files, damage", .timeLimit(.minutes(2)))
