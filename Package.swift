@@ -69,6 +69,8 @@ let package = Package(
                 "ClaudeCode",
                 "ClaudeCodeSessions",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Only for ConnectionPoolError (the pool's circuit breaker), which PostgresNIO passes on as is.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

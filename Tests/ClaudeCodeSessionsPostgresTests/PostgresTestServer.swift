@@ -85,7 +85,8 @@ enum PostgresTestServer {
         try await withClient { client in
             let schema = newSchema()
             let store = try PostgresSessionStore(
-                client: client, configuration: .init(schema: schema, durability: durability))
+                client: client, configuration: .init(schema: schema, durability: durability),
+                clientConfiguration: clientConfiguration)
             do {
                 try await store.migrate()
                 let value = try await body(store, client)
@@ -100,5 +101,113 @@ enum PostgresTestServer {
 
     static func dropSchema(_ schema: String, _ client: PostgresClient) async throws {
         try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
+    }
+}
+
+/// A PostgreSQL server of one test's own, which the test can stop and start again on the same
+/// port: `initdb` and `pg_ctl` as `scripts/with-test-postgres.sh` runs them (as the `postgres`
+/// user when the tests run as root), on 127.0.0.1 only, trusting local connections.
+final class ThrowawayPostgresServer: Sendable {
+    let folder: String
+    let port: Int
+    let bindir: String
+
+    /// The newest `/usr/lib/postgresql/*/bin` with `initdb` and `pg_ctl`.
+    static let bindir: String? = {
+        let base = "/usr/lib/postgresql"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        return
+            versions
+            .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+            .map { "\(base)/\($0)/bin" }
+            .last { FileManager.default.isExecutableFile(atPath: "\($0)/pg_ctl") }
+    }()
+
+    static var available: Bool { bindir != nil }
+
+    struct Failed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init() throws {
+        guard let bindir = Self.bindir else { throw Failed(description: "PostgreSQL's initdb and pg_ctl are not installed") }
+        self.bindir = bindir
+        folder = NSTemporaryDirectory() + "claude-test-pg-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if getuid() == 0 { try Self.run("/bin/chown", ["postgres:", folder], asServer: false) }
+        port = try Self.freePort()
+        try Self.run(
+            "\(bindir)/initdb",
+            [
+                "-D", "\(folder)/data", "-U", "postgres", "--no-locale", "-E", "UTF8", "--no-sync",
+                "--auth-local=trust", "--auth-host=trust",
+            ])
+        try start()
+    }
+
+    var clientConfiguration: PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: "127.0.0.1", port: port, username: "postgres", password: nil, database: "postgres", tls: .disable)
+        configuration.options.maximumConnections = 4
+        return configuration
+    }
+
+    func start() throws {
+        try Self.run(
+            "\(bindir)/pg_ctl",
+            [
+                "-D", "\(folder)/data", "-l", "\(folder)/server.log", "-w", "-t", "60", "start", "-o",
+                "-c listen_addresses=127.0.0.1 -p \(port) -k \(folder) -c fsync=off",
+            ])
+    }
+
+    func stop() throws {
+        try Self.run("\(bindir)/pg_ctl", ["-D", "\(folder)/data", "-m", "fast", "-w", "stop"])
+    }
+
+    /// Stops the server (if running) and removes its files.
+    func remove() {
+        try? Self.run("\(bindir)/pg_ctl", ["-D", "\(folder)/data", "-m", "immediate", "-w", "stop"])
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Runs a program to its end (as `postgres` when root), throwing on a non-zero status.
+    static func run(_ program: String, _ arguments: [String], asServer: Bool = true) throws {
+        let process = Process()
+        if asServer && getuid() == 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--", program] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = arguments
+        }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failed(description: "\(program) exited with \(process.terminationStatus): \(text)")
+        }
+    }
+
+    /// A port nothing listens on now (bound to port 0 and released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failed(description: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw Failed(description: "bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
