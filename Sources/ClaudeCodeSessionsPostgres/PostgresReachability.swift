@@ -111,7 +111,7 @@ final class PostgresReachability: Sendable {
             case .tcp(let host, let port): channel = try await bootstrap.connect(host: host, port: port).get()
             case .unixSocket(let path): channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
             }
-            try? await channel.close()
+            channel.close(promise: nil)
             return .reachable
         } catch {
             return classify(error)
