@@ -69,6 +69,8 @@ let package = Package(
                 "ClaudeCode",
                 "ClaudeCodeSessions",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Only for ConnectionPoolError (the pool's circuit breaker), which PostgresNIO passes on as is.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -162,8 +164,8 @@ let package = Package(
         .testTarget(
             name: "ClaudeCodeSessionsTests",
             dependencies: [
-                "ClaudeCodeSessions", "ClaudeCodeTesting", "SessionCrashWriter", "TranscriptStoreWriter",
-                "RecordingCrashClient",
+                "ClaudeCodeSessions", "ClaudeCodeTesting", "SessionBackendTestSupport", "SessionCrashWriter",
+                "TranscriptStoreWriter", "RecordingCrashClient",
             ]
         ),
         // Contract checks and client scenarios shared by the database backends' tests.

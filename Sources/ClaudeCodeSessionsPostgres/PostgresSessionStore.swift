@@ -5,6 +5,7 @@ public import Logging
 public import PostgresNIO
 public import ServiceLifecycle
 import Synchronization
+import _ConnectionPoolModule
 
 /// Session storage in PostgreSQL, through postgres-nio: how sessions outlive one machine and
 /// are shared by a fleet of servers.
@@ -66,7 +67,8 @@ public final class PostgresSessionStore: Sendable, Service {
         public var durability: DurabilityPolicy
         /// How long an operation may wait (for a connection, the server, its locks) before it
         /// fails with ``SessionStoreError/Code/backendFailure``; `nil` waits as long as the pool
-        /// does (about a minute when the server is down). Default 30 s.
+        /// does (about a minute when the server is down). Default 30 s. A server known to be
+        /// unreachable fails calls sooner, with ``SessionStoreError/Code/backendUnavailable``.
         public var operationTimeout: Duration?
         /// Where statements are logged (at `debug`, without their values).
         public var logger: Logger
@@ -89,17 +91,37 @@ public final class PostgresSessionStore: Sendable, Service {
     public let configuration: Configuration
     let tables: PostgresTables
     private let ownsClient: Bool
+    /// Probes the server's address; `nil` for a borrowed client whose configuration is unknown.
+    let reachability: PostgresReachability?
 
     /// Uses a client that your application runs (`client.run()` must be running for the store to work).
+    ///
+    /// - Parameters:
+    ///   - client: The running client.
+    ///   - configuration: How the store behaves.
+    ///   - clientConfiguration: The configuration `client` was created with. With it, calls fail
+    ///     at once with ``ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable`` when the
+    ///     server refuses connections or its host does not resolve (the store probes the server's
+    ///     address); without it, they wait for ``Configuration/operationTimeout``.
     /// - Throws: ``SessionStoreError/Code/backendFailure`` when ``Configuration/schema`` is not a plain identifier.
-    public init(client: PostgresClient, configuration: Configuration = Configuration()) throws(SessionStoreError) {
+    public init(
+        client: PostgresClient, configuration: Configuration = Configuration(),
+        clientConfiguration: PostgresClient.Configuration? = nil
+    ) throws(SessionStoreError) {
         self.client = client
         self.configuration = configuration
         self.tables = try PostgresTables(schema: configuration.schema)
         self.ownsClient = false
+        self.reachability = clientConfiguration.flatMap {
+            PostgresReachability($0, limit: configuration.operationTimeout)
+        }
     }
 
     /// Creates its own pooled client; run it with ``run()``.
+    ///
+    /// A server that refuses connections or whose host does not resolve makes calls fail at once
+    /// with ``ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable`` (not after
+    /// ``Configuration/operationTimeout``); they work again as soon as the server answers.
     ///
     /// `backgroundLogger` receives the pool's own messages (connections made, failed, closed);
     /// by default only its warnings and errors.
@@ -112,6 +134,7 @@ public final class PostgresSessionStore: Sendable, Service {
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
         self.configuration = configuration
         self.ownsClient = true
+        self.reachability = PostgresReachability(clientConfiguration, limit: configuration.operationTimeout)
     }
 
     /// `claude.sessions.postgres` at `warning`: a server that is down logs one line per failed
@@ -219,14 +242,49 @@ public final class PostgresSessionStore: Sendable, Service {
     /// On time-out the caller gets an error at once; the operation is cancelled but may still
     /// complete on the server (an append may land: appends of entries with a `uuid` are
     /// idempotent, so retrying them is safe).
+    ///
+    /// A server that cannot be reached fails the call with
+    /// ``ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable`` at once rather than at
+    /// the timeout (see ``PostgresReachability``): a call slower than a probe delay races a
+    /// probe, and while the server is known down each call probes before queueing.
     func limited<T: Sendable>(
         key: SessionStoreKey?, sessionID: SessionID?, _ operation: @escaping @Sendable () async throws -> T
     ) async throws(SessionStoreError) -> T {
-        let result: Result<T, any Error>
+        var watchers: [@Sendable () async -> (any Error)?] = []
+        if let reachability {
+            if let down = reachability.knownDown {
+                switch await reachability.probe() {
+                case .reachable:
+                    break
+                case .unreachable(let reason, let number):
+                    throw SessionStoreError(
+                        .backendUnavailable, sessionID: sessionID, systemErrorNumber: number, reason: reason, key: key)
+                case .inconclusive:
+                    if case .unreachable(let reason, let number) = down {
+                        throw SessionStoreError(
+                            .backendUnavailable, sessionID: sessionID, systemErrorNumber: number,
+                            reason: "\(reason), and a new connection attempt did not succeed", key: key)
+                    }
+                }
+            }
+            watchers.append {
+                guard (try? await Task.sleep(for: PostgresReachability.probeDelay)) != nil else { return nil }
+                guard case .unreachable(let reason, let number) = await reachability.probe() else { return nil }
+                return SessionStoreError(
+                    .backendUnavailable, sessionID: sessionID, systemErrorNumber: number, reason: reason, key: key)
+            }
+        }
         if let timeout = configuration.operationTimeout {
-            result = await Deadline.race(timeout, operation)
-        } else {
+            watchers.append {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return nil }
+                return Deadline.Expired(timeout: timeout)
+            }
+        }
+        let result: Result<T, any Error>
+        if watchers.isEmpty {
             do { result = .success(try await operation()) } catch { result = .failure(error) }
+        } else {
+            result = await Deadline.race(operation, watchers: watchers)
         }
         switch result {
         case .success(let value):
@@ -237,7 +295,9 @@ public final class PostgresSessionStore: Sendable, Service {
                 reason: "no answer from PostgreSQL within \(error.timeout) (the operation may still complete)", key: key
             )
         case .failure(let error):
-            throw Self.mapped(error, key: key, sessionID: sessionID)
+            let mapped = Self.mapped(error, key: key, sessionID: sessionID)
+            if mapped.code == .backendUnavailable { reachability?.markSuspect() }
+            throw mapped
         }
     }
 
@@ -256,8 +316,11 @@ public final class PostgresSessionStore: Sendable, Service {
         }
         if let error = error as? PSQLError {
             guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
+                // The server went away under a connection (or never answered one): unavailable.
+                let lost: Set<PSQLError.Code> = [.connectionError, .serverClosedConnection, .uncleanShutdown]
                 return SessionStoreError(
-                    .backendFailure, sessionID: sessionID, reason: "PostgreSQL client: \(error.code)", key: key)
+                    lost.contains(error.code) ? .backendUnavailable : .backendFailure, sessionID: sessionID,
+                    reason: "PostgreSQL client: \(error.code)", key: key)
             }
             let code: SessionStoreError.Code
             switch state {
@@ -266,6 +329,12 @@ public final class PostgresSessionStore: Sendable, Service {
             default: code = .backendFailure
             }
             return SessionStoreError(code, sessionID: sessionID, reason: "PostgreSQL SQLSTATE \(state)", key: key)
+        }
+        if let error = error as? ConnectionPoolError, error == .connectionCreationCircuitBreakerTripped {
+            return SessionStoreError(
+                .backendUnavailable, sessionID: sessionID,
+                reason: "the PostgreSQL client's pool stopped connecting after repeated failures; it retries later",
+                key: key)
         }
         if error is PostgresDecodingError {
             return SessionStoreError(
@@ -340,32 +409,34 @@ enum Deadline {
         }
     }
 
+    /// Runs `operation` against `watchers`: the first of the operation's result and a watcher's
+    /// error wins (a watcher returning `nil` drops out).
     static func race<T: Sendable>(
-        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
+        _ operation: @escaping @Sendable () async throws -> T, watchers: [@Sendable () async -> (any Error)?]
     ) async -> Result<T, any Error> {
         let race = Race<T>()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>, Never>) in
                 race.state.withLock { $0.continuation = continuation }
-                let work = Task {
-                    do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
-                }
-                let timer = Task {
-                    do {
-                        try await Task.sleep(for: timeout)
-                        race.finish(.failure(Expired(timeout: timeout)))
-                    } catch {
-                        // Cancelled: the operation finished first.
+                var tasks = [
+                    Task {
+                        do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
                     }
+                ]
+                for watcher in watchers {
+                    tasks.append(
+                        Task {
+                            // Cancelled (the operation finished first) or nothing to report: drop out.
+                            if let error = await watcher() { race.finish(.failure(error)) }
+                        })
                 }
                 let finished = race.state.withLock { state -> Bool in
                     guard state.continuation != nil else { return true }
-                    state.tasks = [work, timer]
+                    state.tasks = tasks
                     return false
                 }
                 if finished {
-                    work.cancel()
-                    timer.cancel()
+                    for task in tasks { task.cancel() }
                 }
             }
         } onCancel: {

@@ -295,6 +295,7 @@ extension SQLiteSessionStore: SessionRecordStore {
     /// Forces everything committed so far to stable storage (under ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``).
     package func checkpointRecord(_ id: SessionID) async throws(SessionStoreError) {
         guard configuration.durability == .checkpoint else { return }
+        if let refused = readOnlyWriteError(sessionID: id) { throw refused }
         let now = StoreBackendClock.microseconds(Date())
         do {
             try await database.writeWithoutTransaction { db in

@@ -67,22 +67,43 @@ public final class SQLiteSessionStore: Sendable {
     public let database: any DatabaseWriter
     /// The configuration the store was created with.
     public let configuration: Configuration
+    /// The file opened by ``init(path:configuration:)``.
+    private let filePath: String?
+    /// Why the store was opened read-only (the `errno` of opening the file or its folder for
+    /// writing), or `nil` when it can write.
+    private let readOnlyErrorNumber: Int32?
+
+    /// Whether the store was opened read-only, because its file or folder is not writable
+    /// (see ``init(path:configuration:)``): listing and loading work, writes fail.
+    public var isReadOnly: Bool { readOnlyErrorNumber != nil }
 
     /// Opens (creating when missing) the database file at `path` as a WAL `DatabasePool` and
     /// applies the migrations.
     ///
+    /// An existing file that cannot be opened for writing (a read-only folder or file system, a
+    /// file of another user) is opened read-only instead: ``isReadOnly`` is `true`, listing and
+    /// loading work, and every write fails with ``ClaudeCodeSessions/SessionStoreError/Code/ioFailure``
+    /// and the `errno` that refused writing. When no writer has the database open, the file is
+    /// read as an immutable snapshot (SQLite cannot share a WAL database's index with writers it
+    /// cannot see): reopen the store to see later writes.
+    ///
     /// - Throws: ``SessionStoreError`` — `.ioFailure` when the file or its folder cannot be
-    ///   created or opened, `.damagedFile` when it is not a database, `.schemaTooNew` when a newer
-    ///   version of this library migrated it, `.lockTimeout` when another process holds it.
+    ///   created or opened (the reason says which, and what was attempted), `.damagedFile` when it
+    ///   is not a database, `.schemaTooNew` when a newer version of this library migrated it,
+    ///   `.lockTimeout` when another process holds it.
     public convenience init(path: String, configuration: Configuration = Configuration()) throws(SessionStoreError) {
-        try Self.prepareFile(path)
+        if let refused = try Self.prepareFile(path) {
+            let queue = try Self.openReadOnly(path, configuration: configuration, refused: refused)
+            try self.init(database: queue, configuration: configuration, filePath: path, readOnlyErrorNumber: refused)
+            return
+        }
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: Self.databaseConfiguration(configuration))
         } catch {
             throw Self.mapped(error, path: path)
         }
-        try self.init(database: pool, configuration: configuration)
+        try self.init(database: pool, configuration: configuration, filePath: path, readOnlyErrorNumber: nil)
     }
 
     /// Uses an existing database (a `DatabasePool` in production, an in-memory `DatabaseQueue()`
@@ -91,11 +112,63 @@ public final class SQLiteSessionStore: Sendable {
     /// Open it with ``databaseConfiguration(_:)`` so that commits are synchronised as
     /// ``Configuration/durability`` says and writers wait for each other.
     /// - Throws: ``SessionStoreError`` as ``init(path:configuration:)`` does.
-    public init(database: any DatabaseWriter, configuration: Configuration = Configuration()) throws(SessionStoreError)
+    public convenience init(database: any DatabaseWriter, configuration: Configuration = Configuration())
+        throws(SessionStoreError)
     {
+        try self.init(database: database, configuration: configuration, filePath: nil, readOnlyErrorNumber: nil)
+    }
+
+    private init(
+        database: any DatabaseWriter, configuration: Configuration, filePath: String?, readOnlyErrorNumber: Int32?
+    ) throws(SessionStoreError) {
         self.database = database
         self.configuration = configuration
+        self.filePath = filePath
+        self.readOnlyErrorNumber = readOnlyErrorNumber
         try migrate()
+    }
+
+    /// Opens an existing database read-only: shared with the writers that have it open (their
+    /// `-shm` index exists), else as an immutable file (no writer is active, and none can make the
+    /// index this process cannot create).
+    private static func openReadOnly(_ path: String, configuration: Configuration, refused: Int32) throws(
+        SessionStoreError
+    ) -> DatabaseQueue {
+        var database = databaseConfiguration(configuration)
+        database.readonly = true
+        // An SQLite URI (percent-encoded path): `mode=ro`, then `immutable=1`.
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute
+        for query in ["mode=ro", "immutable=1"] {
+            do {
+                let queue = try DatabaseQueue(path: "file:\(encoded)?\(query)", configuration: database)
+                _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+                return queue
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN && query == "mode=ro" {
+                continue
+            } catch {
+                var mapped = Self.mapped(error, path: path)
+                if mapped.code == .ioFailure {
+                    mapped.systemErrorNumber = refused
+                    mapped.reason =
+                        "cannot open the database file read-only (it is not writable: opened read-only instead): "
+                        + (mapped.reason ?? "")
+                }
+                throw mapped
+            }
+        }
+        throw SessionStoreError(.ioFailure, path: path, systemErrorNumber: refused, reason: "cannot open the database file read-only")
+    }
+
+    /// The error of a write to a store opened read-only, or `nil` when it can write.
+    func readOnlyWriteError(key: SessionStoreKey? = nil, sessionID: SessionID? = nil) -> SessionStoreError? {
+        guard let number = readOnlyErrorNumber else { return nil }
+        return SessionStoreError(
+            .ioFailure, path: path, sessionID: sessionID, systemErrorNumber: number,
+            reason: "the store was opened read-only (the database file or its folder is not writable); cannot write",
+            key: key)
     }
 
     /// The GRDB configuration the store uses for a database it opens: a busy timeout, and
@@ -113,7 +186,7 @@ public final class SQLiteSessionStore: Sendable {
     }
 
     /// The file's path (`:memory:` or empty for an in-memory database).
-    public var path: String { database.path }
+    public var path: String { filePath ?? database.path }
 
     // MARK: Migrations
 
@@ -128,11 +201,19 @@ public final class SQLiteSessionStore: Sendable {
     public func migrate() throws(SessionStoreError) {
         let migrator = Self.migrator
         do {
-            let superseded = try database.read { db in try migrator.hasBeenSuperseded(db) }
+            let (superseded, current) = try database.read { db in
+                (try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db))
+            }
             if superseded {
                 throw SessionStoreError(
                     .schemaTooNew, path: path, reason: "the database was migrated by a newer version of this library")
             }
+            if let number = readOnlyErrorNumber, !current {
+                throw SessionStoreError(
+                    .ioFailure, path: path, systemErrorNumber: number,
+                    reason: "the database needs a schema upgrade but was opened read-only (it is not writable)")
+            }
+            if readOnlyErrorNumber != nil { return }
             try migrator.migrate(database)
         } catch {
             throw Self.mapped(error, path: path)
@@ -145,6 +226,7 @@ public final class SQLiteSessionStore: Sendable {
     func write<T: Sendable>(
         key: SessionStoreKey? = nil, sessionID: SessionID? = nil, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(SessionStoreError) -> T {
+        if let refused = readOnlyWriteError(key: key, sessionID: sessionID) { throw refused }
         do {
             return try await database.write(body)
         } catch {
@@ -195,8 +277,12 @@ public final class SQLiteSessionStore: Sendable {
     }
 
     /// Creates the database file with mode 0600 (and its folder with 0700) when missing.
-    private static func prepareFile(_ path: String) throws(SessionStoreError) {
-        guard !path.isEmpty, path != ":memory:" else { return }
+    ///
+    /// - Returns: `nil` when the file can be written, or the `errno` refusing it when the file
+    ///   exists but it or its folder cannot be written (a read-only location): the store then
+    ///   opens it read-only.
+    private static func prepareFile(_ path: String) throws(SessionStoreError) -> Int32? {
+        guard !path.isEmpty, path != ":memory:" else { return nil }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if !FileManager.default.fileExists(atPath: folder) {
             do {
@@ -209,9 +295,25 @@ public final class SQLiteSessionStore: Sendable {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let number = errno
-            throw SessionStoreError(
-                .ioFailure, path: path, systemErrorNumber: number, reason: "cannot create the database file")
+            guard [EACCES, EROFS, EPERM].contains(number) else {
+                throw SessionStoreError(
+                    .ioFailure, path: path, systemErrorNumber: number,
+                    reason: "cannot open or create the database file for reading and writing")
+            }
+            var status = stat()
+            guard stat(path, &status) == 0 else {
+                throw SessionStoreError(
+                    .ioFailure, path: path, systemErrorNumber: number,
+                    reason: "cannot create the database file (its folder is not writable)")
+            }
+            return number
         }
         close(fd)
+        // A writer also creates the `-wal` and `-shm` files beside the database.
+        if access(folder, W_OK) != 0 {
+            let number = errno
+            if [EACCES, EROFS, EPERM].contains(number) { return number }
+        }
+        return nil
     }
 }

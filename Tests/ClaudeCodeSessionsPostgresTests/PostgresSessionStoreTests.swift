@@ -1,6 +1,7 @@
 import ClaudeCode
 import ClaudeCodeSessions
 import ClaudeCodeSessionsPostgres
+import ClaudeCodeTesting
 import Foundation
 import PostgresNIO
 import SessionBackendTestSupport
@@ -18,6 +19,10 @@ struct PostgresContractTests {
     @Test("record contract", arguments: RecordStoreContract.all)
     func recordContract(_ contract: RecordStoreContract) async throws {
         try await PostgresTestServer.withStore { store, _ in try await contract.run(store) }
+    }
+
+    @Test func libraryMutationsOfUnknownSessionsThrowAndLeaveNoPhantom() async throws {
+        try await PostgresTestServer.withStore { store, _ in try await checkMutationsOfUnknownSessions(store) }
     }
 
     @Test("record contract, every message synchronous", arguments: RecordStoreContract.all.prefix(1))
@@ -380,37 +385,162 @@ struct PostgresRealCLITests {
     }
 }
 
-/// Needs no server: what happens when there is none.
+/// Needs no server (or one of its own): what happens when there is none.
 @Suite("PostgreSQL session store: server down", .timeLimit(.minutes(1)))
 struct PostgresServerDownTests {
-    @Test func operationsFailWithinTheTimeoutAndNeverShowThePassword() async throws {
-        let password = "pw-\(UUID().uuidString)"
-        let store = try PostgresSessionStore(
+    static let key = SessionStoreKey(projectKey: "p", sessionID: "s")
+
+    /// A store on 127.0.0.1 at a port nothing listens on, with the default 30 s timeout.
+    static func refusingStore(password: String? = nil) throws -> PostgresSessionStore {
+        try PostgresSessionStore(
             clientConfiguration: .init(
-                host: "127.0.0.1", port: 1, username: "nobody", password: password, database: "none", tls: .disable),
-            configuration: .init(operationTimeout: .milliseconds(300)))
+                host: "127.0.0.1", port: try ThrowawayPostgresServer.freePort(), username: "nobody", password: password,
+                database: "none", tls: .disable))
+    }
+
+    @Test func aRefusingServerFailsEveryCallAtOnceAndNeverShowsThePassword() async throws {
+        let password = "pw-\(UUID().uuidString)"
+        let store = try Self.refusingStore(password: password)
         let running = Task { await store.run() }
-        defer { running.cancel() }
-        let key = SessionStoreKey(projectKey: "p", sessionID: "s")
         let clock = ContinuousClock()
-        let start = clock.now
-        do throws(SessionStoreError) {
-            try await store.append([entry(type: "user", uuid: "u1")], to: key)
-            Issue.record("an append succeeded without a server")
-        } catch {
-            #expect(error.code == .backendFailure)
-            #expect(error.key == key)
-            #expect(!String(reflecting: error).contains(password))
+        // The first call (the pool is still connecting) and the next ones (known down).
+        for round in 0..<3 {
+            let start = clock.now
+            do throws(SessionStoreError) {
+                try await store.append([entry(type: "user", uuid: "u1")], to: Self.key)
+                Issue.record("an append succeeded without a server")
+            } catch {
+                #expect(error.code == .backendUnavailable)
+                #expect(error.systemErrorNumber == ECONNREFUSED)
+                #expect(error.key == Self.key)
+                #expect(!String(reflecting: error).contains(password))
+            }
+            #expect(clock.now - start < .seconds(1), "call \(round) waited \(clock.now - start)")
         }
-        // Well before the pool's own minute of retrying.
-        #expect(clock.now - start < .seconds(20))
+        let start = clock.now
         do throws(SessionStoreError) {
             _ = try await store.openRecord(try! SessionID("a"), startTime: Date(), workingDirectory: "", options: [:])
             Issue.record("a record opened without a server")
         } catch {
-            #expect(error.code == .backendFailure)
+            #expect(error.code == .backendUnavailable)
             #expect(error.sessionID?.rawValue == "a")
         }
+        await #expect(throws: SessionStoreError.self) { _ = try await store.listSessions(projectKey: "p") }
+        #expect(clock.now - start < .seconds(1))
+        running.cancel()
+        await running.value
+    }
+
+    @Test func anUnknownHostFailsAtOnce() async throws {
+        let store = try PostgresSessionStore(
+            clientConfiguration: .init(
+                host: "no-such-host.invalid", port: 5432, username: "nobody", password: nil, database: "none",
+                tls: .disable))
+        let running = Task { await store.run() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        do throws(SessionStoreError) {
+            _ = try await store.load(Self.key)
+            Issue.record("a load succeeded without a server")
+        } catch {
+            #expect(error.code == .backendUnavailable)
+            #expect(error.reason?.contains("does not resolve") == true)
+        }
+        #expect(clock.now - start < .seconds(5))
+        running.cancel()
+        await running.value
+    }
+
+    @Test func aTimeoutStillAppliesWhenTheServerCannotBeProbed() async throws {
+        // A borrowed client without its configuration: no probe, the timeout decides.
+        let client = PostgresClient(
+            configuration: .init(
+                host: "127.0.0.1", port: try ThrowawayPostgresServer.freePort(), username: "nobody", password: nil,
+                database: "none", tls: .disable))
+        let store = try PostgresSessionStore(client: client, configuration: .init(operationTimeout: .milliseconds(300)))
+        let running = Task { await client.run() }
+        do throws(SessionStoreError) {
+            try await store.append([entry(type: "user", uuid: "u1")], to: Self.key)
+            Issue.record("an append succeeded without a server")
+        } catch {
+            #expect(error.code == .backendFailure)
+            #expect(error.reason?.contains("no answer") == true)
+        }
+        running.cancel()
+        await running.value
+    }
+
+    @Test(.enabled(if: ThrowawayPostgresServer.available, "PostgreSQL's initdb and pg_ctl are not installed"))
+    func aServerStoppedMidTestFailsCallsAtOnceAndServesThemAgainOnceRestarted() async throws {
+        let server = try ThrowawayPostgresServer()
+        defer { server.remove() }
+        let store = try PostgresSessionStore(clientConfiguration: server.clientConfiguration)
+        let running = Task { await store.run() }
+        do {
+            try await store.migrate()
+            try await store.append([entry(type: "user", uuid: "before")], to: Self.key)
+            try server.stop()
+            let clock = ContinuousClock()
+            for round in 0..<3 {
+                let start = clock.now
+                do throws(SessionStoreError) {
+                    try await store.append([entry(type: "user", uuid: "down-\(round)")], to: Self.key)
+                    Issue.record("an append succeeded while the server was stopped")
+                } catch {
+                    #expect(error.code == .backendUnavailable, "\(error)")
+                }
+                await #expect(throws: SessionStoreError.self) { _ = try await store.load(Self.key) }
+                #expect(clock.now - start < .seconds(1), "round \(round) waited \(clock.now - start)")
+            }
+            try server.start()
+            // The first call after the restart goes through (the pool reconnects).
+            try await store.append([entry(type: "user", uuid: "after")], to: Self.key)
+            #expect(try await store.load(Self.key)?.compactMap(\.uuid) == ["before", "after"])
+        } catch {
+            running.cancel()
+            await running.value
+            throw error
+        }
+        running.cancel()
+        await running.value
+    }
+
+    @Test func mirroredTurnsToARefusingServerAreReportedAtOnceTurnAfterTurn() async throws {
+        let store = try Self.refusingStore()
+        let running = Task { await store.run() }
+        let session = "465172ef-4ebe-4852-a1ca-3da73101f380"
+        let transport = ScriptedTransport()
+        var options = ClaudeCodeOptions()
+        options.env = ["HOME": "/h"]
+        // Default mirror settings: 3 attempts, 0.2 and 0.8 s apart, 60 s append timeout.
+        let client = ClaudeSDKClient(options: options, sessionStore: store, transport: { _ in transport })
+        async let connecting: Void = client.connect()
+        transport.respond(to: try #require(await transport.nextWritten()), with: [:])
+        try await connecting
+        let clock = ContinuousClock()
+        let start = clock.now
+        for turn in 0..<3 {
+            try await client.query("go")
+            _ = await transport.nextWritten()
+            transport.emit(
+                #"{"type":"transcript_mirror","filePath":"/h/.claude/projects/-w/\#(session).jsonl","entries":[{"type":"user","uuid":"u-\#(turn)","sessionId":"\#(session)"}]}"#
+            )
+            transport.emit(
+                #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"\#(session)","duration_ms":1,"duration_api_ms":1,"result":"ok"}"#
+            )
+            var errors: [String] = []
+            for try await message in client.receiveResponse() {
+                if case .system(let system) = message, case .mirrorError(let error, _) = system.kind {
+                    errors.append(error)
+                }
+            }
+            #expect(errors.count == 1, "turn \(turn)")
+            #expect(errors.first?.contains("backendUnavailable") == true, "turn \(turn): \(errors)")
+        }
+        // Without failing fast each turn would wait the 30 s timeout; without the mirror giving
+        // up at once, the 1 s of retry delays.
+        #expect(clock.now - start < .milliseconds(2500), "three turns took \(clock.now - start)")
+        await client.disconnect()
         running.cancel()
         await running.value
     }

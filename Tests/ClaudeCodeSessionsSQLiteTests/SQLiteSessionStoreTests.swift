@@ -28,6 +28,10 @@ struct SQLiteContractTests {
     func recordContractInMemory(_ contract: RecordStoreContract) async throws {
         try await contract.run(try makeInMemoryStore())
     }
+
+    @Test func libraryMutationsOfUnknownSessionsThrowAndLeaveNoPhantom() async throws {
+        try await withFileStore { store, _ in try await checkMutationsOfUnknownSessions(store) }
+    }
 }
 
 @Suite("SQLite session store: schema, files, damage", .timeLimit(.minutes(2)))
@@ -186,6 +190,55 @@ struct SQLiteSessionStoreTests {
             let mode = try await store.database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
             #expect(mode == "wal")
             #expect(store.database is DatabasePool)
+        }
+    }
+
+    @Test(.enabled(if: ReadOnlyBindMount.available, "needs root and bind mounts for a read-only folder"))
+    func aDatabaseInAReadOnlyFolderIsOpenedReadOnly() async throws {
+        try await TemporaryFolder.with { folder in
+            let (source, target) = (folder.file("source"), folder.file("read-only"))
+            #expect(mkdir(source, 0o700) == 0 && mkdir(target, 0o700) == 0)
+            let id = try SessionID("kept")
+            do {
+                let store = try SQLiteSessionStore(path: source + "/sessions.sqlite")
+                try await store.append([entry(type: "user", uuid: "u1"), entry(type: "user", uuid: "u2")], to: key)
+                let writer = try await store.openRecord(id, startTime: Date(), workingDirectory: "/w", options: [:])
+                try await writer.close()
+            }
+            let mount = try ReadOnlyBindMount(source, at: target)
+            defer { mount.unmount() }
+            let path = target + "/sessions.sqlite"
+            let store = try SQLiteSessionStore(path: path)
+            #expect(store.isReadOnly)
+            #expect(store.path == path)
+            #expect(try await store.load(key)?.compactMap(\.uuid) == ["u1", "u2"])
+            #expect(try await store.listSessions(projectKey: key.projectKey).map(\.sessionID) == [key.sessionID])
+            #expect(try await store.listRecords().compactMap(\.summary).map(\.sessionID) == [id])
+            #expect(try await store.loadRecord(id).sessionID == id)
+            do throws(SessionStoreError) {
+                try await store.append([entry(type: "user", uuid: "u3")], to: key)
+                Issue.record("appended to a read-only database")
+            } catch {
+                #expect(error.code == .ioFailure)
+                #expect(error.systemErrorNumber == EROFS)
+                #expect(error.path == path)
+                #expect(error.key == key)
+                #expect(error.reason?.contains("read-only") == true)
+            }
+            await #expect(throws: SessionStoreError.self) {
+                _ = try await store.openRecord(try SessionID("new"), startTime: Date(), workingDirectory: "/w", options: [:])
+            }
+            #expect(try await store.load(key)?.count == 2)
+            // A file that is not there cannot be made: said so, with the file.
+            do throws(SessionStoreError) {
+                _ = try SQLiteSessionStore(path: target + "/absent.sqlite")
+                Issue.record("created a database in a read-only folder")
+            } catch {
+                #expect(error.code == .ioFailure)
+                #expect(error.path == target + "/absent.sqlite")
+                #expect(error.systemErrorNumber == EROFS)
+                #expect(error.reason?.contains("cannot create the database file") == true)
+            }
         }
     }
 

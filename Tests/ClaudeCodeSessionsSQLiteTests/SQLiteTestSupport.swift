@@ -75,3 +75,47 @@ func runBuiltExecutable(_ name: String, _ arguments: [String]) async throws -> (
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     return (status, output)
 }
+
+/// A read-only view of a folder: a bind mount remounted read-only (root ignores permission
+/// bits, so a chmod would not make a folder read-only for the tests).
+struct ReadOnlyBindMount {
+    let path: String
+
+    /// Whether this process may bind-mount (root with the capability, as in the test sandbox).
+    static let available: Bool = {
+        guard geteuid() == 0, let folder = try? TemporaryFolder() else { return false }
+        defer { folder.remove() }
+        let (source, target) = (folder.file("s"), folder.file("t"))
+        guard mkdir(source, 0o700) == 0, mkdir(target, 0o700) == 0 else { return false }
+        guard (try? run("/bin/mount", ["--bind", source, target])) != nil else { return false }
+        _ = try? run("/bin/umount", [target])
+        return true
+    }()
+
+    /// Mounts `source` read-only at `target` (an existing folder).
+    init(_ source: String, at target: String) throws {
+        try Self.run("/bin/mount", ["--bind", source, target])
+        do {
+            try Self.run("/bin/mount", ["-o", "remount,ro,bind", target])
+        } catch {
+            _ = try? Self.run("/bin/umount", [target])
+            throw error
+        }
+        path = target
+    }
+
+    func unmount() { _ = try? Self.run("/bin/umount", [path]) }
+
+    static func run(_ program: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ContractFailure("\(program) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        }
+    }
+}

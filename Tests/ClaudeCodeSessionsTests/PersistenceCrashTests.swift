@@ -337,6 +337,41 @@ extension PersistenceCrashTests {
     }
 }
 
+extension PersistenceCrashTests {
+    @Test(
+        "listing and loading as root creates no lock file, so the folder's owner can still write",
+        .enabled(if: geteuid() == 0, "needs root to drop to another uid"))
+    func rootListingLeavesTheOwnersFolderWritable() async throws {
+        let folder = TemporaryFolder()
+        chmod(folder.path, 0o755)
+        let directory = folder.sub("sessions")
+        mkdir(directory, 0o700)
+        chown(directory, 65534, 65534)  // the folder's owner: uid 65534
+        let first = try ChildProcess(
+            CrashWriter.path, ["--dir", directory, "--session", "owned", "--count", "3", "--as-user", "65534"])
+        first.wait()
+        #expect(first.lines.last == "done", "\(first.lines)")
+        // A session without a lock file (restored from a backup, written before lock files).
+        #expect(unlink(directory + "/owned.lock") == 0)
+        let before = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+
+        // A backup script run as root lists and loads the folder.
+        let store = FileRecordStore(directory: directory)
+        #expect(try await store.list().compactMap(\.summary).map(\.messageCount) == [3])
+        #expect(try await store.load(try SessionID("owned")).conversationHistory.count == 3)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == before)
+
+        // The owner writes on.
+        let second = try ChildProcess(
+            CrashWriter.path,
+            ["--dir", directory, "--session", "owned", "--start", "3", "--count", "2", "--as-user", "65534"])
+        second.wait()
+        #expect(second.lines.last == "done", "\(second.lines)")
+        let data = try await store.load(try SessionID("owned"))
+        #expect(try writerMarks(data).map(\.1) == Array(0..<5))
+    }
+}
+
 /// A small deterministic generator (SplitMix64), so failures can be replayed.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64

@@ -72,6 +72,29 @@ struct PersistenceStoreTests {
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == Set(keep))
     }
 
+    @Test("listing, loading and checking sessions that have no lock file creates none")
+    func readersCreateNoLockFiles() async throws {
+        let folder = TemporaryFolder()
+        let directory = folder.sub("sessions")
+        let store = FileRecordStore(directory: directory)
+        for name in ["folded", "journaled"] {
+            let writer = try await store.openSession(try SessionID(name), workingDirectory: "/w")
+            try await writer.append(ConversationMessage(direction: .received, rawJSON: Frames.assistant(1)))
+            if name == "folded" { try await writer.close() } else { try await writer.checkpoint() }
+        }
+        for name in ["folded", "journaled"] { #expect(unlink(directory + "/\(name).lock") == 0) }
+        let before = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(!before.contains { $0.hasSuffix(".lock") })
+
+        let reader = FileRecordStore(directory: directory)
+        #expect(try await reader.list().compactMap(\.summary).count == 2)
+        for name in ["folded", "journaled"] {
+            #expect(try await reader.load(try SessionID(name)).conversationHistory.count == 1)
+            #expect(try await reader.contains(try SessionID(name)))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == before)
+    }
+
     @Test("a store path under a regular file: writes fail with typed errors, records are kept, then recovered")
     func unwritableFolder() async throws {
         // Tests run as root, where permission bits do not stop writes. A path whose parent

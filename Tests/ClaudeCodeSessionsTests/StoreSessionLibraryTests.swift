@@ -1,5 +1,6 @@
 import ClaudeCode
 import Foundation
+import SessionBackendTestSupport
 import Synchronization
 import Testing
 
@@ -222,5 +223,24 @@ final class LaggingSummaries: SessionCatalog {
     func delete(_ key: SessionStoreKey) async throws(SessionStoreError) { try await inner.delete(key) }
     func listSubkeys(projectKey: String, sessionID: String) async throws(SessionStoreError) -> [String] {
         await inner.listSubkeys(projectKey: projectKey, sessionID: sessionID)
+    }
+}
+
+/// Rename, tag and delete of an id the store does not have throw `sessionNotFound`, as on disk,
+/// and leave no phantom session behind.
+@Suite("StoreSessionLibrary: unknown sessions", .timeLimit(.minutes(1)))
+struct StoreSessionLibraryUnknownSessionTests {
+    @Test func overTheInMemoryStore() async throws {
+        try await checkMutationsOfUnknownSessions(InMemorySessionStore())
+    }
+
+    @Test func overTheFileStore() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("store-library-unknown")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await checkMutationsOfUnknownSessions(FileSessionStore(directory: root + "/store"))
+    }
+
+    @Test func overAStoreThatCannotList() async throws {
+        try await checkMutationsOfUnknownSessions(PlainStore())
     }
 }

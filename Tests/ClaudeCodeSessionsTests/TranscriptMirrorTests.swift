@@ -20,7 +20,11 @@ final class ScriptedStore: SessionCatalog {
     let events: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation
 
-    init(failures: Int = 0, hang: Bool = false) {
+    /// The code of the scripted failures.
+    let failureCode: SessionStoreError.Code
+
+    init(failures: Int = 0, hang: Bool = false, failureCode: SessionStoreError.Code = .backendFailure) {
+        self.failureCode = failureCode
         state.withLock {
             $0.failuresLeft = failures
             $0.hang = hang
@@ -63,7 +67,7 @@ final class ScriptedStore: SessionCatalog {
         }
         if fail {
             continuation.yield("failed")
-            throw SessionStoreError(.backendFailure, reason: "connection refused", key: key)
+            throw SessionStoreError(failureCode, reason: "connection refused", key: key)
         }
         try await inner.append(entries, to: key)
         state.withLock { $0.appends.append((key, entries.count)) }
@@ -244,6 +248,29 @@ struct TranscriptMirrorTests {
         #expect(failures.withLock { $0 }.map(\.entryCount) == [2])
         #expect(failures.withLock { $0 }.first?.error?.code == .backendFailure)
         // The next turn is mirrored normally.
+        let next = try await turn(client, transport, [F.frame(F.main, [F.line(3)]), F.result])
+        #expect(Self.mirrorErrors(next).isEmpty)
+        #expect(try await store.load(F.mainKey)?.map(\.uuid) == ["u-3"])
+        await client.disconnect()
+    }
+
+    @Test func anUnavailableStoreIsReportedAtOnceEachTurnWithoutRetriesAndTheMirrorRecovers() async throws {
+        // Retrying would hold each result for 30 s (past the suite's time limit).
+        let store = ScriptedStore(failures: 2, failureCode: .backendUnavailable)
+        let failures = Mutex<[TranscriptMirrorFailure]>([])
+        let configuration = SessionStoreConfiguration(
+            retryDelays: [.seconds(30), .seconds(30)], onFailure: { failure in failures.withLock { $0.append(failure) } })
+        let (client, transport, _) = try await connected(store, configuration)
+        for n in 1...2 {
+            let messages = try await turn(client, transport, [F.frame(F.main, [F.line(n)]), F.result])
+            let reported = Self.mirrorErrors(messages)
+            #expect(reported.count == 1, "turn \(n)")
+            #expect(reported.first?.error.contains("unavailable") == true, "turn \(n)")
+            #expect(store.attempts == n, "one attempt per turn")
+        }
+        #expect(failures.withLock { $0 }.map(\.error?.code) == [.backendUnavailable, .backendUnavailable])
+        #expect(failures.withLock { $0 }.map(\.entryUUIDs) == [["u-1"], ["u-2"]])
+        // The store is back: the next turn is mirrored.
         let next = try await turn(client, transport, [F.frame(F.main, [F.line(3)]), F.result])
         #expect(Self.mirrorErrors(next).isEmpty)
         #expect(try await store.load(F.mainKey)?.map(\.uuid) == ["u-3"])

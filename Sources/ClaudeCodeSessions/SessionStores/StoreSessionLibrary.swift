@@ -284,7 +284,9 @@ public struct StoreSessionLibrary: Sendable {
 
     /// Renames a session by appending a `custom-title` entry (with a `uuid` and a `timestamp`).
     ///
-    /// - Throws: ``CLITranscriptError`` for an invalid id or an empty title; what the store throws.
+    /// - Throws: ``CLITranscriptError`` for an invalid id, an empty title, or a session the store
+    ///   does not have (`sessionNotFound`: nothing is written, so no empty session appears);
+    ///   what the store throws.
     public func rename(sessionID: String, title: String, directory: String? = nil) async throws {
         guard TextRules.isUUID(sessionID) else { throw CLITranscriptError(.invalidSessionID, subject: sessionID) }
         let stripped = TextRules.pythonStrip(title)
@@ -296,7 +298,8 @@ public struct StoreSessionLibrary: Sendable {
     /// Tags a session by appending a `tag` entry; `nil` clears the tag. The tag is sanitized as
     /// ``ClaudeSessionLibrary/tag(sessionID:tag:directory:)`` does.
     ///
-    /// - Throws: ``CLITranscriptError`` for an invalid id or a tag empty after sanitizing; what the store throws.
+    /// - Throws: ``CLITranscriptError`` for an invalid id, a tag empty after sanitizing, or a
+    ///   session the store does not have (`sessionNotFound`); what the store throws.
     public func tag(sessionID: String, tag: String?, directory: String? = nil) async throws {
         guard TextRules.isUUID(sessionID) else { throw CLITranscriptError(.invalidSessionID, subject: sessionID) }
         var value = ""
@@ -308,21 +311,41 @@ public struct StoreSessionLibrary: Sendable {
     }
 
     private func appendMetadata(_ members: [(String, String)], sessionID: String, directory: String?) async throws {
+        let key = key(sessionID: sessionID, directory: directory)
+        // Appending creates the key: check first, so that an unknown id is an error (as on disk)
+        // rather than a new session holding one metadata line. (A delete racing this call can
+        // still lose to the append, as a file deleted while the CLI appends to it.)
+        guard try await holdsSession(key) else { throw CLITranscriptError(.sessionNotFound, subject: sessionID) }
         var line = ClaudeSessionLibrary.orderedObjectLine(
             members + [("sessionId", sessionID), ("uuid", TextRules.newUUID()), ("timestamp", TextRules.isoNow())])
         line.removeLast()  // the newline
-        try await store.append(
-            [try SessionStoreEntry(raw: RawJSON(bytes: line))], to: key(sessionID: sessionID, directory: directory))
+        try await store.append([try SessionStoreEntry(raw: RawJSON(bytes: line))], to: key)
+    }
+
+    /// Whether the store has the session's main transcript, with at least one entry: from the
+    /// catalog's listing (key rows, no transcript) when the store is a ``SessionCatalog``, else
+    /// by loading it.
+    private func holdsSession(_ key: SessionStoreKey) async throws(SessionStoreError) -> Bool {
+        if let catalog = store as? any SessionCatalog {
+            return try await catalog.listSessions(projectKey: key.projectKey).contains {
+                $0.sessionID == key.sessionID
+            }
+        }
+        return try await store.load(key)?.isEmpty == false
     }
 
     /// Deletes a session and its subagent transcripts. A store that is not a ``SessionCatalog``
     /// cannot delete: the call does nothing (as for the Python SDK's append-only stores).
     ///
-    /// - Throws: ``CLITranscriptError`` for an invalid id; what the store throws.
+    /// - Throws: ``CLITranscriptError`` for an invalid id or a session the store does not have
+    ///   (`sessionNotFound`, as ``ClaudeSessionLibrary/delete(sessionID:directory:)``); what the
+    ///   store throws.
     public func delete(sessionID: String, directory: String? = nil) async throws {
         guard TextRules.isUUID(sessionID) else { throw CLITranscriptError(.invalidSessionID, subject: sessionID) }
+        let key = key(sessionID: sessionID, directory: directory)
+        guard try await holdsSession(key) else { throw CLITranscriptError(.sessionNotFound, subject: sessionID) }
         guard let catalog = store as? any SessionCatalog else { return }
-        try await catalog.delete(key(sessionID: sessionID, directory: directory))
+        try await catalog.delete(key)
     }
 
     /// Forks a session into a new one in the same project, as

@@ -22,7 +22,7 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
             case invalidSessionID, sessionNotFound, damagedFile, schemaTooNew, ioFailure, unsafePath
             case lockTimeout, writerClosed, notADirectory
             // Database backends (SQLite, PostgreSQL) and transcript keys.
-            case backendFailure, damagedRecord, invalidKey, timeout, unsupportedOperation
+            case backendFailure, damagedRecord, invalidKey, timeout, unsupportedOperation, backendUnavailable
         }
 
         private let storage: Storage
@@ -51,11 +51,18 @@ public struct SessionStoreError: Error, Sendable, Hashable, CustomStringConverti
         public static var writerClosed: Self { .init(.writerClosed) }
         /// The store's folder path exists but is not a directory, or one of its parents is a file.
         public static var notADirectory: Self { .init(.notADirectory) }
-        /// A database backend failed: the server is unreachable or closed the connection, a
-        /// statement was refused, the schema is missing. ``SessionStoreError/reason`` holds a
+        /// A database backend failed: a statement was refused, the schema is missing, the server
+        /// did not answer in time (a server that cannot be reached at all is
+        /// ``backendUnavailable``). ``SessionStoreError/reason`` holds a
         /// content-free phrase (an SQLite result code or a PostgreSQL SQLSTATE, never the
         /// statement's values or a connection password).
         public static var backendFailure: Self { .init(.backendFailure) }
+        /// The database server cannot be reached: it refuses connections, its host name does not
+        /// resolve, or it closed the connection. Reported at once instead of after the operation
+        /// timeout, for as long as the server stays down; the store checks again at each call
+        /// and works as soon as the server answers. The operation did not run, or (when the
+        /// connection closed during it) may not have completed.
+        public static var backendUnavailable: Self { .init(.backendUnavailable) }
         /// A stored row (a transcript entry, a summary, a record or one of its messages)
         /// cannot be read back. ``SessionStoreError/key`` or ``SessionStoreError/sessionID``
         /// names it and ``SessionStoreError/reason`` says why.

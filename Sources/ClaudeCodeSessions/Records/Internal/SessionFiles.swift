@@ -186,18 +186,30 @@ final class SessionFiles {
                         throw SessionStoreError(.sessionNotFound, path: snapshotPath, sessionID: id)
                     }
                 }
+                // Readers never create a file: they take a shared lock on the lock file when
+                // there is one (opened read-only: `flock` needs no write access, and a reader run
+                // as another user, root included, must not leave a file the owner cannot open)
+                // and read without a lock when there is none (see `loadLocked()`).
+                let reader = !exclusive && !create
                 do {
-                    let fd = try StoreSystem.openAt(handle.fd, id.lockFileName, O_RDWR | O_CREAT | O_NOFOLLOW)
+                    let flags = reader ? O_RDONLY | O_NOFOLLOW : O_RDWR | O_CREAT | O_NOFOLLOW
+                    let fd = try StoreSystem.openAt(handle.fd, id.lockFileName, flags)
                     lockFD = fd
                     let status = try StoreSystem.status(of: fd)
                     guard status.isRegularFile else {
                         closeFiles()
                         throw unsafe(id.lockFileName, "lock file is not a regular file")
                     }
-                    if status.permissions != 0o600 { try StoreSystem.setMode(fd, StoreSystem.fileMode) }
+                    if !reader && status.permissions != 0o600 { try StoreSystem.setMode(fd, StoreSystem.fileMode) }
                     lockInode = status.inode
                     lockless = false
                 } catch let error as SystemError {
+                    if reader && error.number == ENOENT {
+                        // No lock file (a session written before lock files, copied, or restored):
+                        // read without one.
+                        lockless = true
+                        return handle
+                    }
                     if error.number == ENOENT && !revalidated {
                         // The folder was removed under us: find (or make) it again.
                         revalidated = true
@@ -322,7 +334,19 @@ final class SessionFiles {
         return LoadedSession(data: data, diagnostics: diagnostics)
     }
 
-    /// Loads without a lock when the folder is read-only, retrying if a file changed meanwhile.
+    /// Loads under a shared lock, or without one when the session has no lock file or the
+    /// folder is read-only, retrying if a file changed meanwhile.
+    ///
+    /// Why a lockless read is consistent: a writer that creates the lock file after we looked
+    /// can only change the session in two ways. It replaces the snapshot or the journal by
+    /// `rename` (a new inode: an open file never changes under us), or it appends to the journal
+    /// with one `write` (the size grows; a record cut short by a concurrent read is a torn last
+    /// line, which the journal decoder drops as it does after a crash). The fingerprint (inode
+    /// and size of both files) taken before and after the read tells either apart: when it did
+    /// not change, the snapshot and journal read belong together and hold every record up to a
+    /// complete line. A compaction replaces the snapshot and then the journal (the journal's
+    /// records the new snapshot already holds are skipped by sequence number); a read between
+    /// the two renames sees the change and is retried.
     func loadLocked() throws(SessionStoreError) -> LoadedSession {
         try withLock(exclusive: false, create: false) { directory throws(SessionStoreError) in
             if !lockless { return try load(directory) }

@@ -27,7 +27,9 @@ public struct SessionStoreConfiguration: Sendable {
     /// and is reported. Default 60 s.
     public var appendTimeout: Duration
     /// The waits between attempts of a failed append; attempts are `retryDelays.count + 1`.
-    /// Default 0.2 s and 0.8 s (3 attempts), as the Python SDK.
+    /// Default 0.2 s and 0.8 s (3 attempts), as the Python SDK. An append that fails with
+    /// ``SessionStoreError/Code/backendUnavailable`` (the store knows its server is down) is not
+    /// retried: it is reported at once, so a turn's result is not held while the store is down.
     public var retryDelays: [Duration]
     /// How long each store call may take while resuming (load, list). Default 60 s.
     public var loadTimeout: Duration
@@ -120,7 +122,8 @@ public struct TranscriptMirrorFailure: Sendable, CustomStringConvertible {
 ///   the reader is never slowed by the store.
 /// - Appends run in background tasks, one after another, so each transcript's lines reach the
 ///   store in the CLI's order; each batch is coalesced per file (one `append` per transcript).
-///   A failed append is retried (``SessionStoreConfiguration/retryDelays``) unless it timed out;
+///   A failed append is retried (``SessionStoreConfiguration/retryDelays``) unless it timed out
+///   or the store reported its server unavailable;
 ///   a batch finally dropped is reported as a `mirror_error` system message and through
 ///   ``SessionStoreConfiguration/onFailure`` — never lost silently.
 /// - ``beforeDelivering(_:)`` flushes before a result reaches the consumer, so a consumer that
@@ -316,6 +319,16 @@ public final class TranscriptMirror: ConnectionHook {
                 return TranscriptMirrorFailure(
                     key: key, filePath: filePath, entryCount: entries.count, entryUUIDs: entries.compactMap(\.uuid),
                     reason: reason, error: lastError)
+            case .failed(let error) where error.code == .backendUnavailable:
+                // Not retried: the store knows its server is down and says so at once; waiting
+                // out the retry delays would only hold the result. The store checks again at its
+                // next call, so the next batch goes through as soon as the server is back.
+                configuration.logger.warning(
+                    "mirror append failed: the store's server is unavailable; the batch is dropped",
+                    metadata: ["key": .string(key.description), "error": .string(error.description)])
+                return TranscriptMirrorFailure(
+                    key: key, filePath: filePath, entryCount: entries.count, entryUUIDs: entries.compactMap(\.uuid),
+                    reason: "append failed: the store is unavailable: \(error.description)", error: error)
             case .failed(let error):
                 lastError = error
                 reason = error.description
