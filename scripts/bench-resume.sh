@@ -15,6 +15,7 @@
 #   TURNS=1000 RUNS=7 MIRROR_TURNS=40 MIRROR_RUNS=5 scripts/bench-resume.sh
 #   CLAUDE_CODE_CLI_PATH=/path/to/claude scripts/bench-resume.sh   # a CLI already installed
 #   SKIP_MIRROR=1 scripts/bench-resume.sh                           # no real-cli mirroring run
+#   WITH_LOCAL=0 scripts/bench-resume.sh                            # no store+local-file sides
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -28,6 +29,7 @@ turns=${TURNS:-1000}
 runs=${RUNS:-5}
 mirror_turns=${MIRROR_TURNS:-40}
 mirror_runs=${MIRROR_RUNS:-5}
+with_local=${WITH_LOCAL:-1}
 work="$root/.tmp/bench"
 mkdir -p "$work"
 
@@ -50,7 +52,7 @@ results="$work/resume-$(date +%Y%m%d-%H%M%S).jsonl"
 log "resume ($cli): $turns-turn session, $runs alternating runs each; results in ${results#"$root"/}"
 status=0
 "$bin/session-store-benchmark" resume --cli "$cli" --api "$bin/fake-messages-api" --turns "$turns" \
-    --runs "$runs" --dir "$work" --postgres "$postgres" >>"$results" || status=$?
+    --runs "$runs" --dir "$work" --postgres "$postgres" --with-local "$with_local" >>"$results" || status=$?
 [ "$status" -le 1 ] || exit "$status"
 
 if [ -z "${SKIP_MIRROR:-}" ]; then

@@ -58,7 +58,7 @@ func resumeBenchmark(_ options: Options) async throws {
         ("file", FileSessionStore(directory: root + "/file-store"), 150),
         ("sqlite", try SQLiteSessionStore(path: root + "/sqlite/sessions.sqlite"), 150),
     ]
-    let benchmark = try ResumeBenchmark(settings: settings, api: api, root: root)
+    let benchmark = try await ResumeBenchmark(settings: settings, api: api, root: root)
     if wantsPostgres {
         let schema = "claude_resume_bench_\(getpid())"
         let postgres = try PostgresSessionStore(
@@ -141,9 +141,10 @@ final class ResumeBenchmark: @unchecked Sendable {
     init(settings: Settings, api: BenchmarkMessagesAPI, root: String) async throws {
         self.settings = settings
         self.root = root
-        sandbox = try CLITestEnvironment(baseURL: api.baseURL, prefix: "bench-resume")
+        let sandbox = try CLITestEnvironment(baseURL: api.baseURL, prefix: "bench-resume")
+        self.sandbox = sandbox
         cwd = sandbox.workDirectory.path
-        projectKey = ClaudeSessionLibrary.projectFolderName(for: cwd)
+        projectKey = ClaudeSessionLibrary.projectFolderName(for: sandbox.workDirectory.path)
         templates = try await Self.realTurn(settings: settings, sandbox: sandbox)
     }
 
