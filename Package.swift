@@ -104,9 +104,14 @@ let package = Package(
         .executableTarget(name: "SQLiteStoreWriter", dependencies: ["ClaudeCodeSessions", "ClaudeCodeSessionsSQLite"]),
         // Test helper: appends to a FileSessionStore from another process (multi-process and crash tests).
         .executableTarget(name: "TranscriptStoreWriter", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
-        // Store throughput and mirroring overhead (scripts/bench-stores.sh).
+        // Store throughput, mirroring overhead and resuming from a store (scripts/bench-stores.sh,
+        // scripts/bench-resume.sh).
         .executableTarget(
-            name: "SessionStoreBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
+            name: "SessionStoreBenchmark",
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "ClaudeCodeSessionsSQLite",
+                "ClaudeCodeSessionsPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]),
         // Measures per-message persistence cost (scripts/bench-persistence.sh).
         .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
         // Lists 10,000 CLI sessions and reads a 50 MB transcript (scripts/bench-transcripts.sh).

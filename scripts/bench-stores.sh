@@ -12,6 +12,8 @@
 #   ENTRIES=20000 SESSIONS=10000 FRAMES=100000 RUNS=5 TURNS=40 scripts/bench-stores.sh
 #   SKIP_MIRROR=1 scripts/bench-stores.sh      # stores only
 #   SKIP_REAL_CLI=1 scripts/bench-stores.sh    # no real-CLI run
+#
+# Resuming a 1,000-turn session from the stores (files, SQLite, PostgreSQL): scripts/bench-resume.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -15,6 +15,11 @@
 //   session-store-benchmark real-cli --cli PATH [--turns 40] [--runs 5] [--dir DIR]
 //       The same question asked of the real CLI against FakeMessagesAPI: tool-call turns without a
 //       store and mirrored to memory and to files (RealCLIMirrorBenchmark.swift).
+//
+//   session-store-benchmark resume --cli PATH [--api PATH] [--turns 1000] [--runs 5] [--dir DIR]
+//       Resuming a 1,000-turn session with the real CLI: from its local file (no store) against
+//       from FileSessionStore, SQLiteSessionStore and PostgresSessionStore (when PG* is set) with
+//       the local file gone, and with it present (ResumeBenchmark.swift).
 import ClaudeCode
 import ClaudeCodeSessions
 import Foundation
@@ -420,7 +425,7 @@ struct SessionStoreBenchmark {
     static func main() async {
         let arguments = CommandLine.arguments
         guard arguments.count >= 2 else {
-            fail("usage: session-store-benchmark stores|mirror|drain|real-cli [options]")
+            fail("usage: session-store-benchmark stores|mirror|drain|real-cli|resume [options]")
         }
         let options = Options(arguments.dropFirst(2))
         do {
@@ -429,6 +434,7 @@ struct SessionStoreBenchmark {
             case "mirror": try await mirrorBenchmark(options)
             case "drain": try await drainBenchmark(options)
             case "real-cli": try await realCLIMirrorBenchmark(options)
+            case "resume": try await resumeBenchmark(options)
             default: fail("unknown command \(arguments[1])")
             }
         } catch {
