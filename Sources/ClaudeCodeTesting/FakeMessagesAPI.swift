@@ -148,7 +148,7 @@ public final class FakeMessagesAPI: Sendable {
 
     /// Binds 127.0.0.1 on an ephemeral port and starts serving.
     ///
-    /// - Throws: ``Failure`` when the server is already running or could not listen within 10 s; socket errors.
+    /// - Throws: ``Failure`` when the server is already running or could not listen within 60 s; socket errors.
     public func start() async throws {
         let address = try sockaddr_in.inet(ip4: "127.0.0.1", port: 0)
         let server = HTTPServer(
@@ -168,7 +168,7 @@ public final class FakeMessagesAPI: Sendable {
         }
         if alreadyRunning { throw Failure(description: "FakeMessagesAPI is already started") }
         do {
-            try await server.waitUntilListening(timeout: 10)
+            try await server.waitUntilListening(timeout: 60)
             guard case .ip4(_, let port)? = await server.listeningAddress else {
                 throw Failure(description: "FakeMessagesAPI could not read its listening address")
             }

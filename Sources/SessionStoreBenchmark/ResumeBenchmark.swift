@@ -41,7 +41,8 @@ import PostgresNIO
 /// `user_turns=<turns + 1>`, i.e. that the CLI really resumed the whole session. For the store
 /// sides it then profiles, on the same session, the store's `load` and writing the loaded lines to a
 /// file (what the resume does before starting the CLI). Exits with status 1 when a store misses
-/// its budget on the median wall-time difference.
+/// its budget on the median CPU-time difference (this process's and the CLI's together; the
+/// machines are shared, so wall time is reported but does not decide).
 func resumeBenchmark(_ options: Options) async throws {
     guard let cli = options.string("cli") else { fail("resume needs --cli PATH") }
     let settings = ResumeBenchmark.Settings(
@@ -418,7 +419,7 @@ final class ResumeBenchmark: @unchecked Sendable {
                     med(side.name, \.loadMilliseconds), med(side.name, \.writeMilliseconds),
                     med(side.name, \.importMilliseconds))
                 if !side.keepLocal {
-                    let ok = difference <= side.budget
+                    let ok = cpu - baselineCPU <= side.budget
                     if !ok { passed = false }
                     line += String(format: "  %@ (≤ %.0f ms)", ok ? "PASS" : "FAIL", side.budget)
                 }
@@ -430,7 +431,7 @@ final class ResumeBenchmark: @unchecked Sendable {
             lines.append(String(format: "local connect→result spread: %.0f–%.0f ms", low, high))
         }
         lines.append(
-            "target (store − local, on the median connect→result; files and SQLite ≤ 150 ms, PostgreSQL ≤ 1 s): "
+            "target (store − local, median client + CLI CPU from connect to the first result; files and SQLite ≤ 150 ms, PostgreSQL ≤ 1 s): "
                 + (passed ? "PASS" : "FAIL"))
         note(lines.joined(separator: "\n"))
     }

@@ -472,14 +472,14 @@ struct PostgresServerDownTests {
 
     @Test(.enabled(if: ThrowawayPostgresServer.available, "PostgreSQL's initdb and pg_ctl are not installed"))
     func aServerStoppedMidTestFailsCallsAtOnceAndServesThemAgainOnceRestarted() async throws {
-        let server = try ThrowawayPostgresServer()
+        let server = try await ThrowawayPostgresServer.make()
         defer { server.remove() }
         let store = try PostgresSessionStore(clientConfiguration: server.clientConfiguration)
         let running = Task { await store.run() }
         do {
             try await store.migrate()
             try await store.append([entry(type: "user", uuid: "before")], to: Self.key)
-            try server.stop()
+            try await server.stopOffThePool()
             let clock = ContinuousClock()
             for round in 0..<3 {
                 let start = clock.now
@@ -492,7 +492,7 @@ struct PostgresServerDownTests {
                 await #expect(throws: SessionStoreError.self) { _ = try await store.load(Self.key) }
                 #expect(clock.now - start < .seconds(1), "round \(round) waited \(clock.now - start)")
             }
-            try server.start()
+            try await server.startOffThePool()
             // The first call after the restart goes through (the pool reconnects).
             try await store.append([entry(type: "user", uuid: "after")], to: Self.key)
             #expect(try await store.load(Self.key)?.compactMap(\.uuid) == ["before", "after"])

@@ -165,6 +165,26 @@ final class ThrowawayPostgresServer: Sendable {
         try Self.run("\(bindir)/pg_ctl", ["-D", "\(folder)/data", "-m", "fast", "-w", "stop"])
     }
 
+    /// Creates and starts a server. `initdb` and `pg_ctl` take seconds (tens of seconds on a
+    /// loaded machine): they run on a thread of their own, never on a thread of Swift's
+    /// cooperative pool, which has one thread per core and would starve every other test.
+    static func make() async throws -> ThrowawayPostgresServer {
+        try await offThePool { try ThrowawayPostgresServer() }
+    }
+
+    /// ``start()`` on a thread of its own.
+    func startOffThePool() async throws { try await Self.offThePool { try self.start() } }
+
+    /// ``stop()`` on a thread of its own.
+    func stopOffThePool() async throws { try await Self.offThePool { try self.stop() } }
+
+    /// Runs blocking work (spawning and waiting for a program) on a new thread.
+    static func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
     /// Stops the server (if running) and removes its files.
     func remove() {
         try? Self.run("\(bindir)/pg_ctl", ["-D", "\(folder)/data", "-m", "immediate", "-w", "stop"])

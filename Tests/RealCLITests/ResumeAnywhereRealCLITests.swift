@@ -42,6 +42,23 @@ enum Runner {
     /// of this process), bounded by two minutes.
     static func run(
         _ arguments: [String], environment: [String: String], processDirectory: URL, executable: String? = nil
+    ) async throws -> RunnerOutput {
+        // Waiting for a process blocks its thread: a thread of its own, never one of Swift's
+        // cooperative pool (one per core), which every other test needs.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RunnerOutput, any Error>) in
+            Thread {
+                continuation.resume(
+                    with: Result {
+                        try runBlocking(
+                            arguments, environment: environment, processDirectory: processDirectory,
+                            executable: executable)
+                    })
+            }.start()
+        }
+    }
+
+    private static func runBlocking(
+        _ arguments: [String], environment: [String: String], processDirectory: URL, executable: String?
     ) throws -> RunnerOutput {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable ?? path)
@@ -116,7 +133,7 @@ struct ResumeAnywhereRealCLITests {
             defer { places.remove() }
             let store = backend.store(places)
             let recordedDirectory = harness.sandbox.workDirectory.path
-            let first = try Runner.run(
+            let first = try await Runner.run(
                 [
                     "--store", store, "--cli", harness.cliPath, "--cwd", recordedDirectory, "--prompt", "turn one",
                     "--prompt", "turn two",
@@ -127,7 +144,7 @@ struct ResumeAnywhereRealCLITests {
 
             var fresh = harness.sandbox.environment
             fresh["HOME"] = places.freshHome.path
-            let second = try Runner.run(
+            let second = try await Runner.run(
                 ["--store", store, "--cli", harness.cliPath, "--resume", sessionID, "--prompt", "turn three"],
                 environment: fresh, processDirectory: places.elsewhere)
             #expect(second.exitStatus == 0, "\(second.lines)")
@@ -167,7 +184,7 @@ struct ResumeAnywhereRealCLITests {
             let places = try Places()
             defer { places.remove() }
             let store = Backend.files.store(places)
-            let first = try Runner.run(
+            let first = try await Runner.run(
                 [
                     "--store", store, "--cli", harness.cliPath, "--cwd", harness.sandbox.workDirectory.path,
                     "--prompt", "turn one", "--prompt", "turn two",
@@ -177,7 +194,7 @@ struct ResumeAnywhereRealCLITests {
             #expect(FileManager.default.fileExists(atPath: transcript.path))
             try FileManager.default.removeItem(at: transcript)
 
-            let second = try Runner.run(
+            let second = try await Runner.run(
                 ["--store", store, "--cli", harness.cliPath, "--resume", sessionID, "--prompt", "turn three"],
                 environment: harness.sandbox.environment, processDirectory: places.elsewhere)
             let answer = try #require(second.results.first?["text"]?.stringValue, "\(second.lines)")
@@ -187,7 +204,7 @@ struct ResumeAnywhereRealCLITests {
             // Without the copy, the same resume fails: the CLI has nothing to resume from (resumed from
             // the store, the CLI wrote to a temporary config folder, not back to this HOME).
             #expect(!FileManager.default.fileExists(atPath: transcript.path))
-            let third = try Runner.run(
+            let third = try await Runner.run(
                 [
                     "--store", store, "--cli", harness.cliPath, "--resume", sessionID, "--transcripts", "off",
                     "--prompt", "turn four",
@@ -206,14 +223,14 @@ struct ResumeAnywhereRealCLITests {
             let store = Backend.files.store(places)
             let gone = places.root.appendingPathComponent("project-that-goes")
             try FileManager.default.createDirectory(at: gone, withIntermediateDirectories: true)
-            let first = try Runner.run(
+            let first = try await Runner.run(
                 ["--store", store, "--cli", harness.cliPath, "--cwd", gone.path, "--prompt", "turn one"],
                 environment: harness.sandbox.environment, processDirectory: places.elsewhere)
             let sessionID = try #require(first.summary?["session_id"]?.stringValue)
             try FileManager.default.removeItem(at: gone)
             let requestsBefore = await harness.api.messageRequests.count
 
-            let second = try Runner.run(
+            let second = try await Runner.run(
                 ["--store", store, "--cli", harness.cliPath, "--resume", sessionID, "--prompt", "turn two"],
                 environment: harness.sandbox.environment, processDirectory: places.elsewhere)
             #expect(second.exitStatus == 3)
@@ -224,7 +241,7 @@ struct ResumeAnywhereRealCLITests {
             #expect(await harness.api.messageRequests.count == requestsBefore)
 
             // Told where to continue, it does (from the store: the CLI's file is under the old folder).
-            let third = try Runner.run(
+            let third = try await Runner.run(
                 [
                     "--store", store, "--cli", harness.cliPath, "--resume", sessionID, "--cwd", places.elsewhere.path,
                     "--prompt", "turn two",
@@ -244,7 +261,7 @@ struct ResumeAnywhereRealCLITests {
             "HOME": places.freshHome.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "CLAUDE_CODE_CLI_PATH": cli,
         ]
-        let run = try Runner.run(
+        let run = try await Runner.run(
             [], environment: environment, processDirectory: places.elsewhere,
             executable: Runner.builtExecutable("simple-persist"))
         #expect(run.exitStatus == 0, "\(run.text)")
@@ -264,7 +281,7 @@ struct ResumeAnywhereRealCLITests {
             let places = try Places()
             defer { places.remove() }
             let store = Backend.files.store(places)
-            let killed = try Runner.run(
+            let killed = try await Runner.run(
                 [
                     "--store", store, "--cli", harness.cliPath, "--cwd", harness.sandbox.workDirectory.path,
                     "--kill-after-results", "2", "--prompt", "turn one", "--prompt", "turn two", "--prompt", "never sent",
@@ -273,7 +290,7 @@ struct ResumeAnywhereRealCLITests {
             #expect(killed.results.count == 2)
             let sessionID = try #require(killed.results.last?["session_id"]?.stringValue)
 
-            let resumed = try Runner.run(
+            let resumed = try await Runner.run(
                 ["--store", store, "--cli", harness.cliPath, "--resume", sessionID, "--prompt", "turn three"],
                 environment: harness.sandbox.environment, processDirectory: places.elsewhere)
             #expect(resumed.exitStatus == 0, "\(resumed.lines)")
