@@ -38,7 +38,7 @@ struct BaseOptionsRealCLITests {
             #expect(request.body?["thinking"]?["budget_tokens"] == 3000)
             #expect(request.body?["output_config"]?["task_budget"]?["total"] == 5000)
             let system = request.body?["system"]?.jsonString ?? ""
-            #expect(system.contains(extra.path))
+            #expect(request.body?.jsonString.contains(extra.path) == true)
             #expect(system.contains("APPENDED-WT16"))
             #expect(!stderrLines.withLock { $0.isEmpty })
         }
@@ -79,6 +79,8 @@ struct BaseOptionsRealCLITests {
                     $0.mcpServers = ["inline": .sdk(SDKMCPServer(name: "inline", tools: []))]
                 }
                 try await ClaudeSDKClient.withConnection(options: options) { client in
+                    try await client.query("hi")
+                    _ = try await collectResponse(client)
                     let names = try await client.mcpServerStatus().map(\.name)
                     #expect(names.contains("inline"))
                     #expect(names.contains("project-wt16") == !strict)

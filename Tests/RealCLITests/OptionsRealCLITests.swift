@@ -121,9 +121,10 @@ struct OptionsRealCLITests {
         }
     }
 
-    @Test func excludeDynamicSectionsMovesTheWorkingDirectoryOutOfTheSystemPrompt() async throws {
+    @Test func excludeDynamicSectionsMovesTheMemorySectionOutOfTheSystemPrompt() async throws {
         try await RealCLIHarness.run { harness in
-            let work = harness.sandbox.workDirectory.path
+            // The auto-memory section names a folder under HOME; it is one of the per-machine sections.
+            let home = harness.sandbox.homeDirectory.path
             for exclude in [false, true] {
                 let options = harness.options {
                     $0.systemPrompt = .preset(append: nil)
@@ -134,8 +135,8 @@ struct OptionsRealCLITests {
                     _ = try await collectResponse(client)
                 }
                 let request = try await lastTurnRequest(harness.api)
-                #expect(systemText(request).contains(work) == !exclude)
-                #expect((request.body?["messages"]?.jsonString ?? "").contains(work))
+                #expect(systemText(request).contains(home) == !exclude)
+                #expect((request.body?["messages"]?.jsonString ?? "").contains(home) == exclude)
             }
         }
     }
@@ -235,6 +236,8 @@ struct OptionsRealCLITests {
                 $0.mcpServers = ["inline": .sdk(inline)]
             }
             try await ClaudeSDKClient.withConnection(options: options) { client in
+                try await client.query("hi")
+                _ = try await collectResponse(client)
                 let names = Set(try await client.mcpServerStatus().map(\.name))
                 #expect(names.isSuperset(of: ["fromfile", "inline"]))
             }

@@ -133,8 +133,11 @@ extension ClaudeSDKClient {
         SettingsSnapshot(json: try await typedControlRequest("get_settings", timeout: timeout))
     }
 
-    /// Tells the CLI that the model has already seen `path` as it was at `modifiedAt` (`seed_read_state`), so
-    /// its edit tools accept the file without reading it first (e.g. when a resumed conversation read it).
+    /// Tells the CLI that the model has seen `path` as it is now, last modified at `modifiedAt`
+    /// (`seed_read_state`): the CLI reads the file and records it as read, so its edit tools accept a file
+    /// that changed since Claude last read it (instead of refusing it as "modified since read"). The CLI
+    /// ignores the call when the file is not readable under the permission rules, is over 10 MiB, or was
+    /// modified after `modifiedAt`.
     public func seedReadState(
         path: String, modifiedAt: Date, timeout: Duration? = nil
     ) async throws(ClaudeCodeError) {
