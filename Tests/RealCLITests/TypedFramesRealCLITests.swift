@@ -75,4 +75,16 @@ struct TypedFramesRealCLITests {
             }
         }
     }
+
+    @Test func verbatimPromptsSendSlashTextToTheModel() async throws {
+        try await RealCLIHarness.run { harness in
+            try await ClaudeSDKClient.withConnection(options: harness.options { $0.verbatimPrompts = true }) { client in
+                try await client.query("/clear")
+                let messages = try await collectResponse(client)
+                #expect(!messages.contains { if case .conversationReset = $0 { return true } else { return false } })
+                #expect(lastResult(messages)?.result?.hasPrefix("echo: /clear") == true)
+            }
+            #expect(await harness.api.messageRequests.last?.lastUserText == "/clear")
+        }
+    }
 }

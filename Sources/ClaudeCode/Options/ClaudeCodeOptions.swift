@@ -151,6 +151,9 @@ public struct ClaudeCodeOptions: Sendable {
 
     // MARK: Output
 
+    /// Send prompts as written: every user message gets `client_composed: true`, so the CLI passes text such as
+    /// `/clear` to the model instead of running it as a command (unless the frame sets `client_composed` itself).
+    public var verbatimPrompts: Bool = false
     /// Emit ``StreamEvent``s with partial content (`--include-partial-messages`).
     public var includePartialMessages: Bool = false
     /// Emit hook lifecycle frames (`--include-hook-events`).

@@ -162,6 +162,14 @@ extension ClaudeCodeOptions {
         return secrets
     }
 
+    /// A user frame as it is sent: with ``verbatimPrompts``, `client_composed: true` is added unless the
+    /// frame has the key (as the Python SDK does).
+    func outgoingUserFrame(_ frame: JSONValue) -> JSONValue {
+        guard verbatimPrompts, case .object(var object) = frame, object["client_composed"] == nil else { return frame }
+        object["client_composed"] = true
+        return .object(object)
+    }
+
     /// ``allowedTools`` plus the `Skill` rules ``skills`` asks for.
     var effectiveAllowedTools: [String] {
         var tools = allowedTools
