@@ -65,7 +65,10 @@ import Testing
     @Test func sandboxIsMergedIntoInlineSettingsAndSettingsFiles() throws {
         var options = ClaudeCodeOptions()
         options.sandbox = SandboxSettings(enabled: true, excludedCommands: ["git"], extra: ["custom": 1])
-        #expect(try JSONValue.parse(try #require(try options.settingsArgument())) == ["sandbox": ["enabled": true, "excludedCommands": ["git"], "custom": 1]])
+        #expect(
+            try JSONValue.parse(try #require(try options.settingsArgument())) == [
+                "sandbox": ["enabled": true, "excludedCommands": ["git"], "custom": 1]
+            ])
         options.settings = #"{"model": "m"}"#
         let inline = try JSONValue.parse(try #require(try options.settingsArgument()))
         #expect(inline["model"] == "m")
@@ -74,7 +77,8 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parity-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try Data([0xEF, 0xBB, 0xBF] + Array(#"{"env": {"A": "1"}}"#.utf8)).write(to: folder.appendingPathComponent("s.json"))
+        try Data([0xEF, 0xBB, 0xBF] + Array(#"{"env": {"A": "1"}}"#.utf8)).write(
+            to: folder.appendingPathComponent("s.json"))
         options.cwd = folder.path
         options.settings = "s.json"
         let merged = try JSONValue.parse(try #require(try options.settingsArgument()))

@@ -57,7 +57,8 @@ struct BaseOptionsRealCLITests {
                 let result = try #require(lastResult(try await collectResponse(client)))
                 #expect(result.subtype == "error_max_turns")
             }
-            try await ClaudeSDKClient.withConnection(options: harness.options { $0.maxBudgetUSD = 0.000001 }) { client in
+            try await ClaudeSDKClient.withConnection(options: harness.options { $0.maxBudgetUSD = 0.000001 }) {
+                client in
                 try await client.query("hi")
                 let result = try #require(lastResult(try await collectResponse(client)))
                 #expect(result.subtype == "error_max_budget_usd")
@@ -84,6 +85,49 @@ struct BaseOptionsRealCLITests {
                     let names = try await client.mcpServerStatus().map(\.name)
                     #expect(names.contains("inline"))
                     #expect(names.contains("project-wt16") == !strict)
+                }
+            }
+        }
+    }
+
+    @Test func pluginDirectoriesLoadALocalPlugin() async throws {
+        try await RealCLIHarness.run { harness in
+            let plugin = harness.sandbox.root.appendingPathComponent("wt16plug")
+            try FileManager.default.createDirectory(
+                at: plugin.appendingPathComponent(".claude-plugin"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: plugin.appendingPathComponent("commands"), withIntermediateDirectories: true)
+            try #"{"name": "wt16plug", "version": "1.0.0", "description": "test plugin"}"#
+                .write(
+                    to: plugin.appendingPathComponent(".claude-plugin/plugin.json"), atomically: true, encoding: .utf8)
+            try "---\ndescription: Says hello WT16\n---\nSay hello.\n"
+                .write(to: plugin.appendingPathComponent("commands/hello.md"), atomically: true, encoding: .utf8)
+            for load in [false, true] {
+                let options = harness.options { $0.pluginDirectories = load ? [plugin.path] : [] }
+                try await ClaudeSDKClient.withConnection(options: options) { client in
+                    let plugins = try await client.reloadPlugins().plugins.map(\.name)
+                    #expect(plugins.contains("wt16plug") == load)
+                }
+            }
+        }
+    }
+
+    @Test func includeHookEventsStreamsTheSettingsHooks() async throws {
+        try await RealCLIHarness.run { harness in
+            let settings =
+                #"{"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": "true"}]}]}}"#
+            for include in [false, true] {
+                let options = harness.options {
+                    $0.settings = settings
+                    $0.includeHookEvents = include
+                }
+                try await ClaudeSDKClient.withConnection(options: options) { client in
+                    try await client.query("hi")
+                    let hookFrames = try await collectResponse(client).filter { message in
+                        guard case .system(let system) = message else { return false }
+                        return system.subtype == "hook_started" || system.subtype == "hook_response"
+                    }
+                    #expect(hookFrames.isEmpty == !include)
                 }
             }
         }

@@ -1,7 +1,8 @@
-@testable import ClaudeCode
 import ClaudeCodeTesting
 import Foundation
 import Testing
+
+@testable import ClaudeCode
 
 /// The typed control calls against the real CLI 2.1.331 and the fake Messages API.
 @Suite("Typed control calls with the real CLI", .serialized, .timeLimit(.minutes(4)))
@@ -39,7 +40,9 @@ struct ControlCallsRealCLITests {
                         MCPToolResult(content: [.text("3")])
                     }
                 ])
-            try await ClaudeSDKClient.withConnection(options: harness.options { $0.mcpServers = ["calc": .sdk(server)] }) {
+            try await ClaudeSDKClient.withConnection(
+                options: harness.options { $0.mcpServers = ["calc": .sdk(server)] }
+            ) {
                 client in
                 // The CLI connects SDK servers at the first prompt; mcp_status lists them from then on.
                 try await client.query("hi")
@@ -117,7 +120,9 @@ struct ControlCallsRealCLITests {
                 try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date)
             try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
                 try await client.seedReadState(path: file.path, modifiedAt: modified)
-                await #expect(throws: ClaudeCodeError.self) { try await client.seedReadState(path: "", modifiedAt: modified) }
+                await #expect(throws: ClaudeCodeError.self) {
+                    try await client.seedReadState(path: "", modifiedAt: modified)
+                }
             }
         }
     }

@@ -82,7 +82,11 @@ struct InProcessMCPRealCLITests {
             let mixedResult = try #require(results.first { $0.jsonString.contains("TEXT-PART") })
             let blocks = mixedResult.arrayValue ?? []
             #expect(blocks.contains { $0["type"] == "image" && $0["source"]?["media_type"] == "image/png" })
-            #expect(blocks.contains { $0["text"]?.stringValue?.contains("[Resource link: report] file:///srv/report.txt (LINK-DESC)") == true })
+            #expect(
+                blocks.contains {
+                    $0["text"]?.stringValue?.contains("[Resource link: report] file:///srv/report.txt (LINK-DESC)")
+                        == true
+                })
             #expect(blocks.contains { $0["text"]?.stringValue?.contains("EMBEDDED-TEXT") == true })
             #expect(results.contains { $0.jsonString.contains("42") && !$0.jsonString.contains("ignored") })
         }
@@ -97,7 +101,9 @@ struct InProcessMCPRealCLITests {
                     throw UnhandledControlRequest()
                 }
                 methods.withLock { $0.append(method) }
-                guard method == "initialize", let id = request["message"]?["id"] else { throw UnhandledControlRequest() }
+                guard method == "initialize", let id = request["message"]?["id"] else {
+                    throw UnhandledControlRequest()
+                }
                 return [
                     "mcp_response": [
                         "jsonrpc": "2.0", "id": id,

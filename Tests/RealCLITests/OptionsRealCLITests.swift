@@ -20,7 +20,8 @@ struct OptionsRealCLITests {
         try await RealCLIHarness.run { harness in
             let options = harness.options {
                 $0.agents = [
-                    "reviewer": AgentDefinition(description: "Reviews code for the wt16 test", prompt: "You are REVIEWER-7731.")
+                    "reviewer": AgentDefinition(
+                        description: "Reviews code for the wt16 test", prompt: "You are REVIEWER-7731.")
                 ]
                 $0.agent = "reviewer"
             }
@@ -192,7 +193,8 @@ struct OptionsRealCLITests {
 
     @Test func sessionNameBecomesTheSessionTitle() async throws {
         try await RealCLIHarness.run { harness in
-            try await ClaudeSDKClient.withConnection(options: harness.options { $0.sessionName = "Release notes wt16" }) {
+            try await ClaudeSDKClient.withConnection(options: harness.options { $0.sessionName = "Release notes wt16" })
+            {
                 client in
                 try await client.query("hi")
                 var titles: [String] = []

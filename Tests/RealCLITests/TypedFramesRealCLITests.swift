@@ -12,7 +12,9 @@ struct TypedFramesRealCLITests {
 
     @Test func taskFramesAreTyped() async throws {
         try await RealCLIHarness.run { harness in
-            try await ClaudeSDKClient.withConnection(options: harness.options { $0.permissionMode = .bypassPermissions }) {
+            try await ClaudeSDKClient.withConnection(
+                options: harness.options { $0.permissionMode = .bypassPermissions }
+            ) {
                 client in
                 try await client.query(Self.subagentPrompt)
                 let tasks = try await collectResponse(client).compactMap { message -> TaskEvent? in

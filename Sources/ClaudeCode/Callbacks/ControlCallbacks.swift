@@ -92,7 +92,9 @@ struct ControlCallbacks: Sendable {
     static func initializeOptions(_ options: ClaudeCodeOptions) -> [String: JSONValue] {
         var fields: [String: JSONValue] = [:]
         if !options.agents.isEmpty { fields["agents"] = .object(options.agents.mapValues(\.json)) }
-        if let exclude = options.excludeDynamicSystemPromptSections { fields["excludeDynamicSections"] = .bool(exclude) }
+        if let exclude = options.excludeDynamicSystemPromptSections {
+            fields["excludeDynamicSections"] = .bool(exclude)
+        }
         if let snapshot = options.systemPromptSnapshot { fields["systemPromptSnapshot"] = .bool(snapshot) }
         if case .named(let names) = options.skills { fields["skills"] = .array(names.map(JSONValue.string)) }
         if options.forwardSubagentText { fields["forwardSubagentText"] = true }

@@ -10,7 +10,7 @@ extension ClaudeSDKClient {
     ) async throws(ClaudeCodeError) -> JSONValue {
         do {
             return try await sendControlRequest(subtype, fields, timeout: timeout)
-        } catch where error.code == .controlError && error.controlErrorCode == "unsupported_request" {
+        } catch  where error.code == .controlError && error.controlErrorCode == "unsupported_request" {
             throw ClaudeCodeError(
                 .unsupportedByCLI,
                 "the running Claude Code CLI does not support the control request \(subtype); a newer version may",
@@ -93,13 +93,15 @@ extension ClaudeSDKClient {
         var wire: [String: JSONValue] = [:]
         for (name, server) in servers {
             guard !name.isEmpty, !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-                throw ClaudeCodeError(.invalidInput, "MCP server names must be non-empty and free of control characters")
+                throw ClaudeCodeError(
+                    .invalidInput, "MCP server names must be non-empty and free of control characters")
             }
             if case .sdk(let sdk) = server {
                 guard case .sdk(let connected)? = options.mcpServers[name], connected.name == sdk.name else {
                     throw ClaudeCodeError(
                         .invalidInput,
-                        "the SDK MCP server \(name) was not in options.mcpServers at connect(), so this connection cannot serve it")
+                        "the SDK MCP server \(name) was not in options.mcpServers at connect(), so this connection cannot serve it"
+                    )
                 }
             }
             var json = server.json

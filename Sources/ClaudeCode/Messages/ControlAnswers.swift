@@ -238,7 +238,9 @@ public struct MCPServerStatus: Sendable, Hashable {
         raw = json
     }
 
+    /// Equal when the whole objects are.
     public static func == (lhs: MCPServerStatus, rhs: MCPServerStatus) -> Bool { lhs.raw == rhs.raw }
+    /// Hashes the whole object.
     public func hash(into hasher: inout Hasher) { hasher.combine(raw) }
 }
 

@@ -58,10 +58,15 @@ public struct TaskStatus: RawRepresentable, Hashable, Sendable, ExpressibleByStr
     /// Wraps a status written as a literal.
     public init(stringLiteral value: String) { self.rawValue = value }
 
+    /// Waiting to start.
     public static let pending: TaskStatus = "pending"
+    /// Running.
     public static let running: TaskStatus = "running"
+    /// Paused.
     public static let paused: TaskStatus = "paused"
+    /// Finished successfully.
     public static let completed: TaskStatus = "completed"
+    /// Finished with an error.
     public static let failed: TaskStatus = "failed"
     /// `task_notification`'s word for a task that was stopped.
     public static let stopped: TaskStatus = "stopped"

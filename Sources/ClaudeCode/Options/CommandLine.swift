@@ -82,7 +82,8 @@ extension ClaudeCodeOptions {
         }
         if let resumeDropsTurn {
             guard resumeSessionAt != nil else {
-                throw ClaudeCodeError(.invalidOptions, "resumeDropsTurn needs resumeSessionAt (the CLI reads it only then)")
+                throw ClaudeCodeError(
+                    .invalidOptions, "resumeDropsTurn needs resumeSessionAt (the CLI reads it only then)")
             }
             try Self.checkToken(resumeDropsTurn, name: "resumeDropsTurn")
             args.append("--resume-drops-turn=\(resumeDropsTurn)")
@@ -199,15 +200,18 @@ extension ClaudeCodeOptions {
                 let url =
                     trimmed.hasPrefix("/")
                     ? URL(fileURLWithPath: trimmed)
-                    : URL(fileURLWithPath: cwd ?? FileManager.default.currentDirectoryPath).appendingPathComponent(trimmed)
+                    : URL(fileURLWithPath: cwd ?? FileManager.default.currentDirectoryPath).appendingPathComponent(
+                        trimmed)
                 guard let data = try? Data(contentsOf: url), var contents = String(data: data, encoding: .utf8) else {
-                    throw ClaudeCodeError(.invalidOptions, "the settings file could not be read to merge sandbox into it")
+                    throw ClaudeCodeError(
+                        .invalidOptions, "the settings file could not be read to merge sandbox into it")
                 }
                 if contents.hasPrefix("\u{FEFF}") { contents.removeFirst() }
                 text = contents
             }
             guard let parsed = try? JSONValue.parse(text), case .object(let settingsObject) = parsed else {
-                throw ClaudeCodeError(.invalidOptions, "settings is not a JSON object, so sandbox cannot be merged into it")
+                throw ClaudeCodeError(
+                    .invalidOptions, "settings is not a JSON object, so sandbox cannot be merged into it")
             }
             object = settingsObject
         }
