@@ -132,4 +132,26 @@ struct BaseOptionsRealCLITests {
             }
         }
     }
+
+    @Test func fallbackModelAnswersWhenTheMainModelIsOverloaded() async throws {
+        try await RealCLIHarness.run { harness in
+            harness.api.setResponder { request in
+                request.model == "claude-main-wt16" ? .error(status: 529, message: "overloaded") : nil
+            }
+            let options = harness.options {
+                $0.model = "claude-main-wt16"
+                $0.fallbackModel = "claude-fallback-wt16"
+                // The CLI switches to the fallback model only after repeated overload errors.
+                $0.env["CLAUDE_CODE_MAX_RETRIES"] = "5"
+            }
+            try await ClaudeSDKClient.withConnection(options: options) { client in
+                try await client.query("hi")
+                let result = try #require(lastResult(try await collectResponse(client)))
+                #expect(!result.isError)
+            }
+            let models = await harness.api.messageRequests.compactMap(\.model)
+            #expect(models.contains("claude-main-wt16"))
+            #expect(models.last == "claude-fallback-wt16")
+        }
+    }
 }
