@@ -240,6 +240,8 @@ import Testing
         case .rateLimit(let event):
             fields["info"] = event.info
             fields["uuid"] = string(event.uuid)
+        case .conversationReset(let reset):
+            fields["json"] = reset.json
         case .unknown(let unknown):
             fields["json"] = unknown.json
         case .invalid(let frame):

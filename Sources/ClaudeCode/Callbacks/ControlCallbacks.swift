@@ -30,6 +30,9 @@ struct ControlCallbacks: Sendable {
     let mcpEndpoints: [String: SDKMCPEndpoint]
     let userHandler: ControlRequestHandler?
     let logger: Logger
+    /// `initialize`'s other fields: `agents`, `excludeDynamicSections`, `systemPromptSnapshot`, `skills`,
+    /// `forwardSubagentText` (only those the options set).
+    let initializeOptions: [String: JSONValue]
 
     /// How much longer than a matcher's timeout the SDK waits for a hook callback. The CLI's own
     /// timer decides what a timeout means (for PreToolUse 2.1.331 does not run the tool, whatever
@@ -82,10 +85,26 @@ struct ControlCallbacks: Sendable {
             if case .sdk(let server) = config { endpoints[key] = SDKMCPEndpoint(server: server) }
         }
         mcpEndpoints = endpoints
+        initializeOptions = Self.initializeOptions(options)
+    }
+
+    /// The option fields of `initialize`, as the Python SDK sends them.
+    static func initializeOptions(_ options: ClaudeCodeOptions) -> [String: JSONValue] {
+        var fields: [String: JSONValue] = [:]
+        if !options.agents.isEmpty { fields["agents"] = .object(options.agents.mapValues(\.json)) }
+        if let exclude = options.excludeDynamicSystemPromptSections {
+            fields["excludeDynamicSections"] = .bool(exclude)
+        }
+        if let snapshot = options.systemPromptSnapshot { fields["systemPromptSnapshot"] = .bool(snapshot) }
+        if case .named(let names) = options.skills { fields["skills"] = .array(names.map(JSONValue.string)) }
+        if options.forwardSubagentText { fields["forwardSubagentText"] = true }
+        return fields
     }
 
     /// The fields of the `initialize` control request.
-    var initializeFields: [String: JSONValue] { ["hooks": initializeHooks] }
+    var initializeFields: [String: JSONValue] {
+        initializeOptions.merging(["hooks": initializeHooks]) { _, hooks in hooks }
+    }
 
     /// Fails when a hook asks to block on failure and the CLI cannot guarantee it.
     func checkInitializeResponse(_ response: JSONValue) throws(ClaudeCodeError) {

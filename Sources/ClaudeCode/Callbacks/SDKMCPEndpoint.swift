@@ -4,7 +4,7 @@ import Synchronization
 /// The server side of MCP for one ``SDKMCPServer``, over `mcp_message` control requests.
 ///
 /// A small JSON-RPC 2.0 layer of our own (see `docs/in-process-tools.md`): `initialize`, `ping`,
-/// `tools/list` and `tools/call` are answered; notifications are acknowledged (and
+/// `tools/list`, `tools/call`, `resources/list`, `resources/templates/list` and `resources/read` are answered; notifications are acknowledged (and
 /// `notifications/cancelled` cancels the call it names); any other method gets -32601.
 final class SDKMCPEndpoint: Sendable {
     /// Newest first; the client's version is echoed when it is one of these.
@@ -45,7 +45,7 @@ final class SDKMCPEndpoint: Sendable {
             return Self.result(
                 id: id,
                 [
-                    "protocolVersion": .string(version), "capabilities": ["tools": ["listChanged": false]],
+                    "protocolVersion": .string(version), "capabilities": capabilities,
                     "serverInfo": ["name": .string(server.name), "version": .string(server.version)],
                 ])
         case "ping":
@@ -59,9 +59,37 @@ final class SDKMCPEndpoint: Sendable {
             let arguments = params["arguments"].flatMap { $0.isNull ? nil : $0 } ?? [:]
             let result = try await call(name, arguments: arguments, id: id)
             return Self.result(id: id, result.json)
+        case "resources/list" where !server.resources.isEmpty:
+            return Self.result(id: id, ["resources": .array(server.resources.map(\.listing))])
+        case "resources/templates/list" where !server.resources.isEmpty:
+            return Self.result(id: id, ["resourceTemplates": []])
+        case "resources/read" where !server.resources.isEmpty:
+            guard let uri = params["uri"]?.stringValue else {
+                return Self.error(id: id, code: -32602, "Invalid params: resources/read needs a string uri")
+            }
+            guard let resource = server.resources.first(where: { $0.uri == uri }) else {
+                return Self.error(id: id, code: -32002, "Resource not found: \(uri)")
+            }
+            do {
+                let contents = try await resource.read()
+                return Self.result(id: id, ["contents": .array(contents.map(\.json))])
+            } catch  where Task.isCancelled {
+                throw CancellationError()
+            } catch {
+                return Self.error(id: id, code: -32603, "Reading \(uri) failed: \(describeError(error))")
+            }
         default:
             return Self.error(id: id, code: -32601, "Method not found: \(method)")
         }
+    }
+
+    /// `tools`, and `resources` when the server has some.
+    private var capabilities: JSONValue {
+        var capabilities: [String: JSONValue] = ["tools": ["listChanged": false]]
+        if !server.resources.isEmpty {
+            capabilities["resources"] = ["listChanged": false, "subscribe": false]
+        }
+        return .object(capabilities)
     }
 
     /// Runs a tool; every failure becomes an error result.

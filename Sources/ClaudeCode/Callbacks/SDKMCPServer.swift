@@ -214,11 +214,21 @@ public struct MCPToolResult: Sendable, Hashable {
 }
 
 /// One content block of a tool result.
+///
+/// What Claude sees (CLI 2.1.331): text and images as they are; a ``resourceLink(uri:name:description:mimeType:)``
+/// as the text `[Resource link: <name>] <uri> (<description>)`; an embedded text ``resource(_:)`` as
+/// `[Resource from <server> at <uri>] <text>`.
 public enum MCPContent: Sendable, Hashable {
     /// Text.
     case text(String)
     /// An image, base64-encoded.
     case image(base64Data: String, mimeType: String)
+    /// Audio, base64-encoded.
+    case audio(base64Data: String, mimeType: String)
+    /// A link to a resource the client can read (MCP `resource_link`).
+    case resourceLink(uri: String, name: String, description: String? = nil, mimeType: String? = nil)
+    /// A resource embedded in the result (MCP `resource`).
+    case resource(MCPResourceContents)
     /// Any other MCP content block, sent as it is.
     case json(JSONValue)
 
@@ -227,8 +237,85 @@ public enum MCPContent: Sendable, Hashable {
         case .text(let text): return ["type": "text", "text": .string(text)]
         case .image(let data, let mimeType):
             return ["type": "image", "data": .string(data), "mimeType": .string(mimeType)]
+        case .audio(let data, let mimeType):
+            return ["type": "audio", "data": .string(data), "mimeType": .string(mimeType)]
+        case .resourceLink(let uri, let name, let description, let mimeType):
+            var object: [String: JSONValue] = ["type": "resource_link", "uri": .string(uri), "name": .string(name)]
+            if let description { object["description"] = .string(description) }
+            if let mimeType { object["mimeType"] = .string(mimeType) }
+            return .object(object)
+        case .resource(let contents): return ["type": "resource", "resource": contents.json]
         case .json(let value): return value
         }
+    }
+}
+
+/// The contents of a resource: what `resources/read` returns, or an embedded ``MCPContent/resource(_:)``.
+public enum MCPResourceContents: Sendable, Hashable {
+    /// Text.
+    case text(uri: String, text: String, mimeType: String? = nil)
+    /// Binary data, base64-encoded.
+    case blob(uri: String, base64Data: String, mimeType: String? = nil)
+
+    var json: JSONValue {
+        var object: [String: JSONValue]
+        let type: String?
+        switch self {
+        case .text(let uri, let text, let mimeType):
+            object = ["uri": .string(uri), "text": .string(text)]
+            type = mimeType
+        case .blob(let uri, let data, let mimeType):
+            object = ["uri": .string(uri), "blob": .string(data)]
+            type = mimeType
+        }
+        if let type { object["mimeType"] = .string(type) }
+        return .object(object)
+    }
+}
+
+/// A resource an ``SDKMCPServer`` serves: listed by `resources/list`, read by `resources/read`.
+///
+/// Claude Code 2.1.331 forwards both for in-process servers: Claude lists them with its
+/// `ListMcpResourcesTool` and reads one with `ReadMcpResourceTool`.
+public struct SDKMCPResource: Sendable {
+    /// The resource's URI (any scheme: `file://`, `mem://`, …).
+    public let uri: String
+    /// Its name.
+    public let name: String
+    /// What it holds, for Claude.
+    public let description: String?
+    /// Its MIME type.
+    public let mimeType: String?
+    /// Reads it (called for each `resources/read`).
+    public let read: @Sendable () async throws -> [MCPResourceContents]
+
+    /// A resource at `uri`.
+    public init(
+        uri: String, name: String, description: String? = nil, mimeType: String? = nil,
+        read: @escaping @Sendable () async throws -> [MCPResourceContents]
+    ) {
+        self.uri = uri
+        self.name = name
+        self.description = description
+        self.mimeType = mimeType
+        self.read = read
+    }
+
+    /// A text resource whose contents `text` gives.
+    public init(
+        uri: String, name: String, description: String? = nil, mimeType: String? = "text/plain",
+        text: @escaping @Sendable () async throws -> String
+    ) {
+        self.init(uri: uri, name: name, description: description, mimeType: mimeType) {
+            [.text(uri: uri, text: try await text(), mimeType: mimeType)]
+        }
+    }
+
+    var listing: JSONValue {
+        var object: [String: JSONValue] = ["uri": .string(uri), "name": .string(name)]
+        if let description { object["description"] = .string(description) }
+        if let mimeType { object["mimeType"] = .string(mimeType) }
+        return .object(object)
     }
 }
 
@@ -248,17 +335,25 @@ public struct SDKMCPServer: Sendable, Hashable {
     public let version: String
     /// The tools, in the order `tools/list` reports them.
     public let tools: [SDKMCPTool]
+    /// The resources, in the order `resources/list` reports them (the `resources` capability is announced
+    /// only when there are some).
+    public let resources: [SDKMCPResource]
 
-    /// A server named `name` serving `tools`.
-    public init(name: String, version: String = "1.0.0", tools: [SDKMCPTool]) {
+    /// A server named `name` serving `tools` and `resources`.
+    ///
+    /// MCP prompts are not served: Claude Code 2.1.331 never asks an in-process server for them
+    /// (`prompts/list` is not sent even when the capability is announced; see `docs/parity.md`).
+    public init(name: String, version: String = "1.0.0", tools: [SDKMCPTool], resources: [SDKMCPResource] = []) {
         self.name = name
         self.version = version
         self.tools = tools
+        self.resources = resources
     }
 
-    /// Compares name, version and tool definitions (not handlers).
+    /// Compares name, version, tool definitions and resource listings (not handlers).
     public static func == (lhs: SDKMCPServer, rhs: SDKMCPServer) -> Bool {
         lhs.name == rhs.name && lhs.version == rhs.version && lhs.tools.map(\.listing) == rhs.tools.map(\.listing)
+            && lhs.resources.map(\.listing) == rhs.resources.map(\.listing)
     }
 
     /// Hashes name, version and tool names.

@@ -220,7 +220,7 @@ public final class ClaudeSDKClient: Sendable {
     }
 
     private func sendUser(_ frame: JSONValue) async throws(ClaudeCodeError) {
-        try await connectedSession().sendUser(frame)
+        try await connectedSession().sendUser(options.outgoingUserFrame(frame))
     }
 
     private func connectedSession() throws(ClaudeCodeError) -> ControlSession {

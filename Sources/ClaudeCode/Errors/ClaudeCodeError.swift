@@ -14,6 +14,7 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
             case cliNotFound, cliNotExecutable, launchFailed, processExited, notConnected, alreadyConnected
             case transportClosed, writeFailed, controlTimeout, controlError, invalidOptions, invalidInput
             case cancelled, protocolViolation, initializeFailed, workingDirectoryNotFound, responseTimeout
+            case unsupportedByCLI
         }
         fileprivate let value: Value
         public var description: String { value.rawValue }
@@ -54,6 +55,9 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
         /// ``ClaudeSDKClient/receiveResponse(timeout:)`` saw no result in time. The turn goes on in the
         /// CLI and the connection stays usable: interrupt it, or read on.
         public static let responseTimeout = Code(value: .responseTimeout)
+        /// The running CLI does not know this control request (it answered `unsupported_request`);
+        /// a newer Claude Code may. ``ClaudeCodeError/controlErrorCode`` is `unsupported_request`.
+        public static let unsupportedByCLI = Code(value: .unsupportedByCLI)
     }
 
     /// What kind of failure this is.

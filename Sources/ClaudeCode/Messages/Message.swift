@@ -10,6 +10,8 @@ public enum Message: Sendable {
     case result(ResultMessage)
     case streamEvent(StreamEvent)
     case rateLimit(RateLimitEvent)
+    /// The conversation was replaced mid-connection (e.g. `/clear`); see ``ConversationResetMessage``.
+    case conversationReset(ConversationResetMessage)
     case unknown(UnknownMessage)
     case invalid(InvalidFrame)
 
@@ -22,6 +24,7 @@ public enum Message: Sendable {
         case .result(let message): return message.raw
         case .streamEvent(let message): return message.raw
         case .rateLimit(let message): return message.raw
+        case .conversationReset(let message): return message.raw
         case .unknown(let message): return message.raw
         case .invalid(let frame): return RawJSON(bytes: frame.prefix)
         }
@@ -36,6 +39,7 @@ public enum Message: Sendable {
         case .result: return "result"
         case .streamEvent: return "stream_event"
         case .rateLimit: return "rate_limit_event"
+        case .conversationReset: return "conversation_reset"
         case .unknown(let message): return message.type
         case .invalid: return "invalid"
         }
@@ -50,6 +54,7 @@ public enum Message: Sendable {
         case .result(let message): return message.sessionID
         case .streamEvent(let message): return message.sessionID
         case .rateLimit(let message): return message.sessionID
+        case .conversationReset(let message): return message.sessionID
         case .unknown(let message): return message.json["session_id"]?.stringValue
         case .invalid: return nil
         }
@@ -73,6 +78,7 @@ public enum Message: Sendable {
         case "result": self = .result(ResultMessage(raw: raw, json: json))
         case "stream_event": self = .streamEvent(StreamEvent(raw: raw, json: json))
         case "rate_limit_event": self = .rateLimit(RateLimitEvent(raw: raw, json: json))
+        case "conversation_reset": self = .conversationReset(ConversationResetMessage(raw: raw, json: json.jsonValue))
         default: self = .unknown(UnknownMessage(type: type, raw: raw, json: json.jsonValue))
         }
     }

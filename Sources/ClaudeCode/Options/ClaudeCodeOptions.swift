@@ -16,6 +16,28 @@ public struct ClaudeCodeOptions: Sendable {
     public var allowedTools: [String] = []
     /// Tools removed from the model's context (`--disallowedTools`).
     public var disallowedTools: [String] = []
+    /// With Claude Code's own prompt (``SystemPrompt/preset(append:)``): move the per-machine sections
+    /// (working directory, environment, memory paths, git status) into the first user message, so the
+    /// system prompt is the same for every user and caches across them. Sent in `initialize`
+    /// (`excludeDynamicSections`), as the Python SDK does; `nil` leaves the CLI's default (off).
+    public var excludeDynamicSystemPromptSections: Bool?
+    /// Whether the session records its system prompt on the first request and reuses it verbatim on every
+    /// later request and resume (`true`, the CLI's default), or renders it afresh each time (`false`, for
+    /// iterating on prompt text across resumes). Sent in `initialize` (`systemPromptSnapshot`).
+    public var systemPromptSnapshot: Bool?
+
+    // MARK: Agents and skills
+
+    /// Subagents the session may delegate to, by name; sent in `initialize` (`agents`), never on the command line.
+    public var agents: [String: AgentDefinition] = [:]
+    /// The agent the main thread runs as (`--agent`): one of ``agents`` or an agent the CLI finds in settings.
+    public var agent: String?
+    /// Skills the model may use: adds `Skill` rules to `--allowedTools`; a list is also sent in `initialize`.
+    /// When set and ``settingSources`` is `nil`, the CLI loads `user` and `project` settings (where skills live).
+    public var skills: SkillsSelection?
+    /// Forward the text and thinking of subagents as assistant and user messages with `parentToolUseID`
+    /// set; sent in `initialize` (`forwardSubagentText`).
+    public var forwardSubagentText: Bool = false
 
     // MARK: Model
 
@@ -27,8 +49,13 @@ public struct ClaudeCodeOptions: Sendable {
     public var betas: [String] = []
     /// Extended thinking (`--thinking`, `--max-thinking-tokens`, `--thinking-display`).
     public var thinking: ThinkingConfig?
-    /// Effort level (`--effort`): `low`, `medium`, `high`, `xhigh`, `max`.
-    public var effort: String?
+    /// Effort level (`--effort`), typed; the CLI sends it to the API as `output_config.effort`.
+    public var effortLevel: EffortLevel?
+    /// ``effortLevel`` as a string (`low`, `medium`, `high`, `xhigh`, `max`); kept for source compatibility.
+    public var effort: String? {
+        get { effortLevel?.rawValue }
+        set { effortLevel = newValue.map(EffortLevel.init(rawValue:)) }
+    }
     /// A JSON schema the final answer must match (`--json-schema`).
     public var outputSchema: JSONValue?
 
@@ -67,6 +94,22 @@ public struct ClaudeCodeOptions: Sendable {
     /// (`--session-mirror`). Those frames reach ``FrameObserver``s and ``ConnectionHook``s but are
     /// never messages. `ClaudeCodeSessions` sets it when mirroring to a `SessionStore`.
     public var sessionMirror: Bool = false
+    /// With ``resumeSessionAt``: the uuid of the prompt whose turn the truncating resume drops
+    /// (`--resume-drops-turn=<uuid>`). The CLI refuses the resume when the dropped range holds anything
+    /// else (queued messages, task notifications, other turns).
+    public var resumeDropsTurn: String?
+    /// A display name for the session (`--name`): the CLI records it as the session's title and sends a
+    /// `session_title_changed` system message.
+    public var sessionName: String?
+    /// `false` keeps the session off disk (`--no-session-persistence`): no transcript, so it cannot be resumed.
+    public var persistSession: Bool = true
+    /// Track the files the CLI's edit tools change, so ``ClaudeSDKClient/rewindFiles(toUserMessage:timeout:)``
+    /// can restore them (sets `CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING=true`, as the Python SDK does).
+    /// Rewinding needs a user message's uuid: see ``replayUserMessages``.
+    public var enableFileCheckpointing: Bool = false
+    /// Echo each prompt back as a ``UserMessage`` with its `uuid` (`--replay-user-messages`), e.g. for
+    /// ``ClaudeSDKClient/rewindFiles(toUserMessage:timeout:)``.
+    public var replayUserMessages: Bool = false
 
     // MARK: Environment
 
@@ -78,10 +121,16 @@ public struct ClaudeCodeOptions: Sendable {
     public var env: [String: String] = [:]
     /// A settings file path or inline JSON (`--settings`).
     public var settings: String?
+    /// Sandbox settings for Bash, merged into the ``settings`` JSON as `sandbox` (a settings file is read
+    /// first, relative to ``cwd``), as the Python SDK does.
+    public var sandbox: SandboxSettings?
     /// Which setting files the CLI loads (`--setting-sources=`).
     public var settingSources: [SettingSource]?
     /// MCP servers the CLI starts (`--mcp-config`).
     public var mcpServers: [String: MCPServerConfig] = [:]
+    /// MCP configuration files (`{"mcpServers": {…}}`) the CLI reads (`--mcp-config <path>`, one per file),
+    /// besides ``mcpServers``.
+    public var mcpConfigFiles: [String] = []
     /// Only use ``mcpServers``, ignoring other MCP configuration (`--strict-mcp-config`).
     public var strictMCPConfig: Bool = false
     /// Local plugin folders (`--plugin-dir`, repeated).
@@ -102,6 +151,9 @@ public struct ClaudeCodeOptions: Sendable {
 
     // MARK: Output
 
+    /// Send prompts as written: every user message gets `client_composed: true`, so the CLI passes text such as
+    /// `/clear` to the model instead of running it as a command (unless the frame sets `client_composed` itself).
+    public var verbatimPrompts: Bool = false
     /// Emit ``StreamEvent``s with partial content (`--include-partial-messages`).
     public var includePartialMessages: Bool = false
     /// Emit hook lifecycle frames (`--include-hook-events`).
@@ -116,6 +168,9 @@ public struct ClaudeCodeOptions: Sendable {
 
     // MARK: SDK behaviour
 
+    /// Names the app built on the SDK in the CLI's user agent (`client-app/<value>`), through
+    /// `CLAUDE_AGENT_SDK_CLIENT_APP`; an empty string opts out.
+    public var clientApp: String?
     /// The CLI executable. `nil` searches `CLAUDE_CODE_CLI_PATH`, `PATH` and the usual install locations.
     public var cliPath: String?
     /// The longest stdout line accepted, in bytes; longer lines are skipped and reported as ``InvalidFrame``.

@@ -28,6 +28,7 @@ extension ClaudeCodeOptions {
         case .list(let names): args += ["--tools", names.joined(separator: ",")]
         case .preset: args += ["--tools", "default"]
         }
+        let allowedTools = effectiveAllowedTools
         if !allowedTools.isEmpty { args += ["--allowedTools", allowedTools.joined(separator: ",")] }
         if let maxTurns {
             guard maxTurns > 0 else { throw ClaudeCodeError(.invalidOptions, "maxTurns must be positive") }
@@ -65,11 +66,12 @@ extension ClaudeCodeOptions {
             try Self.checkToken(sessionID, name: "sessionID")
             args.append("--session-id=\(sessionID)")
         }
-        if let settings { args += ["--settings", settings] }
+        if let settings = try settingsArgument() { args += ["--settings", settings] }
         for directory in addDirectories { args += ["--add-dir", directory] }
         if !mcpServers.isEmpty {
             args += ["--mcp-config", mcpConfigPath ?? mcpConfigJSON.jsonString]
         }
+        for file in mcpConfigFiles { args += ["--mcp-config", file] }
         if includePartialMessages { args.append("--include-partial-messages") }
         if includeHookEvents { args.append("--include-hook-events") }
         if strictMCPConfig { args.append("--strict-mcp-config") }
@@ -78,11 +80,23 @@ extension ClaudeCodeOptions {
             try Self.checkToken(resumeSessionAt, name: "resumeSessionAt")
             args.append("--resume-session-at=\(resumeSessionAt)")
         }
+        if let resumeDropsTurn {
+            guard resumeSessionAt != nil else {
+                throw ClaudeCodeError(
+                    .invalidOptions, "resumeDropsTurn needs resumeSessionAt (the CLI reads it only then)")
+            }
+            try Self.checkToken(resumeDropsTurn, name: "resumeDropsTurn")
+            args.append("--resume-drops-turn=\(resumeDropsTurn)")
+        }
         if sessionMirror { args.append("--session-mirror") }
-        if let settingSources {
+        if let settingSources = effectiveSettingSources {
             args.append("--setting-sources=\(settingSources.map(\.rawValue).joined(separator: ","))")
         }
         for directory in pluginDirectories { args += ["--plugin-dir", directory] }
+        if let agent { args.append("--agent=\(agent)") }
+        if let sessionName { args.append("--name=\(sessionName)") }
+        if !persistSession { args.append("--no-session-persistence") }
+        if replayUserMessages { args.append("--replay-user-messages") }
         for key in extraArgs.keys.sorted() {
             guard let value = extraArgs[key] else { continue }
             guard !key.isEmpty, !key.hasPrefix("-"), !key.contains("=") else {
@@ -104,7 +118,7 @@ extension ClaudeCodeOptions {
             if let display { args += ["--thinking-display", display] }
         case .disabled: args += ["--thinking", "disabled"]
         }
-        if let effort { args += ["--effort", effort] }
+        if let effortLevel { args += ["--effort", effortLevel.rawValue] }
         if let outputSchema { args += ["--json-schema", outputSchema.jsonString] }
         args += ["--input-format", "stream-json"]
         return args
@@ -118,9 +132,12 @@ extension ClaudeCodeOptions {
         environment["CLAUDE_CODE_ENTRYPOINT"] = "sdk-swift"
         environment.merge(env) { _, new in new }
         environment["CLAUDE_AGENT_SDK_VERSION"] = ClaudeCodeVersion.sdk
+        environment["CLAUDE_AGENT_SDK_DERIVED_CLIENT_APP"] = nil
+        if let clientApp { environment["CLAUDE_AGENT_SDK_CLIENT_APP"] = clientApp }
         if !environment.keys.contains(where: { $0.uppercased() == "CLAUDE_CODE_SDK_READS_SESSION_STATE" }) {
             environment["CLAUDE_CODE_SDK_READS_SESSION_STATE"] = "1"
         }
+        if enableFileCheckpointing { environment["CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING"] = "true" }
         if let cwd { environment["PWD"] = cwd }
         return environment
     }
@@ -146,6 +163,62 @@ extension ClaudeCodeOptions {
         return secrets
     }
 
+    /// A user frame as it is sent: with ``verbatimPrompts``, `client_composed: true` is added unless the
+    /// frame has the key (as the Python SDK does).
+    func outgoingUserFrame(_ frame: JSONValue) -> JSONValue {
+        guard verbatimPrompts, case .object(var object) = frame, object["client_composed"] == nil else { return frame }
+        object["client_composed"] = true
+        return .object(object)
+    }
+
+    /// ``allowedTools`` plus the `Skill` rules ``skills`` asks for.
+    var effectiveAllowedTools: [String] {
+        var tools = allowedTools
+        switch skills {
+        case nil: break
+        case .all: if !tools.contains("Skill") { tools.append("Skill") }
+        case .named(let names):
+            for name in names where !tools.contains("Skill(\(name))") { tools.append("Skill(\(name))") }
+        }
+        return tools
+    }
+
+    /// ``settingSources``, or `user,project` when ``skills`` is set and no sources are (as the Python SDK does).
+    var effectiveSettingSources: [SettingSource]? {
+        settingSources ?? (skills == nil ? nil : [.user, .project])
+    }
+
+    /// The `--settings` value: ``settings`` as given, or, with ``sandbox``, the settings (inline JSON, or a
+    /// file read relative to ``cwd``) with `sandbox` merged in, as one JSON string.
+    func settingsArgument() throws(ClaudeCodeError) -> String? {
+        guard let sandbox else { return settings }
+        var object: [String: JSONValue] = [:]
+        if let settings {
+            let trimmed = settings.trimmingCharacters(in: .whitespacesAndNewlines)
+            var text = trimmed
+            if !(trimmed.hasPrefix("{") && trimmed.hasSuffix("}")) {
+                let url =
+                    trimmed.hasPrefix("/")
+                    ? URL(fileURLWithPath: trimmed)
+                    : URL(fileURLWithPath: cwd ?? FileManager.default.currentDirectoryPath).appendingPathComponent(
+                        trimmed)
+                guard let data = try? Data(contentsOf: url), var contents = String(data: data, encoding: .utf8) else {
+                    throw ClaudeCodeError(
+                        .invalidOptions, "the settings file could not be read to merge sandbox into it")
+                }
+                if contents.hasPrefix("\u{FEFF}") { contents.removeFirst() }
+                text = contents
+            }
+            guard let parsed = try? JSONValue.parse(text), case .object(let settingsObject) = parsed else {
+                throw ClaudeCodeError(
+                    .invalidOptions, "settings is not a JSON object, so sandbox cannot be merged into it")
+            }
+            object = settingsObject
+        }
+        object["sandbox"] = sandbox.json
+        return JSONValue.object(object).jsonString
+    }
+
     /// The `--mcp-config` JSON: `{"mcpServers": {…}}`.
     var mcpConfigJSON: JSONValue { ["mcpServers": .object(mcpServers.mapValues(\.json))] }
 
@@ -157,12 +230,35 @@ extension ClaudeCodeOptions {
     func validate() throws(ClaudeCodeError) {
         try Self.checkToken(model, name: "model", maxLength: 256)
         try Self.checkToken(fallbackModel, name: "fallbackModel", maxLength: 256)
-        try Self.checkToken(effort, name: "effort", maxLength: 64)
+        try Self.checkToken(effortLevel?.rawValue, name: "effort", maxLength: 64)
+        try Self.checkToken(clientApp.flatMap { $0.isEmpty ? nil : $0 }, name: "clientApp", maxLength: 256)
         try Self.checkToken(permissionMode?.rawValue, name: "permissionMode", maxLength: 64)
         try Self.checkToken(permissionPromptToolName, name: "permissionPromptToolName", maxLength: 1024)
         for tool in allowedTools { try Self.checkToken(tool, name: "allowedTools", maxLength: 4096) }
         for tool in disallowedTools { try Self.checkToken(tool, name: "disallowedTools", maxLength: 4096) }
         for beta in betas { try Self.checkToken(beta, name: "betas", maxLength: 256) }
+        try Self.checkToken(agent, name: "agent", maxLength: 256)
+        try Self.checkToken(sessionName, name: "sessionName", maxLength: 1024)
+        for file in mcpConfigFiles { try Self.checkPath(file, name: "mcpConfigFiles") }
+        for (name, definition) in agents {
+            try Self.checkToken(name, name: "agents key", maxLength: 256)
+            if definition.description.isEmpty || definition.prompt.isEmpty {
+                throw ClaudeCodeError(.invalidOptions, "agents[\(name)] needs a description and a prompt")
+            }
+            if let maxTurns = definition.maxTurns, maxTurns <= 0 {
+                throw ClaudeCodeError(.invalidOptions, "agents[\(name)].maxTurns must be positive")
+            }
+        }
+        if case .named(let names) = skills {
+            for name in names {
+                try Self.checkToken(name, name: "skills", maxLength: 256)
+                // The CLI splits --allowedTools on commas and spaces outside parentheses, with no escaping.
+                guard !name.contains(where: { $0 == "," || $0 == "(" || $0 == ")" || $0.isWhitespace }) else {
+                    throw ClaudeCodeError(
+                        .invalidOptions, "skill names must not contain commas, parentheses or spaces")
+                }
+            }
+        }
         if case .list(let names) = tools {
             for name in names { try Self.checkToken(name, name: "tools", maxLength: 1024) }
         }

@@ -1,0 +1,159 @@
+import Foundation
+
+/// Typed control calls: the TypeScript SDK's calls that Claude Code 2.1.331 answers, and typed views of
+/// the answers the client already had as ``JSONValue``. See `docs/parity.md` for which CLI request each uses.
+extension ClaudeSDKClient {
+    /// Sends a control request and maps the CLI's `unsupported_request` answer to
+    /// ``ClaudeCodeError/Code/unsupportedByCLI``; other failures are as for ``sendControlRequest(_:_:timeout:)``.
+    func typedControlRequest(
+        _ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration?
+    ) async throws(ClaudeCodeError) -> JSONValue {
+        do {
+            return try await sendControlRequest(subtype, fields, timeout: timeout)
+        } catch  where error.code == .controlError && error.controlErrorCode == "unsupported_request" {
+            throw ClaudeCodeError(
+                .unsupportedByCLI,
+                "the running Claude Code CLI does not support the control request \(subtype); a newer version may",
+                controlErrorCode: error.controlErrorCode, underlying: error)
+        }
+    }
+
+    // MARK: What the CLI offers (from its initialize answer)
+
+    /// The CLI's `initialize` answer, typed (commands, agents, models, account, version, …); `nil` before
+    /// ``connect(prompt:)``. ``serverInfo`` holds the same answer as JSON.
+    public var initializationResult: ServerInfo? { serverInfo.map(ServerInfo.init(json:)) }
+
+    /// The slash commands and skills the session offers, from the `initialize` answer.
+    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``.
+    public func supportedCommands() throws(ClaudeCodeError) -> [SlashCommand] { try initialized().commands }
+
+    /// The models the session can use, from the `initialize` answer.
+    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``.
+    public func supportedModels() throws(ClaudeCodeError) -> [ModelInfo] { try initialized().models }
+
+    /// The agents the session can use (built-in ones and ``ClaudeCodeOptions/agents``), from the `initialize` answer.
+    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``.
+    public func supportedAgents() throws(ClaudeCodeError) -> [AgentInfo] { try initialized().agents }
+
+    /// The account the CLI uses, from the `initialize` answer (`nil` when it reports none).
+    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``.
+    public func accountInfo() throws(ClaudeCodeError) -> AccountInfo? { try initialized().account }
+
+    private func initialized() throws(ClaudeCodeError) -> ServerInfo {
+        guard let info = initializationResult else {
+            throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
+        }
+        return info
+    }
+
+    // MARK: Typed answers
+
+    /// The state of every MCP server (`mcp_status`), typed.
+    public func mcpServerStatus(timeout: Duration? = nil) async throws(ClaudeCodeError) -> [MCPServerStatus] {
+        let answer = try await typedControlRequest("mcp_status", timeout: timeout)
+        return (answer["mcpServers"]?.arrayValue ?? []).map(MCPServerStatus.init(json:))
+    }
+
+    /// How the context window is used, by category (`get_context_usage`), typed.
+    public func getContextUsage(timeout: Duration? = nil) async throws(ClaudeCodeError) -> ContextUsage {
+        ContextUsage(json: try await typedControlRequest("get_context_usage", timeout: timeout))
+    }
+
+    /// Reports what ``rewindFiles(toUserMessage:timeout:)`` would restore (`dryRun: true`), or restores it and
+    /// reports what it changed (`dryRun: false`). Needs ``ClaudeCodeOptions/enableFileCheckpointing``; without
+    /// it the answer's ``RewindFilesResult/canRewind`` is `false` and its ``RewindFilesResult/error`` says so.
+    public func rewindFiles(
+        toUserMessage uuid: String, dryRun: Bool, timeout: Duration? = nil
+    ) async throws(ClaudeCodeError) -> RewindFilesResult {
+        let answer = try await typedControlRequest(
+            "rewind_files", ["user_message_id": .string(uuid), "dry_run": .bool(dryRun)], timeout: timeout)
+        return RewindFilesResult(json: answer)
+    }
+
+    // MARK: Calls the TypeScript SDK has
+
+    /// Sets the thinking budget for later turns (`set_max_thinking_tokens`); `nil` clears it.
+    public func setMaxThinkingTokens(_ tokens: Int?, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        if let tokens, tokens < 0 { throw ClaudeCodeError(.invalidInput, "the thinking budget must not be negative") }
+        _ = try await typedControlRequest(
+            "set_max_thinking_tokens", ["max_thinking_tokens": tokens.map { .int(Int64($0)) } ?? .null],
+            timeout: timeout)
+    }
+
+    /// Replaces the MCP servers added at run time (`mcp_set_servers`): servers not in `servers` that an earlier
+    /// call added are removed. Servers from the options or settings stay.
+    ///
+    /// An ``MCPServerConfig/sdk(_:)`` server is accepted only when ``ClaudeCodeOptions/mcpServers`` had it under
+    /// the same name at ``connect(prompt:)`` (only those are served by this connection).
+    /// - Returns: Which servers were added and removed, and why any failed.
+    public func setMCPServers(
+        _ servers: [String: MCPServerConfig], timeout: Duration? = nil
+    ) async throws(ClaudeCodeError) -> MCPSetServersResult {
+        var wire: [String: JSONValue] = [:]
+        for (name, server) in servers {
+            guard !name.isEmpty, !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+                throw ClaudeCodeError(
+                    .invalidInput, "MCP server names must be non-empty and free of control characters")
+            }
+            if case .sdk(let sdk) = server {
+                guard case .sdk(let connected)? = options.mcpServers[name], connected.name == sdk.name else {
+                    throw ClaudeCodeError(
+                        .invalidInput,
+                        "the SDK MCP server \(name) was not in options.mcpServers at connect(), so this connection cannot serve it"
+                    )
+                }
+            }
+            var json = server.json
+            // The CLI's mcp_set_servers needs `args` on a stdio server, even when empty.
+            if case .stdio = server, case .object(var object) = json, object["args"] == nil {
+                object["args"] = []
+                json = .object(object)
+            }
+            wire[name] = json
+        }
+        return MCPSetServersResult(
+            json: try await typedControlRequest("mcp_set_servers", ["servers": .object(wire)], timeout: timeout))
+    }
+
+    /// Reloads plugins, skills, agents and commands from disk (`reload_plugins`) and returns what the session
+    /// offers now.
+    public func reloadPlugins(timeout: Duration? = nil) async throws(ClaudeCodeError) -> ReloadPluginsResult {
+        ReloadPluginsResult(json: try await typedControlRequest("reload_plugins", timeout: timeout))
+    }
+
+    /// Applies settings as if they had been passed with `--settings` (`apply_flag_settings`), for the rest of
+    /// the session; e.g. `["model": "claude-sonnet-4-5"]`. Read the result with ``getSettings(timeout:)``.
+    public func applyFlagSettings(
+        _ settings: [String: JSONValue], timeout: Duration? = nil
+    ) async throws(ClaudeCodeError) {
+        _ = try await typedControlRequest("apply_flag_settings", ["settings": .object(settings)], timeout: timeout)
+    }
+
+    /// The settings in force (`get_settings`): merged settings, their sources, and what the session applies.
+    public func getSettings(timeout: Duration? = nil) async throws(ClaudeCodeError) -> SettingsSnapshot {
+        SettingsSnapshot(json: try await typedControlRequest("get_settings", timeout: timeout))
+    }
+
+    /// Tells the CLI that the model has seen `path` as it is now, last modified at `modifiedAt`
+    /// (`seed_read_state`): the CLI reads the file and records it as read, so its edit tools accept a file
+    /// that changed since Claude last read it (instead of refusing it as "modified since read"). The CLI
+    /// ignores the call when the file is not readable under the permission rules, is over 10 MiB, or was
+    /// modified after `modifiedAt`.
+    public func seedReadState(
+        path: String, modifiedAt: Date, timeout: Duration? = nil
+    ) async throws(ClaudeCodeError) {
+        guard !path.isEmpty else { throw ClaudeCodeError(.invalidInput, "seedReadState needs a path") }
+        let milliseconds = (modifiedAt.timeIntervalSince1970 * 1000).rounded()
+        _ = try await typedControlRequest(
+            "seed_read_state", ["path": .string(path), "mtime": .int(Int64(milliseconds))], timeout: timeout)
+    }
+
+    /// Withdraws a prompt that is queued and not yet started (`cancel_async_message`).
+    /// - Returns: Whether it was withdrawn (`false` when it had already started, or no such prompt was queued).
+    public func cancelAsyncMessage(_ uuid: String, timeout: Duration? = nil) async throws(ClaudeCodeError) -> Bool {
+        let answer = try await typedControlRequest(
+            "cancel_async_message", ["message_uuid": .string(uuid)], timeout: timeout)
+        return answer["cancelled"]?.boolValue ?? false
+    }
+}

@@ -1,0 +1,173 @@
+import ClaudeCodeTesting
+import Foundation
+import Testing
+
+@testable import ClaudeCode
+
+/// The typed control calls against the real CLI 2.1.331 and the fake Messages API.
+@Suite("Typed control calls with the real CLI", .serialized, .timeLimit(.minutes(4)))
+struct ControlCallsRealCLITests {
+    private func lastTurnRequest(_ api: FakeMessagesAPI) async throws -> FakeMessagesAPI.Request {
+        try #require(await api.messageRequests.last { $0.isStreaming })
+    }
+
+    @Test func initializationResultIsTyped() async throws {
+        try await RealCLIHarness.run { harness in
+            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                let info = try #require(client.initializationResult)
+                #expect(info.claudeCodeVersion == "2.1.331")
+                #expect(info.pid != nil)
+                #expect(info.currentPermissionMode == .default)
+                let models = try client.supportedModels()
+                #expect(models.contains { $0.value == "default" && $0.resolvedModel != nil })
+                #expect(try client.supportedCommands().contains { !$0.name.isEmpty && $0.description != nil })
+                #expect(try !client.supportedAgents().isEmpty)
+                let account = try #require(try client.accountInfo())
+                #expect(account.apiKeySource == "ANTHROPIC_API_KEY")
+                #expect(account.apiProvider == "firstParty")
+            }
+            let client = ClaudeSDKClient(options: harness.options())
+            #expect(throws: ClaudeCodeError.self) { try client.supportedModels() }
+        }
+    }
+
+    @Test func mcpServerStatusAndContextUsageAreTyped() async throws {
+        try await RealCLIHarness.run { harness in
+            let server = SDKMCPServer(
+                name: "calc",
+                tools: [
+                    SDKMCPTool(name: "add", description: "Adds", inputSchema: ["type": "object"]) { _ in
+                        MCPToolResult(content: [.text("3")])
+                    }
+                ])
+            try await ClaudeSDKClient.withConnection(
+                options: harness.options { $0.mcpServers = ["calc": .sdk(server)] }
+            ) {
+                client in
+                // The CLI connects SDK servers at the first prompt; mcp_status lists them from then on.
+                try await client.query("hi")
+                _ = try await collectResponse(client)
+                let status = try await client.mcpServerStatus()
+                let calc = try #require(status.first { $0.name == "calc" })
+                #expect(calc.status == .connected)
+                #expect(calc.serverInfo?.name == "calc")
+                let usage = try await client.getContextUsage()
+                #expect(!usage.categories.isEmpty)
+                #expect((usage.totalTokens ?? 0) > 0)
+                #expect((usage.maxTokens ?? 0) > 0)
+                #expect(usage.categories.contains { $0.tokens > 0 })
+            }
+        }
+    }
+
+    @Test func setMCPServersAddsAndRemovesServers() async throws {
+        try await RealCLIHarness.run { harness in
+            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                let added = try await client.setMCPServers(["ext-wt16": .stdio(command: "/bin/false")])
+                #expect(added.added == ["ext-wt16"])
+                let status = try await client.mcpServerStatus()
+                #expect(status.contains { $0.name == "ext-wt16" && $0.scope == "dynamic" })
+                let removed = try await client.setMCPServers([:])
+                #expect(removed.removed == ["ext-wt16"])
+                #expect(try await client.mcpServerStatus().contains { $0.name == "ext-wt16" } == false)
+                await #expect(throws: ClaudeCodeError.self) {
+                    _ = try await client.setMCPServers(["x": .sdk(SDKMCPServer(name: "x", tools: []))])
+                }
+            }
+        }
+    }
+
+    @Test func reloadPluginsFindsASkillAddedAfterConnecting() async throws {
+        try await RealCLIHarness.run { harness in
+            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                #expect(try client.supportedCommands().contains { $0.name == "late-wt16" } == false)
+                let folder = harness.sandbox.workDirectory.appendingPathComponent(".claude/skills/late-wt16")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try "---\nname: late-wt16\ndescription: Added late\n---\nBody.\n"
+                    .write(to: folder.appendingPathComponent("SKILL.md"), atomically: true, encoding: .utf8)
+                let reloaded = try await client.reloadPlugins()
+                #expect(reloaded.commands.contains { $0.name == "late-wt16" })
+                #expect(!reloaded.plugins.isEmpty)
+            }
+        }
+    }
+
+    @Test func applyFlagSettingsAndSetMaxThinkingTokensChangeTheNextRequest() async throws {
+        try await RealCLIHarness.run { harness in
+            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                try await client.applyFlagSettings(["model": "claude-sonnet-4-5"])
+                let settings = try await client.getSettings()
+                #expect(settings.effective["model"] == "claude-sonnet-4-5")
+                #expect(settings.appliedModel == "claude-sonnet-4-5")
+                try await client.setMaxThinkingTokens(5000)
+                try await client.query("hi")
+                _ = try await collectResponse(client)
+            }
+            let request = try await lastTurnRequest(harness.api)
+            #expect(request.model == "claude-sonnet-4-5")
+            #expect(request.body?["thinking"]?["budget_tokens"] == 5000)
+        }
+    }
+
+    /// Only the CLI's acceptance is shown: 2.1.331 lets Edit change files the session may access without a
+    /// prior read (and after a change behind its back), so the read state the call seeds has no visible
+    /// effect against the fake API. See docs/parity.md.
+    @Test func seedReadStateIsAcceptedByTheCLI() async throws {
+        try await RealCLIHarness.run { harness in
+            let file = harness.sandbox.workDirectory.appendingPathComponent("seeded.txt")
+            try "before\n".write(to: file, atomically: true, encoding: .utf8)
+            let modified = try #require(
+                try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date)
+            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                try await client.seedReadState(path: file.path, modifiedAt: modified)
+                await #expect(throws: ClaudeCodeError.self) {
+                    try await client.seedReadState(path: "", modifiedAt: modified)
+                }
+            }
+        }
+    }
+
+    @Test func cancelAsyncMessageWithdrawsAQueuedPrompt() async throws {
+        try await RealCLIHarness.run { harness in
+            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                try await client.query("slow FAKE:slow")
+                _ = try await harness.api.waitForRequests(count: 1, timeout: .seconds(30)) { $0.isMessages }
+                let queued = UUID().uuidString.lowercased()
+                try await client.query(
+                    AsyncStream<JSONValue> { continuation in
+                        continuation.yield([
+                            "type": "user", "uuid": .string(queued),
+                            "message": ["role": "user", "content": "queued-wt16"], "parent_tool_use_id": nil,
+                            "session_id": "default",
+                        ])
+                        continuation.finish()
+                    })
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try await client.cancelAsyncMessage(queued))
+                #expect(try await client.cancelAsyncMessage(UUID().uuidString.lowercased()) == false)
+                try await client.interrupt()
+                _ = try await collectResponse(client)
+                try await client.query("next")
+                _ = try await collectResponse(client)
+            }
+            let texts = await harness.api.messageRequests.compactMap(\.lastUserText)
+            #expect(!texts.contains { $0.contains("queued-wt16") })
+        }
+    }
+
+    @Test func aRequestTheCLIDoesNotKnowIsATypedUnsupportedError() async throws {
+        try await RealCLIHarness.run { harness in
+            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
+                do {
+                    _ = try await client.typedControlRequest("supported_commands", timeout: nil)
+                    Issue.record("the CLI answered supported_commands")
+                } catch let error as ClaudeCodeError {
+                    #expect(error.code == .unsupportedByCLI)
+                    #expect(error.controlErrorCode == "unsupported_request")
+                }
+                // The session is still usable.
+                #expect(try await client.getSettings().applied["model"] != nil)
+            }
+        }
+    }
+}
