@@ -121,6 +121,8 @@ for label, op, count, target in [("list sessions", "list", "sessions", list_targ
         limit = rss_factor * big
         print(f"  ours peak RSS / transcript size: {ours_rss / big:.2f}x  (target <= {rss_factor:g}x); "
               f"python: {py_rss / big:.2f}x")
+        print(f"  growth during the read (peak - before, without the runtime's shared libraries): "
+              f"ours {(ours_rss - ours_base) / big:.2f}x, python {(py_rss - py_base) / big:.2f}x")
         if ours_rss > limit:
             failed.append(f"{label}: peak RSS {ours_rss / 1e6:.1f} MB > {rss_factor:g} x {big / 1e6:.1f} MB")
     ours_count, py_count = med("ours", op, count), med("python", op, count)
