@@ -7,13 +7,18 @@ import Foundation
 /// ```
 /// transcripts-benchmark generate --config DIR --cwd DIR [--sessions 10000] [--big-mb 50]
 /// transcripts-benchmark run --config DIR --cwd DIR --big SESSION_ID [--repeats 5] [--only list|read]
+///                            [--touch content|message]
 /// ```
 ///
 /// `generate` writes CLI-shaped transcripts: `--sessions` sessions of mixed sizes in the
 /// project folder of `--cwd`, plus one transcript of about `--big-mb` megabytes, and prints
 /// `{"project_dir", "big_session", "bytes"}`. `run` times listing the project's sessions and
-/// reading every message of the big transcript (touching each message's content), best of
-/// `--repeats`, and prints `{"list_seconds", "sessions", "read_seconds", "messages"}`.
+/// reading every message of the big transcript (touching each message's content, through
+/// ``CLISessionMessage/content`` or, with `--touch message`, the whole ``CLISessionMessage/message``),
+/// `--repeats` times, and prints the medians of wall and CPU time (`list_seconds`, `list_cpu_seconds`,
+/// `read_seconds`, `read_cpu_seconds`), the counts (`sessions`, `messages`, `touched`) and the
+/// process's peak RSS before and after (`rss_before_bytes`, `peak_rss_bytes`). The script runs
+/// one operation per process (`--only`, `--repeats 1`), so the peak is that operation's.
 @main
 struct TranscriptsBenchmark {
     static func main() async throws {
@@ -36,7 +41,8 @@ struct TranscriptsBenchmark {
         case "run":
             guard let big = options["big"] else { usage() }
             let result = try await run(
-                config: config, cwd: cwd, big: big, repeats: Int(options["repeats"] ?? "") ?? 5, only: options["only"])
+                config: config, cwd: cwd, big: big, repeats: Int(options["repeats"] ?? "") ?? 5, only: options["only"],
+                touchWholeMessage: options["touch"] == "message")
             print(result.jsonString)
         default:
             usage()
@@ -48,29 +54,31 @@ struct TranscriptsBenchmark {
             Data(
                 """
                 usage: transcripts-benchmark generate --config DIR --cwd DIR [--sessions N] [--big-mb M]
-                       transcripts-benchmark run --config DIR --cwd DIR --big SESSION_ID [--repeats R]
+                       transcripts-benchmark run --config DIR --cwd DIR --big SESSION_ID [--repeats R] [--only list|read]
+                           [--touch content|message]
 
                 """.utf8))
         exit(2)
     }
 
-    static func run(config: String, cwd: String, big: String, repeats: Int, only: String?) async throws -> JSONValue {
+    static func run(
+        config: String, cwd: String, big: String, repeats: Int, only: String?, touchWholeMessage: Bool
+    ) async throws -> JSONValue {
         let library = ClaudeSessionLibrary(configDirectory: config)
         let clock = ContinuousClock()
-        var bestList = Duration.seconds(1_000_000)
-        var bestRead = Duration.seconds(1_000_000)
-        var cpuList = Double.infinity
-        var cpuRead = Double.infinity
+        let rssBefore = peakRSSBytes()
+        var list: [(wall: Double, cpu: Double)] = []
+        var read: [(wall: Double, cpu: Double)] = []
         var listed = 0
-        var read = 0
+        var readCount = 0
         var touched = 0
+        var peakAfterMessages = 0
         for _ in 0..<max(1, repeats) {
             if only != "read" {
                 let listStart = clock.now
                 let listCPU = cpuSeconds()
                 let sessions = try await library.listSessions(directory: cwd, includeWorktrees: false)
-                bestList = min(bestList, clock.now - listStart)
-                cpuList = min(cpuList, cpuSeconds() - listCPU)
+                list.append((seconds(clock.now - listStart), cpuSeconds() - listCPU))
                 listed = sessions.count
             }
             if only == "list" { continue }
@@ -78,31 +86,41 @@ struct TranscriptsBenchmark {
             let readStart = clock.now
             let readCPU = cpuSeconds()
             let messages = try await library.messages(sessionID: big, directory: cwd)
-            // Touch every message's content, as the Python consumer does.
+            peakAfterMessages = peakRSSBytes()
+            // Touch every message's content, as the Python consumer does: `content` builds just
+            // that member, `message` the whole value (and drops it).
             var count = 0
             for message in messages {
-                switch message.message["content"] {
+                switch touchWholeMessage ? message.message["content"] : message.content {
                 case .string(let text)?: count += text.utf8.count
                 case .array(let blocks)?:
                     for block in blocks { count += block.objectValue?.count ?? 0 }
                 default: break
                 }
             }
-            bestRead = min(bestRead, clock.now - readStart)
-            cpuRead = min(cpuRead, cpuSeconds() - readCPU)
-            read = messages.count
+            read.append((seconds(clock.now - readStart), cpuSeconds() - readCPU))
+            readCount = messages.count
             touched = count
         }
-        func seconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        func median(_ values: [Double]) -> Double {
+            guard !values.isEmpty else { return 0 }
+            let sorted = values.sorted()
+            return sorted.count % 2 == 1
+                ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         }
         return [
-            "list_seconds": .double(seconds(bestList)), "list_cpu_seconds": .double(cpuList),
+            "list_seconds": .double(median(list.map(\.wall))), "list_cpu_seconds": .double(median(list.map(\.cpu))),
             "sessions": .int(Int64(listed)),
-            "read_seconds": .double(seconds(bestRead)), "read_cpu_seconds": .double(cpuRead),
-            "messages": .int(Int64(read)),
+            "read_seconds": .double(median(read.map(\.wall))), "read_cpu_seconds": .double(median(read.map(\.cpu))),
+            "messages": .int(Int64(readCount)),
             "touched": .int(Int64(touched)),
+            "rss_before_bytes": .int(Int64(rssBefore)), "peak_rss_bytes": .int(Int64(peakRSSBytes())),
+            "peak_rss_before_touch_bytes": .int(Int64(peakAfterMessages)),
         ]
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
@@ -116,6 +134,18 @@ func cpuSeconds() -> Double {
     #endif
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
         + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// The process's peak resident set size so far, in bytes.
+func peakRSSBytes() -> Int {
+    var usage = rusage()
+    #if canImport(Glibc)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
+    #else
+        getrusage(RUSAGE_SELF, &usage)
+        return Int(usage.ru_maxrss)  // bytes on Darwin
+    #endif
 }
 
 /// Deterministic CLI-shaped transcript generator.

@@ -6,8 +6,9 @@ CLITranscriptsDifferentialTests.swift) and of scripts/bench-transcripts.sh.
 
 Usage:
     dump_sessions.py PLAN.json            # run the operations, print {"results": [...]}
-    dump_sessions.py --bench PROJECT_DIR SESSION_ID REPEATS
-                                           # time list_sessions and get_session_messages
+    dump_sessions.py --bench PROJECT_DIR SESSION_ID REPEATS [list|read]
+                                           # time list_sessions and/or get_session_messages:
+                                           # medians of wall and CPU time, and peak RSS
 
 The config directory comes from CLAUDE_CONFIG_DIR (set it in the environment, as the
 Python SDK's readers use only the process environment).
@@ -67,21 +68,39 @@ def run_plan(path: str) -> None:
     sys.stdout.write("\n")
 
 
-def bench(project_dir: str, session_id: str, repeats: int) -> None:
+def _peak_rss_bytes() -> int:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # kilobytes on Linux
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values) if values else 0.0
+
+
+def bench(project_dir: str, session_id: str, repeats: int, only: str | None = None) -> None:
     import claude_agent_sdk as sdk
 
-    best_list = float("inf")
-    best_read = float("inf")
-    cpu_list = float("inf")
-    cpu_read = float("inf")
+    rss_before = _peak_rss_bytes()
+    list_wall: list[float] = []
+    list_cpu: list[float] = []
+    read_wall: list[float] = []
+    read_cpu: list[float] = []
     listed = 0
+    read = 0
     touched = 0
     for _ in range(repeats):
-        start, cpu = time.perf_counter(), time.process_time()
-        sessions = sdk.list_sessions(directory=project_dir, include_worktrees=False)
-        best_list = min(best_list, time.perf_counter() - start)
-        cpu_list = min(cpu_list, time.process_time() - cpu)
-        listed = len(sessions)
+        if only != "read":
+            start, cpu = time.perf_counter(), time.process_time()
+            sessions = sdk.list_sessions(directory=project_dir, include_worktrees=False)
+            list_wall.append(time.perf_counter() - start)
+            list_cpu.append(time.process_time() - cpu)
+            listed = len(sessions)
+        if only == "list":
+            continue
 
         start, cpu = time.perf_counter(), time.process_time()
         messages = sdk.get_session_messages(session_id, directory=project_dir)
@@ -95,13 +114,15 @@ def bench(project_dir: str, session_id: str, repeats: int) -> None:
                 for block in content:
                     if isinstance(block, dict):
                         count += len(block)
-        best_read = min(best_read, time.perf_counter() - start)
-        cpu_read = min(cpu_read, time.process_time() - cpu)
-        touched = len(messages)
+        read_wall.append(time.perf_counter() - start)
+        read_cpu.append(time.process_time() - cpu)
+        read = len(messages)
+        touched = count
     json.dump(
         {
-            "list_seconds": best_list, "list_cpu_seconds": cpu_list, "sessions": listed,
-            "read_seconds": best_read, "read_cpu_seconds": cpu_read, "messages": touched,
+            "list_seconds": _median(list_wall), "list_cpu_seconds": _median(list_cpu), "sessions": listed,
+            "read_seconds": _median(read_wall), "read_cpu_seconds": _median(read_cpu), "messages": read,
+            "touched": touched, "rss_before_bytes": rss_before, "peak_rss_bytes": _peak_rss_bytes(),
         },
         sys.stdout,
     )
@@ -110,6 +131,6 @@ def bench(project_dir: str, session_id: str, repeats: int) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--bench":
-        bench(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        bench(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
     else:
         run_plan(sys.argv[1])

@@ -15,18 +15,19 @@
 /// so they share one grammar.
 ///
 /// The tape is reusable: ``parse(_:)`` clears it and keeps its capacity.
-struct JSONTape {
-    enum Kind: UInt8 {
+package struct JSONTape {
+    package enum Kind: UInt8 {
         case null, bool, int, double, string, object, array
     }
 
     /// One value. Containers are followed by their contents (an object by key, value, key, value, …);
     /// `next` is the index just past the whole subtree.
-    struct Node {
+    package struct Node {
         var kind: Kind
         /// `.bool`: its value. `.string`: whether it holds escapes.
         var flag: Bool
-        /// `.string`: the content range (without quotes), as offsets from the parsed buffer's start.
+        /// `.string`: the content range (without quotes); other kinds: the value's whole text. Offsets from
+        /// the parsed buffer's start.
         var start: Int32
         var end: Int32
         var next: Int32
@@ -38,14 +39,14 @@ struct JSONTape {
 
     private(set) var nodes: [Node]
 
-    init() {
+    package init() {
         nodes = []
         nodes.reserveCapacity(256)
     }
 
     /// Parses `bytes` into the tape, replacing what it held.
     /// - Throws: ``JSONParseError`` at the first problem; the tape's contents are then unspecified.
-    mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
+    package mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             nodes.removeAll(keepingCapacity: true)
             throw JSONParseError(offset: 0, reason: "unexpected end of input")
@@ -71,7 +72,7 @@ struct JSONTape {
     }
 
     /// Calls `body` with a view of the root value. Views are valid only inside `body`.
-    func withRoot<Result>(
+    package func withRoot<Result>(
         of bytes: UnsafeBufferPointer<UInt8>, _ body: (JSONTapeView) throws -> Result
     ) rethrows -> Result {
         try nodes.withUnsafeBufferPointer { nodes in
@@ -101,18 +102,23 @@ struct JSONTape {
             case JSONByte.openBracket: try parseContainer(object: false, depth: depth + 1)
             case JSONByte.quote: try parseString()
             case UInt8(ascii: "t"):
+                let start = cursor.position
                 try cursor.expectLiteral("true")
-                append(.bool, flag: true)
+                append(.bool, flag: true, start: start, end: cursor.position)
             case UInt8(ascii: "f"):
+                let start = cursor.position
                 try cursor.expectLiteral("false")
-                append(.bool, flag: false)
+                append(.bool, flag: false, start: start, end: cursor.position)
             case UInt8(ascii: "n"):
+                let start = cursor.position
                 try cursor.expectLiteral("null")
-                append(.null)
+                append(.null, start: start, end: cursor.position)
             case JSONByte.minus, JSONByte.zero...JSONByte.nine:
+                let start = cursor.position
                 switch try cursor.scanNumber() {
-                case .int(let value): append(.int, integer: value)
-                case .double(let value): append(.double, integer: Int64(bitPattern: value.bitPattern))
+                case .int(let value): append(.int, start: start, end: cursor.position, integer: value)
+                case .double(let value):
+                    append(.double, start: start, end: cursor.position, integer: Int64(bitPattern: value.bitPattern))
                 }
             default:
                 throw cursor.error("unexpected character")
@@ -125,7 +131,7 @@ struct JSONTape {
                 throw cursor.error("nesting deeper than \(JSONValue.maximumParseDepth)")
             }
             let node = nodes.count
-            append(object ? .object : .array)
+            append(object ? .object : .array, start: cursor.position)
             let close = object ? JSONByte.closeBrace : JSONByte.closeBracket
             cursor.position &+= 1
             var items: Int32 = 0
@@ -163,6 +169,7 @@ struct JSONTape {
                 }
             }
             nodes[node].count = items
+            nodes[node].end = Int32(truncatingIfNeeded: cursor.position)
             nodes[node].next = Int32(truncatingIfNeeded: nodes.count)
         }
 
@@ -177,7 +184,7 @@ struct JSONTape {
 }
 
 /// A value inside a ``JSONTape``, valid only inside ``JSONTape/withRoot(of:_:)``.
-struct JSONTapeView {
+package struct JSONTapeView {
     let nodes: UnsafeBufferPointer<JSONTape.Node>
     let bytes: UnsafeBufferPointer<UInt8>
     let index: Int
@@ -186,10 +193,54 @@ struct JSONTapeView {
 
     private func view(_ index: Int) -> JSONTapeView { JSONTapeView(nodes: nodes, bytes: bytes, index: index) }
 
-    var kind: JSONTape.Kind { node.kind }
+    package var kind: JSONTape.Kind { node.kind }
+
+    /// The value's JSON text (a string's quotes included), as offsets into the parsed buffer.
+    package var textRange: Range<Int> {
+        let node = self.node
+        return node.kind == .string
+            ? Int(node.start &- 1)..<Int(node.end &+ 1) : Int(node.start)..<Int(node.end)
+    }
+
+    /// The raw content of a string (between the quotes, escapes not decoded) and whether it
+    /// holds escapes; `nil` for other kinds. Valid only inside ``JSONTape/withRoot(of:_:)``.
+    package var rawString: (bytes: UnsafeBufferPointer<UInt8>, escaped: Bool)? {
+        let node = self.node
+        guard node.kind == .string, let base = bytes.baseAddress else { return nil }
+        return (UnsafeBufferPointer(start: base + Int(node.start), count: Int(node.end &- node.start)), node.flag)
+    }
+
+    /// The number of members of an object or elements of an array, else 0.
+    package var count: Int {
+        let node = self.node
+        return node.kind == .object || node.kind == .array ? Int(node.count) : 0
+    }
+
+    /// Calls `body` with each member of an object as views of its key (a string) and value, in
+    /// document order (repeated keys included); builds no strings.
+    package func forEachMemberView(_ body: (_ key: JSONTapeView, _ value: JSONTapeView) throws -> Void) rethrows {
+        let node = self.node
+        guard node.kind == .object else { return }
+        var position = index &+ 1
+        for _ in 0..<node.count {
+            try body(view(position), view(position &+ 1))
+            position = Int(nodes[position &+ 1].next)
+        }
+    }
+
+    /// Calls `body` with each element of an array, in order.
+    package func forEachElement(_ body: (JSONTapeView) throws -> Void) rethrows {
+        let node = self.node
+        guard node.kind == .array else { return }
+        var position = index &+ 1
+        for _ in 0..<node.count {
+            try body(view(position))
+            position = Int(nodes[position].next)
+        }
+    }
 
     /// The value of `key` when this is an object (the last one, if the key repeats), else `nil`.
-    subscript(key: String) -> JSONTapeView? {
+    package subscript(key: String) -> JSONTapeView? {
         let node = self.node
         guard node.kind == .object, node.count > 0 else { return nil }
         var key = key
@@ -214,7 +265,7 @@ struct JSONTapeView {
     }
 
     /// Calls `body` with each member of an object, in document order (repeated keys included).
-    func forEachMember(_ body: (String, JSONTapeView) throws -> Void) rethrows {
+    package func forEachMember(_ body: (String, JSONTapeView) throws -> Void) rethrows {
         let node = self.node
         guard node.kind == .object else { return }
         var position = index &+ 1
@@ -225,7 +276,7 @@ struct JSONTapeView {
     }
 
     /// The elements, when this is an array.
-    var elements: [JSONTapeView]? {
+    package var elements: [JSONTapeView]? {
         let node = self.node
         guard node.kind == .array else { return nil }
         var result: [JSONTapeView] = []
@@ -238,24 +289,24 @@ struct JSONTapeView {
         return result
     }
 
-    var stringValue: String? {
+    package var stringValue: String? {
         let node = self.node
         return node.kind == .string ? string(node) : nil
     }
 
-    var boolValue: Bool? {
+    package var boolValue: Bool? {
         let node = self.node
         return node.kind == .bool ? node.flag : nil
     }
 
-    var isNull: Bool { node.kind == .null }
+    package var isNull: Bool { node.kind == .null }
 
-    var int64Value: Int64? {
+    package var int64Value: Int64? {
         let node = self.node
         return node.kind == .int ? node.integer : nil
     }
 
-    var doubleValue: Double? {
+    package var doubleValue: Double? {
         let node = self.node
         switch node.kind {
         case .int: return Double(node.integer)
@@ -264,7 +315,7 @@ struct JSONTapeView {
         }
     }
 
-    var intValue: Int? {
+    package var intValue: Int? {
         let node = self.node
         switch node.kind {
         case .int: return Int(exactly: node.integer)
@@ -274,7 +325,7 @@ struct JSONTapeView {
     }
 
     /// This value and everything in it as a ``JSONValue``.
-    var jsonValue: JSONValue {
+    package var jsonValue: JSONValue {
         let node = self.node
         switch node.kind {
         case .null: return .null

@@ -49,6 +49,12 @@ public struct CLISessionInfo: Sendable, Hashable {
 /// One user or assistant message of a stored conversation, as rebuilt from the transcript.
 ///
 /// The fields match the Python SDK's `SessionMessage`.
+///
+/// Messages read from a transcript keep their `message` as JSON text, not as a tree:
+/// ``message`` parses it each time it is read (and ``content`` parses only its `content`),
+/// so reading a long conversation costs about the transcript's size in memory however many
+/// messages it has. Keep the value you get when you read it more than once. The messages of
+/// one read share one buffer of the transcript's text, which lives as long as any of them.
 public struct CLISessionMessage: Sendable, Hashable {
     /// Whether the user or the assistant wrote the message.
     public enum Kind: String, Sendable, Hashable {
@@ -59,27 +65,120 @@ public struct CLISessionMessage: Sendable, Hashable {
     /// Whether the user or the assistant wrote the message.
     public var type: Kind
     /// The transcript entry's `uuid`.
-    public var uuid: String
+    public var uuid: String {
+        get { uuidKey.string }
+        set { uuidKey = UUIDKey(newValue) }
+    }
+    /// The `uuid`, packed (128 bits for a canonical UUID) rather than a string per message.
+    var uuidKey: UUIDKey
     /// The entry's `sessionId`.
     public var sessionID: String
-    /// The Messages API message (`role`, `content`, …), or `null` when the entry had none.
-    public var message: JSONValue
     /// For subagent messages: the id of the `Agent` tool call that started the subagent.
     public var parentToolUseID: String?
     /// For messages of a nested subagent: the id of the subagent that started it.
     public var parentAgentID: String?
+    /// The `message` value, or its text in a transcript buffer.
+    var body: Body
+
+    /// The Messages API message (`role`, `content`, …), or `null` when the entry had none.
+    ///
+    /// A message read from a transcript is parsed from its JSON text on each access.
+    public var message: JSONValue {
+        get { body.value }
+        set { body = .value(newValue) }
+    }
+
+    /// The message's `content` (a string or an array of content blocks), or `nil` when the
+    /// message is not an object or has no `content`.
+    ///
+    /// Equal to `message["content"]`, but a message read from a transcript parses only this
+    /// member, not the usage, model and other members next to it.
+    public var content: JSONValue? {
+        switch body {
+        case .value(let value):
+            return value["content"]
+        case .text(let buffer, let range):
+            return buffer.member(Self.contentLookup, in: range)
+        }
+    }
+
+    static let contentLookup = JSONObjectScanner.KeyLookup(["content"], parse: ["content"])
 
     /// Creates a message.
     public init(
         type: Kind, uuid: String, sessionID: String, message: JSONValue, parentToolUseID: String? = nil,
         parentAgentID: String? = nil
     ) {
+        self.init(
+            type: type, uuid: UUIDKey(uuid), sessionID: sessionID, body: .value(message),
+            parentToolUseID: parentToolUseID, parentAgentID: parentAgentID)
+    }
+
+    init(
+        type: Kind, uuid: UUIDKey, sessionID: String, body: Body, parentToolUseID: String?, parentAgentID: String?
+    ) {
         self.type = type
-        self.uuid = uuid
+        self.uuidKey = uuid
         self.sessionID = sessionID
-        self.message = message
+        self.body = body
         self.parentToolUseID = parentToolUseID
         self.parentAgentID = parentAgentID
+    }
+
+    /// Where the `message` value is: built, or as text in a shared buffer.
+    enum Body: Sendable {
+        case value(JSONValue)
+        /// The JSON text of the value, at `range` in the buffer (checked when the line was read).
+        case text(TranscriptBuffer, Range<Int>)
+
+        var value: JSONValue {
+            switch self {
+            case .value(let value): value
+            case .text(let buffer, let range): buffer.value(in: range)
+            }
+        }
+    }
+
+    public static func == (left: Self, right: Self) -> Bool {
+        guard left.type == right.type, left.uuidKey == right.uuidKey, left.sessionID == right.sessionID,
+            left.parentToolUseID == right.parentToolUseID, left.parentAgentID == right.parentAgentID
+        else { return false }
+        if case .text(let leftBuffer, let leftRange) = left.body, case .text(let rightBuffer, let rightRange) = right.body,
+            leftBuffer === rightBuffer, leftRange == rightRange
+        {
+            return true
+        }
+        return left.message == right.message
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        hasher.combine(uuidKey)
+        hasher.combine(sessionID)
+        hasher.combine(parentToolUseID)
+        hasher.combine(parentAgentID)
+        hasher.combine(message)
+    }
+}
+
+/// The text of one transcript read, shared by the messages it returned (immutable).
+final class TranscriptBuffer: Sendable {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// The JSON value in `range`, or `null` when it cannot be parsed (the reader checked it already).
+    func value(in range: Range<Int>) -> JSONValue {
+        guard !range.isEmpty, range.upperBound <= bytes.count else { return .null }
+        return bytes.withUnsafeBytes { raw in
+            (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: raw[range]))) ?? .null
+        }
+    }
+
+    /// The one member `lookup` parses, when `range` holds an object that has it.
+    func member(_ lookup: JSONObjectScanner.KeyLookup, in range: Range<Int>) -> JSONValue? {
+        guard !range.isEmpty, range.upperBound <= bytes.count, bytes[range.lowerBound] == 0x7B else { return nil }
+        return (try? JSONObjectScanner(bytes, range: range).lookUp(lookup))?.values[0]
     }
 }
 

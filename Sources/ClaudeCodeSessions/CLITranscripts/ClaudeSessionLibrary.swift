@@ -376,11 +376,11 @@ public struct ClaudeSessionLibrary: Sendable {
         let library = self
         return try await BlockingIO.run { cancellation in
             guard let location = library.locate(sessionID: sessionID, directory: directory),
-                let bytes = try? POSIX.readFile(location.path), !bytes.isEmpty
+                let bytes = try? TranscriptFile.read(location.path), !bytes.isEmpty
             else { return empty }
             let parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
-            let graph = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes)
-            let visible = graph.visibleConversation()
+            // The graph's indexes are released before the messages are made.
+            let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
             let messages = Self.makeMessages(
                 parsed, indices: page(visible, limit: limit, offset: offset), parentToolUseID: nil, parentAgentID: nil)
             return CLISessionTranscript(
@@ -389,35 +389,60 @@ public struct ClaudeSessionLibrary: Sendable {
         }
     }
 
-    /// Builds messages, parsing each `message` value (in parallel for long pages).
+    /// Builds messages whose `message` values stay JSON text, parsed when read.
+    ///
+    /// The messages share the transcript's buffer when their text is most of it (a whole
+    /// conversation); a page or a sparse conversation gets a compact copy of just its
+    /// messages' text instead, so the file's buffer is not kept alive for a few messages.
     static func makeMessages(
         _ parsed: ParsedTranscript, indices: [Int], parentToolUseID: String?, parentAgentID: String?
     ) -> [CLISessionMessage] {
-        let chunks = BlockingIO.chunkCount(for: indices.count, minimumPerChunk: 256)
-        let slots = ParallelSlots<[CLISessionMessage]>(count: chunks)
         let bytes = parsed.bytes
-        BlockingIO.parallel(iterations: chunks) { chunk in
-            let start = indices.count * chunk / chunks
-            let end = indices.count * (chunk + 1) / chunks
-            var messages: [CLISessionMessage] = []
-            messages.reserveCapacity(end - start)
-            bytes.withUnsafeBytes { raw in
-                for index in indices[start..<end] {
-                    var message = parsed.entries[index].messageValue ?? .null
-                    if parsed.entries[index].messageValue == nil, let range = parsed.entries[index].message {
-                        message = (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: raw[range]))) ?? .null
-                    }
-                    messages.append(
-                        CLISessionMessage(
-                            type: parsed.entries[index].type == .user ? .user : .assistant,
-                            uuid: parsed.entries[index].uuid,
-                            sessionID: TranscriptParser.string(bytes, parsed.entries[index].sessionID) ?? "",
-                            message: message, parentToolUseID: parentToolUseID, parentAgentID: parentAgentID))
+        let entries = parsed.entries
+        var total = 0
+        for index in indices { total += entries[index].message?.count ?? 0 }
+        let buffer: TranscriptBuffer
+        // Where each message's text starts in a compact copy (`nil`: the file's buffer is shared).
+        var compactStarts: [Int]?
+        if total <= bytes.count / 4 {
+            var compact: [UInt8] = []
+            compact.reserveCapacity(total)
+            var starts: [Int] = []
+            starts.reserveCapacity(indices.count)
+            for index in indices {
+                starts.append(compact.count)
+                if let range = entries[index].message { compact.append(contentsOf: bytes[range]) }
+            }
+            buffer = TranscriptBuffer(compact)
+            compactStarts = starts
+        } else {
+            buffer = TranscriptBuffer(bytes)
+        }
+        // Entries of one transcript nearly always repeat one session id: decode it once.
+        var lastSessionID: (bytes: ArraySlice<UInt8>, string: String)?
+        var messages: [CLISessionMessage] = []
+        messages.reserveCapacity(indices.count)
+        for (position, index) in indices.enumerated() {
+            let entry = entries[index]
+            var sessionID = ""
+            if let range = entry.sessionID {
+                if let last = lastSessionID, last.bytes == bytes[range] {
+                    sessionID = last.string
+                } else {
+                    sessionID = TranscriptParser.string(bytes, range) ?? ""
+                    lastSessionID = (bytes[range], sessionID)
                 }
             }
-            slots[chunk] = messages
+            messages.append(
+                CLISessionMessage(
+                    type: entry.type == .user ? .user : .assistant, uuid: entry.uuidKey, sessionID: sessionID,
+                    body: entry.message.map { range in
+                        let start = compactStarts?[position] ?? range.lowerBound
+                        return .text(buffer, start..<(start + range.count))
+                    } ?? .value(.null),
+                    parentToolUseID: parentToolUseID, parentAgentID: parentAgentID))
         }
-        return (0..<chunks).flatMap { slots[$0] ?? [] }
+        return messages
     }
 
     // MARK: - Subagents
@@ -485,7 +510,7 @@ public struct ClaudeSessionLibrary: Sendable {
             guard let location = library.locate(sessionID: sessionID, directory: directory),
                 let match = Self.agentFiles(in: location.projectDirectory + "/" + sessionID + "/subagents")
                     .first(where: { $0.id == agentID }),
-                let bytes = try? POSIX.readFile(match.path), !bytes.isEmpty
+                let bytes = try? TranscriptFile.read(match.path), !bytes.isEmpty
             else { return [] }
             var parentToolUseID: String?
             var parentAgentID: String?

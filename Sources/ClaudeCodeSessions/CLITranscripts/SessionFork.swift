@@ -38,7 +38,7 @@ enum SessionFork {
         source bytes: [UInt8], sourceSessionID: String, upToMessageID: String?, title: String?
     ) throws(CLITranscriptError) -> Plan {
         guard !bytes.isEmpty else { throw CLITranscriptError(.nothingToFork, subject: sourceSessionID) }
-        let parsed = TranscriptParser.parse(bytes, parseMessages: false, replacementsFor: sourceSessionID)
+        let parsed = TranscriptParser.parse(bytes, replacementsFor: sourceSessionID)
         let entries = parsed.entries.filter { !$0.isSidechain }
         guard !entries.isEmpty else { throw CLITranscriptError(.nothingToFork, subject: sourceSessionID) }
         let graph = ConversationGraph(entries: entries, bytes: bytes)

@@ -16,6 +16,23 @@ enum EntryType: UInt8, Sendable {
         }
     }
 
+    /// The type a `type` string names, compared as bytes.
+    init?(_ view: JSONTapeView) {
+        guard let (bytes, escaped) = view.rawString else { return nil }
+        if escaped {
+            self.init(view.stringValue ?? "")
+            return
+        }
+        switch bytes.count {
+        case 4 where TranscriptParser.equal(bytes, "user"): self = .user
+        case 6 where TranscriptParser.equal(bytes, "system"): self = .system
+        case 8 where TranscriptParser.equal(bytes, "progress"): self = .progress
+        case 9 where TranscriptParser.equal(bytes, "assistant"): self = .assistant
+        case 10 where TranscriptParser.equal(bytes, "attachment"): self = .attachment
+        default: return nil
+        }
+    }
+
     var isConversation: Bool { self == .user || self == .assistant }
 }
 
@@ -36,6 +53,47 @@ struct UUIDKey: Hashable {
             self.high = 0
             self.low = 0
             self.text = string
+        }
+    }
+
+    /// The key of a string value read from a line's tape (no string is built for a canonical UUID).
+    init?(_ view: JSONTapeView) {
+        guard let (bytes, escaped) = view.rawString else { return nil }
+        if !escaped, let (high, low) = Self.pack(bytes) {
+            self.init(high: high, low: low)
+        } else if let string = view.stringValue {
+            self.init(string)
+        } else {
+            return nil
+        }
+    }
+
+    private init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+        self.text = nil
+    }
+
+    /// Whether the text is empty.
+    var isEmpty: Bool { text?.isEmpty ?? false }
+
+    /// The uuid's text (a packed UUID is spelled back in canonical lowercase form, as it was read).
+    var string: String {
+        if let text { return text }
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var output = 0
+            for digit in 0..<32 {
+                if digit == 8 || digit == 12 || digit == 16 || digit == 20 {
+                    buffer[output] = UInt8(ascii: "-")
+                    output += 1
+                }
+                let word = digit < 16 ? high : low
+                let shift = UInt64(60 - 4 * (digit & 15))
+                buffer[output] = digits.utf8Start[Int((word >> shift) & 0xF)]
+                output += 1
+            }
+            return 36
         }
     }
 
@@ -64,6 +122,72 @@ struct UUIDKey: Hashable {
     }
 }
 
+/// A message or tool-call id as a dictionary key: two 64-bit fingerprints of its UTF-8 (computed
+/// while the line is parsed, on the parsing threads), so that the entries keep no string per id
+/// and rebuilding the chain hashes and compares integers. Two different ids share a key only
+/// if both 64-bit halves collide (about 10⁻³⁰ for the ids of a long session), which the chain
+/// could not tell apart from the same id.
+struct IDKey: Hashable {
+    let first: UInt64
+    let second: UInt64
+
+    init(_ text: String) {
+        var text = text
+        let (first, second) = text.withUTF8 { Self.fingerprints($0) }
+        self.init(first: first, second: second)
+    }
+
+    private init(first: UInt64, second: UInt64) {
+        self.first = first
+        self.second = second
+    }
+
+    /// The key of a string value read from a line's tape (no string is built for ASCII text
+    /// without escapes, whose bytes are its UTF-8); `nil` when the value is not a string.
+    init?(_ view: JSONTapeView) {
+        guard let (bytes, escaped) = view.rawString else { return nil }
+        if !escaped, !bytes.contains(where: { $0 >= 0x80 }) {
+            let (first, second) = Self.fingerprints(bytes)
+            self.init(first: first, second: second)
+        } else if let text = view.stringValue {
+            self.init(text)
+        } else {
+            return nil
+        }
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(first) }
+
+    /// Two independent multiply-rotate hashes over eight bytes at a time (not cryptographic).
+    static func fingerprints(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+        var first: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+        var second: UInt64 = 0xC2B2_AE3D_27D4_EB4F &+ UInt64(bytes.count)
+        guard let base = bytes.baseAddress else { return (first, second) }
+        let raw = UnsafeRawPointer(base)
+        var index = 0
+        while index &+ 8 <= bytes.count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            first = ((first ^ word) &* 0xBF58_476D_1CE4_E5B9).rotatedLeft(by: 31)
+            second = ((second &+ word) &* 0x94D0_49BB_1331_11EB).rotatedLeft(by: 27) ^ word
+            index &+= 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < bytes.count {
+            tail |= UInt64(base[index]) << shift
+            shift &+= 8
+            index &+= 1
+        }
+        first = (first ^ tail) &* 0x94D0_49BB_1331_11EB
+        second = ((second &+ tail) &* 0xBF58_476D_1CE4_E5B9) ^ tail
+        return (first ^ (first >> 29), second ^ (second >> 32))
+    }
+}
+
+extension UInt64 {
+    fileprivate func rotatedLeft(by count: UInt64) -> UInt64 { self << count | self >> (64 &- count) }
+}
+
 /// One transcript line that belongs to the conversation graph, with the fields the chain
 /// needs. The line itself stays in the file buffer; only these fields are decoded.
 ///
@@ -72,40 +196,108 @@ struct UUIDKey: Hashable {
 final class TranscriptEntry {
     let line: Range<Int>
     let type: EntryType
-    let uuid: String
+    /// `uuid` (kept packed; ``uuid`` spells it).
     let uuidKey: UUIDKey
-    /// `parentUUID` as a key.
+    /// `parentUuid` when it is a non-empty string (kept packed; ``parentUUID`` spells it).
     var parentKey: UUIDKey?
+    /// The entry's `uuid`.
+    var uuid: String { uuidKey.string }
     /// `parentUuid` when it is a non-empty string.
-    var parentUUID: String?
-    /// `logicalParentUuid` when it is a non-empty string (compaction back-pointer).
-    var logicalParentUUID: String?
+    var parentUUID: String? { parentKey?.string }
     var isSidechain = false
     var isMeta = false
     var hasTeamName = false
-    /// `agentId`, or `nil` when absent.
-    var agentID: JSONValue?
+    /// `timestamp`, `sessionId` and `message` as 32-bit offsets into the line (a line is under
+    /// 2 GiB, which the tape enforces): an entry is kept for every line of a transcript, so
+    /// it is kept small.
+    private var timestampSpan = LineSpan.absent
+    private var sessionIDSpan = LineSpan.absent
+    private var messageSpan = LineSpan.absent
+    /// The members few entries have, allocated only when one is present.
+    private var rare: RareFields?
+
     /// The `timestamp` member (decoded only when needed).
-    var timestamp: Range<Int>?
-    var sourceToolAssistantUUID: String?
+    var timestamp: Range<Int>? {
+        get { timestampSpan.range(in: line) }
+        set { timestampSpan = LineSpan(newValue, in: line) }
+    }
     /// The `sessionId` member (decoded only for the messages returned).
-    var sessionID: Range<Int>?
-    /// The `message` member's bytes.
-    var message: Range<Int>?
-    /// The `message` member, parsed while reading the line (when asked for).
-    var messageValue: JSONValue?
+    var sessionID: Range<Int>? {
+        get { sessionIDSpan.range(in: line) }
+        set { sessionIDSpan = LineSpan(newValue, in: line) }
+    }
+    /// The `message` member's bytes (parsed only when a reader asks for the value).
+    var message: Range<Int>? {
+        get { messageSpan.range(in: line) }
+        set { messageSpan = LineSpan(newValue, in: line) }
+    }
+    /// `logicalParentUuid` when it is a non-empty string (compaction back-pointer).
+    var logicalParentUUID: String? {
+        get { rare?.logicalParentUUID }
+        set { updateRare { $0.logicalParentUUID = newValue } }
+    }
+    /// `agentId`, or `nil` when absent.
+    var agentID: JSONValue? {
+        get { rare?.agentID }
+        set { updateRare { $0.agentID = newValue } }
+    }
+    /// `sourceToolAssistantUUID` when it is a string.
+    var sourceToolAssistantKey: UUIDKey? {
+        get { rare?.sourceToolAssistantKey }
+        set { updateRare { $0.sourceToolAssistantKey = newValue } }
+    }
+
+    /// Changes the rare fields (allocated at the first one set).
+    private func updateRare(_ change: (RareFields) -> Void) {
+        let fields = rare ?? RareFields()
+        change(fields)
+        rare = fields.isEmpty ? nil : fields
+    }
+
+    final class RareFields {
+        var logicalParentUUID: String?
+        var agentID: JSONValue?
+        var sourceToolAssistantKey: UUIDKey?
+        var isEmpty: Bool { logicalParentUUID == nil && agentID == nil && sourceToolAssistantKey == nil }
+    }
+
+    /// A range inside the line, as offsets from its start; `start < 0` when absent.
+    struct LineSpan {
+        var start: Int32
+        var end: Int32
+
+        static let absent = LineSpan(start: -1, end: -1)
+
+        init(start: Int32, end: Int32) {
+            self.start = start
+            self.end = end
+        }
+
+        init(_ range: Range<Int>?, in line: Range<Int>) {
+            guard let range else {
+                self = .absent
+                return
+            }
+            start = Int32(range.lowerBound - line.lowerBound)
+            end = Int32(range.upperBound - line.lowerBound)
+        }
+
+        func range(in line: Range<Int>) -> Range<Int>? {
+            start < 0 ? nil : (line.lowerBound + Int(start))..<(line.lowerBound + Int(end))
+        }
+    }
     /// `message.id` of an assistant entry, when a non-empty string.
-    var assistantMessageID: String?
+    var assistantMessageID: IDKey?
     /// `id` of each `tool_use` block.
-    var toolUseIDs: [String] = []
+    var toolUseIDs: [IDKey] = []
     /// `tool_use_id` of each `tool_result` block.
-    var toolResultIDs: [String] = []
+    var toolResultIDs: [IDKey] = []
     /// Whether `message.content` holds any `tool_result` block.
     var hasToolResultBlock = false
 
     /// A user entry that answers tool calls and has a parent (Python: `_is_tool_result_entry`).
     var isToolResultEntry: Bool {
-        type == .user && parentUUID != nil && hasToolResultBlock
+        type == .user && parentKey != nil && hasToolResultBlock
     }
 
     /// Whether the conversation shows the entry (user or assistant, not meta, sidechain or team).
@@ -113,11 +305,10 @@ final class TranscriptEntry {
         type.isConversation && !isMeta && !isSidechain && !hasTeamName
     }
 
-    init(line: Range<Int>, type: EntryType, uuid: String) {
+    init(line: Range<Int>, type: EntryType, uuid: UUIDKey) {
         self.line = line
         self.type = type
-        self.uuid = uuid
-        self.uuidKey = UUIDKey(uuid)
+        self.uuidKey = uuid
     }
 }
 
@@ -134,10 +325,9 @@ struct ParsedTranscript {
 enum TranscriptParser {
     /// Splits `bytes` into lines and decodes the conversation entries, in parallel for
     /// large files. Empty lines are ignored; lines that are not valid JSON objects are counted.
-    /// - Parameter parseMessages: Whether to build each entry's `message` value while
-    ///   reading (readers need them; forks copy bytes and only need the ids).
+    /// No `message` value is built: entries keep its byte range and the ids the chain needs.
     static func parse(
-        _ bytes: [UInt8], parseMessages: Bool = true, replacementsFor sessionID: String? = nil,
+        _ bytes: [UInt8], replacementsFor sessionID: String? = nil,
         cancellation: CancellationFlag? = nil
     ) -> ParsedTranscript {
         let boundaries = chunkBoundaries(
@@ -146,8 +336,7 @@ enum TranscriptParser {
             count: boundaries.count - 1)
         BlockingIO.parallel(iterations: boundaries.count - 1) { chunk in
             slots[chunk] = parseLines(
-                bytes, range: boundaries[chunk]..<boundaries[chunk + 1], parseMessages: parseMessages,
-                replacementsFor: sessionID, cancellation: cancellation)
+                bytes, range: boundaries[chunk]..<boundaries[chunk + 1], replacementsFor: sessionID, cancellation: cancellation)
         }
         var result = ParsedTranscript(bytes: bytes, entries: [], corruptLineCount: 0)
         for chunk in 0..<slots.count {
@@ -180,7 +369,7 @@ enum TranscriptParser {
     }
 
     static func parseLines(
-        _ bytes: [UInt8], range: Range<Int>, parseMessages: Bool, replacementsFor sessionID: String?,
+        _ bytes: [UInt8], range: Range<Int>, replacementsFor sessionID: String?,
         cancellation: CancellationFlag?
     ) -> (entries: [TranscriptEntry], corrupt: Int, replacements: [Range<Int>]) {
         var entries: [TranscriptEntry] = []
@@ -198,13 +387,16 @@ enum TranscriptParser {
                 start = end + 1
             }
         }
-        for (number, line) in lines.enumerated() {
-            if number & 1023 == 0, cancellation?.isCancelled == true { break }
-            switch parseLine(bytes, line: line, parseMessages: parseMessages, replacementsFor: sessionID) {
-            case .entry(let entry): entries.append(entry)
-            case .replacements(let range): replacements.append(range)
-            case .blank, .other: break
-            case .corrupt: corrupt += 1
+        var tape = JSONTape()
+        bytes.withUnsafeBufferPointer { buffer in
+            for (number, line) in lines.enumerated() {
+                if number & 1023 == 0, cancellation?.isCancelled == true { break }
+                switch parseLine(buffer, line: line, tape: &tape, replacementsFor: sessionID) {
+                case .entry(let entry): entries.append(entry)
+                case .replacements(let range): replacements.append(range)
+                case .blank, .other: break
+                case .corrupt: corrupt += 1
+                }
             }
         }
         return (entries, corrupt, replacements)
@@ -218,62 +410,166 @@ enum TranscriptParser {
         case corrupt
     }
 
-    static func isBlank(_ bytes: [UInt8], _ line: Range<Int>) -> Bool {
+    static func isBlank(_ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) -> Bool {
         for index in line where !(bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0D) {
             return false
         }
         return true
     }
 
-    /// The members a line is read for, in one pass (`message` parsed or not).
-    static let fields = [
-        "type", "uuid", "parentUuid", "logicalParentUuid", "isSidechain", "isMeta", "teamName", "agentId",
-        "timestamp", "sourceToolAssistantUUID", "sessionId", "message", "replacements",
-    ]
-    static let lookupParsingMessages = JSONObjectScanner.KeyLookup(fields, parse: ["message"])
-    static let lookupSkippingMessages = JSONObjectScanner.KeyLookup(fields)
+    /// The members a line is read for.
+    enum Field {
+        case type, uuid, parentUuid, logicalParentUuid, isSidechain, isMeta, teamName, agentId, timestamp
+        case sourceToolAssistantUUID, sessionId, message, replacements
 
-    /// Decodes one line. The whole line is checked strictly (as `json.loads` would), while
-    /// only the members the chain needs are decoded.
-    static func parseLine(_ bytes: [UInt8], line: Range<Int>, parseMessages: Bool, replacementsFor sessionID: String?)
-        -> LineResult
-    {
+        static let all: [(name: String, field: Field)] = [
+            ("type", .type), ("uuid", .uuid), ("parentUuid", .parentUuid), ("logicalParentUuid", .logicalParentUuid),
+            ("isSidechain", .isSidechain), ("isMeta", .isMeta), ("teamName", .teamName), ("agentId", .agentId),
+            ("timestamp", .timestamp), ("sourceToolAssistantUUID", .sourceToolAssistantUUID),
+            ("sessionId", .sessionId), ("message", .message), ("replacements", .replacements),
+        ]
+
+        /// The field a key names, compared as bytes (decoded first when it has escapes).
+        static func named(_ key: JSONTapeView) -> Field? {
+            guard let (bytes, escaped) = key.rawString else { return nil }
+            if escaped {
+                let decoded = key.stringValue ?? ""
+                return all.first { $0.name == decoded }?.field
+            }
+            switch bytes.count {
+            case 4:
+                if equal(bytes, "type") { return .type }
+                if equal(bytes, "uuid") { return .uuid }
+            case 6: if equal(bytes, "isMeta") { return .isMeta }
+            case 7:
+                if equal(bytes, "agentId") { return .agentId }
+                if equal(bytes, "message") { return .message }
+            case 8: if equal(bytes, "teamName") { return .teamName }
+            case 9:
+                if equal(bytes, "timestamp") { return .timestamp }
+                if equal(bytes, "sessionId") { return .sessionId }
+            case 10: if equal(bytes, "parentUuid") { return .parentUuid }
+            case 11: if equal(bytes, "isSidechain") { return .isSidechain }
+            case 12: if equal(bytes, "replacements") { return .replacements }
+            case 17: if equal(bytes, "logicalParentUuid") { return .logicalParentUuid }
+            case 23: if equal(bytes, "sourceToolAssistantUUID") { return .sourceToolAssistantUUID }
+            default: break
+            }
+            return nil
+        }
+    }
+
+    /// Whether `bytes` spell `literal` (ASCII).
+    @inline(__always)
+    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<bytes.count where bytes[index] != expected[index] { return false }
+        return true
+    }
+
+    /// Whether the string `view` is `literal` (escapes decoded first).
+    static func stringEquals(_ view: JSONTapeView, _ literal: StaticString) -> Bool {
+        guard let (bytes, escaped) = view.rawString else { return false }
+        if !escaped { return equal(bytes, literal) }
+        return view.stringValue == literal.description
+    }
+
+    /// Decodes one line. The whole line is checked strictly (as `json.loads` would: one pass
+    /// records it as a tape of byte ranges), and only the members the chain needs are decoded;
+    /// the `message` value stays text.
+    static func parseLine(
+        _ bytes: UnsafeBufferPointer<UInt8>, line: Range<Int>, tape: inout JSONTape, replacementsFor sessionID: String?
+    ) -> LineResult {
         if isBlank(bytes, line) { return .blank }
-        let scanner = JSONObjectScanner(bytes, range: line)
-        guard let found = try? scanner.lookUp(parseMessages ? lookupParsingMessages : lookupSkippingMessages) else {
+        let text = UnsafeBufferPointer(rebasing: bytes[line])
+        do {
+            try tape.parse(text)
+        } catch {
             return .corrupt
         }
-        let ranges = found.ranges
-        guard let typeRange = ranges[0], let typeName = try? scanner.string(in: typeRange) else { return .other }
-        guard let entryType = EntryType(typeName) else {
-            if let sessionID, typeName == "content-replacement", let replacements = ranges[12],
-                bytes[replacements.lowerBound] == 0x5B, let session = ranges[10],
-                (try? scanner.string(in: session)) == sessionID
-            {
-                return .replacements(replacements)
+        return tape.withRoot(of: text) { root -> LineResult in
+            guard root.kind == .object else { return .corrupt }
+            var values = FieldViews()
+            root.forEachMemberView { key, value in
+                if let field = Field.named(key) { values[field] = value }
             }
-            return .other
+            let offset = line.lowerBound
+            func range(_ view: JSONTapeView) -> Range<Int> {
+                let local = view.textRange
+                return (local.lowerBound + offset)..<(local.upperBound + offset)
+            }
+            guard let typeView = values[.type], typeView.kind == .string else { return .other }
+            guard let entryType = EntryType(typeView) else {
+                if let sessionID, stringEquals(typeView, "content-replacement"), let replacements = values[.replacements],
+                    replacements.kind == .array, let session = values[.sessionId], session.stringValue == sessionID
+                {
+                    return .replacements(range(replacements))
+                }
+                return .other
+            }
+            guard let uuid = values[.uuid].flatMap(UUIDKey.init) else { return .other }
+            let entry = TranscriptEntry(line: line, type: entryType, uuid: uuid)
+            entry.parentKey = values[.parentUuid].flatMap(UUIDKey.init).flatMap { $0.isEmpty ? nil : $0 }
+            if let logicalParent = nonEmpty(values[.logicalParentUuid]?.stringValue) {
+                entry.logicalParentUUID = logicalParent
+            }
+            entry.isSidechain = values[.isSidechain].map(isTruthy) ?? false
+            entry.isMeta = values[.isMeta].map(isTruthy) ?? false
+            entry.hasTeamName = values[.teamName].map(isTruthy) ?? false
+            if let agentID = values[.agentId] { entry.agentID = agentID.jsonValue }
+            entry.timestamp = values[.timestamp].map(range)
+            if let source = values[.sourceToolAssistantUUID].flatMap(UUIDKey.init) { entry.sourceToolAssistantKey = source }
+            entry.sessionID = values[.sessionId].map(range)
+            if let message = values[.message] {
+                entry.message = range(message)
+                if message.kind == .object { decodeMessage(message, into: entry) }
+            }
+            return .entry(entry)
         }
-        guard let uuidRange = ranges[1], let uuidValue = try? scanner.string(in: uuidRange) else { return .other }
-        let entry = TranscriptEntry(line: line, type: entryType, uuid: uuidValue)
-        entry.parentUUID = ranges[2].flatMap { nonEmpty(try? scanner.string(in: $0)) }
-        entry.parentKey = entry.parentUUID.map(UUIDKey.init)
-        entry.logicalParentUUID = ranges[3].flatMap { nonEmpty(try? scanner.string(in: $0)) }
-        entry.isSidechain = ranges[4].map { isTruthy(bytes, $0) } ?? false
-        entry.isMeta = ranges[5].map { isTruthy(bytes, $0) } ?? false
-        entry.hasTeamName = ranges[6].map { isTruthy(bytes, $0) } ?? false
-        entry.agentID = ranges[7].flatMap { try? scanner.value(in: $0) }
-        entry.timestamp = ranges[8]
-        entry.sourceToolAssistantUUID = ranges[9].flatMap { try? scanner.string(in: $0) }
-        entry.sessionID = ranges[10]
-        entry.message = ranges[11]
-        if let messageValue = found.values[11] {
-            entry.messageValue = messageValue
-            decodeMessage(messageValue, into: entry)
-        } else if let message = ranges[11], bytes[message.lowerBound] == 0x7B {
-            decodeMessage(bytes, message: message, into: entry)
+    }
+
+    /// The views of the fields found on a line (the last one when a key repeats).
+    struct FieldViews {
+        var type, uuid, parentUuid, logicalParentUuid, isSidechain, isMeta, teamName, agentId: JSONTapeView?
+        var timestamp, sourceToolAssistantUUID, sessionId, message, replacements: JSONTapeView?
+
+        subscript(field: Field) -> JSONTapeView? {
+            get {
+                switch field {
+                case .type: type
+                case .uuid: uuid
+                case .parentUuid: parentUuid
+                case .logicalParentUuid: logicalParentUuid
+                case .isSidechain: isSidechain
+                case .isMeta: isMeta
+                case .teamName: teamName
+                case .agentId: agentId
+                case .timestamp: timestamp
+                case .sourceToolAssistantUUID: sourceToolAssistantUUID
+                case .sessionId: sessionId
+                case .message: message
+                case .replacements: replacements
+                }
+            }
+            set {
+                switch field {
+                case .type: type = newValue
+                case .uuid: uuid = newValue
+                case .parentUuid: parentUuid = newValue
+                case .logicalParentUuid: logicalParentUuid = newValue
+                case .isSidechain: isSidechain = newValue
+                case .isMeta: isMeta = newValue
+                case .teamName: teamName = newValue
+                case .agentId: agentId = newValue
+                case .timestamp: timestamp = newValue
+                case .sourceToolAssistantUUID: sourceToolAssistantUUID = newValue
+                case .sessionId: sessionId = newValue
+                case .message: message = newValue
+                case .replacements: replacements = newValue
+                }
+            }
         }
-        return .entry(entry)
     }
 
     /// A string member of a line, or `nil` when absent or not a string.
@@ -282,89 +578,62 @@ enum TranscriptParser {
         return try? JSONObjectScanner(bytes, range: range).string(in: range)
     }
 
-    /// Reads `message.id` and the ids in `message.content` blocks from a parsed message.
-    static func decodeMessage(_ message: JSONValue, into entry: TranscriptEntry) {
-        guard case .object(let object) = message else { return }
-        if entry.type == .assistant, case .string(let id)? = object["id"], !id.isEmpty { entry.assistantMessageID = id }
-        guard case .array(let blocks)? = object["content"] else { return }
-        for block in blocks {
-            guard case .object(let fields) = block, case .string(let type)? = fields["type"] else { continue }
-            switch type {
-            case "tool_use":
-                if case .string(let id)? = fields["id"] { entry.toolUseIDs.append(id) }
-            case "tool_result":
-                entry.hasToolResultBlock = true
-                if case .string(let id)? = fields["tool_use_id"] { entry.toolResultIDs.append(id) }
-            default:
-                break
-            }
-        }
-    }
-
-    /// Reads `message.id` and the ids in `message.content` blocks without building them.
-    static func decodeMessage(_ bytes: [UInt8], message: Range<Int>, into entry: TranscriptEntry) {
-        let scanner = JSONObjectScanner(bytes, range: message)
-        var content: Range<Int>?
-        var iterator = scanner.makeIterator()
-        while let member = iterator.next() {
-            switch member.key {
-            case "id":
+    /// Reads `message.id` and the ids in `message.content` blocks from the line's tape.
+    static func decodeMessage(_ message: JSONTapeView, into entry: TranscriptEntry) {
+        var content: JSONTapeView?
+        message.forEachMemberView { key, value in
+            guard let (name, escaped) = key.rawString else { return }
+            let isID = escaped ? key.stringValue == "id" : equal(name, "id")
+            if isID {
                 if entry.type == .assistant {
-                    entry.assistantMessageID = nonEmpty(try? scanner.string(in: member.valueRange))
+                    // Non-empty strings only (an escape never decodes to nothing).
+                    entry.assistantMessageID = value.rawString?.bytes.isEmpty == false ? IDKey(value) : nil
                 }
-            case "content":
-                content = member.valueRange
-            default:
-                break
+            } else if escaped ? key.stringValue == "content" : equal(name, "content") {
+                content = value
             }
         }
-        guard let content, let blocks = try? scanner.arrayElementRanges(in: content) else { return }
-        for block in blocks where bytes[block.lowerBound] == 0x7B {
-            let blockScanner = JSONObjectScanner(bytes, range: block)
-            var blockType: String?
-            var id: Range<Int>?
-            var toolUseID: Range<Int>?
-            var blockIterator = blockScanner.makeIterator()
-            while let member = blockIterator.next() {
-                switch member.key {
-                case "type": blockType = try? blockScanner.string(in: member.valueRange)
-                case "id": id = member.valueRange
-                case "tool_use_id": toolUseID = member.valueRange
-                default: break
+        guard let content, content.kind == .array else { return }
+        content.forEachElement { block in
+            guard block.kind == .object else { return }
+            var blockType: JSONTapeView?
+            var id: JSONTapeView?
+            var toolUseID: JSONTapeView?
+            block.forEachMemberView { key, value in
+                guard let (name, escaped) = key.rawString else { return }
+                if escaped {
+                    switch key.stringValue {
+                    case "type": blockType = value
+                    case "id": id = value
+                    case "tool_use_id": toolUseID = value
+                    default: break
+                    }
+                } else if equal(name, "type") {
+                    blockType = value
+                } else if equal(name, "id") {
+                    id = value
+                } else if equal(name, "tool_use_id") {
+                    toolUseID = value
                 }
             }
-            switch blockType {
-            case "tool_use":
-                if let id, let value = try? blockScanner.string(in: id) { entry.toolUseIDs.append(value) }
-            case "tool_result":
+            guard let blockType else { return }
+            if stringEquals(blockType, "tool_use") {
+                if let value = id.flatMap(IDKey.init) { entry.toolUseIDs.append(value) }
+            } else if stringEquals(blockType, "tool_result") {
                 entry.hasToolResultBlock = true
-                if let toolUseID, let value = try? blockScanner.string(in: toolUseID) {
-                    entry.toolResultIDs.append(value)
-                }
-            default:
-                break
+                if let value = toolUseID.flatMap(IDKey.init) { entry.toolResultIDs.append(value) }
             }
         }
     }
 
-    /// Python truthiness of the JSON value in `range`: false, null, 0, "", [] and {} are false.
-    static func isTruthy(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
-        guard !range.isEmpty else { return false }
-        switch bytes[range.lowerBound] {
-        case UInt8(ascii: "t"): return true
-        case UInt8(ascii: "f"), UInt8(ascii: "n"): return false
-        case 0x22: return range.count > 2
-        case 0x5B, 0x7B:
-            var index = range.lowerBound + 1
-            while index < range.upperBound,
-                bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D
-            {
-                index += 1
-            }
-            return index < range.upperBound && bytes[index] != 0x5D && bytes[index] != 0x7D
-        default:
-            let value = try? JSONObjectScanner(bytes, range: range).value(in: range)
-            return (value?.doubleValue ?? 0) != 0
+    /// Python truthiness of a JSON value: false, null, 0, "", [] and {} are false.
+    static func isTruthy(_ view: JSONTapeView) -> Bool {
+        switch view.kind {
+        case .null: false
+        case .bool: view.boolValue ?? false
+        case .int, .double: (view.doubleValue ?? 0) != 0
+        case .string: (view.rawString?.bytes.count ?? 0) > 0
+        case .array, .object: view.count > 0
         }
     }
 }
@@ -495,7 +764,7 @@ struct ConversationGraph {
     func recoverParallelToolEntries(chain: [Int], seen: inout [Bool]) -> [Int] {
         let chainAssistants = chain.filter { entries[$0].type == .assistant }
         guard !chainAssistants.isEmpty else { return chain }
-        var anchorByMessageID: [String: Int] = [:]
+        var anchorByMessageID: [IDKey: Int] = [:]
         for index in chainAssistants {
             if let messageID = entries[index].assistantMessageID { anchorByMessageID[messageID] = index }
         }
@@ -503,12 +772,17 @@ struct ConversationGraph {
 
         // Group the assistant entries of the chain's responses; remember who made each call
         // (-1: ambiguous). Only the chain's responses are ever looked up, so only they are kept.
-        var siblingsByMessageID: [String: [Int]] = [:]
-        var callOwner: [String: Int] = [:]
+        var groupOfMessageID: [IDKey: Int] = [:]
+        var siblings = IndexLists(lists: anchorByMessageID.count)
+        var callOwner: [IDKey: Int] = [:]
         var toolResultEntries: [Int] = []
         for index in latestEntry {
             if entries[index].type == .assistant, let messageID = entries[index].assistantMessageID {
-                if anchorByMessageID[messageID] != nil { siblingsByMessageID[messageID, default: []].append(index) }
+                if anchorByMessageID[messageID] != nil {
+                    let group = groupOfMessageID[messageID] ?? groupOfMessageID.count
+                    if group == groupOfMessageID.count { groupOfMessageID[messageID] = group }
+                    siblings.append(index, to: group)
+                }
                 for callID in entries[index].toolUseIDs {
                     guard let owner = callOwner[callID] else {
                         callOwner[callID] = index
@@ -522,32 +796,30 @@ struct ConversationGraph {
             }
         }
         var isMember = [Bool](repeating: false, count: latestEntry.count)
-        for group in siblingsByMessageID.values {
-            for index in group { isMember[slotOfEntry[index]] = true }
-        }
+        siblings.forEachItem { index in isMember[slotOfEntry[index]] = true }
         for index in chainAssistants { isMember[slotOfEntry[index]] = true }
 
         // Index each result under its parent, its source assistant and the owners of its calls
         // (by slot; only the members of the chain's responses are ever looked up).
-        var resultsBySlot: [Int: [Int]] = [:]
+        var resultsBySlot = IndexLists(lists: latestEntry.count)
         for index in toolResultEntries {
             let parent = parentSlot[index]
-            if parent >= 0, isMember[parent] { resultsBySlot[parent, default: []].append(index) }
-            if let source = entries[index].sourceToolAssistantUUID, let sourceSlot = slotOfUUID[UUIDKey(source)],
+            if parent >= 0, isMember[parent] { resultsBySlot.append(index, to: parent) }
+            if let source = entries[index].sourceToolAssistantKey, let sourceSlot = slotOfUUID[source],
                 isMember[sourceSlot],
                 sameWriter(index, latestEntry[sourceSlot])
             {
-                resultsBySlot[sourceSlot, default: []].append(index)
+                resultsBySlot.append(index, to: sourceSlot)
             }
             for callID in entries[index].toolResultIDs {
                 if let owner = callOwner[callID], owner >= 0, isMember[slotOfEntry[owner]], sameWriter(index, owner) {
-                    resultsBySlot[slotOfEntry[owner], default: []].append(index)
+                    resultsBySlot.append(index, to: slotOfEntry[owner])
                 }
             }
         }
 
-        var answeredOnChain: Set<String>?
-        var processed = Set<String>()
+        var answeredOnChain: Set<IDKey>?
+        var processed = Set<IDKey>()
         var inserts: [Int: [Int]] = [:]  // anchor slot → recovered entries
         var memberStamp = [Int](repeating: -1, count: latestEntry.count)
         var collectedStamp = [Int](repeating: -1, count: latestEntry.count)
@@ -557,13 +829,13 @@ struct ConversationGraph {
                 continue
             }
             processed.insert(messageID)
-            let group = siblingsByMessageID[messageID] ?? [assistant]
+            let group = groupOfMessageID[messageID].map { siblings.items(of: $0) } ?? [assistant]
             for member in group { memberStamp[slotOfEntry[member]] = response }
             var orphanedSiblings = group.filter { !seen[slotOfEntry[$0]] }
             var orphanedResults: [Int] = []
             var strays: [Int] = []
             for member in group {
-                for result in resultsBySlot[slotOfEntry[member]] ?? [] {
+                for result in resultsBySlot.items(of: slotOfEntry[member]) {
                     let slot = slotOfEntry[result]
                     if seen[slot] || collectedStamp[slot] == response { continue }
                     collectedStamp[slot] = response
@@ -628,6 +900,41 @@ struct ConversationGraph {
         var seen = [Bool](repeating: false, count: latestEntry.count)
         return walkToRoot(from: leaf, seen: &seen).filter { entries[$0].type.isConversation }
     }
+}
+
+/// Lists of entry indices, each kept in the order of appending, in four flat arrays rather than
+/// one array per list (the chain's indexes have thousands of short lists).
+struct IndexLists {
+    private var head: [Int]
+    private var tail: [Int]
+    private var item: [Int] = []
+    private var next: [Int] = []
+
+    init(lists: Int) {
+        head = [Int](repeating: -1, count: lists)
+        tail = head
+    }
+
+    mutating func append(_ value: Int, to list: Int) {
+        let node = item.count
+        item.append(value)
+        next.append(-1)
+        if tail[list] >= 0 { next[tail[list]] = node } else { head[list] = node }
+        tail[list] = node
+    }
+
+    func items(of list: Int) -> [Int] {
+        var result: [Int] = []
+        var node = head[list]
+        while node >= 0 {
+            result.append(item[node])
+            node = next[node]
+        }
+        return result
+    }
+
+    /// Every value of every list.
+    func forEachItem(_ body: (Int) -> Void) { item.forEach(body) }
 }
 
 /// A stable sort (Swift's `sorted` is not guaranteed stable; Python's is).

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Reads a whole transcript for the readers (`messages`, `subagentMessages`).
+///
+/// Like ``POSIX/readFile(_:)``, but the buffer of a large file is first advised to use huge
+/// pages (Linux, where transparent huge pages are enabled for advised memory): a 50 MB
+/// transcript then costs a few dozen page faults instead of some 13,000, which was a tenth of
+/// the CPU time of reading it. Elsewhere, or when the advice is refused, it reads the same way.
+enum TranscriptFile {
+    /// Files from this size on get the huge-page advice (a few huge pages' worth).
+    static let hugePageThreshold = 8 << 20
+
+    static func read(_ path: String) throws(FileSystemFailure) -> [UInt8] {
+        #if os(Linux)
+            let descriptor = try POSIX.openForReading(path)
+            var info = stat()
+            let size = fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : 0
+            close(descriptor)
+            guard size >= hugePageThreshold else { return try POSIX.readFile(path) }
+            return try readAdvised(path, expectedSize: size)
+        #else
+            return try POSIX.readFile(path)
+        #endif
+    }
+
+    #if os(Linux)
+        /// Reads the file into a buffer whose huge-page-aligned middle is advised `MADV_HUGEPAGE`
+        /// before any page of it is touched.
+        static func readAdvised(_ path: String, expectedSize: Int) throws(FileSystemFailure) -> [UInt8] {
+            let descriptor = try POSIX.openForReading(path)
+            defer { close(descriptor) }
+            var info = stat()
+            guard fstat(descriptor, &info) == 0 else { throw FileSystemFailure(path: path, code: errno) }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileSystemFailure(path: path, code: EINVAL) }
+            let size = Int(info.st_size)
+            let piece = 4 << 20
+            var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
+                guard let start = storage.baseAddress else {
+                    initialized = 0
+                    return
+                }
+                advise(UnsafeMutableRawPointer(start), count: size)
+                let pieces = max(1, (size + piece - 1) / piece)
+                let counts = ParallelSlots<Int>(count: pieces)
+                let base = UncheckedSendable(value: start)
+                BlockingIO.parallel(iterations: pieces) { index in
+                    let offset = index * piece
+                    let count = min(piece, size - offset)
+                    var total = 0
+                    while total < count {
+                        let result = pread(descriptor, base.value + offset + total, count - total, off_t(offset + total))
+                        if result < 0, errno == EINTR { continue }
+                        if result <= 0 { break }
+                        total += result
+                    }
+                    counts[index] = total
+                }
+                // Keep the contiguous prefix (a file that shrank ends early).
+                var length = 0
+                for index in 0..<pieces {
+                    let count = counts[index] ?? 0
+                    length += count
+                    if count < min(piece, size - index * piece) { break }
+                }
+                initialized = length
+            }
+            guard buffer.count == size else { return buffer }
+            // Whatever was appended after fstat (an active session), in one more pass.
+            var more = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = POSIX.read(descriptor, into: &more, at: 0, count: more.count, offset: buffer.count)
+                if count <= 0 { break }
+                buffer.append(contentsOf: more[0..<count])
+            }
+            return buffer
+        }
+
+        /// Advises the whole 2 MiB pages inside `[start, start + count)` to be huge pages.
+        static func advise(_ start: UnsafeMutableRawPointer, count: Int) {
+            let huge = 2 << 20
+            let first = (UInt(bitPattern: start) + UInt(huge - 1)) & ~UInt(huge - 1)
+            let last = (UInt(bitPattern: start) + UInt(count)) & ~UInt(huge - 1)
+            guard last > first, let aligned = UnsafeMutableRawPointer(bitPattern: first) else { return }
+            _ = madvise(aligned, Int(last - first), 14)  // MADV_HUGEPAGE
+        }
+    #endif
+}

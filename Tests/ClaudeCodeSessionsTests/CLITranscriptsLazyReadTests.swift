@@ -1,0 +1,129 @@
+import ClaudeCode
+import Foundation
+import Testing
+
+@testable import ClaudeCodeSessions
+
+/// Reading transcripts without building trees for what nobody reads: messages keep their
+/// `message` as JSON text in a buffer shared by the read, parsed on access.
+@Suite("CLI transcripts: lazy message bodies")
+struct CLITranscriptsLazyReadTests {
+    /// A session with a tool call, a result, a string prompt and an entry without `message`.
+    static func makeSession(_ fixtures: inout TranscriptFixtures, padding: Int = 0) throws -> (
+        library: ClaudeSessionLibrary, id: String, cwd: String, path: String, lines: [String]
+    ) {
+        let cwd = try fixtures.workingDirectory("lazy")
+        let folder = try fixtures.projectFolder(for: cwd)
+        let id = fixtures.uuid()
+        var builder = EntryBuilder(sessionID: id, cwd: cwd)
+        let u1 = fixtures.uuid(), a1 = fixtures.uuid(), r1 = fixtures.uuid(), a2 = fixtures.uuid()
+        let filler = String(repeating: "x", count: padding)
+        let lines = [
+            builder.user(u1, parent: nil, .string("read the \"file\"\n" + filler)),
+            builder.assistant(
+                a1, parent: u1, id: "msg_1",
+                [["type": "tool_use", "id": "toolu_1", "name": "Read", "input": ["file_path": "/tmp/a"]]]),
+            builder.toolResult(r1, parent: a1, callID: "toolu_1", text: "café ☕ " + filler),
+            builder.assistant(a2, parent: r1, id: "msg_2", [["type": "text", "text": "done"]]),
+        ]
+        let path = try fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1)
+        let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        return (library, id, cwd, path, lines)
+    }
+
+    @Test func messagesKeepTheirTextAndParseItOnAccess() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("lazy-text")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var fixtures = try TranscriptFixtures(root: root)
+        let session = try Self.makeSession(&fixtures)
+        let messages = try await session.library.messages(sessionID: session.id, directory: session.cwd)
+        try #require(messages.count == 4)
+        var buffers: [ObjectIdentifier] = []
+        for (message, line) in zip(messages, session.lines) {
+            guard case .text(let buffer, _) = message.body else {
+                Issue.record("message \(message.uuid) was built while reading")
+                continue
+            }
+            buffers.append(ObjectIdentifier(buffer))
+            let expected = try JSONValue.parse(line)["message"]
+            #expect(message.message == expected)
+            #expect(message.content == expected?["content"])
+        }
+        #expect(Set(buffers).count == 1, "one buffer for the read")
+        #expect(messages[0].content == .string("read the \"file\"\n"))
+        #expect(messages[2].content?[0]?["content"] == "café ☕ ")
+    }
+
+    @Test func equalityAndHashingCompareValuesNotStorage() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("lazy-equal")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var fixtures = try TranscriptFixtures(root: root)
+        let session = try Self.makeSession(&fixtures)
+        let lazy = try await session.library.messages(sessionID: session.id, directory: session.cwd)
+        let built = lazy.map {
+            CLISessionMessage(
+                type: $0.type, uuid: $0.uuid, sessionID: $0.sessionID, message: $0.message,
+                parentToolUseID: $0.parentToolUseID, parentAgentID: $0.parentAgentID)
+        }
+        #expect(lazy == built)
+        #expect(lazy.map(\.hashValue) == built.map(\.hashValue))
+        #expect(lazy[0] != lazy[1])
+        var changed = lazy[1]
+        changed.message = ["role": "assistant", "content": "replaced"]
+        #expect(changed.content == "replaced")
+        #expect(changed != lazy[1])
+        guard case .value = changed.body else {
+            Issue.record("setting `message` keeps a built value")
+            return
+        }
+    }
+
+    @Test func aSmallPageDoesNotKeepTheWholeFile() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("lazy-page")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var fixtures = try TranscriptFixtures(root: root)
+        let session = try Self.makeSession(&fixtures, padding: 20_000)
+        let fileSize = try #require(FileManager.default.attributesOfItem(atPath: session.path)[.size] as? Int)
+        let page = try await session.library.messages(sessionID: session.id, directory: session.cwd, limit: 1, offset: 3)
+        let whole = try await session.library.messages(sessionID: session.id, directory: session.cwd)
+        try #require(page.count == 1)
+        guard case .text(let buffer, _) = page[0].body, case .text(let wholeBuffer, _) = whole[0].body else {
+            Issue.record("messages were built while reading")
+            return
+        }
+        #expect(buffer.bytes.count < fileSize / 4, "a compact copy of the page's text")
+        #expect(wholeBuffer.bytes.count == fileSize, "the whole conversation shares the file's buffer")
+        #expect(page[0] == whole[3])
+        #expect(page[0].content?[0]?["text"] == "done")
+    }
+
+    @Test func largeTranscriptsAreReadWhole() throws {
+        let root = try TranscriptFixtures.temporaryRoot("lazy-file")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = root + "/big.jsonl"
+        var bytes = [UInt8](repeating: 0, count: TranscriptFile.hugePageThreshold + 12_345)
+        for index in bytes.indices { bytes[index] = UInt8(truncatingIfNeeded: index &* 31 &+ index >> 9) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(try TranscriptFile.read(path) == bytes)
+        #expect(throws: FileSystemFailure.self) { try TranscriptFile.read(root + "/missing.jsonl") }
+    }
+
+    @Test func uuidKeysSpellTheirTextBack() {
+        for text in [
+            "0123abcd-ef45-4678-9abc-def012345678", "00000000-0000-4000-8000-000000000001",
+            "0123ABCD-EF45-4678-9ABC-DEF012345678", "not-a-uuid", "",
+        ] {
+            #expect(UUIDKey(text).string == text)
+            #expect(UUIDKey(text) == UUIDKey(text))
+        }
+        #expect(UUIDKey("0123abcd-ef45-4678-9abc-def012345678").text == nil, "canonical uuids are packed")
+        #expect(UUIDKey("0123abcd-ef45-4678-9abc-def012345678") != UUIDKey("0123abcd-ef45-4678-9abc-def012345679"))
+    }
+
+    @Test func idKeysCompareByText() {
+        let ids = ["toolu_01", "toolu_02", "msg_" + String(repeating: "a", count: 40), "", "é"]
+        for (left, right) in zip(ids, ids.dropFirst()) { #expect(IDKey(left) != IDKey(right)) }
+        #expect(IDKey("toolu_01") == IDKey(String("toolu_01".reversed().reversed())))
+        #expect(Set(ids.map(IDKey.init)).count == ids.count)
+    }
+}
