@@ -218,8 +218,12 @@ struct StoreBackend: SessionBackend {
     func list(project: String?) async throws(ToolError) -> Listing {
         var sessions: [ListedSession] = []
         do {
-            let keys =
-                project.map { [ClaudeSessionLibrary.projectFolderName(for: $0)] } ?? (try await projectKeys())
+            var keys: [String]
+            if let project {
+                keys = [ClaudeSessionLibrary.projectFolderName(for: project)]
+            } else {
+                keys = try await projectKeys()
+            }
             for key in keys {
                 let library = StoreSessionLibrary(store: store, projectKey: key)
                 for info in try await library.listSessions() {

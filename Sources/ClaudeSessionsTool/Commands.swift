@@ -3,7 +3,20 @@ import ClaudeCode
 import ClaudeCodeSessions
 import Foundation
 
-extension SessionExportFormat: @retroactive ExpressibleByArgument {}
+extension SessionExportFormat: ExpressibleByArgument {}
+
+/// A command the entry point runs (calls the async `run()` statically, never through an existential).
+protocol ToolCommand {
+    func execute() async throws
+}
+
+extension ListCommand: ToolCommand { func execute() async throws { try await run() } }
+extension ShowCommand: ToolCommand { func execute() async throws { try await run() } }
+extension ExportCommand: ToolCommand { func execute() async throws { try await run() } }
+extension SearchCommand: ToolCommand { func execute() async throws { try await run() } }
+extension RenameCommand: ToolCommand { func execute() async throws { try await run() } }
+extension TagCommand: ToolCommand { func execute() async throws { try await run() } }
+extension DeleteCommand: ToolCommand { func execute() async throws { try await run() } }
 
 struct Tool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -48,11 +48,11 @@ func fail(_ status: Int32, _ message: String) -> Never {
 
 let arguments = normalizeArguments(Array(CommandLine.arguments.dropFirst()))
 do {
-    var command = try Tool.parseAsRoot(arguments)
-    if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
+    let command = try Tool.parseAsRoot(arguments)
+    if let runnable = command as? any ToolCommand {
+        try await runnable.execute()
     } else {
-        try command.run()
+        print(Tool.helpMessage())
     }
     exit(ExitStatus.ok)
 } catch let error as ToolError {

@@ -176,7 +176,7 @@ struct ExporterTests {
         #expect(document.usage.turns == 2)
         #expect(document.skippedLineCount == 1)
         // JSONL: the recorded frames, byte for byte.
-        let expected = history.flatMap { $0.rawJSON + [0x0A] }
+        let expected: [UInt8] = history.flatMap { $0.rawJSON + [UInt8(0x0A)] }
         #expect(export.jsonLines == expected)
         let html = String(decoding: SessionExporter.render(export, as: .html), as: UTF8.self)
         #expect(html.contains("Turn: $0.0123"))

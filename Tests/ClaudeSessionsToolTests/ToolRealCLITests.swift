@@ -26,6 +26,23 @@ actor RealCLIFixture {
 
     func get() async throws -> Made {
         if let made { return made }
+        let value = try await Self.make()
+        made = value
+        return value
+    }
+
+    static func conversation(_ texts: [String], options: ClaudeCodeOptions, records: String) async throws -> String {
+        let client = SessionPersistentClient(options: options, storagePath: records)
+        return try await client.withConnection { client in
+            for text in texts {
+                try await client.query(text)
+                for try await _ in client.receiveResponse() {}
+            }
+            return try #require(client.currentSessionID)
+        }
+    }
+
+    nonisolated static func make() async throws -> Made {
         let cli = try CLITestEnvironment.locateRealCLI()
         let api = FakeMessagesAPI()
         try await api.start()
@@ -38,14 +55,7 @@ actor RealCLIFixture {
         let records = sandbox.root.appendingPathComponent("records").path
         var prompts: [String: [String]] = [:]
         func conversation(_ texts: [String]) async throws -> String {
-            let client = SessionPersistentClient(options: options, storagePath: records)
-            return try await client.withConnection { client in
-                for text in texts {
-                    try await client.query(text)
-                    for try await _ in client.receiveResponse() {}
-                }
-                return try #require(client.currentSessionID)
-            }
+            try await Self.conversation(texts, options: options, records: records)
         }
         do {
             let plain = ["alpha zebra kiwi", "beta FAKE:thinking mango"]
@@ -61,7 +71,6 @@ actor RealCLIFixture {
                 configDirectory: sandbox.homeDirectory.appendingPathComponent(".claude").path,
                 recordsDirectory: records, workDirectory: sandbox.workDirectory.path, prompts: prompts,
                 hostileID: hostileID, toolID: toolID)
-            made = value
             return value
         } catch {
             await api.stop()

@@ -253,6 +253,12 @@ public enum SessionSearch {
             snippets: snippets)
     }
 
+    /// A snippet of `passage` around the first of `ranges`, with every range in it marked (for
+    /// indexes that find passages themselves, such as `SQLiteSearchIndex`).
+    public static func snippet(of passage: Passage, ranges: [Range<String.Index>]) -> Snippet {
+        snippet(passage, ranges: ranges)
+    }
+
     /// A window of about `radius` characters around the first match, with every match in it marked.
     static func snippet(_ passage: Passage, ranges: [Range<String.Index>], radius: Int = 60) -> Snippet {
         let text = passage.text
