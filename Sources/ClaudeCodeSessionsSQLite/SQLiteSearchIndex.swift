@@ -179,14 +179,15 @@ public final class SQLiteSearchIndex: Sendable {
                     var found: [String: Double] = [:]
                     if term.count >= 3 {
                         let phrase = "\"" + term.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                        // bm25() cannot be aggregated in SQL: each matching passage's score is added up here.
                         let rows = try Row.fetchAll(
-                            db,
-                            sql: """
-                                SELECT session_id, -sum(bm25(passages)) FROM passages
-                                WHERE passages MATCH ? GROUP BY session_id
-                                """,
+                            db, sql: "SELECT session_id, bm25(passages) FROM passages WHERE passages MATCH ?",
                             arguments: ["text : " + phrase])
-                        for row in rows { found[row[0]] = row[1] }
+                        for row in rows {
+                            let id: String = row[0]
+                            let score: Double = row[1]
+                            found[id, default: 0] -= score
+                        }
                     } else {
                         let pattern = "%" + Self.escapeLike(term) + "%"
                         let rows = try Row.fetchAll(

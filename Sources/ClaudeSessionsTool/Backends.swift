@@ -39,6 +39,8 @@ struct ListedSession: Sendable {
     var costUSD: Double?
     /// Where a store keeps it.
     var projectKey: String?
+    /// Changes whenever the session does (for the search index).
+    var fingerprint: String = ""
 }
 
 /// A session that could not be read while listing.
@@ -104,7 +106,8 @@ struct CLIBackend: SessionBackend {
         let sessions = scan.sessions.map { info in
             ListedSession(
                 id: info.sessionID, title: info.customTitle ?? info.firstPrompt ?? info.summary, project: info.cwd,
-                lastActivity: Date(timeIntervalSince1970: Double(info.lastModified) / 1000), tag: info.tag)
+                lastActivity: Date(timeIntervalSince1970: Double(info.lastModified) / 1000), tag: info.tag,
+                fingerprint: "\(info.lastModified)-\(info.fileSize ?? 0)")
         }
         let problems = scan.issues.map { issue -> ListingProblem in
             let name = (issue.path as NSString).lastPathComponent
@@ -169,7 +172,8 @@ struct RecordsBackend: SessionBackend {
                     ListedSession(
                         id: summary.sessionID.rawValue, title: summary.title ?? "", project: summary.workingDirectory,
                         lastActivity: summary.lastActivity, messageCount: summary.messageCount,
-                        tokens: totals.totalInputTokens + totals.outputTokens, costUSD: summary.ledger.costUSD))
+                        tokens: totals.totalInputTokens + totals.outputTokens, costUSD: summary.ledger.costUSD,
+                        fingerprint: "\(summary.lastActivity.timeIntervalSince1970)-\(summary.messageCount)"))
             case .damaged(let file):
                 problems.append(
                     ListingProblem(sessionID: file.sessionID?.rawValue, path: file.path, message: "\(file.error)"))
@@ -231,7 +235,7 @@ struct StoreBackend: SessionBackend {
                         ListedSession(
                             id: info.sessionID, title: info.customTitle ?? info.firstPrompt ?? info.summary,
                             project: info.cwd, lastActivity: Date(timeIntervalSince1970: Double(info.lastModified) / 1000),
-                            tag: info.tag, projectKey: key))
+                            tag: info.tag, projectKey: key, fingerprint: "\(info.lastModified)"))
                 }
             }
         } catch {

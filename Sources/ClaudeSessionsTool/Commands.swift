@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClaudeCode
 import ClaudeCodeSessions
+import ClaudeCodeSessionsSQLite
 import Foundation
 
 extension SessionExportFormat: ExpressibleByArgument {}
@@ -42,6 +43,9 @@ struct Tool: AsyncParsableCommand {
               claude-sessions rename 3f2a "Fix the login bug"
               claude-sessions tag 3f2a review
               claude-sessions delete 3f2a --yes
+              claude-sessions search "sqlite migration" --index ~/.claude_sdk/search.sqlite
+              claude-sessions stats --since 30d
+              claude-sessions prune --older-than 90d --archive ~/claude-archive --yes
               claude-sessions list --records
               claude-sessions list --store sqlite:/var/db/sessions.sqlite
 
@@ -58,7 +62,7 @@ struct Tool: AsyncParsableCommand {
         version: ClaudeCodeVersion.sdk,
         subcommands: [
             ListCommand.self, ShowCommand.self, ExportCommand.self, SearchCommand.self, RenameCommand.self,
-            TagCommand.self, DeleteCommand.self,
+            TagCommand.self, DeleteCommand.self, StatsCommand.self, PruneCommand.self,
         ]
     )
 }
@@ -366,6 +370,11 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Only the sessions of this project directory.") var project: String?
     @Option(help: "The most sessions to show.") var limit: Int?
     @Flag(help: "Print JSON instead of text.") var json = false
+    @Option(
+        help: ArgumentHelp(
+            "Use a full-text index (SQLite FTS5) at PATH, created if missing and brought up to date first (only changed sessions are read).",
+            valueName: "PATH"))
+    var index: String?
 
     func run() async throws {
         let text = query.joined(separator: " ")
@@ -373,12 +382,17 @@ struct SearchCommand: AsyncParsableCommand {
             throw ToolError(ExitStatus.usage, "the query is empty; give words to look for")
         }
         let backend = try source.backend()
-        let listing = try await backend.list(project: project.map(expandTilde))
-        let (loaded, failures) = await loadAll(listing.sessions, backend: backend)
-        if !failures.isEmpty || !listing.problems.isEmpty {
-            Terminal.warn("\(failures.count + listing.problems.count) session(s) could not be read and were not searched")
+        let hits: [SessionSearch.Hit]
+        if let index {
+            hits = try await indexedSearch(text, backend: backend, indexPath: expandTilde(index))
+        } else {
+            let listing = try await backend.list(project: project.map(expandTilde))
+            let (loaded, failures) = await loadAll(listing.sessions, backend: backend)
+            if !failures.isEmpty || !listing.problems.isEmpty {
+                Terminal.warn("\(failures.count + listing.problems.count) session(s) could not be read and were not searched")
+            }
+            hits = SessionSearch.search(text, in: loaded.map(\.1.document), limit: limit)
         }
-        let hits = SessionSearch.search(text, in: loaded.map(\.1.document), limit: limit)
         if json {
             let data = try jsonEncoder().encode(hits)
             Terminal.write(String(decoding: data, as: UTF8.self) + "\n")
@@ -399,6 +413,52 @@ struct SearchCommand: AsyncParsableCommand {
             Terminal.write(out)
         }
         if hits.isEmpty { throw ToolError(ExitStatus.nothingFound, "no session matches \(text)") }
+    }
+}
+
+extension SearchCommand {
+    /// Refreshes the index with every session of the source (so a --project search does not drop
+    /// the others), then searches it.
+    func indexedSearch(_ text: String, backend: any SessionBackend, indexPath: String) async throws
+        -> [SessionSearch.Hit]
+    {
+        let all = try await backend.list(project: nil)
+        let index: SQLiteSearchIndex
+        do {
+            index = try SQLiteSearchIndex(path: indexPath)
+        } catch {
+            throw ToolError(ExitStatus.failure, "cannot open the index \(indexPath); check the path (\(error))")
+        }
+        var byID: [String: ListedSession] = [:]
+        for session in all.sessions { byID[session.id] = session }
+        let report: SQLiteSearchIndex.RefreshReport
+        do {
+            report = try await index.refresh(all.sessions.map { ($0.id, $0.fingerprint) }) { id in
+                guard let session = byID[id] else { return nil }
+                return try? await backend.load(session).document
+            }
+        } catch {
+            throw ToolError(ExitStatus.failure, "cannot update the index \(indexPath): \(error)")
+        }
+        if !report.failed.isEmpty || !all.problems.isEmpty {
+            Terminal.warn("\(report.failed.count + all.problems.count) session(s) could not be read and were not indexed")
+        }
+        var only: Set<String>?
+        if let project {
+            only = Set(try await backend.list(project: expandTilde(project)).sessions.map(\.id))
+        }
+        let matches: [SQLiteSearchIndex.Match]
+        do {
+            matches = try await index.search(text, limit: limit, only: only)
+        } catch {
+            throw ToolError(ExitStatus.failure, "cannot search the index \(indexPath): \(error)")
+        }
+        return matches.map { match in
+            SessionSearch.Hit(
+                sessionID: match.sessionID, title: match.title, projectPath: byID[match.sessionID]?.project,
+                lastActivity: match.lastActivity, score: (match.score * 1000).rounded() / 1000,
+                matchCount: match.snippets.reduce(0) { $0 + $1.parts.filter(\.match).count }, snippets: match.snippets)
+        }
     }
 }
 

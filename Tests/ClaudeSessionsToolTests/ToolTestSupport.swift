@@ -19,9 +19,12 @@ struct TemporaryFolder {
 
 /// Hostile strings a transcript may carry.
 enum Payloads {
-    static let script = "<script>document.title='PWNED-SCRIPT'</script>"
-    static let attribute = "\"><img src=x onerror=document.title='PWNED-ONERROR'>"
-    static let closer = "</pre></details></section><script>document.title='PWNED-CLOSE'</script>"
+    /// Each would set a class on the page's root that no file contains literally: only running script can.
+    static let script = "<script>document.documentElement.className='pwned'+'-by-script'</script>"
+    static let attribute = "\"><img src=x onerror=document.documentElement.className='pwned'+'-by-onerror'>"
+    static let closer = "</pre></details></section><script>document.documentElement.className='pwned'+'-by-closer'</script>"
+    /// What running any of them would leave in the DOM.
+    static let marker = "pwned-by-"
     static let all = [script, attribute, closer]
     /// A 1×1 PNG.
     static let pngBase64 =

@@ -26,7 +26,7 @@ public enum ExportText {
     public static func cost(_ value: Double?) -> String {
         guard let value else { return "—" }
         if value == 0 { return "$0" }
-        if value < 0.01 { return String(format: "$%.4f", value) }
+        if value < 1 { return String(format: "$%.4f", value) }
         return String(format: "$%.2f", value)
     }
 
@@ -100,9 +100,22 @@ public enum ExportText {
         }
     }
 
-    /// A JSON value on one line, cut to `limit` characters with `…`.
+    /// A JSON value on one line with sorted keys, cut to `limit` characters with `…`.
     public static func oneLine(_ value: JSONValue, limit: Int) -> String {
-        truncate(String(decoding: value.serialized(), as: UTF8.self), limit: limit)
+        truncate(compactJSON(value), limit: limit)
+    }
+
+    /// A JSON value on one line with sorted keys (stable from run to run).
+    public static func compactJSON(_ value: JSONValue) -> String {
+        switch value {
+        case .array(let items): return "[" + items.map(compactJSON).joined(separator: ",") + "]"
+        case .object(let members):
+            return "{"
+                + members.keys.sorted().map {
+                    String(decoding: JSONValue.string($0).serialized(), as: UTF8.self) + ":" + compactJSON(members[$0]!)
+                }.joined(separator: ",") + "}"
+        default: return String(decoding: value.serialized(), as: UTF8.self)
+        }
     }
 
     /// `text` on one line (line breaks become spaces), cut to `limit` characters with `…`.
@@ -118,7 +131,7 @@ public enum ExportText {
             switch block.kind {
             case .text, .thinking: return block.text
             case .toolResult: return plainText(block.content ?? [])
-            case .toolUse: return block.input.map { String(decoding: $0.serialized(), as: UTF8.self) }
+            case .toolUse: return block.input.map(compactJSON)
             default: return nil
             }
         }.joined(separator: "\n")

@@ -56,6 +56,12 @@ public struct SessionDocument: Sendable, Hashable, Codable {
     /// Lines or frames that could not be read and were left out.
     public var skippedLineCount: Int
 
+    private enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", sessionID = "session_id", origin, title, projectPath = "project_path"
+        case model, tag, startedAt = "started_at", lastActivity = "last_activity", usage, entries
+        case skippedLineCount = "skipped_line_count"
+    }
+
     /// Creates a document.
     public init(
         sessionID: String, origin: Origin, title: String? = nil, projectPath: String? = nil, model: String? = nil,
@@ -92,6 +98,13 @@ public struct SessionDocument: Sendable, Hashable, Codable {
         public var costUSD: Double?
         /// Wall time in milliseconds, when known.
         public var durationMilliseconds: Int?
+
+        private enum CodingKeys: String, CodingKey {
+            case turns, inputTokens = "input_tokens", outputTokens = "output_tokens"
+            case cacheCreationInputTokens = "cache_creation_input_tokens"
+            case cacheReadInputTokens = "cache_read_input_tokens", costUSD = "cost_usd"
+            case durationMilliseconds = "duration_milliseconds"
+        }
 
         /// Creates usage figures.
         public init(
@@ -141,6 +154,10 @@ public struct SessionDocument: Sendable, Hashable, Codable {
         public var turn: Usage?
         /// For ``Role/turnEnd``: whether the turn ended in an error.
         public var isError: Bool?
+
+        private enum CodingKeys: String, CodingKey {
+            case role, uuid, timestamp, model, blocks, usage, turn, isError = "is_error"
+        }
 
         /// Creates an entry.
         public init(
@@ -207,6 +224,11 @@ public struct SessionDocument: Sendable, Hashable, Codable {
         public var raw: JSONValue?
         /// The original `type` of an ``Kind/other`` block.
         public var type: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case kind, text, toolUseID = "tool_use_id", name, input, content, isError = "is_error"
+            case mediaType = "media_type", data, url, raw, type
+        }
 
         /// Creates a block.
         public init(

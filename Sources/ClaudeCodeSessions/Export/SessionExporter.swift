@@ -349,6 +349,20 @@ public enum SessionExporter {
         (try? Array(jsonEncoder().encode(document))) ?? Array("{}".utf8)
     }
 
+    /// A decoder for what ``json(_:)`` writes.
+    public static func jsonDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = StoreTimestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "invalid ISO-8601 date")
+            }
+            return date
+        }
+        return decoder
+    }
+
     /// The encoder the JSON format uses (snake-case keys, ISO-8601 dates with milliseconds).
     public static func jsonEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
