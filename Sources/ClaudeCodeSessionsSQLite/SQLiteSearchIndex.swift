@@ -136,8 +136,11 @@ public final class SQLiteSearchIndex: Sendable {
                 }
                 for (id, fingerprint, document) in updates {
                     try db.execute(
-                        sql: "INSERT INTO indexed_sessions (session_id, fingerprint, title, last_activity) VALUES (?, ?, ?, ?)",
-                        arguments: [id, fingerprint, document.displayTitle, document.lastActivity?.timeIntervalSince1970])
+                        sql:
+                            "INSERT INTO indexed_sessions (session_id, fingerprint, title, last_activity) VALUES (?, ?, ?, ?)",
+                        arguments: [
+                            id, fingerprint, document.displayTitle, document.lastActivity?.timeIntervalSince1970,
+                        ])
                     for passage in SessionSearch.passages(of: document) {
                         try db.execute(
                             sql: "INSERT INTO passages (session_id, field, entry_index, text) VALUES (?, ?, ?, ?)",
@@ -154,7 +157,9 @@ public final class SQLiteSearchIndex: Sendable {
     /// The ids of every indexed session.
     public func indexedSessionIDs() async throws(SessionStoreError) -> Set<String> {
         do {
-            return Set(try await database.read { db in try String.fetchAll(db, sql: "SELECT session_id FROM indexed_sessions") })
+            return Set(
+                try await database.read { db in try String.fetchAll(db, sql: "SELECT session_id FROM indexed_sessions")
+                })
         } catch {
             throw SessionStoreError(.backendFailure, reason: "cannot read the search index: \(error)")
         }
@@ -246,7 +251,8 @@ public final class SQLiteSearchIndex: Sendable {
                 var start = passage.text.startIndex
                 while start < passage.text.endIndex,
                     let range = passage.text.range(
-                        of: term, options: [.caseInsensitive, .diacriticInsensitive], range: start..<passage.text.endIndex)
+                        of: term, options: [.caseInsensitive, .diacriticInsensitive],
+                        range: start..<passage.text.endIndex)
                 {
                     ranges.append(range)
                     start = range.upperBound

@@ -68,7 +68,8 @@ protocol SessionBackend: Sendable {
 
 func exportFailure(_ error: SessionExportError) -> ToolError {
     switch error.code {
-    case .sessionNotFound: return ToolError(ExitStatus.nothingFound, "\(error); run `claude-sessions list` to see the ids")
+    case .sessionNotFound:
+        return ToolError(ExitStatus.nothingFound, "\(error); run `claude-sessions list` to see the ids")
     case .unreadable: return ToolError(ExitStatus.unreadable, "\(error); check the file's permissions and type")
     case .storeFailure: return ToolError(ExitStatus.failure, "\(error)")
     }
@@ -234,7 +235,8 @@ struct StoreBackend: SessionBackend {
                     sessions.append(
                         ListedSession(
                             id: info.sessionID, title: info.customTitle ?? info.firstPrompt ?? info.summary,
-                            project: info.cwd, lastActivity: Date(timeIntervalSince1970: Double(info.lastModified) / 1000),
+                            project: info.cwd,
+                            lastActivity: Date(timeIntervalSince1970: Double(info.lastModified) / 1000),
                             tag: info.tag, projectKey: key, fingerprint: "\(info.lastModified)"))
                 }
             }

@@ -68,7 +68,9 @@ struct Tool: AsyncParsableCommand {
 }
 
 struct SourceOptions: ParsableArguments {
-    @Option(name: .customLong("config-dir"), help: "The CLI's configuration directory (default $CLAUDE_CONFIG_DIR or ~/.claude).")
+    @Option(
+        name: .customLong("config-dir"),
+        help: "The CLI's configuration directory (default $CLAUDE_CONFIG_DIR or ~/.claude).")
     var configDir: String?
 
     @Option(
@@ -77,7 +79,9 @@ struct SourceOptions: ParsableArguments {
             "Read SessionPersistentClient records (--records alone: ~/.claude_sdk/sessions).", valueName: "DIR"))
     var records: String?
 
-    @Option(name: .customLong("store"), help: ArgumentHelp("Read a session store: sqlite:PATH or files:DIR.", valueName: "STORE"))
+    @Option(
+        name: .customLong("store"),
+        help: ArgumentHelp("Read a session store: sqlite:PATH or files:DIR.", valueName: "STORE"))
     var store: String?
 
     func backend() throws(ToolError) -> any SessionBackend {
@@ -105,7 +109,8 @@ func resolve(_ prefix: String, in listing: Listing, backend: any SessionBackend)
         throw ToolError(ExitStatus.unreadable, "cannot read session \(problem.sessionID ?? prefix): \(problem.message)")
     }
     throw ToolError(
-        ExitStatus.nothingFound, "no session matches '\(prefix)' in \(backend.label); run `claude-sessions list` to see the ids")
+        ExitStatus.nothingFound,
+        "no session matches '\(prefix)' in \(backend.label); run `claude-sessions list` to see the ids")
 }
 
 func resolveAll(_ prefixes: [String], backend: any SessionBackend) async throws(ToolError) -> [ListedSession] {
@@ -226,7 +231,8 @@ struct ListCommand: AsyncParsableCommand {
         }
         let rows = sessions.map {
             ListRow(
-                id: $0.id, title: $0.title, project: $0.project, lastActivity: $0.lastActivity, messages: $0.messageCount,
+                id: $0.id, title: $0.title, project: $0.project, lastActivity: $0.lastActivity,
+                messages: $0.messageCount,
                 tokens: $0.tokens, costUSD: $0.costUSD, tag: $0.tag)
         }
         if json {
@@ -332,8 +338,9 @@ struct ExportCommand: AsyncParsableCommand {
                 Terminal.write(data + Data("\n".utf8))
             case .markdown:
                 Terminal.write(
-                    Data(exports.map { String(decoding: SessionExporter.render($0, as: .markdown), as: UTF8.self) }
-                        .joined(separator: "\n---\n\n").utf8))
+                    Data(
+                        exports.map { String(decoding: SessionExporter.render($0, as: .markdown), as: UTF8.self) }
+                            .joined(separator: "\n---\n\n").utf8))
             case .jsonl:
                 for export in exports { Terminal.write(Data(export.jsonLines)) }
             }
@@ -389,7 +396,8 @@ struct SearchCommand: AsyncParsableCommand {
             let listing = try await backend.list(project: project.map(expandTilde))
             let (loaded, failures) = await loadAll(listing.sessions, backend: backend)
             if !failures.isEmpty || !listing.problems.isEmpty {
-                Terminal.warn("\(failures.count + listing.problems.count) session(s) could not be read and were not searched")
+                Terminal.warn(
+                    "\(failures.count + listing.problems.count) session(s) could not be read and were not searched")
             }
             hits = SessionSearch.search(text, in: loaded.map(\.1.document), limit: limit)
         }
@@ -400,9 +408,13 @@ struct SearchCommand: AsyncParsableCommand {
             let style = Terminal.Style(enabled: Terminal.colorEnabled(fileDescriptor: 1))
             var out = ""
             for hit in hits {
-                out += style.bold(String(hit.sessionID.prefix(8))) + "  " + Terminal.clean(ExportText.truncate(hit.title, limit: 60))
-                out += style.dim("  (\(hit.matchCount) match\(hit.matchCount == 1 ? "" : "es")"
-                    + (hit.lastActivity.map { ", " + ExportText.short($0) } ?? "") + ")") + "\n"
+                out +=
+                    style.bold(String(hit.sessionID.prefix(8))) + "  "
+                    + Terminal.clean(ExportText.truncate(hit.title, limit: 60))
+                out +=
+                    style.dim(
+                        "  (\(hit.matchCount) match\(hit.matchCount == 1 ? "" : "es")"
+                            + (hit.lastActivity.map { ", " + ExportText.short($0) } ?? "") + ")") + "\n"
                 for snippet in hit.snippets {
                     let marked = snippet.parts.map {
                         $0.match ? style.highlight(Terminal.clean($0.text)) : Terminal.clean($0.text)
@@ -441,7 +453,8 @@ extension SearchCommand {
             throw ToolError(ExitStatus.failure, "cannot update the index \(indexPath): \(error)")
         }
         if !report.failed.isEmpty || !all.problems.isEmpty {
-            Terminal.warn("\(report.failed.count + all.problems.count) session(s) could not be read and were not indexed")
+            Terminal.warn(
+                "\(report.failed.count + all.problems.count) session(s) could not be read and were not indexed")
         }
         var only: Set<String>?
         if let project {

@@ -58,10 +58,13 @@ struct StatsCommand: AsyncParsableCommand, ToolCommand {
         }
         let style = Terminal.Style(enabled: Terminal.colorEnabled(fileDescriptor: 1))
         var out = style.bold("\(report.sessions) sessions, \(ExportText.count(report.messages)) messages") + "\n"
-        out += "tokens: \(ExportText.count(report.inputTokens)) input, \(ExportText.count(report.outputTokens)) output, "
+        out +=
+            "tokens: \(ExportText.count(report.inputTokens)) input, \(ExportText.count(report.outputTokens)) output, "
         out += "\(ExportText.count(report.cacheReadInputTokens)) cache read, "
         out += "\(ExportText.count(report.cacheCreationInputTokens)) cache write\n"
-        if let cost = report.costUSD { out += "cost: \(ExportText.cost(cost))\(report.turns.map { " over \($0) turns" } ?? "")\n" }
+        if let cost = report.costUSD {
+            out += "cost: \(ExportText.cost(cost))\(report.turns.map { " over \($0) turns" } ?? "")\n"
+        }
         if let first = report.first, let last = report.last {
             out += "from \(ExportText.short(first)) to \(ExportText.short(last))\n"
         }

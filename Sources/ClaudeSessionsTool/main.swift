@@ -23,8 +23,10 @@ func normalizeArguments(_ arguments: [String]) -> [String] {
         if argument == "--records" {
             let next = index + 1 < arguments.count ? arguments[index + 1] : nil
             var isDirectory: ObjCBool = false
-            if let next, next.hasPrefix("sqlite:")
-                || (FileManager.default.fileExists(atPath: next, isDirectory: &isDirectory) && isDirectory.boolValue)
+            if let next,
+                next.hasPrefix("sqlite:")
+                    || (FileManager.default.fileExists(atPath: next, isDirectory: &isDirectory)
+                        && isDirectory.boolValue)
             {
                 result.append("--records=" + next)
                 index += 2

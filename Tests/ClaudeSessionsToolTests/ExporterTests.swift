@@ -93,7 +93,8 @@ struct ExporterTests {
         #expect(html.contains("<img alt=\"image\" src=\"data:image/png;base64,\(Payloads.pngBase64)\">"))
         #expect(!html.contains("image/svg"))
         // Strict policy, folded thinking and tools, both colour schemes, nothing external.
-        #expect(html.contains("http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'sha256-"))
+        #expect(
+            html.contains("http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'sha256-"))
         #expect(html.contains("<details class=\"thinking\"><summary>Thinking</summary>"))
         #expect(html.contains("<details class=\"tool\"><summary>Tool call <code>Bash&quot;&gt;&lt;img"))
         #expect(html.contains("<details class=\"result\"><summary>Tool result"))
@@ -114,7 +115,10 @@ struct ExporterTests {
         let style = String(html[styleStart..<styleEnd])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sys,hashlib,base64;print(base64.b64encode(hashlib.sha256(sys.stdin.buffer.read()).digest()).decode())"]
+        process.arguments = [
+            "python3", "-c",
+            "import sys,hashlib,base64;print(base64.b64encode(hashlib.sha256(sys.stdin.buffer.read()).digest()).decode())",
+        ]
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input
@@ -131,7 +135,8 @@ struct ExporterTests {
     @Test func recordsGetPerTurnCostFromTheLedger() throws {
         let id = try SessionID("rec-1")
         let start = Date(timeIntervalSince1970: 1_759_300_000)
-        func frame(_ direction: ConversationMessage.Direction, _ json: String, _ seconds: Double) -> ConversationMessage {
+        func frame(_ direction: ConversationMessage.Direction, _ json: String, _ seconds: Double) -> ConversationMessage
+        {
             ConversationMessage(direction: direction, rawJSON: json, timestamp: start.addingTimeInterval(seconds))
         }
         let history = [
@@ -192,7 +197,8 @@ struct ExporterTests {
         #expect(fromStore.jsonLines == fromFile.jsonLines)
         await #expect(throws: SessionExportError.self) {
             _ = try await SessionExporter.load(
-                sessionID: UUID().uuidString.lowercased(), library: StoreSessionLibrary(store: store, projectKey: "proj"))
+                sessionID: UUID().uuidString.lowercased(),
+                library: StoreSessionLibrary(store: store, projectKey: "proj"))
         }
     }
 }

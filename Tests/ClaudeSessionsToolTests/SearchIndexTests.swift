@@ -8,7 +8,9 @@ import Testing
 struct SearchIndexTests {
     /// Small documents with overlapping words, in several fields.
     static func documents() -> [SessionDocument] {
-        func doc(_ id: String, title: String?, prompt: String, reply: String, tool: String? = nil, result: String? = nil)
+        func doc(
+            _ id: String, title: String?, prompt: String, reply: String, tool: String? = nil, result: String? = nil
+        )
             -> SessionDocument
         {
             var entries = [
@@ -17,7 +19,8 @@ struct SearchIndexTests {
             ]
             if let tool {
                 entries[1].blocks.append(
-                    SessionDocument.Block(kind: .toolUse, toolUseID: "t", name: "Bash", input: ["command": .string(tool)]))
+                    SessionDocument.Block(
+                        kind: .toolUse, toolUseID: "t", name: "Bash", input: ["command": .string(tool)]))
             }
             if let result {
                 entries.append(

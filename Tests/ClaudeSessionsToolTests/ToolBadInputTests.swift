@@ -30,7 +30,9 @@ struct ToolBadInputTests {
         return Setup(folder: folder, config: config, good: good)
     }
 
-    func expectOneLine(_ run: ToolRun, status: Int32, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectOneLine(
+        _ run: ToolRun, status: Int32, containing text: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(run.status == status, "stderr: \(run.stderr)", sourceLocation: sourceLocation)
         let lines = run.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(run.stderr)", sourceLocation: sourceLocation)
@@ -143,7 +145,8 @@ struct ToolBadInputTests {
         let folder = try TemporaryFolder("escape")
         defer { folder.cleanup() }
         var builder = CLITranscriptBuilder(
-            configDirectory: folder.path + "/config", cwd: folder.path, sessionID: "eeeeeeee-0000-4000-8000-000000000005")
+            configDirectory: folder.path + "/config", cwd: folder.path,
+            sessionID: "eeeeeeee-0000-4000-8000-000000000005")
         builder.user("title \u{1B}]0;owned\u{07} \u{1B}[2J", seconds: 0)
         builder.assistant([["type": "text", "text": "reply \u{1B}[31mred"]], id: "m", seconds: 1)
         try builder.write()

@@ -126,8 +126,10 @@ struct ToolRealCLITests {
         defer { out.cleanup() }
         for format in ["md", "json", "jsonl", "html"] {
             let run = try runTool(
-                ["export", made.hostileID, "--format", format, "-o", out.path + "/s.\(format)", "--config-dir",
-                 made.configDirectory])
+                [
+                    "export", made.hostileID, "--format", format, "-o", out.path + "/s.\(format)", "--config-dir",
+                    made.configDirectory,
+                ])
             #expect(run.status == 0, "\(format): \(run.stderr)")
         }
         let library = ClaudeSessionLibrary(configDirectory: made.configDirectory)
@@ -183,7 +185,9 @@ struct ToolRealCLITests {
             #expect(found == expected, "query \(query)")
             #expect(run.status == (expected.isEmpty ? 1 : 0), "query \(query): \(run.stderr)")
             // The FTS5 index (built on the first query, then reused) agrees.
-            let indexed = try runTool(["search", query, "--json", "--index", indexPath, "--config-dir", made.configDirectory])
+            let indexed = try runTool([
+                "search", query, "--json", "--index", indexPath, "--config-dir", made.configDirectory,
+            ])
             let indexedHits = try #require(try indexed.json() as? [[String: Any]])
             #expect(Set(indexedHits.compactMap { $0["session_id"] as? String }) == expected, "indexed query \(query)")
             #expect(indexed.status == (expected.isEmpty ? 1 : 0), "indexed query \(query): \(indexed.stderr)")
@@ -245,7 +249,8 @@ struct ToolRealCLITests {
         let path = folder.path + "/sessions.sqlite"
         let store = try SQLiteSessionStore(path: path)
         for id in made.prompts.keys {
-            _ = try await importSession(id, into: store, directory: made.workDirectory, configDirectory: made.configDirectory)
+            _ = try await importSession(
+                id, into: store, directory: made.workDirectory, configDirectory: made.configDirectory)
         }
         let run = try runTool(["list", "--store", "sqlite:" + path, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -255,7 +260,8 @@ struct ToolRealCLITests {
         #expect(export.status == 0, "\(export.stderr)")
         let library = ClaudeSessionLibrary(configDirectory: made.configDirectory)
         let original = try Data(
-            contentsOf: URL(fileURLWithPath: try #require(try await library.transcript(sessionID: made.hostileID).path)))
+            contentsOf: URL(fileURLWithPath: try #require(try await library.transcript(sessionID: made.hostileID).path))
+        )
         #expect(export.stdout == original)
     }
 }

@@ -22,7 +22,8 @@ enum Payloads {
     /// Each would set a class on the page's root that no file contains literally: only running script can.
     static let script = "<script>document.documentElement.className='pwned'+'-by-script'</script>"
     static let attribute = "\"><img src=x onerror=document.documentElement.className='pwned'+'-by-onerror'>"
-    static let closer = "</pre></details></section><script>document.documentElement.className='pwned'+'-by-closer'</script>"
+    static let closer =
+        "</pre></details></section><script>document.documentElement.className='pwned'+'-by-closer'</script>"
     /// What running any of them would leave in the DOM.
     static let marker = "pwned-by-"
     static let all = [script, attribute, closer]

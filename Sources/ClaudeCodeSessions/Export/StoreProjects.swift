@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 extension FileSessionStore {
     /// The project keys that have a folder in this store, sorted (for tools that list every
     /// project, such as `claude-sessions --store files:DIR`).
@@ -44,9 +47,6 @@ extension FileSessionStore {
         return keys.sorted()
     }
 }
-
-import Dispatch
-import Foundation
 
 #if canImport(Glibc)
     import Glibc

@@ -202,8 +202,7 @@ public enum SessionSearch {
     static func ranges(of term: String, in text: String) -> [Range<String.Index>] {
         var found: [Range<String.Index>] = []
         var start = text.startIndex
-        while start < text.endIndex, let range = text.range(of: term, options: options, range: start..<text.endIndex)
-        {
+        while start < text.endIndex, let range = text.range(of: term, options: options, range: start..<text.endIndex) {
             found.append(range)
             start = range.upperBound > range.lowerBound ? range.upperBound : text.index(after: range.lowerBound)
         }
@@ -274,7 +273,9 @@ public enum SessionSearch {
         if start > text.startIndex { parts.append(Snippet.Part(text: "…", match: false)) }
         var cursor = start
         for range in sorted where range.lowerBound >= cursor && range.upperBound <= end {
-            if range.lowerBound > cursor { parts.append(Snippet.Part(text: flat(text[cursor..<range.lowerBound]), match: false)) }
+            if range.lowerBound > cursor {
+                parts.append(Snippet.Part(text: flat(text[cursor..<range.lowerBound]), match: false))
+            }
             parts.append(Snippet.Part(text: flat(text[range]), match: true))
             cursor = range.upperBound
         }
