@@ -46,6 +46,7 @@ struct Tool: AsyncParsableCommand {
               claude-sessions search "sqlite migration" --index ~/.claude_sdk/search.sqlite
               claude-sessions stats --since 30d
               claude-sessions prune --older-than 90d --archive ~/claude-archive --yes
+              claude-sessions import 3f2a --into sqlite:/var/db/sessions.sqlite
               claude-sessions list --records
               claude-sessions list --store sqlite:/var/db/sessions.sqlite
 
@@ -62,7 +63,7 @@ struct Tool: AsyncParsableCommand {
         version: ClaudeCodeVersion.sdk,
         subcommands: [
             ListCommand.self, ShowCommand.self, ExportCommand.self, SearchCommand.self, RenameCommand.self,
-            TagCommand.self, DeleteCommand.self, StatsCommand.self, PruneCommand.self,
+            TagCommand.self, DeleteCommand.self, StatsCommand.self, PruneCommand.self, ImportCommand.self,
         ]
     )
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClaudeCode
 import ClaudeCodeSessions
+import ClaudeCodeSessionsSQLite
 import Foundation
 
 // MARK: - stats
@@ -191,6 +192,62 @@ struct PruneCommand: AsyncParsableCommand, ToolCommand {
             }
             try await backend.delete(session)
             Terminal.write("deleted \(session.id)\n")
+        }
+    }
+}
+
+// MARK: - import
+
+struct ImportCommand: AsyncParsableCommand, ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Copy the CLI's transcripts into a session store.",
+        discussion: """
+            Reads sessions from the CLI's transcripts (--config-dir, else $CLAUDE_CONFIG_DIR or ~/.claude) and
+            appends them, with their subagents, to the store given by --into. Importing again stores nothing
+            twice. The sessions are then available with --store and resumable from the store.
+            """)
+
+    @Option(
+        name: .customLong("config-dir"),
+        help: "The CLI's configuration directory (default $CLAUDE_CONFIG_DIR or ~/.claude).")
+    var configDir: String?
+    @Option(help: ArgumentHelp("The store: sqlite:PATH (created if missing) or files:DIR.", valueName: "STORE"))
+    var into: String
+    @Argument(help: "Session ids or unique prefixes.") var ids: [String]
+
+    func execute() async throws { try await run() }
+
+    func validate() throws {
+        if ids.isEmpty { throw ValidationError("give at least one session id") }
+    }
+
+    func run() async throws {
+        let library = ClaudeSessionLibrary(configDirectory: configDir.map(expandTilde))
+        let backend = CLIBackend(library: library)
+        let sessions = try await resolveAll(ids, backend: backend)
+        let store: any SessionStore
+        if into.hasPrefix("sqlite:") {
+            let path = expandTilde(String(into.dropFirst("sqlite:".count)))
+            do {
+                store = try SQLiteSessionStore(path: path)
+            } catch {
+                throw ToolError(ExitStatus.failure, "cannot open or create \(path): \(error)")
+            }
+        } else if into.hasPrefix("files:") {
+            store = FileSessionStore(directory: expandTilde(String(into.dropFirst("files:".count))))
+        } else {
+            throw ToolError(ExitStatus.usage, "unknown store '\(into)'; use --into sqlite:PATH or --into files:DIR")
+        }
+        for session in sessions {
+            do {
+                let result = try await importSession(
+                    session.id, into: store, directory: session.project, configDirectory: library.configDirectory)
+                Terminal.write(
+                    "imported \(session.id) (\(result.entryCount) line(s) read)"
+                        + (result.subkeys.isEmpty ? "" : ", \(result.subkeys.count) subagent transcript(s)") + "\n")
+            } catch {
+                throw ToolError(ExitStatus.failure, "cannot import \(session.id): \(error)")
+            }
         }
     }
 }

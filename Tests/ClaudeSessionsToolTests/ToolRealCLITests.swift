@@ -247,11 +247,17 @@ struct ToolRealCLITests {
         let folder = try TemporaryFolder("sqlite")
         defer { folder.cleanup() }
         let path = folder.path + "/sessions.sqlite"
-        let store = try SQLiteSessionStore(path: path)
-        for id in made.prompts.keys {
-            _ = try await importSession(
-                id, into: store, directory: made.workDirectory, configDirectory: made.configDirectory)
-        }
+        let imported = try runTool(
+            ["import"] + made.prompts.keys.map { String($0.prefix(8)) } + [
+                "--into", "sqlite:" + path, "--config-dir", made.configDirectory,
+            ])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.output.split(separator: "\n").count == made.prompts.count)
+        // Importing again stores nothing twice (the JSONL export below is still the file, byte for byte).
+        let again = try runTool([
+            "import", made.hostileID, "--into", "sqlite:" + path, "--config-dir", made.configDirectory,
+        ])
+        #expect(again.status == 0, "\(again.stderr)")
         let run = try runTool(["list", "--store", "sqlite:" + path, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let rows = try #require(try run.json() as? [[String: Any]])
