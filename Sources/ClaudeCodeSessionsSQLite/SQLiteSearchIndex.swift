@@ -60,6 +60,10 @@ public final class SQLiteSearchIndex: Sendable {
     /// The database.
     public let database: DatabaseQueue
 
+    static let layoutVersion = 2
+    /// Rowids reserved per session (passages beyond this many are not indexed).
+    static let passagesPerSlot: Int64 = 1 << 24
+
     /// Opens or creates the index at `path`.
     ///
     /// - Throws: ``SessionStoreError`` when the file cannot be opened or SQLite lacks FTS5's trigram tokenizer.
@@ -67,10 +71,19 @@ public final class SQLiteSearchIndex: Sendable {
         do {
             database = try DatabaseQueue(path: path)
             try database.write { db in
+                // The index is a cache: a file of another layout is rebuilt.
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                if version != Self.layoutVersion {
+                    try db.execute(sql: "DROP TABLE IF EXISTS indexed_sessions; DROP TABLE IF EXISTS passages")
+                    try db.execute(sql: "PRAGMA user_version = \(Self.layoutVersion)")
+                }
+                // A session's passages have the rowids slot * passagesPerSlot + 0, 1, 2, …, so that
+                // they are found and deleted by rowid range rather than by scanning the whole table.
                 try db.execute(
                     sql: """
                         CREATE TABLE IF NOT EXISTS indexed_sessions (
                             session_id TEXT PRIMARY KEY,
+                            slot INTEGER NOT NULL UNIQUE,
                             fingerprint TEXT NOT NULL,
                             title TEXT NOT NULL,
                             last_activity REAL
@@ -131,20 +144,37 @@ public final class SQLiteSearchIndex: Sendable {
         do {
             try await database.write { db in
                 for id in removed + updates.map(\.0) {
-                    try db.execute(sql: "DELETE FROM passages WHERE session_id = ?", arguments: [id])
+                    guard
+                        let slot = try Int64.fetchOne(
+                            db, sql: "SELECT slot FROM indexed_sessions WHERE session_id = ?", arguments: [id])
+                    else { continue }
+                    try db.execute(
+                        sql: "DELETE FROM passages WHERE rowid >= ? AND rowid < ?",
+                        arguments: [slot * Self.passagesPerSlot, (slot + 1) * Self.passagesPerSlot])
                     try db.execute(sql: "DELETE FROM indexed_sessions WHERE session_id = ?", arguments: [id])
                 }
+                var next = (try Int64.fetchOne(db, sql: "SELECT max(slot) FROM indexed_sessions") ?? -1) + 1
                 for (id, fingerprint, document) in updates {
+                    let slot = next
+                    next += 1
                     try db.execute(
-                        sql:
-                            "INSERT INTO indexed_sessions (session_id, fingerprint, title, last_activity) VALUES (?, ?, ?, ?)",
+                        sql: """
+                            INSERT INTO indexed_sessions (session_id, slot, fingerprint, title, last_activity)
+                            VALUES (?, ?, ?, ?, ?)
+                            """,
                         arguments: [
-                            id, fingerprint, document.displayTitle, document.lastActivity?.timeIntervalSince1970,
+                            id, slot, fingerprint, document.displayTitle, document.lastActivity?.timeIntervalSince1970,
                         ])
-                    for passage in SessionSearch.passages(of: document) {
+                    for (offset, passage) in SessionSearch.passages(of: document).prefix(Int(Self.passagesPerSlot))
+                        .enumerated()
+                    {
                         try db.execute(
-                            sql: "INSERT INTO passages (session_id, field, entry_index, text) VALUES (?, ?, ?, ?)",
-                            arguments: [id, passage.field.rawValue, passage.entryIndex, passage.text])
+                            sql:
+                                "INSERT INTO passages (rowid, session_id, field, entry_index, text) VALUES (?, ?, ?, ?, ?)",
+                            arguments: [
+                                slot * Self.passagesPerSlot + Int64(offset), id, passage.field.rawValue,
+                                passage.entryIndex, passage.text,
+                            ])
                     }
                 }
             }
@@ -240,8 +270,13 @@ public final class SQLiteSearchIndex: Sendable {
 
     /// Up to three passages of a session holding a term, with matches marked as ``SessionSearch`` marks them.
     static func snippets(_ db: Database, sessionID: String, terms: [String]) throws -> [SessionSearch.Snippet] {
+        guard
+            let slot = try Int64.fetchOne(
+                db, sql: "SELECT slot FROM indexed_sessions WHERE session_id = ?", arguments: [sessionID])
+        else { return [] }
         let rows = try Row.fetchAll(
-            db, sql: "SELECT field, entry_index, text FROM passages WHERE session_id = ?", arguments: [sessionID])
+            db, sql: "SELECT field, entry_index, text FROM passages WHERE rowid >= ? AND rowid < ?",
+            arguments: [slot * passagesPerSlot, (slot + 1) * passagesPerSlot])
         var snippets: [(Double, SessionSearch.Snippet)] = []
         for row in rows {
             let passage = SessionSearch.Passage(
