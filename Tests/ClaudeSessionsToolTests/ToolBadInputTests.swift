@@ -141,6 +141,26 @@ struct ToolBadInputTests {
         #expect(!plain.output.contains("\u{1B}["))
     }
 
+    @Test func deleteAsksOnATerminalAndKeepsTheSessionWhenDeclined() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+        let setup = try setup("confirm")
+        defer { setup.folder.cleanup() }
+        let binary = try toolBinary()
+        let command = "\(binary) delete aaaaaaaa-0000-4000-8000-000000000001 --config-dir \(setup.config)"
+        let declined = try runTool(
+            ["-qec", command, "/dev/null"], environment: ["TERM": "xterm"], executable: "/usr/bin/script",
+            input: "n\n")
+        #expect(declined.status == 5, "\(declined.output)")
+        #expect(declined.output.contains("Delete 1 session(s)?"))
+        #expect(declined.output.contains("nothing deleted"))
+        #expect(FileManager.default.fileExists(atPath: setup.good.path))
+        let accepted = try runTool(
+            ["-qec", command, "/dev/null"], environment: ["TERM": "xterm"], executable: "/usr/bin/script",
+            input: "y\n")
+        #expect(accepted.status == 0, "\(accepted.output)")
+        #expect(!FileManager.default.fileExists(atPath: setup.good.path))
+    }
+
     @Test func escapeSequencesFromATranscriptDoNotReachTheTerminal() throws {
         let folder = try TemporaryFolder("escape")
         defer { folder.cleanup() }

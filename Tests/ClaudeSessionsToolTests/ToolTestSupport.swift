@@ -176,7 +176,9 @@ struct ToolRun {
 }
 
 /// Runs `claude-sessions` with `arguments`, no terminal, stdin from /dev/null.
-func runTool(_ arguments: [String], environment: [String: String] = [:], executable: String? = nil) throws -> ToolRun {
+func runTool(
+    _ arguments: [String], environment: [String: String] = [:], executable: String? = nil, input: String? = nil
+) throws -> ToolRun {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try executable ?? toolBinary())
     process.arguments = arguments
@@ -188,8 +190,17 @@ func runTool(_ arguments: [String], environment: [String: String] = [:], executa
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+    let stdin = Pipe()
+    if input != nil {
+        process.standardInput = stdin
+    } else {
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+    }
     try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try? stdin.fileHandleForWriting.close()
+    }
     // Read both pipes fully before waiting, so a large output cannot block the child.
     let group = DispatchGroup()
     nonisolated(unsafe) var errData = Data()
