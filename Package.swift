@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "permission-callback", targets: ["PermissionCallbackExample"]),
         .executable(name: "hooks", targets: ["HooksExample"]),
         .executable(name: "in-process-tools", targets: ["InProcessToolsExample"]),
+        .executable(name: "claude-sessions", targets: ["ClaudeSessionsTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -131,6 +133,14 @@ let package = Package(
             path: "Examples/ExampleSupport"
         ),
         .executableTarget(name: "ClientBenchmark", dependencies: ["ClaudeCode"]),
+        // `claude-sessions`: list, show, export, search, rename, tag and delete sessions from the command line.
+        .executableTarget(
+            name: "ClaudeSessionsTool",
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "SimplePersistExample",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
@@ -166,6 +176,13 @@ let package = Package(
             dependencies: [
                 "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "PersistentSessionRunner", "SimplePersistExample",
             ]),
+        // The exporter, the search and the `claude-sessions` tool (end to end, on real-CLI transcripts).
+        .testTarget(
+            name: "ClaudeSessionsToolTests",
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeTesting", "ClaudeSessionsTool",
+            ]
+        ),
         .testTarget(
             name: "ClaudeCodeSessionsTests",
             dependencies: [

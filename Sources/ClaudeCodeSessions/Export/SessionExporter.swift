@@ -1,0 +1,385 @@
+public import ClaudeCode
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// The formats ``SessionExporter`` writes.
+public enum SessionExportFormat: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Markdown: headings per message, tool calls and results in fenced code blocks.
+    case markdown = "md"
+    /// One JSON document: ``SessionDocument`` encoded with snake-case keys and ISO-8601 dates.
+    case json
+    /// The source's lines byte for byte: the CLI's transcript lines, or a record's frames.
+    case jsonl
+    /// One self-contained HTML page (no scripts, no external resources, a strict
+    /// Content-Security-Policy; everything from the transcript escaped).
+    case html
+
+    /// The usual file extension.
+    public var fileExtension: String { rawValue }
+}
+
+/// A session ready to export: its ``SessionDocument`` and its source lines.
+public struct SessionExport: Sendable, Hashable {
+    /// The conversation as one typed document.
+    public var document: SessionDocument
+    /// The source's lines byte for byte, each ending in a line feed: the CLI's transcript
+    /// file (or the store's entries), or a record's frames in order.
+    public var jsonLines: [UInt8]
+    /// The file read, when there is one.
+    public var sourcePath: String?
+
+    /// Creates an export.
+    public init(document: SessionDocument, jsonLines: [UInt8], sourcePath: String? = nil) {
+        self.document = document
+        self.jsonLines = jsonLines
+        self.sourcePath = sourcePath
+    }
+}
+
+/// Why a session could not be loaded for export.
+///
+/// The description names the session or path, never transcript content.
+public struct SessionExportError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kind of failure.
+    public enum Code: Sendable, Hashable {
+        /// No such session.
+        case sessionNotFound
+        /// The session's file exists but cannot be read (`errno` says why).
+        case unreadable(errno: Int32)
+        /// The store failed.
+        case storeFailure
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// The session or path concerned.
+    public var subject: String
+    /// More detail (a store error's description), when there is some.
+    public var reason: String?
+
+    /// Creates an error.
+    public init(_ code: Code, subject: String, reason: String? = nil) {
+        self.code = code
+        self.subject = subject
+        self.reason = reason
+    }
+
+    public var description: String {
+        switch code {
+        case .sessionNotFound: return "session \(subject) not found"
+        case .unreadable(let code): return "cannot read \(subject): \(String(cString: strerror(code)))"
+        case .storeFailure: return "store failure for \(subject)" + (reason.map { ": \($0)" } ?? "")
+        }
+    }
+}
+
+/// Loads sessions from any persistence into a ``SessionExport`` and renders them as Markdown,
+/// JSON, JSON Lines or HTML.
+///
+/// ```swift
+/// let library = ClaudeSessionLibrary()
+/// let export = try await SessionExporter.load(sessionID: id, library: library)
+/// try Data(SessionExporter.render(export, as: .html)).write(to: url)
+/// ```
+public enum SessionExporter {
+    // MARK: - Loading
+
+    /// Loads one of the CLI's own sessions (``ClaudeSessionLibrary``): its conversation as the
+    /// library rebuilds it, timestamps from the transcript, and the transcript's bytes.
+    ///
+    /// - Parameters:
+    ///   - sessionID: The session's UUID.
+    ///   - library: The library over the CLI's configuration directory.
+    ///   - directory: The project directory, or `nil` to search all projects.
+    /// - Throws: ``SessionExportError`` when the session is not found or its file cannot be read.
+    public static func load(sessionID: String, library: ClaudeSessionLibrary, directory: String? = nil)
+        async throws(SessionExportError) -> SessionExport
+    {
+        let transcript: CLISessionTranscript
+        let info: CLISessionInfo?
+        do {
+            transcript = try await library.transcript(sessionID: sessionID, directory: directory)
+            info = try await library.sessionInfo(id: sessionID, directory: directory)
+        } catch {
+            throw SessionExportError(.storeFailure, subject: sessionID, reason: "cancelled")
+        }
+        guard let path = transcript.path else {
+            if TextRules.isUUID(sessionID), let location = library.locate(sessionID: sessionID, directory: directory) {
+                do {
+                    _ = try POSIX.readFile(location.path)
+                } catch {
+                    throw SessionExportError(.unreadable(errno: error.code), subject: location.path)
+                }
+            }
+            throw SessionExportError(.sessionNotFound, subject: sessionID)
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try POSIX.readFile(path)
+        } catch {
+            throw SessionExportError(.unreadable(errno: error.code), subject: path)
+        }
+        var document = transcriptDocument(
+            sessionID: sessionID, origin: .cliTranscript, messages: transcript.messages, lines: bytes, info: info)
+        document.skippedLineCount = transcript.corruptLineCount
+        return SessionExport(document: document, jsonLines: bytes, sourcePath: path)
+    }
+
+    /// Loads a session from a ``SessionStore`` (``StoreSessionLibrary``).
+    ///
+    /// - Parameters:
+    ///   - sessionID: The session's UUID.
+    ///   - library: The library over the store (with a fixed project key, or keyed by `directory`).
+    ///   - directory: The project directory when the library derives keys from it.
+    /// - Throws: ``SessionExportError`` when the session is not found or the store fails.
+    public static func load(sessionID: String, library: StoreSessionLibrary, directory: String? = nil)
+        async throws(SessionExportError) -> SessionExport
+    {
+        let entries: [SessionStoreEntry]
+        let messages: [CLISessionMessage]
+        let info: CLISessionInfo?
+        do {
+            guard let loaded = try await library.store.load(library.key(sessionID: sessionID, directory: directory)),
+                !loaded.isEmpty
+            else {
+                throw SessionExportError(.sessionNotFound, subject: sessionID)
+            }
+            entries = loaded
+            messages = try await library.messages(sessionID: sessionID, directory: directory)
+            info = try await library.sessionInfo(id: sessionID, directory: directory)
+        } catch let error as SessionExportError {
+            throw error
+        } catch {
+            throw SessionExportError(.storeFailure, subject: sessionID, reason: "\(error)")
+        }
+        let bytes = StoreSessionLibrary.jsonLines(entries)
+        let document = transcriptDocument(
+            sessionID: sessionID, origin: .store, messages: messages, lines: bytes, info: info)
+        return SessionExport(document: document, jsonLines: bytes)
+    }
+
+    /// Loads a ``SessionPersistentClient`` record.
+    ///
+    /// - Throws: ``SessionExportError`` when the record is not found or the store fails.
+    public static func load(record id: SessionID, from store: any SessionRecordStore)
+        async throws(SessionExportError) -> SessionExport
+    {
+        do {
+            return export(record: try await store.loadRecord(id))
+        } catch {
+            if error.code == .sessionNotFound { throw SessionExportError(.sessionNotFound, subject: id.rawValue) }
+            throw SessionExportError(.storeFailure, subject: id.rawValue, reason: error.description)
+        }
+    }
+
+    /// A record as an export: prompts, replies, tool calls and results, and a turn end with
+    /// the turn's own cost and tokens (``SessionLedger``) after every result.
+    public static func export(record data: SessionData) -> SessionExport {
+        var ledger = SessionLedger()
+        var fold = RecordSummaryFold()
+        var entries: [SessionDocument.Entry] = []
+        var lines: [UInt8] = []
+        var skipped = 0
+        var lastAssistantID: String?
+        var model: String?
+        for message in data.conversationHistory {
+            lines += message.rawJSON
+            lines.append(0x0A)
+            ledger.add(message)
+            fold.add(message)
+            if message.type == ConversationMessage.invalidType {
+                skipped += 1
+                continue
+            }
+            switch (message.direction, message.type) {
+            case (_, "user"):
+                guard let frame = try? JSONValue.parse(message.rawJSON) else { continue }
+                let blocks = SessionDocument.Block.blocks(from: frame["message"]?["content"])
+                guard !blocks.isEmpty else { continue }
+                entries.append(
+                    SessionDocument.Entry(
+                        role: .user, uuid: frame["uuid"]?.stringValue, timestamp: message.timestamp, blocks: blocks))
+                lastAssistantID = nil
+            case (.received, "assistant"):
+                guard let frame = try? JSONValue.parse(message.rawJSON) else { continue }
+                let body = frame["message"]
+                let blocks = SessionDocument.Block.blocks(from: body?["content"])
+                let id = body?["id"]?.stringValue
+                let entryModel = body?["model"]?.stringValue
+                if let entryModel, entryModel != "<synthetic>" { model = entryModel }
+                if let id, id == lastAssistantID, var last = entries.popLast() {
+                    last.blocks += blocks
+                    last.usage = usage(body?["usage"]) ?? last.usage
+                    entries.append(last)
+                } else {
+                    entries.append(
+                        SessionDocument.Entry(
+                            role: .assistant, uuid: frame["uuid"]?.stringValue, timestamp: message.timestamp,
+                            model: entryModel, blocks: blocks, usage: usage(body?["usage"])))
+                }
+                lastAssistantID = id
+            case (.received, "result"):
+                guard ledger.turns > 0, let turn = ledger.recentTurns.last, turn.date == message.timestamp else {
+                    continue
+                }
+                entries.append(
+                    SessionDocument.Entry(
+                        role: .turnEnd, uuid: turn.resultUUID, timestamp: message.timestamp,
+                        turn: SessionDocument.Usage(
+                            turns: 1, inputTokens: turn.totals.inputTokens, outputTokens: turn.totals.outputTokens,
+                            cacheCreationInputTokens: turn.totals.cacheCreationInputTokens,
+                            cacheReadInputTokens: turn.totals.cacheReadInputTokens, costUSD: turn.costUSD,
+                            durationMilliseconds: turn.durationMilliseconds),
+                        isError: turn.isError))
+                lastAssistantID = nil
+            default:
+                break
+            }
+        }
+        let totals = ledger.totals
+        let document = SessionDocument(
+            sessionID: data.sessionID.rawValue, origin: .record, title: fold.title,
+            projectPath: data.workingDirectory.isEmpty ? nil : data.workingDirectory, model: fold.model ?? model,
+            startedAt: data.startTime, lastActivity: data.lastActivity,
+            usage: SessionDocument.Usage(
+                turns: ledger.turns, inputTokens: totals.inputTokens, outputTokens: totals.outputTokens,
+                cacheCreationInputTokens: totals.cacheCreationInputTokens,
+                cacheReadInputTokens: totals.cacheReadInputTokens, costUSD: totals.costUSD,
+                durationMilliseconds: ledger.durationMilliseconds),
+            entries: entries, skippedLineCount: skipped)
+        return SessionExport(document: document, jsonLines: lines)
+    }
+
+    /// A transcript's messages (from the chain builder) with the timestamps of its lines.
+    static func transcriptDocument(
+        sessionID: String, origin: SessionDocument.Origin, messages: [CLISessionMessage], lines: [UInt8],
+        info: CLISessionInfo?
+    ) -> SessionDocument {
+        var timestamps: [String: Date] = [:]
+        var first: Date?
+        var last: Date?
+        for line in lines.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            guard case .object(let object)? = try? JSONValue.parse(Array(line)),
+                let stamp = object["timestamp"]?.stringValue, let date = StoreTimestamp.parse(stamp)
+            else { continue }
+            if let uuid = object["uuid"]?.stringValue { timestamps[uuid] = date }
+            if first == nil || date < first! { first = date }
+            if last == nil || date > last! { last = date }
+        }
+        var entries: [SessionDocument.Entry] = []
+        var lastAssistantID: String?
+        var counted: Set<String> = []
+        var totals = SessionDocument.Usage()
+        var model: String?
+        for message in messages {
+            let body = message.message
+            let blocks = SessionDocument.Block.blocks(from: body["content"])
+            switch message.type {
+            case .user:
+                guard !blocks.isEmpty else { continue }
+                entries.append(
+                    SessionDocument.Entry(
+                        role: .user, uuid: message.uuid, timestamp: timestamps[message.uuid], blocks: blocks))
+                lastAssistantID = nil
+            case .assistant:
+                let id = body["id"]?.stringValue
+                let entryModel = body["model"]?.stringValue
+                if let entryModel, entryModel != "<synthetic>" { model = entryModel }
+                let used = usage(body["usage"])
+                if let used, counted.insert(id ?? message.uuid).inserted {
+                    totals.inputTokens += used.inputTokens
+                    totals.outputTokens += used.outputTokens
+                    totals.cacheCreationInputTokens += used.cacheCreationInputTokens
+                    totals.cacheReadInputTokens += used.cacheReadInputTokens
+                }
+                if let id, id == lastAssistantID, var previous = entries.popLast() {
+                    previous.blocks += blocks
+                    previous.usage = used ?? previous.usage
+                    entries.append(previous)
+                } else {
+                    entries.append(
+                        SessionDocument.Entry(
+                            role: .assistant, uuid: message.uuid, timestamp: timestamps[message.uuid],
+                            model: entryModel, blocks: blocks, usage: used))
+                }
+                lastAssistantID = id
+            }
+        }
+        let created = info?.createdAt.map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        let modified = info.map { Date(timeIntervalSince1970: Double($0.lastModified) / 1000) }
+        return SessionDocument(
+            sessionID: sessionID, origin: origin, title: info?.customTitle ?? info?.firstPrompt,
+            projectPath: info?.cwd, model: model, tag: info?.tag, startedAt: created ?? first,
+            lastActivity: origin == .cliTranscript ? (modified ?? last) : (last ?? modified), usage: totals,
+            entries: entries)
+    }
+
+    /// A Messages API `usage` object's tokens.
+    static func usage(_ value: JSONValue?) -> SessionDocument.Usage? {
+        guard let value, case .object = value else { return nil }
+        return SessionDocument.Usage(
+            inputTokens: value["input_tokens"]?.intValue ?? 0, outputTokens: value["output_tokens"]?.intValue ?? 0,
+            cacheCreationInputTokens: value["cache_creation_input_tokens"]?.intValue ?? 0,
+            cacheReadInputTokens: value["cache_read_input_tokens"]?.intValue ?? 0)
+    }
+
+    // MARK: - Rendering
+
+    /// Renders an export.
+    ///
+    /// - Parameters:
+    ///   - export: The session.
+    ///   - format: The format.
+    /// - Returns: The file's bytes (UTF-8).
+    public static func render(_ export: SessionExport, as format: SessionExportFormat) -> [UInt8] {
+        switch format {
+        case .jsonl: return export.jsonLines
+        case .json: return json(export.document)
+        case .markdown: return Array(MarkdownRenderer.render(export.document).utf8)
+        case .html: return Array(HTMLRenderer.render(export.document).utf8)
+        }
+    }
+
+    /// The document as JSON (sorted keys, ISO-8601 dates with milliseconds, pretty-printed).
+    public static func json(_ document: SessionDocument) -> [UInt8] {
+        (try? Array(jsonEncoder().encode(document))) ?? Array("{}".utf8)
+    }
+
+    /// A decoder for what ``json(_:)`` writes.
+    public static func jsonDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = StoreTimestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "invalid ISO-8601 date")
+            }
+            return date
+        }
+        return decoder
+    }
+
+    /// The encoder the JSON format uses (snake-case keys, ISO-8601 dates with milliseconds).
+    public static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(ExportText.iso(date))
+        }
+        return encoder
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif

@@ -1,0 +1,315 @@
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// Full-text search over sessions: titles, prompts, replies, thinking, tool inputs and tool
+/// results.
+///
+/// A session matches when every term of the query occurs in it (case- and diacritic-insensitive
+/// substring match; `"quoted words"` are one term). Hits are ranked by how often and where the
+/// terms occur (title, then prompts, replies, tool calls and results, then thinking), then by
+/// last activity, and carry highlighted snippets.
+///
+/// ```swift
+/// let hits = SessionSearch.search("migration sqlite", in: documents)
+/// for hit in hits { print(hit.sessionID, hit.snippets.first?.plainText ?? "") }
+/// ```
+public enum SessionSearch {
+    /// Where in a session a match was found.
+    public enum Field: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The session's title.
+        case title
+        /// A prompt the user typed.
+        case prompt
+        /// The assistant's text.
+        case reply
+        /// The assistant's thinking.
+        case thinking
+        /// A tool call's name and input.
+        case toolInput = "tool_input"
+        /// A tool's result.
+        case toolResult = "tool_result"
+
+        /// How much a match here counts in the ranking.
+        var weight: Double {
+            switch self {
+            case .title: 3
+            case .prompt: 2
+            case .reply: 1.5
+            case .toolInput, .toolResult: 1
+            case .thinking: 0.5
+            }
+        }
+    }
+
+    /// One piece of searchable text of a session.
+    public struct Passage: Sendable, Hashable {
+        /// Where it is.
+        public var field: Field
+        /// The index of its entry in ``SessionDocument/entries`` (`-1` for the title).
+        public var entryIndex: Int
+        /// The text.
+        public var text: String
+
+        /// Creates a passage.
+        public init(field: Field, entryIndex: Int, text: String) {
+            self.field = field
+            self.entryIndex = entryIndex
+            self.text = text
+        }
+    }
+
+    /// A snippet: a window of a passage with the matched terms marked.
+    public struct Snippet: Sendable, Hashable, Codable {
+        /// A run of text, matched or not.
+        public struct Part: Sendable, Hashable, Codable {
+            /// The text.
+            public var text: String
+            /// Whether it is a match of a query term.
+            public var match: Bool
+
+            /// Creates a part.
+            public init(text: String, match: Bool) {
+                self.text = text
+                self.match = match
+            }
+        }
+
+        /// Where the passage is.
+        public var field: Field
+        /// The index of its entry in ``SessionDocument/entries`` (`-1` for the title).
+        public var entryIndex: Int
+        /// The snippet's runs, in order.
+        public var parts: [Part]
+
+        /// Creates a snippet.
+        public init(field: Field, entryIndex: Int, parts: [Part]) {
+            self.field = field
+            self.entryIndex = entryIndex
+            self.parts = parts
+        }
+
+        /// The snippet's text without marks.
+        public var plainText: String { parts.map(\.text).joined() }
+
+        /// The snippet's text with matches between `open` and `close`.
+        public func marked(open: String, close: String) -> String {
+            parts.map { $0.match ? open + $0.text + close : $0.text }.joined()
+        }
+    }
+
+    /// One session that matches.
+    public struct Hit: Sendable, Hashable, Codable {
+        /// The session's id.
+        public var sessionID: String
+        /// Its title, else its first prompt.
+        public var title: String
+        /// Its project, when known.
+        public var projectPath: String?
+        /// Its last activity, when known.
+        public var lastActivity: Date?
+        /// The ranking score (higher first).
+        public var score: Double
+        /// How many matches in all.
+        public var matchCount: Int
+        /// Up to three snippets, best first.
+        public var snippets: [Snippet]
+
+        /// Creates a hit.
+        public init(
+            sessionID: String, title: String, projectPath: String?, lastActivity: Date?, score: Double,
+            matchCount: Int, snippets: [Snippet]
+        ) {
+            self.sessionID = sessionID
+            self.title = title
+            self.projectPath = projectPath
+            self.lastActivity = lastActivity
+            self.score = score
+            self.matchCount = matchCount
+            self.snippets = snippets
+        }
+    }
+
+    /// The terms of a query: words split on white space, `"quoted phrases"` kept whole, empty
+    /// terms dropped, duplicates (ignoring case) removed.
+    public static func terms(of query: String) -> [String] {
+        var terms: [String] = []
+        var current = ""
+        var quoted = false
+        func flush() {
+            let term = current.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !term.isEmpty, !terms.contains(where: { $0.caseInsensitiveCompare(term) == .orderedSame }) {
+                terms.append(term)
+            }
+            current = ""
+        }
+        for character in query {
+            if character == "\"" {
+                flush()
+                quoted.toggle()
+            } else if character.isWhitespace && !quoted {
+                flush()
+            } else {
+                current.append(character)
+            }
+        }
+        flush()
+        return terms
+    }
+
+    /// The searchable passages of a document.
+    public static func passages(of document: SessionDocument) -> [Passage] {
+        var passages: [Passage] = []
+        if let title = document.title, !title.isEmpty {
+            passages.append(Passage(field: .title, entryIndex: -1, text: title))
+        }
+        for (index, entry) in document.entries.enumerated() where entry.role != .turnEnd {
+            for block in entry.blocks { add(block, role: entry.role, index: index, to: &passages) }
+        }
+        return passages
+    }
+
+    private static func add(
+        _ block: SessionDocument.Block, role: SessionDocument.Role, index: Int, to passages: inout [Passage]
+    ) {
+        switch block.kind {
+        case .text:
+            guard let text = block.text, !text.isEmpty else { return }
+            passages.append(Passage(field: role == .user ? .prompt : .reply, entryIndex: index, text: text))
+        case .thinking:
+            guard let text = block.text, !text.isEmpty else { return }
+            passages.append(Passage(field: .thinking, entryIndex: index, text: text))
+        case .toolUse:
+            let input = block.input.map { ExportText.prettyJSON($0) } ?? ""
+            passages.append(Passage(field: .toolInput, entryIndex: index, text: (block.name ?? "") + " " + input))
+        case .toolResult:
+            let text = ExportText.plainText(block.content ?? [])
+            if !text.isEmpty { passages.append(Passage(field: .toolResult, entryIndex: index, text: text)) }
+        case .other:
+            if let raw = block.raw {
+                passages.append(Passage(field: .toolResult, entryIndex: index, text: ExportText.prettyJSON(raw)))
+            }
+        case .image, .redactedThinking:
+            return
+        }
+    }
+
+    static let options: String.CompareOptions = [.caseInsensitive, .diacriticInsensitive]
+
+    /// The ranges of `term` in `text`.
+    static func ranges(of term: String, in text: String) -> [Range<String.Index>] {
+        var found: [Range<String.Index>] = []
+        var start = text.startIndex
+        while start < text.endIndex, let range = text.range(of: term, options: options, range: start..<text.endIndex) {
+            found.append(range)
+            start = range.upperBound > range.lowerBound ? range.upperBound : text.index(after: range.lowerBound)
+        }
+        return found
+    }
+
+    /// Whether `document` holds every term (the plain definition a search index must agree with).
+    public static func matches(_ document: SessionDocument, terms: [String]) -> Bool {
+        guard !terms.isEmpty else { return false }
+        let passages = passages(of: document)
+        return terms.allSatisfy { term in
+            passages.contains { $0.text.range(of: term, options: options) != nil }
+        }
+    }
+
+    /// Scores one document; `nil` when a term is missing.
+    public static func hit(for document: SessionDocument, terms: [String], snippetLimit: Int = 3) -> Hit? {
+        guard !terms.isEmpty else { return nil }
+        let passages = passages(of: document)
+        var perTerm = [Bool](repeating: false, count: terms.count)
+        var score = 0.0
+        var total = 0
+        var scored: [(passage: Passage, ranges: [Range<String.Index>], weight: Double)] = []
+        for passage in passages {
+            var passageRanges: [Range<String.Index>] = []
+            var weight = 0.0
+            for (index, term) in terms.enumerated() {
+                let found = ranges(of: term, in: passage.text)
+                guard !found.isEmpty else { continue }
+                perTerm[index] = true
+                passageRanges += found
+                weight += passage.field.weight * (1 + log(Double(found.count)))
+            }
+            guard !passageRanges.isEmpty else { continue }
+            total += passageRanges.count
+            score += weight
+            scored.append((passage, passageRanges, weight))
+        }
+        guard perTerm.allSatisfy({ $0 }) else { return nil }
+        let best = scored.enumerated().sorted {
+            $0.element.weight != $1.element.weight ? $0.element.weight > $1.element.weight : $0.offset < $1.offset
+        }.prefix(snippetLimit)
+        let snippets = best.map { snippet($0.element.passage, ranges: $0.element.ranges) }
+        return Hit(
+            sessionID: document.sessionID, title: document.displayTitle, projectPath: document.projectPath,
+            lastActivity: document.lastActivity, score: (score * 1000).rounded() / 1000, matchCount: total,
+            snippets: snippets)
+    }
+
+    /// A snippet of `passage` around the first of `ranges`, with every range in it marked (for
+    /// indexes that find passages themselves, such as `SQLiteSearchIndex`).
+    public static func snippet(of passage: Passage, ranges: [Range<String.Index>]) -> Snippet {
+        snippet(passage, ranges: ranges)
+    }
+
+    /// A window of about `radius` characters around the first match, with every match in it marked.
+    static func snippet(_ passage: Passage, ranges: [Range<String.Index>], radius: Int = 60) -> Snippet {
+        let text = passage.text
+        let sorted = ranges.sorted { $0.lowerBound < $1.lowerBound }
+        let first = sorted[0]
+        let start = text.index(first.lowerBound, offsetBy: -radius, limitedBy: text.startIndex) ?? text.startIndex
+        let end = text.index(first.upperBound, offsetBy: radius * 2, limitedBy: text.endIndex) ?? text.endIndex
+        var parts: [Snippet.Part] = []
+        func flat(_ slice: Substring) -> String {
+            String(slice).replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+                .replacingOccurrences(of: "\t", with: " ")
+        }
+        if start > text.startIndex { parts.append(Snippet.Part(text: "…", match: false)) }
+        var cursor = start
+        for range in sorted where range.lowerBound >= cursor && range.upperBound <= end {
+            if range.lowerBound > cursor {
+                parts.append(Snippet.Part(text: flat(text[cursor..<range.lowerBound]), match: false))
+            }
+            parts.append(Snippet.Part(text: flat(text[range]), match: true))
+            cursor = range.upperBound
+        }
+        if cursor < end { parts.append(Snippet.Part(text: flat(text[cursor..<end]), match: false)) }
+        if end < text.endIndex { parts.append(Snippet.Part(text: "…", match: false)) }
+        return Snippet(field: passage.field, entryIndex: passage.entryIndex, parts: parts)
+    }
+
+    /// Searches documents by scanning them all.
+    ///
+    /// - Parameters:
+    ///   - query: The query (see ``terms(of:)``).
+    ///   - documents: The sessions.
+    ///   - limit: The most hits to return; `nil` for all.
+    /// - Returns: The matching sessions, best first.
+    public static func search(_ query: String, in documents: [SessionDocument], limit: Int? = nil) -> [Hit] {
+        let terms = terms(of: query)
+        var hits = documents.compactMap { hit(for: $0, terms: terms) }
+        hits.sort {
+            if $0.score != $1.score { return $0.score > $1.score }
+            let left = $0.lastActivity ?? .distantPast
+            let right = $1.lastActivity ?? .distantPast
+            if left != right { return left > right }
+            return $0.sessionID < $1.sessionID
+        }
+        if let limit, limit > 0, hits.count > limit { hits = Array(hits.prefix(limit)) }
+        return hits
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
