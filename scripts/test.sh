@@ -13,7 +13,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 # System packages (Debian). Only installs what is missing.
 need=()
-for pkg in python3-venv unzip libsqlite3-dev postgresql; do
+for pkg in python3-venv unzip libsqlite3-dev postgresql chromium strace; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -38,6 +38,8 @@ export CLAUDE_SDK_REQUIRE_REAL_CLI=1
 # So must the PostgreSQL backend's tests: they run against a throwaway server (below) and fail,
 # never skip, when it is not reachable.
 export CLAUDE_SDK_REQUIRE_POSTGRES=1
+# And the HTML export's browser check (Debian's chromium, installed above).
+export CLAUDE_SDK_REQUIRE_CHROMIUM=1
 
 log "building"
 mkdir -p .build
