@@ -14,6 +14,7 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
             case cliNotFound, cliNotExecutable, launchFailed, processExited, notConnected, alreadyConnected
             case transportClosed, writeFailed, controlTimeout, controlError, invalidOptions, invalidInput
             case cancelled, protocolViolation, initializeFailed, workingDirectoryNotFound, responseTimeout
+            case messageSpillFailed
         }
         fileprivate let value: Value
         public var description: String { value.rawValue }
@@ -54,6 +55,9 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
         /// ``ClaudeSDKClient/receiveResponse(timeout:)`` saw no result in time. The turn goes on in the
         /// CLI and the connection stays usable: interrupt it, or read on.
         public static let responseTimeout = Code(value: .responseTimeout)
+        /// Messages queued past ``ClaudeCodeOptions/messageMemoryBudget`` were written to a private
+        /// temporary file and could not be read back (an I/O error): the stream cannot go on in order.
+        public static let messageSpillFailed = Code(value: .messageSpillFailed)
     }
 
     /// What kind of failure this is.
