@@ -8,6 +8,7 @@
 #   LAG_US="10 50 1000" scripts/bench-client.sh   # lagging consumers (the default; LAG_US= skips them)
 #   LONG_LAG_US=10 LONG_PYTHON=1 ...        # the long run with a lagging consumer, and Python on it too
 #   RUNS=0 ...                              # skip the throughput runs
+#   SCRATCH_PATH=.build-release ...         # build in another scratch folder
 #
 # Each consumer reads every message's content (text lengths, tool inputs, tool results), so lazy decoding
 # gains nothing. Reported per implementation (median of the runs): messages/s and MB/s over the stream
@@ -34,9 +35,11 @@ mkdir -p "$work"
 log() { printf '==> %s\n' "$*" >&2; }
 
 log "building client-benchmark and fake-claude (release)"
-swift build -c release --product client-benchmark >/dev/null
-swift build -c release --product fake-claude >/dev/null
-bin=$(swift build -c release --show-bin-path)
+build=(swift build -c release)
+if [ -n "${SCRATCH_PATH:-}" ]; then build+=(--scratch-path "$SCRATCH_PATH"); fi
+"${build[@]}" --product client-benchmark >/dev/null
+"${build[@]}" --product fake-claude >/dev/null
+bin=$("${build[@]}" --show-bin-path)
 fake="$bin/fake-claude"
 
 log "setting up the Python reference SDK"

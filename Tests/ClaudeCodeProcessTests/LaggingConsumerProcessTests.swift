@@ -106,7 +106,8 @@ struct LaggingConsumerProcessTests {
         let every = 3_000
         try await ProcessHarness.run { harness in
             let permissions = PermissionLog()
-            let client = harness.client(options(harness, frames: frames, permissionEvery: every, permissions: permissions))
+            let client = harness.client(
+                options(harness, frames: frames, permissionEvery: every, permissions: permissions))
             try await client.connect()
             try await client.query("flood")
             let progress = Atomic<Int>(0)
@@ -150,7 +151,8 @@ struct LaggingConsumerProcessTests {
         let every = 4_000
         try await ProcessHarness.run { harness in
             let permissions = PermissionLog()
-            let client = harness.client(options(harness, frames: frames, permissionEvery: every, permissions: permissions))
+            let client = harness.client(
+                options(harness, frames: frames, permissionEvery: every, permissions: permissions))
             try await client.connect()
             try await client.query("flood")
             var received = Received()

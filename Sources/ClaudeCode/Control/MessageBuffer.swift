@@ -167,8 +167,10 @@ final class MessageBuffer: Sendable {
                     spill.append(element)
                     state.spilledMessages += 1
                 } else if queued > 0, queued &+ cost > memoryBudget {
-                    let spill = state.spill ?? MessageSpill(
-                        directory: spillDirectory, memoryBudget: memoryBudget, segmentSize: spillSegmentSize)
+                    let spill =
+                        state.spill
+                        ?? MessageSpill(
+                            directory: spillDirectory, memoryBudget: memoryBudget, segmentSize: spillSegmentSize)
                     state.spill = spill
                     spill.append(element)
                     state.spilledMessages += 1
