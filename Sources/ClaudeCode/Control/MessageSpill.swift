@@ -49,7 +49,7 @@ final class MessageSpill {
     /// Why records stay in memory, once writing failed.
     private(set) var diskFailure: String?
 
-    /// - Parameter memoryBudget: The buffer's budget: a chunk read back (decoded, it takes about twice its
+    /// - Parameter memoryBudget: The buffer's budget: a chunk read back (decoded, it takes about three times its
     ///   size) is at most a quarter of it, and records waiting to be written at most an eighth (each up to 1 MiB).
     init(directory: String, memoryBudget: Int, segmentSize: Int = 32 << 20) {
         self.directory = directory
@@ -289,7 +289,7 @@ final class MessageSpill {
         let kept =
             records[offset + 8] == 0
             ? length(in: records, at: offset) : Int(integer(UInt32.self, in: records, at: offset + headerSize + 17))
-        return kept &* 2 &+ 512
+        return MessageBuffer.cost(frameBytes: kept)
     }
 
     /// How many leading bytes of `chunk` are whole records costing at most `maxCost` (at least one record).

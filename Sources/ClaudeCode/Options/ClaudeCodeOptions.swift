@@ -125,13 +125,13 @@ public struct ClaudeCodeOptions: Sendable {
     /// The SDK reads the CLI's stdout at all times, so the CLI's permission, hook and MCP requests are
     /// answered, and the answers to ``ClaudeSDKClient/interrupt()`` and the other control calls arrive,
     /// however slowly messages are consumed. Messages are queued in memory up to this budget (each counted
-    /// as twice its frame's bytes plus 512, for what decoding it keeps); past it, new messages are written
+    /// as three times its frame's bytes plus 512: the frame, what decoding keeps, the allocator's overhead); past it, new messages are written
     /// to a private temporary file (see ``messageSpillDirectory``) and read back in order as the consumer
     /// catches up. Nothing is lost or reordered; disk space is freed as the consumer reads. `Int.max`
     /// keeps every message in memory. See ``ClaudeSDKClient/messageQueueStatistics``.
     ///
-    /// The default keeps a whole client process within about 64 MiB while its consumer lags (measured
-    /// peak RSS about 56 MiB; with 32 MiB it was about 76 MiB, the allocator holding more than the count).
+    /// The default keeps a whole client process within 64 MiB while its consumer lags (see
+    /// `scripts/bench-client.sh`).
     public var messageMemoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget
     /// Where messages past ``messageMemoryBudget`` are spilled; `nil` (the default): the temporary
     /// directory (`TMPDIR`). The files are mode 0600 and unlinked as soon as they are made, so no other
