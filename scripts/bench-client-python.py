@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Python half of scripts/bench-client.sh: the official claude-agent-sdk ClaudeSDKClient against fake-claude.
 
-Usage: bench-client-python.py --fake PATH --replay FILE [--turns N]
+Usage: bench-client-python.py --fake PATH --replay FILE [--turns N] [--delay-us N]
+
+--delay-us makes the consumer lag like the Swift one: N µs per message, spinning below 1000 µs and sleeping
+(asyncio.sleep) from 1000 µs up.
 
 Streams the replay file (fake-claude, FAKE_CLAUDE_SCENARIO=replay) through ClaudeSDKClient, reading every
 message's content exactly like the Swift client-benchmark does, and prints one JSON line with messages/s, MB/s
@@ -88,6 +91,12 @@ async def run(args):
         await client.query(f"replay {turn}")
         async for message in client.receive_response():
             tally.read(message)
+            if args.delay_us >= 1000:
+                await asyncio.sleep(args.delay_us / 1e6)
+            elif args.delay_us > 0:
+                until = time.perf_counter() + args.delay_us / 1e6
+                while time.perf_counter() < until:
+                    pass
     seconds = time.perf_counter() - start
     cpu = cpu_seconds() - cpu_start
     await client.disconnect()
@@ -100,6 +109,7 @@ def main():
     parser.add_argument("--fake", required=True)
     parser.add_argument("--replay", required=True)
     parser.add_argument("--turns", type=int, default=1)
+    parser.add_argument("--delay-us", type=int, default=0)
     args = parser.parse_args()
     tally, seconds, cpu = asyncio.run(run(args))
     total = os.path.getsize(args.replay) * args.turns
@@ -116,6 +126,7 @@ def main():
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "cpu_seconds": cpu,
         "cpu_us_per_message": cpu * 1e6 / max(tally.messages, 1),
+        "delay_us": args.delay_us,
         "by_type": tally.by_type,
     }))
 

@@ -5,6 +5,10 @@
 #   scripts/bench-client.sh                # 100k-frame replay, 5 alternating runs each, then the 1 GB long run
 #   FRAMES=50000 RUNS=3 scripts/bench-client.sh
 #   LONG_GB=0 scripts/bench-client.sh      # skip the long run
+#   LAG_US="10 50 1000" scripts/bench-client.sh   # lagging consumers (the default; LAG_US= skips them)
+#   LONG_LAG_US=10 LONG_PYTHON=1 ...        # the long run with a lagging consumer, and Python on it too
+#   RUNS=0 ...                              # skip the throughput runs
+#   SCRATCH_PATH=.build-release ...         # build in another scratch folder
 #
 # Each consumer reads every message's content (text lengths, tool inputs, tool results), so lazy decoding
 # gains nothing. Reported per implementation (median of the runs): messages/s and MB/s over the stream
@@ -12,6 +16,9 @@
 # on the machine disturbs less than wall time), and peak RSS of the client process (VmHWM / ru_maxrss).
 # The long run streams LONG_GB gigabytes (the replay repeated, one turn each) through our client and shows
 # its RSS after every turn: it must stay flat (target: peak ≤ 64 MiB).
+# Lagging consumers (issue 12): for each LAG_US value, one run each where the consumer spends that long on every
+# message (spinning below 1000 µs, sleeping from 1000 µs); peak RSS must stay ≤ 64 MiB (the queue past
+# messageMemoryBudget is spilled to a private temporary file). LONG_LAG_US applies a lag to the long run too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,15 +26,20 @@ root=$(pwd)
 frames=${FRAMES:-100000}
 runs=${RUNS:-5}
 long_gb=${LONG_GB:-1}
+lags=${LAG_US-10 50 1000}
+long_lag=${LONG_LAG_US:-0}
+long_python=${LONG_PYTHON:-0}
 work="$root/.tmp/bench"
 mkdir -p "$work"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
 log "building client-benchmark and fake-claude (release)"
-swift build -c release --product client-benchmark >/dev/null
-swift build -c release --product fake-claude >/dev/null
-bin=$(swift build -c release --show-bin-path)
+build=(swift build -c release)
+if [ -n "${SCRATCH_PATH:-}" ]; then build+=(--scratch-path "$SCRATCH_PATH"); fi
+"${build[@]}" --product client-benchmark >/dev/null
+"${build[@]}" --product fake-claude >/dev/null
+bin=$("${build[@]}" --show-bin-path)
 fake="$bin/fake-claude"
 
 log "setting up the Python reference SDK"
@@ -40,6 +52,7 @@ if [ ! -s "$replay" ]; then
 fi
 
 results="$work/results-$(date +%Y%m%d-%H%M%S).jsonl"
+if [ "$runs" != "0" ]; then
 log "$runs alternating runs each over $(du -h "$replay" | cut -f1) ($frames frames); results in ${results#"$root"/}"
 for run in $(seq "$runs"); do
     "$bin/client-benchmark" --fake "$fake" --replay "$replay" 2>/dev/null >>"$results"
@@ -69,12 +82,43 @@ counts = {impl: by[impl][0]["by_type"] for impl in by}
 if counts["swift"] != counts["python"]:
     print(f"warning: message counts differ: {counts}")
 PY
+fi
+
+summarize_lag() {
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    r = json.loads(line)
+    spill = ""
+    if "spilled_messages" in r:
+        spill = (f"; queue peak {r['"'"'queue_peak_bytes'"'"'] / 1048576:.1f} MiB, spilled {r['"'"'spilled_messages'"'"']:,} messages "
+                 f"(disk peak {r['"'"'peak_spilled_bytes'"'"'] / 1048576:.0f} MiB)")
+    over = "" if r["peak_rss_kib"] <= 64 * 1024 else "  OVER 64 MiB"
+    print(f"  {r['"'"'implementation'"'"']:7} lag {r['"'"'delay_us'"'"']:>5} µs: {r['"'"'messages'"'"']:>9,} messages, {r['"'"'stream_bytes'"'"'] / 1e9:.2f} GB in {r['"'"'seconds'"'"']:7.1f} s, "
+          f"CPU {r['"'"'cpu_seconds'"'"']:7.1f} s, peak RSS {r['"'"'peak_rss_kib'"'"'] / 1024:6.1f} MiB{spill}{over}")
+'
+}
+
+for lag in $lags; do
+    log "lagging consumer: $lag µs per message over the $frames-frame replay"
+    {
+        "$bin/client-benchmark" --fake "$fake" --replay "$replay" --delay-us "$lag" 2>/dev/null
+        "$py" scripts/bench-client-python.py --fake "$fake" --replay "$replay" --delay-us "$lag" 2>/dev/null
+    } | tee -a "$results" | summarize_lag
+done
 
 if [ "$long_gb" != "0" ]; then
     size=$(stat -c %s "$replay")
     turns=$(python3 -c "import math; print(math.ceil($long_gb * 1e9 / $size))")
-    log "long run: $turns turns of the replay ($long_gb GB) through our client"
-    "$bin/client-benchmark" --fake "$fake" --replay "$replay" --turns "$turns" 2>/dev/null | python3 -c '
+    log "long run: $turns turns of the replay ($long_gb GB), consumer lag $long_lag µs"
+    if [ "$long_python" != "0" ]; then
+        "$py" scripts/bench-client-python.py --fake "$fake" --replay "$replay" --turns "$turns" --delay-us "$long_lag" \
+            2>/dev/null | tee -a "$results" | summarize_lag
+    fi
+    "$bin/client-benchmark" --fake "$fake" --replay "$replay" --turns "$turns" --delay-us "$long_lag" 2>/dev/null \
+        | tee -a "$results" | tee >(summarize_lag >&2) | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
 after = [kib / 1024 for kib in r["rss_after_turn_kib"]]

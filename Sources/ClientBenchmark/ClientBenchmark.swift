@@ -1,7 +1,11 @@
 // client-benchmark: streams a stream-json replay through the real SubprocessTransport and ClaudeSDKClient
 // (fake-claude in replay mode) and reports messages/s, MB/s and peak RSS as one JSON line.
 //
-//   client-benchmark --fake PATH --replay FILE [--turns N] [--max-line-length BYTES]
+//   client-benchmark --fake PATH --replay FILE [--turns N] [--delay-us N] [--memory-budget BYTES]
+//
+// --delay-us makes the consumer lag: it spends N µs on every message, spinning below 1000 µs (CPU work, like a
+// consumer that does something with each message) and sleeping (Task.sleep) from 1000 µs up.
+// --memory-budget sets ClaudeCodeOptions.messageMemoryBudget (default: the SDK's, 16 MiB).
 //
 // Each turn sends one prompt; fake-claude answers it with the whole replay file and a result frame. The consumer
 // reads every message's content (text lengths, tool inputs, tool results), so lazy decoding gains nothing.
@@ -21,6 +25,8 @@ struct Arguments {
     var replay = ""
     var turns = 1
     var decodeOnly = false
+    var delayMicroseconds = 0
+    var memoryBudget: Int?
 
     init() {
         var rest = CommandLine.arguments.dropFirst()
@@ -34,6 +40,8 @@ struct Arguments {
             case "--replay": replay = value(flag)
             case "--turns": turns = Int(value(flag)) ?? 0
             case "--decode-only": decodeOnly = true
+            case "--delay-us": delayMicroseconds = Int(value(flag)) ?? 0
+            case "--memory-budget": memoryBudget = Int(value(flag))
             case "--help", "-h":
                 print("usage: client-benchmark --fake PATH --replay FILE [--turns N]")
                 exit(0)
@@ -70,6 +78,16 @@ func processCPUSeconds() -> Double {
     #endif
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// Spends `microseconds` of CPU time on this thread (a consumer busy with each message).
+func spin(microseconds: Int) {
+    var start = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &start)
+    var now = timespec()
+    repeat {
+        clock_gettime(CLOCK_MONOTONIC, &now)
+    } while (now.tv_sec - start.tv_sec) * 1_000_000 + (now.tv_nsec - start.tv_nsec) / 1000 < microseconds
 }
 
 /// What the consumer reads: every text, tool input and tool result, so everything must be decoded.
@@ -177,7 +195,10 @@ struct ClientBenchmark {
         var options = ClaudeCodeOptions()
         options.cliPath = arguments.fake
         options.env = ["FAKE_CLAUDE_SCENARIO": "replay", "FAKE_CLAUDE_REPLAY_FILE": arguments.replay]
+        if let budget = arguments.memoryBudget { options.messageMemoryBudget = budget }
         let client = ClaudeSDKClient(options: options)
+        let delay = arguments.delayMicroseconds
+        var queue: MessageQueueStatistics?
         let clock = ContinuousClock()
         var tally = Tally()
         var rssAfterTurnKiB: [Int] = []
@@ -192,11 +213,19 @@ struct ClientBenchmark {
             cpuStart = processCPUSeconds()
             for turn in 1...arguments.turns {
                 try await client.query("replay \(turn)")
-                for try await message in client.receiveResponse() { tally.read(message) }
+                for try await message in client.receiveResponse() {
+                    tally.read(message)
+                    if delay >= 1000 {
+                        try await Task.sleep(for: .microseconds(delay))
+                    } else if delay > 0 {
+                        spin(microseconds: delay)
+                    }
+                }
                 rssAfterTurnKiB.append(procStatusKiB("VmRSS"))
             }
             streamed = clock.now - start
             cpuUsed = processCPUSeconds() - cpuStart
+            queue = client.messageQueueStatistics
             await client.disconnect()
             FileHandle.standardError.write(Data("client-benchmark: connect took \(connected)\n".utf8))
         } catch {
@@ -221,6 +250,13 @@ struct ClientBenchmark {
             "cpu_us_per_message": .double(cpuUsed * 1e6 / Double(max(tally.messages, 1))),
             "rss_after_turn_kib": .array(rssAfterTurnKiB.map { .int(Int64($0)) }),
         ]
+        report["delay_us"] = .int(Int64(delay))
+        if let queue {
+            report["queue_budget"] = .int(Int64(queue.memoryBudget))
+            report["queue_peak_bytes"] = .int(Int64(queue.peakQueuedBytes))
+            report["spilled_messages"] = .int(Int64(queue.spilledMessages))
+            report["peak_spilled_bytes"] = .int(Int64(queue.peakSpilledBytes))
+        }
         report["by_type"] = .object(tally.byType.mapValues { .int(Int64($0)) })
         print(JSONValue.object(report).jsonString)
     }

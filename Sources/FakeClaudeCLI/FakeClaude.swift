@@ -31,6 +31,14 @@ enum FakeClaude {
                              then echo
           pipe-size          per user line, an echo turn answering `stdout_pipe_size=<bytes>`: the size of the pipe
                              its stdout writes to (Linux; -1 elsewhere)
+          flood              per user line: system/init, FAKE_CLAUDE_FLOOD_FRAMES (default 20000) assistant text frames
+                             of about FAKE_CLAUDE_FLOOD_BYTES (default 1024) bytes, the text starting `seq=<n> `
+                             (n from 0), written from a thread of their own while stdin is still read, so control
+                             requests (interrupt, set_model, ...) are answered mid-stream. Every
+                             FAKE_CLAUDE_FLOOD_PERMISSION_EVERY frames (0: never) and once after the last frame it
+                             sends a can_use_tool request (request_id perm_<n>, tool Bash) and waits (up to 30 s) for
+                             the answer, then writes a system frame subtype fake_control_latency with request_id,
+                             latency_ms and answered; then a result frame
           unicode-separators an assistant text with raw U+2028/U+2029 and other tricky characters, then result
           spawn-child        at start, runs `sleep 300` in the background (in fake-claude's process group) and writes
                              its pid to FAKE_CLAUDE_CHILD_PID_FILE, then echo; the child's stdio is /dev/null, or
@@ -54,6 +62,7 @@ enum FakeClaude {
         case unicodeSeparators = "unicode-separators"
         case spawnChild = "spawn-child"
         case pipeSize = "pipe-size"
+        case flood
     }
 
     static func main() -> Never {
@@ -195,13 +204,21 @@ struct Player {
         switch object["type"] as? String {
         case "control_request":
             handleControl(object)
+        case "control_response":
+            if let response = object["response"] as? [String: Any], let id = response["request_id"] as? String {
+                Flood.answers.answer(id)
+            }
         case "user":
             guard let message = object["message"] as? [String: Any], message["role"] as? String == "user" else {
                 Output.stderr("Error: Expected message role 'user', got 'undefined'\n")
                 exit(1)
             }
             turn += 1
-            playTurn(prompt: Self.text(of: message["content"]))
+            if scenario == .flood {
+                Flood.start(turn: turn, environment: environment)
+            } else {
+                playTurn(prompt: Self.text(of: message["content"]))
+            }
         default:
             break  // Unknown types (and control responses) are ignored, like the real CLI does.
         }
@@ -303,7 +320,7 @@ struct Player {
                 let size: Int32 = -1
             #endif
             echoTurn("stdout_pipe_size=\(size)")
-        case .exitAtStart:
+        case .exitAtStart, .flood:
             exit(1)
         }
     }
@@ -395,9 +412,87 @@ enum JSONText {
     }
 }
 
-/// Unbuffered output through write(2).
+/// The `flood` scenario: a turn written from a thread of its own, with can_use_tool requests in it.
+enum Flood {
+    /// The control responses received, by request id.
+    final class Answers: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var answered: Set<String> = []
+
+        func answer(_ id: String) {
+            condition.lock()
+            answered.insert(id)
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        /// Waits until `id` is answered or `deadline` passes; whether it was answered.
+        func wait(for id: String, until deadline: Date) -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            while !answered.contains(id) {
+                if !condition.wait(until: deadline) { return answered.contains(id) }
+            }
+            return true
+        }
+    }
+
+    static let answers = Answers()
+
+    static func start(turn: Int, environment: [String: String]) {
+        let frames = Int(environment["FAKE_CLAUDE_FLOOD_FRAMES"] ?? "") ?? 20000
+        let size = Int(environment["FAKE_CLAUDE_FLOOD_BYTES"] ?? "") ?? 1024
+        let every = Int(environment["FAKE_CLAUDE_FLOOD_PERMISSION_EVERY"] ?? "") ?? 0
+        let thread = Thread { play(turn: turn, frames: frames, size: size, every: every) }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    static func play(turn: Int, frames: Int, size: Int, every: Int) {
+        Output.stdout(Frames.systemInit())
+        let padding = String(repeating: "x", count: max(0, size - 330))
+        var batch = ""
+        for index in 0..<frames {
+            batch += Frames.assistantText("seq=\(index) \(padding)", turn: turn)
+            if batch.utf8.count >= 64 * 1024 {
+                Output.stdout(batch)
+                batch = ""
+            }
+            if every > 0, (index + 1) % every == 0, index + 1 < frames {
+                Output.stdout(batch)
+                batch = ""
+                askPermission("perm_\(index + 1)")
+            }
+        }
+        Output.stdout(batch)
+        askPermission("perm_final")
+        Output.stdout(Frames.result(text: "flooded \(frames) frames"))
+    }
+
+    /// Sends a can_use_tool request, waits for its answer, and reports the wait as a system frame.
+    static func askPermission(_ id: String) {
+        let start = Date()
+        Output.stdout(
+            "{\"type\":\"control_request\",\"request_id\":\"\(id)\",\"request\":{\"subtype\":\"can_use_tool\","
+                + "\"tool_name\":\"Bash\",\"input\":{\"command\":\"echo \(id)\"},\"permission_suggestions\":[],"
+                + "\"tool_use_id\":\"toolu_\(id)\"}}\n")
+        let answered = answers.wait(for: id, until: start.addingTimeInterval(30))
+        let latency = Int(Date().timeIntervalSince(start) * 1000)
+        Output.stdout(
+            "{\"type\":\"system\",\"subtype\":\"fake_control_latency\",\"request_id\":\"\(id)\","
+                + "\"latency_ms\":\(latency),\"answered\":\(answered),\"session_id\":\"\(FakeClaude.sessionID)\","
+                + "\"uuid\":\"\(Frames.uuid())\"}\n")
+    }
+}
+
+/// Unbuffered output through write(2); stdout writes are serialized, so frames from two threads never interleave.
 enum Output {
+    private static let stdoutLock = NSLock()
+
     static func stdout(_ text: String) {
+        guard !text.isEmpty else { return }
+        stdoutLock.lock()
+        defer { stdoutLock.unlock() }
         write(fd: 1, Array(text.utf8)[...])
     }
 

@@ -82,6 +82,12 @@ public final class ClaudeSDKClient: Sendable {
     /// The CLI's answer to `initialize` (commands, models, account, version, …), once connected.
     public var serverInfo: JSONValue? { state.withLock { $0.serverInfo } }
 
+    /// The message queue's use of memory and disk (see ``ClaudeCodeOptions/messageMemoryBudget``);
+    /// `nil` when not connected.
+    public var messageQueueStatistics: MessageQueueStatistics? {
+        state.withLock { $0.session?.messages }?.statistics
+    }
+
     // MARK: Connecting
 
     /// Starts the CLI and completes the `initialize` handshake, then sends `prompt` if given.
@@ -109,7 +115,8 @@ public final class ClaudeSDKClient: Sendable {
         let callbacks = ControlCallbacks(options: options, userHandler: controlHandler, logger: logger)
         if let warning = options.canUseToolShadowingWarning { logger.warning("\(warning)") }
         let session = ControlSession(
-            transport: transport, observer: observer, handler: callbacks.handler, hook: hook, logger: logger)
+            transport: transport, observer: observer, handler: callbacks.handler, hook: hook,
+            memoryBudget: options.messageMemoryBudget, spillDirectory: options.messageSpillDirectory, logger: logger)
         let claimed = state.withLock { state -> Bool in
             guard state.session == nil else { return false }
             state.session = session

@@ -157,7 +157,7 @@ final class QueryRuns: Sendable {
 
 /// One run of a one-shot query. Its `deinit` (when the consumer drops the iterator) shuts the CLI down.
 final class QueryRun: Sendable {
-    private let buffer = MessageBuffer()
+    private let buffer: MessageBuffer
     private let producer: Mutex<Task<Void, Never>?> = Mutex(nil)
     private let started = Mutex(false)
     let options: ClaudeCodeOptions
@@ -171,6 +171,8 @@ final class QueryRun: Sendable {
         send: @escaping @Sendable (ClaudeSDKClient) async throws -> Void, runs: QueryRuns? = nil
     ) {
         self.options = options
+        self.buffer = MessageBuffer(
+            memoryBudget: options.messageMemoryBudget, spillDirectory: options.messageSpillDirectory)
         self.transport = transport
         self.connectionHook = connectionHook
         self.send = send

@@ -40,7 +40,7 @@ final class ControlSession: Sendable {
     }
 
     let transport: any ClaudeTransport
-    let messages = MessageBuffer()
+    let messages: MessageBuffer
     private let observer: FrameObserver?
     private let handler: ControlRequestHandler?
     private let hook: (any ConnectionHook)?
@@ -54,8 +54,10 @@ final class ControlSession: Sendable {
 
     init(
         transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?,
-        hook: (any ConnectionHook)? = nil, logger: Logger
+        hook: (any ConnectionHook)? = nil, memoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget,
+        spillDirectory: String? = nil, logger: Logger
     ) {
+        self.messages = MessageBuffer(memoryBudget: memoryBudget, spillDirectory: spillDirectory, logger: logger)
         self.transport = transport
         self.observer = observer
         self.handler = handler
@@ -192,7 +194,7 @@ final class ControlSession: Sendable {
     private func receive(_ event: TransportEvent) {
         switch event {
         case .lines(let lines):
-            var batch: [Message] = []
+            var batch: [QueuedMessage] = []
             batch.reserveCapacity(lines.count)
             var tape = JSONTape()
             for line in lines { handleLine(line, tape: &tape, batch: &batch) }
@@ -213,7 +215,7 @@ final class ControlSession: Sendable {
 
     /// Handles one line: control traffic is routed here; anything else is added to `batch` for the consumer.
     /// Messages before a control frame are queued before it is handled, so order is kept across both.
-    private func handleLine(_ bytes: [UInt8], tape: inout JSONTape, batch: inout [Message]) {
+    private func handleLine(_ bytes: [UInt8], tape: inout JSONTape, batch: inout [QueuedMessage]) {
         if observer == nil, mirrorFramesToHook, bytes.starts(with: Self.mirrorPrefix) {
             // A transcript_mirror frame (the CLI always starts them so) goes to the hook as bytes,
             // unparsed: the hook parses and validates it off the reader. It is never a message.
@@ -230,10 +232,11 @@ final class ControlSession: Sendable {
                     ))
                 logger.warning("skipped a stdout line that is not JSON (\(bytes.count) bytes): \(error.description)")
                 batch.append(
-                    .invalid(
-                        InvalidFrame(
-                            reason: .malformedJSON(error.description), byteCount: bytes.count,
-                            prefix: Array(bytes.prefix(200)))))
+                    .message(
+                        .invalid(
+                            InvalidFrame(
+                                reason: .malformedJSON(error.description), byteCount: bytes.count,
+                                prefix: Array(bytes.prefix(200))))))
                 return
             }
             tape.withRoot(of: buffer) { root in
@@ -257,9 +260,10 @@ final class ControlSession: Sendable {
                 }
                 guard root.kind == .object else {
                     batch.append(
-                        .invalid(
-                            InvalidFrame(reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200)))
-                        ))
+                        .message(
+                            .invalid(
+                                InvalidFrame(
+                                    reason: .notAnObject, byteCount: bytes.count, prefix: Array(bytes.prefix(200))))))
                     return
                 }
                 let type = root["type"]?.stringValue
@@ -281,6 +285,12 @@ final class ControlSession: Sendable {
                     // connection hook have seen the frame; it is not a message.
                     break
                 default:
+                    if hook == nil, messages.isSpilling, type != "result" {
+                        // It will most likely go to the spill as bytes: the consumer decodes it when it reads it
+                        // back, so building the message here would be wasted.
+                        batch.append(.frame(raw))
+                        return
+                    }
                     let message = Message(raw: raw, reading: root)
                     if case .result(let result) = message {
                         state.withLock { state in
@@ -294,7 +304,7 @@ final class ControlSession: Sendable {
                             return
                         }
                     }
-                    batch.append(message)
+                    batch.append(.message(message))
                 }
             }
         }
@@ -402,16 +412,21 @@ final class ControlSession: Sendable {
 
     /// Queues messages for the consumer, behind any result a hook is still working on.
     private func deliver(_ batch: [Message]) {
+        deliver(batch.map(QueuedMessage.message))
+    }
+
+    /// Queues messages for the consumer, behind any result a hook is still working on.
+    private func deliver(_ batch: [QueuedMessage]) {
         guard !batch.isEmpty else { return }
         guard hook != nil else {
-            messages.push(contentsOf: batch)
+            messages.push(queued: batch)
             return
         }
         delivery.withLock { delivery in
             if delivery.holding {
-                delivery.held.append(contentsOf: batch.map(Held.message))
+                delivery.held.append(contentsOf: batch.map { Held.message($0.decoded) })
             } else {
-                messages.push(contentsOf: batch)
+                messages.push(queued: batch)
             }
         }
     }

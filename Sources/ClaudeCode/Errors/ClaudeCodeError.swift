@@ -15,6 +15,7 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
             case transportClosed, writeFailed, controlTimeout, controlError, invalidOptions, invalidInput
             case cancelled, protocolViolation, initializeFailed, workingDirectoryNotFound, responseTimeout
             case unsupportedByCLI
+            case messageSpillFailed
         }
         fileprivate let value: Value
         public var description: String { value.rawValue }
@@ -58,6 +59,9 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
         /// The running CLI does not know this control request (it answered `unsupported_request`);
         /// a newer Claude Code may. ``ClaudeCodeError/controlErrorCode`` is `unsupported_request`.
         public static let unsupportedByCLI = Code(value: .unsupportedByCLI)
+        /// Messages queued past ``ClaudeCodeOptions/messageMemoryBudget`` were written to a private
+        /// temporary file and could not be read back (an I/O error): the stream cannot go on in order.
+        public static let messageSpillFailed = Code(value: .messageSpillFailed)
     }
 
     /// What kind of failure this is.

@@ -175,6 +175,26 @@ public struct ClaudeCodeOptions: Sendable {
     public var cliPath: String?
     /// The longest stdout line accepted, in bytes; longer lines are skipped and reported as ``InvalidFrame``.
     public var maxLineLength: Int = 64 * 1024 * 1024
+    /// How much memory the messages the consumer has not read yet may take, in bytes (default 16 MiB).
+    ///
+    /// The SDK reads the CLI's stdout at all times, so the CLI's permission, hook and MCP requests are
+    /// answered, and the answers to ``ClaudeSDKClient/interrupt()`` and the other control calls arrive,
+    /// however slowly messages are consumed. Messages are queued in memory up to this budget (each counted
+    /// as three times its frame's bytes plus 512: the frame, what decoding keeps, the allocator's overhead); past it, new messages are written
+    /// to a private temporary file (see ``messageSpillDirectory``) and read back in order as the consumer
+    /// catches up. Nothing is lost or reordered; disk space is freed as the consumer reads. `Int.max`
+    /// keeps every message in memory. See ``ClaudeSDKClient/messageQueueStatistics``.
+    ///
+    /// The default keeps a whole client process within 64 MiB while its consumer lags (see
+    /// `scripts/bench-client.sh`).
+    public var messageMemoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget
+    /// Where messages past ``messageMemoryBudget`` are spilled; `nil` (the default): the temporary
+    /// directory (`TMPDIR`). The files are mode 0600 and unlinked as soon as they are made, so no other
+    /// process can open them and they vanish with this process. If they cannot be written (a full disk),
+    /// messages are kept in memory instead, past the budget, and a warning is logged.
+    public var messageSpillDirectory: String?
+    /// The default ``messageMemoryBudget``: 16 MiB.
+    public static let defaultMessageMemoryBudget = 16 * 1024 * 1024
     /// Called with each line the CLI writes to stderr (always drained, whether set or not).
     public var stderr: (@Sendable (String) -> Void)?
     /// How long `connect()` waits for the `initialize` answer.

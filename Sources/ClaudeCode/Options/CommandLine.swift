@@ -266,6 +266,9 @@ extension ClaudeCodeOptions {
         if case .enabled(let budget, _) = thinking, budget <= 0 {
             throw ClaudeCodeError(.invalidOptions, "thinking's budgetTokens must be positive")
         }
+        if messageMemoryBudget < 0 {
+            throw ClaudeCodeError(.invalidOptions, "messageMemoryBudget must not be negative")
+        }
         try Self.checkPath(cwd, name: "cwd")
         try Self.checkPath(cliPath, name: "cliPath")
         for directory in addDirectories { try Self.checkPath(directory, name: "addDirectories") }
