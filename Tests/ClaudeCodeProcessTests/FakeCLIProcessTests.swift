@@ -166,7 +166,7 @@ struct FakeCLIProcessTests {
         }
     }
 
-    @Test("exit-mid-turn: the turn fails with .processExited, exit code 3 and the stderr tail")
+    @Test("exit-mid-turn: the turn fails with .processExited, exit code 3, the stderr tail and the reason in the description")
     func exitMidTurn() async throws {
         try await ProcessHarness.run { harness in
             let client = harness.client(harness.options("exit-mid-turn"))
@@ -182,6 +182,10 @@ struct FakeCLIProcessTests {
             #expect(error?.exitStatus == .exited(3))
             #expect(
                 error?.stderrTail?.contains("fatal: simulated crash") == true, "tail: \(error?.stderrTail ?? "nil")")
+            // The description carries the CLI's own reason in one line.
+            #expect(
+                error?.message == "the CLI exited (exit code 3) before finishing the turn: fatal: simulated crash",
+                "\(error?.message ?? "nil")")
             #expect(!client.isConnected)
             await client.disconnect()
             #expect(await ProcessHarness.waitUntilGone(pid))

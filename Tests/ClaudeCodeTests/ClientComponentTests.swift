@@ -227,7 +227,7 @@ import Testing
         let (client, transport) = try await connected()
         try await client.query("x")
         transport.emit(Self.assistant)
-        transport.exit(.exited(3), stderr: "fatal: simulated crash\n")
+        transport.exit(.exited(3), stderr: "early noise line\nfatal: simulated crash\n    at frame (x.js:1)\n")
         var types: [String] = []
         do {
             for try await message in client.receiveMessages() { types.append(message.type) }
@@ -236,7 +236,9 @@ import Testing
             #expect(error.code == .processExited)
             #expect(error.exitStatus == .exited(3))
             #expect(error.stderrTail?.contains("simulated crash") == true)
-            #expect(!error.description.contains("simulated crash"))
+            // The description carries the CLI's reason (its last meaningful stderr line), nothing else of stderr.
+            #expect(error.description.contains("before finishing the turn: fatal: simulated crash"))
+            #expect(!error.description.contains("early noise") && !error.description.contains("x.js"))
         }
         #expect(types == ["assistant"])
         do {

@@ -116,7 +116,8 @@ public final class ClaudeSDKClient: Sendable {
         if let warning = options.canUseToolShadowingWarning { logger.warning("\(warning)") }
         let session = ControlSession(
             transport: transport, observer: observer, handler: callbacks.handler, hook: hook,
-            memoryBudget: options.messageMemoryBudget, spillDirectory: options.messageSpillDirectory, logger: logger)
+            memoryBudget: options.messageMemoryBudget, spillDirectory: options.messageSpillDirectory,
+            redactions: options.secretsForRedaction(), logger: logger)
         let claimed = state.withLock { state -> Bool in
             guard state.session == nil else { return false }
             state.session = session

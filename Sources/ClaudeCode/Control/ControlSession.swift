@@ -49,15 +49,18 @@ final class ControlSession: Sendable {
     private let mirrorFramesToHook: Bool
     private static let mirrorPrefix = Array(#"{"type":"transcript_mirror","#.utf8)
     private let logger: Logger
+    /// Texts kept out of error descriptions taken from the CLI's stderr (environment values).
+    private let redactions: [String]
     private let state = Mutex(State())
     private let delivery = Mutex(Delivery())
 
     init(
         transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?,
         hook: (any ConnectionHook)? = nil, memoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget,
-        spillDirectory: String? = nil, logger: Logger
+        spillDirectory: String? = nil, redactions: [String] = [], logger: Logger
     ) {
         self.messages = MessageBuffer(memoryBudget: memoryBudget, spillDirectory: spillDirectory, logger: logger)
+        self.redactions = redactions
         self.transport = transport
         self.observer = observer
         self.handler = handler
@@ -397,11 +400,14 @@ final class ControlSession: Sendable {
         let unexplainedFailure = !status.isSuccess && !closing && lastError == nil
         let messages = self.messages
         if cutShort || unexplainedFailure {
+            // The CLI's own last word, when it said one, with environment values kept out.
+            let reason = StderrTail.reason(in: stderrTail, redacting: redactions)
             let error = ClaudeCodeError(
                 .processExited,
                 cutShort
-                    ? "the CLI exited (\(status)) before finishing the turn; see stderrTail"
-                    : "the CLI exited (\(status)); see stderrTail",
+                    ? "the CLI exited (\(status)) before finishing the turn"
+                        + (reason.map { ": \($0)" } ?? "; see stderrTail")
+                    : "the CLI exited (\(status))" + (reason.map { ": \($0)" } ?? "; see stderrTail"),
                 exitStatus: status, stderrTail: stderrTail, resultErrors: resultErrors)
             return { messages.finish(error: error) }
         }
