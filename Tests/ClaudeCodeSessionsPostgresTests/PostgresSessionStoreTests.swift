@@ -9,7 +9,7 @@ import Testing
 
 @Suite(
     "PostgreSQL session store: contracts", .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason),
-    .timeLimit(.minutes(2)))
+    .timeLimit(.minutes(5)))
 struct PostgresContractTests {
     @Test("transcript contract", arguments: TranscriptStoreContract.all)
     func transcriptContract(_ contract: TranscriptStoreContract) async throws {

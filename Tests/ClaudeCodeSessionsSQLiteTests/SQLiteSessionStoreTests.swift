@@ -7,7 +7,7 @@ import SessionBackendTestSupport
 import Synchronization
 import Testing
 
-@Suite("SQLite session store: contracts", .timeLimit(.minutes(2)))
+@Suite("SQLite session store: contracts", .timeLimit(.minutes(5)))
 struct SQLiteContractTests {
     @Test("transcript contract on a WAL database file", arguments: TranscriptStoreContract.all)
     func transcriptContractOnFile(_ contract: TranscriptStoreContract) async throws {

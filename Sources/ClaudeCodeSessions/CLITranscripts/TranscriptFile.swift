@@ -39,36 +39,13 @@ enum TranscriptFile {
             guard fstat(descriptor, &info) == 0 else { throw FileSystemFailure(path: path, code: errno) }
             guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileSystemFailure(path: path, code: EINVAL) }
             let size = Int(info.st_size)
-            let piece = 4 << 20
             var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
                 guard let start = storage.baseAddress else {
                     initialized = 0
                     return
                 }
                 advise(UnsafeMutableRawPointer(start), count: size)
-                let pieces = max(1, (size + piece - 1) / piece)
-                let counts = ParallelSlots<Int>(count: pieces)
-                let base = UncheckedSendable(value: start)
-                BlockingIO.parallel(iterations: pieces) { index in
-                    let offset = index * piece
-                    let count = min(piece, size - offset)
-                    var total = 0
-                    while total < count {
-                        let result = pread(descriptor, base.value + offset + total, count - total, off_t(offset + total))
-                        if result < 0, errno == EINTR { continue }
-                        if result <= 0 { break }
-                        total += result
-                    }
-                    counts[index] = total
-                }
-                // Keep the contiguous prefix (a file that shrank ends early).
-                var length = 0
-                for index in 0..<pieces {
-                    let count = counts[index] ?? 0
-                    length += count
-                    if count < min(piece, size - index * piece) { break }
-                }
-                initialized = length
+                initialized = POSIX.parallelRead(descriptor, into: start, size: size)
             }
             guard buffer.count == size else { return buffer }
             // Whatever was appended after fstat (an active session), in one more pass.

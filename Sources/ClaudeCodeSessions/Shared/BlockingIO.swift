@@ -347,6 +347,35 @@ enum POSIX {
         return total
     }
 
+    /// Reads the first `size` bytes of `descriptor` into `destination` in 4 MiB pieces, in
+    /// parallel; returns how many leading bytes were read (a file that shrank ends early).
+    static func parallelRead(_ descriptor: Int32, into destination: UnsafeMutablePointer<UInt8>, size: Int) -> Int {
+        let piece = 4 << 20
+        let pieces = max(1, (size + piece - 1) / piece)
+        let counts = ParallelSlots<Int>(count: pieces)
+        let base = UncheckedSendable(value: destination)
+        BlockingIO.parallel(iterations: pieces) { index in
+            let offset = index * piece
+            let count = min(piece, size - offset)
+            var total = 0
+            while total < count {
+                let result = pread(descriptor, base.value + offset + total, count - total, off_t(offset + total))
+                if result < 0, errno == EINTR { continue }
+                if result <= 0 { break }
+                total += result
+            }
+            counts[index] = total
+        }
+        // Keep the contiguous prefix.
+        var length = 0
+        for index in 0..<pieces {
+            let count = counts[index] ?? 0
+            length += count
+            if count < min(piece, size - index * piece) { break }
+        }
+        return length
+    }
+
     /// The whole content of a file. Large files are read in parallel pieces into one
     /// buffer that is never zero-filled first; a file that grows meanwhile is read to its end.
     static func readFile(_ path: String) throws(FileSystemFailure) -> [UInt8] {
@@ -357,31 +386,12 @@ enum POSIX {
         if (info.st_mode & S_IFMT) == S_IFDIR { throw FileSystemFailure(path: path, code: EISDIR) }
         if (info.st_mode & S_IFMT) != S_IFREG { throw FileSystemFailure(path: path, code: EINVAL) }
         let size = Int(info.st_size)
-        let piece = 4 << 20
         var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
-            let pieces = max(1, (size + piece - 1) / piece)
-            let counts = ParallelSlots<Int>(count: pieces)
-            let base = UncheckedSendable(value: storage.baseAddress)
-            BlockingIO.parallel(iterations: pieces) { index in
-                let start = index * piece
-                let count = min(piece, size - start)
-                var total = 0
-                while total < count, let address = base.value {
-                    let result = pread(descriptor, address + start + total, count - total, off_t(start + total))
-                    if result < 0, errno == EINTR { continue }
-                    if result <= 0 { break }
-                    total += result
-                }
-                counts[index] = total
+            guard let start = storage.baseAddress else {
+                initialized = 0
+                return
             }
-            // Keep the contiguous prefix (a file that shrank ends early).
-            var length = 0
-            for index in 0..<pieces {
-                let count = counts[index] ?? 0
-                length += count
-                if count < min(piece, size - index * piece) { break }
-            }
-            initialized = size == 0 ? 0 : length
+            initialized = size == 0 ? 0 : parallelRead(descriptor, into: start, size: size)
         }
         guard buffer.count == size else { return buffer }
         // Whatever was appended after fstat.
