@@ -128,6 +128,51 @@ import Testing
         #expect(data.conversationHistory.filter { $0.direction == .sent && $0.type == "user" }.count == 2)
     }
 
+    /// A record store whose records cannot be read back (a damaged file, say).
+    struct UnreadableRecords: SessionRecordStore {
+        let inner = InMemoryRecordStore()
+        func openRecord(_ id: SessionID, startTime: Date, workingDirectory: String, options: [String: JSONValue])
+            async throws(SessionStoreError) -> any SessionRecordWriter
+        {
+            try await inner.openRecord(id, startTime: startTime, workingDirectory: workingDirectory, options: options)
+        }
+        func loadRecord(_ id: SessionID) async throws(SessionStoreError) -> SessionData {
+            throw SessionStoreError(.damagedFile, sessionID: id, reason: "test")
+        }
+        func listRecords() async throws(SessionStoreError) -> [RecordListEntry] { try await inner.listRecords() }
+        func deleteRecord(_ id: SessionID) async throws(SessionStoreError) { try await inner.deleteRecord(id) }
+    }
+
+    @Test func aResumeRunsInTheRecordedDirectoryAndAnUnreadableRecordNeedsCwd() async throws {
+        let store = InMemoryRecordStore()
+        let player = Player()
+        let recorded = FileManager.default.temporaryDirectory.path
+        var options = ClaudeCodeOptions()
+        options.cwd = recorded
+        let first = SessionPersistentClient(options: options, store: store, transport: player.factory)
+        try await connect(first, player)
+        try await first.query("one")
+        try await player.playTurn()
+        await first.disconnect()
+        // Resumed without a cwd: the CLI runs in the recorded directory.
+        let second = SessionPersistentClient(store: store, transport: player.factory)
+        try await second.startOrResumeSession(Self.sid)
+        try await connect(second, player)
+        #expect(player.optionsSeen.withLock { $0.last?.cwd } == recorded)
+        await second.disconnect()
+
+        // A record that cannot be read: a typed error that says to set cwd, and with cwd it resumes.
+        let unreadable = UnreadableRecords()
+        let third = SessionPersistentClient(store: unreadable, transport: player.factory)
+        try await third.startOrResumeSession(Self.sid)
+        let error = await #expect(throws: ClaudeCodeError.self) { try await third.connect() }
+        #expect(error?.message.contains("options.cwd") == true)
+        third.options.cwd = recorded
+        try await connect(third, player)
+        #expect(player.optionsSeen.withLock { $0.last?.resume } == Self.sid)
+        await third.disconnect()
+    }
+
     @Test func resumeWhileConnectedReconnects() async throws {
         let store = InMemoryRecordStore()
         let player = Player()

@@ -284,8 +284,9 @@ public final class SessionPersistentClient: Sendable {
         do {
             recorded = try await store.loadRecord(id).workingDirectory
         } catch {
-            // A session the CLI knows but this store never recorded runs where the process runs.
-            if error.code == .sessionNotFound { return (options, nil) }
+            // A session the CLI knows but this store never recorded runs where the process runs;
+            // with options.cwd set, the record is not needed at all.
+            if error.code == .sessionNotFound || options.cwd != nil { return (options, nil) }
             throw ClaudeCodeError(
                 .launchFailed,
                 "could not read the record of session \(id) to find its working directory: \(error); "
