@@ -27,8 +27,8 @@ public struct ExampleEnvironment: Sendable {
             !(environment[$0] ?? "").isEmpty
         }
         // The SDK's default records folder, from $HOME like every default path of the package.
-        let home = HomeDirectory.path(environment: environment)
-        let storage = environment["CLAUDE_SDK_SESSIONS_DIR"] ?? (home == "/" ? "" : home) + "/.claude_sdk/sessions"
+        let storage =
+            environment["CLAUDE_SDK_SESSIONS_DIR"] ?? HomeDirectory.path(".claude_sdk/sessions", environment: environment)
         if online {
             return ExampleEnvironment(options: options, storagePath: storage, isOffline: false, api: nil, sandbox: nil)
         }

@@ -192,10 +192,15 @@ public struct CLITestEnvironment: Sendable {
             named: "fake-messages-api", environmentKey: "FAKE_MESSAGES_API_PATH", filePath: filePath)
     }
 
-    private static func locateBuiltExecutable(named name: String, environmentKey: String, filePath: String) throws
-        -> String
-    {
-        if let explicit = ProcessInfo.processInfo.environment[environmentKey], !explicit.isEmpty {
+    /// Finds an executable this package builds (a product, or an executable target without one):
+    /// `environmentKey`'s value when set, else beside the running test bundle, else in
+    /// `.build/debug` above `filePath`.
+    ///
+    /// - Throws: ``Failure`` when it is not found.
+    public static func locateBuiltExecutable(
+        named name: String, environmentKey: String? = nil, filePath: String = #filePath
+    ) throws -> String {
+        if let environmentKey, let explicit = ProcessInfo.processInfo.environment[environmentKey], !explicit.isEmpty {
             guard FileManager.default.isExecutableFile(atPath: explicit) else {
                 throw Failure(description: "\(environmentKey)=\(explicit) is not an executable file")
             }
@@ -213,7 +218,7 @@ public struct CLITestEnvironment: Sendable {
             return found
         }
         throw Failure(
-            description: "\(name) not found (set \(environmentKey), or run swift build --product \(name))")
+            description: "\(name) not found (\(environmentKey.map { "set \($0), or " } ?? "")run swift build --build-tests)")
     }
 
     private static func ancestors(of path: String) -> [String] {

@@ -7,17 +7,9 @@ import Testing
 @testable import ClaudeCodeSessions
 
 enum RecordingCrashClient {
-    /// `RecordingCrashClient`, built next to the test bundle (the test target depends on it).
+    /// `RecordingCrashClient`, built by this package (the test target depends on it).
     static var path: String {
-        let executable =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("RecordingCrashClient").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return directory.appendingPathComponent("RecordingCrashClient").path
+        get throws { try CLITestEnvironment.locateBuiltExecutable(named: "RecordingCrashClient") }
     }
 
     static var strace: String? {
@@ -49,7 +41,7 @@ struct RecordingCrashTests {
                 "--dir", directory, "--session", session, "--turns", "\(turns)", "--frames", "\(frames)",
                 "--text-bytes", "\(Int.random(in: 100...3000, using: &generator))",
             ]
-            var executable = RecordingCrashClient.path
+            var executable = try RecordingCrashClient.path
             if slowFsync, let strace = RecordingCrashClient.strace {
                 // A slow disk: every fsync and fdatasync of the client takes 400 ms longer.
                 arguments =

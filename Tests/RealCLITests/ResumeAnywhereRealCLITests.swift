@@ -20,22 +20,9 @@ struct RunnerOutput {
 }
 
 enum Runner {
-    /// The helper, built next to the test bundle (the test target depends on it).
-    static var path: String {
-        let executable =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("PersistentSessionRunner").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return directory.appendingPathComponent("PersistentSessionRunner").path
-    }
-
-    /// An executable built next to the test bundle.
-    static func builtExecutable(_ name: String) -> String {
-        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name).path
+    /// An executable this package builds (the test target depends on the ones it runs).
+    static func builtExecutable(_ name: String) throws -> String {
+        try CLITestEnvironment.locateBuiltExecutable(named: name)
     }
 
     /// Runs the helper in `processDirectory` with exactly `environment` (plus the PG* variables
@@ -61,7 +48,8 @@ enum Runner {
         _ arguments: [String], environment: [String: String], processDirectory: URL, executable: String?
     ) throws -> RunnerOutput {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable ?? path)
+        process.executableURL = URL(
+            fileURLWithPath: try executable ?? builtExecutable("PersistentSessionRunner"))
         process.arguments = arguments
         var env = environment
         for (name, value) in ProcessInfo.processInfo.environment where name.hasPrefix("PG") { env[name] = value }
@@ -263,7 +251,7 @@ struct ResumeAnywhereRealCLITests {
         ]
         let run = try await Runner.run(
             [], environment: environment, processDirectory: places.elsewhere,
-            executable: Runner.builtExecutable("simple-persist"))
+            executable: try Runner.builtExecutable("simple-persist"))
         #expect(run.exitStatus == 0, "\(run.text)")
         let records = places.freshHome.appendingPathComponent(".claude_sdk/sessions")
         let files = try FileManager.default.contentsOfDirectory(atPath: records.path).filter { $0.hasSuffix(".json") }

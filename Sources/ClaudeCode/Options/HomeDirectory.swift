@@ -27,6 +27,14 @@ public enum HomeDirectory {
         return "/"
     }
 
+    /// `relative` (for example `.claude_sdk/sessions`) inside the home folder for `environment`.
+    public static func path(
+        _ relative: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        let home = path(environment: environment)
+        return (home == "/" ? "" : home) + "/" + relative
+    }
+
     private static func trimmed(_ path: String) -> String {
         var path = Substring(path)
         while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }

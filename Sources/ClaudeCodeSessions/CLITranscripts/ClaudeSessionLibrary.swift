@@ -61,13 +61,9 @@ public struct ClaudeSessionLibrary: Sendable {
         } else if let fromEnvironment = environment["CLAUDE_CONFIG_DIR"], !fromEnvironment.isEmpty {
             chosen = fromEnvironment
         } else {
-            chosen = Self.homeDirectory(environment) + "/.claude"
+            chosen = HomeDirectory.path(".claude", environment: environment)
         }
         self.configDirectory = TextRules.nfc(chosen)
-    }
-
-    static func homeDirectory(_ environment: [String: String]) -> String {
-        HomeDirectory.path(environment: environment)
     }
 
     /// The folder name the CLI uses for a working directory (after resolving symbolic

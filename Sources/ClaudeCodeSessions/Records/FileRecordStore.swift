@@ -97,7 +97,7 @@ public final class FileRecordStore: Sendable {
 
     /// `~/.claude_sdk/sessions` (from `$HOME`, else the password database).
     public static var defaultDirectory: String {
-        homeDirectory() + "/.claude_sdk/sessions"
+        HomeDirectory.path(".claude_sdk/sessions")
     }
 
     /// The configuration the store was created with.
@@ -259,11 +259,6 @@ public final class FileRecordStore: Sendable {
         return try await core.write { () throws(SessionStoreError) -> Bool in
             try core.makeFiles(id).delete()
         }
-    }
-
-    static func homeDirectory() -> String {
-        let home = HomeDirectory.path()
-        return home == "/" ? "" : home
     }
 }
 

@@ -89,8 +89,7 @@ public final class FileSessionStore: SessionCatalog {
 
     /// `~/.claude_sdk/transcripts`.
     public static var defaultDirectory: String {
-        let home = HomeDirectory.path()
-        return (home == "/" ? "" : home) + "/.claude_sdk/transcripts"
+        HomeDirectory.path(".claude_sdk/transcripts")
     }
 
     /// The store's settings.

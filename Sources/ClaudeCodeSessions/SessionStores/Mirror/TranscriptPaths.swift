@@ -50,8 +50,7 @@ enum TranscriptPaths {
     /// The CLI's configuration folder for the environment it runs with: `CLAUDE_CONFIG_DIR`, else `$HOME/.claude`.
     static func configDirectory(environment: [String: String]) -> String {
         if let configured = environment["CLAUDE_CONFIG_DIR"], !configured.isEmpty { return configured }
-        let home = HomeDirectory.path(environment: environment)
-        return (home == "/" ? "" : home) + "/.claude"
+        return HomeDirectory.path(".claude", environment: environment)
     }
 
     /// The `projects` folder the CLI started with `options` writes to.
