@@ -105,7 +105,7 @@ struct CLITranscriptsLazyReadTests {
         for index in bytes.indices { bytes[index] = UInt8(truncatingIfNeeded: index &* 31 &+ index >> 9) }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         #expect(try TranscriptFile.read(path) == bytes)
-        #expect(throws: FileSystemFailure.self) { try TranscriptFile.read(root + "/missing.jsonl") }
+        #expect(throws: SystemError.self) { try TranscriptFile.read(root + "/missing.jsonl") }
     }
 
     @Test func uuidKeysSpellTheirTextBack() {

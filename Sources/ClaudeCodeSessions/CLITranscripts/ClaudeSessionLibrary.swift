@@ -186,8 +186,8 @@ public struct ClaudeSessionLibrary: Sendable {
                     jobs += listingJobs(in: projectsDirectory + "/" + entry.name, projectPath: nil, issues: &issues)
                 }
             } catch {
-                if error.code != ENOENT && error.code != ENOTDIR {
-                    issues.append(CLITranscriptIssue(path: projectsDirectory, kind: .unreadable(errno: error.code)))
+                if error.number != ENOENT && error.number != ENOTDIR {
+                    issues.append(CLITranscriptIssue(path: projectsDirectory, kind: .unreadable(errno: error.number)))
                 }
             }
         }
@@ -222,8 +222,8 @@ public struct ClaudeSessionLibrary: Sendable {
         do {
             entries = try POSIX.listDirectory(project)
         } catch {
-            if error.code != ENOENT && error.code != ENOTDIR {
-                issues.append(CLITranscriptIssue(path: project, kind: .unreadable(errno: error.code)))
+            if error.number != ENOENT && error.number != ENOTDIR {
+                issues.append(CLITranscriptIssue(path: project, kind: .unreadable(errno: error.number)))
             }
             return []
         }
@@ -596,8 +596,8 @@ public struct ClaudeSessionLibrary: Sendable {
             defer { close(descriptor) }
             do {
                 try POSIX.writeAll(descriptor, line, path: location.path)
-            } catch let error as FileSystemFailure {
-                throw CLITranscriptError(.fileSystem(errno: error.code), subject: location.path)
+            } catch let error as SystemError {
+                throw CLITranscriptError(.fileSystem(errno: error.number), subject: location.path)
             }
         }
     }
@@ -656,8 +656,8 @@ public struct ClaudeSessionLibrary: Sendable {
             let bytes: [UInt8]
             do {
                 bytes = try POSIX.readFile(location.path)
-            } catch let error as FileSystemFailure {
-                throw CLITranscriptError(.fileSystem(errno: error.code), subject: location.path)
+            } catch let error as SystemError {
+                throw CLITranscriptError(.fileSystem(errno: error.number), subject: location.path)
             }
             let plan = try SessionFork.makePlan(
                 source: bytes, sourceSessionID: sessionID, upToMessageID: cut, title: title)
@@ -667,10 +667,10 @@ public struct ClaudeSessionLibrary: Sendable {
             do {
                 try POSIX.writeAll(descriptor, plan.lines, path: path)
                 close(descriptor)
-            } catch let error as FileSystemFailure {
+            } catch let error as SystemError {
                 close(descriptor)
                 unlink(path)
-                throw CLITranscriptError(.fileSystem(errno: error.code), subject: path)
+                throw CLITranscriptError(.fileSystem(errno: error.number), subject: path)
             }
             return CLIForkResult(sessionID: plan.sessionID, path: path)
         }

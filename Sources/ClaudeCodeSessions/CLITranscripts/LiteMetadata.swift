@@ -375,7 +375,7 @@ enum LiteFileReader {
         do {
             descriptor = try POSIX.openForReading(path)
         } catch {
-            return issue(for: error)
+            return issue(for: error, path: path)
         }
         defer { close(descriptor) }
         var info = stat()
@@ -394,15 +394,15 @@ enum LiteFileReader {
         return .info(sessionInfo)
     }
 
-    static func issue(for failure: FileSystemFailure) -> Outcome {
-        if failure.code == ENOENT {
-            if let link = POSIX.linkStatus(failure.path), link.isSymbolicLink {
-                return .issue(CLITranscriptIssue(path: failure.path, kind: .danglingSymlink))
+    static func issue(for failure: SystemError, path: String) -> Outcome {
+        if failure.number == ENOENT {
+            if let link = POSIX.linkStatus(path), link.isSymbolicLink {
+                return .issue(CLITranscriptIssue(path: path, kind: .danglingSymlink))
             }
             return .skipped  // removed while we listed
         }
-        if failure.code == EISDIR { return .skipped }
-        return .issue(CLITranscriptIssue(path: failure.path, kind: .unreadable(errno: failure.code)))
+        if failure.number == EISDIR { return .skipped }
+        return .issue(CLITranscriptIssue(path: path, kind: .unreadable(errno: failure.number)))
     }
 
     /// Reads the windows of an open file, or `nil` when it is empty or unreadable.
@@ -411,10 +411,11 @@ enum LiteFileReader {
         // Like Python, read a whole window even when fstat says the file is shorter.
         let head = readArray(descriptor, count: window, offset: 0)
         guard !head.isEmpty else { return nil }
-        let tailOffset = max(0, status.size - window)
+        let size = Int(status.size)
+        let tailOffset = max(0, size - window)
         if tailOffset == 0 {
             return LiteFile(
-                head: head, tail: head, tailOffset: 0, tailStartsMidLine: false, size: status.size,
+                head: head, tail: head, tailOffset: 0, tailStartsMidLine: false, size: size,
                 modifiedMilliseconds: status.modifiedMilliseconds)
         }
         // One byte more, before the window, says whether the window starts a line.
@@ -423,7 +424,7 @@ enum LiteFileReader {
         guard !tail.isEmpty else { return nil }
         let startsMidLine = before.first != 0x0A
         return LiteFile(
-            head: head, tail: tail, tailOffset: tailOffset, tailStartsMidLine: startsMidLine, size: status.size,
+            head: head, tail: tail, tailOffset: tailOffset, tailStartsMidLine: startsMidLine, size: size,
             modifiedMilliseconds: status.modifiedMilliseconds)
     }
 

@@ -87,7 +87,7 @@ enum ProjectDirectories {
         }
         let finished = DispatchSemaphore(value: 0)
         let collected = Mutex<Data>(Data())
-        DispatchQueue.global().async {
+        BlockingIO.submit {
             let data = output.fileHandleForReading.readDataToEndOfFile()
             collected.withLock { $0 = data }
             finished.signal()

@@ -16,7 +16,7 @@ enum TranscriptFile {
     /// Files from this size on get the huge-page advice (a few huge pages' worth).
     static let hugePageThreshold = 8 << 20
 
-    static func read(_ path: String) throws(FileSystemFailure) -> [UInt8] {
+    static func read(_ path: String) throws(SystemError) -> [UInt8] {
         #if os(Linux)
             let descriptor = try POSIX.openForReading(path)
             var info = stat()
@@ -32,12 +32,12 @@ enum TranscriptFile {
     #if os(Linux)
         /// Reads the file into a buffer whose huge-page-aligned middle is advised `MADV_HUGEPAGE`
         /// before any page of it is touched.
-        static func readAdvised(_ path: String, expectedSize: Int) throws(FileSystemFailure) -> [UInt8] {
+        static func readAdvised(_ path: String, expectedSize: Int) throws(SystemError) -> [UInt8] {
             let descriptor = try POSIX.openForReading(path)
             defer { close(descriptor) }
             var info = stat()
-            guard fstat(descriptor, &info) == 0 else { throw FileSystemFailure(path: path, code: errno) }
-            guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileSystemFailure(path: path, code: EINVAL) }
+            guard fstat(descriptor, &info) == 0 else { throw SystemError(number: errno, operation: "fstat", path: path) }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw SystemError(number: EINVAL, operation: "read", path: path) }
             let size = Int(info.st_size)
             var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
                 guard let start = storage.baseAddress else {

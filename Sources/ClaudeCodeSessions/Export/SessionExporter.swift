@@ -112,7 +112,7 @@ public enum SessionExporter {
                 do {
                     _ = try POSIX.readFile(location.path)
                 } catch {
-                    throw SessionExportError(.unreadable(errno: error.code), subject: location.path)
+                    throw SessionExportError(.unreadable(errno: error.number), subject: location.path)
                 }
             }
             throw SessionExportError(.sessionNotFound, subject: sessionID)
@@ -121,7 +121,7 @@ public enum SessionExporter {
         do {
             bytes = try POSIX.readFile(path)
         } catch {
-            throw SessionExportError(.unreadable(errno: error.code), subject: path)
+            throw SessionExportError(.unreadable(errno: error.number), subject: path)
         }
         var document = transcriptDocument(
             sessionID: sessionID, origin: .cliTranscript, messages: transcript.messages, lines: bytes, info: info)

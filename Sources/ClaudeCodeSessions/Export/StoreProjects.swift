@@ -13,15 +13,9 @@ extension FileSessionStore {
     ///   exists but cannot be read.
     public func listProjectKeys() async throws(SessionStoreError) -> [String] {
         let directory = configuration.directory
-        let result: Result<[String], SessionStoreError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(
-                    returning: Result { () throws(SessionStoreError) -> [String] in
-                        try Self.projectKeys(in: directory)
-                    })
-            }
+        return try await BlockingIO.perform { () throws(SessionStoreError) -> [String] in
+            try Self.projectKeys(in: directory)
         }
-        return try result.get()
     }
 
     static func projectKeys(in directory: String) throws(SessionStoreError) -> [String] {
@@ -29,8 +23,8 @@ extension FileSessionStore {
         do {
             entries = try POSIX.listDirectory(directory)
         } catch {
-            if error.code == ENOENT || error.code == ENOTDIR { return [] }
-            throw SessionStoreError(.ioFailure, reason: "cannot list \(directory) (errno \(error.code))")
+            if error.number == ENOENT || error.number == ENOTDIR { return [] }
+            throw SessionStoreError(.ioFailure, reason: "cannot list \(directory) (errno \(error.number))")
         }
         var keys: [String] = []
         for entry in entries where !entry.name.hasPrefix(".") && POSIX.entryIsDirectory(entry, in: directory) {

@@ -222,7 +222,7 @@ public final class FileRecordStore: Sendable {
         return try await core.read { () throws(SessionStoreError) -> Bool in
             guard let directory = try core.root.revalidate(create: false) else { return false }
             do throws(SystemError) {
-                return try StoreSystem.status(directory.fd, id.snapshotFileName) != nil
+                return try POSIX.status(directory.fd, id.snapshotFileName) != nil
             } catch {
                 throw SessionStoreError(
                     .ioFailure, path: core.root.filePath(id.snapshotFileName), sessionID: id,
@@ -268,10 +268,10 @@ final class StoreCore: Sendable {
     let settings: StoreSettings
     let hub: PersistenceEventHub
     let logger: Logger
-    /// The serial queue for all writes of this store.
-    let queue: DispatchQueue
+    /// The serial lane for all writes of this store.
+    let queue: BlockingIO.Lane
     /// Where folds run, apart from the writes, so a fold never delays an append or a checkpoint.
-    let foldQueue: DispatchQueue
+    let foldQueue: BlockingIO.Lane
 
     init(configuration: FileRecordStore.Configuration) {
         root = StoreRoot(path: configuration.directory)
@@ -280,8 +280,8 @@ final class StoreCore: Sendable {
             lockTimeout: configuration.lockTimeout)
         hub = PersistenceEventHub(handler: configuration.eventHandler)
         logger = configuration.logger
-        queue = DispatchQueue(label: "claude.sessions.io")
-        foldQueue = DispatchQueue(label: "claude.sessions.fold", qos: .utility)
+        queue = BlockingIO.Lane(label: "claude.sessions.io")
+        foldQueue = BlockingIO.Lane(label: "claude.sessions.fold", qos: .utility)
     }
 
     deinit { hub.finishAll() }
@@ -310,35 +310,25 @@ final class StoreCore: Sendable {
         hub.emit(event)
     }
 
-    /// Runs blocking file work on the store's serial I/O queue.
-    func write<T: Sendable>(_ body: @escaping @Sendable () throws(SessionStoreError) -> T) async throws -> T {
-        try await run(on: queue, body)
+    /// Runs blocking file work on the store's serial I/O lane.
+    func write<T: Sendable>(_ body: @escaping @Sendable () throws(SessionStoreError) -> T)
+        async throws(SessionStoreError) -> T
+    {
+        try await queue.perform(body)
     }
 
-    /// Runs blocking read work on a global queue (not the Swift concurrency pool).
-    func read<T: Sendable>(_ body: @escaping @Sendable () throws(SessionStoreError) -> T) async throws -> T {
-        try await run(on: DispatchQueue.global(qos: .userInitiated), body)
-    }
-
-    private func run<T: Sendable>(
-        on queue: DispatchQueue, _ body: @escaping @Sendable () throws(SessionStoreError) -> T
-    ) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            queue.async {
-                do {
-                    continuation.resume(returning: try body())
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+    /// Runs blocking read work on the shared blocking queue (not the Swift concurrency pool).
+    func read<T: Sendable>(_ body: @escaping @Sendable () throws(SessionStoreError) -> T)
+        async throws(SessionStoreError) -> T
+    {
+        try await BlockingIO.perform(body)
     }
 
     func listSessions() throws(SessionStoreError) -> [RecordListEntry] {
         // Revalidate: the folder may have been removed and made again since it was opened.
         guard let directory = try root.revalidate(create: false) else { return [] }
         let names: [String]
-        do { names = try StoreSystem.listNames(directory.fd) } catch {
+        do { names = try POSIX.listNames(directory.fd) } catch {
             throw SessionStoreError(.ioFailure, path: root.path, systemErrorNumber: error.number)
         }
         let nameSet = Set(names)

@@ -325,7 +325,7 @@ final class QueuedRecorder: Sendable {
         let budget = self.budget
         let initial = Worker(store: store, context: context)
         // Its own threads: a reader waiting for room must never starve the task that makes it.
-        let task = Task.detached(executorPreference: RecorderExecutor()) {
+        let task = Task.detached(executorPreference: BlockingIO.Lane(label: "claude.sessions.recorder")) {
             var worker = initial
             for await command in stream {
                 switch command {
@@ -467,17 +467,5 @@ final class QueuedRecorder: Sendable {
             context.logger.error("recording session \(id) failed: \(error)")
             context.events.emit(PersistenceEvent(kind: .writeFailed, sessionID: id, error: error, path: error.path))
         }
-    }
-}
-
-/// Runs the queued recorder's task on a dispatch queue of its own rather than the shared
-/// cooperative pool, so a reader blocked on a full queue cannot starve the task that empties it.
-final class RecorderExecutor: TaskExecutor {
-    private let queue = DispatchQueue(label: "claude.sessions.recorder")
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        queue.async { job.runSynchronously(on: executor) }
     }
 }

@@ -227,7 +227,7 @@ package final class SessionWriter: Sendable {
         }
         switch outcome {
         case .scheduled:
-            core.queue.async { _ = self.drainOnce() }
+            core.queue.submit { _ = self.drainOnce() }
         case .alreadyScheduled:
             break
         case .closed:
@@ -267,7 +267,7 @@ package final class SessionWriter: Sendable {
     /// Like ``checkpoint()``, but returns at once; failures are reported as events only.
     package func requestCheckpoint() {
         let target = state.withLock { $0.nextTicket - 1 }
-        core.queue.async {
+        core.queue.submit {
             _ = try? self.checkpointNow(through: target, forceCompaction: false)
         }
     }
@@ -402,14 +402,14 @@ package final class SessionWriter: Sendable {
     /// tools that need the folded files on disk; `close()` folds and waits by itself).
     package func waitForBackgroundFolds() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            core.foldQueue.async { continuation.resume() }
+            core.foldQueue.submit { continuation.resume() }
         }
     }
 
     /// Folds in the background, on the store's fold queue, unless a fold is already waiting.
     private func scheduleFold() {
         guard !foldScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        core.foldQueue.async {
+        core.foldQueue.submit {
             self.foldScheduled.store(false, ordering: .releasing)
             guard !self.state.withLock({ $0.closed }) else { return }  // close() folds itself
             do throws(SessionStoreError) {

@@ -95,7 +95,7 @@ public final class FileSessionStore: SessionCatalog {
     /// The store's settings.
     public let configuration: Configuration
     private let engine: TranscriptFileEngine
-    private let queue = DispatchQueue(label: "claude.sessions.transcript-store")
+    private let queue = BlockingIO.Lane(label: "claude.sessions.transcript-store")
 
     /// Creates a store over `configuration.directory`; nothing is touched until the first call.
     public init(configuration: Configuration) {
@@ -111,12 +111,7 @@ public final class FileSessionStore: SessionCatalog {
     private func run<T: Sendable>(_ body: @escaping @Sendable () throws(SessionStoreError) -> T)
         async throws(SessionStoreError) -> T
     {
-        let result: Result<T, SessionStoreError> = await withCheckedContinuation { continuation in
-            queue.async {
-                continuation.resume(returning: Result { () throws(SessionStoreError) -> T in try body() })
-            }
-        }
-        return try result.get()
+        try await queue.perform(body)
     }
 
     // MARK: SessionStore

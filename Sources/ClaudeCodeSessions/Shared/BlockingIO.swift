@@ -17,11 +17,67 @@ final class CancellationFlag: Sendable {
     func cancel() { flag.store(true, ordering: .relaxed) }
 }
 
-/// Runs file-system work on Dispatch threads instead of Swift's cooperative pool, so a
-/// slow disk or a large directory never starves other tasks.
+/// The package's one way off Swift's cooperative pool: every blocking call (file system,
+/// `fsync`, a child process's pipe) runs here, on Dispatch threads, so a slow disk or a large
+/// directory never starves other tasks.
+///
+/// - ``run(_:)``: cancellable work on the shared concurrent queue (reads of the CLI's transcripts).
+/// - ``perform(_:)``: the same with a typed error and no cancellation (the stores' reads).
+/// - ``submit(_:)``: fire and forget on the shared queue.
+/// - ``Lane``: a serial line of work, for what must happen one at a time and in order (a
+///   store's writes, its folds, the recorder's task).
+/// - ``parallel(iterations:_:)``: one blocking job spread over the cores.
 enum BlockingIO {
     static let queue = DispatchQueue(
-        label: "ClaudeCodeSessions.CLITranscripts.io", qos: .userInitiated, attributes: .concurrent)
+        label: "ClaudeCodeSessions.blocking", qos: .userInitiated, attributes: .concurrent)
+
+    /// Runs `body` on the shared queue and returns its result or its typed error.
+    static func perform<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+        try await perform(on: queue, body)
+    }
+
+    /// Runs `body` on the shared queue without waiting for it.
+    static func submit(_ body: @escaping @Sendable () -> Void) {
+        queue.async(execute: body)
+    }
+
+    fileprivate static func perform<T: Sendable, E: Error>(
+        on queue: DispatchQueue, _ body: @escaping @Sendable () throws(E) -> T
+    ) async throws(E) -> T {
+        let result: Result<T, E> = await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: Result { () throws(E) -> T in try body() })
+            }
+        }
+        return try result.get()
+    }
+
+    /// A serial line of blocking work: jobs run one at a time, in the order they were
+    /// submitted, off the cooperative pool. Also a `TaskExecutor`, for a task that must not
+    /// share the cooperative pool (see `SessionRecorder`).
+    final class Lane: TaskExecutor, Sendable {
+        private let queue: DispatchQueue
+
+        init(label: String, qos: DispatchQoS = .userInitiated) {
+            queue = DispatchQueue(label: label, qos: qos)
+        }
+
+        /// Runs `body` after every job submitted before it and returns its result or its typed error.
+        func perform<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+            try await BlockingIO.perform(on: queue, body)
+        }
+
+        /// Queues `body` without waiting for it.
+        func submit(_ body: @escaping @Sendable () -> Void) {
+            queue.async(execute: body)
+        }
+
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            let executor = asUnownedTaskExecutor()
+            queue.async { job.runSynchronously(on: executor) }
+        }
+    }
 
     /// Runs `body` off the cooperative pool and returns its result. Cancelling the calling
     /// task sets the flag `body` receives; when `body` returns after that, the call throws
@@ -109,6 +165,7 @@ final class WorkBox: @unchecked Sendable {
 final class SharedCounter: Sendable {
     private let value = Atomic<Int>(0)
     func takeNext() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+    var current: Int { value.load(ordering: .relaxed) }
 }
 
 /// Carries a value into helper threads; safe because each iteration touches only its own slot.
@@ -137,346 +194,4 @@ final class ParallelSlots<Element>: @unchecked Sendable {
     }
 
     var count: Int { storage.count }
-}
-
-/// Byte searches. `memrchr` comes from the C library, looked up at run time because
-/// Glibc's Swift module hides the GNU extensions.
-enum ByteSearch {
-    private typealias MemrchrFunction = @convention(c) (UnsafeRawPointer?, Int32, Int) -> UnsafeMutableRawPointer?
-
-    private static let memrchrFunction: MemrchrFunction? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memrchr") else { return nil }
-        return unsafeBitCast(symbol, to: MemrchrFunction.self)
-    }()
-
-    /// The first occurrence of `needle` in `haystack[0..<length]`, as an offset.
-    ///
-    /// Looks for the needle's least common pair of adjacent bytes eight positions at a
-    /// time and compares the whole needle only there. For the short keys searched here
-    /// this beats `memmem`, whose per-call setup dominates on short lines.
-    static func find(_ needle: UnsafeRawBufferPointer, in haystack: UnsafeRawPointer, length: Int) -> Int? {
-        let count = needle.count
-        guard count > 0 else { return 0 }
-        guard length >= count else { return nil }
-        let pattern = needle.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let bytes = haystack.assumingMemoryBound(to: UInt8.self)
-        if count == 1 { return findFirst(pattern[0], in: haystack, length: length) }
-        let anchor = rarestPair(pattern, count)
-        let first = pattern[anchor]
-        let second = pattern[anchor + 1]
-        let lastAnchor = length - count + anchor
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let firstPattern = ones &* UInt64(first)
-        let secondPattern = ones &* UInt64(second)
-        var position = anchor
-        while position + 9 <= length, position <= lastAnchor {
-            let x = UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self).littleEndian ^ firstPattern
-            let y = UnsafeRawPointer(bytes + position + 1).loadUnaligned(as: UInt64.self).littleEndian ^ secondPattern
-            var candidates = ((x &- ones) & ~x) & ((y &- ones) & ~y) & highs
-            while candidates != 0 {
-                let hit = position + (candidates.trailingZeroBitCount >> 3)
-                if hit > lastAnchor { return nil }
-                if memcmp(bytes + hit - anchor, pattern, count) == 0 { return hit - anchor }
-                candidates &= candidates &- 1
-            }
-            position += 8
-        }
-        while position <= lastAnchor {
-            if bytes[position] == first, bytes[position + 1] == second,
-                memcmp(bytes + position - anchor, pattern, count) == 0
-            {
-                return position - anchor
-            }
-            position += 1
-        }
-        return nil
-    }
-
-    /// The offset of the adjacent byte pair least likely to occur in JSON transcripts.
-    private static func rarestPair(_ pattern: UnsafePointer<UInt8>, _ count: Int) -> Int {
-        func commonness(_ byte: UInt8) -> Int {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: " "): return 10
-            case UInt8(ascii: "e"), UInt8(ascii: "t"), UInt8(ascii: "a"), UInt8(ascii: "o"), UInt8(ascii: "i"),
-                UInt8(ascii: "n"), UInt8(ascii: "s"), UInt8(ascii: "r"), UInt8(ascii: "h"), UInt8(ascii: "l"):
-                return 8
-            case UInt8(ascii: ":"), UInt8(ascii: ","): return 6
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return 5
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): return 2
-            default: return 3
-            }
-        }
-        var best = 0
-        var bestScore = Int.max
-        for index in 0..<(count - 1) {
-            let score = commonness(pattern[index]) + commonness(pattern[index + 1])
-            if score < bestScore {
-                best = index
-                bestScore = score
-            }
-        }
-        return best
-    }
-
-    /// The last occurrence of `byte` in `haystack[0..<length]`, as an offset.
-    static func findLast(_ byte: UInt8, in haystack: UnsafeRawPointer, length: Int) -> Int? {
-        guard length > 0 else { return nil }
-        if let memrchrFunction {
-            guard let hit = memrchrFunction(haystack, Int32(byte), length) else { return nil }
-            return haystack.distance(to: UnsafeRawPointer(hit))
-        }
-        let bytes = haystack.assumingMemoryBound(to: UInt8.self)
-        var index = length - 1
-        while index >= 0 {
-            if bytes[index] == byte { return index }
-            index -= 1
-        }
-        return nil
-    }
-
-    /// The first occurrence of `byte` in `haystack[0..<length]`, as an offset.
-    static func findFirst(_ byte: UInt8, in haystack: UnsafeRawPointer, length: Int) -> Int? {
-        guard length > 0, let hit = memchr(haystack, Int32(byte), length) else { return nil }
-        return haystack.distance(to: UnsafeRawPointer(hit))
-    }
-}
-
-/// A failed system call on a path.
-struct FileSystemFailure: Error, Sendable {
-    var path: String
-    var code: Int32
-
-    var message: String { String(cString: strerror(code)) }
-}
-
-/// What `stat` says about a path.
-struct FileStatus: Sendable {
-    var size: Int
-    /// Modification time in milliseconds, computed as Python computes `int(st_mtime * 1000)`.
-    var modifiedMilliseconds: Int
-    var isDirectory: Bool
-    var isRegularFile: Bool
-    var isSymbolicLink: Bool
-
-    init(_ info: stat) {
-        size = Int(info.st_size)
-        #if canImport(Darwin)
-            let seconds = Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) * 1e-9
-        #else
-            let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9
-        #endif
-        modifiedMilliseconds = Int((seconds * 1000).rounded(.towardZero))
-        let type = info.st_mode & S_IFMT
-        isDirectory = type == S_IFDIR
-        isRegularFile = type == S_IFREG
-        isSymbolicLink = type == S_IFLNK
-    }
-}
-
-/// Thin, blocking POSIX helpers. Everything here runs inside ``BlockingIO/run(_:)``.
-enum POSIX {
-    static func status(_ path: String) -> FileStatus? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return FileStatus(info)
-    }
-
-    static func linkStatus(_ path: String) -> FileStatus? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        return FileStatus(info)
-    }
-
-    static func isDirectory(_ path: String) -> Bool {
-        status(path)?.isDirectory ?? false
-    }
-
-    /// One directory entry.
-    struct Entry: Sendable {
-        var name: String
-        /// `d_type`: `DT_DIR`, `DT_REG`, `DT_LNK` or `DT_UNKNOWN`.
-        var kind: UInt8
-    }
-
-    /// The entries of a directory, without `.` and `..`, in the order the file system gives.
-    static func listDirectory(_ path: String) throws(FileSystemFailure) -> [Entry] {
-        guard let directory = opendir(path) else { throw FileSystemFailure(path: path, code: errno) }
-        defer { closedir(directory) }
-        var entries: [Entry] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
-            entries.append(Entry(name: name, kind: entry.pointee.d_type))
-        }
-        return entries
-    }
-
-    /// Whether a directory entry is a directory, following symbolic links like Python's `is_dir()`.
-    static func entryIsDirectory(_ entry: Entry, in directory: String) -> Bool {
-        if entry.kind == UInt8(DT_DIR) { return true }
-        if entry.kind == UInt8(DT_REG) { return false }
-        return isDirectory(directory + "/" + entry.name)
-    }
-
-    static func openForReading(_ path: String) throws(FileSystemFailure) -> Int32 {
-        // Non-blocking, so a FIFO named like a transcript cannot hang the reader.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { throw FileSystemFailure(path: path, code: errno) }
-        return descriptor
-    }
-
-    /// Reads up to `count` bytes at `offset` into `buffer[start...]`; returns how many were read.
-    static func read(
-        _ descriptor: Int32, into buffer: inout [UInt8], at start: Int, count: Int, offset: Int
-    ) -> Int {
-        var total = 0
-        buffer.withUnsafeMutableBytes { raw in
-            while total < count {
-                let result = pread(descriptor, raw.baseAddress! + start + total, count - total, off_t(offset + total))
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    break
-                }
-                if result == 0 { break }
-                total += result
-            }
-        }
-        return total
-    }
-
-    /// Reads the first `size` bytes of `descriptor` into `destination` in 4 MiB pieces, in
-    /// parallel; returns how many leading bytes were read (a file that shrank ends early).
-    static func parallelRead(_ descriptor: Int32, into destination: UnsafeMutablePointer<UInt8>, size: Int) -> Int {
-        let piece = 4 << 20
-        let pieces = max(1, (size + piece - 1) / piece)
-        let counts = ParallelSlots<Int>(count: pieces)
-        let base = UncheckedSendable(value: destination)
-        BlockingIO.parallel(iterations: pieces) { index in
-            let offset = index * piece
-            let count = min(piece, size - offset)
-            var total = 0
-            while total < count {
-                let result = pread(descriptor, base.value + offset + total, count - total, off_t(offset + total))
-                if result < 0, errno == EINTR { continue }
-                if result <= 0 { break }
-                total += result
-            }
-            counts[index] = total
-        }
-        // Keep the contiguous prefix.
-        var length = 0
-        for index in 0..<pieces {
-            let count = counts[index] ?? 0
-            length += count
-            if count < min(piece, size - index * piece) { break }
-        }
-        return length
-    }
-
-    /// The whole content of a file. Large files are read in parallel pieces into one
-    /// buffer that is never zero-filled first; a file that grows meanwhile is read to its end.
-    static func readFile(_ path: String) throws(FileSystemFailure) -> [UInt8] {
-        let descriptor = try openForReading(path)
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw FileSystemFailure(path: path, code: errno) }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw FileSystemFailure(path: path, code: EISDIR) }
-        if (info.st_mode & S_IFMT) != S_IFREG { throw FileSystemFailure(path: path, code: EINVAL) }
-        let size = Int(info.st_size)
-        var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
-            guard let start = storage.baseAddress else {
-                initialized = 0
-                return
-            }
-            initialized = size == 0 ? 0 : parallelRead(descriptor, into: start, size: size)
-        }
-        guard buffer.count == size else { return buffer }
-        // Whatever was appended after fstat.
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = read(descriptor, into: &chunk, at: 0, count: chunk.count, offset: buffer.count)
-            if count <= 0 { break }
-            buffer.append(contentsOf: chunk[0..<count])
-        }
-        return buffer
-    }
-
-    /// Writes all of `bytes` to `descriptor`.
-    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(FileSystemFailure) {
-        var written = 0
-        var failure: Int32 = 0
-        bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let result = write(descriptor, raw.baseAddress! + written, raw.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                written += result
-            }
-        }
-        if failure != 0 { throw FileSystemFailure(path: path, code: failure) }
-    }
-
-    /// Removes a directory tree without following symbolic links. Errors are ignored,
-    /// like Python's `shutil.rmtree(ignore_errors=True)`.
-    static func removeTree(_ path: String) {
-        guard let info = linkStatus(path) else { return }
-        if info.isDirectory {
-            if let entries = try? listDirectory(path) {
-                for entry in entries { removeTree(path + "/" + entry.name) }
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
-    }
-
-    /// `realpath` that, like Python's `os.path.realpath`, also works for paths that do not
-    /// exist: the longest existing prefix is resolved and the rest appended.
-    static func realPath(_ path: String) -> String {
-        var absolute = path
-        if !absolute.hasPrefix("/") {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            if getcwd(&buffer, buffer.count) != nil {
-                let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                absolute = cwd + "/" + path
-            }
-        }
-        if let resolved = resolve(absolute) { return resolved }
-        // Resolve the longest existing prefix, then append the remaining components
-        // with "." and ".." applied lexically.
-        var components = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        var rest: [String] = []
-        while !components.isEmpty {
-            let prefix = "/" + components.joined(separator: "/")
-            if let resolved = resolve(prefix) {
-                return normalize(base: resolved, rest: rest)
-            }
-            rest.insert(components.removeLast(), at: 0)
-        }
-        return normalize(base: "/", rest: rest)
-    }
-
-    private static func resolve(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    private static func normalize(base: String, rest: [String]) -> String {
-        var parts = base.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        for component in rest {
-            switch component {
-            case ".": continue
-            case "..": if !parts.isEmpty { parts.removeLast() }
-            default: parts.append(component)
-            }
-        }
-        return "/" + parts.joined(separator: "/")
-    }
 }

@@ -106,15 +106,15 @@ final class SessionFiles {
     }
 
     deinit {
-        StoreSystem.closeQuietly(journalFD)
-        StoreSystem.closeQuietly(lockFD)
+        POSIX.closeQuietly(journalFD)
+        POSIX.closeQuietly(lockFD)
     }
 
     func closeFiles() {
-        StoreSystem.closeQuietly(journalFD)
+        POSIX.closeQuietly(journalFD)
         journalFD = -1
         journal = nil
-        StoreSystem.closeQuietly(lockFD)
+        POSIX.closeQuietly(lockFD)
         lockFD = -1
     }
 
@@ -150,7 +150,7 @@ final class SessionFiles {
         throws(SessionStoreError) -> T
     {
         let directory = try acquire(exclusive: exclusive, create: create)
-        defer { if lockFD >= 0 { StoreSystem.unlock(lockFD) } }
+        defer { if lockFD >= 0 { POSIX.unlock(lockFD) } }
         return try body(directory)
     }
 
@@ -193,14 +193,14 @@ final class SessionFiles {
                 let reader = !exclusive && !create
                 do {
                     let flags = reader ? O_RDONLY | O_NOFOLLOW : O_RDWR | O_CREAT | O_NOFOLLOW
-                    let fd = try StoreSystem.openAt(handle.fd, id.lockFileName, flags)
+                    let fd = try POSIX.openAt(handle.fd, id.lockFileName, flags)
                     lockFD = fd
-                    let status = try StoreSystem.status(of: fd)
+                    let status = try POSIX.status(of: fd)
                     guard status.isRegularFile else {
                         closeFiles()
                         throw unsafe(id.lockFileName, "lock file is not a regular file")
                     }
-                    if !reader && status.permissions != 0o600 { try StoreSystem.setMode(fd, StoreSystem.fileMode) }
+                    if !reader && status.permissions != 0o600 { try POSIX.setMode(fd, POSIX.fileMode) }
                     lockInode = status.inode
                     lockless = false
                 } catch let error as SystemError {
@@ -232,7 +232,7 @@ final class SessionFiles {
             }
             let locked: Bool
             do {
-                locked = try StoreSystem.lock(lockFD, exclusive: exclusive, timeout: settings.lockTimeout)
+                locked = try POSIX.lock(lockFD, exclusive: exclusive, timeout: settings.lockTimeout)
             } catch {
                 throw failure(error, id.lockFileName)
             }
@@ -242,18 +242,18 @@ final class SessionFiles {
                     reason: "another writer held the session lock too long")
             }
             // The lock file may have been deleted (with the session) or replaced while we waited.
-            let onDisk: StoreSystem.FileStatus?
+            let onDisk: FileStatus?
             do {
-                onDisk = try StoreSystem.status(handle.fd, id.lockFileName)
+                onDisk = try POSIX.status(handle.fd, id.lockFileName)
             } catch {
-                StoreSystem.unlock(lockFD)
+                POSIX.unlock(lockFD)
                 throw failure(error, id.lockFileName)
             }
             if let onDisk, onDisk.inode == lockInode {
                 return handle
             }
-            StoreSystem.unlock(lockFD)
-            StoreSystem.closeQuietly(lockFD)
+            POSIX.unlock(lockFD)
+            POSIX.closeQuietly(lockFD)
             lockFD = -1
             if onDisk == nil && !revalidated {
                 // Deleted: possibly the whole folder. Look again.
@@ -275,7 +275,7 @@ final class SessionFiles {
     private func sessionFilesExist(_ directory: DirectoryHandle) throws(SessionStoreError) -> Bool? {
         for name in [id.lockFileName, id.snapshotFileName, id.journalFileName] {
             do {
-                if try StoreSystem.status(directory.fd, name) != nil { return true }
+                if try POSIX.status(directory.fd, name) != nil { return true }
             } catch {
                 throw failure(error, name)
             }
@@ -289,16 +289,16 @@ final class SessionFiles {
     func readFile(_ directory: DirectoryHandle, _ name: String) throws(SessionStoreError) -> [UInt8]? {
         let fd: Int32
         do {
-            fd = try StoreSystem.openAt(directory.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+            fd = try POSIX.openAt(directory.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         } catch {
             if error.number == ENOENT { return nil }
             throw failure(error, name)
         }
-        defer { StoreSystem.closeQuietly(fd) }
+        defer { POSIX.closeQuietly(fd) }
         do {
-            let status = try StoreSystem.status(of: fd)
+            let status = try POSIX.status(of: fd)
             guard status.isRegularFile else { throw unsafe(name, "not a regular file") }
-            return try StoreSystem.readAll(fd, sizeHint: status.size)
+            return try POSIX.readAll(fd, sizeHint: status.size)
         } catch let error as SystemError {
             throw failure(error, name)
         } catch {
@@ -361,7 +361,7 @@ final class SessionFiles {
 
     private func fingerprint(_ directory: DirectoryHandle) -> [Int64] {
         [id.snapshotFileName, id.journalFileName].flatMap { name -> [Int64] in
-            guard let status = try? StoreSystem.status(directory.fd, name) else { return [-1, -1] }
+            guard let status = try? POSIX.status(directory.fd, name) else { return [-1, -1] }
             return [Int64(bitPattern: status.inode), status.size]
         }
     }
@@ -374,24 +374,24 @@ final class SessionFiles {
     private func replaceFile(
         _ directory: DirectoryHandle, _ name: String, _ bytes: [UInt8], sync: Bool, keepOpen: Bool
     ) throws(SessionStoreError) -> Int32 {
-        let temporary = "." + name + ".tmp-" + StoreSystem.randomSuffix()
+        let temporary = "." + name + ".tmp-" + POSIX.randomSuffix()
         let fd: Int32
         do {
-            fd = try StoreSystem.openAt(
+            fd = try POSIX.openAt(
                 directory.fd, temporary, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW)
         } catch {
             throw failure(error, temporary)
         }
         var failedName = temporary
         do {
-            try StoreSystem.setMode(fd, StoreSystem.fileMode)
-            try StoreSystem.writeAll(fd, bytes)
-            if sync { try StoreSystem.sync(fd) }
+            try POSIX.setMode(fd, POSIX.fileMode)
+            try POSIX.writeAll(fd, bytes)
+            if sync { try POSIX.sync(fd) }
             failedName = name
-            try StoreSystem.rename(directory.fd, temporary, name)
+            try POSIX.rename(directory.fd, temporary, name)
         } catch {
-            StoreSystem.closeQuietly(fd)
-            _ = try? StoreSystem.unlink(directory.fd, temporary)
+            POSIX.closeQuietly(fd)
+            _ = try? POSIX.unlink(directory.fd, temporary)
             throw failure(error, failedName)
         }
         if sync {
@@ -402,7 +402,7 @@ final class SessionFiles {
             directoryDirty = true
         }
         if keepOpen { return fd }
-        StoreSystem.closeQuietly(fd)
+        POSIX.closeQuietly(fd)
         return -1
     }
 
@@ -426,10 +426,10 @@ final class SessionFiles {
         let header = SessionFileCodec.journalHeader(sessionID: id, baseSeq: baseSeq, created: Date())
         let synced = sync ?? settings.durability.syncsAtCheckpoint
         let fd = try replaceFile(directory, id.journalFileName, header, sync: synced, keepOpen: true)
-        StoreSystem.closeQuietly(journalFD)
+        POSIX.closeQuietly(journalFD)
         journalFD = fd
-        let status: StoreSystem.FileStatus
-        do { status = try StoreSystem.status(of: fd) } catch { throw failure(error, id.journalFileName) }
+        let status: FileStatus
+        do { status = try POSIX.status(of: fd) } catch { throw failure(error, id.journalFileName) }
         journal = JournalState(
             device: status.device, inode: status.inode, size: status.size, nextSeq: baseSeq, endsWithNewline: true,
             hasRecords: false)
@@ -447,11 +447,11 @@ final class SessionFiles {
 
     private func prepareLocked(_ directory: DirectoryHandle) throws(SessionStoreError) {
         guard !prepared else { return }
-        let snapshot: StoreSystem.FileStatus?
-        let journalStatus: StoreSystem.FileStatus?
+        let snapshot: FileStatus?
+        let journalStatus: FileStatus?
         do {
-            snapshot = try StoreSystem.status(directory.fd, id.snapshotFileName)
-            journalStatus = try StoreSystem.status(directory.fd, id.journalFileName)
+            snapshot = try POSIX.status(directory.fd, id.snapshotFileName)
+            journalStatus = try POSIX.status(directory.fd, id.journalFileName)
         } catch {
             throw failure(error, id.snapshotFileName)
         }
@@ -488,12 +488,12 @@ final class SessionFiles {
     /// Brings the cached journal state up to date with the disk. Call holding the exclusive lock.
     /// When the session's files are gone, starts it again from the in-memory metadata.
     private func prepareJournal(_ directory: DirectoryHandle) throws(SessionStoreError) -> JournalState {
-        let onDisk: StoreSystem.FileStatus?
-        do { onDisk = try StoreSystem.status(directory.fd, id.journalFileName) } catch {
+        let onDisk: FileStatus?
+        do { onDisk = try POSIX.status(directory.fd, id.journalFileName) } catch {
             throw failure(error, id.journalFileName)
         }
         guard let onDisk else {
-            StoreSystem.closeQuietly(journalFD)
+            POSIX.closeQuietly(journalFD)
             journalFD = -1
             journal = nil
             if let snapshot = try readSnapshot(directory) {
@@ -517,19 +517,19 @@ final class SessionFiles {
         }
         // Another writer appended or compacted, or an earlier write of ours failed: resync.
         if journalFD < 0 || journal?.inode != onDisk.inode || journal?.device != onDisk.device {
-            StoreSystem.closeQuietly(journalFD)
+            POSIX.closeQuietly(journalFD)
             journalFD = -1
             journal = nil
             do {
-                journalFD = try StoreSystem.openAt(directory.fd, id.journalFileName, O_RDWR | O_APPEND | O_NOFOLLOW)
+                journalFD = try POSIX.openAt(directory.fd, id.journalFileName, O_RDWR | O_APPEND | O_NOFOLLOW)
             } catch {
                 throw failure(error, id.journalFileName)
             }
         }
-        let status: StoreSystem.FileStatus
+        let status: FileStatus
         let tail: JournalTail
         do {
-            status = try StoreSystem.status(of: journalFD)
+            status = try POSIX.status(of: journalFD)
             tail = try JournalTail.scan(journalFD, size: status.size, expectedID: id)
         } catch {
             throw failure(error, id.journalFileName)
@@ -542,7 +542,7 @@ final class SessionFiles {
         } else {
             nextSeq = Int64(try readSnapshot(directory)?.conversationHistory.count ?? 0)
         }
-        if let snapshotStatus = try? StoreSystem.status(directory.fd, id.snapshotFileName) {
+        if let snapshotStatus = try? POSIX.status(directory.fd, id.snapshotFileName) {
             snapshotSize = snapshotStatus.size
         }
         nextSeq = max(nextSeq, 0)
@@ -587,7 +587,7 @@ final class SessionFiles {
             }
             ends.append(writer.bytes.count)
         }
-        let (written, writeError) = writer.bytes.withUnsafeBytes { StoreSystem.writeAll(journalFD, $0) }
+        let (written, writeError) = writer.bytes.withUnsafeBytes { POSIX.writeAll(journalFD, $0) }
         if let writeError {
             journal = nil  // unknown tail: resync next time
             let complete = ends.prefix { $0 <= written }.count
@@ -607,7 +607,7 @@ final class SessionFiles {
                     try syncSnapshotFile(directory)
                     snapshotNeedsSync = false
                 }
-                try StoreSystem.syncData(journalFD)
+                try POSIX.syncData(journalFD)
                 if directoryDirty {
                     try directory.sync()
                     directoryDirty = false
@@ -633,7 +633,7 @@ final class SessionFiles {
         do { directory = try acquire(exclusive: true, create: true) } catch {
             throw AppendFailure(written: 0, error: error)
         }
-        defer { if lockFD >= 0 { StoreSystem.unlock(lockFD) } }
+        defer { if lockFD >= 0 { POSIX.unlock(lockFD) } }
         do {
             return try body(directory)
         } catch {
@@ -676,7 +676,7 @@ final class SessionFiles {
             let state = try prepareJournal(directory)
             if settings.durability.syncsAtCheckpoint && (journalDirty || directoryDirty) {
                 do throws(SystemError) {
-                    if journalDirty { try StoreSystem.syncData(journalFD) }
+                    if journalDirty { try POSIX.syncData(journalFD) }
                     if directoryDirty { try directory.sync() }
                 } catch {
                     throw failure(error, id.journalFileName)
@@ -695,13 +695,13 @@ final class SessionFiles {
     private func syncSnapshotFile(_ directory: DirectoryHandle) throws(SystemError) {
         let fd: Int32
         do {
-            fd = try StoreSystem.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+            fd = try POSIX.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         } catch {
             if error.number == ENOENT { return }
             throw error
         }
-        defer { StoreSystem.closeQuietly(fd) }
-        try StoreSystem.sync(fd)
+        defer { POSIX.closeQuietly(fd) }
+        try POSIX.sync(fd)
     }
 
     /// The disk flushes a checkpoint owes, taken under the lock and done without it.
@@ -742,13 +742,13 @@ final class SessionFiles {
     /// Second half of a checkpoint, without the lock. On failure the flags are set again (see
     /// ``syncFailed(_:)``) so the next checkpoint retries.
     static func performSync(_ pending: PendingSync, id: SessionID, root: StoreRoot) throws(SessionStoreError) {
-        defer { StoreSystem.closeQuietly(pending.journalFD) }
+        defer { POSIX.closeQuietly(pending.journalFD) }
         do throws(SystemError) {
-            if pending.journalFD >= 0 { try StoreSystem.syncData(pending.journalFD) }
+            if pending.journalFD >= 0 { try POSIX.syncData(pending.journalFD) }
             if pending.snapshot, let directory = pending.directory {
-                let fd = try StoreSystem.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-                defer { StoreSystem.closeQuietly(fd) }
-                try StoreSystem.sync(fd)
+                let fd = try POSIX.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+                defer { POSIX.closeQuietly(fd) }
+                try POSIX.sync(fd)
             }
             try pending.directory?.sync()
         } catch {
@@ -774,12 +774,12 @@ final class SessionFiles {
             if !force && Double(state.size) < settings.compaction.checkpointRatio * Double(snapshotSize) { return nil }
             removeStaleTemporaries(directory)
             var snapshotFD: Int32 = -1
-            var snapshotStatus: StoreSystem.FileStatus?
+            var snapshotStatus: FileStatus?
             do {
-                snapshotFD = try StoreSystem.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-                let status = try StoreSystem.status(of: snapshotFD)
+                snapshotFD = try POSIX.openAt(directory.fd, id.snapshotFileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+                let status = try POSIX.status(of: snapshotFD)
                 guard status.isRegularFile else {
-                    StoreSystem.closeQuietly(snapshotFD)
+                    POSIX.closeQuietly(snapshotFD)
                     throw unsafe(id.snapshotFileName, "not a regular file")
                 }
                 snapshotStatus = status
@@ -791,7 +791,7 @@ final class SessionFiles {
             }
             let journalCopy = dup(journalFD)
             if journalCopy < 0 {
-                StoreSystem.closeQuietly(snapshotFD)
+                POSIX.closeQuietly(snapshotFD)
                 throw failure(SystemError(number: errno, operation: "dup"), id.journalFileName)
             }
             return FoldStart(
@@ -807,11 +807,11 @@ final class SessionFiles {
         throws(SessionStoreError) -> Bool
     {
         do {
-            guard let journal = try StoreSystem.status(directory.fd, id.journalFileName),
+            guard let journal = try POSIX.status(directory.fd, id.journalFileName),
                 journal.inode == start.journalInode, journal.device == start.journalDevice
             else { return false }
             if checkSnapshot {
-                let snapshot = try StoreSystem.status(directory.fd, id.snapshotFileName)
+                let snapshot = try POSIX.status(directory.fd, id.snapshotFileName)
                 guard snapshot?.inode == start.snapshotInode else { return false }
             }
             return true
@@ -826,7 +826,7 @@ final class SessionFiles {
     func commitFoldSnapshot(_ start: FoldStart, _ output: FoldOutput) throws(SessionStoreError) -> Bool {
         try withLock(exclusive: true, create: true) { directory throws(SessionStoreError) -> Bool in
             guard try foldStillCurrent(directory, start, checkSnapshot: true) else {
-                _ = try? StoreSystem.unlink(start.directory.fd, output.temporaryName)
+                _ = try? POSIX.unlink(start.directory.fd, output.temporaryName)
                 return false
             }
             if !output.badLines.isEmpty {
@@ -837,9 +837,9 @@ final class SessionFiles {
                         path: root.filePath(id.quarantineFileName)))
             }
             do throws(SystemError) {
-                try StoreSystem.rename(start.directory.fd, output.temporaryName, id.snapshotFileName)
+                try POSIX.rename(start.directory.fd, output.temporaryName, id.snapshotFileName)
             } catch {
-                _ = try? StoreSystem.unlink(start.directory.fd, output.temporaryName)
+                _ = try? POSIX.unlink(start.directory.fd, output.temporaryName)
                 throw failure(error, id.snapshotFileName)
             }
             snapshotSize = output.size
@@ -860,23 +860,23 @@ final class SessionFiles {
     {
         try withLock(exclusive: true, create: true) { directory throws(SessionStoreError) -> Bool in
             guard try foldStillCurrent(directory, start, checkSnapshot: false) else {
-                StoreSystem.closeQuietly(fd)
-                _ = try? StoreSystem.unlink(start.directory.fd, name)
+                POSIX.closeQuietly(fd)
+                _ = try? POSIX.unlink(start.directory.fd, name)
                 return false
             }
             do throws(SystemError) {
-                let through = try StoreSystem.status(of: start.journalFD).size
+                let through = try POSIX.status(of: start.journalFD).size
                 if through > copiedThrough {
                     _ = try StreamingFold.copy(from: start.journalFD, copiedThrough, into: fd)
                     journalDirty = true  // those last records reach the disk at the next checkpoint
                 }
-                try StoreSystem.rename(start.directory.fd, name, id.journalFileName)
+                try POSIX.rename(start.directory.fd, name, id.journalFileName)
             } catch {
-                StoreSystem.closeQuietly(fd)
-                _ = try? StoreSystem.unlink(start.directory.fd, name)
+                POSIX.closeQuietly(fd)
+                _ = try? POSIX.unlink(start.directory.fd, name)
                 throw failure(error, id.journalFileName)
             }
-            StoreSystem.closeQuietly(journalFD)
+            POSIX.closeQuietly(journalFD)
             journalFD = fd
             journal = nil
             if !start.sync { directoryDirty = true }
@@ -915,8 +915,8 @@ final class SessionFiles {
                 options: metadata.options)
         let journalBytes: [UInt8]
         do {
-            let size = try StoreSystem.status(of: journalFD).size
-            journalBytes = try StoreSystem.read(journalFD, offset: 0, count: Int(size))
+            let size = try POSIX.status(of: journalFD).size
+            journalBytes = try POSIX.read(journalFD, offset: 0, count: Int(size))
         } catch {
             throw failure(error, id.journalFileName)
         }
@@ -949,14 +949,14 @@ final class SessionFiles {
     /// it within seconds; a crashed one's leftover is hidden and never read meanwhile).
     private func removeStaleTemporaries(_ directory: DirectoryHandle) {
         let prefixes = ["." + id.snapshotFileName + ".tmp-", "." + id.journalFileName + ".tmp-"]
-        guard let names = try? StoreSystem.listNames(directory.fd) else { return }
+        guard let names = try? POSIX.listNames(directory.fd) else { return }
         let now = time(nil)
         for name in names where prefixes.contains(where: { name.hasPrefix($0) }) {
             var status = stat()
             guard fstatat(directory.fd, name, &status, AT_SYMLINK_NOFOLLOW) == 0,
                 now - status.st_mtim.tv_sec > 3600
             else { continue }
-            _ = try? StoreSystem.unlink(directory.fd, name)
+            _ = try? POSIX.unlink(directory.fd, name)
         }
     }
 
@@ -966,22 +966,22 @@ final class SessionFiles {
         let name = id.quarantineFileName
         let fd: Int32
         do {
-            fd = try StoreSystem.openAt(directory.fd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW)
+            fd = try POSIX.openAt(directory.fd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW)
         } catch {
             throw failure(error, name)
         }
-        defer { StoreSystem.closeQuietly(fd) }
+        defer { POSIX.closeQuietly(fd) }
         do {
-            let status = try StoreSystem.status(of: fd)
+            let status = try POSIX.status(of: fd)
             guard status.isRegularFile, status.linkCount == 1 else { throw unsafe(name, "not a regular file") }
-            try StoreSystem.setMode(fd, StoreSystem.fileMode)
+            try POSIX.setMode(fd, POSIX.fileMode)
             var bytes: [UInt8] = []
             for line in lines {
                 bytes.append(contentsOf: line)
                 bytes.append(0x0A)
             }
-            try StoreSystem.writeAll(fd, bytes)
-            if settings.durability.syncsAtCheckpoint { try StoreSystem.sync(fd) }
+            try POSIX.writeAll(fd, bytes)
+            if settings.durability.syncsAtCheckpoint { try POSIX.sync(fd) }
         } catch let error as SystemError {
             throw failure(error, name)
         } catch {
@@ -1004,16 +1004,16 @@ final class SessionFiles {
         var existed = false
         for name in [id.snapshotFileName, id.journalFileName, id.quarantineFileName] {
             do {
-                if try StoreSystem.unlink(directory.fd, name), name != id.quarantineFileName { existed = true }
+                if try POSIX.unlink(directory.fd, name), name != id.quarantineFileName { existed = true }
             } catch {
-                StoreSystem.unlock(lockFD)
+                POSIX.unlock(lockFD)
                 throw failure(error, name)
             }
         }
         // Unlink the lock file while still holding it: a waiter that then gets the lock sees
         // the lock file is gone and starts over.
-        _ = try? StoreSystem.unlink(directory.fd, id.lockFileName)
-        StoreSystem.unlock(lockFD)
+        _ = try? POSIX.unlink(directory.fd, id.lockFileName)
+        POSIX.unlock(lockFD)
         if settings.durability.syncsAtCheckpoint { try? directory.sync() }
         return existed
     }
@@ -1032,12 +1032,12 @@ struct JournalTail {
     static func scan(_ fd: Int32, size: Int64, expectedID: SessionID) throws(SystemError) -> JournalTail {
         guard size > 0 else { return JournalTail(endsWithNewline: true, hasRecords: false) }
         var window = min(size, 64 * 1024)
-        let lastByte = try StoreSystem.read(fd, offset: size - 1, count: 1)
+        let lastByte = try POSIX.read(fd, offset: size - 1, count: 1)
         let endsWithNewline = lastByte.first == 0x0A
         var hasRecords = false
         while true {
             let start = size - window
-            let bytes = try StoreSystem.read(fd, offset: start, count: Int(window))
+            let bytes = try POSIX.read(fd, offset: start, count: Int(window))
             var result: JournalTail?
             bytes.withUnsafeBufferPointer { buffer in
                 // Complete lines end with a line feed; skip an unterminated tail.

@@ -58,7 +58,7 @@ struct ChunkedLineReader {
                 scanned -= start
                 start = 0
             }
-            let more = try StoreSystem.read(fd, offset: filePosition, count: Int(min(Int64(Self.chunkSize), end - filePosition)))
+            let more = try POSIX.read(fd, offset: filePosition, count: Int(min(Int64(Self.chunkSize), end - filePosition)))
             if more.isEmpty {
                 // The file is shorter than expected: treat what is left as the end.
                 guard start < buffer.count else { return nil }
@@ -92,8 +92,8 @@ struct FoldStart: Sendable {
     let sync: Bool
 
     func closeFiles() {
-        StoreSystem.closeQuietly(journalFD)
-        StoreSystem.closeQuietly(snapshotFD)
+        POSIX.closeQuietly(journalFD)
+        POSIX.closeQuietly(snapshotFD)
     }
 }
 
@@ -205,25 +205,25 @@ enum StreamingFold {
         let messageCount = expected
 
         // 3. The new snapshot: summary, the old entries as bytes, then the journal's records.
-        let temporary = "." + id.snapshotFileName + ".tmp-" + StoreSystem.randomSuffix()
+        let temporary = "." + id.snapshotFileName + ".tmp-" + POSIX.randomSuffix()
         let fd: Int32
         do {
-            fd = try StoreSystem.openAt(
+            fd = try POSIX.openAt(
                 start.directory.fd, temporary, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW)
-            try StoreSystem.setMode(fd, StoreSystem.fileMode)
+            try POSIX.setMode(fd, POSIX.fileMode)
         } catch {
             throw ioFailure(error, root.filePath(temporary))
         }
         var finished = false
         defer {
-            StoreSystem.closeQuietly(fd)
-            if !finished { _ = try? StoreSystem.unlink(start.directory.fd, temporary) }
+            POSIX.closeQuietly(fd)
+            if !finished { _ = try? POSIX.unlink(start.directory.fd, temporary) }
         }
         var size: Int64 = 0
         var writer = SessionFileCodec.writer(capacity: flushThreshold + 64 * 1024)
         func flush(_ force: Bool) throws(SessionStoreError) {
             guard force || writer.bytes.count >= flushThreshold else { return }
-            do { try StoreSystem.writeAll(fd, writer.bytes) } catch { throw ioFailure(error, snapshotPath) }
+            do { try POSIX.writeAll(fd, writer.bytes) } catch { throw ioFailure(error, snapshotPath) }
             size += Int64(writer.bytes.count)
             writer = SessionFileCodec.writer(capacity: flushThreshold + 64 * 1024)
         }
@@ -300,7 +300,7 @@ enum StreamingFold {
         writer.writeRaw(written == 0 ? "]\n}\n" : "\n  ]\n}\n")
         try flush(true)
         if start.sync {
-            do { try StoreSystem.sync(fd) } catch { throw ioFailure(error, snapshotPath) }
+            do { try POSIX.sync(fd) } catch { throw ioFailure(error, snapshotPath) }
         }
         finished = true
         return FoldOutput(
@@ -317,24 +317,24 @@ enum StreamingFold {
     static func writeNextJournal(_ start: FoldStart, baseSeq: Int64, id: SessionID, root: StoreRoot)
         throws(SessionStoreError) -> (name: String, fd: Int32, copiedThrough: Int64)
     {
-        let temporary = "." + id.journalFileName + ".tmp-" + StoreSystem.randomSuffix()
+        let temporary = "." + id.journalFileName + ".tmp-" + POSIX.randomSuffix()
         let fd: Int32
         do {
-            fd = try StoreSystem.openAt(
+            fd = try POSIX.openAt(
                 start.directory.fd, temporary, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW)
         } catch {
             throw SessionStoreError(
                 .ioFailure, path: root.filePath(temporary), sessionID: id, systemErrorNumber: error.number)
         }
         do throws(SystemError) {
-            try StoreSystem.setMode(fd, StoreSystem.fileMode)
-            try StoreSystem.writeAll(fd, SessionFileCodec.journalHeader(sessionID: id, baseSeq: baseSeq, created: Date()))
+            try POSIX.setMode(fd, POSIX.fileMode)
+            try POSIX.writeAll(fd, SessionFileCodec.journalHeader(sessionID: id, baseSeq: baseSeq, created: Date()))
             let through = try copy(from: start.journalFD, start.end, into: fd)
-            if start.sync { try StoreSystem.syncData(fd) }
+            if start.sync { try POSIX.syncData(fd) }
             return (temporary, fd, through)
         } catch {
-            StoreSystem.closeQuietly(fd)
-            _ = try? StoreSystem.unlink(start.directory.fd, temporary)
+            POSIX.closeQuietly(fd)
+            _ = try? POSIX.unlink(start.directory.fd, temporary)
             throw SessionStoreError(
                 .ioFailure, path: root.filePath(id.journalFileName), sessionID: id, systemErrorNumber: error.number)
         }
@@ -345,9 +345,9 @@ enum StreamingFold {
     static func copy(from source: Int32, _ offset: Int64, into destination: Int32) throws(SystemError) -> Int64 {
         var position = offset
         while true {
-            let bytes = try StoreSystem.read(source, offset: position, count: ChunkedLineReader.chunkSize)
+            let bytes = try POSIX.read(source, offset: position, count: ChunkedLineReader.chunkSize)
             if bytes.isEmpty { return position }
-            try StoreSystem.writeAll(destination, bytes)
+            try POSIX.writeAll(destination, bytes)
             position += Int64(bytes.count)
         }
     }

@@ -111,22 +111,22 @@ final class TranscriptFileEngine: Sendable {
     {
         let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
         do {
-            return try StoreSystem.openAt(parent, name, flags)
+            return try POSIX.openAt(parent, name, flags)
         } catch {
             switch error.number {
             case ENOENT:
                 guard create else { return nil }
-                let made = mkdirat(parent, name, StoreSystem.directoryMode) == 0
+                let made = mkdirat(parent, name, POSIX.directoryMode) == 0
                 if !made && errno != EEXIST {
                     throw ioError(SystemError(number: errno, operation: "mkdirat"), path, key)
                 }
                 let fd: Int32
                 do {
-                    fd = try StoreSystem.openAt(parent, name, flags)
+                    fd = try POSIX.openAt(parent, name, flags)
                 } catch {
                     throw ioError(error, path, key)
                 }
-                if made { try? StoreSystem.setMode(fd, StoreSystem.directoryMode) }
+                if made { try? POSIX.setMode(fd, POSIX.directoryMode) }
                 return fd
             case ENOTDIR, ELOOP:
                 throw SessionStoreError(
@@ -155,12 +155,12 @@ final class TranscriptFileEngine: Sendable {
                 let session = try openDirectory(
                     project, names.session, create: create, path: path(names.project, names.session), key: key)
             else {
-                StoreSystem.closeQuietly(project)
+                POSIX.closeQuietly(project)
                 return nil
             }
             return [project, session]
         } catch {
-            StoreSystem.closeQuietly(project)
+            POSIX.closeQuietly(project)
             throw error
         }
     }
@@ -170,12 +170,12 @@ final class TranscriptFileEngine: Sendable {
     /// Opens a regular file for appending and locks it exclusively, making sure that the file
     /// locked is still the one at `name` (it may have been deleted or replaced while waiting).
     private func openLocked(_ directory: Int32, _ name: String, create: Bool, path: String, key: SessionStoreKey?)
-        throws(SessionStoreError) -> (fd: Int32, status: StoreSystem.FileStatus)?
+        throws(SessionStoreError) -> (fd: Int32, status: FileStatus)?
     {
         while true {
             let fd: Int32
             do {
-                fd = try StoreSystem.openAt(directory, name, O_RDWR | O_APPEND | O_NOFOLLOW | (create ? O_CREAT : 0))
+                fd = try POSIX.openAt(directory, name, O_RDWR | O_APPEND | O_NOFOLLOW | (create ? O_CREAT : 0))
             } catch {
                 if error.number == ENOENT && !create { return nil }
                 if error.number == ELOOP {
@@ -185,14 +185,14 @@ final class TranscriptFileEngine: Sendable {
                 throw ioError(error, path, key)
             }
             do throws(SessionStoreError) {
-                var status: StoreSystem.FileStatus
-                do { status = try StoreSystem.status(of: fd) } catch { throw ioError(error, path, key) }
+                var status: FileStatus
+                do { status = try POSIX.status(of: fd) } catch { throw ioError(error, path, key) }
                 guard status.isRegularFile else {
                     throw SessionStoreError(.unsafePath, path: path, reason: "not a regular file", key: key)
                 }
                 let locked: Bool
                 do {
-                    locked = try StoreSystem.lock(fd, exclusive: true, timeout: configuration.lockTimeout)
+                    locked = try POSIX.lock(fd, exclusive: true, timeout: configuration.lockTimeout)
                 } catch {
                     throw ioError(error, path, key)
                 }
@@ -200,31 +200,31 @@ final class TranscriptFileEngine: Sendable {
                     throw SessionStoreError(
                         .lockTimeout, path: path, reason: "another process held the lock too long", key: key)
                 }
-                let onDisk: StoreSystem.FileStatus?
-                do { onDisk = try StoreSystem.status(directory, name) } catch { throw ioError(error, path, key) }
+                let onDisk: FileStatus?
+                do { onDisk = try POSIX.status(directory, name) } catch { throw ioError(error, path, key) }
                 guard let onDisk, onDisk.inode == status.inode, onDisk.device == status.device else {
-                    StoreSystem.unlock(fd)
-                    StoreSystem.closeQuietly(fd)
+                    POSIX.unlock(fd)
+                    POSIX.closeQuietly(fd)
                     continue
                 }
-                do { status = try StoreSystem.status(of: fd) } catch { throw ioError(error, path, key) }
+                do { status = try POSIX.status(of: fd) } catch { throw ioError(error, path, key) }
                 guard status.linkCount == 1 else {
                     throw SessionStoreError(.unsafePath, path: path, reason: "the file has other hard links", key: key)
                 }
-                if status.size == 0, status.permissions != UInt32(StoreSystem.fileMode) {
-                    try? StoreSystem.setMode(fd, StoreSystem.fileMode)
+                if status.size == 0, status.permissions != UInt32(POSIX.fileMode) {
+                    try? POSIX.setMode(fd, POSIX.fileMode)
                 }
                 return (fd, status)
             } catch {
-                StoreSystem.closeQuietly(fd)
+                POSIX.closeQuietly(fd)
                 throw error
             }
         }
     }
 
     private func unlockAndClose(_ fd: Int32) {
-        StoreSystem.unlock(fd)
-        StoreSystem.closeQuietly(fd)
+        POSIX.unlock(fd)
+        POSIX.closeQuietly(fd)
     }
 
     // MARK: Lines
@@ -280,7 +280,7 @@ final class TranscriptFileEngine: Sendable {
             throw SessionStoreError(
                 .ioFailure, path: configuration.directory, reason: "the store folder could not be created", key: key)
         }
-        defer { folders.forEach(StoreSystem.closeQuietly) }
+        defer { folders.forEach(POSIX.closeQuietly) }
         let directory = folders.last!
         let filePath =
             key.subpath == nil ? path(names.project, names.file) : path(names.project, names.session, names.file)
@@ -305,7 +305,7 @@ final class TranscriptFileEngine: Sendable {
             remember(state, names.cacheKey)
             return
         }
-        let failure = output.withUnsafeBytes { StoreSystem.writeAll(fd, $0).error }
+        let failure = output.withUnsafeBytes { POSIX.writeAll(fd, $0).error }
         if let failure {
             // Take back what was written of the batch, so no torn line is left.
             _ = ftruncate(fd, off_t(previousSize))
@@ -314,7 +314,7 @@ final class TranscriptFileEngine: Sendable {
             throw ioError(failure, filePath, key)
         }
         if configuration.syncEachAppend {
-            do { try StoreSystem.syncData(fd) } catch { throw ioError(error, filePath, key) }
+            do { try POSIX.syncData(fd) } catch { throw ioError(error, filePath, key) }
         }
         state.knownSize = previousSize + Int64(output.count)
         remember(state, names.cacheKey)
@@ -329,7 +329,7 @@ final class TranscriptFileEngine: Sendable {
     /// Brings the cached uuid set of a locked transcript up to date with its bytes, cutting off
     /// a line torn by a crashed writer.
     private func catchUpTranscript(
-        _ fd: Int32, status: StoreSystem.FileStatus, cacheKey: String, path: String, key: SessionStoreKey
+        _ fd: Int32, status: FileStatus, cacheKey: String, path: String, key: SessionStoreKey
     ) throws(SessionStoreError) -> TranscriptState {
         // Taken out of the cache while the file is locked, so adding uuids mutates the set in
         // place instead of copying it (a copy per append made long transcripts quadratic).
@@ -344,7 +344,7 @@ final class TranscriptFileEngine: Sendable {
         guard state.knownSize < status.size else { return state }
         let tail: [UInt8]
         do {
-            tail = try StoreSystem.read(fd, offset: state.knownSize, count: Int(status.size - state.knownSize))
+            tail = try POSIX.read(fd, offset: state.knownSize, count: Int(status.size - state.knownSize))
         } catch {
             throw ioError(error, path, key)
         }
@@ -389,14 +389,14 @@ final class TranscriptFileEngine: Sendable {
     {
         let fd: Int32
         do {
-            fd = try StoreSystem.openAt(directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW)
+            fd = try POSIX.openAt(directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW)
         } catch {
             if error.number == EEXIST { return }
             throw ioError(error, name, key)
         }
-        defer { StoreSystem.closeQuietly(fd) }
-        try? StoreSystem.setMode(fd, StoreSystem.fileMode)
-        do { try StoreSystem.writeAll(fd, bytes) } catch {
+        defer { POSIX.closeQuietly(fd) }
+        try? POSIX.setMode(fd, POSIX.fileMode)
+        do { try POSIX.writeAll(fd, bytes) } catch {
             _ = unlinkat(directory, name, 0)
             throw ioError(error, name, key)
         }
@@ -429,7 +429,7 @@ final class TranscriptFileEngine: Sendable {
                     ])
                 let missing: [UInt8]
                 do throws(SystemError) {
-                    missing = try StoreSystem.read(
+                    missing = try POSIX.read(
                         transcript, offset: coveredSize, count: Int(previousSize - coveredSize))
                 } catch {
                     throw ioError(error, path(names.project, names.file), key)
@@ -468,18 +468,18 @@ final class TranscriptFileEngine: Sendable {
         let logPath = path(names.project, Self.indexName)
         let log: Int32
         do {
-            log = try StoreSystem.openAt(projectFD, Self.indexName, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW)
+            log = try POSIX.openAt(projectFD, Self.indexName, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW)
         } catch {
             throw ioError(error, logPath, key)
         }
-        defer { StoreSystem.closeQuietly(log) }
-        let status: StoreSystem.FileStatus
-        do { status = try StoreSystem.status(of: log) } catch { throw ioError(error, logPath, key) }
+        defer { POSIX.closeQuietly(log) }
+        let status: FileStatus
+        do { status = try POSIX.status(of: log) } catch { throw ioError(error, logPath, key) }
         guard status.isRegularFile else {
             throw SessionStoreError(.unsafePath, path: logPath, reason: "not a regular file", key: key)
         }
-        if status.size == 0, status.permissions != UInt32(StoreSystem.fileMode) {
-            try? StoreSystem.setMode(log, StoreSystem.fileMode)
+        if status.size == 0, status.permissions != UInt32(POSIX.fileMode) {
+            try? POSIX.setMode(log, POSIX.fileMode)
         }
         var index = try catchUpIndex(log, status: status, project: names.project, path: logPath, take: true)
         if index.offset < status.size {
@@ -502,13 +502,13 @@ final class TranscriptFileEngine: Sendable {
     {
         var bytes = line.serialized()
         bytes.append(0x0A)
-        let failure = bytes.withUnsafeBytes { StoreSystem.writeAll(log, $0).error }
+        let failure = bytes.withUnsafeBytes { POSIX.writeAll(log, $0).error }
         if let failure {
             _ = ftruncate(log, off_t(index.offset))
             throw ioError(failure, path(names.project, Self.indexName), key)
         }
         if configuration.syncEachAppend {
-            do { try StoreSystem.syncData(log) } catch {
+            do { try POSIX.syncData(log) } catch {
                 throw ioError(error, path(names.project, Self.indexName), key)
             }
         }
@@ -521,7 +521,7 @@ final class TranscriptFileEngine: Sendable {
     /// so its changes mutate the records in place instead of copying every session's record per
     /// append; it puts the index back when done.
     private func catchUpIndex(
-        _ fd: Int32, status: StoreSystem.FileStatus, project: String, path: String, take: Bool = false
+        _ fd: Int32, status: FileStatus, project: String, path: String, take: Bool = false
     ) throws(SessionStoreError) -> ProjectIndex {
         var index =
             caches.withLock { take ? $0.indexes.removeValue(forKey: project) : $0.indexes[project] } ?? ProjectIndex()
@@ -531,7 +531,7 @@ final class TranscriptFileEngine: Sendable {
         guard index.offset < status.size else { return index }
         let bytes: [UInt8]
         do {
-            bytes = try StoreSystem.read(fd, offset: index.offset, count: Int(status.size - index.offset))
+            bytes = try POSIX.read(fd, offset: index.offset, count: Int(status.size - index.offset))
         } catch {
             throw ioError(error, path, nil)
         }
@@ -574,15 +574,15 @@ final class TranscriptFileEngine: Sendable {
             bytes.append(contentsOf: line.serialized())
             bytes.append(0x0A)
         }
-        let temporary = Self.indexName + ".tmp-" + StoreSystem.randomSuffix()
-        guard let fd = try? StoreSystem.openAt(projectFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW) else {
+        let temporary = Self.indexName + ".tmp-" + POSIX.randomSuffix()
+        guard let fd = try? POSIX.openAt(projectFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW) else {
             return
         }
-        defer { StoreSystem.closeQuietly(fd) }
-        try? StoreSystem.setMode(fd, StoreSystem.fileMode)
-        guard (try? StoreSystem.writeAll(fd, bytes)) != nil, (try? StoreSystem.syncData(fd)) != nil,
-            let status = try? StoreSystem.status(of: fd),
-            (try? StoreSystem.rename(projectFD, temporary, Self.indexName)) != nil
+        defer { POSIX.closeQuietly(fd) }
+        try? POSIX.setMode(fd, POSIX.fileMode)
+        guard (try? POSIX.writeAll(fd, bytes)) != nil, (try? POSIX.syncData(fd)) != nil,
+            let status = try? POSIX.status(of: fd),
+            (try? POSIX.rename(projectFD, temporary, Self.indexName)) != nil
         else {
             _ = unlinkat(projectFD, temporary, 0)
             configuration.logger.warning("could not compact a project index", metadata: ["path": .string(logPath)])
@@ -600,18 +600,18 @@ final class TranscriptFileEngine: Sendable {
         guard let handle = try rootHandle(create: false),
             let projectFD = try openDirectory(handle.fd, project, create: false, path: path(project), key: nil)
         else { return ProjectIndex() }
-        defer { StoreSystem.closeQuietly(projectFD) }
+        defer { POSIX.closeQuietly(projectFD) }
         let logPath = path(project, Self.indexName)
         let log: Int32
         do {
-            log = try StoreSystem.openAt(projectFD, Self.indexName, O_RDONLY | O_NOFOLLOW)
+            log = try POSIX.openAt(projectFD, Self.indexName, O_RDONLY | O_NOFOLLOW)
         } catch {
             if error.number == ENOENT { return ProjectIndex() }
             throw ioError(error, logPath, nil)
         }
-        defer { StoreSystem.closeQuietly(log) }
-        let status: StoreSystem.FileStatus
-        do { status = try StoreSystem.status(of: log) } catch { throw ioError(error, logPath, nil) }
+        defer { POSIX.closeQuietly(log) }
+        let status: FileStatus
+        do { status = try POSIX.status(of: log) } catch { throw ioError(error, logPath, nil) }
         guard status.isRegularFile else {
             throw SessionStoreError(.unsafePath, path: logPath, reason: "not a regular file")
         }
@@ -625,12 +625,12 @@ final class TranscriptFileEngine: Sendable {
     func load(_ key: SessionStoreKey) throws(SessionStoreError) -> [SessionStoreEntry]? {
         let names = names(key)
         guard let folders = try openFolders(key, names, create: false) else { return nil }
-        defer { folders.forEach(StoreSystem.closeQuietly) }
+        defer { folders.forEach(POSIX.closeQuietly) }
         let filePath =
             key.subpath == nil ? path(names.project, names.file) : path(names.project, names.session, names.file)
         let fd: Int32
         do {
-            fd = try StoreSystem.openAt(folders.last!, names.file, O_RDONLY | O_NOFOLLOW)
+            fd = try POSIX.openAt(folders.last!, names.file, O_RDONLY | O_NOFOLLOW)
         } catch {
             if error.number == ENOENT { return nil }
             if error.number == ELOOP {
@@ -639,14 +639,14 @@ final class TranscriptFileEngine: Sendable {
             }
             throw ioError(error, filePath, key)
         }
-        defer { StoreSystem.closeQuietly(fd) }
+        defer { POSIX.closeQuietly(fd) }
         let bytes: [UInt8]
         do {
-            let status = try StoreSystem.status(of: fd)
+            let status = try POSIX.status(of: fd)
             guard status.isRegularFile else {
                 throw SessionStoreError(.unsafePath, path: filePath, reason: "not a regular file", key: key)
             }
-            bytes = try StoreSystem.readAll(fd, sizeHint: status.size)
+            bytes = try POSIX.readAll(fd, sizeHint: status.size)
         } catch let error as SystemError {
             throw ioError(error, filePath, key)
         } catch let error as SessionStoreError {
@@ -679,14 +679,14 @@ final class TranscriptFileEngine: Sendable {
             let projectFD = try openDirectory(
                 handle.fd, names.project, create: false, path: path(names.project), key: key)
         else { return }
-        defer { StoreSystem.closeQuietly(projectFD) }
+        defer { POSIX.closeQuietly(projectFD) }
         if let subpath = key.subpath {
             _ = subpath
             guard
                 let sessionFD = try openDirectory(
                     projectFD, names.session, create: false, path: path(names.project, names.session), key: key)
             else { return }
-            defer { StoreSystem.closeQuietly(sessionFD) }
+            defer { POSIX.closeQuietly(sessionFD) }
             try removeLocked(sessionFD, names.file, path: path(names.project, names.session, names.file), key: key)
             if let sidecar = names.sidecar { _ = unlinkat(sessionFD, sidecar, 0) }
             forget(names.cacheKey)
@@ -699,13 +699,13 @@ final class TranscriptFileEngine: Sendable {
         if let sessionFD = try? openDirectory(
             projectFD, names.session, create: false, path: path(names.project, names.session), key: key)
         {
-            if let children = try? StoreSystem.listNames(sessionFD) {
+            if let children = try? POSIX.listNames(sessionFD) {
                 for child in children {
                     _ = unlinkat(sessionFD, child, 0)
                     forget(names.cacheKey + "/" + (child.hasSuffix(".jsonl") ? String(child.dropLast(6)) : child))
                 }
             }
-            StoreSystem.closeQuietly(sessionFD)
+            POSIX.closeQuietly(sessionFD)
             _ = unlinkat(projectFD, names.session, AT_REMOVEDIR)
         }
         try withProjectLock(projectFD, names: names, key: key) {
@@ -737,21 +737,21 @@ final class TranscriptFileEngine: Sendable {
                 SessionStoreKey(projectKey: key.projectKey, sessionID: key.sessionID, subpath: "x"), names,
                 create: false)
         else { return [] }
-        defer { folders.forEach(StoreSystem.closeQuietly) }
+        defer { folders.forEach(POSIX.closeQuietly) }
         let sessionFD = folders.last!
         let children: [String]
-        do { children = try StoreSystem.listNames(sessionFD) } catch {
+        do { children = try POSIX.listNames(sessionFD) } catch {
             throw ioError(error, path(names.project, names.session), key)
         }
         var subpaths: [String] = []
         for child in children where child.hasSuffix(".jsonl") {
             let encoded = String(child.dropLast(6))
             if FileNameCodec.isHashed(encoded) {
-                guard let fd = try? StoreSystem.openAt(sessionFD, encoded + ".key", O_RDONLY | O_NOFOLLOW) else {
+                guard let fd = try? POSIX.openAt(sessionFD, encoded + ".key", O_RDONLY | O_NOFOLLOW) else {
                     continue
                 }
-                defer { StoreSystem.closeQuietly(fd) }
-                if let bytes = try? StoreSystem.readAll(fd, sizeHint: 256),
+                defer { POSIX.closeQuietly(fd) }
+                if let bytes = try? POSIX.readAll(fd, sizeHint: 256),
                     let subpath = String(validating: bytes, as: UTF8.self),
                     FileNameCodec.encode(subpath) == encoded
                 {

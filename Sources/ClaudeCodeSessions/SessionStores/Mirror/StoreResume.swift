@@ -289,7 +289,7 @@ enum StoreResume {
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         defer { close(fd) }
         _ = fchmod(fd, 0o600)
-        try StoreSystem.writeAll(fd, bytes)
+        try POSIX.writeAll(fd, bytes)
     }
 
     /// The bytes of a regular file (following links), or `nil` when it is missing, not regular or unreadable.
@@ -297,8 +297,8 @@ enum StoreResume {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        guard let status = try? StoreSystem.status(of: fd), status.isRegularFile else { return nil }
-        return try? StoreSystem.readAll(fd, sizeHint: status.size)
+        guard let status = try? POSIX.status(of: fd), status.isRegularFile else { return nil }
+        return try? POSIX.readAll(fd, sizeHint: status.size)
     }
 
     /// `rm -rf`, never following links; errors are ignored.
