@@ -67,6 +67,72 @@ struct SharpEdgesRealCLITests {
         }
     }
 
+    /// Captures warnings.
+    final class WarningCapture: LogHandler, @unchecked Sendable {
+        let lines = Mutex<[String]>([])
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .warning
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { lines.withLock { $0.append("\(event.message)") } }
+    }
+
+    @Test func aToolTheCLIRefusesIsReportedAndLogged() async throws {
+        try await RealCLIHarness.run { harness in
+            // The CLI drops a tool whose property type it does not know, silently, keeping the others;
+            // a second server is healthy.
+            let odd: JSONValue = ["type": "object", "properties": ["a": ["type": "nonsense"]]]
+            let options = harness.options {
+                $0.mcpServers["mixed"] = .sdk(
+                    SDKMCPServer(
+                        name: "mixed",
+                        tools: [
+                            SDKMCPTool(name: "ping", description: "Answers pong") { .text("pong") },
+                            SDKMCPTool(name: "odd", description: "Odd schema", inputSchema: odd) { _ in .text("x") },
+                        ]))
+                $0.mcpServers["fine"] = .sdk(
+                    SDKMCPServer(
+                        name: "fine", tools: [SDKMCPTool(name: "now", description: "Now") { .text("now") }]))
+            }
+            let capture = WarningCapture()
+            try await ClaudeSDKClient.withConnection(options: options, logger: Logger(label: "t") { _ in capture }) {
+                client in
+                #expect(await client.sdkServerToolReports().isEmpty)  // no turn yet
+                try await client.query("hello")
+                _ = try await collectResponse(client)
+                let reports = await client.sdkServerToolReports()
+                #expect(reports.map(\.server) == ["fine", "mixed"])
+                let mixed = try #require(reports.first { $0.server == "mixed" })
+                #expect(mixed.registered == ["ping", "odd"])
+                #expect(mixed.offered == ["ping"])
+                #expect(mixed.refused == ["odd"])
+                #expect(mixed.status == .connected)
+                #expect(reports.first { $0.server == "fine" }?.isHealthy == true)
+                let warnings = capture.lines.withLock { $0 }
+                #expect(warnings.contains { $0.contains("refused tools odd of in-process MCP server 'mixed'") })
+                #expect(!warnings.contains { $0.contains("'fine'") })
+                // Asking again gives the same answer.
+                #expect(try await client.checkSDKServerTools() == reports)
+            }
+        }
+    }
+
+    @Test func schemasTheCLIWouldRefuseForTheWholeServerFailBeforeLaunch() async throws {
+        for schema: JSONValue in [
+            ["type": "object", "properties": 5], ["type": "object", "required": "a"], ["type": "array"],
+        ] {
+            let tool = SDKMCPTool(name: "bad", description: "Bad", inputSchema: schema) { _ in .text("x") }
+            #expect(tool.schemaProblem != nil, "\(schema)")
+        }
+        let good = SDKMCPTool(
+            name: "good", description: "Good",
+            inputSchema: ["type": "object", "properties": ["a": ["type": "string"]], "required": ["a"]]
+        ) { _ in .text("x") }
+        #expect(good.schemaProblem == nil)
+    }
+
     @Test(.enabled(if: getuid() == 0, "the CLI refuses bypassPermissions only for root"))
     func bypassPermissionsAsRootFailsWithTheCLIsReason() async throws {
         try await RealCLIHarness.run { harness in

@@ -63,7 +63,9 @@ public struct SDKMCPTool: Sendable {
     }
 
     /// Why the CLI would refuse this tool's schema (and with it every tool of its server), or `nil`
-    /// when it is an object schema (`"type": "object"`).
+    /// when it is an object schema (`"type": "object"`, `"properties"` an object and `"required"` an
+    /// array of names when present). The CLI checks more than this (it drops a tool whose property
+    /// types it does not know, for example); ``ClaudeSDKClient/sdkServerToolReports()`` reports those.
     public var schemaProblem: String? {
         guard case .object(let object) = inputSchema else {
             return "tool \(name): its input schema must be a JSON object with \"type\": \"object\""
@@ -71,6 +73,16 @@ public struct SDKMCPTool: Sendable {
         guard object["type"] == "object" else {
             return
                 "tool \(name): its input schema must have \"type\": \"object\" (the CLI drops every tool of the server otherwise)"
+        }
+        if let properties = object["properties"], properties.objectValue == nil {
+            return
+                "tool \(name): its input schema's \"properties\" must be an object (the CLI drops every tool of the server otherwise)"
+        }
+        if let required = object["required"],
+            required.arrayValue.map({ $0.allSatisfy { $0.stringValue != nil } }) != true
+        {
+            return
+                "tool \(name): its input schema's \"required\" must be an array of property names (the CLI drops every tool of the server otherwise)"
         }
         return nil
     }

@@ -28,6 +28,7 @@ public final class ClaudeSDKClient: Sendable {
         var session: ControlSession?
         var serverInfo: JSONValue?
         var options: ClaudeCodeOptions
+        var toolCheck: SDKToolCheck?
     }
 
     private let state: Mutex<State>
@@ -114,13 +115,16 @@ public final class ClaudeSDKClient: Sendable {
         }
         let callbacks = ControlCallbacks(options: options, userHandler: controlHandler, logger: logger)
         if let warning = options.canUseToolShadowingWarning { logger.warning("\(warning)") }
+        let toolCheck = SDKToolCheck(options: options, logger: logger)
+        let initObserver = toolCheck.map { makeInitObserver($0) }
         let session = ControlSession(
             transport: transport, observer: observer, handler: callbacks.handler, hook: hook,
             memoryBudget: options.messageMemoryBudget, spillDirectory: options.messageSpillDirectory,
-            redactions: options.secretsForRedaction(), logger: logger)
+            redactions: options.secretsForRedaction(), logger: logger, initObserver: initObserver)
         let claimed = state.withLock { state -> Bool in
             guard state.session == nil else { return false }
             state.session = session
+            state.toolCheck = toolCheck
             return true
         }
         guard claimed else {
@@ -229,6 +233,37 @@ public final class ClaudeSDKClient: Sendable {
 
     private func sendUser(_ frame: JSONValue) async throws(ClaudeCodeError) {
         try await connectedSession().sendUser(options.outgoingUserFrame(frame))
+    }
+
+    // MARK: In-process tools
+
+    private func makeInitObserver(_ toolCheck: SDKToolCheck) -> @Sendable (SystemInit) -> Void {
+        let ask: @Sendable () async throws(ClaudeCodeError) -> [MCPServerStatus] = {
+            [weak self] () async throws(ClaudeCodeError) -> [MCPServerStatus] in
+            guard let self else { throw ClaudeCodeError(.notConnected, "the client was released") }
+            return try await self.mcpServerStatus()
+        }
+        return { info in toolCheck.observe(info, askCLI: ask) }
+    }
+
+    /// What the CLI made of the tools of each in-process MCP server (``MCPServerConfig/sdk(_:)``)
+    /// in this connection: checked automatically when the first turn starts (see
+    /// ``SDKServerToolReport``), with a logged warning for every refused tool. Waits for that check
+    /// when it is running; empty before the first turn and when there are no in-process servers.
+    public func sdkServerToolReports() async -> [SDKServerToolReport] {
+        guard let check = state.withLock({ $0.toolCheck }) else { return [] }
+        return await check.reports()
+    }
+
+    /// Asks the CLI now (`mcp_status`) which tools of each in-process MCP server it offers.
+    /// The CLI lists a server's tools once a turn has started.
+    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``, or the control request's error.
+    public func checkSDKServerTools(timeout: Duration? = nil) async throws(ClaudeCodeError) -> [SDKServerToolReport] {
+        guard let check = state.withLock({ $0.toolCheck }) else {
+            _ = try connectedSession()
+            return []
+        }
+        return SDKToolCheck.reports(registered: check.registered, statuses: try await mcpServerStatus(timeout: timeout))
     }
 
     private func connectedSession() throws(ClaudeCodeError) -> ControlSession {

@@ -49,6 +49,8 @@ final class ControlSession: Sendable {
     private let mirrorFramesToHook: Bool
     private static let mirrorPrefix = Array(#"{"type":"transcript_mirror","#.utf8)
     private let logger: Logger
+    /// Sees each `system/init` message as it is read (the client's check of its in-process tools).
+    private let initObserver: (@Sendable (SystemInit) -> Void)?
     /// Texts kept out of error descriptions taken from the CLI's stderr (environment values).
     private let redactions: [String]
     private let state = Mutex(State())
@@ -57,8 +59,10 @@ final class ControlSession: Sendable {
     init(
         transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?,
         hook: (any ConnectionHook)? = nil, memoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget,
-        spillDirectory: String? = nil, redactions: [String] = [], logger: Logger
+        spillDirectory: String? = nil, redactions: [String] = [], logger: Logger,
+        initObserver: (@Sendable (SystemInit) -> Void)? = nil
     ) {
+        self.initObserver = initObserver
         self.messages = MessageBuffer(memoryBudget: memoryBudget, spillDirectory: spillDirectory, logger: logger)
         self.redactions = redactions
         self.transport = transport
@@ -288,13 +292,16 @@ final class ControlSession: Sendable {
                     // connection hook have seen the frame; it is not a message.
                     break
                 default:
-                    if hook == nil, messages.isSpilling, type != "result" {
+                    if hook == nil, messages.isSpilling, type != "result", initObserver == nil || type != "system" {
                         // It will most likely go to the spill as bytes: the consumer decodes it when it reads it
                         // back, so building the message here would be wasted.
                         batch.append(.frame(raw))
                         return
                     }
                     let message = Message(raw: raw, reading: root)
+                    if let initObserver, case .system(let system) = message, case .initialize(let info) = system.kind {
+                        initObserver(info)
+                    }
                     if case .result(let result) = message {
                         state.withLock { state in
                             state.awaitingResult = false
