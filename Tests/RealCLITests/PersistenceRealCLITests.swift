@@ -99,6 +99,10 @@ struct PersistenceRealCLITests {
                     if deltas == 2 { try await client.interrupt() }
                 }
             }
+            // The typed control calls are the same on this client as on ClaudeSDKClient (ClaudeControlling).
+            let usage = try await client.getContextUsage()
+            #expect(usage.categories.isEmpty == false)
+            #expect(try client.supportedModels().isEmpty == false)
             let sessionID = try #require(client.currentSessionID)
             await client.disconnect()
 
@@ -144,7 +148,8 @@ struct PersistenceRealCLITests {
                 return try #require(client.currentSessionID)
             }
             #expect(fork != parent)
-            let forkLines = try #require(try await transcripts.load(SessionStoreKey(projectKey: projectKey, sessionID: fork)))
+            let forkLines = try #require(
+                try await transcripts.load(SessionStoreKey(projectKey: projectKey, sessionID: fork)))
             #expect(forkLines.contains { $0.type == "user" && $0.raw.string.contains("fork turn") })
             // The parent's transcript and record did not take the fork's turn.
             let parentAfter = try #require(try await transcripts.load(parentKey))

@@ -35,7 +35,7 @@ public final class ClaudeSDKClient: Sendable {
     private let transportFactory: TransportFactory?
     private let observer: FrameObserver?
     private let controlHandler: ControlRequestHandler?
-    private let connectionHook: ConnectionHookFactory?
+    private let connectionExtension: ConnectionExtensionFactory?
     /// Where the SDK logs; never bootstrapped by the SDK.
     public let logger: Logger
 
@@ -48,18 +48,18 @@ public final class ClaudeSDKClient: Sendable {
     ///     callbacks, SDK MCP messages) and answers it; throwing ``UnhandledControlRequest`` passes the
     ///     request on to ``ClaudeCodeOptions/canUseTool``, ``ClaudeCodeOptions/hooks`` and the SDK MCP
     ///     servers in ``ClaudeCodeOptions/mcpServers``. Most code needs only the options.
-    ///   - connectionHook: Makes a ``ConnectionHook`` for each connection (transcript mirroring, store-backed resume).
+    ///   - connectionExtension: Makes a ``ConnectionExtension`` for each connection (transcript mirroring, store-backed resume).
     ///   - logger: Where to log.
     public init(
         options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
         observer: FrameObserver? = nil, controlHandler: ControlRequestHandler? = nil,
-        connectionHook: ConnectionHookFactory? = nil, logger: Logger = Logger(label: "ClaudeCode")
+        connectionExtension: ConnectionExtensionFactory? = nil, logger: Logger = Logger(label: "ClaudeCode")
     ) {
         self.state = Mutex(State(options: options))
         self.transportFactory = transport
         self.observer = observer
         self.controlHandler = controlHandler
-        self.connectionHook = connectionHook
+        self.connectionExtension = connectionExtension
         self.logger = logger
     }
 
@@ -100,7 +100,7 @@ public final class ClaudeSDKClient: Sendable {
         if state.withLock({ $0.session != nil }) {
             throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
         }
-        let hook = connectionHook?()
+        let hook = connectionExtension?()
         let transport: any ClaudeTransport
         do {
             if let hook { options = try await hook.prepare(options) }
@@ -255,17 +255,6 @@ public final class ClaudeSDKClient: Sendable {
         return await check.reports()
     }
 
-    /// Asks the CLI now (`mcp_status`) which tools of each in-process MCP server it offers.
-    /// The CLI lists a server's tools once a turn has started.
-    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``, or the control request's error.
-    public func checkSDKServerTools(timeout: Duration? = nil) async throws(ClaudeCodeError) -> [SDKServerToolReport] {
-        guard let check = state.withLock({ $0.toolCheck }) else {
-            _ = try connectedSession()
-            return []
-        }
-        return SDKToolCheck.reports(registered: check.registered, statuses: try await mcpServerStatus(timeout: timeout))
-    }
-
     private func connectedSession() throws(ClaudeCodeError) -> ControlSession {
         guard let session = state.withLock({ $0.session }) else {
             throw ClaudeCodeError(.notConnected, "the client is not connected; call connect() first")
@@ -315,7 +304,8 @@ public final class ClaudeSDKClient: Sendable {
 
     // MARK: Control
 
-    /// Sends a control request and returns the CLI's `response` object.
+    /// Sends a control request and returns the CLI's `response` object (see ``ClaudeControlling``
+    /// for the calls built on it).
     ///
     /// Use it for requests the SDK has no method for. On timeout the SDK sends `control_cancel_request`.
     public func sendControlRequest(
@@ -324,50 +314,6 @@ public final class ClaudeSDKClient: Sendable {
         let session = try connectedSession()
         return try await session.request(subtype, fields, timeout: timeout ?? options.controlRequestTimeout)
     }
-
-    /// Interrupts the running turn. The turn ends with an `error_during_execution` result; the session stays usable.
-    public func interrupt(timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        _ = try await sendControlRequest("interrupt", timeout: timeout)
-    }
-
-    /// Changes the permission mode for the rest of the session.
-    public func setPermissionMode(_ mode: PermissionMode, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        _ = try await sendControlRequest("set_permission_mode", ["mode": .string(mode.rawValue)], timeout: timeout)
-    }
-
-    /// Changes the model for later turns; `nil` returns to the default.
-    public func setModel(_ model: String?, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        _ = try await sendControlRequest("set_model", ["model": model.map(JSONValue.string) ?? .null], timeout: timeout)
-    }
-
-    /// The state of every MCP server (`mcpServers` in the response).
-    public func mcpStatus(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
-        try await sendControlRequest("mcp_status", timeout: timeout)
-    }
-
-    /// How the context window is used, by category.
-    public func contextUsage(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
-        try await sendControlRequest("get_context_usage", timeout: timeout)
-    }
-
-    /// Reconnects an MCP server by name.
-    public func reconnectMCPServer(_ name: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        _ = try await sendControlRequest("mcp_reconnect", ["serverName": .string(name)], timeout: timeout)
-    }
-
-    /// Enables or disables an MCP server by name.
-    public func toggleMCPServer(_ name: String, enabled: Bool, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        _ = try await sendControlRequest(
-            "mcp_toggle", ["serverName": .string(name), "enabled": .bool(enabled)], timeout: timeout)
-    }
-
-    /// Stops a background task by id.
-    public func stopTask(_ taskID: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        _ = try await sendControlRequest("stop_task", ["task_id": .string(taskID)], timeout: timeout)
-    }
-
-    /// Restores files to their state at a user message (needs file checkpointing in the CLI).
-    public func rewindFiles(toUserMessage uuid: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        _ = try await sendControlRequest("rewind_files", ["user_message_id": .string(uuid)], timeout: timeout)
-    }
 }
+
+extension ClaudeSDKClient: ClaudeControlling {}

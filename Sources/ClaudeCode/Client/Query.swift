@@ -13,9 +13,9 @@ import Synchronization
 /// loop breaks early, or when the iterating task is cancelled.
 public func query(
     prompt: String, options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
-    connectionHook: ConnectionHookFactory? = nil
+    connectionExtension: ConnectionExtensionFactory? = nil
 ) -> QueryStream {
-    QueryStream(options: options, transport: transport, connectionHook: connectionHook) { client in
+    QueryStream(options: options, transport: transport, connectionExtension: connectionExtension) { client in
         try await client.query(prompt, sessionID: "")
     }
 }
@@ -36,14 +36,14 @@ public func query(
 /// when `body` ends, the CLI is sent SIGTERM (its process group; SIGKILL after
 /// ``ClaudeCodeOptions/terminateGracePeriod``) unless it has already exited, and `withQuery`
 /// returns only after the CLI has exited. A run that finished on its own is not disturbed. With
-/// plain ``query(prompt:options:transport:connectionHook:)`` the CLI stops when the iterator is
+/// plain ``query(prompt:options:transport:connectionExtension:)`` the CLI stops when the iterator is
 /// released, which Swift does not promise to do at the `break` (in top-level code it can run on
 /// to the end of the turn); use this form, or ``QueryStream/cancel()``, to stop it at a known point.
 public func withQuery<Result: Sendable>(
     prompt: String, options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
-    connectionHook: ConnectionHookFactory? = nil, _ body: (QueryStream) async throws -> Result
+    connectionExtension: ConnectionExtensionFactory? = nil, _ body: (QueryStream) async throws -> Result
 ) async throws -> Result {
-    let stream = query(prompt: prompt, options: options, transport: transport, connectionHook: connectionHook)
+    let stream = query(prompt: prompt, options: options, transport: transport, connectionExtension: connectionExtension)
     do {
         let result = try await body(stream)
         await stream.cancel()
@@ -54,17 +54,17 @@ public func withQuery<Result: Sendable>(
     }
 }
 
-/// Like ``query(prompt:options:transport:connectionHook:)``, with a prompt made of streamed `user` frames.
+/// Like ``query(prompt:options:transport:connectionExtension:)``, with a prompt made of streamed `user` frames.
 public func query<Prompt: AsyncSequence & Sendable>(
     prompt: Prompt, options: ClaudeCodeOptions = ClaudeCodeOptions(), transport: TransportFactory? = nil,
-    connectionHook: ConnectionHookFactory? = nil
+    connectionExtension: ConnectionExtensionFactory? = nil
 ) -> QueryStream where Prompt.Element == JSONValue {
-    QueryStream(options: options, transport: transport, connectionHook: connectionHook) { client in
+    QueryStream(options: options, transport: transport, connectionExtension: connectionExtension) { client in
         try await client.query(prompt)
     }
 }
 
-/// The messages of a one-shot ``query(prompt:options:transport:connectionHook:)``.
+/// The messages of a one-shot ``query(prompt:options:transport:connectionExtension:)``.
 ///
 /// Each iteration starts its own CLI process.
 public struct QueryStream: AsyncSequence, Sendable {
@@ -73,24 +73,25 @@ public struct QueryStream: AsyncSequence, Sendable {
 
     let options: ClaudeCodeOptions
     let transport: TransportFactory?
-    let connectionHook: ConnectionHookFactory?
+    let connectionExtension: ConnectionExtensionFactory?
     let send: @Sendable (ClaudeSDKClient) async throws -> Void
     let runs = QueryRuns()
 
     init(
-        options: ClaudeCodeOptions, transport: TransportFactory?, connectionHook: ConnectionHookFactory?,
+        options: ClaudeCodeOptions, transport: TransportFactory?, connectionExtension: ConnectionExtensionFactory?,
         send: @escaping @Sendable (ClaudeSDKClient) async throws -> Void
     ) {
         self.options = options
         self.transport = transport
-        self.connectionHook = connectionHook
+        self.connectionExtension = connectionExtension
         self.send = send
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(
             run: QueryRun(
-                options: options, transport: transport, connectionHook: connectionHook, send: send, runs: runs))
+                options: options, transport: transport, connectionExtension: connectionExtension, send: send, runs: runs
+            ))
     }
 
     /// Stops the CLI of every iteration of this stream, and returns once each has exited.
@@ -162,19 +163,19 @@ final class QueryRun: Sendable {
     private let started = Mutex(false)
     let options: ClaudeCodeOptions
     let transport: TransportFactory?
-    let connectionHook: ConnectionHookFactory?
+    let connectionExtension: ConnectionExtensionFactory?
     let send: @Sendable (ClaudeSDKClient) async throws -> Void
     let runs: QueryRuns?
 
     init(
-        options: ClaudeCodeOptions, transport: TransportFactory?, connectionHook: ConnectionHookFactory?,
+        options: ClaudeCodeOptions, transport: TransportFactory?, connectionExtension: ConnectionExtensionFactory?,
         send: @escaping @Sendable (ClaudeSDKClient) async throws -> Void, runs: QueryRuns? = nil
     ) {
         self.options = options
         self.buffer = MessageBuffer(
             memoryBudget: options.messageMemoryBudget, spillDirectory: options.messageSpillDirectory)
         self.transport = transport
-        self.connectionHook = connectionHook
+        self.connectionExtension = connectionExtension
         self.send = send
         self.runs = runs
     }
@@ -202,7 +203,7 @@ final class QueryRun: Sendable {
             buffer.finish(error: ClaudeCodeError(.cancelled, "the query was cancelled"))
             return
         }
-        let client = ClaudeSDKClient(options: options, transport: transport, connectionHook: connectionHook)
+        let client = ClaudeSDKClient(options: options, transport: transport, connectionExtension: connectionExtension)
         let buffer = self.buffer
         let send = self.send
         let needsControlChannel = options.needsControlChannel

@@ -24,7 +24,7 @@ final class ControlSession: Sendable {
         var lastErrorResult: ResultMessage?
     }
 
-    /// Messages held back while a ``ConnectionHook`` works on a result (see ``deliver(_:)``).
+    /// Messages held back while a ``ConnectionExtension`` works on a result (see ``deliver(_:)``).
     private enum Held {
         case message(Message)
         case result(ResultMessage, Message)
@@ -43,11 +43,11 @@ final class ControlSession: Sendable {
     let messages: MessageBuffer
     private let observer: FrameObserver?
     private let handler: ControlRequestHandler?
-    private let hook: (any ConnectionHook)?
+    private let hook: (any ConnectionExtension)?
     private let hookFrameTypes: Set<String>?
-    /// Whether the hook takes `transcript_mirror` frames (so they can skip the parser).
-    private let mirrorFramesToHook: Bool
-    private static let mirrorPrefix = Array(#"{"type":"transcript_mirror","#.utf8)
+    /// The frame types the extension consumes (never messages), and the prefixes that let them skip the parser.
+    private let consumedFrameTypes: Set<String>
+    private let consumedFramePrefixes: [[UInt8]]
     private let logger: Logger
     /// Sees each `system/init` message as it is read (the client's check of its in-process tools).
     private let initObserver: (@Sendable (SystemInit) -> Void)?
@@ -58,7 +58,7 @@ final class ControlSession: Sendable {
 
     init(
         transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?,
-        hook: (any ConnectionHook)? = nil, memoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget,
+        hook: (any ConnectionExtension)? = nil, memoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget,
         spillDirectory: String? = nil, redactions: [String] = [], logger: Logger,
         initObserver: (@Sendable (SystemInit) -> Void)? = nil
     ) {
@@ -69,8 +69,12 @@ final class ControlSession: Sendable {
         self.observer = observer
         self.handler = handler
         self.hook = hook
-        self.hookFrameTypes = hook?.observedFrameTypes
-        self.mirrorFramesToHook = hook?.observedFrameTypes?.contains("transcript_mirror") ?? false
+        let consumed = hook?.consumedFrameTypes ?? []
+        self.consumedFrameTypes = consumed
+        self.consumedFramePrefixes = consumed.sorted().map {
+            Array(#"{"type":""#.utf8) + Array($0.utf8) + Array(#"","#.utf8)
+        }
+        self.hookFrameTypes = hook?.observedFrameTypes.map { $0.union(consumed) }
         self.logger = logger
     }
 
@@ -223,9 +227,11 @@ final class ControlSession: Sendable {
     /// Handles one line: control traffic is routed here; anything else is added to `batch` for the consumer.
     /// Messages before a control frame are queued before it is handled, so order is kept across both.
     private func handleLine(_ bytes: [UInt8], tape: inout JSONTape, batch: inout [QueuedMessage]) {
-        if observer == nil, mirrorFramesToHook, bytes.starts(with: Self.mirrorPrefix) {
-            // A transcript_mirror frame (the CLI always starts them so) goes to the hook as bytes,
-            // unparsed: the hook parses and validates it off the reader. It is never a message.
+        if observer == nil, !consumedFramePrefixes.isEmpty,
+            consumedFramePrefixes.contains(where: { bytes.starts(with: $0) })
+        {
+            // A frame the extension consumes, written as the CLI writes them, goes to it as bytes,
+            // unparsed: the extension parses and validates it off the reader. It is never a message.
             hook?.observe(WireFrame(direction: .inbound, raw: RawJSON(bytes: bytes), json: nil, timestamp: Date()))
             return
         }
@@ -287,9 +293,9 @@ final class ControlSession: Sendable {
                     if let id = root["request_id"]?.stringValue {
                         state.withLock { $0.inflight.removeValue(forKey: id) }?.cancel()
                     }
-                case "transcript_mirror":
-                    // Transcript lines for a session store (`--session-mirror`): the observer and the
-                    // connection hook have seen the frame; it is not a message.
+                case let type? where consumedFrameTypes.contains(type):
+                    // The connection extension's own frame: the observer and the extension have seen it;
+                    // it is not a message.
                     break
                 default:
                     if hook == nil, messages.isSpilling, type != "result", initObserver == nil || type != "system" {
@@ -357,12 +363,7 @@ final class ControlSession: Sendable {
                         throw ControlRequestError(
                             message: "Malformed control request: no request object with a string subtype")
                     }
-                    guard let handler else {
-                        throw ControlRequestError(
-                            message: subtype == "can_use_tool" || subtype == "hook_callback" || subtype == "mcp_message"
-                                ? "No handler is configured for control request subtype: \(subtype)"
-                                : "Unsupported control request subtype: \(subtype)")
-                    }
+                    guard let handler else { throw ControlRequestError.unanswered(subtype) }
                     let response = try await handler(subtype, request)
                     reply = [
                         "type": "control_response",
@@ -516,4 +517,17 @@ final class ControlSession: Sendable {
 /// The error text sent back to the CLI when a control request cannot be served.
 struct ControlRequestError: Error {
     var message: String
+}
+
+extension ControlRequestError {
+    /// The one refusal of a request nobody answers: a known subtype without a handler configured
+    /// (no `canUseTool`, no hooks, no in-process MCP server), or a subtype the SDK does not serve.
+    static func unanswered(_ subtype: String) -> ControlRequestError {
+        switch subtype {
+        case "can_use_tool", "hook_callback", "mcp_message":
+            ControlRequestError(message: "No handler is configured for control request subtype: \(subtype)")
+        default:
+            ControlRequestError(message: "Unsupported control request subtype: \(subtype)")
+        }
+    }
 }

@@ -17,9 +17,13 @@ public struct WireFrame: Sendable {
     public var timestamp: Date
 
     /// The frame's top-level `type`, or `"invalid"`.
-    public var type: String { json?["type"]?.stringValue ?? "invalid" }
+    public var type: String {
+        if let json { return json["type"]?.stringValue ?? "invalid" }
+        // A frame handed over as bytes only: parse it (only when asked).
+        return (try? raw.value())?["type"]?.stringValue ?? "invalid"
+    }
 
-    /// Creates a frame (to test an observer or a ``ConnectionHook``, for example).
+    /// Creates a frame (to test an observer or a ``ConnectionExtension``, for example).
     public init(direction: Direction, raw: RawJSON, json: JSONValue?, timestamp: Date = Date()) {
         self.direction = direction
         self.raw = raw

@@ -48,7 +48,7 @@ public struct AgentInfo: Sendable, Hashable {
 
 /// A model the session can switch to (`initialize`'s `models`).
 public struct ModelInfo: Sendable, Hashable {
-    /// What to pass to ``ClaudeSDKClient/setModel(_:timeout:)`` or ``ClaudeCodeOptions/model``.
+    /// What to pass to ``ClaudeControlling/setModel(_:timeout:)`` or ``ClaudeCodeOptions/model``.
     public var value: String
     /// The model id it stands for now.
     public var resolvedModel: String?
@@ -178,7 +178,7 @@ public struct MCPConnectionStatus: RawRepresentable, Hashable, Sendable, Express
     public static let needsAuth: MCPConnectionStatus = "needs-auth"
     /// Still connecting.
     public static let pending: MCPConnectionStatus = "pending"
-    /// Turned off (``ClaudeSDKClient/toggleMCPServer(_:enabled:timeout:)``).
+    /// Turned off (``ClaudeControlling/toggleMCPServer(_:enabled:timeout:)``).
     public static let disabled: MCPConnectionStatus = "disabled"
 }
 
@@ -202,7 +202,7 @@ public struct MCPToolInfo: Sendable, Hashable {
     }
 }
 
-/// One MCP server's state (``ClaudeSDKClient/mcpServerStatus(timeout:)``, `reload_plugins`, `system/init`).
+/// One MCP server's state (``ClaudeControlling/mcpServerStatus(timeout:)``, `reload_plugins`, `system/init`).
 public struct MCPServerStatus: Sendable, Hashable {
     /// The server's name.
     public var name: String
@@ -273,7 +273,7 @@ public struct ContextUsageCategory: Sendable, Hashable {
     }
 }
 
-/// How the context window is used (``ClaudeSDKClient/getContextUsage(timeout:)``).
+/// How the context window is used (``ClaudeControlling/getContextUsage(timeout:)``).
 public struct ContextUsage: Sendable, Hashable {
     /// The categories.
     public var categories: [ContextUsageCategory]
@@ -325,7 +325,7 @@ public struct PluginInfo: Sendable, Hashable {
     }
 }
 
-/// The answer to ``ClaudeSDKClient/reloadPlugins(timeout:)``: what the session offers after reloading.
+/// The answer to ``ClaudeControlling/reloadPlugins(timeout:)``: what the session offers after reloading.
 public struct ReloadPluginsResult: Sendable, Hashable {
     /// The commands and skills.
     public var commands: [SlashCommand]
@@ -351,7 +351,7 @@ public struct ReloadPluginsResult: Sendable, Hashable {
     }
 }
 
-/// The answer to ``ClaudeSDKClient/setMCPServers(_:timeout:)``.
+/// The answer to ``ClaudeControlling/setMCPServers(_:timeout:)``.
 public struct MCPSetServersResult: Sendable, Hashable {
     /// Servers added.
     public var added: [String]
@@ -371,9 +371,9 @@ public struct MCPSetServersResult: Sendable, Hashable {
     }
 }
 
-/// The answer to ``ClaudeSDKClient/getSettings(timeout:)``: the settings in force.
+/// The answer to ``ClaudeControlling/getSettings(timeout:)``: the settings in force.
 public struct SettingsSnapshot: Sendable, Hashable {
-    /// The merged settings from every source (including `--settings` and ``ClaudeSDKClient/applyFlagSettings(_:timeout:)``).
+    /// The merged settings from every source (including `--settings` and ``ClaudeControlling/applyFlagSettings(_:timeout:)``).
     public var effective: JSONValue
     /// The sources they came from.
     public var sources: [JSONValue]
@@ -395,7 +395,7 @@ public struct SettingsSnapshot: Sendable, Hashable {
     }
 }
 
-/// The answer to ``ClaudeSDKClient/rewindFiles(toUserMessage:dryRun:timeout:)``.
+/// The answer to ``ClaudeControlling/rewindFiles(toUserMessage:dryRun:timeout:)``.
 public struct RewindFilesResult: Sendable, Hashable {
     /// Whether the files can be (or were) restored.
     public var canRewind: Bool

@@ -90,7 +90,7 @@ public struct TaskEvent: Sendable {
 
     /// Which frame this is.
     public var phase: Phase
-    /// The task's id (what ``ClaudeSDKClient/stopTask(_:timeout:)`` takes).
+    /// The task's id (what ``ClaudeControlling/stopTask(_:timeout:)`` takes).
     public var taskID: String
     /// The tool call that started the task, when there is one.
     public var toolUseID: String?

@@ -91,7 +91,7 @@ public struct ClaudeCodeOptions: Sendable {
     /// Resume up to this message uuid (`--resume-session-at=<uuid>`).
     public var resumeSessionAt: String?
     /// Ask the CLI to send every line it writes to its transcript as `transcript_mirror` frames
-    /// (`--session-mirror`). Those frames reach ``FrameObserver``s and ``ConnectionHook``s but are
+    /// (`--session-mirror`). Those frames reach ``FrameObserver``s and ``ConnectionExtension``s but are
     /// never messages. `ClaudeCodeSessions` sets it when mirroring to a `SessionStore`.
     public var sessionMirror: Bool = false
     /// With ``resumeSessionAt``: the uuid of the prompt whose turn the truncating resume drops
@@ -103,12 +103,12 @@ public struct ClaudeCodeOptions: Sendable {
     public var sessionName: String?
     /// `false` keeps the session off disk (`--no-session-persistence`): no transcript, so it cannot be resumed.
     public var persistSession: Bool = true
-    /// Track the files the CLI's edit tools change, so ``ClaudeSDKClient/rewindFiles(toUserMessage:timeout:)``
+    /// Track the files the CLI's edit tools change, so ``ClaudeControlling/rewindFiles(toUserMessage:timeout:)``
     /// can restore them (sets `CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING=true`, as the Python SDK does).
     /// Rewinding needs a user message's uuid: see ``replayUserMessages``.
     public var enableFileCheckpointing: Bool = false
     /// Echo each prompt back as a ``UserMessage`` with its `uuid` (`--replay-user-messages`), e.g. for
-    /// ``ClaudeSDKClient/rewindFiles(toUserMessage:timeout:)``.
+    /// ``ClaudeControlling/rewindFiles(toUserMessage:timeout:)``.
     public var replayUserMessages: Bool = false
 
     // MARK: Environment
@@ -178,7 +178,7 @@ public struct ClaudeCodeOptions: Sendable {
     /// How much memory the messages the consumer has not read yet may take, in bytes (default 16 MiB).
     ///
     /// The SDK reads the CLI's stdout at all times, so the CLI's permission, hook and MCP requests are
-    /// answered, and the answers to ``ClaudeSDKClient/interrupt()`` and the other control calls arrive,
+    /// answered, and the answers to ``ClaudeControlling/interrupt(timeout:)`` and the other control calls arrive,
     /// however slowly messages are consumed. Messages are queued in memory up to this budget (each counted
     /// as three times its frame's bytes plus 512: the frame, what decoding keeps, the allocator's overhead); past it, new messages are written
     /// to a private temporary file (see ``messageSpillDirectory``) and read back in order as the consumer

@@ -238,7 +238,9 @@ public final class SessionPersistentClient: Sendable {
             var configuration = transcriptConfiguration
             if let recordedDirectory, configuration.projectKey == nil {
                 // Continued in another directory than recorded: the store keeps it under the old one's key.
-                configuration.resumeFallbackProjectKeys = [ClaudeSessionLibrary.projectFolderName(for: recordedDirectory)]
+                configuration.resumeFallbackProjectKeys = [
+                    ClaudeSessionLibrary.projectFolderName(for: recordedDirectory)
+                ]
             }
             mirrorSettings = (store, configuration)
         }
@@ -246,8 +248,8 @@ public final class SessionPersistentClient: Sendable {
         let client = ClaudeSDKClient(
             options: options, transport: transportFactory, observer: { recorder.record($0) },
             controlHandler: controlHandler,
-            connectionHook: {
-                RecordingHook(
+            connectionExtension: {
+                RecordingExtension(
                     recorder: recorder,
                     mirror: settings.map { TranscriptMirror(store: $0.store, configuration: $0.configuration) })
             }, logger: logger)
@@ -383,56 +385,13 @@ public final class SessionPersistentClient: Sendable {
         state.withLock { $0.client }?.receiveResponse() ?? .notConnected(stopAfterResult: true)
     }
 
-    /// See ``ClaudeSDKClient/interrupt(timeout:)``.
-    public func interrupt(timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        try await connected().interrupt(timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/setPermissionMode(_:timeout:)``.
-    public func setPermissionMode(_ mode: PermissionMode, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        try await connected().setPermissionMode(mode, timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/setModel(_:timeout:)``.
-    public func setModel(_ model: String?, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        try await connected().setModel(model, timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/mcpStatus(timeout:)``.
-    public func mcpStatus(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
-        try await connected().mcpStatus(timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/contextUsage(timeout:)``.
-    public func contextUsage(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
-        try await connected().contextUsage(timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/sendControlRequest(_:_:timeout:)``.
+    /// Sends a control request through the current connection; see ``ClaudeSDKClient/sendControlRequest(_:_:timeout:)``.
+    /// The calls of `ClaudeControlling` (``interrupt(timeout:)``, ``setModel(_:timeout:)``, the typed
+    /// answers, …) are built on it.
     public func sendControlRequest(_ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration? = nil)
         async throws(ClaudeCodeError) -> JSONValue
     {
         try await connected().sendControlRequest(subtype, fields, timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/reconnectMCPServer(_:timeout:)``.
-    public func reconnectMCPServer(_ name: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        try await connected().reconnectMCPServer(name, timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/toggleMCPServer(_:enabled:timeout:)``.
-    public func toggleMCPServer(_ name: String, enabled: Bool, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        try await connected().toggleMCPServer(name, enabled: enabled, timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/stopTask(_:timeout:)``.
-    public func stopTask(_ taskID: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        try await connected().stopTask(taskID, timeout: timeout)
-    }
-
-    /// See ``ClaudeSDKClient/rewindFiles(toUserMessage:timeout:)``.
-    public func rewindFiles(toUserMessage uuid: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
-        try await connected().rewindFiles(toUserMessage: uuid, timeout: timeout)
     }
 
     /// Connects and sends the messages of `prompt` as they come; see ``ClaudeSDKClient/connect(prompt:)-(AsyncSequence)``.
@@ -452,6 +411,11 @@ public final class SessionPersistentClient: Sendable {
 
     /// Whether a CLI process is running for this client.
     public var isConnected: Bool { state.withLock { $0.client }?.isConnected ?? false }
+
+    /// See ``ClaudeSDKClient/sdkServerToolReports()``; empty when not connected.
+    public func sdkServerToolReports() async -> [SDKServerToolReport] {
+        await state.withLock { $0.client }?.sdkServerToolReports() ?? []
+    }
 
     // MARK: What is recorded about the options
 
@@ -495,7 +459,7 @@ public final class SessionPersistentClient: Sendable {
 /// The connection hook of a ``SessionPersistentClient``: transcript mirroring (when there is a
 /// transcript store), and a result is delivered only once everything recorded up to it is
 /// written and checkpointed, so a turn whose result the consumer has seen survives a crash.
-struct RecordingHook: ConnectionHook {
+struct RecordingExtension: ConnectionExtension {
     let recorder: SessionRecorder
     let mirror: TranscriptMirror?
 
@@ -508,6 +472,8 @@ struct RecordingHook: ConnectionHook {
 
     var observedFrameTypes: Set<String>? { mirror?.observedFrameTypes ?? [] }
 
+    var consumedFrameTypes: Set<String> { mirror?.consumedFrameTypes ?? [] }
+
     func observe(_ frame: WireFrame) { mirror?.observe(frame) }
 
     func beforeDelivering(_ result: ResultMessage) async -> [Message] {
@@ -518,3 +484,5 @@ struct RecordingHook: ConnectionHook {
 
     func connectionEnded() async -> [Message] { await mirror?.connectionEnded() ?? [] }
 }
+
+extension SessionPersistentClient: ClaudeControlling {}

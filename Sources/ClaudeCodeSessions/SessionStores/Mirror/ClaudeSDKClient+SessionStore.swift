@@ -44,7 +44,8 @@ extension ClaudeSDKClient {
     ) {
         self.init(
             options: options, transport: transport, observer: observer, controlHandler: controlHandler,
-            connectionHook: { TranscriptMirror(store: sessionStore, configuration: configuration) }, logger: logger)
+            connectionExtension: { TranscriptMirror(store: sessionStore, configuration: configuration) }, logger: logger
+        )
     }
 }
 
@@ -59,5 +60,5 @@ public func query(
 ) -> QueryStream {
     query(
         prompt: prompt, options: options, transport: transport,
-        connectionHook: { TranscriptMirror(store: sessionStore, configuration: configuration) })
+        connectionExtension: { TranscriptMirror(store: sessionStore, configuration: configuration) })
 }

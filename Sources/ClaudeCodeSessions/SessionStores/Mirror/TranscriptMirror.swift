@@ -113,7 +113,7 @@ public struct TranscriptMirrorFailure: Sendable, CustomStringConvertible {
     }
 }
 
-/// One connection's mirroring to a store, and its store-backed resume: the ``ConnectionHook``
+/// One connection's mirroring to a store, and its store-backed resume: the ``ConnectionExtension``
 /// that `ClaudeSDKClient(options:sessionStore:configuration:)` installs.
 ///
 /// - ``prepare(_:)`` turns on `--session-mirror` and, when the options resume or continue a
@@ -131,7 +131,7 @@ public struct TranscriptMirrorFailure: Sendable, CustomStringConvertible {
 ///   requests meanwhile.
 /// - ``connectionEnded()`` flushes what the CLI wrote last (the CLI mirrors its `cost-state`
 ///   line after the result) and removes the temporary folder.
-public final class TranscriptMirror: ConnectionHook {
+public final class TranscriptMirror: ConnectionExtension {
     private struct Pending {
         var frames: [[UInt8]] = []
         var entries = 0
@@ -160,7 +160,7 @@ public final class TranscriptMirror: ConnectionHook {
     /// The temporary config folder of a store-backed resume, while the connection lasts.
     public var materializedConfigDirectory: String? { state.withLock { $0.materialized?.configDirectory } }
 
-    // MARK: ConnectionHook
+    // MARK: ConnectionExtension
 
     public func prepare(_ options: ClaudeCodeOptions) async throws(ClaudeCodeError) -> ClaudeCodeOptions {
         var options = options
@@ -183,7 +183,10 @@ public final class TranscriptMirror: ConnectionHook {
     }
 
     /// Only `transcript_mirror` frames, as bytes: the reader builds no JSON tree for them.
-    public var observedFrameTypes: Set<String>? { ["transcript_mirror"] }
+    public var observedFrameTypes: Set<String>? { [] }
+
+    /// `transcript_mirror`: the CLI sends them because ``prepare(_:)`` asked for them (`--session-mirror`).
+    public var consumedFrameTypes: Set<String> { ["transcript_mirror"] }
 
     public func observe(_ frame: WireFrame) {
         // Entries are counted when the frames are parsed, off the reader; here each frame counts

@@ -9,7 +9,7 @@ final class OptionsBox: Sendable {
     let value = Mutex<ClaudeCodeOptions?>(nil)
 }
 
-final class RecordingHook: ConnectionHook {
+final class RecordingExtension: ConnectionExtension {
     struct State {
         var calls: [String] = []
         var frames: [String] = []
@@ -21,10 +21,15 @@ final class RecordingHook: ConnectionHook {
     let holdResults: Bool
     let holdEnd: Bool
     let prepareError: ClaudeCodeError?
+    let consumedFrameTypes: Set<String>
     let events: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation
 
-    init(holdResults: Bool = false, holdEnd: Bool = false, prepareError: ClaudeCodeError? = nil) {
+    init(
+        holdResults: Bool = false, holdEnd: Bool = false, prepareError: ClaudeCodeError? = nil,
+        consuming consumedFrameTypes: Set<String> = []
+    ) {
+        self.consumedFrameTypes = consumedFrameTypes
         self.holdResults = holdResults
         self.holdEnd = holdEnd
         self.prepareError = prepareError
@@ -97,7 +102,7 @@ final class RecordingHook: ConnectionHook {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ConnectionHookTests {
+@Suite(.timeLimit(.minutes(1))) struct ConnectionExtensionTests {
     static let result =
         #"{"type":"result","subtype":"success","is_error":false,"num_turns":1,"session_id":"s1","duration_ms":1,"duration_api_ms":1,"result":"ok"}"#
     static let assistant =
@@ -106,7 +111,7 @@ final class RecordingHook: ConnectionHook {
         #"{"type":"transcript_mirror","filePath":"/h/.claude/projects/p/s1.jsonl","entries":[{"type":"user","uuid":"u1"}]}"#
 
     private func connected(
-        _ hook: RecordingHook, observer: FrameObserver? = nil, handler: ControlRequestHandler? = nil,
+        _ hook: RecordingExtension, observer: FrameObserver? = nil, handler: ControlRequestHandler? = nil,
         seenOptions: OptionsBox? = nil
     ) async throws -> (ClaudeSDKClient, ScriptedTransport) {
         let transport = ScriptedTransport()
@@ -114,7 +119,7 @@ final class RecordingHook: ConnectionHook {
             transport: { options in
                 seenOptions?.value.withLock { $0 = options }
                 return transport
-            }, observer: observer, controlHandler: handler, connectionHook: { hook })
+            }, observer: observer, controlHandler: handler, connectionExtension: { hook })
         async let connecting: Void = client.connect()
         let initialize = try #require(await transport.nextWritten())
         transport.respond(to: initialize, with: ["commands": []])
@@ -131,26 +136,32 @@ final class RecordingHook: ConnectionHook {
         #expect(arguments.last == "stream-json")
     }
 
-    @Test func transcriptMirrorFramesAreNotMessagesButAreObserved() async throws {
-        let observed = Mutex<[String]>([])
-        let hook = RecordingHook()
-        let (client, transport) = try await connected(
-            hook, observer: { frame in observed.withLock { $0.append(frame.type) } })
-        try await client.query("go")
-        _ = await transport.nextWritten()
-        transport.emit(Self.mirror)
-        transport.emit(Self.assistant)
-        transport.emit(Self.mirror)
-        transport.emit(Self.result)
-        var types: [String] = []
-        for try await message in client.receiveResponse() { types.append(message.type + subtypeSuffix(message)) }
-        #expect(types == ["assistant", "system/before_result", "result"])
-        #expect(observed.withLock { $0 }.filter { $0 == "transcript_mirror" }.count == 2)
-        #expect(hook.frames.filter { $0 == "transcript_mirror" }.count == 2)
-        await client.disconnect()
+    @Test func framesAnExtensionConsumesAreNotMessagesButAreObserved() async throws {
+        for observer in [true, false] {
+            let observed = Mutex<[String]>([])
+            let hook = RecordingExtension(consuming: ["transcript_mirror", "x_custom"])
+            let frameObserver: FrameObserver = { frame in observed.withLock { $0.append(frame.type) } }
+            let (client, transport) = try await connected(hook, observer: observer ? frameObserver : nil)
+            try await client.query("go")
+            _ = await transport.nextWritten()
+            transport.emit(Self.mirror)
+            transport.emit(Self.assistant)
+            transport.emit(#"{"type":"x_custom","n":1}"#)
+            transport.emit(Self.mirror)
+            transport.emit(Self.result)
+            var types: [String] = []
+            for try await message in client.receiveResponse() { types.append(message.type + subtypeSuffix(message)) }
+            #expect(types == ["assistant", "system/before_result", "result"])
+            if observer {
+                #expect(observed.withLock { $0 }.filter { $0 == "transcript_mirror" }.count == 2)
+            }
+            #expect(hook.frames.filter { $0 == "transcript_mirror" }.count == 2)
+            #expect(hook.frames.filter { $0 == "x_custom" }.count == 1)
+            await client.disconnect()
+        }
     }
 
-    @Test func transcriptMirrorFramesAreDroppedWithoutAHookToo() async throws {
+    @Test func framesNoExtensionConsumesAreMessages() async throws {
         let transport = ScriptedTransport()
         let client = ClaudeSDKClient(transport: { _ in transport })
         async let connecting: Void = client.connect()
@@ -162,12 +173,12 @@ final class RecordingHook: ConnectionHook {
         transport.emit(Self.result)
         var types: [String] = []
         for try await message in client.receiveResponse() { types.append(message.type) }
-        #expect(types == ["result"])
+        #expect(types == ["transcript_mirror", "result"])
         await client.disconnect()
     }
 
     @Test func resultIsHeldUntilTheHookIsDoneWhileTheReaderGoesOn() async throws {
-        let hook = RecordingHook(holdResults: true)
+        let hook = RecordingExtension(holdResults: true)
         let (client, transport) = try await connected(hook, handler: { _, _ in ["behavior": "allow"] })
         try await client.query("go")
         _ = await transport.nextWritten()
@@ -201,7 +212,7 @@ final class RecordingHook: ConnectionHook {
     }
 
     @Test func connectionEndedRunsLastAndDisconnectWaitsForIt() async throws {
-        let hook = RecordingHook(holdEnd: true)
+        let hook = RecordingExtension(holdEnd: true)
         let (client, transport) = try await connected(hook)
         #expect(hook.calls == ["prepare", "attach"])
         hook.emit(#"{"type":"system","subtype":"emitted"}"#)
@@ -222,7 +233,7 @@ final class RecordingHook: ConnectionHook {
     }
 
     @Test func prepareRewritesTheOptionsTheTransportGets() async throws {
-        let hook = RecordingHook()
+        let hook = RecordingExtension()
         let seen = OptionsBox()
         let (client, _) = try await connected(hook, seenOptions: seen)
         #expect(seen.value.withLock { $0?.model } == "rewritten-by-hook")
@@ -232,28 +243,28 @@ final class RecordingHook: ConnectionHook {
 
     @Test func failedConnectEndsTheHook() async throws {
         // prepare itself fails.
-        let failing = RecordingHook(prepareError: ClaudeCodeError(.invalidOptions, "no store"))
-        let client = ClaudeSDKClient(transport: { _ in ScriptedTransport() }, connectionHook: { failing })
+        let failing = RecordingExtension(prepareError: ClaudeCodeError(.invalidOptions, "no store"))
+        let client = ClaudeSDKClient(transport: { _ in ScriptedTransport() }, connectionExtension: { failing })
         await #expect(throws: ClaudeCodeError.self) { try await client.connect() }
         #expect(failing.calls == ["prepare", "ended"])
         // The transport cannot start.
-        let hook = RecordingHook()
+        let hook = RecordingExtension()
         let broken = ClaudeSDKClient(
             transport: { _ in ScriptedTransport(startError: ClaudeCodeError(.launchFailed, "no CLI")) },
-            connectionHook: { hook })
+            connectionExtension: { hook })
         await #expect(throws: ClaudeCodeError.self) { try await broken.connect() }
         #expect(hook.calls == ["prepare", "attach", "ended"])
         // The transport factory throws.
-        let third = RecordingHook()
+        let third = RecordingExtension()
         let noTransport = ClaudeSDKClient(
             transport: { _ throws(ClaudeCodeError) in throw ClaudeCodeError(.cliNotFound, "none") },
-            connectionHook: { third })
+            connectionExtension: { third })
         await #expect(throws: ClaudeCodeError.self) { try await noTransport.connect() }
         #expect(third.calls == ["prepare", "ended"])
         // The CLI exits during initialize.
-        let fourth = RecordingHook()
+        let fourth = RecordingExtension()
         let transport = ScriptedTransport()
-        let exiting = ClaudeSDKClient(transport: { _ in transport }, connectionHook: { fourth })
+        let exiting = ClaudeSDKClient(transport: { _ in transport }, connectionExtension: { fourth })
         let connecting = Task { () async -> ClaudeCodeError? in
             do {
                 try await exiting.connect()

@@ -143,10 +143,8 @@ struct ControlCallbacks: Sendable {
         case "can_use_tool" where canUseTool != nil: return try await permission(request)
         case "hook_callback" where !hooks.isEmpty: return try await hook(request)
         case "mcp_message" where !mcpEndpoints.isEmpty: return try await mcpMessage(request)
-        case "can_use_tool", "hook_callback", "mcp_message":
-            throw ControlRequestError(message: "No handler is configured for control request subtype: \(subtype)")
         default:
-            throw ControlRequestError(message: "Unsupported control request subtype: \(subtype)")
+            throw ControlRequestError.unanswered(subtype)
         }
     }
 

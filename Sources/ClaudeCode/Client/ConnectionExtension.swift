@@ -6,7 +6,7 @@
 /// the stream, and runs last when the connection ends. `ClaudeCodeSessions` builds transcript
 /// mirroring to a `SessionStore` and resuming from one on it; you rarely implement one yourself.
 ///
-/// The client makes one hook per connection (``ConnectionHookFactory``) and calls, in order:
+/// The client makes one hook per connection (``ConnectionExtensionFactory``) and calls, in order:
 /// 1. ``prepare(_:)`` in `connect()`, before the transport is made;
 /// 2. ``attach(_:)`` before the transport starts;
 /// 3. ``observe(_:)`` for every inbound frame, on the reader;
@@ -15,7 +15,7 @@
 ///    whatever step failed, including ``prepare(_:)`` itself.
 ///
 /// Every method has a default implementation that does nothing.
-public protocol ConnectionHook: Sendable {
+public protocol ConnectionExtension: Sendable {
     /// Returns the options to start the CLI with. Throwing makes `connect()` fail with that error.
     func prepare(_ options: ClaudeCodeOptions) async throws(ClaudeCodeError) -> ClaudeCodeOptions
 
@@ -25,9 +25,16 @@ public protocol ConnectionHook: Sendable {
 
     /// The `type`s of the inbound frames ``observe(_:)`` gets; `nil` (the default) means every
     /// frame. With a set, frames come with their bytes only (``WireFrame/json`` is `nil` unless
-    /// the client also has a ``FrameObserver``), so the reader builds no JSON tree for the hook;
-    /// `transcript_mirror` frames are then not even parsed on the reader (validate them yourself).
+    /// the client also has a ``FrameObserver``), so the reader builds no JSON tree for the extension.
+    /// The ``consumedFrameTypes`` are always observed too.
     var observedFrameTypes: Set<String>? { get }
+
+    /// The `type`s of the inbound frames that belong to this extension and are not messages (for
+    /// example `transcript_mirror`, which the CLI sends when the extension asked for it in
+    /// ``prepare(_:)``). They reach ``observe(_:)`` as bytes, are not parsed on the reader when
+    /// they start with `{"type":"<type>",` (as the CLI writes them: validate them yourself), and
+    /// never reach the message stream. Empty by default.
+    var consumedFrameTypes: Set<String> { get }
 
     /// Sees an inbound frame, after the client's ``FrameObserver`` and before the frame is
     /// routed. It runs on the reader: keep it fast and hand heavy work to another task.
@@ -44,19 +51,20 @@ public protocol ConnectionHook: Sendable {
     func connectionEnded() async -> [Message]
 }
 
-extension ConnectionHook {
+extension ConnectionExtension {
     public func prepare(_ options: ClaudeCodeOptions) async throws(ClaudeCodeError) -> ClaudeCodeOptions { options }
     public func attach(_ emit: MessageEmitter) {}
     public var observedFrameTypes: Set<String>? { nil }
+    public var consumedFrameTypes: Set<String> { [] }
     public func observe(_ frame: WireFrame) {}
     public func beforeDelivering(_ result: ResultMessage) async -> [Message] { [] }
     public func connectionEnded() async -> [Message] { [] }
 }
 
-/// Makes the ``ConnectionHook`` of one connection.
-public typealias ConnectionHookFactory = @Sendable () -> any ConnectionHook
+/// Makes the ``ConnectionExtension`` of one connection.
+public typealias ConnectionExtensionFactory = @Sendable () -> any ConnectionExtension
 
-/// Appends a message to a client's message stream (see ``ConnectionHook/attach(_:)``).
+/// Appends a message to a client's message stream (see ``ConnectionExtension/attach(_:)``).
 public struct MessageEmitter: Sendable {
     let emit: @Sendable (Message) -> Void
 

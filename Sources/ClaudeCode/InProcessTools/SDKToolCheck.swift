@@ -65,11 +65,7 @@ final class SDKToolCheck: Sendable {
 
     /// `nil` when the options have no in-process server with tools.
     init?(options: ClaudeCodeOptions, logger: Logger) {
-        var registered: [(server: String, tools: [String])] = []
-        for name in options.mcpServers.keys.sorted() {
-            guard case .sdk(let server) = options.mcpServers[name], !server.tools.isEmpty else { continue }
-            registered.append((name, server.tools.map(\.name)))
-        }
+        let registered = Self.registeredTools(options)
         guard !registered.isEmpty else { return nil }
         self.registered = registered
         self.logger = logger
@@ -121,6 +117,14 @@ final class SDKToolCheck: Sendable {
     func reports() async -> [SDKServerToolReport] {
         guard let task = state.withLock({ $0.reports }) else { return [] }
         return await task.value
+    }
+
+    /// The in-process servers with tools, by name, and their tools' names.
+    static func registeredTools(_ options: ClaudeCodeOptions) -> [(server: String, tools: [String])] {
+        options.mcpServers.keys.sorted().compactMap { name in
+            guard case .sdk(let server) = options.mcpServers[name], !server.tools.isEmpty else { return nil }
+            return (name, server.tools.map(\.name))
+        }
     }
 
     static func reports(registered: [(server: String, tools: [String])], statuses: [MCPServerStatus])

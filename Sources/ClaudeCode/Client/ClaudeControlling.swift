@@ -1,8 +1,29 @@
 import Foundation
 
-/// Typed control calls: the TypeScript SDK's calls that Claude Code 2.1.331 answers, and typed views of
-/// the answers the client already had as ``JSONValue``. See `docs/parity.md` for which CLI request each uses.
-extension ClaudeSDKClient {
+/// The control calls of a connected client, written once for ``ClaudeSDKClient`` and
+/// `SessionPersistentClient` (in `ClaudeCodeSessions`): every call below is available on both.
+///
+/// A conforming type supplies the raw request (``sendControlRequest(_:_:timeout:)``), the CLI's
+/// `initialize` answer (``serverInfo``) and the connection's options; the calls are built on
+/// those. See `docs/parity.md` for which CLI request each call uses.
+public protocol ClaudeControlling: Sendable {
+    /// Sends a control request and returns the CLI's `response` object. Use it for requests the SDK
+    /// has no method for. On timeout the SDK sends `control_cancel_request`.
+    /// - Parameter timeout: `nil` uses ``ClaudeCodeOptions/controlRequestTimeout``.
+    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before `connect`, ``ClaudeCodeError/Code/controlError``
+    ///   with the CLI's text when it refuses, ``ClaudeCodeError/Code/controlTimeout``.
+    func sendControlRequest(
+        _ subtype: String, _ fields: [String: JSONValue], timeout: Duration?
+    ) async throws(ClaudeCodeError) -> JSONValue
+
+    /// The CLI's answer to `initialize` (commands, models, account, version, …), once connected.
+    var serverInfo: JSONValue? { get }
+
+    /// The options of the current (or next) connection.
+    var options: ClaudeCodeOptions { get }
+}
+
+extension ClaudeControlling {
     /// Sends a control request and maps the CLI's `unsupported_request` answer to
     /// ``ClaudeCodeError/Code/unsupportedByCLI``; other failures are as for ``sendControlRequest(_:_:timeout:)``.
     func typedControlRequest(
@@ -155,5 +176,61 @@ extension ClaudeSDKClient {
         let answer = try await typedControlRequest(
             "cancel_async_message", ["message_uuid": .string(uuid)], timeout: timeout)
         return answer["cancelled"]?.boolValue ?? false
+    }
+
+    // MARK: Session calls
+
+    /// Interrupts the running turn. The turn ends with an `error_during_execution` result; the session stays usable.
+    public func interrupt(timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("interrupt", [:], timeout: timeout)
+    }
+
+    /// Changes the permission mode for the rest of the session.
+    public func setPermissionMode(_ mode: PermissionMode, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("set_permission_mode", ["mode": .string(mode.rawValue)], timeout: timeout)
+    }
+
+    /// Changes the model for later turns; `nil` returns to the default.
+    public func setModel(_ model: String?, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("set_model", ["model": model.map(JSONValue.string) ?? .null], timeout: timeout)
+    }
+
+    /// The state of every MCP server (`mcpServers` in the response); ``mcpServerStatus(timeout:)`` types it.
+    public func mcpStatus(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
+        try await sendControlRequest("mcp_status", [:], timeout: timeout)
+    }
+
+    /// How the context window is used, by category; ``getContextUsage(timeout:)`` types it.
+    public func contextUsage(timeout: Duration? = nil) async throws(ClaudeCodeError) -> JSONValue {
+        try await sendControlRequest("get_context_usage", [:], timeout: timeout)
+    }
+
+    /// Reconnects an MCP server by name.
+    public func reconnectMCPServer(_ name: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("mcp_reconnect", ["serverName": .string(name)], timeout: timeout)
+    }
+
+    /// Enables or disables an MCP server by name.
+    public func toggleMCPServer(_ name: String, enabled: Bool, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest(
+            "mcp_toggle", ["serverName": .string(name), "enabled": .bool(enabled)], timeout: timeout)
+    }
+
+    /// Stops a background task by id.
+    public func stopTask(_ taskID: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("stop_task", ["task_id": .string(taskID)], timeout: timeout)
+    }
+
+    /// Restores files to their state at a user message (needs ``ClaudeCodeOptions/enableFileCheckpointing``).
+    public func rewindFiles(toUserMessage uuid: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
+        _ = try await sendControlRequest("rewind_files", ["user_message_id": .string(uuid)], timeout: timeout)
+    }
+
+    /// Asks the CLI now (`mcp_status`) which tools of each in-process MCP server (``MCPServerConfig/sdk(_:)``)
+    /// it offers; see ``SDKServerToolReport``. The CLI lists a server's tools once a turn has started.
+    public func checkSDKServerTools(timeout: Duration? = nil) async throws(ClaudeCodeError) -> [SDKServerToolReport] {
+        let registered = SDKToolCheck.registeredTools(options)
+        let statuses = try await mcpServerStatus(timeout: timeout)
+        return SDKToolCheck.reports(registered: registered, statuses: statuses)
     }
 }
