@@ -164,7 +164,8 @@ let package = Package(
         .testTarget(
             name: "ClaudeCodeTests",
             dependencies: ["ClaudeCode", "ClaudeCodeTesting", .product(name: "Logging", package: "swift-log")],
-            resources: [.copy("Fixtures")]
+            // JSONTestSuite: the parsing cases of the JSON conformance test (JSONTestSuiteTests).
+            resources: [.copy("Fixtures"), .copy("Resources/JSONTestSuite")]
         ),
         .testTarget(
             name: "ClaudeCodeProcessTests",
