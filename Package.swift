@@ -46,7 +46,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["JSON/README.md"]
         ),
         .target(
             name: "ClaudeCodeSessions",
