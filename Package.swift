@@ -48,7 +48,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["JSON/README.md"]
         ),
         .target(
             name: "ClaudeCodeSessions",
@@ -166,7 +167,8 @@ let package = Package(
         .testTarget(
             name: "ClaudeCodeTests",
             dependencies: ["ClaudeCode", "ClaudeCodeTesting", .product(name: "Logging", package: "swift-log")],
-            resources: [.copy("Fixtures")]
+            // JSONTestSuite: the parsing cases of the JSON conformance test (JSONTestSuiteTests).
+            resources: [.copy("Fixtures"), .copy("Resources/JSONTestSuite")]
         ),
         .testTarget(
             name: "ClaudeCodeProcessTests",

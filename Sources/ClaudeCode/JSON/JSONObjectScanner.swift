@@ -15,23 +15,23 @@
 /// Skipped values are checked only for structure (strings terminated, brackets balanced
 /// and matched, scalars well delimited); parse a value to validate it fully. When a key
 /// appears more than once, the last occurrence wins, as in ``JSONValue/parse(_:)-([UInt8])``.
-public struct JSONObjectScanner: Sendable, Sequence {
+package struct JSONObjectScanner: Sendable, Sequence {
     /// The buffer that holds the object. Ranges reported by the scanner index into it.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
     /// The part of ``bytes`` that holds the object text (surrounding whitespace is allowed).
-    public let range: Range<Int>
+    package let range: Range<Int>
 
     /// One top-level member of the object.
-    public struct Member: Sendable, Hashable {
+    package struct Member: Sendable, Hashable {
         /// The key, with escapes decoded.
-        public var key: String
+        package var key: String
         /// The byte range of the value's JSON text in ``JSONObjectScanner/bytes``.
-        public var valueRange: Range<Int>
+        package var valueRange: Range<Int>
     }
 
     /// Creates a scanner over `bytes`, which must hold one JSON object.
     /// - Parameter bytes: The UTF-8 text of one JSON object.
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
         self.range = 0..<bytes.count
     }
@@ -43,14 +43,14 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// - Parameters:
     ///   - bytes: A buffer of UTF-8 text.
     ///   - range: The part of `bytes` holding the object. It is clamped to the buffer.
-    public init(_ bytes: [UInt8], range: Range<Int>) {
+    package init(_ bytes: [UInt8], range: Range<Int>) {
         self.bytes = bytes
         self.range = range.clamped(to: 0..<bytes.count)
     }
 
     /// Creates a scanner over a string holding one JSON object.
     /// - Parameter string: The text of one JSON object.
-    public init(_ string: String) {
+    package init(_ string: String) {
         self.init(Array(string.utf8))
     }
 
@@ -58,14 +58,14 @@ public struct JSONObjectScanner: Sendable, Sequence {
 
     /// Iterates the members in order. A malformed object ends the iteration early; the
     /// iterator's ``Iterator/error`` then says why. Use ``members()`` to get errors thrown.
-    public struct Iterator: IteratorProtocol {
+    package struct Iterator: IteratorProtocol {
         let bytes: [UInt8]
         let end: Int
         var position: Int
         var started = false
         var finished = false
         /// The error that ended the iteration early, if any.
-        public private(set) var error: JSONParseError?
+        package private(set) var error: JSONParseError?
 
         init(bytes: [UInt8], range: Range<Int>) {
             self.bytes = bytes
@@ -74,7 +74,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
         }
 
         /// The next member, or `nil` at the end of the object or at the first error.
-        public mutating func next() -> Member? {
+        package mutating func next() -> Member? {
             if finished { return nil }
             do {
                 if let member = try nextMember() { return member }
@@ -104,14 +104,14 @@ public struct JSONObjectScanner: Sendable, Sequence {
     }
 
     /// Returns an iterator over the top-level members.
-    public func makeIterator() -> Iterator {
+    package func makeIterator() -> Iterator {
         Iterator(bytes: bytes, range: range)
     }
 
     /// All top-level members, in order, after checking the whole object's structure.
     /// - Returns: The members, duplicates included.
     /// - Throws: A ``JSONParseError`` when the text is not a well-formed object.
-    public func members() throws(JSONParseError) -> [Member] {
+    package func members() throws(JSONParseError) -> [Member] {
         var iterator = makeIterator()
         var result: [Member] = []
         while let member = try iterator.nextMember() { result.append(member) }
@@ -124,7 +124,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// object is malformed.
     /// - Parameter key: The member name to find.
     /// - Returns: A range into ``bytes`` holding the value's JSON text.
-    public func rawRange(forKey key: String) -> Range<Int>? {
+    package func rawRange(forKey key: String) -> Range<Int>? {
         try? findRange(forKey: key)
     }
 
@@ -132,7 +132,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// - Parameter key: The member name to find.
     /// - Returns: The parsed value.
     /// - Throws: A ``JSONParseError`` when the object or that value is malformed.
-    public func value(forKey key: String) throws(JSONParseError) -> JSONValue? {
+    package func value(forKey key: String) throws(JSONParseError) -> JSONValue? {
         guard let valueRange = try findRange(forKey: key) else { return nil }
         return try value(in: valueRange)
     }
@@ -141,7 +141,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// - Parameter key: The member name to find.
     /// - Returns: The decoded string.
     /// - Throws: A ``JSONParseError`` when the object or that string is malformed.
-    public func string(forKey key: String) throws(JSONParseError) -> String? {
+    package func string(forKey key: String) throws(JSONParseError) -> String? {
         guard let valueRange = try findRange(forKey: key) else { return nil }
         return try string(in: valueRange)
     }
@@ -151,7 +151,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// - Parameter key: The member name to find.
     /// - Returns: A scanner of the nested object.
     /// - Throws: A ``JSONParseError`` when the object is malformed.
-    public func object(forKey key: String) throws(JSONParseError) -> JSONObjectScanner? {
+    package func object(forKey key: String) throws(JSONParseError) -> JSONObjectScanner? {
         guard let valueRange = try findRange(forKey: key), bytes[valueRange.lowerBound] == JSONByte.openBrace else {
             return nil
         }
@@ -162,7 +162,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// - Parameter valueRange: A range into ``bytes``.
     /// - Returns: The parsed value.
     /// - Throws: A ``JSONParseError`` whose offset is relative to the start of ``bytes``.
-    public func value(in valueRange: Range<Int>) throws(JSONParseError) -> JSONValue {
+    package func value(in valueRange: Range<Int>) throws(JSONParseError) -> JSONValue {
         let valueRange = valueRange.clamped(to: 0..<bytes.count)
         let result = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(JSONParseError) -> JSONValue in
@@ -184,7 +184,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// - Parameter valueRange: A range into ``bytes``, typically a ``Member/valueRange``.
     /// - Returns: The decoded string.
     /// - Throws: A ``JSONParseError`` when the string is malformed.
-    public func string(in valueRange: Range<Int>) throws(JSONParseError) -> String? {
+    package func string(in valueRange: Range<Int>) throws(JSONParseError) -> String? {
         let valueRange = valueRange.clamped(to: 0..<bytes.count)
         guard !valueRange.isEmpty, bytes[valueRange.lowerBound] == JSONByte.quote else { return nil }
         let result = bytes.withUnsafeBufferPointer { buffer in
@@ -198,7 +198,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     }
 
     /// A fixed set of keys to find in one pass with ``lookUp(_:)``, some of them parsed.
-    public struct KeyLookup: Sendable {
+    package struct KeyLookup: Sendable {
         let keys: [[UInt8]]
         let parse: [Bool]
         let keysByLength: [Int: [Int]]
@@ -207,7 +207,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
         /// - Parameters:
         ///   - keys: The member names to find. Their positions index the result.
         ///   - parse: The names among `keys` whose values should be parsed as well.
-        public init(_ keys: [String], parse: Set<String> = []) {
+        package init(_ keys: [String], parse: Set<String> = []) {
             self.keys = keys.map { Array($0.utf8) }
             self.parse = keys.map { parse.contains($0) }
             var byLength: [Int: [Int]] = [:]
@@ -218,11 +218,11 @@ public struct JSONObjectScanner: Sendable, Sequence {
 
     /// What ``lookUp(_:)`` found: for each key of the lookup, in order, its value's range
     /// (or `nil` when absent) and, for the keys to parse, its value.
-    public struct KeyLookupResult: Sendable {
+    package struct KeyLookupResult: Sendable {
         /// The byte range of each key's value in ``JSONObjectScanner/bytes``, or `nil`.
-        public var ranges: [Range<Int>?]
+        package var ranges: [Range<Int>?]
         /// The parsed value of each key that the lookup parses, or `nil`.
-        public var values: [JSONValue?]
+        package var values: [JSONValue?]
     }
 
     /// Finds several top-level members in one strict pass over the object, comparing raw
@@ -232,7 +232,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// - Parameter lookup: The keys to find.
     /// - Returns: The ranges and parsed values, indexed like the lookup's keys.
     /// - Throws: A ``JSONParseError`` when the object is malformed.
-    public func lookUp(_ lookup: KeyLookup) throws(JSONParseError) -> KeyLookupResult {
+    package func lookUp(_ lookup: KeyLookup) throws(JSONParseError) -> KeyLookupResult {
         let range = self.range
         let result = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(JSONParseError) -> KeyLookupResult in
@@ -286,7 +286,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     ///   - body: Called for each member, with its parsed value when `shouldParse` accepted the key.
     /// - Throws: A ``JSONParseError`` when the object is malformed; members before the
     ///   problem have already been passed to `body`.
-    public func forEachMember(
+    package func forEachMember(
         parsing shouldParse: (String) -> Bool, _ body: (Member, JSONValue?) -> Void
     ) throws(JSONParseError) {
         let range = self.range
@@ -310,7 +310,7 @@ public struct JSONObjectScanner: Sendable, Sequence {
     /// - Parameter valueRange: A range into ``bytes``, typically a ``Member/valueRange``.
     /// - Returns: One range per element, in order.
     /// - Throws: A ``JSONParseError`` when the array is malformed.
-    public func arrayElementRanges(in valueRange: Range<Int>) throws(JSONParseError) -> [Range<Int>]? {
+    package func arrayElementRanges(in valueRange: Range<Int>) throws(JSONParseError) -> [Range<Int>]? {
         let valueRange = valueRange.clamped(to: 0..<bytes.count)
         guard !valueRange.isEmpty, bytes[valueRange.lowerBound] == JSONByte.openBracket else { return nil }
         let result = bytes.withUnsafeBufferPointer { buffer in

@@ -23,23 +23,23 @@
 /// The reader does not track nesting: call ``nextKey()`` only inside an object and
 /// ``nextElement()`` only inside an array, once the previous member or element was read or
 /// skipped. Errors carry offsets into ``bytes``; after an error, the position is unspecified.
-public struct JSONReader: Sendable {
+package struct JSONReader: Sendable {
     /// The buffer being read. Offsets and ranges reported by the reader index into it.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
     /// The offset of the next byte to read.
-    public private(set) var position: Int
+    package private(set) var position: Int
     /// The end of the text in ``bytes``.
-    public let endIndex: Int
+    package let endIndex: Int
     /// Set by `begin…`: the next member or element is the first, with no comma before it.
     private var atFirstItem = false
 
     /// The kind of value that starts at the reader's position.
-    public enum ValueKind: Sendable, Hashable {
+    package enum ValueKind: Sendable, Hashable {
         case object, array, string, number, bool, null
     }
 
     /// Creates a reader over all of `bytes`.
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
         self.position = 0
         self.endIndex = bytes.count
@@ -49,7 +49,7 @@ public struct JSONReader: Sendable {
     /// - Parameters:
     ///   - bytes: A buffer of UTF-8 text.
     ///   - range: The part to read. It is clamped to the buffer.
-    public init(_ bytes: [UInt8], range: Range<Int>) {
+    package init(_ bytes: [UInt8], range: Range<Int>) {
         let range = range.clamped(to: 0..<bytes.count)
         self.bytes = bytes
         self.position = range.lowerBound
@@ -58,7 +58,7 @@ public struct JSONReader: Sendable {
 
     /// Skips whitespace and says what kind of value comes next, judging by its first byte;
     /// `nil` at the end of the text or when no value starts there (at `,`, `]` or `}`).
-    public mutating func peekKind() -> ValueKind? {
+    package mutating func peekKind() -> ValueKind? {
         while position < endIndex, JSONByte.isWhitespace(bytes[position]) { position &+= 1 }
         guard position < endIndex else { return nil }
         switch bytes[position] {
@@ -76,7 +76,7 @@ public struct JSONReader: Sendable {
 
     /// Reads the `{` that opens an object; read its members with ``nextKey()``.
     /// - Throws: A ``JSONParseError`` when the next value is not an object.
-    public mutating func beginObject() throws(JSONParseError) {
+    package mutating func beginObject() throws(JSONParseError) {
         try withCursor { (cursor) throws(JSONParseError) in
             cursor.skipWhitespace()
             guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.openBrace else {
@@ -90,7 +90,7 @@ public struct JSONReader: Sendable {
     /// Moves to the next member of the object and returns its key, leaving the reader at the
     /// member's value, which must then be read or skipped; returns `nil` after the closing `}`.
     /// - Throws: A ``JSONParseError`` when the object is malformed.
-    public mutating func nextKey() throws(JSONParseError) -> String? {
+    package mutating func nextKey() throws(JSONParseError) -> String? {
         guard let key = try nextKeyRange() else { return nil }
         return bytes.withUnsafeBufferPointer { buffer in
             jsonDecodeString(buffer.baseAddress! + key.range.lowerBound, count: key.range.count, escaped: key.escaped)
@@ -134,7 +134,7 @@ public struct JSONReader: Sendable {
 
     /// Reads the `[` that opens an array; move through its elements with ``nextElement()``.
     /// - Throws: A ``JSONParseError`` when the next value is not an array.
-    public mutating func beginArray() throws(JSONParseError) {
+    package mutating func beginArray() throws(JSONParseError) {
         try withCursor { (cursor) throws(JSONParseError) in
             cursor.skipWhitespace()
             guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.openBracket else {
@@ -148,7 +148,7 @@ public struct JSONReader: Sendable {
     /// Moves to the next element of the array, which must then be read or skipped; returns
     /// `false` after the closing `]`.
     /// - Throws: A ``JSONParseError`` when the array is malformed.
-    public mutating func nextElement() throws(JSONParseError) -> Bool {
+    package mutating func nextElement() throws(JSONParseError) -> Bool {
         let first = atFirstItem
         let more = try withCursor { (cursor) throws(JSONParseError) -> Bool in
             cursor.skipWhitespace()
@@ -172,7 +172,7 @@ public struct JSONReader: Sendable {
 
     /// Reads a string, with escapes decoded.
     /// - Throws: A ``JSONParseError`` when the next value is not a valid string.
-    public mutating func readString() throws(JSONParseError) -> String {
+    package mutating func readString() throws(JSONParseError) -> String {
         try withCursor { (cursor) throws(JSONParseError) in
             cursor.skipWhitespace()
             return try cursor.readString(validatingUTF8: true)
@@ -181,7 +181,7 @@ public struct JSONReader: Sendable {
 
     /// Reads a string, or `null` as `nil`.
     /// - Throws: A ``JSONParseError`` when the next value is neither a valid string nor `null`.
-    public mutating func readOptionalString() throws(JSONParseError) -> String? {
+    package mutating func readOptionalString() throws(JSONParseError) -> String? {
         try withCursor { (cursor) throws(JSONParseError) -> String? in
             cursor.skipWhitespace()
             if cursor.position < cursor.end, cursor.base[cursor.position] == UInt8(ascii: "n") {
@@ -194,7 +194,7 @@ public struct JSONReader: Sendable {
 
     /// Reads a number without fraction or exponent that fits in `Int64`.
     /// - Throws: A ``JSONParseError`` when the next value is not such a number.
-    public mutating func readInteger() throws(JSONParseError) -> Int64 {
+    package mutating func readInteger() throws(JSONParseError) -> Int64 {
         try withCursor { (cursor) throws(JSONParseError) in
             cursor.skipWhitespace()
             let start = cursor.position
@@ -209,7 +209,7 @@ public struct JSONReader: Sendable {
 
     /// Reads any value, nested no deeper than ``JSONValue/maximumParseDepth``, into a ``JSONValue``.
     /// - Throws: A ``JSONParseError`` when the next value is malformed.
-    public mutating func readValue() throws(JSONParseError) -> JSONValue {
+    package mutating func readValue() throws(JSONParseError) -> JSONValue {
         try withCursor { (cursor) throws(JSONParseError) in
             cursor.skipWhitespace()
             let start = cursor.position
@@ -224,8 +224,9 @@ public struct JSONReader: Sendable {
     ///   iterative, so a larger limit costs no stack.
     /// - Throws: A ``JSONParseError`` when the next value is malformed.
     @discardableResult
-    public mutating func skipValue(maximumDepth: Int = JSONValue.maximumParseDepth) throws(JSONParseError) -> Range<Int>
-    {
+    package mutating func skipValue(maximumDepth: Int = JSONValue.maximumParseDepth) throws(JSONParseError) -> Range<
+        Int
+    > {
         try withCursor { (cursor) throws(JSONParseError) in
             cursor.skipWhitespace()
             let start = cursor.position
@@ -236,7 +237,7 @@ public struct JSONReader: Sendable {
 
     /// Checks that only whitespace follows, once the top-level value has been read.
     /// - Throws: A ``JSONParseError`` when anything else follows.
-    public mutating func finish() throws(JSONParseError) {
+    package mutating func finish() throws(JSONParseError) {
         while position < endIndex, JSONByte.isWhitespace(bytes[position]) { position &+= 1 }
         if position != endIndex {
             throw JSONParseError(offset: position, reason: "unexpected content after the JSON value")

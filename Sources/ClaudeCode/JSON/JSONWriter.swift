@@ -36,38 +36,38 @@ extension JSONValue {
 /// writer.writeString(name)
 /// writer.writeRaw("}\n")
 /// ```
-public struct JSONWriter: Sendable {
+package struct JSONWriter: Sendable {
     /// The UTF-8 text written so far.
-    public var bytes: [UInt8] = []
+    package var bytes: [UInt8] = []
     /// Whether strings escape U+2028 and U+2029 as `\u2028` and `\u2029`. JSON allows them
     /// raw, and ``JSONValue/serialized()`` writes them raw; escape them when the output may
     /// meet a reader that takes them for line breaks (JavaScript before ES2019, some line
     /// splitters), so that a record written on one line stays on one line.
-    public var escapesLineSeparators = false
+    package var escapesLineSeparators = false
 
     /// Creates an empty writer.
     /// - Parameters:
     ///   - capacity: Bytes to reserve up front.
     ///   - escapesLineSeparators: See ``escapesLineSeparators``.
-    public init(capacity: Int = 0, escapesLineSeparators: Bool = false) {
+    package init(capacity: Int = 0, escapesLineSeparators: Bool = false) {
         bytes.reserveCapacity(capacity)
         self.escapesLineSeparators = escapesLineSeparators
     }
 
     /// Appends text as is: punctuation, keys, or JSON text from elsewhere.
-    public mutating func writeRaw(_ text: StaticString) {
+    package mutating func writeRaw(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Appends bytes as is, such as JSON text kept from elsewhere.
-    public mutating func writeRaw(_ text: [UInt8]) {
+    package mutating func writeRaw(_ text: [UInt8]) {
         bytes.append(contentsOf: text)
     }
 
     /// Appends JSON text without its insignificant whitespace (outside strings), keeping every
     /// other byte as is: key order, duplicate keys, number spellings and escapes survive.
     /// The text must be valid JSON, else the result is unspecified.
-    public mutating func writeCompacting(_ text: ArraySlice<UInt8>) {
+    package mutating func writeCompacting(_ text: ArraySlice<UInt8>) {
         bytes.reserveCapacity(bytes.count + text.count)
         var inString = false
         var escaped = false
@@ -89,7 +89,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// Appends an object with its keys sorted, as ``write(_:)`` writes `.object(members)`.
-    public mutating func writeObject(_ members: [String: JSONValue]) {
+    package mutating func writeObject(_ members: [String: JSONValue]) {
         bytes.append(JSONByte.openBrace)
         if members.count == 1, let (key, member) = members.first {
             writeString(key)
@@ -111,7 +111,7 @@ public struct JSONWriter: Sendable {
 
     /// Appends a value in the format of ``JSONValue/serialized()`` (and with U+2028 and
     /// U+2029 escaped when ``escapesLineSeparators`` is set).
-    public mutating func write(_ value: JSONValue) {
+    package mutating func write(_ value: JSONValue) {
         switch value {
         case .null:
             writeRaw("null")
@@ -138,7 +138,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// Appends an integer.
-    public mutating func writeInteger(_ number: Int64) {
+    package mutating func writeInteger(_ number: Int64) {
         if number == 0 {
             bytes.append(JSONByte.zero)
             return
@@ -157,7 +157,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// Appends a double in its shortest round-trip form, or `null` when it is not finite.
-    public mutating func writeDouble(_ number: Double) {
+    package mutating func writeDouble(_ number: Double) {
         guard number.isFinite else {
             writeRaw("null")
             return
@@ -169,7 +169,7 @@ public struct JSONWriter: Sendable {
 
     /// Appends a string, quoted and escaped: `"`, `\` and control characters below U+0020
     /// always, U+2028 and U+2029 when ``escapesLineSeparators`` is set.
-    public mutating func writeString(_ string: String) {
+    package mutating func writeString(_ string: String) {
         bytes.append(JSONByte.quote)
         var string = string
         let separators = escapesLineSeparators
