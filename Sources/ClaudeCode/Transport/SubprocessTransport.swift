@@ -26,6 +26,10 @@ import Synchronization
 /// - stderr is always drained into a 64 KiB tail, the ``ClaudeCodeOptions/stderr`` callback and the logger.
 /// - `SIGPIPE` is ignored process-wide on first use, so a write racing the CLI's exit fails
 ///   with an error instead of killing the host.
+/// - The CLI does not outlive the host: each CLI gets a watchdog process that, if the host dies
+///   (SIGKILL, a crash, a return from `main` while connected), sends SIGTERM to the CLI's process
+///   group and SIGKILL one second later. It is stood down and reaped once the CLI has exited, so
+///   ``close()`` leaves no process behind. See `OrphanWatchdog` for the design and its limits.
 public final class SubprocessTransport: ClaudeTransport {
     public struct Configuration: Sendable {
         public var executable: String
@@ -275,16 +279,22 @@ public final class SubprocessTransport: ClaudeTransport {
             executable: .path(FilePath(configuration.executable)), arguments: Arguments(configuration.arguments),
             environment: environment, workingDirectory: configuration.workingDirectory.map { FilePath($0) },
             platformOptions: platform)
+        // Started before the CLI, so the CLI is covered from the moment it exists; stood down once
+        // the CLI has exited and been reaped (or never started). See ``OrphanWatchdog``.
+        let watchdog = await OrphanWatchdog.start(logger: logger)
         var spawned = false
         do {
             let outcome = try await Subprocess.run(config, input: .inputWriter, output: .sequence, error: .sequence) {
                 execution in
                 spawned = true
                 let pid = execution.processIdentifier.value
+                // The CLI leads its own session, so its pid is its process group id.
+                watchdog?.arm(processGroup: pid)
                 self.state.withLock { $0.pid = pid }
                 onSpawn()
                 await self.serve(execution: execution, pid: pid)
             }
+            await Self.retire(watchdog)
             let status: ProcessExitStatus
             switch outcome.terminationStatus {
             case .exited(let code): status = .exited(code)
@@ -292,6 +302,7 @@ public final class SubprocessTransport: ClaudeTransport {
             }
             finish(status: status)
         } catch {
+            await Self.retire(watchdog)
             var failure = ClaudeCodeError(
                 .launchFailed, "could not start the Claude Code CLI at \(configuration.executable): \(error)",
                 underlying: error)
@@ -315,6 +326,14 @@ public final class SubprocessTransport: ClaudeTransport {
             }
             onFailure(failure)
         }
+    }
+
+    /// Stands the orphan watchdog down once the CLI has been reaped (or never started), and waits
+    /// for it to exit, so no process of the SDK's outlives ``close()``.
+    private static func retire(_ watchdog: OrphanWatchdog?) async {
+        guard let watchdog else { return }
+        watchdog.standDown()
+        await watchdog.waitForExit()
     }
 
     private func finish(status: ProcessExitStatus) {
