@@ -54,8 +54,10 @@ if arguments[0] == "reaper" {
             _ = unsafeBitCast(symbol, to: Prctl.self)(36, 1, 0, 0, 0)
         }
     #endif
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    let argv: [UnsafeMutablePointer<CChar>?] = ([executable, "host"] + arguments.dropFirst()).map { strdup($0) } + [nil]
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let argv: [UnsafeMutablePointer<CChar>?] =
+        ([executable, "host"] + arguments.dropFirst()).map { strdup($0) } + [nil]
     var pid: pid_t = 0
     let result = posix_spawn(&pid, executable, nil, nil, argv, environ)
     guard result == 0 else {

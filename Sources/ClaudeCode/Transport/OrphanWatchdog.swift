@@ -24,7 +24,8 @@ import Synchronization
 /// before the CLI. Its stdin is the read end of a pipe whose only write end stays in the host
 /// (close-on-exec, so no child inherits it). The protocol on that pipe, one line each:
 ///
-/// 1. the CLI's process group id, written as soon as the CLI is spawned (``arm(processGroup:)``);
+/// 1. the CLI's pid (its session and process group id), written as soon as the CLI is spawned
+///    (``arm(processGroup:)``);
 /// 2. an empty line once the CLI has exited and been reaped (``standDown()``): the watchdog exits
 ///    and kills nothing.
 ///
@@ -233,8 +234,8 @@ final class OrphanWatchdog: Sendable {
         }
     }
 
-    /// Tells the watchdog which process group to take down if the host dies. Call once, right after
-    /// the CLI was spawned (its pid is its process group id: it runs in a session of its own).
+    /// Tells the watchdog which CLI to take down if the host dies. Call once, right after the CLI
+    /// was spawned, with its pid (also its session and process group id: it leads a session).
     func arm(processGroup: pid_t) {
         send("\(processGroup)\n")
     }

@@ -28,7 +28,7 @@ import Synchronization
 ///   with an error instead of killing the host.
 /// - The CLI does not outlive the host: each CLI gets a watchdog process that, if the host dies
 ///   (SIGKILL, a crash, a return from `main` while connected), sends SIGTERM to the CLI's process
-///   group and SIGKILL one second later. It is stood down and reaped once the CLI has exited, so
+///   tree and session (its process group where there is no `/proc`) and SIGKILL one second later. It is stood down and reaped once the CLI has exited, so
 ///   ``close()`` leaves no process behind. See `OrphanWatchdog` for the design and its limits.
 public final class SubprocessTransport: ClaudeTransport {
     public struct Configuration: Sendable {
