@@ -40,12 +40,16 @@ public final class SubprocessTransport: ClaudeTransport {
         public var shutdownGracePeriod: Duration
         public var terminateGracePeriod: Duration
         public var stderrHandler: (@Sendable (String) -> Void)?
+        /// The user the CLI runs as (``ClaudeCodeOptions/user``, resolved); `nil` runs it as this process's user.
+        public var user: CLIUser?
 
         public init(
             executable: String, arguments: [String], environment: [String: String], workingDirectory: String? = nil,
             maxLineLength: Int = 64 * 1024 * 1024, shutdownGracePeriod: Duration = .seconds(5),
-            terminateGracePeriod: Duration = .seconds(5), stderrHandler: (@Sendable (String) -> Void)? = nil
+            terminateGracePeriod: Duration = .seconds(5), stderrHandler: (@Sendable (String) -> Void)? = nil,
+            user: CLIUser? = nil
         ) {
+            self.user = user
             self.executable = executable
             self.arguments = arguments
             self.environment = environment
@@ -109,13 +113,17 @@ public final class SubprocessTransport: ClaudeTransport {
     /// and when the transport is released.
     /// - Throws: ``ClaudeCodeError`` with ``ClaudeCodeError/Code/cliNotFound``,
     ///   ``ClaudeCodeError/Code/workingDirectoryNotFound`` (``ClaudeCodeOptions/cwd`` is not a folder),
-    ///   ``ClaudeCodeError/Code/invalidOptions`` (a NUL byte in an argument, an invalid environment variable)
-    ///   or ``ClaudeCodeError/Code/launchFailed`` (the MCP configuration file cannot be written).
+    ///   ``ClaudeCodeError/Code/invalidOptions`` (a NUL byte in an argument, an invalid environment variable,
+    ///   an unknown ``ClaudeCodeOptions/user``), ``ClaudeCodeError/Code/userNotPermitted`` (``ClaudeCodeOptions/user``
+    ///   is another user and this process is not root) or ``ClaudeCodeError/Code/launchFailed`` (the MCP
+    ///   configuration file cannot be written).
     public convenience init(options: ClaudeCodeOptions, logger: Logger = Logger(label: "ClaudeCode.transport"))
         throws(ClaudeCodeError)
     {
         let executable = try CLILocator.locate(explicitPath: options.cliPath)
         try options.validate()
+        var user: CLIUser?
+        if let name = options.user { user = try CLIUser.resolve(name) }
         if let cwd = options.cwd { try Self.checkWorkingDirectory(cwd) }
         if try options.commandLineArguments().contains(where: { $0.utf8.contains(0) }) {
             throw ClaudeCodeError(.invalidOptions, "an option value contains a NUL byte, which no argument can carry")
@@ -133,6 +141,8 @@ public final class SubprocessTransport: ClaudeTransport {
         if !options.mcpServers.isEmpty {
             mcpConfigFile = try PrivateTemporaryFile(
                 prefix: "claude-mcp-", name: "mcp-config.json", contents: options.mcpConfigJSON.serialized())
+            // Still private, but to the user the CLI runs as.
+            if let user, user.uid != UInt32(geteuid()) { mcpConfigFile?.giveTo(uid: user.uid, gid: user.gid) }
         }
         let arguments: [String]
         do {
@@ -146,7 +156,7 @@ public final class SubprocessTransport: ClaudeTransport {
                 executable: executable, arguments: arguments, environment: environment,
                 workingDirectory: options.cwd, maxLineLength: options.maxLineLength,
                 shutdownGracePeriod: options.shutdownGracePeriod, terminateGracePeriod: options.terminateGracePeriod,
-                stderrHandler: options.stderr), mcpConfigFile: mcpConfigFile, logger: logger)
+                stderrHandler: options.stderr, user: user), mcpConfigFile: mcpConfigFile, logger: logger)
     }
 
     /// Fails with ``ClaudeCodeError/Code/workingDirectoryNotFound`` when `path` is not an existing folder.
@@ -271,6 +281,13 @@ public final class SubprocessTransport: ClaudeTransport {
     {
         var platform = PlatformOptions()
         platform.createSession = true
+        if let user = configuration.user, user.uid != UInt32(geteuid()) {
+            // setgroups, setgid, then setuid in the child before exec (swift-subprocess); the
+            // session is still created.
+            platform.userID = uid_t(user.uid)
+            platform.groupID = gid_t(user.gid)
+            platform.supplementaryGroups = user.groups.map { gid_t($0) }
+        }
         platform.teardownSequence = [
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: configuration.terminateGracePeriod)
         ]
@@ -557,6 +574,13 @@ final class PrivateTemporaryFile: Sendable {
             throw ClaudeCodeError(
                 .launchFailed, "could not write a private temporary file in \(directory) (errno \(failure))")
         }
+    }
+
+    /// Hands the file and its folder to another owner (modes unchanged). Needs privilege; a failure
+    /// leaves them as they were (the CLI then cannot read the file and says so).
+    func giveTo(uid: UInt32, gid: UInt32) {
+        _ = chown(directory, uid_t(uid), gid_t(gid))
+        _ = chown(path, uid_t(uid), gid_t(gid))
     }
 
     /// Deletes the file and its folder; later calls do nothing.
