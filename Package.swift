@@ -94,6 +94,8 @@ let package = Package(
         .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
         // Test helper: leaves a one-shot query with `break` in top-level code (ClaudeCodeProcessTests).
         .executableTarget(name: "QueryBreakProbe", dependencies: ["ClaudeCode"]),
+        // Test helper: a host with a live CLI that a test kills with SIGKILL (OrphanRealCLITests).
+        .executableTarget(name: "OrphanProbe", dependencies: ["ClaudeCode"]),
         // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
         .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
         // Test helper: a SessionPersistentClient conversation killed at random moments (RecordingCrashTests).
@@ -179,6 +181,7 @@ let package = Package(
             name: "RealCLITests",
             dependencies: [
                 "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "PersistentSessionRunner", "SimplePersistExample",
+                "OrphanProbe",
             ]),
         // The exporter, the search and the `claude-sessions` tool (end to end, on real-CLI transcripts).
         .testTarget(

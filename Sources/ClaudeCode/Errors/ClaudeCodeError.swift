@@ -16,6 +16,7 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
             case cancelled, protocolViolation, initializeFailed, workingDirectoryNotFound, responseTimeout
             case unsupportedByCLI
             case messageSpillFailed
+            case userNotPermitted
         }
         fileprivate let value: Value
         public var description: String { value.rawValue }
@@ -62,6 +63,9 @@ public struct ClaudeCodeError: Error, Sendable, CustomStringConvertible {
         /// Messages queued past ``ClaudeCodeOptions/messageMemoryBudget`` were written to a private
         /// temporary file and could not be read back (an I/O error): the stream cannot go on in order.
         public static let messageSpillFailed = Code(value: .messageSpillFailed)
+        /// ``ClaudeCodeOptions/user`` names another user, and this process may not switch to it
+        /// (only root, or a process already running as that user, may).
+        public static let userNotPermitted = Code(value: .userNotPermitted)
     }
 
     /// What kind of failure this is.

@@ -115,6 +115,16 @@ public struct ClaudeCodeOptions: Sendable {
 
     /// The CLI's working directory; `nil` uses this process's.
     public var cwd: String?
+    /// Runs the CLI as this user: a name, or a numeric uid, found in the user database (the Python
+    /// SDK's `user`). The CLI gets the user's uid, primary group and supplementary groups; its
+    /// environment is not changed (set `HOME` in ``env`` if the CLI should use that user's
+    /// settings). `nil` (the default) runs it as this process's user.
+    ///
+    /// Switching users needs privilege: starting the CLI fails with
+    /// ``ClaudeCodeError/Code/userNotPermitted`` unless this process runs as root or already as
+    /// that user, and with ``ClaudeCodeError/Code/invalidOptions`` for an unknown user. The user
+    /// must be able to run ``cliPath`` and enter ``cwd``. Linux and macOS.
+    public var user: String?
     /// Extra directories the CLI may access (`--add-dir`, repeated).
     public var addDirectories: [String] = []
     /// Variables added to the inherited environment of the CLI. Never logged or persisted.

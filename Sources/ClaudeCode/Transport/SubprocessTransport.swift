@@ -26,6 +26,10 @@ import Synchronization
 /// - stderr is always drained into a 64 KiB tail, the ``ClaudeCodeOptions/stderr`` callback and the logger.
 /// - `SIGPIPE` is ignored process-wide on first use, so a write racing the CLI's exit fails
 ///   with an error instead of killing the host.
+/// - The CLI does not outlive the host: each CLI gets a watchdog process that, if the host dies
+///   (SIGKILL, a crash, a return from `main` while connected), sends SIGTERM to the CLI's process
+///   tree and session (its process group where there is no `/proc`) and SIGKILL one second later. It is stood down and reaped once the CLI has exited, so
+///   ``close()`` leaves no process behind. See `OrphanWatchdog` for the design and its limits.
 public final class SubprocessTransport: ClaudeTransport {
     public struct Configuration: Sendable {
         public var executable: String
@@ -36,12 +40,16 @@ public final class SubprocessTransport: ClaudeTransport {
         public var shutdownGracePeriod: Duration
         public var terminateGracePeriod: Duration
         public var stderrHandler: (@Sendable (String) -> Void)?
+        /// The user the CLI runs as (``ClaudeCodeOptions/user``, resolved); `nil` runs it as this process's user.
+        public var user: CLIUser?
 
         public init(
             executable: String, arguments: [String], environment: [String: String], workingDirectory: String? = nil,
             maxLineLength: Int = 64 * 1024 * 1024, shutdownGracePeriod: Duration = .seconds(5),
-            terminateGracePeriod: Duration = .seconds(5), stderrHandler: (@Sendable (String) -> Void)? = nil
+            terminateGracePeriod: Duration = .seconds(5), stderrHandler: (@Sendable (String) -> Void)? = nil,
+            user: CLIUser? = nil
         ) {
+            self.user = user
             self.executable = executable
             self.arguments = arguments
             self.environment = environment
@@ -105,13 +113,17 @@ public final class SubprocessTransport: ClaudeTransport {
     /// and when the transport is released.
     /// - Throws: ``ClaudeCodeError`` with ``ClaudeCodeError/Code/cliNotFound``,
     ///   ``ClaudeCodeError/Code/workingDirectoryNotFound`` (``ClaudeCodeOptions/cwd`` is not a folder),
-    ///   ``ClaudeCodeError/Code/invalidOptions`` (a NUL byte in an argument, an invalid environment variable)
-    ///   or ``ClaudeCodeError/Code/launchFailed`` (the MCP configuration file cannot be written).
+    ///   ``ClaudeCodeError/Code/invalidOptions`` (a NUL byte in an argument, an invalid environment variable,
+    ///   an unknown ``ClaudeCodeOptions/user``), ``ClaudeCodeError/Code/userNotPermitted`` (``ClaudeCodeOptions/user``
+    ///   is another user and this process is not root) or ``ClaudeCodeError/Code/launchFailed`` (the MCP
+    ///   configuration file cannot be written).
     public convenience init(options: ClaudeCodeOptions, logger: Logger = Logger(label: "ClaudeCode.transport"))
         throws(ClaudeCodeError)
     {
         let executable = try CLILocator.locate(explicitPath: options.cliPath)
         try options.validate()
+        var user: CLIUser?
+        if let name = options.user { user = try CLIUser.resolve(name) }
         if let cwd = options.cwd { try Self.checkWorkingDirectory(cwd) }
         if try options.commandLineArguments().contains(where: { $0.utf8.contains(0) }) {
             throw ClaudeCodeError(.invalidOptions, "an option value contains a NUL byte, which no argument can carry")
@@ -129,6 +141,8 @@ public final class SubprocessTransport: ClaudeTransport {
         if !options.mcpServers.isEmpty {
             mcpConfigFile = try PrivateTemporaryFile(
                 prefix: "claude-mcp-", name: "mcp-config.json", contents: options.mcpConfigJSON.serialized())
+            // Still private, but to the user the CLI runs as.
+            if let user, user.uid != UInt32(geteuid()) { mcpConfigFile?.giveTo(uid: user.uid, gid: user.gid) }
         }
         let arguments: [String]
         do {
@@ -142,7 +156,7 @@ public final class SubprocessTransport: ClaudeTransport {
                 executable: executable, arguments: arguments, environment: environment,
                 workingDirectory: options.cwd, maxLineLength: options.maxLineLength,
                 shutdownGracePeriod: options.shutdownGracePeriod, terminateGracePeriod: options.terminateGracePeriod,
-                stderrHandler: options.stderr), mcpConfigFile: mcpConfigFile, logger: logger)
+                stderrHandler: options.stderr, user: user), mcpConfigFile: mcpConfigFile, logger: logger)
     }
 
     /// Fails with ``ClaudeCodeError/Code/workingDirectoryNotFound`` when `path` is not an existing folder.
@@ -267,6 +281,13 @@ public final class SubprocessTransport: ClaudeTransport {
     {
         var platform = PlatformOptions()
         platform.createSession = true
+        if let user = configuration.user, user.uid != UInt32(geteuid()) {
+            // setgroups, setgid, then setuid in the child before exec (swift-subprocess); the
+            // session is still created.
+            platform.userID = uid_t(user.uid)
+            platform.groupID = gid_t(user.gid)
+            platform.supplementaryGroups = user.groups.map { gid_t($0) }
+        }
         platform.teardownSequence = [
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: configuration.terminateGracePeriod)
         ]
@@ -275,16 +296,22 @@ public final class SubprocessTransport: ClaudeTransport {
             executable: .path(FilePath(configuration.executable)), arguments: Arguments(configuration.arguments),
             environment: environment, workingDirectory: configuration.workingDirectory.map { FilePath($0) },
             platformOptions: platform)
+        // Started before the CLI, so the CLI is covered from the moment it exists; stood down once
+        // the CLI has exited and been reaped (or never started). See ``OrphanWatchdog``.
+        let watchdog = await OrphanWatchdog.start(logger: logger)
         var spawned = false
         do {
             let outcome = try await Subprocess.run(config, input: .inputWriter, output: .sequence, error: .sequence) {
                 execution in
                 spawned = true
                 let pid = execution.processIdentifier.value
+                // The CLI leads its own session, so its pid is its process group id.
+                watchdog?.arm(processGroup: pid)
                 self.state.withLock { $0.pid = pid }
                 onSpawn()
                 await self.serve(execution: execution, pid: pid)
             }
+            await Self.retire(watchdog)
             let status: ProcessExitStatus
             switch outcome.terminationStatus {
             case .exited(let code): status = .exited(code)
@@ -292,6 +319,7 @@ public final class SubprocessTransport: ClaudeTransport {
             }
             finish(status: status)
         } catch {
+            await Self.retire(watchdog)
             var failure = ClaudeCodeError(
                 .launchFailed, "could not start the Claude Code CLI at \(configuration.executable): \(error)",
                 underlying: error)
@@ -315,6 +343,14 @@ public final class SubprocessTransport: ClaudeTransport {
             }
             onFailure(failure)
         }
+    }
+
+    /// Stands the orphan watchdog down once the CLI has been reaped (or never started), and waits
+    /// for it to exit, so no process of the SDK's outlives ``close()``.
+    private static func retire(_ watchdog: OrphanWatchdog?) async {
+        guard let watchdog else { return }
+        watchdog.standDown()
+        await watchdog.waitForExit()
     }
 
     private func finish(status: ProcessExitStatus) {
@@ -538,6 +574,13 @@ final class PrivateTemporaryFile: Sendable {
             throw ClaudeCodeError(
                 .launchFailed, "could not write a private temporary file in \(directory) (errno \(failure))")
         }
+    }
+
+    /// Hands the file and its folder to another owner (modes unchanged). Needs privilege; a failure
+    /// leaves them as they were (the CLI then cannot read the file and says so).
+    func giveTo(uid: UInt32, gid: UInt32) {
+        _ = chown(directory, uid_t(uid), gid_t(gid))
+        _ = chown(path, uid_t(uid), gid_t(gid))
     }
 
     /// Deletes the file and its folder; later calls do nothing.
