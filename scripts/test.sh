@@ -63,6 +63,21 @@ if [ $# -eq 0 ]; then
     scripts/with-test-postgres.sh swift test --skip-build --filter "$timing" >.build/test-output-timing.txt 2>&1 || status=$?
     grep -E '^(✘|✔ Suite|✘ Suite)|error:|Fatal error' .build/test-output-timing.txt || true
     tail -n 3 .build/test-output-timing.txt
+    # The public surface from outside (a throwaway package must compile against the public API
+    # and must not see the package-only JSON machinery), and every library's documentation.
+    log "checking the public API from a throwaway package"
+    scripts/check-public-api.sh >.build/public-api-output.txt 2>&1 || {
+        status=1
+        tail -n 20 .build/public-api-output.txt
+    }
+    log "generating the documentation of every library"
+    swift package generate-documentation --target ClaudeCode --target ClaudeCodeSessions \
+        --target ClaudeCodeSessionsSQLite --target ClaudeCodeSessionsPostgres --target ClaudeCodeTesting \
+        >.build/docs-output.txt 2>&1 || {
+        status=1
+        grep -E '^error' .build/docs-output.txt | head -20
+    }
+    echo "documentation: $(grep -c '^warning:' .build/docs-output.txt || true) DocC warnings"
 else
     scripts/with-test-postgres.sh swift test --skip-build "$@" >.build/test-output.txt 2>&1 || status=$?
     grep -E '^(✘|✔ Suite|✘ Suite)|error:|Fatal error' .build/test-output.txt || true
