@@ -70,14 +70,13 @@ if [ $# -eq 0 ]; then
         status=1
         tail -n 20 .build/public-api-output.txt
     }
-    log "generating the documentation of every library"
-    swift package generate-documentation --target ClaudeCode --target ClaudeCodeSessions \
+    log "generating the documentation of every library (a DocC warning, such as a broken link, fails)"
+    swift package generate-documentation --warnings-as-errors --target ClaudeCode --target ClaudeCodeSessions \
         --target ClaudeCodeSessionsSQLite --target ClaudeCodeSessionsPostgres --target ClaudeCodeTesting \
         >.build/docs-output.txt 2>&1 || {
         status=1
-        grep -E '^error' .build/docs-output.txt | head -20
+        grep -E -A3 '^(error|warning)' .build/docs-output.txt | head -40
     }
-    echo "documentation: $(grep -c '^warning:' .build/docs-output.txt || true) DocC warnings"
 else
     scripts/with-test-postgres.sh swift test --skip-build "$@" >.build/test-output.txt 2>&1 || status=$?
     grep -E '^(✘|✔ Suite|✘ Suite)|error:|Fatal error' .build/test-output.txt || true

@@ -38,7 +38,7 @@ extension PostgresSessionStore: SessionRecordStore {
     }
 
     /// The whole record of `id`: its metadata and every message in order.
-    /// - Throws: ``SessionStoreError`` — `.sessionNotFound`; `.damagedRecord` naming the session
+    /// - Throws: `SessionStoreError` — `.sessionNotFound`; `.damagedRecord` naming the session
     ///   when a stored value cannot be read back.
     public func loadRecord(_ id: SessionID) async throws(SessionStoreError) -> SessionData {
         let (t, logger) = (tables, configuration.logger)
@@ -84,8 +84,8 @@ extension PostgresSessionStore: SessionRecordStore {
     }
 
     /// Every record with its summary metadata, its title, model and ledger totals (turns, tokens,
-    /// cost, per model, API and wall time; not the per-turn ``SessionLedger/recentTurns``), most
-    /// recent activity first. A row whose session id is not a valid ``SessionID`` is listed as
+    /// cost, per model, API and wall time; not the per-turn `SessionLedger/recentTurns`), most
+    /// recent activity first. A row whose session id is not a valid `SessionID` is listed as
     /// damaged rather than hidden.
     ///
     /// Reads typed columns of one row per record: each append keeps the record's fold. A record without a current
@@ -203,7 +203,7 @@ extension PostgresSessionStore: SessionRecordStore {
     }
 
     /// Removes the record of `id` and its messages.
-    /// - Throws: ``SessionStoreError/Code/sessionNotFound`` when there is none.
+    /// - Throws: `SessionStoreError/Code/sessionNotFound` when there is none.
     public func deleteRecord(_ id: SessionID) async throws(SessionStoreError) {
         let (t, logger) = (tables, configuration.logger)
         let deleted = try await connection(sessionID: id) { connection -> Bool in
@@ -222,7 +222,7 @@ extension PostgresSessionStore: SessionRecordStore {
     }
 
     /// Appends a batch of messages in one transaction, folding them into the record's stored
-    /// ``RecordSummaryFold`` in that transaction; recreates the record when it was deleted meanwhile.
+    /// `RecordSummaryFold` in that transaction; recreates the record when it was deleted meanwhile.
     ///
     /// With a current cursor (the writer's own previous append, nothing in between) this is one
     /// statement, so one round trip: the fold is computed from the cursor and the statement only
@@ -384,7 +384,7 @@ extension PostgresSessionStore: SessionRecordStore {
         return inserted > 0
     }
 
-    /// Waits until everything committed so far is on the server's disk (under ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``).
+    /// Waits until everything committed so far is on the server's disk (under `ClaudeCodeSessions/DurabilityPolicy/checkpoint`).
     package func checkpointRecord(_ id: SessionID) async throws(SessionStoreError) {
         guard configuration.durability == .checkpoint else { return }
         let now = StoreBackendClock.microseconds(Date())

@@ -10,7 +10,7 @@ extension PostgresSessionStore: SessionCatalog {
     ///
     /// The key's time advances with every append that stores something: it is the server's
     /// clock in milliseconds, and always later than the previous one.
-    /// - Throws: ``SessionStoreError`` — `.invalidKey` before anything is sent; `.backendFailure`
+    /// - Throws: `SessionStoreError` — `.invalidKey` before anything is sent; `.backendFailure`
     ///   when the server fails or cannot be reached; `.damagedRecord` when the summary cannot be read.
     public func append(_ entries: [SessionStoreEntry], to key: SessionStoreKey) async throws(SessionStoreError) {
         try key.validate()
@@ -23,7 +23,7 @@ extension PostgresSessionStore: SessionCatalog {
 
     /// Every entry of `key`, in append order, byte for byte; `nil` when the key was never
     /// written (or was deleted).
-    /// - Throws: ``SessionStoreError`` — `.damagedRecord` naming the key when a stored entry is
+    /// - Throws: `SessionStoreError` — `.damagedRecord` naming the key when a stored entry is
     ///   not a JSON object.
     public func load(_ key: SessionStoreKey) async throws(SessionStoreError) -> [SessionStoreEntry]? {
         try key.validate()
@@ -71,7 +71,7 @@ extension PostgresSessionStore: SessionCatalog {
 
     /// The project's session summaries, folded inside each append; their time is the time of
     /// the append that last changed them (the same clock as ``listSessions(projectKey:)``).
-    /// - Throws: ``SessionStoreError/Code/damagedRecord`` naming the key of a summary that is not JSON.
+    /// - Throws: `SessionStoreError/Code/damagedRecord` naming the key of a summary that is not JSON.
     public func listSessionSummaries(projectKey: String) async throws(SessionStoreError) -> [SessionStoreSummary] {
         let (t, logger) = (tables, configuration.logger)
         return try await connection { connection in

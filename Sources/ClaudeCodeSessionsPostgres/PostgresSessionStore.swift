@@ -11,10 +11,10 @@ import _ConnectionPoolModule
 /// are shared by a fleet of servers.
 ///
 /// One store serves both kinds of session data:
-/// - as a ``SessionCatalog`` (and so a ``SessionStore``), the CLI's transcripts: entries kept byte
+/// - as a `SessionCatalog` (and so a `SessionStore`), the CLI's transcripts: entries kept byte
 ///   for byte under a project key, a session id and an optional subpath, deduplicated by `uuid`,
 ///   in append order, with summaries folded as entries arrive;
-/// - as a ``SessionRecordStore``, the records of `SessionPersistentClient` (the seed's
+/// - as a `SessionRecordStore`, the records of `SessionPersistentClient` (the seed's
 ///   `SessionData`), so that client can keep its conversations in PostgreSQL.
 ///
 /// ## Lifecycle
@@ -35,7 +35,7 @@ import _ConnectionPoolModule
 /// ```
 ///
 /// or your application already runs a `PostgresClient` and passes it to
-/// ``init(client:configuration:)``.
+/// `init(client:configuration:)`.
 ///
 /// ## Schema
 /// ``migrate()`` creates and upgrades the tables (named, ordered steps recorded in
@@ -52,9 +52,9 @@ import _ConnectionPoolModule
 /// ## Durability
 /// Transcript appends commit with the server's `synchronous_commit`. A record writer's appends
 /// commit without waiting for the server's disk under the default
-/// ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``, and its `checkpoint()` (each turn's end)
+/// `ClaudeCodeSessions/DurabilityPolicy/checkpoint`, and its `checkpoint()` (each turn's end)
 /// waits until everything before it is on the server's disk;
-/// ``ClaudeCodeSessions/DurabilityPolicy/everyMessage`` waits at every append.
+/// `ClaudeCodeSessions/DurabilityPolicy/everyMessage` waits at every append.
 public final class PostgresSessionStore: Sendable, Service {
     /// How a store behaves.
     public struct Configuration: Sendable {
@@ -63,12 +63,12 @@ public final class PostgresSessionStore: Sendable, Service {
         /// when missing.
         public var schema: String
         /// When a record writer's commits must reach the server's disk.
-        /// Default ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``.
+        /// Default `ClaudeCodeSessions/DurabilityPolicy/checkpoint`.
         public var durability: DurabilityPolicy
         /// How long an operation may wait (for a connection, the server, its locks) before it
-        /// fails with ``SessionStoreError/Code/backendFailure``; `nil` waits as long as the pool
+        /// fails with `SessionStoreError/Code/backendFailure`; `nil` waits as long as the pool
         /// does (about a minute when the server is down). Default 30 s. A server known to be
-        /// unreachable fails calls sooner, with ``SessionStoreError/Code/backendUnavailable``.
+        /// unreachable fails calls sooner, with `SessionStoreError/Code/backendUnavailable`.
         public var operationTimeout: Duration?
         /// Where statements are logged (at `debug`, without their values).
         public var logger: Logger
@@ -100,10 +100,10 @@ public final class PostgresSessionStore: Sendable, Service {
     ///   - client: The running client.
     ///   - configuration: How the store behaves.
     ///   - clientConfiguration: The configuration `client` was created with. With it, calls fail
-    ///     at once with ``ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable`` when the
+    ///     at once with `ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable` when the
     ///     server refuses connections or its host does not resolve (the store probes the server's
     ///     address); without it, they wait for ``Configuration/operationTimeout``.
-    /// - Throws: ``SessionStoreError/Code/backendFailure`` when ``Configuration/schema`` is not a plain identifier.
+    /// - Throws: `SessionStoreError/Code/backendFailure` when ``Configuration/schema`` is not a plain identifier.
     public init(
         client: PostgresClient, configuration: Configuration = Configuration(),
         clientConfiguration: PostgresClient.Configuration? = nil
@@ -120,12 +120,12 @@ public final class PostgresSessionStore: Sendable, Service {
     /// Creates its own pooled client; run it with ``run()``.
     ///
     /// A server that refuses connections or whose host does not resolve makes calls fail at once
-    /// with ``ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable`` (not after
+    /// with `ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable` (not after
     /// ``Configuration/operationTimeout``); they work again as soon as the server answers.
     ///
     /// `backgroundLogger` receives the pool's own messages (connections made, failed, closed);
     /// by default only its warnings and errors.
-    /// - Throws: ``SessionStoreError/Code/backendFailure`` when ``Configuration/schema`` is not a plain identifier.
+    /// - Throws: `SessionStoreError/Code/backendFailure` when ``Configuration/schema`` is not a plain identifier.
     public init(
         clientConfiguration: PostgresClient.Configuration, configuration: Configuration = Configuration(),
         backgroundLogger: Logger = PostgresSessionStore.defaultBackgroundLogger
@@ -148,7 +148,7 @@ public final class PostgresSessionStore: Sendable, Service {
     /// Runs the store's own client until the calling task is cancelled (or a `ServiceGroup`
     /// shuts down gracefully); then its connections are closed and statements fail.
     ///
-    /// A store made with ``init(client:configuration:)`` does not own its client, which your
+    /// A store made with `init(client:configuration:)` does not own its client, which your
     /// application runs: this method then only waits for the same signals, so the store can sit
     /// in a `ServiceGroup` either way.
     public func run() async {
@@ -182,7 +182,7 @@ public final class PostgresSessionStore: Sendable, Service {
     /// Runs in one transaction under an advisory lock, so concurrent calls from several
     /// servers apply each step once.
     /// - Returns: The names of the migrations this call applied.
-    /// - Throws: ``SessionStoreError`` — `.schemaTooNew` when the database holds migrations this
+    /// - Throws: `SessionStoreError` — `.schemaTooNew` when the database holds migrations this
     ///   version does not know; `.backendFailure`.
     @discardableResult
     public func migrate() async throws(SessionStoreError) -> [String] {
@@ -244,7 +244,7 @@ public final class PostgresSessionStore: Sendable, Service {
     /// idempotent, so retrying them is safe).
     ///
     /// A server that cannot be reached fails the call with
-    /// ``ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable`` at once rather than at
+    /// `ClaudeCodeSessions/SessionStoreError/Code/backendUnavailable` at once rather than at
     /// the timeout (see ``PostgresReachability``): a call slower than a probe delay races a
     /// probe, and while the server is known down each call probes before queueing.
     func limited<T: Sendable>(
@@ -301,7 +301,7 @@ public final class PostgresSessionStore: Sendable, Service {
         }
     }
 
-    /// Maps any error to a ``SessionStoreError`` with a content-free reason: an SQLSTATE or a
+    /// Maps any error to a `SessionStoreError` with a content-free reason: an SQLSTATE or a
     /// connection error's kind, never a statement's values, a server message quoting them, or
     /// connection settings.
     static func mapped(_ error: any Error, key: SessionStoreKey? = nil, sessionID: SessionID? = nil)

@@ -6,7 +6,7 @@ extension SQLiteSessionStore {
     /// The project keys that hold at least one main transcript, sorted (for tools that list
     /// every project, such as `claude-sessions --store sqlite:PATH`).
     ///
-    /// - Throws: ``SessionStoreError`` when the database cannot be read.
+    /// - Throws: `SessionStoreError` when the database cannot be read.
     public func listProjectKeys() async throws(SessionStoreError) -> [String] {
         try await read { db in
             try String.fetchAll(
@@ -20,7 +20,7 @@ extension SQLiteSessionStore {
 /// date incrementally: ``refresh(_:load:)`` re-indexes only the sessions whose fingerprint
 /// changed and drops those that are gone.
 ///
-/// It answers the same question as ``SessionSearch/matches(_:terms:)`` — every term occurs in
+/// It answers the same question as `SessionSearch/matches(_:terms:)` — every term occurs in
 /// the session as a case-insensitive substring — without reading the sessions: the trigram
 /// tokenizer matches substrings of three characters or more, and shorter terms fall back to
 /// `LIKE`. (Case folding beyond ASCII and diacritics follow SQLite's rules, not Foundation's.)
@@ -66,7 +66,7 @@ public final class SQLiteSearchIndex: Sendable {
 
     /// Opens or creates the index at `path`.
     ///
-    /// - Throws: ``SessionStoreError`` when the file cannot be opened or SQLite lacks FTS5's trigram tokenizer.
+    /// - Throws: `SessionStoreError` when the file cannot be opened or SQLite lacks FTS5's trigram tokenizer.
     public init(path: String) throws(SessionStoreError) {
         do {
             database = try DatabaseQueue(path: path)
@@ -106,7 +106,7 @@ public final class SQLiteSearchIndex: Sendable {
     ///     session does (its modification time and size, say).
     ///   - load: Loads one session's document (only called for new or changed sessions).
     /// - Returns: What was indexed and removed.
-    /// - Throws: ``SessionStoreError`` when the index cannot be written.
+    /// - Throws: `SessionStoreError` when the index cannot be written.
     @discardableResult
     public func refresh(
         _ sessions: [(id: String, fingerprint: String)], load: (String) async -> SessionDocument?
@@ -195,13 +195,13 @@ public final class SQLiteSearchIndex: Sendable {
         }
     }
 
-    /// Sessions holding every term of `query` (see ``SessionSearch/terms(of:)``), best first.
+    /// Sessions holding every term of `query` (see `SessionSearch/terms(of:)`), best first.
     ///
     /// - Parameters:
     ///   - query: The query.
     ///   - limit: The most sessions to return; `nil` for all.
     ///   - only: When given, only these sessions are considered.
-    /// - Throws: ``SessionStoreError`` when the index cannot be read.
+    /// - Throws: `SessionStoreError` when the index cannot be read.
     public func search(_ query: String, limit: Int? = nil, only: Set<String>? = nil) async throws(SessionStoreError)
         -> [Match]
     {
@@ -268,7 +268,7 @@ public final class SQLiteSearchIndex: Sendable {
         }
     }
 
-    /// Up to three passages of a session holding a term, with matches marked as ``SessionSearch`` marks them.
+    /// Up to three passages of a session holding a term, with matches marked as `SessionSearch` marks them.
     static func snippets(_ db: Database, sessionID: String, terms: [String]) throws -> [SessionSearch.Snippet] {
         guard
             let slot = try Int64.fetchOne(

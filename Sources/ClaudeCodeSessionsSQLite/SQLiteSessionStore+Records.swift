@@ -38,7 +38,7 @@ extension SQLiteSessionStore: SessionRecordStore {
     }
 
     /// The whole record of `id`: its metadata and every message in order.
-    /// - Throws: ``SessionStoreError`` — `.sessionNotFound`; `.damagedRecord` naming the session
+    /// - Throws: `SessionStoreError` — `.sessionNotFound`; `.damagedRecord` naming the session
     ///   when a stored value cannot be read back.
     public func loadRecord(_ id: SessionID) async throws(SessionStoreError) -> SessionData {
         try await read(sessionID: id) { db in
@@ -74,8 +74,8 @@ extension SQLiteSessionStore: SessionRecordStore {
     }
 
     /// Every record with its summary metadata, its title, model and ledger totals (turns, tokens,
-    /// cost, per model, API and wall time; not the per-turn ``SessionLedger/recentTurns``), most
-    /// recent activity first. A row whose session id is not a valid ``SessionID`` is listed as
+    /// cost, per model, API and wall time; not the per-turn `SessionLedger/recentTurns`), most
+    /// recent activity first. A row whose session id is not a valid `SessionID` is listed as
     /// damaged rather than hidden.
     ///
     /// Reads typed columns of one row per record: each append keeps the record's fold. A record without a current
@@ -198,7 +198,7 @@ extension SQLiteSessionStore: SessionRecordStore {
     }
 
     /// Removes the record of `id` and its messages.
-    /// - Throws: ``SessionStoreError/Code/sessionNotFound`` when there is none.
+    /// - Throws: `SessionStoreError/Code/sessionNotFound` when there is none.
     public func deleteRecord(_ id: SessionID) async throws(SessionStoreError) {
         let deleted = try await write(sessionID: id) { db -> Bool in
             try db.execute(sql: "DELETE FROM claude_records WHERE session_id = ?", arguments: [id.rawValue])
@@ -215,7 +215,7 @@ extension SQLiteSessionStore: SessionRecordStore {
     }
 
     /// Appends a batch of messages in one transaction, folding them into the record's stored
-    /// ``RecordSummaryFold`` in that transaction; recreates the record when it was deleted meanwhile.
+    /// `RecordSummaryFold` in that transaction; recreates the record when it was deleted meanwhile.
     package func appendRecord(
         _ messages: [ConversationMessage], id: SessionID, metadata: DatabaseRecordMetadata,
         after cursor: DatabaseRecordCursor?
@@ -292,7 +292,7 @@ extension SQLiteSessionStore: SessionRecordStore {
         }
     }
 
-    /// Forces everything committed so far to stable storage (under ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``).
+    /// Forces everything committed so far to stable storage (under `ClaudeCodeSessions/DurabilityPolicy/checkpoint`).
     package func checkpointRecord(_ id: SessionID) async throws(SessionStoreError) {
         guard configuration.durability == .checkpoint else { return }
         if let refused = readOnlyWriteError(sessionID: id) { throw refused }

@@ -14,10 +14,10 @@ public import GRDB
 /// Session storage in one SQLite database, through GRDB.
 ///
 /// One store serves both kinds of session data:
-/// - as a ``SessionCatalog`` (and so a ``SessionStore``), the CLI's transcripts: entries kept byte
+/// - as a `SessionCatalog` (and so a `SessionStore`), the CLI's transcripts: entries kept byte
 ///   for byte under a project key, a session id and an optional subpath, deduplicated by `uuid`,
 ///   in append order, with summaries folded as entries arrive;
-/// - as a ``SessionRecordStore``, the records of `SessionPersistentClient` (the seed's
+/// - as a `SessionRecordStore`, the records of `SessionPersistentClient` (the seed's
 ///   `SessionData`), so that client can keep its conversations here instead of JSON files.
 ///
 /// ```swift
@@ -38,16 +38,16 @@ public import GRDB
 ///
 /// ## Durability
 /// Commits are handed to the operating system at once (a crash of the process loses nothing
-/// committed). Under the default ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``, a record
+/// committed). Under the default `ClaudeCodeSessions/DurabilityPolicy/checkpoint`, a record
 /// writer's `checkpoint()` (each turn's end) also forces the write-ahead log to stable storage;
-/// ``ClaudeCodeSessions/DurabilityPolicy/everyMessage`` syncs every commit.
+/// `ClaudeCodeSessions/DurabilityPolicy/everyMessage` syncs every commit.
 public final class SQLiteSessionStore: Sendable {
     /// How a store behaves.
     public struct Configuration: Sendable {
-        /// When commits are forced to stable storage. Default ``ClaudeCodeSessions/DurabilityPolicy/checkpoint``.
+        /// When commits are forced to stable storage. Default `ClaudeCodeSessions/DurabilityPolicy/checkpoint`.
         public var durability: DurabilityPolicy
         /// How long a writer waits for another connection or process holding the write lock
-        /// before failing with ``SessionStoreError/Code/lockTimeout``. Default 30 s.
+        /// before failing with `SessionStoreError/Code/lockTimeout`. Default 30 s.
         public var busyTimeout: Duration
         /// The most concurrent readers of a `DatabasePool` opened by path. Default 5.
         public var maximumReaderCount: Int
@@ -82,12 +82,12 @@ public final class SQLiteSessionStore: Sendable {
     ///
     /// An existing file that cannot be opened for writing (a read-only folder or file system, a
     /// file of another user) is opened read-only instead: ``isReadOnly`` is `true`, listing and
-    /// loading work, and every write fails with ``ClaudeCodeSessions/SessionStoreError/Code/ioFailure``
+    /// loading work, and every write fails with `ClaudeCodeSessions/SessionStoreError/Code/ioFailure`
     /// and the `errno` that refused writing. When no writer has the database open, the file is
     /// read as an immutable snapshot (SQLite cannot share a WAL database's index with writers it
     /// cannot see): reopen the store to see later writes.
     ///
-    /// - Throws: ``SessionStoreError`` — `.ioFailure` when the file or its folder cannot be
+    /// - Throws: `SessionStoreError` — `.ioFailure` when the file or its folder cannot be
     ///   created or opened (the reason says which, and what was attempted), `.damagedFile` when it
     ///   is not a database, `.schemaTooNew` when a newer version of this library migrated it,
     ///   `.lockTimeout` when another process holds it.
@@ -111,7 +111,7 @@ public final class SQLiteSessionStore: Sendable {
     ///
     /// Open it with ``databaseConfiguration(_:)`` so that commits are synchronised as
     /// ``Configuration/durability`` says and writers wait for each other.
-    /// - Throws: ``SessionStoreError`` as ``init(path:configuration:)`` does.
+    /// - Throws: `SessionStoreError` as ``init(path:configuration:)`` does.
     public convenience init(database: any DatabaseWriter, configuration: Configuration = Configuration())
         throws(SessionStoreError)
     {
@@ -172,7 +172,7 @@ public final class SQLiteSessionStore: Sendable {
     }
 
     /// The GRDB configuration the store uses for a database it opens: a busy timeout, and
-    /// `synchronous = NORMAL` (or `FULL` under ``ClaudeCodeSessions/DurabilityPolicy/everyMessage``).
+    /// `synchronous = NORMAL` (or `FULL` under `ClaudeCodeSessions/DurabilityPolicy/everyMessage`).
     public static func databaseConfiguration(_ configuration: Configuration) -> GRDB.Configuration {
         var database = GRDB.Configuration()
         let timeout = configuration.busyTimeout.components
@@ -196,7 +196,7 @@ public final class SQLiteSessionStore: Sendable {
     public static var migrator: DatabaseMigrator { SQLiteSchema.migrator }
 
     /// Applies the migrations that have not run yet (a no-op when the schema is current).
-    /// - Throws: ``SessionStoreError/Code/schemaTooNew`` when the database holds migrations this
+    /// - Throws: `SessionStoreError/Code/schemaTooNew` when the database holds migrations this
     ///   version does not know.
     public func migrate() throws(SessionStoreError) {
         let migrator = Self.migrator
@@ -245,7 +245,7 @@ public final class SQLiteSessionStore: Sendable {
         }
     }
 
-    /// Maps any error to a ``SessionStoreError`` without statement arguments or content.
+    /// Maps any error to a `SessionStoreError` without statement arguments or content.
     static func mapped(
         _ error: any Error, key: SessionStoreKey? = nil, sessionID: SessionID? = nil, path: String? = nil
     ) -> SessionStoreError {

@@ -1,16 +1,16 @@
 import ClaudeCode
 
 extension FakeMessagesAPI {
-    /// A JSON value, as received in a request body or passed to a reply: the core's ``JSONValue``.
+    /// A JSON value, as received in a request body or passed to a reply: the core's `JSONValue`.
     public typealias JSON = JSONValue
 }
 
 /// JSON built for output with object keys in the order written, so replies look like the real API's
 /// (the CLI passes key order through to its own output).
 ///
-/// Members given as a plain ``JSONValue`` (tool inputs, say) have no order of their own; they are written with
+/// Members given as a plain `JSONValue` (tool inputs, say) have no order of their own; they are written with
 /// `type` first and the other keys sorted, so the bytes are deterministic. Scalars are written by
-/// ``JSONValue/serialized()``, so strings and numbers are escaped and formatted exactly as the core does it.
+/// `JSONValue/serialized()`, so strings and numbers are escaped and formatted exactly as the core does it.
 indirect enum WireJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, Sendable
 {

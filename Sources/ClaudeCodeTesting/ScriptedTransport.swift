@@ -2,10 +2,10 @@ import ClaudeCode
 import Foundation
 import Synchronization
 
-/// An in-memory ``ClaudeTransport`` that a test plays the CLI through.
+/// An in-memory `ClaudeTransport` that a test plays the CLI through.
 ///
-/// Everything the client writes arrives on ``written`` as parsed frames; the test answers
-/// with ``emit(_:)`` and ends the "process" with ``exit(_:stderr:)``.
+/// Everything the client writes arrives on `written` as parsed frames; the test answers
+/// with `emit(_:)` and ends the "process" with `exit(_:stderr:)`.
 ///
 /// ```swift
 /// let transport = ScriptedTransport()

@@ -3,14 +3,14 @@ public import ClaudeCodeSessions
 import Foundation
 import Synchronization
 
-/// The behavioural contracts every ``SessionStore`` must keep, as named checks you run against
+/// The behavioural contracts every `SessionStore` must keep, as named checks you run against
 /// your own store.
 ///
 /// The suite covers the 14 contracts of the Python SDK's `run_session_store_conformance` and
 /// what that suite misses: `uuid` deduplication, concurrent appends from many tasks, write times
 /// that advance, 10 MB and Unicode entries, keys with odd characters, unsafe subpaths refused
 /// before anything is written, and summaries that are never stale. Checks of the optional
-/// capabilities run when the store is a ``SessionCatalog``.
+/// capabilities run when the store is a `SessionCatalog`.
 ///
 /// Each check is reported on its own when you parameterise a Swift Testing test over
 /// ``checks``:
@@ -68,7 +68,7 @@ public enum SessionStoreConformance {
     public struct Check: Sendable, CustomStringConvertible {
         /// A short sentence naming the contract.
         public let name: String
-        /// Whether the check needs a ``SessionCatalog``.
+        /// Whether the check needs a `SessionCatalog`.
         public let needsCatalog: Bool
         let body: @Sendable (Context) async throws -> Void
 

@@ -9,7 +9,10 @@ import Foundation
 public protocol ClaudeControlling: Sendable {
     /// Sends a control request and returns the CLI's `response` object. Use it for requests the SDK
     /// has no method for. On timeout the SDK sends `control_cancel_request`.
-    /// - Parameter timeout: `nil` uses ``ClaudeCodeOptions/controlRequestTimeout``.
+    /// - Parameters:
+    ///   - subtype: The request's `subtype` (`interrupt`, `mcp_status`, …).
+    ///   - fields: The request's other fields.
+    ///   - timeout: `nil` uses ``ClaudeCodeOptions/controlRequestTimeout``.
     /// - Throws: ``ClaudeCodeError/Code/notConnected`` before `connect`, ``ClaudeCodeError/Code/controlError``
     ///   with the CLI's text when it refuses, ``ClaudeCodeError/Code/controlTimeout``.
     func sendControlRequest(
@@ -42,23 +45,23 @@ extension ClaudeControlling {
     // MARK: What the CLI offers (from its initialize answer)
 
     /// The CLI's `initialize` answer, typed (commands, agents, models, account, version, …); `nil` before
-    /// ``connect(prompt:)``. ``serverInfo`` holds the same answer as JSON.
+    /// `connect(prompt:)`. `serverInfo` holds the same answer as JSON.
     public var initializationResult: ServerInfo? { serverInfo.map(ServerInfo.init(json:)) }
 
     /// The slash commands and skills the session offers, from the `initialize` answer.
-    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``.
+    /// - Throws: `ClaudeCodeError/Code/notConnected` before `connect(prompt:)`.
     public func supportedCommands() throws(ClaudeCodeError) -> [SlashCommand] { try initialized().commands }
 
     /// The models the session can use, from the `initialize` answer.
-    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``.
+    /// - Throws: `ClaudeCodeError/Code/notConnected` before `connect(prompt:)`.
     public func supportedModels() throws(ClaudeCodeError) -> [ModelInfo] { try initialized().models }
 
     /// The agents the session can use (built-in ones and ``ClaudeCodeOptions/agents``), from the `initialize` answer.
-    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``.
+    /// - Throws: `ClaudeCodeError/Code/notConnected` before `connect(prompt:)`.
     public func supportedAgents() throws(ClaudeCodeError) -> [AgentInfo] { try initialized().agents }
 
     /// The account the CLI uses, from the `initialize` answer (`nil` when it reports none).
-    /// - Throws: ``ClaudeCodeError/Code/notConnected`` before ``connect(prompt:)``.
+    /// - Throws: `ClaudeCodeError/Code/notConnected` before `connect(prompt:)`.
     public func accountInfo() throws(ClaudeCodeError) -> AccountInfo? { try initialized().account }
 
     private func initialized() throws(ClaudeCodeError) -> ServerInfo {
@@ -106,7 +109,7 @@ extension ClaudeControlling {
     /// call added are removed. Servers from the options or settings stay.
     ///
     /// An ``MCPServerConfig/sdk(_:)`` server is accepted only when ``ClaudeCodeOptions/mcpServers`` had it under
-    /// the same name at ``connect(prompt:)`` (only those are served by this connection).
+    /// the same name at `connect(prompt:)` (only those are served by this connection).
     /// - Returns: Which servers were added and removed, and why any failed.
     public func setMCPServers(
         _ servers: [String: MCPServerConfig], timeout: Duration? = nil

@@ -18,8 +18,8 @@ public typealias TransportFactory = @Sendable (ClaudeCodeOptions) throws(ClaudeC
 ///
 /// `connect()` starts the CLI and completes the `initialize` handshake; `query(_:)` sends a
 /// prompt; ``receiveMessages()`` and ``receiveResponse()`` read what comes back. Control
-/// requests (``interrupt()``, ``setModel(_:)``, …) work at any time, including while a turn
-/// streams. Prefer ``withConnection(options:prompt:_:)``, which always shuts the CLI down;
+/// requests (``ClaudeControlling/interrupt(timeout:)``, ``ClaudeControlling/setModel(_:timeout:)``, …) work at any time, including while a turn
+/// streams. Prefer `withConnection(options:prompt:_:)`, which always shuts the CLI down;
 /// otherwise call ``disconnect()``. A client that is dropped while connected kills its CLI.
 ///
 /// Read messages from one task at a time. The client can be reconnected after ``disconnect()``.
@@ -39,7 +39,7 @@ public final class ClaudeSDKClient: Sendable {
     /// Where the SDK logs; never bootstrapped by the SDK.
     public let logger: Logger
 
-    /// Creates a client; nothing starts until ``connect(prompt:)``.
+    /// Creates a client; nothing starts until `connect`.
     /// - Parameters:
     ///   - options: How to run the CLI.
     ///   - transport: Makes the transport per connection; `nil` runs the real CLI.
@@ -166,7 +166,7 @@ public final class ClaudeSDKClient: Sendable {
         }
     }
 
-    /// Connects and sends the messages of `prompt` as they come; see ``query(_:)-(AsyncSequence)``.
+    /// Connects and sends the messages of `prompt` as they come; see `query(_:)`.
     public func connect<Prompt: AsyncSequence & Sendable>(prompt: Prompt) async throws
     where Prompt.Element == JSONValue {
         try await connect()
@@ -211,7 +211,9 @@ public final class ClaudeSDKClient: Sendable {
     ///
     /// Prompts sent while a turn runs are merged by the CLI into its next turn; to get one
     /// result per prompt, read ``receiveResponse()`` before sending the next.
-    /// - Parameter sessionID: The stream-json `session_id` field; the CLI ignores it. It is *not* the CLI session id.
+    /// - Parameters:
+    ///   - prompt: The text of the user message.
+    ///   - sessionID: The stream-json `session_id` field; the CLI ignores it. It is *not* the CLI session id.
     public func query(_ prompt: String, sessionID: String = "default") async throws(ClaudeCodeError) {
         try await sendUser([
             "type": "user", "message": ["role": "user", "content": .string(prompt)], "parent_tool_use_id": .null,

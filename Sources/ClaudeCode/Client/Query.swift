@@ -36,7 +36,7 @@ public func query(
 /// when `body` ends, the CLI is sent SIGTERM (its process group; SIGKILL after
 /// ``ClaudeCodeOptions/terminateGracePeriod``) unless it has already exited, and `withQuery`
 /// returns only after the CLI has exited. A run that finished on its own is not disturbed. With
-/// plain ``query(prompt:options:transport:connectionExtension:)`` the CLI stops when the iterator is
+/// plain `query(prompt:options:transport:connectionExtension:)` the CLI stops when the iterator is
 /// released, which Swift does not promise to do at the `break` (in top-level code it can run on
 /// to the end of the turn); use this form, or ``QueryStream/cancel()``, to stop it at a known point.
 public func withQuery<Result: Sendable>(
@@ -64,7 +64,7 @@ public func query<Prompt: AsyncSequence & Sendable>(
     }
 }
 
-/// The messages of a one-shot ``query(prompt:options:transport:connectionExtension:)``.
+/// The messages of a one-shot `query(prompt:options:transport:connectionExtension:)`.
 ///
 /// Each iteration starts its own CLI process.
 public struct QueryStream: AsyncSequence, Sendable {

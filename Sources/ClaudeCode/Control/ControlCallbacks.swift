@@ -2,7 +2,7 @@ import Logging
 
 /// Thrown by a ``ControlRequestHandler`` to pass a request on to the callbacks in the options.
 ///
-/// A handler given to ``ClaudeSDKClient/init(options:transport:observer:controlHandler:logger:)``
+/// A handler given to `ClaudeSDKClient/init(options:transport:observer:controlHandler:logger:)`
 /// sees every control request from the CLI first. What it returns (or any other error it throws)
 /// is the answer. Throwing `UnhandledControlRequest()` instead lets ``ClaudeCodeOptions/canUseTool``,
 /// ``ClaudeCodeOptions/hooks`` and the SDK MCP servers in ``ClaudeCodeOptions/mcpServers`` answer it.

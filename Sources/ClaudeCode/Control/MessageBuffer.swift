@@ -8,7 +8,7 @@ import Synchronization
 public struct MessageQueueStatistics: Sendable, Hashable {
     /// The memory budget of the queue, in bytes.
     public var memoryBudget: Int
-    /// The estimated memory the queued messages hold now, in bytes (see ``MessageBuffer/cost(of:)``).
+    /// The estimated memory the queued messages hold now, in bytes (see `MessageBuffer/cost(of:)`).
     public var queuedBytes: Int
     /// The largest ``queuedBytes`` seen.
     public var peakQueuedBytes: Int

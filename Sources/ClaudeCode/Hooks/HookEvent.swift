@@ -1,7 +1,7 @@
 /// A point in the CLI's lifecycle where hooks run.
 ///
 /// The constants are the 33 events Claude Code 2.1.331 knows. The type is open: a newer CLI's
-/// event can be named with ``init(rawValue:)`` and its input arrives as ``HookInput/Payload/other``.
+/// event can be named with ``init(rawValue:)`` and its input arrives as ``HookInput/Payload/other(_:)``.
 public struct HookEvent: RawRepresentable, Hashable, Sendable, Comparable, ExpressibleByStringLiteral,
     CustomStringConvertible
 {

@@ -22,7 +22,7 @@ import Synchronization
 /// - The child runs in its own session and process group, so shutdown reaches the tools
 ///   and MCP servers it starts, and a terminal's Ctrl-C does not.
 /// - Exactly one task writes to stdin; a short write is an error.
-/// - stdout is split into lines by ``LineFramer`` (on `\n` only, with a size limit).
+/// - stdout is split into lines by `LineFramer` (on `\n` only, with a size limit).
 /// - stderr is always drained into a 64 KiB tail, the ``ClaudeCodeOptions/stderr`` callback and the logger.
 /// - `SIGPIPE` is ignored process-wide on first use, so a write racing the CLI's exit fails
 ///   with an error instead of killing the host.

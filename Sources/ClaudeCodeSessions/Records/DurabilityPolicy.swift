@@ -1,6 +1,6 @@
 /// When the store asks the operating system to put written bytes on stable storage (`fsync`).
 ///
-/// Every record is handed to the kernel (`write(2)`) before ``SessionWriter/append(_:)``
+/// Every record is handed to the kernel (`write(2)`) before `SessionWriter/append(_:)`
 /// returns, whatever the policy, so a crash of the *process* (even `kill -9`) loses at most
 /// the record being written. The policy only matters for power loss or a kernel crash.
 public struct DurabilityPolicy: Sendable, Hashable, CustomStringConvertible {
@@ -11,7 +11,7 @@ public struct DurabilityPolicy: Sendable, Hashable, CustomStringConvertible {
     /// `fdatasync` the journal after every write: nothing acknowledged is lost even on power
     /// loss. Costs one disk flush per append (batched appends share one).
     public static var everyMessage: Self { .init(.everyMessage) }
-    /// `fsync` at every ``SessionWriter/checkpoint()`` (the end of each turn), at close, and
+    /// `fsync` at every `SessionWriter/checkpoint()` (the end of each turn), at close, and
     /// during compaction. Power loss can lose the current turn. The default.
     public static var checkpoint: Self { .init(.checkpoint) }
     /// Never `fsync`; rely on the kernel's write-back. Compaction still replaces files

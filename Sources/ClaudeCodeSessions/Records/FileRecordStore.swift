@@ -19,9 +19,9 @@ public import Logging
 /// append-only `<session_id>.journal` and a `<session_id>.lock` beside it.
 ///
 /// This is the storage engine under `SessionPersistentClient`; it knows nothing about the
-/// CLI. Record a session through a ``SessionWriter`` (from ``makeWriter(for:workingDirectory:options:startTime:)``
-/// or ``openSession(_:workingDirectory:options:startTime:)``), read it back with
-/// ``load(_:)``, and manage the folder with ``list()`` and ``delete(_:)``.
+/// CLI. Record a session through a `SessionWriter` (from `makeWriter(for:workingDirectory:options:startTime:)`
+/// or `openSession(_:workingDirectory:options:startTime:)`), read it back with
+/// `load(_:)`, and manage the folder with `list()` and `delete(_:)`.
 ///
 /// ```swift
 /// let store = FileRecordStore()                       // ~/.claude_sdk/sessions
@@ -42,7 +42,7 @@ public import Logging
 /// ## Threads
 /// All file I/O runs on a serial dispatch queue owned by the store (reads on a global
 /// dispatch queue), never on the Swift concurrency thread pool. The API is `async`;
-/// ``SessionWriter/enqueue(_:)`` does not wait at all.
+/// `SessionWriter/enqueue(_:)` does not wait at all.
 ///
 /// ## Concurrency between writers
 /// Any number of store instances, in one process or many, may use the same folder and
@@ -59,7 +59,7 @@ public import Logging
 /// folder with `O_NOFOLLOW`; a symbolic link, a non-regular file or a hard-linked journal in
 /// the folder is refused (``SessionStoreError/Code/unsafePath``). Only the configured folder
 /// itself may be a symbolic link. Temporary files are created with `O_EXCL`. Nothing is
-/// ever deleted except by ``delete(_:)``.
+/// ever deleted except by `delete(_:)`.
 public final class FileRecordStore: Sendable {
     /// How a store behaves.
     public struct Configuration: Sendable {

@@ -9,7 +9,7 @@ import Synchronization
 /// Something the store wants you to know about that is not a return value: a failed write
 /// (the records are kept and retried), a recovery, skipped journal lines, a compaction.
 ///
-/// Receive events from ``FileRecordStore/events()`` or the configuration's
+/// Receive events from `FileRecordStore/events()` or the configuration's
 /// ``FileRecordStore/Configuration/eventHandler``. They are also logged.
 public struct PersistenceEvent: Sendable, Hashable {
     /// The kind of event. An extensible set.

@@ -9,8 +9,8 @@ public import ClaudeCode
 /// What a recorded session cost and used, turn by turn, added up correctly across CLI
 /// processes.
 ///
-/// The CLI's ``ResultMessage/totalCostUSD``, ``ResultMessage/modelUsage`` and
-/// ``ResultMessage/apiDurationMilliseconds`` are running totals of the CLI *process*: they start
+/// The CLI's `ResultMessage/totalCostUSD`, `ResultMessage/modelUsage` and
+/// `ResultMessage/apiDurationMilliseconds` are running totals of the CLI *process*: they start
 /// again at zero in every new process, including after `--resume`. Adding them up over a
 /// session's results counts early turns many times; taking the last one forgets every earlier
 /// process. The ledger turns each result into that turn's own figures (the difference from the

@@ -3,7 +3,7 @@ import Foundation
 public import Logging
 import Synchronization
 
-/// A ``ClaudeSDKClient`` that records every conversation automatically.
+/// A `ClaudeSDKClient` that records every conversation automatically.
 ///
 /// Switching the type is the whole migration:
 ///
@@ -59,7 +59,7 @@ import Synchronization
 /// conversation wherever the store is reachable: when the CLI's own transcript is missing
 /// (another host or container, another `HOME`, the CLI's 30-day cleanup) the CLI resumes from
 /// the store's copy. A resumed session runs in the working directory it was recorded in, unless
-/// ``options`` sets ``ClaudeCodeOptions/cwd``.
+/// ``options`` sets `ClaudeCodeOptions/cwd`.
 public final class SessionPersistentClient: Sendable {
     private struct State {
         var options: ClaudeCodeOptions
@@ -145,7 +145,7 @@ public final class SessionPersistentClient: Sendable {
     public var client: ClaudeSDKClient? { state.withLock { $0.client } }
 
     /// The most bytes of frames the recording path holds in memory (default 32 MiB; at least
-    /// 64 KiB), applied at the next ``connect(prompt:)``.
+    /// 64 KiB), applied at the next `connect(prompt:)`.
     ///
     /// With a ``FileRecordStore`` every frame is written to the journal before it is delivered,
     /// so frames are held only before the CLI confirms the session (past the limit, further
@@ -172,11 +172,11 @@ public final class SessionPersistentClient: Sendable {
     }
 
     /// Starts a new session (`nil`) or resumes `sessionID`: its local record is continued and
-    /// the CLI gets `--resume`. Works before and after ``connect(prompt:)``; when connected,
+    /// the CLI gets `--resume`. Works before and after `connect(prompt:)`; when connected,
     /// the client reconnects to apply it.
     ///
     /// The session continues in the working directory it was recorded in unless ``options``
-    /// sets ``ClaudeCodeOptions/cwd``; `connect()` fails with
+    /// sets `ClaudeCodeOptions/cwd`; `connect()` fails with
     /// `ClaudeCodeError.Code.workingDirectoryNotFound` when that directory no longer exists. When
     /// the CLI's own transcript is missing, the CLI resumes from the ``transcriptStore``.
     /// - Throws: ``SessionStoreError/Code/invalidSessionID`` before anything touches a path.
@@ -224,8 +224,8 @@ public final class SessionPersistentClient: Sendable {
     /// Starts the CLI (with `--resume` when a session was chosen) and starts recording.
     ///
     /// A resumed session runs in its recorded working directory unless ``options`` sets one.
-    /// - Throws: ``ClaudeCodeError``; `workingDirectoryNotFound` when the resumed session's
-    ///   recorded directory no longer exists (set ``ClaudeCodeOptions/cwd`` to continue elsewhere).
+    /// - Throws: `ClaudeCodeError`; `workingDirectoryNotFound` when the resumed session's
+    ///   recorded directory no longer exists (set `ClaudeCodeOptions/cwd` to continue elsewhere).
     public func connect(prompt: String? = nil) async throws(ClaudeCodeError) {
         let (options, recordedDirectory) = try await withRecordedDirectory(state.withLock { $0.options })
         let recorder = SessionRecorder(
@@ -276,7 +276,7 @@ public final class SessionPersistentClient: Sendable {
         }
     }
 
-    /// `options` with ``ClaudeCodeOptions/cwd`` set to the resumed session's recorded directory,
+    /// `options` with `ClaudeCodeOptions/cwd` set to the resumed session's recorded directory,
     /// when the caller set none and a record of the session exists; and that directory.
     private func withRecordedDirectory(_ options: ClaudeCodeOptions) async throws(ClaudeCodeError)
         -> (ClaudeCodeOptions, recorded: String?)
@@ -364,28 +364,28 @@ public final class SessionPersistentClient: Sendable {
         return client
     }
 
-    /// See ``ClaudeSDKClient/query(_:sessionID:)``.
+    /// See `ClaudeSDKClient/query(_:sessionID:)`.
     public func query(_ prompt: String, sessionID: String = "default") async throws(ClaudeCodeError) {
         try await connected().query(prompt, sessionID: sessionID)
     }
 
-    /// See ``ClaudeSDKClient/query(_:)``.
+    /// See `ClaudeSDKClient/query(_:)`.
     public func query<Messages: AsyncSequence & Sendable>(_ messages: Messages) async throws
     where Messages.Element == JSONValue {
         try await connected().query(messages)
     }
 
-    /// See ``ClaudeSDKClient/receiveMessages()``.
+    /// See `ClaudeSDKClient/receiveMessages()`.
     public func receiveMessages() -> MessageStream {
         state.withLock { $0.client }?.receiveMessages() ?? .notConnected(stopAfterResult: false)
     }
 
-    /// See ``ClaudeSDKClient/receiveResponse()``.
+    /// See `ClaudeSDKClient/receiveResponse()`.
     public func receiveResponse() -> MessageStream {
         state.withLock { $0.client }?.receiveResponse() ?? .notConnected(stopAfterResult: true)
     }
 
-    /// Sends a control request through the current connection; see ``ClaudeSDKClient/sendControlRequest(_:_:timeout:)``.
+    /// Sends a control request through the current connection; see `ClaudeSDKClient/sendControlRequest(_:_:timeout:)`.
     /// The calls of `ClaudeControlling` (``interrupt(timeout:)``, ``setModel(_:timeout:)``, the typed
     /// answers, …) are built on it.
     public func sendControlRequest(_ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration? = nil)
@@ -394,25 +394,25 @@ public final class SessionPersistentClient: Sendable {
         try await connected().sendControlRequest(subtype, fields, timeout: timeout)
     }
 
-    /// Connects and sends the messages of `prompt` as they come; see ``ClaudeSDKClient/connect(prompt:)-(AsyncSequence)``.
+    /// Connects and sends the messages of `prompt` as they come; see `ClaudeSDKClient/connect(prompt:)-(AsyncSequence)`.
     public func connect<Prompt: AsyncSequence & Sendable>(prompt: Prompt) async throws
     where Prompt.Element == JSONValue {
         try await connect()
         try await query(prompt)
     }
 
-    /// See ``ClaudeSDKClient/endInput()``.
+    /// See `ClaudeSDKClient/endInput()`.
     public func endInput() async throws(ClaudeCodeError) {
         try await connected().endInput()
     }
 
-    /// See ``ClaudeSDKClient/serverInfo``.
+    /// See `ClaudeSDKClient/serverInfo`.
     public var serverInfo: JSONValue? { state.withLock { $0.client }?.serverInfo }
 
     /// Whether a CLI process is running for this client.
     public var isConnected: Bool { state.withLock { $0.client }?.isConnected ?? false }
 
-    /// See ``ClaudeSDKClient/sdkServerToolReports()``; empty when not connected.
+    /// See `ClaudeSDKClient/sdkServerToolReports()`; empty when not connected.
     public func sdkServerToolReports() async -> [SDKServerToolReport] {
         await state.withLock { $0.client }?.sdkServerToolReports() ?? []
     }

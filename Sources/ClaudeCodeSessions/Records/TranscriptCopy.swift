@@ -20,7 +20,7 @@ public struct TranscriptCopy: Sendable {
     /// ``InMemoryRecordStore``. No copy for a record store that names none.
     public static var automatic: TranscriptCopy { TranscriptCopy(kind: .automatic) }
 
-    /// No copy: resuming needs the CLI's own transcript file, as with a plain ``ClaudeSDKClient``.
+    /// No copy: resuming needs the CLI's own transcript file, as with a plain `ClaudeSDKClient`.
     public static var off: TranscriptCopy { TranscriptCopy(kind: .off) }
 
     /// A copy in `store`, mirrored and resumed as `configuration` says.

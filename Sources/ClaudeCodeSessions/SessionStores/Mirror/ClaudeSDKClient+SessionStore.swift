@@ -23,8 +23,8 @@ extension ClaudeSDKClient {
     ///
     /// Every line the CLI writes to a transcript (main and subagents) is appended to the store
     /// under the key `(project, session, subpath)`, off the message stream's hot path (see
-    /// ``TranscriptMirror``). With ``ClaudeCodeOptions/resume`` or
-    /// ``ClaudeCodeOptions/continueConversation`` set, the session is loaded from the store into a
+    /// ``TranscriptMirror``). With `ClaudeCodeOptions/resume` or
+    /// `ClaudeCodeOptions/continueConversation` set, the session is loaded from the store into a
     /// temporary config folder for the CLI, removed when the connection ends; when the store does
     /// not have it, the options go to the CLI unchanged.
     ///
@@ -52,7 +52,7 @@ extension ClaudeSDKClient {
 /// Runs one prompt in a fresh CLI process whose transcript is mirrored to `sessionStore`
 /// (and resumed from it when `options` resume or continue a session).
 ///
-/// The store is up to date for the turn when the ``ResultMessage`` arrives, and holds every
+/// The store is up to date for the turn when the `ResultMessage` arrives, and holds every
 /// line once the sequence ends.
 public func query(
     prompt: String, options: ClaudeCodeOptions = ClaudeCodeOptions(), sessionStore: any SessionStore,

@@ -142,7 +142,7 @@ enum StoreResume {
         return nil
     }
 
-    /// A store call bounded by `timeout`, its failure as a ``ClaudeCodeError``.
+    /// A store call bounded by `timeout`, its failure as a `ClaudeCodeError`.
     private static func call<Value: Sendable>(
         _ name: String, key: SessionStoreKey?, _ timeout: Duration,
         _ operation: @escaping @Sendable () async throws(SessionStoreError) -> Value

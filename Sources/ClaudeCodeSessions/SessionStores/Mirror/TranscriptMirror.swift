@@ -46,7 +46,7 @@ public struct SessionStoreConfiguration: Sendable {
     /// its history and the turns to come stay together.
     package var resumeFallbackProjectKeys: [String] = []
     /// Called for every batch that could not be appended (also reported as a
-    /// ``SystemMessage/Kind/mirrorError(error:key:)`` message).
+    /// `SystemMessage/Kind/mirrorError(error:key:)` message).
     public var onFailure: (@Sendable (TranscriptMirrorFailure) -> Void)?
     /// Where the mirror logs.
     public var logger: Logger
@@ -113,7 +113,7 @@ public struct TranscriptMirrorFailure: Sendable, CustomStringConvertible {
     }
 }
 
-/// One connection's mirroring to a store, and its store-backed resume: the ``ConnectionExtension``
+/// One connection's mirroring to a store, and its store-backed resume: the `ConnectionExtension`
 /// that `ClaudeSDKClient(options:sessionStore:configuration:)` installs.
 ///
 /// - ``prepare(_:)`` turns on `--session-mirror` and, when the options resume or continue a
