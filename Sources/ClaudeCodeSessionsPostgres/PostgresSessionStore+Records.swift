@@ -29,7 +29,10 @@ extension PostgresSessionStore: SessionRecordStore {
                     options = EXCLUDED.options, last_activity_us = GREATEST(r.last_activity_us, \(now))
                 RETURNING r.id, r.next_seq, CASE WHEN r.summary_seq = r.next_seq THEN r.summary END
                 """, logger: logger)
-            guard let (recordID, nextSeq, text) = try await rows.decode((Int64, Int64, String?).self).first(where: { _ in true }),
+            guard
+                let (recordID, nextSeq, text) = try await rows.decode((Int64, Int64, String?).self).first(where: { _ in
+                    true
+                }),
                 let fold = StoreRecordSummary.decode(text)
             else { return nil }
             return DatabaseRecordCursor(recordID: recordID, nextSeq: nextSeq, fold: fold)
@@ -281,7 +284,9 @@ extension PostgresSessionStore: SessionRecordStore {
             guard inserted else {
                 throw SessionStoreError(.backendFailure, sessionID: id, reason: "the record row vanished")
             }
-            return folded.map { DatabaseRecordCursor(recordID: recordID, nextSeq: nextSeq + batch.count, fold: $0.fold) }
+            return folded.map {
+                DatabaseRecordCursor(recordID: recordID, nextSeq: nextSeq + batch.count, fold: $0.fold)
+            }
         }
     }
 

@@ -108,11 +108,12 @@ extension SQLiteSessionStore: SessionRecordStore {
                 }
                 var fold: RecordSummaryFold?
                 if row[8] as Bool {
-                    fold = StoreRecordFigures(
-                        title: row[9], model: row[10], turns: row[11], inputTokens: row[12], outputTokens: row[13],
-                        cacheCreationInputTokens: row[14], cacheReadInputTokens: row[15], costUSD: row[16],
-                        apiDurationMilliseconds: row[17], durationMilliseconds: row[18], models: row[19]
-                    ).listedFold
+                    fold =
+                        StoreRecordFigures(
+                            title: row[9], model: row[10], turns: row[11], inputTokens: row[12], outputTokens: row[13],
+                            cacheCreationInputTokens: row[14], cacheReadInputTokens: row[15], costUSD: row[16],
+                            apiDurationMilliseconds: row[17], durationMilliseconds: row[18], models: row[19]
+                        ).listedFold
                 }
                 if fold == nil {
                     let computed = try Self.computeFold(db, recordID: row[6])
@@ -138,7 +139,8 @@ extension SQLiteSessionStore: SessionRecordStore {
             _ = try? await write { db in
                 for repair in repairs {
                     try Self.storeFold(
-                        db, recordID: repair.recordID, nextSeq: repair.nextSeq, text: repair.text, figures: repair.figures)
+                        db, recordID: repair.recordID, nextSeq: repair.nextSeq, text: repair.text,
+                        figures: repair.figures)
                 }
             }
         }

@@ -131,9 +131,9 @@ public final class SQLiteSessionStore: Sendable {
     /// Opens an existing database read-only: shared with the writers that have it open (their
     /// `-shm` index exists), else as an immutable file (no writer is active, and none can make the
     /// index this process cannot create).
-    private static func openReadOnly(_ path: String, configuration: Configuration, refused: Int32) throws(
-        SessionStoreError
-    ) -> DatabaseQueue {
+    private static func openReadOnly(_ path: String, configuration: Configuration, refused: Int32)
+        throws(SessionStoreError) -> DatabaseQueue
+    {
         var database = databaseConfiguration(configuration)
         database.readonly = true
         // An SQLite URI (percent-encoded path): `mode=ro`, then `immutable=1`.
@@ -159,7 +159,8 @@ public final class SQLiteSessionStore: Sendable {
                 throw mapped
             }
         }
-        throw SessionStoreError(.ioFailure, path: path, systemErrorNumber: refused, reason: "cannot open the database file read-only")
+        throw SessionStoreError(
+            .ioFailure, path: path, systemErrorNumber: refused, reason: "cannot open the database file read-only")
     }
 
     /// The error of a write to a store opened read-only, or `nil` when it can write.

@@ -212,7 +212,9 @@ public struct SessionLedger: Sendable, Hashable, Codable {
         apiDurationMilliseconds += apiDelta
         durationMilliseconds += result.durationMilliseconds
         recentTurns.append(turn)
-        if recentTurns.count > Self.recentTurnLimit { recentTurns.removeFirst(recentTurns.count - Self.recentTurnLimit) }
+        if recentTurns.count > Self.recentTurnLimit {
+            recentTurns.removeFirst(recentTurns.count - Self.recentTurnLimit)
+        }
         return turn
     }
 }

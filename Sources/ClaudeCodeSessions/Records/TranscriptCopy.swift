@@ -31,7 +31,9 @@ public struct TranscriptCopy: Sendable {
     }
 
     /// The store and settings for records kept in `records`, or `nil` for no copy.
-    func resolved(for records: any SessionRecordStore) -> (store: any SessionStore, configuration: SessionStoreConfiguration)? {
+    func resolved(for records: any SessionRecordStore) -> (
+        store: any SessionStore, configuration: SessionStoreConfiguration
+    )? {
         switch kind {
         case .automatic: return records.transcriptStore.map { ($0, SessionStoreConfiguration()) }
         case .off: return nil

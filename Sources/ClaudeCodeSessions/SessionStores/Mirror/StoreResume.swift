@@ -64,8 +64,9 @@ enum StoreResume {
             var found = try await loadCandidate(
                 store, SessionStoreKey(projectKey: projectKey, sessionID: resume), timeout)
             for fallback in configuration.resumeFallbackProjectKeys where found == nil && fallback != projectKey {
-                guard let candidate = try await loadCandidate(
-                    store, SessionStoreKey(projectKey: fallback, sessionID: resume), timeout)
+                guard
+                    let candidate = try await loadCandidate(
+                        store, SessionStoreKey(projectKey: fallback, sessionID: resume), timeout)
                 else { continue }
                 // Continued in another directory: keep the history under this directory's key too,
                 // where the CLI's new lines will be mirrored.
