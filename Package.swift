@@ -39,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Optional spans around connect, turns, control requests and callbacks (no-op unless bootstrapped).
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.2.0"),
         // Only the `swift package generate-documentation` command plugin; nothing links it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -48,6 +50,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             exclude: ["JSON/README.md"]
         ),
@@ -180,14 +183,16 @@ let package = Package(
         .testTarget(
             name: "RealCLITests",
             dependencies: [
-                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "PersistentSessionRunner", "SimplePersistExample",
-                "OrphanProbe",
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "PersistentSessionRunner",
+                "SimplePersistExample",
+                "OrphanProbe", .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]),
         // The exporter, the search and the `claude-sessions` tool (end to end, on real-CLI transcripts).
         .testTarget(
             name: "ClaudeSessionsToolTests",
             dependencies: [
-                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeTesting", "ClaudeSessionsTool",
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeTesting",
+                "ClaudeSessionsTool",
             ]
         ),
         .testTarget(

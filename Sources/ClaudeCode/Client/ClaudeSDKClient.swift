@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Tracing
 
 /// Makes the transport for a connection; the default runs the CLI with ``SubprocessTransport``.
 public typealias TransportFactory = @Sendable (ClaudeCodeOptions) throws(ClaudeCodeError) -> any ClaudeTransport
@@ -29,6 +30,7 @@ public final class ClaudeSDKClient: Sendable {
         var serverInfo: JSONValue?
         var options: ClaudeCodeOptions
         var toolCheck: SDKToolCheck?
+        var turnSpans: TurnSpans?
     }
 
     private let state: Mutex<State>
@@ -96,6 +98,16 @@ public final class ClaudeSDKClient: Sendable {
     ///   ``ClaudeCodeError/Code/processExited`` (with the stderr tail, e.g. for an unknown `resume` id),
     ///   or ``ClaudeCodeError/Code/controlTimeout``.
     public func connect(prompt: String? = nil) async throws(ClaudeCodeError) {
+        let options = state.withLock { $0.options }
+        try await ClaudeTracing.withSpan(
+            "claude.connect", tracer: ClaudeTracing.tracer(options),
+            attributes: { if let model = options.model { $0["claude.model"] = model } }
+        ) { () async throws(ClaudeCodeError) in
+            try await connectInSpan(prompt: prompt)
+        }
+    }
+
+    private func connectInSpan(prompt: String?) async throws(ClaudeCodeError) {
         var options = state.withLock { $0.options }
         if state.withLock({ $0.session != nil }) {
             throw ClaudeCodeError(.alreadyConnected, "the client is already connected; call disconnect() first")
@@ -113,18 +125,22 @@ public final class ClaudeSDKClient: Sendable {
             _ = await hook?.connectionEnded()
             throw error
         }
-        let callbacks = ControlCallbacks(options: options, userHandler: controlHandler, logger: logger)
+        let turnSpans = ClaudeTracing.tracer(options).map(TurnSpans.init(tracer:))
+        let callbacks = ControlCallbacks(
+            options: options, userHandler: controlHandler, logger: logger,
+            turnContext: { turnSpans?.currentContext })
         if let warning = options.canUseToolShadowingWarning { logger.warning("\(warning)") }
         let toolCheck = SDKToolCheck(options: options, logger: logger)
-        let initObserver = toolCheck.map { makeInitObserver($0) }
         let session = ControlSession(
             transport: transport, observer: observer, handler: callbacks.handler, hook: hook,
             memoryBudget: options.messageMemoryBudget, spillDirectory: options.messageSpillDirectory,
-            redactions: options.secretsForRedaction(), logger: logger, initObserver: initObserver)
+            redactions: options.secretsForRedaction(), logger: logger,
+            messageTap: makeMessageTap(toolCheck: toolCheck, turnSpans: turnSpans))
         let claimed = state.withLock { state -> Bool in
             guard state.session == nil else { return false }
             state.session = session
             state.toolCheck = toolCheck
+            state.turnSpans = turnSpans
             return true
         }
         guard claimed else {
@@ -133,8 +149,12 @@ public final class ClaudeSDKClient: Sendable {
         }
         do {
             try await session.start()
-            let info = try await session.request(
-                "initialize", callbacks.initializeFields, timeout: options.initializeTimeout)
+            let info = try await ClaudeTracing.withSpan(
+                "claude.control_request", tracer: ClaudeTracing.tracer(options),
+                attributes: { $0["claude.control.subtype"] = "initialize" }
+            ) { () async throws(ClaudeCodeError) in
+                try await session.request("initialize", callbacks.initializeFields, timeout: options.initializeTimeout)
+            }
             try callbacks.checkInitializeResponse(info)
             state.withLock { $0.serverInfo = info }
             if let version = info["claude_code_version"]?.stringValue,
@@ -178,9 +198,13 @@ public final class ClaudeSDKClient: Sendable {
     public func disconnect() async {
         guard let session = state.withLock({ $0.session }) else { return }
         await session.close()
-        state.withLock { state in
-            if state.session === session { state.session = nil }
+        let turnSpans = state.withLock { state -> TurnSpans? in
+            guard state.session === session else { return nil }
+            state.session = nil
+            defer { state.turnSpans = nil }
+            return state.turnSpans
         }
+        turnSpans?.abandon()
     }
 
     /// Connects, runs `body`, and disconnects however `body` ends (return, throw or cancellation).
@@ -234,18 +258,32 @@ public final class ClaudeSDKClient: Sendable {
     }
 
     private func sendUser(_ frame: JSONValue) async throws(ClaudeCodeError) {
-        try await connectedSession().sendUser(options.outgoingUserFrame(frame))
+        let session = try connectedSession()
+        state.withLock { $0.turnSpans }?.begin()
+        try await session.sendUser(options.outgoingUserFrame(frame))
     }
 
     // MARK: In-process tools
 
-    private func makeInitObserver(_ toolCheck: SDKToolCheck) -> @Sendable (SystemInit) -> Void {
+    /// What the client does with the `system/init` and `result` messages it reads: starts the check
+    /// of its in-process tools, ends the turns' spans.
+    private func makeMessageTap(toolCheck: SDKToolCheck?, turnSpans: TurnSpans?) -> (@Sendable (Message) -> Void)? {
+        guard toolCheck != nil || turnSpans != nil else { return nil }
         let ask: @Sendable () async throws(ClaudeCodeError) -> [MCPServerStatus] = {
             [weak self] () async throws(ClaudeCodeError) -> [MCPServerStatus] in
             guard let self else { throw ClaudeCodeError(.notConnected, "the client was released") }
             return try await self.mcpServerStatus()
         }
-        return { info in toolCheck.observe(info, askCLI: ask) }
+        return { message in
+            switch message {
+            case .system(let system):
+                if case .initialize(let info) = system.kind { toolCheck?.observe(info, askCLI: ask) }
+            case .result(let result):
+                turnSpans?.finish(result)
+            default:
+                break
+            }
+        }
     }
 
     /// What the CLI made of the tools of each in-process MCP server (``MCPServerConfig/sdk(_:)``)
@@ -314,7 +352,14 @@ public final class ClaudeSDKClient: Sendable {
         _ subtype: String, _ fields: [String: JSONValue] = [:], timeout: Duration? = nil
     ) async throws(ClaudeCodeError) -> JSONValue {
         let session = try connectedSession()
-        return try await session.request(subtype, fields, timeout: timeout ?? options.controlRequestTimeout)
+        let options = self.options
+        return try await ClaudeTracing.withSpan(
+            "claude.control_request", tracer: ClaudeTracing.tracer(options),
+            parent: state.withLock { $0.turnSpans }?.currentContext,
+            attributes: { $0["claude.control.subtype"] = subtype }
+        ) { () async throws(ClaudeCodeError) in
+            try await session.request(subtype, fields, timeout: timeout ?? options.controlRequestTimeout)
+        }
     }
 }
 

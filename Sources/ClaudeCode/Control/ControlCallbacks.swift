@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 /// Thrown by a ``ControlRequestHandler`` to pass a request on to the callbacks in the options.
 ///
@@ -38,12 +39,17 @@ struct ControlCallbacks: Sendable {
     /// timer decides what a timeout means (for PreToolUse 2.1.331 does not run the tool, whatever
     /// `onFailure` says); the SDK only stops waiting afterwards, so the two never race.
     let hookDeadlineGrace: Duration
+    /// The tracer of the callbacks' spans, and the context of the turn that causes them.
+    let tracer: (any Tracer)?
+    let turnContext: @Sendable () -> ServiceContext?
 
     init(
         options: ClaudeCodeOptions, userHandler: ControlRequestHandler?, logger: Logger,
-        hookDeadlineGrace: Duration = .seconds(2)
+        hookDeadlineGrace: Duration = .seconds(2), turnContext: @escaping @Sendable () -> ServiceContext? = { nil }
     ) {
         self.hookDeadlineGrace = hookDeadlineGrace
+        self.tracer = ClaudeTracing.tracer(options)
+        self.turnContext = turnContext
         canUseTool = options.canUseTool
         canUseToolTimeout = options.canUseToolTimeout
         self.userHandler = userHandler
@@ -140,11 +146,42 @@ struct ControlCallbacks: Sendable {
 
     func handle(_ subtype: String, _ request: JSONValue) async throws -> JSONValue {
         switch subtype {
-        case "can_use_tool" where canUseTool != nil: return try await permission(request)
-        case "hook_callback" where !hooks.isEmpty: return try await hook(request)
-        case "mcp_message" where !mcpEndpoints.isEmpty: return try await mcpMessage(request)
+        case "can_use_tool" where canUseTool != nil:
+            return try await traced("claude.can_use_tool", ["claude.tool.name": request["tool_name"]?.stringValue]) {
+                try await permission(request)
+            }
+        case "hook_callback" where !hooks.isEmpty:
+            let event = request["callback_id"]?.stringValue.flatMap { hooks[$0]?.event.rawValue }
+            return try await traced("claude.hook", ["claude.hook.event": event]) { try await hook(request) }
+        case "mcp_message" where !mcpEndpoints.isEmpty:
+            guard request["message"]?["method"]?.stringValue == "tools/call" else {
+                return try await mcpMessage(request)
+            }
+            let attributes = [
+                "claude.mcp.server": request["server_name"]?.stringValue,
+                "claude.tool.name": request["message"]?["params"]?["name"]?.stringValue,
+            ]
+            return try await traced("claude.tool", attributes) { try await mcpMessage(request) }
         default:
             throw ControlRequestError.unanswered(subtype)
+        }
+    }
+
+    /// Runs a callback in a span (a child of the turn that caused it), when a tracer is set up.
+    private func traced(
+        _ name: String, _ attributes: [String: String?], _ body: () async throws -> JSONValue
+    ) async throws -> JSONValue {
+        guard let tracer else { return try await body() }
+        let span = tracer.startAnySpan(name, context: turnContext() ?? .current ?? .topLevel, ofKind: .server)
+        span.updateAttributes { values in
+            for (key, value) in attributes { if let value { values[key] = value } }
+        }
+        defer { span.end() }
+        do {
+            return try await ServiceContext.withValue(span.context) { try await body() }
+        } catch {
+            span.recordError(error)
+            throw error
         }
     }
 

@@ -49,8 +49,9 @@ final class ControlSession: Sendable {
     private let consumedFrameTypes: Set<String>
     private let consumedFramePrefixes: [[UInt8]]
     private let logger: Logger
-    /// Sees each `system/init` message as it is read (the client's check of its in-process tools).
-    private let initObserver: (@Sendable (SystemInit) -> Void)?
+    /// Sees each `system/init` and `result` message as it is read (the client's check of its
+    /// in-process tools, the end of a turn's span).
+    private let messageTap: (@Sendable (Message) -> Void)?
     /// Texts kept out of error descriptions taken from the CLI's stderr (environment values).
     private let redactions: [String]
     private let state = Mutex(State())
@@ -60,9 +61,9 @@ final class ControlSession: Sendable {
         transport: any ClaudeTransport, observer: FrameObserver?, handler: ControlRequestHandler?,
         hook: (any ConnectionExtension)? = nil, memoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget,
         spillDirectory: String? = nil, redactions: [String] = [], logger: Logger,
-        initObserver: (@Sendable (SystemInit) -> Void)? = nil
+        messageTap: (@Sendable (Message) -> Void)? = nil
     ) {
-        self.initObserver = initObserver
+        self.messageTap = messageTap
         self.messages = MessageBuffer(memoryBudget: memoryBudget, spillDirectory: spillDirectory, logger: logger)
         self.redactions = redactions
         self.transport = transport
@@ -298,15 +299,19 @@ final class ControlSession: Sendable {
                     // it is not a message.
                     break
                 default:
-                    if hook == nil, messages.isSpilling, type != "result", initObserver == nil || type != "system" {
+                    if hook == nil, messages.isSpilling, type != "result", messageTap == nil || type != "system" {
                         // It will most likely go to the spill as bytes: the consumer decodes it when it reads it
                         // back, so building the message here would be wasted.
                         batch.append(.frame(raw))
                         return
                     }
                     let message = Message(raw: raw, reading: root)
-                    if let initObserver, case .system(let system) = message, case .initialize(let info) = system.kind {
-                        initObserver(info)
+                    if let messageTap {
+                        switch message {
+                        case .result: messageTap(message)
+                        case .system(let system): if case .initialize = system.kind { messageTap(message) }
+                        default: break
+                        }
                     }
                     if case .result(let result) = message {
                         state.withLock { state in

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 
 /// Everything that configures one Claude Code CLI process.
 ///
@@ -207,6 +208,11 @@ public struct ClaudeCodeOptions: Sendable {
     public static let defaultMessageMemoryBudget = 16 * 1024 * 1024
     /// Called with each line the CLI writes to stderr (always drained, whether set or not).
     public var stderr: (@Sendable (String) -> Void)?
+
+    /// The tracer for the SDK's spans (connect, turns, control requests, permission, hook and tool
+    /// callbacks; see `docs/ARCHITECTURE.md`). `nil` uses the tracer bootstrapped with
+    /// `InstrumentationSystem` (swift-distributed-tracing); with neither, the SDK creates no span.
+    public var tracer: (any Tracer)?
     /// How long `connect()` waits for the `initialize` answer.
     public var initializeTimeout: Duration = .seconds(60)
     /// The default timeout of other control requests (interrupt, set_model, …).

@@ -124,12 +124,17 @@ extension ClaudeCodeOptions {
         return args
     }
 
-    /// The environment the CLI runs with: this process's, minus `CLAUDECODE`, plus ``env``
-    /// and the SDK's identity variables.
+    /// The environment the CLI runs with: this process's, minus `CLAUDECODE`, `TRACEPARENT` and
+    /// `TRACESTATE`, plus the active span's trace context (see ``tracer``), ``env`` and the SDK's
+    /// identity variables.
     public func processEnvironment(base: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
         var environment = base
         environment["CLAUDECODE"] = nil
+        // The trace context is the SDK's to hand over (below), not an inherited one.
+        environment["TRACEPARENT"] = nil
+        environment["TRACESTATE"] = nil
         environment["CLAUDE_CODE_ENTRYPOINT"] = "sdk-swift"
+        environment.merge(ClaudeTracing.environment(self)) { _, new in new }
         environment.merge(env) { _, new in new }
         environment["CLAUDE_AGENT_SDK_VERSION"] = ClaudeCodeVersion.sdk
         environment["CLAUDE_AGENT_SDK_DERIVED_CLIENT_APP"] = nil
