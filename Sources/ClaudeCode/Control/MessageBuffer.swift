@@ -511,7 +511,7 @@ extension Message {
 enum FreeMemory {
     #if os(Linux)
         private typealias Trim = @convention(c) (Int) -> Int32
-        nonisolated(unsafe) private static let trim: Trim? = {
+        private static let trim: Trim? = {
             guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
             return unsafeBitCast(symbol, to: Trim.self)
         }()

@@ -545,7 +545,7 @@ final class PrivateTemporaryFile: Sendable {
             throw ClaudeCodeError(
                 .launchFailed, "could not create a private temporary folder in \(base) (errno \(errno))")
         }
-        directory = String(cString: template)
+        directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         path = "\(directory)/\(name)"
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
