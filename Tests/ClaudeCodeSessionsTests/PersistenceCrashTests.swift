@@ -1,73 +1,12 @@
 import ClaudeCode
+import ClaudeCodeTesting
 import Foundation
 import Testing
 
 @testable import ClaudeCodeSessions
 
-/// A child process with its standard output on a pipe, started with `posix_spawn`.
-final class ChildProcess {
-    let pid: pid_t
-    private let output: Int32
-    private var buffer: [UInt8] = []
-    private(set) var lines: [String] = []
-    private(set) var finishedOutput = false
-
-    init(_ path: String, _ arguments: [String]) throws {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw POSIXError(.EMFILE) }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        close(fds[1])
-        guard result == 0 else {
-            close(fds[0])
-            throw POSIXError(POSIXErrorCode(rawValue: result) ?? .ENOENT)
-        }
-        self.pid = pid
-        self.output = fds[0]
-    }
-
-    deinit { close(output) }
-
-    /// Reads output lines until `predicate` holds for the lines so far, output ends, or
-    /// `timeout` passes.
-    func read(until predicate: ([String]) -> Bool, timeout: Duration = .seconds(60)) {
-        let deadline = ContinuousClock.now + timeout
-        while !finishedOutput && !predicate(lines) && ContinuousClock.now < deadline {
-            var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, 50)
-            if ready <= 0 { continue }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress!, $0.count) }
-            if count <= 0 {
-                finishedOutput = true
-                break
-            }
-            buffer.append(contentsOf: chunk[0..<count])
-            while let newline = buffer.firstIndex(of: 0x0A) {
-                lines.append(String(decoding: buffer[..<newline], as: UTF8.self))
-                buffer.removeSubrange(...newline)
-            }
-        }
-    }
-
-    func kill() { _ = Glibc.kill(pid, SIGKILL) }
-
-    /// Waits for exit; returns the raw wait status.
-    @discardableResult
-    func wait() -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        read(until: { _ in false }, timeout: .seconds(5))
-        return status
-    }
-}
+/// A child process with its standard output on a pipe (the crash writers).
+typealias ChildProcess = PipedChildProcess
 
 enum CrashWriter {
     /// `session-crash-writer`, built next to the test bundle (the test target depends on it).

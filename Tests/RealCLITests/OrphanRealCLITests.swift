@@ -166,63 +166,10 @@
         }
     }
 
-    /// `OrphanProbe reaper …`, started with `posix_spawn` with its standard output on a pipe.
-    final class ProbeProcess {
-        let pid: pid_t
-        private let output: Int32
-        private var buffer: [UInt8] = []
-        private(set) var lines: [String] = []
-        private var finishedOutput = false
+    /// `OrphanProbe reaper …`, with its standard output on a pipe.
+    typealias ProbeProcess = PipedChildProcess
 
-        init(_ path: String, _ arguments: [String], environment: [String: String]) throws {
-            var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else { throw POSIXError(.EMFILE) }
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-            let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-            let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-            defer { for pointer in argv + envp { free(pointer) } }
-            var pid: pid_t = 0
-            let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
-            close(fds[1])
-            guard result == 0 else {
-                close(fds[0])
-                throw POSIXError(POSIXErrorCode(rawValue: result) ?? .ENOENT)
-            }
-            self.pid = pid
-            self.output = fds[0]
-        }
-
-        deinit { close(output) }
-
-        /// The number after the first line starting with `prefix`.
-        func value(after prefix: String) -> pid_t? {
-            lines.first { $0.hasPrefix(prefix) }.flatMap { pid_t($0.dropFirst(prefix.count)) }
-        }
-
-        /// Reads lines until `predicate` holds, output ends, or `timeout` passes.
-        func read(until predicate: ([String]) -> Bool, timeout: Duration) {
-            let deadline = ContinuousClock.now + timeout
-            while !finishedOutput && !predicate(lines) && ContinuousClock.now < deadline {
-                var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
-                guard poll(&descriptor, 1, 50) > 0 else { continue }
-                var chunk = [UInt8](repeating: 0, count: 4096)
-                let count = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress!, $0.count) }
-                if count <= 0 {
-                    finishedOutput = true
-                    break
-                }
-                buffer.append(contentsOf: chunk[0..<count])
-                while let newline = buffer.firstIndex(of: 0x0A) {
-                    lines.append(String(decoding: buffer[..<newline], as: UTF8.self))
-                    buffer.removeSubrange(...newline)
-                }
-            }
-        }
-
+    extension PipedChildProcess {
         /// Kills whatever is left below the reaper (the host, the CLI's session and process tree, orphans
         /// handed to the reaper), lets the reaper reap it all and exit, and reaps the reaper. Every path
         /// ends here.
@@ -237,7 +184,7 @@
                     $0.isAlive && (below.contains($0.pid) || (session != nil && $0.session == session))
                 }
                 if left.isEmpty { break }
-                for entry in left { _ = kill(entry.pid, SIGKILL) }
+                for entry in left { _ = Glibc.kill(entry.pid, SIGKILL) }
                 usleep(20_000)
             }
             var status: Int32 = 0
@@ -246,7 +193,7 @@
                 if reaped == pid || (reaped < 0 && errno != EINTR) { return }
                 usleep(20_000)
             }
-            _ = kill(pid, SIGKILL)
+            _ = Glibc.kill(pid, SIGKILL)
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         }
     }
