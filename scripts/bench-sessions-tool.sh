@@ -63,7 +63,7 @@ mbps=$(python3 -c "print(f'{$bytes / 1e6 / ($wall / 1000):.0f}')")
 echo "index build (first search --index): ${wall} ms wall, ${cpu} ms CPU, $((rss / 1024)) MiB peak: ${mbps} MB/s (target >= 100)"
 
 read -r nochange _ _ < <(measure "$tool" search "needle-that-is-not-there" --config-dir "$config" --index "$index")
-victim="$(ls "$project" | grep -v "$big" | head -n 1)"
+victim="$(ls "$project" | grep -v "$big" | sed -n 1p)"
 original=$(stat -c %s "$project/$victim")
 tail -n 1 "$project/$victim" >>"$project/$victim"
 read -r grown _ _ < <(measure "$tool" search "needle-that-is-not-there" --config-dir "$config" --index "$index")
