@@ -109,21 +109,51 @@ struct ControlCallsRealCLITests {
         }
     }
 
-    /// Only the CLI's acceptance is shown: 2.1.331 lets Edit change files the session may access without a
-    /// prior read (and after a change behind its back), so the read state the call seeds has no visible
-    /// effect against the fake API. See docs/parity.md.
-    @Test func seedReadStateIsAcceptedByTheCLI() async throws {
+    /// 2.1.331's NotebookEdit refuses a notebook the session has not read ("File has not been read yet");
+    /// `seed_read_state` records the file as read, so the same call then changes it. (Edit, Write and a second
+    /// Read behave the same with or without a prior read against the fake API, so NotebookEdit is where the
+    /// seeded state shows.) The CLI ignores a seed whose `mtime` is older than the file's, which the stale
+    /// case shows.
+    @Test func seedReadStateLetsNotebookEditChangeAnUnreadNotebook() async throws {
         try await RealCLIHarness.run { harness in
-            let file = harness.sandbox.workDirectory.appendingPathComponent("seeded.txt")
-            try "before\n".write(to: file, atomically: true, encoding: .utf8)
-            let modified = try #require(
-                try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date)
-            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
-                try await client.seedReadState(path: file.path, modifiedAt: modified)
-                await #expect(throws: ClaudeCodeError.self) {
-                    try await client.seedReadState(path: "", modifiedAt: modified)
-                }
+            func notebook(_ name: String) throws -> (path: String, modified: Date) {
+                let file = harness.sandbox.workDirectory.appendingPathComponent("\(name).ipynb")
+                try #"""
+                {"cells": [{"cell_type": "code", "id": "c1", "metadata": {}, "source": ["print(1)\n"], "outputs": [],
+                "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+                """#.write(to: file, atomically: true, encoding: .utf8)
+                let modified = try #require(
+                    try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date)
+                return (file.path, modified)
             }
+            let unseeded = try notebook("unseeded")
+            let stale = try notebook("stale")
+            let seeded = try notebook("seeded")
+            try await ClaudeSDKClient.withConnection(
+                options: harness.options { $0.permissionMode = .bypassPermissions }
+            ) { client in
+                func editCell(_ path: String) async throws -> String? {
+                    try await client.query(
+                        #"use tool NotebookEdit: {"notebook_path": "\#(path)", "cell_id": "c1", "new_source": "print(2)", "edit_mode": "replace"}"#
+                    )
+                    _ = try await collectResponse(client)
+                    return try await lastTurnRequest(harness.api).lastToolResultText
+                }
+                try await client.seedReadState(path: stale.path, modifiedAt: stale.modified - 10)
+                try await client.seedReadState(path: seeded.path, modifiedAt: seeded.modified)
+                await #expect(throws: ClaudeCodeError.self) {
+                    try await client.seedReadState(path: "", modifiedAt: seeded.modified)
+                }
+
+                #expect(try await editCell(unseeded.path)?.contains("File has not been read yet") == true)
+                #expect(try await editCell(stale.path)?.contains("File has not been read yet") == true)
+                let result = try await editCell(seeded.path)
+                #expect(result?.contains("Updated cell c1") == true, "\(result ?? "no tool result")")
+            }
+            let contents = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+            #expect(contents(unseeded.path).contains("print(1)"))
+            #expect(contents(stale.path).contains("print(1)"))
+            #expect(contents(seeded.path).contains("print(2)"))
         }
     }
 
