@@ -219,7 +219,8 @@ extension ClaudeControlling {
             "mcp_toggle", ["serverName": .string(name), "enabled": .bool(enabled)], timeout: timeout)
     }
 
-    /// Stops a background task by id.
+    /// Stops a background task by id (``TaskEvent/taskID``, from its `task_started` frame): a background Bash
+    /// command's process ends, and the model is told the task was killed on the next turn.
     public func stopTask(_ taskID: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
         _ = try await sendControlRequest("stop_task", ["task_id": .string(taskID)], timeout: timeout)
     }
