@@ -4,6 +4,10 @@ import Testing
 
 @testable import ClaudeCode
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The typed control calls against the real CLI 2.1.331 and the fake Messages API.
 @Suite("Typed control calls with the real CLI", .serialized, .timeLimit(.minutes(4)))
 struct ControlCallsRealCLITests {
@@ -109,23 +113,126 @@ struct ControlCallsRealCLITests {
         }
     }
 
-    /// Only the CLI's acceptance is shown: 2.1.331 lets Edit change files the session may access without a
-    /// prior read (and after a change behind its back), so the read state the call seeds has no visible
-    /// effect against the fake API. See docs/parity.md.
-    @Test func seedReadStateIsAcceptedByTheCLI() async throws {
+    /// 2.1.331's NotebookEdit refuses a notebook the session has not read ("File has not been read yet");
+    /// `seed_read_state` records the file as read, so the same call then changes it. (Edit, Write and a second
+    /// Read behave the same with or without a prior read against the fake API, so NotebookEdit is where the
+    /// seeded state shows.) The CLI ignores a seed whose `mtime` is older than the file's, which the stale
+    /// case shows.
+    @Test func seedReadStateLetsNotebookEditChangeAnUnreadNotebook() async throws {
         try await RealCLIHarness.run { harness in
-            let file = harness.sandbox.workDirectory.appendingPathComponent("seeded.txt")
-            try "before\n".write(to: file, atomically: true, encoding: .utf8)
-            let modified = try #require(
-                try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date)
-            try await ClaudeSDKClient.withConnection(options: harness.options()) { client in
-                try await client.seedReadState(path: file.path, modifiedAt: modified)
+            func notebook(_ name: String) throws -> (path: String, modified: Date) {
+                let file = harness.sandbox.workDirectory.appendingPathComponent("\(name).ipynb")
+                try #"""
+                {"cells": [{"cell_type": "code", "id": "c1", "metadata": {}, "source": ["print(1)\n"], "outputs": [],
+                "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+                """#.write(to: file, atomically: true, encoding: .utf8)
+                let modified = try #require(
+                    try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date)
+                return (file.path, modified)
+            }
+            let unseeded = try notebook("unseeded")
+            let stale = try notebook("stale")
+            let seeded = try notebook("seeded")
+            try await ClaudeSDKClient.withConnection(
+                options: harness.options { $0.permissionMode = .bypassPermissions }
+            ) { client in
+                func editCell(_ path: String) async throws -> String? {
+                    try await client.query(
+                        #"use tool NotebookEdit: {"notebook_path": "\#(path)", "cell_id": "c1", "new_source": "print(2)", "edit_mode": "replace"}"#
+                    )
+                    _ = try await collectResponse(client)
+                    return try await lastTurnRequest(harness.api).lastToolResultText
+                }
+                try await client.seedReadState(path: stale.path, modifiedAt: stale.modified - 10)
+                try await client.seedReadState(path: seeded.path, modifiedAt: seeded.modified)
                 await #expect(throws: ClaudeCodeError.self) {
-                    try await client.seedReadState(path: "", modifiedAt: modified)
+                    try await client.seedReadState(path: "", modifiedAt: seeded.modified)
+                }
+
+                #expect(try await editCell(unseeded.path)?.contains("File has not been read yet") == true)
+                #expect(try await editCell(stale.path)?.contains("File has not been read yet") == true)
+                let result = try await editCell(seeded.path)
+                #expect(result?.contains("Updated cell c1") == true, "\(result ?? "no tool result")")
+            }
+            let contents = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+            #expect(contents(unseeded.path).contains("print(1)"))
+            #expect(contents(stale.path).contains("print(1)"))
+            #expect(contents(seeded.path).contains("print(2)"))
+        }
+    }
+
+    #if os(Linux)
+        /// `stop_task` ends a background Bash command: its `sleep` (found in `/proc` by a unique argument) is
+        /// gone, and the next request tells the model the task was killed. Without the call the `sleep` runs on
+        /// (its 61 s outlast the 20 s wait) and no notification is sent.
+        @Test func stopTaskEndsABackgroundBashCommand() async throws {
+            try await RealCLIHarness.run { harness in
+                let seconds = "61.\(Int.random(in: 100_000...999_999))"
+                let marker = "sleep \(seconds)"
+                // Whatever happens, nothing this test started runs on.
+                defer { for pid in Self.processes(running: marker) { kill(pid, SIGKILL) } }
+                try await ClaudeSDKClient.withConnection(
+                    options: harness.options { $0.permissionMode = .bypassPermissions }
+                ) { client in
+                    try await client.query(
+                        #"use tool Bash: {"command": "\#(marker)", "description": "bg wt16", "run_in_background": true}"#
+                    )
+                    let tasks = try await collectResponse(client).compactMap { message -> TaskEvent? in
+                        if case .system(let system) = message { return system.task }
+                        return nil
+                    }
+                    let started = try #require(tasks.first { $0.phase == .started })
+                    #expect(started.taskType == "local_bash")
+                    #expect(
+                        try await Self.poll(for: .seconds(20)) { !Self.processes(running: marker).isEmpty },
+                        "the background sleep never started")
+
+                    try await client.stopTask(started.taskID)
+                    #expect(
+                        try await Self.poll(for: .seconds(20)) { Self.processes(running: marker).isEmpty },
+                        "the background sleep still runs after stopTask")
+
+                    try await client.query("after the stop")
+                    _ = try await collectResponse(client)
+                    let texts = Self.strings(in: try await lastTurnRequest(harness.api).body ?? .null)
+                    let notice = texts.first { $0.contains("<task-id>\(started.taskID)</task-id>") }
+                    #expect(notice?.contains("<status>killed</status>") == true, "\(notice ?? "no task notification")")
                 }
             }
         }
-    }
+
+        /// The live processes whose command line has `argument` (a shell running it included).
+        private static func processes(running argument: String) -> [pid_t] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return names.compactMap { pid_t($0) }.filter { pid in
+                guard ProcessTable.isAlive(pid),
+                    let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+                else { return false }
+                return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
+                    .contains(argument)
+            }
+        }
+
+        /// Polls `condition` every 50 ms until it holds or `limit` has passed; whether it held.
+        private static func poll(for limit: Duration, _ condition: () -> Bool) async throws -> Bool {
+            let deadline = ContinuousClock.now + limit
+            while !condition() {
+                if ContinuousClock.now >= deadline { return false }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return true
+        }
+
+        /// Every string in `json`, depth first.
+        private static func strings(in json: JSONValue) -> [String] {
+            switch json {
+            case .string(let text): return [text]
+            case .array(let values): return values.flatMap(strings(in:))
+            case .object(let members): return members.values.flatMap(strings(in:))
+            default: return []
+            }
+        }
+    #endif
 
     @Test func cancelAsyncMessageWithdrawsAQueuedPrompt() async throws {
         try await RealCLIHarness.run { harness in

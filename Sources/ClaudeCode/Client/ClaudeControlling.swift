@@ -160,10 +160,10 @@ extension ClaudeControlling {
     }
 
     /// Tells the CLI that the model has seen `path` as it is now, last modified at `modifiedAt`
-    /// (`seed_read_state`): the CLI reads the file and records it as read, so its edit tools accept a file
-    /// that changed since Claude last read it (instead of refusing it as "modified since read"). The CLI
-    /// ignores the call when the file is not readable under the permission rules, is over 10 MiB, or was
-    /// modified after `modifiedAt`.
+    /// (`seed_read_state`): the CLI reads the file and records it as read, so its tools that insist on a
+    /// prior read accept it (in 2.1.331 NotebookEdit refuses an unread notebook with "File has not been read
+    /// yet"). The CLI ignores the call when the file is not readable under the permission rules, is over
+    /// 10 MiB, or was modified after `modifiedAt`.
     public func seedReadState(
         path: String, modifiedAt: Date, timeout: Duration? = nil
     ) async throws(ClaudeCodeError) {
@@ -219,7 +219,8 @@ extension ClaudeControlling {
             "mcp_toggle", ["serverName": .string(name), "enabled": .bool(enabled)], timeout: timeout)
     }
 
-    /// Stops a background task by id.
+    /// Stops a background task by id (``TaskEvent/taskID``, from its `task_started` frame): a background Bash
+    /// command's process ends, and the model is told the task was killed on the next turn.
     public func stopTask(_ taskID: String, timeout: Duration? = nil) async throws(ClaudeCodeError) {
         _ = try await sendControlRequest("stop_task", ["task_id": .string(taskID)], timeout: timeout)
     }
