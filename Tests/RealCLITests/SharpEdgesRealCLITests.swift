@@ -246,3 +246,36 @@ struct SharpEdgesRealCLITests {
         }
     }
 }
+
+/// `options.user` with the real CLI: it runs, and its tools run, as that user.
+@Suite("options.user with the real CLI", .serialized, .timeLimit(.minutes(3)))
+struct UserOptionRealCLITests {
+    @Test(.enabled(if: getuid() == 0, "only root may run the CLI as another user"))
+    func theCLIAndItsToolsRunAsTheUser() async throws {
+        try await RealCLIHarness.run { harness in
+            let nobody = try CLIUser.resolve("nobody")
+            // The sandbox (HOME, TMPDIR, the working directory) becomes the user's, as a real deployment's would be.
+            for path in [harness.sandbox.root.path] + [
+                harness.sandbox.homeDirectory.path, harness.sandbox.tmpDirectory.path,
+                harness.sandbox.workDirectory.path,
+            ] {
+                #expect(chown(path, nobody.uid, nobody.gid) == 0)
+            }
+            let options = harness.options {
+                $0.user = "nobody"
+                $0.allowedTools = ["Bash"]
+            }
+            try await ClaudeSDKClient.withConnection(options: options) { client in
+                try await client.query("use tool Bash: id -u; id -g")
+                let output = try await collectResponse(client).flatMap { message -> [String] in
+                    guard case .user(let user) = message, case .blocks(let blocks) = user.content else { return [] }
+                    return blocks.compactMap { block -> String? in
+                        guard case .toolResult(let result) = block else { return nil }
+                        return result.text
+                    }
+                }.joined()
+                #expect(output.contains("\(nobody.uid)\n\(nobody.gid)"), "\(output)")
+            }
+        }
+    }
+}
