@@ -229,10 +229,23 @@ final class ChatSession: Sendable {
         }
     }
 
-    /// Reads stdin on a thread of its own (blocking reads stay off the cooperative pool).
+    /// Reads stdin on a thread of its own (blocking reads stay off the cooperative pool), with read(2):
+    /// a thread blocked in stdio's `readLine` holds the `FILE` lock that `exit` takes when flushing.
     private static func startReadingLines(into continuation: AsyncStream<ChatEvent>.Continuation) {
         let thread = Thread {
-            while let line = readLine(strippingNewline: true) { continuation.yield(.line(line)) }
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                pending.append(contentsOf: buffer[0..<count])
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    continuation.yield(.line(String(decoding: pending[..<newline], as: UTF8.self)))
+                    pending.removeSubrange(...newline)
+                }
+            }
+            if !pending.isEmpty { continuation.yield(.line(String(decoding: pending, as: UTF8.self))) }
             continuation.yield(.endOfInput)
         }
         thread.name = "claude-sessions.stdin"

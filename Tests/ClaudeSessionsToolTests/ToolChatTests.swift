@@ -104,11 +104,21 @@ struct TmuxPane {
     }
 
     /// Polls until the window's program has ended (at most `timeout`); returns its exit status.
+    ///
+    /// tmux sometimes marks a pane dead before it has reaped the program (a zombie, no status yet) and then
+    /// waits for another SIGCHLD; sending one to the server makes it collect the status.
     func waitForExit(_ window: String, timeout: Duration = .seconds(30)) async throws -> Int32 {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
             if let status = try exitStatus(window) { return status }
+            let dead = try run(["display-message", "-p", "-t", "\(target):\(window)", "#{pane_dead} #{pid}"])
+                .split(separator: " ")
+            if dead.first == "1", dead.count > 1,
+                let server = Int32(dead[1].trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                signalProcess(server, SIGCHLD)
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw ToolRunFailure(description: "\(window) did not exit; the pane shows:\n\((try? capture(window)) ?? "")")
@@ -179,6 +189,8 @@ func children(of parent: Int32) -> [Int32] {
     return found.sorted()
 }
 
+func signalProcess(_ pid: Int32, _ signal: Int32) { _ = kill(pid, signal) }
+
 func shellQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
 @Suite("claude-sessions chat in a terminal", .serialized, .timeLimit(.minutes(5)))
@@ -220,11 +232,12 @@ struct ToolChatTests {
             let line = (["exec", "env", "-i"] + env + [shellQuote(tool)] + arguments.map(shellQuote))
             return "cd \(shellQuote(sandbox.root.path)) && " + line.joined(separator: " ")
         }
-        // The whole echo line has arrived once `| messages=` follows the prompt's echo.
+        // The turn has ended once the next prompt follows the whole echo line.
         func reply(_ prompt: String) -> (String) -> Bool {
             { text in
                 guard let echo = text.range(of: "echo: \(prompt) | user_turns=") else { return false }
-                return text[echo.upperBound...].contains(" | messages=")
+                guard let counts = text[echo.upperBound...].range(of: " | messages=") else { return false }
+                return text[counts.upperBound...].contains("\n>")
             }
         }
 
@@ -283,6 +296,36 @@ struct ToolChatTests {
         let ended2 = try tmux.capture("two")
         #expect(ended2.contains("session \(sessionID); continue it with"))
         #expect(processes(withHome: home).isEmpty)
+    }
+
+    @Test func chatFromAPipeAnswersEveryLineThenExitsAtEndOfInput() async throws {
+        let cli = try CLITestEnvironment.locateRealCLI()
+        let api = FakeMessagesAPI()
+        try await api.start()
+        let sandbox = try CLITestEnvironment(baseURL: api.baseURL, prefix: "cs-chat-pipe")
+        defer { sandbox.cleanup() }
+        var environment = sandbox.environment
+        environment["CLAUDE_CODE_CLI_PATH"] = cli
+        let records = sandbox.root.appendingPathComponent("records").path
+        let run: ToolRun
+        do {
+            // Both lines (and the end of input) arrive before the first reply: they wait their turn.
+            run = try runTool(
+                ["chat", "--records", records, "--cwd", sandbox.workDirectory.path], environment: environment,
+                input: "pipe one\n\npipe two\n")
+            await api.stop()
+        } catch {
+            await api.stop()
+            throw error
+        }
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(!run.output.contains("> "))  // no prompt without a terminal
+        #expect(run.output.contains("echo: pipe one | user_turns=1 |"))
+        #expect(run.output.contains("echo: pipe two | user_turns=2 |"))
+        let idMatch = try #require(run.stderr.firstMatch(of: /^session ([0-9a-f-]{36}); continue it with/))
+        let listed = try #require(try runTool(["list", "--records", records, "--json"]).json() as? [[String: Any]])
+        #expect(listed.compactMap { $0["id"] as? String } == [String(idMatch.1)])
+        #expect(processes(withHome: sandbox.homeDirectory.path).isEmpty)
     }
 
     @Test func chatWithAnUnknownResumeIDFailsWithoutStartingTheCLI() throws {
