@@ -30,6 +30,8 @@ struct Tool: AsyncParsableCommand {
                                     --records=sqlite:PATH for a SQLite database)
               --store sqlite:PATH   a SQLiteSessionStore database
               --store files:DIR     a FileSessionStore folder
+              --store postgres://USER:PASSWORD@HOST:PORT/DB
+                                    a PostgresSessionStore database (TLS off)
 
             Session ids may be shortened to any unique prefix, as with git.
 
@@ -88,7 +90,7 @@ struct SourceOptions: ParsableArguments {
 
     @Option(
         name: .customLong("store"),
-        help: ArgumentHelp("Read a session store: sqlite:PATH or files:DIR.", valueName: "STORE"))
+        help: ArgumentHelp("Read a session store: sqlite:PATH, files:DIR or postgres://…", valueName: "STORE"))
     var store: String?
 
     func backend() throws(ToolError) -> any SessionBackend {
