@@ -145,8 +145,9 @@ let package = Package(
         .executableTarget(
             name: "ClaudeSessionsTool",
             dependencies: [
-                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite",
+                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeSessionsPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .executableTarget(

@@ -13,7 +13,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 # System packages (Debian). Only installs what is missing.
 need=()
-for pkg in python3-venv unzip libsqlite3-dev postgresql chromium strace; do
+for pkg in python3-venv unzip libsqlite3-dev postgresql chromium strace tmux; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -52,6 +52,22 @@ extension PostgresSessionStore: SessionCatalog {
         }
     }
 
+    /// The project keys that hold at least one main transcript, sorted (for tools that list
+    /// every project, such as `claude-sessions --store postgres://…`).
+    ///
+    /// - Throws: ``ClaudeCodeSessions/SessionStoreError`` when the database cannot be read.
+    public func listProjectKeys() async throws(SessionStoreError) -> [String] {
+        let (t, logger) = (tables, configuration.logger)
+        return try await connection { connection in
+            var keys: [String] = []
+            let rows = try await connection.query(
+                "SELECT DISTINCT project_key FROM \(unescaped: t.transcripts) WHERE subpath = '' ORDER BY project_key",
+                logger: logger)
+            for try await key in rows.decode(String.self) { keys.append(key) }
+            return keys
+        }
+    }
+
     /// The project's main transcripts with the time of their last append (ms, the server's clock).
     public func listSessions(projectKey: String) async throws(SessionStoreError) -> [SessionStoreListing] {
         let (t, logger) = (tables, configuration.logger)

@@ -1,7 +1,9 @@
 import ClaudeCode
 import ClaudeCodeSessions
+import ClaudeCodeSessionsPostgres
 import ClaudeCodeSessionsSQLite
 import Foundation
+import PostgresNIO
 
 /// Exit codes of `claude-sessions` (documented in `--help`).
 enum ExitStatus {
@@ -241,6 +243,9 @@ struct StoreBackend: SessionBackend {
                 }
             }
         } catch {
+            if (error as? SessionStoreError)?.code == .backendUnavailable {
+                throw ToolError(ExitStatus.failure, "cannot reach \(location): \(error); is the server running?")
+            }
             throw ToolError(ExitStatus.failure, "cannot list \(location): \(error)")
         }
         sessions.sort { ($0.lastActivity ?? .distantPast) > ($1.lastActivity ?? .distantPast) }
@@ -315,9 +320,13 @@ func makeBackend(_ options: SourceOptionsValues) throws(ToolError) -> any Sessio
             }
         }
         if store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") {
-            throw ToolError(ExitStatus.usage, "PostgreSQL stores are not supported yet; use sqlite:PATH or files:DIR")
+            let (postgres, location) = try openPostgres(store)
+            return StoreBackend(store: postgres, location: location) { () async throws(SessionStoreError) -> [String] in
+                try await postgres.listProjectKeys()
+            }
         }
-        throw ToolError(ExitStatus.usage, "unknown store '\(store)'; use --store sqlite:PATH or --store files:DIR")
+        throw ToolError(
+            ExitStatus.usage, "unknown store '\(store)'; use --store sqlite:PATH, files:DIR or postgres://…")
     }
     return CLIBackend(library: ClaudeSessionLibrary(configDirectory: options.configDir.map(expandTilde)))
 }
@@ -332,6 +341,32 @@ func openSQLite(_ path: String) throws(ToolError) -> SQLiteSessionStore {
     } catch {
         throw ToolError(ExitStatus.unreadable, "cannot open \(expanded): \(error)")
     }
+}
+
+/// A `PostgresSessionStore` for `postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE` (TLS off; the
+/// user defaults to `postgres`, the database to the user), running its client for the rest of the
+/// process; and how to name it in messages (without the password).
+func openPostgres(_ url: String) throws(ToolError) -> (PostgresSessionStore, String) {
+    guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+        throw ToolError(ExitStatus.usage, "cannot read '\(url)'; use postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+    }
+    let user = components.user.flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
+    let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+    let database = path.isEmpty ? user : path
+    let port = components.port ?? 5432
+    let configuration = PostgresClient.Configuration(
+        host: host, port: port, username: user, password: components.password, database: database, tls: .disable)
+    let location = "postgres://\(user)@\(host):\(port)/\(database)"
+    let store: PostgresSessionStore
+    do {
+        store = try PostgresSessionStore(
+            clientConfiguration: configuration, configuration: .init(operationTimeout: .seconds(10)))
+    } catch {
+        throw ToolError(ExitStatus.usage, "cannot use \(location): \(error)")
+    }
+    // The pool works only while its client runs: for as long as the tool does.
+    Task { await store.run() }
+    return (store, location)
 }
 
 func expandTilde(_ path: String) -> String {

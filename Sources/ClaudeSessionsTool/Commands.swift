@@ -22,7 +22,7 @@ extension DeleteCommand: ToolCommand { func execute() async throws { try await r
 struct Tool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "claude-sessions",
-        abstract: "List, show, export, search, rename, tag and delete Claude Code sessions.",
+        abstract: "List, show, export, search, rename, tag and delete Claude Code sessions; chat in a recorded one.",
         discussion: """
             Sources (one at a time; the CLI's own transcripts by default):
               (default)             the CLI's transcripts in $CLAUDE_CONFIG_DIR or ~/.claude
@@ -30,6 +30,8 @@ struct Tool: AsyncParsableCommand {
                                     --records=sqlite:PATH for a SQLite database)
               --store sqlite:PATH   a SQLiteSessionStore database
               --store files:DIR     a FileSessionStore folder
+              --store postgres://USER:PASSWORD@HOST:PORT/DB
+                                    a PostgresSessionStore database (TLS off)
 
             Session ids may be shortened to any unique prefix, as with git.
 
@@ -49,6 +51,8 @@ struct Tool: AsyncParsableCommand {
               claude-sessions import 3f2a --into sqlite:/var/db/sessions.sqlite
               claude-sessions list --records
               claude-sessions list --store sqlite:/var/db/sessions.sqlite
+              claude-sessions chat                       # Ctrl-C interrupts a reply, Ctrl-D ends
+              claude-sessions chat --resume 3f2a --model sonnet
 
             Exit codes:
               0  success
@@ -59,11 +63,15 @@ struct Tool: AsyncParsableCommand {
               5  cancelled at the confirmation prompt (nothing deleted)
 
             Colour is used only on a terminal, never when NO_COLOR is set.
+
+            Shell completions: claude-sessions --generate-completion-script bash|zsh|fish
+            (e.g. claude-sessions --generate-completion-script zsh > ~/.zfunc/_claude-sessions).
             """,
         version: ClaudeCodeVersion.sdk,
         subcommands: [
             ListCommand.self, ShowCommand.self, ExportCommand.self, SearchCommand.self, RenameCommand.self,
             TagCommand.self, DeleteCommand.self, StatsCommand.self, PruneCommand.self, ImportCommand.self,
+            ChatCommand.self,
         ]
     )
 }
@@ -82,7 +90,7 @@ struct SourceOptions: ParsableArguments {
 
     @Option(
         name: .customLong("store"),
-        help: ArgumentHelp("Read a session store: sqlite:PATH or files:DIR.", valueName: "STORE"))
+        help: ArgumentHelp("Read a session store: sqlite:PATH, files:DIR or postgres://…", valueName: "STORE"))
     var store: String?
 
     func backend() throws(ToolError) -> any SessionBackend {

@@ -211,7 +211,10 @@ struct ImportCommand: AsyncParsableCommand, ToolCommand {
         name: .customLong("config-dir"),
         help: "The CLI's configuration directory (default $CLAUDE_CONFIG_DIR or ~/.claude).")
     var configDir: String?
-    @Option(help: ArgumentHelp("The store: sqlite:PATH (created if missing) or files:DIR.", valueName: "STORE"))
+    @Option(
+        help: ArgumentHelp(
+            "The store: sqlite:PATH (created if missing), files:DIR or postgres://USER:PASSWORD@HOST:PORT/DB.",
+            valueName: "STORE"))
     var into: String
     @Argument(help: "Session ids or unique prefixes.") var ids: [String]
 
@@ -235,8 +238,18 @@ struct ImportCommand: AsyncParsableCommand, ToolCommand {
             }
         } else if into.hasPrefix("files:") {
             store = FileSessionStore(directory: expandTilde(String(into.dropFirst("files:".count))))
+        } else if into.hasPrefix("postgres://") || into.hasPrefix("postgresql://") {
+            let (postgres, location) = try openPostgres(into)
+            do {
+                try await postgres.migrate()
+            } catch {
+                let hint = error.code == .backendUnavailable ? "; is the server running?" : ""
+                throw ToolError(ExitStatus.failure, "cannot prepare \(location): \(error)\(hint)")
+            }
+            store = postgres
         } else {
-            throw ToolError(ExitStatus.usage, "unknown store '\(into)'; use --into sqlite:PATH or --into files:DIR")
+            throw ToolError(
+                ExitStatus.usage, "unknown store '\(into)'; use --into sqlite:PATH, files:DIR or postgres://…")
         }
         for session in sessions {
             do {

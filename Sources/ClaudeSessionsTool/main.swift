@@ -10,8 +10,11 @@ import Foundation
 #endif
 
 /// `--records` may stand alone (the default folder) or take `=DIR`; a following argument is its
-/// folder only when it names an existing directory or a `sqlite:` database.
+/// folder only when it names an existing directory or a `sqlite:` database. `chat` takes no
+/// positional argument, so there any following argument that is not an option is its folder
+/// (the folder may not exist yet).
 func normalizeArguments(_ arguments: [String]) -> [String] {
+    let chat = arguments.first == "chat"
     var result: [String] = []
     var index = 0
     while index < arguments.count {
@@ -24,7 +27,7 @@ func normalizeArguments(_ arguments: [String]) -> [String] {
             let next = index + 1 < arguments.count ? arguments[index + 1] : nil
             var isDirectory: ObjCBool = false
             if let next,
-                next.hasPrefix("sqlite:")
+                (chat && !next.hasPrefix("-")) || next.hasPrefix("sqlite:")
                     || (FileManager.default.fileExists(atPath: next, isDirectory: &isDirectory)
                         && isDirectory.boolValue)
             {
