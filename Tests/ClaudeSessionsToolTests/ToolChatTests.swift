@@ -175,6 +175,7 @@ func processes(withHome home: String) -> [Int32] {
 }
 
 /// The children of `parent`, from `/proc/<pid>/stat`.
+/// The child processes of `parent`, without the SDK's orphan watchdog (a `/bin/sh` beside each CLI).
 func children(of parent: Int32) -> [Int32] {
     var found: [Int32] = []
     for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
@@ -184,7 +185,10 @@ func children(of parent: Int32) -> [Int32] {
         let stat = String(decoding: data, as: UTF8.self)
         guard let close = stat.range(of: ")", options: .backwards) else { continue }
         let fields = stat[close.upperBound...].split(separator: " ")
-        if fields.count > 1, Int32(fields[1]) == parent { found.append(pid) }
+        guard fields.count > 1, Int32(fields[1]) == parent else { continue }
+        let commandLine = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") ?? Data()
+        if String(decoding: commandLine, as: UTF8.self).contains("claude-sdk-orphan-watchdog") { continue }
+        found.append(pid)
     }
     return found.sorted()
 }
