@@ -55,7 +55,7 @@ extension PostgresSessionStore: SessionCatalog {
     /// The project keys that hold at least one main transcript, sorted (for tools that list
     /// every project, such as `claude-sessions --store postgres://…`).
     ///
-    /// - Throws: ``ClaudeCodeSessions/SessionStoreError`` when the database cannot be read.
+    /// - Throws: `SessionStoreError` when the database cannot be read.
     public func listProjectKeys() async throws(SessionStoreError) -> [String] {
         let (t, logger) = (tables, configuration.logger)
         return try await connection { connection in
