@@ -377,6 +377,9 @@ public struct ClaudeSessionLibrary: Sendable {
             let parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
             // The graph's indexes are released before the messages are made.
             let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
+            // The parse's and the graph's freed memory goes back to the system before the messages
+            // are allocated, rather than staying resident beside them.
+            FreeMemory.release()
             let messages = Self.makeMessages(
                 parsed, indices: page(visible, limit: limit, offset: offset), parentToolUseID: nil, parentAgentID: nil)
             return CLISessionTranscript(
