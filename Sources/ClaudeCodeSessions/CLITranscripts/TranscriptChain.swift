@@ -124,28 +124,38 @@ struct UUIDKey: Hashable {
         }
     }
 
-    /// The 128 bits of a canonical lowercase UUID, or `nil` for any other text.
+    /// The 128 bits of a canonical lowercase UUID, or `nil` for any other text: its 32 digits
+    /// decoded eight at a time (a uuid is packed for every line of a transcript).
     private static func pack(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
-        guard bytes.count == 36 else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        var digits = 0
-        for offset in 0..<36 {
-            let byte = bytes[offset]
-            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                if byte != UInt8(ascii: "-") { return nil }
-                continue
-            }
-            let value: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte &- 48
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte &- 87
-            default: return nil
-            }
-            if digits < 16 { high = high << 4 | UInt64(value) } else { low = low << 4 | UInt64(value) }
-            digits &+= 1
+        guard bytes.count == 36, let base = bytes.baseAddress else { return nil }
+        let dash = UInt8(ascii: "-")
+        guard base[8] == dash, base[13] == dash, base[18] == dash, base[23] == dash else { return nil }
+        let raw = UnsafeRawPointer(base)
+        func word(_ offset: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
+        func half(_ offset: Int) -> UInt64 {
+            UInt64(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
         }
-        return (high, low)
+        guard let first = hex8(word(0)), let second = hex8(half(9) | half(14) << 32),
+            let third = hex8(half(19) | half(24) << 32), let fourth = hex8(word(28))
+        else { return nil }
+        return (first << 32 | second, third << 32 | fourth)
+    }
+
+    /// The value of eight lowercase hexadecimal digits (the first one in the lowest byte), or
+    /// `nil` when a byte is not one.
+    @inline(__always)
+    private static func hex8(_ word: UInt64) -> UInt64? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        guard word & highs == 0 else { return nil }
+        // Every byte is below 0x80, so adding less than 0x80 to each never carries into the next.
+        let digit = (word &+ ones &* 0x50) & ~(word &+ ones &* 0x46) & highs  // 0x30...0x39
+        let letter = (word &+ ones &* 0x1F) & ~(word &+ ones &* 0x19) & highs  // 0x61...0x66
+        guard digit | letter == highs else { return nil }
+        let nibbles = (word & (ones &* 0x0F)) &+ (letter >> 7) &* 9
+        let pairs = (nibbles & 0x000F_000F_000F_000F) << 4 | (nibbles >> 8) & 0x000F_000F_000F_000F
+        let quads = (pairs & 0x0000_00FF_0000_00FF) << 8 | (pairs >> 16) & 0x0000_00FF_0000_00FF
+        return (quads & 0xFFFF) << 16 | (quads >> 32) & 0xFFFF
     }
 }
 
@@ -1096,5 +1106,5 @@ func page<T>(_ items: [T], limit: Int?, offset: Int) -> [T] {
     if let limit, limit > 0 {
         return Array(items[start..<min(items.count, start + limit)])
     }
-    return Array(items[start...])
+    return start == 0 ? items : Array(items[start...])
 }
