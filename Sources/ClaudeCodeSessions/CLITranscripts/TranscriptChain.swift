@@ -840,23 +840,31 @@ struct ConversationGraph {
     func recoverParallelToolEntries(chain: [Int], seen: inout [Bool]) -> [Int] {
         let chainAssistants = chain.filter { entries[$0].type == .assistant }
         guard !chainAssistants.isEmpty else { return chain }
-        var anchorByMessageID: [IDKey: Int] = [:]
+        // One table per response of the chain (by `message.id`): its anchor (the last of its
+        // entries on the chain), its group of sibling entries, and whether it was processed.
+        var responses: [IDKey: Response] = [:]
         for index in chainAssistants {
-            if let messageID = entries[index].assistantMessageID { anchorByMessageID[messageID] = index }
+            if let messageID = entries[index].assistantMessageID {
+                responses[messageID, default: Response()].anchor = Int32(truncatingIfNeeded: index)
+            }
         }
-        guard !anchorByMessageID.isEmpty else { return chain }
+        guard !responses.isEmpty else { return chain }
 
         // Group the assistant entries of the chain's responses; remember who made each call
         // (-1: ambiguous). Only the chain's responses are ever looked up, so only they are kept.
-        var groupOfMessageID: [IDKey: Int] = [:]
-        var siblings = IndexLists(lists: anchorByMessageID.count)
+        var groupCount = 0
+        var siblings = IndexLists(lists: responses.count)
         var callOwner: [IDKey: Int] = [:]
         var toolResultEntries: [Int] = []
         for index in latestEntry {
             if entries[index].type == .assistant, let messageID = entries[index].assistantMessageID {
-                if anchorByMessageID[messageID] != nil {
-                    let group = groupOfMessageID[messageID] ?? groupOfMessageID.count
-                    if group == groupOfMessageID.count { groupOfMessageID[messageID] = group }
+                if let response = responses.index(forKey: messageID) {
+                    var group = Int(responses.values[response].group)
+                    if group < 0 {
+                        group = groupCount
+                        groupCount += 1
+                        responses.values[response].group = Int32(truncatingIfNeeded: group)
+                    }
                     siblings.append(index, to: group)
                 }
                 for callID in entries[index].toolUseIDs {
@@ -895,17 +903,16 @@ struct ConversationGraph {
         }
 
         var answeredOnChain: Set<IDKey>?
-        var processed = Set<IDKey>()
         var inserts: [Int: [Int]] = [:]  // anchor slot → recovered entries
         var memberStamp = CompactIndices(repeating: -1, count: latestEntry.count)
         var collectedStamp = CompactIndices(repeating: -1, count: latestEntry.count)
 
         for (response, assistant) in chainAssistants.enumerated() {
-            guard let messageID = entries[assistant].assistantMessageID, !processed.contains(messageID) else {
-                continue
-            }
-            processed.insert(messageID)
-            let group = groupOfMessageID[messageID].map { siblings.items(of: $0) } ?? [assistant]
+            guard let messageID = entries[assistant].assistantMessageID, let info = responses[messageID],
+                !info.processed
+            else { continue }
+            responses[messageID]?.processed = true
+            let group = info.group >= 0 ? siblings.items(of: Int(info.group)) : [assistant]
             for member in group { memberStamp[slotOfEntry[member]] = response }
             var orphanedSiblings = group.filter { !seen[slotOfEntry[$0]] }
             var orphanedResults: [Int] = []
@@ -957,7 +964,7 @@ struct ConversationGraph {
             orphanedResults = stableSorted(orphanedResults, by: byTimestamp)
             let recovered = orphanedSiblings + orphanedResults
             for index in recovered { seen[slotOfEntry[index]] = true }
-            inserts[slotOfEntry[anchorByMessageID[messageID]!]] = recovered
+            inserts[slotOfEntry[Int(info.anchor)]] = recovered
         }
         guard !inserts.isEmpty else { return chain }
         var result: [Int] = []
@@ -967,6 +974,15 @@ struct ConversationGraph {
             if let recovered = inserts[slotOfEntry[index]] { result.append(contentsOf: recovered) }
         }
         return result
+    }
+
+    /// A response of the chain, in ``recoverParallelToolEntries(chain:seen:)``.
+    struct Response {
+        /// The last entry of the chain with the response's `message.id`.
+        var anchor: Int32 = -1
+        /// Its group in the siblings' lists, or -1 before its first sibling is listed.
+        var group: Int32 = -1
+        var processed = false
     }
 
     /// The subagent chain: from the last user/assistant entry back to the root, filtered to
