@@ -508,7 +508,7 @@ extension Message {
 /// spilled messages, against 50 MiB flat with one arena). `malloc_trim(0)` gives those free pages
 /// back; the consumer calls it once per budget's worth of spilled bytes read back (a few milliseconds
 /// at most). It is looked up at run time (Glibc's module does not export it); elsewhere, nothing.
-enum FreeMemory {
+package enum FreeMemory {
     #if os(Linux)
         private typealias Trim = @convention(c) (Int) -> Int32
         private static let trim: Trim? = {
@@ -517,7 +517,7 @@ enum FreeMemory {
         }()
     #endif
 
-    static func release() {
+    package static func release() {
         #if os(Linux)
             _ = trim?(0)
         #endif

@@ -104,16 +104,15 @@ struct JSONCursor {
             // A backslash.
             escaped = true
             guard index &+ 1 < end else { throw error("unterminated string", at: start) }
-            switch base[index &+ 1] {
-            case JSONByte.quote, JSONByte.backslash, JSONByte.slash, UInt8(ascii: "b"), UInt8(ascii: "f"),
-                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            let escape = base[index &+ 1]
+            if JSONByte.simpleEscapeValue(escape) != 0 {
                 index &+= 2
-            case UInt8(ascii: "u"):
+            } else if escape == UInt8(ascii: "u") {
                 guard jsonHex4(base, at: index &+ 2, end: end) != nil else {
                     throw error("invalid \\u escape", at: index)
                 }
                 index &+= 6
-            default:
+            } else {
                 throw error("invalid escape sequence", at: index)
             }
         }

@@ -100,12 +100,13 @@ private func jsonUnescape(
         // A backslash at `read`.
         let escape = input[read &+ 1]
         read &+= 2
+        let simple = JSONByte.simpleEscapeValue(escape)
+        if simple != 0 {
+            out[written] = simple
+            written &+= 1
+            continue
+        }
         switch escape {
-        case UInt8(ascii: "b"): out[written] = 0x08
-        case UInt8(ascii: "f"): out[written] = 0x0C
-        case UInt8(ascii: "n"): out[written] = 0x0A
-        case UInt8(ascii: "r"): out[written] = 0x0D
-        case UInt8(ascii: "t"): out[written] = 0x09
         case UInt8(ascii: "u"):
             let unit = UInt32(jsonHex4(input, at: read, end: length) ?? 0xFFFD)
             read &+= 4

@@ -217,7 +217,13 @@ struct JSONValueBuilder: ~Copyable {
                     written &+= 1
                 } else {
                     if utf8 == .ascii { utf8 = .wellFormed }
-                    for offset in 0..<length { out[written &+ offset] = base[read &+ offset] }
+                    if read &+ 4 <= end {
+                        // Four bytes at once (what follows the sequence is overwritten next).
+                        let sequence = UnsafeRawPointer(base + read).loadUnaligned(as: UInt32.self)
+                        UnsafeMutableRawPointer(out + written).storeBytes(of: sequence, as: UInt32.self)
+                    } else {
+                        for offset in 0..<length { out[written &+ offset] = base[read &+ offset] }
+                    }
                     read &+= length
                     written &+= length
                 }
@@ -227,41 +233,35 @@ struct JSONValueBuilder: ~Copyable {
             // A backslash.
             guard read &+ 1 < end else { throw cursor.error("unterminated string", at: quote) }
             let escape = base[read &+ 1]
-            switch escape {
-            case JSONByte.quote, JSONByte.backslash, JSONByte.slash: out[written] = escape
-            case UInt8(ascii: "b"): out[written] = 0x08
-            case UInt8(ascii: "f"): out[written] = 0x0C
-            case UInt8(ascii: "n"): out[written] = 0x0A
-            case UInt8(ascii: "r"): out[written] = 0x0D
-            case UInt8(ascii: "t"): out[written] = 0x09
-            case UInt8(ascii: "u"):
-                guard let unit16 = jsonHex4(base, at: read &+ 2, end: end) else {
-                    throw cursor.error("invalid \\u escape", at: read)
-                }
-                read &+= 6
-                let unit = UInt32(unit16)
-                var scalar = unit
-                if unit >= 0xD800, unit <= 0xDBFF {
-                    // High surrogate: pair it with a following \uDC00-\uDFFF, else U+FFFD.
-                    if read &+ 6 <= end, base[read] == JSONByte.backslash, base[read &+ 1] == UInt8(ascii: "u"),
-                        let low = jsonHex4(base, at: read &+ 2, end: end), low >= 0xDC00, low <= 0xDFFF
-                    {
-                        scalar = 0x10000 &+ ((unit &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
-                        read &+= 6
-                    } else {
-                        scalar = 0xFFFD
-                    }
-                } else if unit >= 0xDC00, unit <= 0xDFFF {
+            let simple = JSONByte.simpleEscapeValue(escape)
+            if simple != 0 {
+                out[written] = simple
+                read &+= 2
+                written &+= 1
+                continue
+            }
+            guard escape == UInt8(ascii: "u") else { throw cursor.error("invalid escape sequence", at: read) }
+            guard let unit16 = jsonHex4(base, at: read &+ 2, end: end) else {
+                throw cursor.error("invalid \\u escape", at: read)
+            }
+            read &+= 6
+            let unit = UInt32(unit16)
+            var scalar = unit
+            if unit >= 0xD800, unit <= 0xDBFF {
+                // High surrogate: pair it with a following \uDC00-\uDFFF, else U+FFFD.
+                if read &+ 6 <= end, base[read] == JSONByte.backslash, base[read &+ 1] == UInt8(ascii: "u"),
+                    let low = jsonHex4(base, at: read &+ 2, end: end), low >= 0xDC00, low <= 0xDFFF
+                {
+                    scalar = 0x10000 &+ ((unit &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
+                    read &+= 6
+                } else {
                     scalar = 0xFFFD
                 }
-                if scalar >= 0x80, utf8 == .ascii { utf8 = .wellFormed }
-                written &+= jsonWriteUTF8(scalar, to: out + written)
-                continue
-            default:
-                throw cursor.error("invalid escape sequence", at: read)
+            } else if unit >= 0xDC00, unit <= 0xDFFF {
+                scalar = 0xFFFD
             }
-            read &+= 2
-            written &+= 1
+            if scalar >= 0x80, utf8 == .ascii { utf8 = .wellFormed }
+            written &+= jsonWriteUTF8(scalar, to: out + written)
         }
     }
 }

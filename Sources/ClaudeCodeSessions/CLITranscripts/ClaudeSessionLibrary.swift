@@ -374,14 +374,15 @@ public struct ClaudeSessionLibrary: Sendable {
             guard let location = library.locate(sessionID: sessionID, directory: directory),
                 let bytes = try? TranscriptFile.read(location.path), !bytes.isEmpty
             else { return empty }
-            let parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
+            var parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
             // The graph's indexes are released before the messages are made.
             let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
+            let corruptLineCount = parsed.corruptLineCount
             let messages = Self.makeMessages(
-                parsed, indices: page(visible, limit: limit, offset: offset), parentToolUseID: nil, parentAgentID: nil)
+                releasingEntriesOf: &parsed, indices: page(visible, limit: limit, offset: offset))
             return CLISessionTranscript(
                 messages: messages, totalMessageCount: visible.count, path: location.path,
-                corruptLineCount: parsed.corruptLineCount)
+                corruptLineCount: corruptLineCount)
         }
     }
 
@@ -393,10 +394,42 @@ public struct ClaudeSessionLibrary: Sendable {
     static func makeMessages(
         _ parsed: ParsedTranscript, indices: [Int], parentToolUseID: String?, parentAgentID: String?
     ) -> [CLISessionMessage] {
-        let bytes = parsed.bytes
-        let entries = parsed.entries
+        makeMessages(
+            indices.map { MessageSource(parsed.entries[$0]) }, bytes: parsed.bytes, parentToolUseID: parentToolUseID,
+            parentAgentID: parentAgentID)
+    }
+
+    /// Like ``makeMessages(_:indices:parentToolUseID:parentAgentID:)``, but what the chain freed
+    /// goes back to the system first, and the entries are freed before the messages are
+    /// allocated: a long conversation's graph, entries and messages are never resident together.
+    static func makeMessages(releasingEntriesOf parsed: inout ParsedTranscript, indices: [Int]) -> [CLISessionMessage] {
+        FreeMemory.release()  // what the graph freed, before the sources are allocated
+        let sources = indices.map { MessageSource(parsed.entries[$0]) }
+        parsed.entries = []  // one allocation: unmapped at once
+        return makeMessages(sources, bytes: parsed.bytes, parentToolUseID: nil, parentAgentID: nil)
+    }
+
+    /// What a message takes from its entry.
+    struct MessageSource {
+        let type: EntryType
+        let uuid: UUIDKey
+        let sessionID: Range<Int>?
+        let message: Range<Int>?
+
+        init(_ entry: TranscriptEntry) {
+            type = entry.type
+            uuid = entry.uuidKey
+            sessionID = entry.sessionID
+            message = entry.message
+        }
+    }
+
+    /// Builds the messages of `sources` (see ``makeMessages(_:indices:parentToolUseID:parentAgentID:)``).
+    static func makeMessages(
+        _ sources: [MessageSource], bytes: [UInt8], parentToolUseID: String?, parentAgentID: String?
+    ) -> [CLISessionMessage] {
         var total = 0
-        for index in indices { total += entries[index].message?.count ?? 0 }
+        for source in sources { total += source.message?.count ?? 0 }
         let buffer: TranscriptBuffer
         // Where each message's text starts in a compact copy (`nil`: the file's buffer is shared).
         var compactStarts: [Int]?
@@ -404,10 +437,10 @@ public struct ClaudeSessionLibrary: Sendable {
             var compact: [UInt8] = []
             compact.reserveCapacity(total)
             var starts: [Int] = []
-            starts.reserveCapacity(indices.count)
-            for index in indices {
+            starts.reserveCapacity(sources.count)
+            for source in sources {
                 starts.append(compact.count)
-                if let range = entries[index].message { compact.append(contentsOf: bytes[range]) }
+                if let range = source.message { compact.append(contentsOf: bytes[range]) }
             }
             buffer = TranscriptBuffer(compact)
             compactStarts = starts
@@ -417,11 +450,10 @@ public struct ClaudeSessionLibrary: Sendable {
         // Entries of one transcript nearly always repeat one session id: decode it once.
         var lastSessionID: (bytes: ArraySlice<UInt8>, string: String)?
         var messages: [CLISessionMessage] = []
-        messages.reserveCapacity(indices.count)
-        for (position, index) in indices.enumerated() {
-            let entry = entries[index]
+        messages.reserveCapacity(sources.count)
+        for (position, source) in sources.enumerated() {
             var sessionID = ""
-            if let range = entry.sessionID {
+            if let range = source.sessionID {
                 if let last = lastSessionID, last.bytes == bytes[range] {
                     sessionID = last.string
                 } else {
@@ -431,8 +463,8 @@ public struct ClaudeSessionLibrary: Sendable {
             }
             messages.append(
                 CLISessionMessage(
-                    type: entry.type == .user ? .user : .assistant, uuid: entry.uuidKey, sessionID: sessionID,
-                    body: entry.message.map { range in
+                    type: source.type == .user ? .user : .assistant, uuid: source.uuid, sessionID: sessionID,
+                    body: source.message.map { range in
                         let start = compactStarts?[position] ?? range.lowerBound
                         return .text(buffer, start..<(start + range.count))
                     } ?? .value(.null),

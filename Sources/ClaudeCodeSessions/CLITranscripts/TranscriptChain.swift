@@ -37,23 +37,50 @@ enum EntryType: UInt8, Sendable {
 }
 
 /// A uuid as a dictionary key: canonical lowercase UUIDs are packed into 128 bits, so
-/// hashing and comparing them is cheap; any other text is kept as is.
+/// hashing and comparing them is cheap; any other text is kept as is (boxed, so that a key
+/// takes 24 bytes: every entry and message holds one or two).
 struct UUIDKey: Hashable {
     var high: UInt64
     var low: UInt64
-    var text: String?
+    private var box: TextBox?
+
+    /// The text of a uuid that is not a canonical lowercase UUID (`nil` for a packed one).
+    var text: String? { box?.text }
+
+    final class TextBox: Sendable {
+        let text: String
+        init(_ text: String) { self.text = text }
+    }
 
     init(_ string: String) {
         var text = string
         if let (high, low) = text.withUTF8({ Self.pack($0) }) {
             self.high = high
             self.low = low
-            self.text = nil
+            self.box = nil
         } else {
             self.high = 0
             self.low = 0
-            self.text = string
+            self.box = TextBox(string)
         }
+    }
+
+    static func == (left: UUIDKey, right: UUIDKey) -> Bool {
+        left.high == right.high && left.low == right.low && left.text == right.text
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(high)
+        hasher.combine(low)
+        hasher.combine(text)
+    }
+
+    /// A hash for ``UUIDSlotTable``: the packed bits mixed (a random UUID's bits are already
+    /// uniform), or the text's hash.
+    var tableHash: UInt64 {
+        if let text { return UInt64(bitPattern: Int64(text.hashValue)) }
+        let mixed = (high ^ low.rotatedLeft(by: 29)) &* 0x9E37_79B9_7F4A_7C15
+        return mixed ^ (mixed >> 32)
     }
 
     /// The key of a string value read from a line's tape (no string is built for a canonical UUID).
@@ -71,7 +98,7 @@ struct UUIDKey: Hashable {
     private init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
-        self.text = nil
+        self.box = nil
     }
 
     /// Whether the text is empty.
@@ -97,28 +124,38 @@ struct UUIDKey: Hashable {
         }
     }
 
-    /// The 128 bits of a canonical lowercase UUID, or `nil` for any other text.
+    /// The 128 bits of a canonical lowercase UUID, or `nil` for any other text: its 32 digits
+    /// decoded eight at a time (a uuid is packed for every line of a transcript).
     private static func pack(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
-        guard bytes.count == 36 else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        var digits = 0
-        for offset in 0..<36 {
-            let byte = bytes[offset]
-            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                if byte != UInt8(ascii: "-") { return nil }
-                continue
-            }
-            let value: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte &- 48
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte &- 87
-            default: return nil
-            }
-            if digits < 16 { high = high << 4 | UInt64(value) } else { low = low << 4 | UInt64(value) }
-            digits &+= 1
+        guard bytes.count == 36, let base = bytes.baseAddress else { return nil }
+        let dash = UInt8(ascii: "-")
+        guard base[8] == dash, base[13] == dash, base[18] == dash, base[23] == dash else { return nil }
+        let raw = UnsafeRawPointer(base)
+        func word(_ offset: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
+        func half(_ offset: Int) -> UInt64 {
+            UInt64(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
         }
-        return (high, low)
+        guard let first = hex8(word(0)), let second = hex8(half(9) | half(14) << 32),
+            let third = hex8(half(19) | half(24) << 32), let fourth = hex8(word(28))
+        else { return nil }
+        return (first << 32 | second, third << 32 | fourth)
+    }
+
+    /// The value of eight lowercase hexadecimal digits (the first one in the lowest byte), or
+    /// `nil` when a byte is not one.
+    @inline(__always)
+    private static func hex8(_ word: UInt64) -> UInt64? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        guard word & highs == 0 else { return nil }
+        // Every byte is below 0x80, so adding less than 0x80 to each never carries into the next.
+        let digit = (word &+ ones &* 0x50) & ~(word &+ ones &* 0x46) & highs  // 0x30...0x39
+        let letter = (word &+ ones &* 0x1F) & ~(word &+ ones &* 0x19) & highs  // 0x61...0x66
+        guard digit | letter == highs else { return nil }
+        let nibbles = (word & (ones &* 0x0F)) &+ (letter >> 7) &* 9
+        let pairs = (nibbles & 0x000F_000F_000F_000F) << 4 | (nibbles >> 8) & 0x000F_000F_000F_000F
+        let quads = (pairs & 0x0000_00FF_0000_00FF) << 8 | (pairs >> 16) & 0x0000_00FF_0000_00FF
+        return (quads & 0xFFFF) << 16 | (quads >> 32) & 0xFFFF
     }
 }
 
@@ -141,6 +178,9 @@ struct IDKey: Hashable {
         self.first = first
         self.second = second
     }
+
+    /// A placeholder for an absent id (never compared: see ``TranscriptEntry/assistantMessageID``).
+    static let zero = IDKey(first: 0, second: 0)
 
     /// The key of a string value read from a line's tape (no string is built for ASCII text
     /// without escapes, whose bytes are its UTF-8); `nil` when the value is not a string.
@@ -191,30 +231,48 @@ extension UInt64 {
 /// One transcript line that belongs to the conversation graph, with the fields the chain
 /// needs. The line itself stays in the file buffer; only these fields are decoded.
 ///
-/// A class, so that the graph's many lookups share one instance instead of copying a
-/// struct full of strings.
-final class TranscriptEntry {
+/// A compact struct (136 bytes), kept in one contiguous array: an entry is kept for every line
+/// of a transcript, and the chain's walks read them by index.
+struct TranscriptEntry {
     let line: Range<Int>
-    let type: EntryType
     /// `uuid` (kept packed; ``uuid`` spells it).
     let uuidKey: UUIDKey
     /// `parentUuid` when it is a non-empty string (kept packed; ``parentUUID`` spells it).
     var parentKey: UUIDKey?
+    /// `message.id` of an assistant entry (meaningful when `hasAssistantMessageID`).
+    private var assistantMessageIDKey = IDKey.zero
+    /// `id` of each `tool_use` block.
+    var toolUseIDs: [IDKey] = []
+    /// `tool_use_id` of each `tool_result` block.
+    var toolResultIDs: [IDKey] = []
+    /// The members few entries have, allocated only when one is present.
+    private var rare: RareFields?
+    /// `timestamp`, `sessionId` and `message` as 32-bit offsets into the line (a line is under
+    /// 2 GiB, which the tape enforces).
+    private var timestampSpan = LineSpan.absent
+    private var sessionIDSpan = LineSpan.absent
+    private var messageSpan = LineSpan.absent
+    let type: EntryType
+    var isSidechain = false
+    var isMeta = false
+    var hasTeamName = false
+    /// Whether `message.content` holds any `tool_result` block.
+    var hasToolResultBlock = false
+    private var hasAssistantMessageID = false
+
     /// The entry's `uuid`.
     var uuid: String { uuidKey.string }
     /// `parentUuid` when it is a non-empty string.
     var parentUUID: String? { parentKey?.string }
-    var isSidechain = false
-    var isMeta = false
-    var hasTeamName = false
-    /// `timestamp`, `sessionId` and `message` as 32-bit offsets into the line (a line is under
-    /// 2 GiB, which the tape enforces): an entry is kept for every line of a transcript, so
-    /// it is kept small.
-    private var timestampSpan = LineSpan.absent
-    private var sessionIDSpan = LineSpan.absent
-    private var messageSpan = LineSpan.absent
-    /// The members few entries have, allocated only when one is present.
-    private var rare: RareFields?
+
+    /// `message.id` of an assistant entry, when a non-empty string.
+    var assistantMessageID: IDKey? {
+        get { hasAssistantMessageID ? assistantMessageIDKey : nil }
+        set {
+            hasAssistantMessageID = newValue != nil
+            assistantMessageIDKey = newValue ?? .zero
+        }
+    }
 
     /// The `timestamp` member (decoded only when needed).
     var timestamp: Range<Int>? {
@@ -247,9 +305,14 @@ final class TranscriptEntry {
         set { updateRare { $0.sourceToolAssistantKey = newValue } }
     }
 
-    /// Changes the rare fields (allocated at the first one set).
-    private func updateRare(_ change: (RareFields) -> Void) {
-        let fields = rare ?? RareFields()
+    /// Changes the rare fields (on a copy, so that copies of the entry keep their own).
+    private mutating func updateRare(_ change: (RareFields) -> Void) {
+        let fields = RareFields()
+        if let rare {
+            fields.logicalParentUUID = rare.logicalParentUUID
+            fields.agentID = rare.agentID
+            fields.sourceToolAssistantKey = rare.sourceToolAssistantKey
+        }
         change(fields)
         rare = fields.isEmpty ? nil : fields
     }
@@ -286,14 +349,6 @@ final class TranscriptEntry {
             start < 0 ? nil : (line.lowerBound + Int(start))..<(line.lowerBound + Int(end))
         }
     }
-    /// `message.id` of an assistant entry, when a non-empty string.
-    var assistantMessageID: IDKey?
-    /// `id` of each `tool_use` block.
-    var toolUseIDs: [IDKey] = []
-    /// `tool_use_id` of each `tool_result` block.
-    var toolResultIDs: [IDKey] = []
-    /// Whether `message.content` holds any `tool_result` block.
-    var hasToolResultBlock = false
 
     /// A user entry that answers tool calls and has a parent (Python: `_is_tool_result_entry`).
     var isToolResultEntry: Bool {
@@ -339,8 +394,12 @@ enum TranscriptParser {
                 bytes, range: boundaries[chunk]..<boundaries[chunk + 1], replacementsFor: sessionID, cancellation: cancellation)
         }
         var result = ParsedTranscript(bytes: bytes, entries: [], corruptLineCount: 0)
+        var total = 0
+        for chunk in 0..<slots.count { total += slots[chunk]?.entries.count ?? 0 }
+        result.entries.reserveCapacity(total)
         for chunk in 0..<slots.count {
             guard let part = slots[chunk] else { continue }
+            slots[chunk] = nil  // each chunk's entries are freed as soon as they are copied
             result.entries.append(contentsOf: part.entries)
             result.corruptLineCount += part.corrupt
             result.contentReplacements.append(contentsOf: part.replacements)
@@ -387,6 +446,8 @@ enum TranscriptParser {
                 start = end + 1
             }
         }
+        // At most one entry per line: one allocation, no regrowth left behind in the heap.
+        entries.reserveCapacity(lines.count)
         var tape = JSONTape()
         bytes.withUnsafeBufferPointer { buffer in
             for (number, line) in lines.enumerated() {
@@ -509,7 +570,7 @@ enum TranscriptParser {
                 return .other
             }
             guard let uuid = values[.uuid].flatMap(UUIDKey.init) else { return .other }
-            let entry = TranscriptEntry(line: line, type: entryType, uuid: uuid)
+            var entry = TranscriptEntry(line: line, type: entryType, uuid: uuid)
             entry.parentKey = values[.parentUuid].flatMap(UUIDKey.init).flatMap { $0.isEmpty ? nil : $0 }
             if let logicalParent = nonEmpty(values[.logicalParentUuid]?.stringValue) {
                 entry.logicalParentUUID = logicalParent
@@ -523,7 +584,7 @@ enum TranscriptParser {
             entry.sessionID = values[.sessionId].map(range)
             if let message = values[.message] {
                 entry.message = range(message)
-                if message.kind == .object { decodeMessage(message, into: entry) }
+                if message.kind == .object { decodeMessage(message, into: &entry) }
             }
             return .entry(entry)
         }
@@ -579,7 +640,7 @@ enum TranscriptParser {
     }
 
     /// Reads `message.id` and the ids in `message.content` blocks from the line's tape.
-    static func decodeMessage(_ message: JSONTapeView, into entry: TranscriptEntry) {
+    static func decodeMessage(_ message: JSONTapeView, into entry: inout TranscriptEntry) {
         var content: JSONTapeView?
         message.forEachMemberView { key, value in
             guard let (name, escaped) = key.rawString else { return }
@@ -647,33 +708,48 @@ struct ConversationGraph {
     let entries: [TranscriptEntry]
     let bytes: [UInt8]
     /// uuid → slot.
-    private(set) var slotOfUUID: [UUIDKey: Int] = [:]
+    private var uuidSlots: UUIDSlotTable
     /// slot → index of the latest entry with that uuid.
-    private(set) var latestEntry: [Int] = []
+    private(set) var latestEntry = CompactIndices()
     /// entry index → its slot.
-    private(set) var slotOfEntry: [Int] = []
+    private(set) var slotOfEntry = CompactIndices()
     /// entry index → the slot of its parent, or -1 when it has none in the transcript.
-    private(set) var parentSlot: [Int] = []
+    private(set) var parentSlot = CompactIndices()
 
     init(entries: [TranscriptEntry], bytes: [UInt8]) {
         self.entries = entries
         self.bytes = bytes
-        slotOfUUID.reserveCapacity(entries.count)
+        var table = UUIDSlotTable(capacity: entries.count)
+        var latestEntry = CompactIndices()
+        var slotOfEntry = CompactIndices()
         latestEntry.reserveCapacity(entries.count)
         slotOfEntry.reserveCapacity(entries.count)
         for index in entries.indices {
-            if let slot = slotOfUUID[entries[index].uuidKey] {
-                latestEntry[slot] = index
-                slotOfEntry.append(slot)
-            } else {
-                slotOfUUID[entries[index].uuidKey] = latestEntry.count
-                slotOfEntry.append(latestEntry.count)
+            let (slot, inserted) = table.slot(
+                inserting: entries[index].uuidKey, as: latestEntry.count,
+                keyOfSlot: { entries[latestEntry[$0]].uuidKey })
+            if inserted {
                 latestEntry.append(index)
+            } else {
+                latestEntry[slot] = index
             }
+            slotOfEntry.append(slot)
         }
-        parentSlot = entries.indices.map { index in
-            entries[index].parentKey.flatMap { slotOfUUID[$0] } ?? -1
+        parentSlot.reserveCapacity(entries.count)
+        for entry in entries {
+            parentSlot.append(
+                entry.parentKey.flatMap { key in
+                    table.slot(of: key, keyOfSlot: { entries[latestEntry[$0]].uuidKey })
+                } ?? -1)
         }
+        uuidSlots = table
+        self.latestEntry = latestEntry
+        self.slotOfEntry = slotOfEntry
+    }
+
+    /// The slot of a uuid, or `nil` when no entry has it.
+    func slot(of key: UUIDKey) -> Int? {
+        uuidSlots.slot(of: key, keyOfSlot: { entries[latestEntry[$0]].uuidKey })
     }
 
     /// Whether two entries were written by the same (sub)agent.
@@ -682,7 +758,7 @@ struct ConversationGraph {
     }
 
     func entryIndex(uuid: String) -> Int? {
-        slotOfUUID[UUIDKey(uuid)].map { latestEntry[$0] }
+        slot(of: UUIDKey(uuid)).map { latestEntry[$0] }
     }
 
     func parentIndex(of index: Int) -> Int? {
@@ -728,7 +804,7 @@ struct ConversationGraph {
         var hasChild = [Bool](repeating: false, count: latestEntry.count)
         for slot in parentSlot where slot >= 0 { hasChild[slot] = true }
         var leaves: [Int] = []
-        var stamp = [Int](repeating: -1, count: latestEntry.count)
+        var stamp = CompactIndices(repeating: -1, count: latestEntry.count)
         for terminal in entries.indices where !hasChild[slotOfEntry[terminal]] {
             var current: Int? = terminal
             while let index = current {
@@ -764,23 +840,31 @@ struct ConversationGraph {
     func recoverParallelToolEntries(chain: [Int], seen: inout [Bool]) -> [Int] {
         let chainAssistants = chain.filter { entries[$0].type == .assistant }
         guard !chainAssistants.isEmpty else { return chain }
-        var anchorByMessageID: [IDKey: Int] = [:]
+        // One table per response of the chain (by `message.id`): its anchor (the last of its
+        // entries on the chain), its group of sibling entries, and whether it was processed.
+        var responses: [IDKey: Response] = [:]
         for index in chainAssistants {
-            if let messageID = entries[index].assistantMessageID { anchorByMessageID[messageID] = index }
+            if let messageID = entries[index].assistantMessageID {
+                responses[messageID, default: Response()].anchor = Int32(truncatingIfNeeded: index)
+            }
         }
-        guard !anchorByMessageID.isEmpty else { return chain }
+        guard !responses.isEmpty else { return chain }
 
         // Group the assistant entries of the chain's responses; remember who made each call
         // (-1: ambiguous). Only the chain's responses are ever looked up, so only they are kept.
-        var groupOfMessageID: [IDKey: Int] = [:]
-        var siblings = IndexLists(lists: anchorByMessageID.count)
+        var groupCount = 0
+        var siblings = IndexLists(lists: responses.count)
         var callOwner: [IDKey: Int] = [:]
         var toolResultEntries: [Int] = []
         for index in latestEntry {
             if entries[index].type == .assistant, let messageID = entries[index].assistantMessageID {
-                if anchorByMessageID[messageID] != nil {
-                    let group = groupOfMessageID[messageID] ?? groupOfMessageID.count
-                    if group == groupOfMessageID.count { groupOfMessageID[messageID] = group }
+                if let response = responses.index(forKey: messageID) {
+                    var group = Int(responses.values[response].group)
+                    if group < 0 {
+                        group = groupCount
+                        groupCount += 1
+                        responses.values[response].group = Int32(truncatingIfNeeded: group)
+                    }
                     siblings.append(index, to: group)
                 }
                 for callID in entries[index].toolUseIDs {
@@ -805,7 +889,7 @@ struct ConversationGraph {
         for index in toolResultEntries {
             let parent = parentSlot[index]
             if parent >= 0, isMember[parent] { resultsBySlot.append(index, to: parent) }
-            if let source = entries[index].sourceToolAssistantKey, let sourceSlot = slotOfUUID[source],
+            if let source = entries[index].sourceToolAssistantKey, let sourceSlot = slot(of: source),
                 isMember[sourceSlot],
                 sameWriter(index, latestEntry[sourceSlot])
             {
@@ -819,17 +903,16 @@ struct ConversationGraph {
         }
 
         var answeredOnChain: Set<IDKey>?
-        var processed = Set<IDKey>()
         var inserts: [Int: [Int]] = [:]  // anchor slot → recovered entries
-        var memberStamp = [Int](repeating: -1, count: latestEntry.count)
-        var collectedStamp = [Int](repeating: -1, count: latestEntry.count)
+        var memberStamp = CompactIndices(repeating: -1, count: latestEntry.count)
+        var collectedStamp = CompactIndices(repeating: -1, count: latestEntry.count)
 
         for (response, assistant) in chainAssistants.enumerated() {
-            guard let messageID = entries[assistant].assistantMessageID, !processed.contains(messageID) else {
-                continue
-            }
-            processed.insert(messageID)
-            let group = groupOfMessageID[messageID].map { siblings.items(of: $0) } ?? [assistant]
+            guard let messageID = entries[assistant].assistantMessageID, let info = responses[messageID],
+                !info.processed
+            else { continue }
+            responses[messageID]?.processed = true
+            let group = info.group >= 0 ? siblings.items(of: Int(info.group)) : [assistant]
             for member in group { memberStamp[slotOfEntry[member]] = response }
             var orphanedSiblings = group.filter { !seen[slotOfEntry[$0]] }
             var orphanedResults: [Int] = []
@@ -881,7 +964,7 @@ struct ConversationGraph {
             orphanedResults = stableSorted(orphanedResults, by: byTimestamp)
             let recovered = orphanedSiblings + orphanedResults
             for index in recovered { seen[slotOfEntry[index]] = true }
-            inserts[slotOfEntry[anchorByMessageID[messageID]!]] = recovered
+            inserts[slotOfEntry[Int(info.anchor)]] = recovered
         }
         guard !inserts.isEmpty else { return chain }
         var result: [Int] = []
@@ -893,6 +976,15 @@ struct ConversationGraph {
         return result
     }
 
+    /// A response of the chain, in ``recoverParallelToolEntries(chain:seen:)``.
+    struct Response {
+        /// The last entry of the chain with the response's `message.id`.
+        var anchor: Int32 = -1
+        /// Its group in the siblings' lists, or -1 before its first sibling is listed.
+        var group: Int32 = -1
+        var processed = false
+    }
+
     /// The subagent chain: from the last user/assistant entry back to the root, filtered to
     /// user and assistant entries (subagent transcripts are linear; meta is not filtered).
     func subagentConversation() -> [Int] {
@@ -902,16 +994,67 @@ struct ConversationGraph {
     }
 }
 
+/// uuid → slot, as an open-addressing table of 8-byte buckets that hold the slot and a tag of the
+/// key's hash, not the key: the key of a slot is read from the entries (`keyOfSlot`) when a tag
+/// matches. A fifth of the memory of a `[UUIDKey: Int]`, and no `Hasher` for packed uuids.
+struct UUIDSlotTable {
+    /// 0 when empty; else the slot + 1 in the low 32 bits, the hash's high 32 bits above.
+    private var buckets: [UInt64]
+    private let mask: Int
+
+    init(capacity: Int) {
+        var size = 16
+        while size < capacity + capacity / 2 { size <<= 1 }
+        buckets = [UInt64](repeating: 0, count: size)
+        mask = size - 1
+    }
+
+    /// The slot of `key`, or `nil`.
+    func slot(of key: UUIDKey, keyOfSlot: (Int) -> UUIDKey) -> Int? {
+        let hash = key.tableHash
+        var bucket = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let value = buckets[bucket]
+            if value == 0 { return nil }
+            if value >> 32 == hash >> 32 {
+                let slot = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) &- 1
+                if keyOfSlot(slot) == key { return slot }
+            }
+            bucket = (bucket &+ 1) & mask
+        }
+    }
+
+    /// The slot of `key`, after giving it `newSlot` when it had none (`inserted`).
+    mutating func slot(
+        inserting key: UUIDKey, as newSlot: Int, keyOfSlot: (Int) -> UUIDKey
+    ) -> (slot: Int, inserted: Bool) {
+        let hash = key.tableHash
+        var bucket = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let value = buckets[bucket]
+            if value == 0 {
+                buckets[bucket] = (hash >> 32) << 32 | UInt64(newSlot &+ 1)
+                return (newSlot, true)
+            }
+            if value >> 32 == hash >> 32 {
+                let slot = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) &- 1
+                if keyOfSlot(slot) == key { return (slot, false) }
+            }
+            bucket = (bucket &+ 1) & mask
+        }
+    }
+}
+
 /// Lists of entry indices, each kept in the order of appending, in four flat arrays rather than
 /// one array per list (the chain's indexes have thousands of short lists).
 struct IndexLists {
-    private var head: [Int]
-    private var tail: [Int]
-    private var item: [Int] = []
-    private var next: [Int] = []
+    private var head: CompactIndices
+    private var tail: CompactIndices
+    private var item = CompactIndices()
+    private var next = CompactIndices()
 
     init(lists: Int) {
-        head = [Int](repeating: -1, count: lists)
+        head = CompactIndices(repeating: -1, count: lists)
         tail = head
     }
 
@@ -937,6 +1080,33 @@ struct IndexLists {
     func forEachItem(_ body: (Int) -> Void) { item.forEach(body) }
 }
 
+/// Entry indices and slots (or -1) as 32-bit integers: half the memory of `[Int]` for the
+/// chain's per-entry tables (a transcript has fewer than 2³¹ lines).
+struct CompactIndices: Sequence {
+    private var storage: [Int32]
+
+    init() { storage = [] }
+
+    init(repeating value: Int, count: Int) {
+        storage = [Int32](repeating: Int32(truncatingIfNeeded: value), count: count)
+    }
+
+    var count: Int { storage.count }
+
+    subscript(index: Int) -> Int {
+        get { Int(storage[index]) }
+        set { storage[index] = Int32(truncatingIfNeeded: newValue) }
+    }
+
+    mutating func append(_ value: Int) { storage.append(Int32(truncatingIfNeeded: value)) }
+
+    mutating func reserveCapacity(_ capacity: Int) { storage.reserveCapacity(capacity) }
+
+    func makeIterator() -> LazyMapSequence<[Int32], Int>.Iterator {
+        storage.lazy.map { Int($0) }.makeIterator()
+    }
+}
+
 /// A stable sort (Swift's `sorted` is not guaranteed stable; Python's is).
 func stableSorted<T>(_ items: [T], by areInIncreasingOrder: (T, T) -> Bool) -> [T] {
     items.enumerated().sorted { left, right in
@@ -952,5 +1122,5 @@ func page<T>(_ items: [T], limit: Int?, offset: Int) -> [T] {
     if let limit, limit > 0 {
         return Array(items[start..<min(items.count, start + limit)])
     }
-    return Array(items[start...])
+    return start == 0 ? items : Array(items[start...])
 }
