@@ -143,7 +143,8 @@ public struct CLISessionMessage: Sendable, Hashable {
         guard left.type == right.type, left.uuidKey == right.uuidKey, left.sessionID == right.sessionID,
             left.parentToolUseID == right.parentToolUseID, left.parentAgentID == right.parentAgentID
         else { return false }
-        if case .text(let leftBuffer, let leftRange) = left.body, case .text(let rightBuffer, let rightRange) = right.body,
+        if case .text(let leftBuffer, let leftRange) = left.body,
+            case .text(let rightBuffer, let rightRange) = right.body,
             leftBuffer === rightBuffer, leftRange == rightRange
         {
             return true

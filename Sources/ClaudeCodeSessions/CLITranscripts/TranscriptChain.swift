@@ -391,7 +391,8 @@ enum TranscriptParser {
             count: boundaries.count - 1)
         BlockingIO.parallel(iterations: boundaries.count - 1) { chunk in
             slots[chunk] = parseLines(
-                bytes, range: boundaries[chunk]..<boundaries[chunk + 1], replacementsFor: sessionID, cancellation: cancellation)
+                bytes, range: boundaries[chunk]..<boundaries[chunk + 1], replacementsFor: sessionID,
+                cancellation: cancellation)
         }
         var result = ParsedTranscript(bytes: bytes, entries: [], corruptLineCount: 0)
         var total = 0
@@ -562,7 +563,8 @@ enum TranscriptParser {
             }
             guard let typeView = values[.type], typeView.kind == .string else { return .other }
             guard let entryType = EntryType(typeView) else {
-                if let sessionID, stringEquals(typeView, "content-replacement"), let replacements = values[.replacements],
+                if let sessionID, stringEquals(typeView, "content-replacement"),
+                    let replacements = values[.replacements],
                     replacements.kind == .array, let session = values[.sessionId], session.stringValue == sessionID
                 {
                     return .replacements(range(replacements))
@@ -580,7 +582,9 @@ enum TranscriptParser {
             entry.hasTeamName = values[.teamName].map(isTruthy) ?? false
             if let agentID = values[.agentId] { entry.agentID = agentID.jsonValue }
             entry.timestamp = values[.timestamp].map(range)
-            if let source = values[.sourceToolAssistantUUID].flatMap(UUIDKey.init) { entry.sourceToolAssistantKey = source }
+            if let source = values[.sourceToolAssistantUUID].flatMap(UUIDKey.init) {
+                entry.sourceToolAssistantKey = source
+            }
             entry.sessionID = values[.sessionId].map(range)
             if let message = values[.message] {
                 entry.message = range(message)

@@ -36,8 +36,12 @@ enum TranscriptFile {
             let descriptor = try POSIX.openForReading(path)
             defer { close(descriptor) }
             var info = stat()
-            guard fstat(descriptor, &info) == 0 else { throw SystemError(number: errno, operation: "fstat", path: path) }
-            guard (info.st_mode & S_IFMT) == S_IFREG else { throw SystemError(number: EINVAL, operation: "read", path: path) }
+            guard fstat(descriptor, &info) == 0 else {
+                throw SystemError(number: errno, operation: "fstat", path: path)
+            }
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw SystemError(number: EINVAL, operation: "read", path: path)
+            }
             let size = Int(info.st_size)
             var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
                 guard let start = storage.baseAddress else {
