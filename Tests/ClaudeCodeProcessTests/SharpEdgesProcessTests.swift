@@ -163,25 +163,15 @@ struct SharpEdgesProcessTests {
 
     @Test("withConnection(logger:) logs the client's warnings there")
     func withConnectionUsesTheGivenLogger() async throws {
-        final class Capture: LogHandler, @unchecked Sendable {
-            let lines = Mutex<[String]>([])
-            var metadata: Logger.Metadata = [:]
-            var logLevel: Logger.Level = .warning
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-            func log(event: LogEvent) { lines.withLock { $0.append("\(event.message)") } }
-        }
         try await ProcessHarness.run { harness in
-            let capture = Capture()
+            let capture = LogCapture()
             var options = harness.options("echo")
             options.canUseTool = { _, _, _ in .allow() }
             options.allowedTools = ["Bash"]
-            try await ClaudeSDKClient.withConnection(options: options, logger: Logger(label: "t") { _ in capture }) {
+            try await ClaudeSDKClient.withConnection(options: options, logger: capture.logger()) {
                 _ in
             }
-            #expect(capture.lines.withLock { $0 }.contains { $0.hasPrefix("canUseTool will not be called for: Bash") })
+            #expect(capture.messages.contains { $0.hasPrefix("canUseTool will not be called for: Bash") })
         }
     }
 }

@@ -67,18 +67,6 @@ struct SharpEdgesRealCLITests {
         }
     }
 
-    /// Captures warnings.
-    final class WarningCapture: LogHandler, @unchecked Sendable {
-        let lines = Mutex<[String]>([])
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .warning
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) { lines.withLock { $0.append("\(event.message)") } }
-    }
-
     @Test func aToolTheCLIRefusesIsReportedAndLogged() async throws {
         try await RealCLIHarness.run { harness in
             // The CLI drops a tool whose property type it does not know, silently, keeping the others;
@@ -96,8 +84,8 @@ struct SharpEdgesRealCLITests {
                     SDKMCPServer(
                         name: "fine", tools: [SDKMCPTool(name: "now", description: "Now") { .text("now") }]))
             }
-            let capture = WarningCapture()
-            try await ClaudeSDKClient.withConnection(options: options, logger: Logger(label: "t") { _ in capture }) {
+            let capture = LogCapture()
+            try await ClaudeSDKClient.withConnection(options: options, logger: capture.logger()) {
                 client in
                 #expect(await client.sdkServerToolReports().isEmpty)  // no turn yet
                 try await client.query("hello")
@@ -110,7 +98,7 @@ struct SharpEdgesRealCLITests {
                 #expect(mixed.refused == ["odd"])
                 #expect(mixed.status == .connected)
                 #expect(reports.first { $0.server == "fine" }?.isHealthy == true)
-                let warnings = capture.lines.withLock { $0 }
+                let warnings = capture.messages
                 #expect(warnings.contains { $0.contains("refused tools odd of in-process MCP server 'mixed'") })
                 #expect(!warnings.contains { $0.contains("'fine'") })
                 // Asking again gives the same answer.
