@@ -45,6 +45,21 @@ func normalizeArguments(_ arguments: [String]) -> [String] {
     return result
 }
 
+/// The help of the subcommand that `claude-sessions SUB --help`, `SUB -h` or `help SUB` asks for;
+/// `nil` for anything else (the root's help and errors go through ArgumentParser as usual).
+func subcommandHelp(_ arguments: [String]) -> String? {
+    var words = arguments
+    if words.first == "help" {
+        words.removeFirst()
+    } else if !words.contains(where: { $0 == "--help" || $0 == "-h" }) {
+        return nil
+    }
+    guard let name = words.first,
+        let command = Tool.configuration.subcommands.first(where: { $0.configuration.commandName == name })
+    else { return nil }
+    return Tool.helpMessage(for: command)
+}
+
 func fail(_ status: Int32, _ message: String) -> Never {
     let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
     FileHandle.standardError.write(Data("claude-sessions: error: \(line)\n".utf8))
@@ -52,6 +67,10 @@ func fail(_ status: Int32, _ message: String) -> Never {
 }
 
 let arguments = normalizeArguments(Array(CommandLine.arguments.dropFirst()))
+if let help = subcommandHelp(arguments) {
+    print(help)
+    exit(ExitStatus.ok)
+}
 do {
     let command = try Tool.parseAsRoot(arguments)
     if let runnable = command as? any ToolCommand {

@@ -123,6 +123,14 @@ struct ToolBadInputTests {
         #expect(help.output.contains("Examples:"))
         #expect(help.output.contains("Exit codes:"))
         #expect(help.output.contains("claude-sessions export 3f2a --format html -o chat.html"))
+        // A subcommand's help is that subcommand's, however it is asked for.
+        for arguments in [["export", "--help"], ["export", "-h"], ["help", "export"]] {
+            let run = try runTool(arguments)
+            #expect(run.status == 0, "\(arguments)")
+            #expect(run.output.contains("USAGE: claude-sessions export"), "\(arguments): \(run.output)")
+            #expect(run.output.contains("--format"), "\(arguments)")
+            #expect(!run.output.contains("Exit codes:"), "\(arguments) printed the tool's help")
+        }
         let version = try runTool(["--version"])
         #expect(version.status == 0)
         #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines) == ClaudeCodeVersion.sdk)
