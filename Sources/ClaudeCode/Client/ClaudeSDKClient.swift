@@ -167,7 +167,12 @@ public final class ClaudeSDKClient: Sendable {
             if let prompt { try await query(prompt) }
         } catch {
             await session.close()
-            state.withLock { $0.session = nil }
+            let turnSpans = state.withLock { state -> TurnSpans? in
+                state.session = nil
+                defer { state.turnSpans = nil }
+                return state.turnSpans
+            }
+            turnSpans?.abandon()
             // A write can fail first when the CLI dies at once (it closed stdin): report the exit, not the write.
             let exited = error.code == .writeFailed && session.exitStatus.map { !$0.isSuccess } == true
             if error.code == .processExited || error.code == .transportClosed || exited {
