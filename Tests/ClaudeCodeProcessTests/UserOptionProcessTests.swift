@@ -41,6 +41,14 @@ struct UserOptionProcessTests {
                 #expect(transport.configuration.user == nobody)
                 try await transport.start { _ in }
                 let pid = try #require(transport.processID)
+                // On Linux the CLI starts as util-linux's setpriv, which drops to the user and then
+                // execs the CLI in the same process: wait (bounded) for the exec.
+                let deadline = ContinuousClock.now + .seconds(10)
+                while ContinuousClock.now < deadline,
+                    (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("setpriv") != false
+                {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 let identity = try Self.identity(of: pid)
                 await transport.close()
                 #expect(identity.uids == [nobody.uid, nobody.uid, nobody.uid, nobody.uid])

@@ -28,6 +28,9 @@ public struct CLIUser: Sendable, Hashable {
         self.groups = groups
     }
 
+    /// util-linux's `setpriv`, through which the CLI is started as another user on Linux.
+    static let setprivPath = "/usr/bin/setpriv"
+
     /// Looks `user` (a name, or a numeric uid) up in the user database and checks that this
     /// process may switch to it.
     ///

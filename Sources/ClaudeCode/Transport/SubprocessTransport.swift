@@ -281,19 +281,35 @@ public final class SubprocessTransport: ClaudeTransport {
     {
         var platform = PlatformOptions()
         platform.createSession = true
+        var executable = configuration.executable
+        var arguments = configuration.arguments
         if let user = configuration.user, user.uid != UInt32(geteuid()) {
-            // setgroups, setgid, then setuid in the child before exec (swift-subprocess); the
-            // session is still created.
-            platform.userID = uid_t(user.uid)
-            platform.groupID = gid_t(user.gid)
-            platform.supplementaryGroups = user.groups.map { gid_t($0) }
+            #if os(Linux)
+                // Through util-linux's `setpriv`, which drops to the user in its own single-threaded
+                // process and then execs the CLI (same pid). Not swift-subprocess's userID/groupID:
+                // those call setgroups/setgid/setuid in the child forked from this multithreaded
+                // process, where glibc's set*id broadcast can wait forever on a thread that was not
+                // copied (seen: a CLI launch hung in `setgroups`, with a cooperative-pool thread
+                // blocked on the exec-status pipe).
+                arguments =
+                    [
+                        "--reuid=\(user.uid)", "--regid=\(user.gid)",
+                        user.groups.isEmpty ? "--clear-groups" : "--groups=\(user.groups.map(String.init).joined(separator: ","))",
+                        "--", executable,
+                    ] + arguments
+                executable = CLIUser.setprivPath
+            #else
+                platform.userID = uid_t(user.uid)
+                platform.groupID = gid_t(user.gid)
+                platform.supplementaryGroups = user.groups.map { gid_t($0) }
+            #endif
         }
         platform.teardownSequence = [
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: configuration.terminateGracePeriod)
         ]
         let environment = Environment.custom(configuration.environment.map { Array("\($0.key)=\($0.value)\0".utf8) })
         let config = Subprocess.Configuration(
-            executable: .path(FilePath(configuration.executable)), arguments: Arguments(configuration.arguments),
+            executable: .path(FilePath(executable)), arguments: Arguments(arguments),
             environment: environment, workingDirectory: configuration.workingDirectory.map { FilePath($0) },
             platformOptions: platform)
         // Started before the CLI, so the CLI is covered from the moment it exists; stood down once
