@@ -294,7 +294,8 @@ public final class SubprocessTransport: ClaudeTransport {
                 arguments =
                     [
                         "--reuid=\(user.uid)", "--regid=\(user.gid)",
-                        user.groups.isEmpty ? "--clear-groups" : "--groups=\(user.groups.map(String.init).joined(separator: ","))",
+                        user.groups.isEmpty
+                            ? "--clear-groups" : "--groups=\(user.groups.map(String.init).joined(separator: ","))",
                         "--", executable,
                     ] + arguments
                 executable = CLIUser.setprivPath
