@@ -74,17 +74,23 @@ final class SDKToolCheck: Sendable {
     /// Starts the check on the first `system/init`; later ones are ignored.
     func observe(_ info: SystemInit, askCLI: @escaping @Sendable () async throws(ClaudeCodeError) -> [MCPServerStatus])
     {
-        let first = state.withLock { state -> Bool in
-            if state.started { return false }
+        // The check is claimed and its task stored under one lock, so `reports()` never sees a
+        // started check without its task.
+        state.withLock { state in
+            guard !state.started else { return }
             state.started = true
-            return true
+            state.reports = makeCheck(info, askCLI: askCLI)
         }
-        guard first else { return }
+    }
+
+    private func makeCheck(
+        _ info: SystemInit, askCLI: @escaping @Sendable () async throws(ClaudeCodeError) -> [MCPServerStatus]
+    ) -> Task<[SDKServerToolReport], Never> {
         let offered = Set(info.tools)
         let allListed = registered.allSatisfy { entry in
             entry.tools.allSatisfy { offered.contains("mcp__\(entry.server)__\($0)") }
         }
-        let task = Task { [registered, logger] () -> [SDKServerToolReport] in
+        return Task { [registered, logger] () -> [SDKServerToolReport] in
             if allListed {
                 let states = Dictionary(info.mcpServers.map { ($0.name, $0.status) }, uniquingKeysWith: { a, _ in a })
                 return registered.map {
@@ -110,7 +116,6 @@ final class SDKToolCheck: Sendable {
             }
             return reports
         }
-        state.withLock { $0.reports = task }
     }
 
     /// The reports of the automatic check: waits for it when it runs; empty before it started.
