@@ -15,20 +15,7 @@ let package = Package(
         .library(name: "ClaudeCodeTesting", targets: ["ClaudeCodeTesting"]),
         .library(name: "ClaudeCodeSessionsSQLite", targets: ["ClaudeCodeSessionsSQLite"]),
         .library(name: "ClaudeCodeSessionsPostgres", targets: ["ClaudeCodeSessionsPostgres"]),
-        .executable(name: "fake-claude", targets: ["FakeClaudeCLI"]),
-        .executable(name: "fake-messages-api", targets: ["FakeMessagesAPIServer"]),
-        .executable(name: "session-crash-writer", targets: ["SessionCrashWriter"]),
-        .executable(name: "transcript-store-writer", targets: ["TranscriptStoreWriter"]),
-        .executable(name: "session-store-benchmark", targets: ["SessionStoreBenchmark"]),
-        .executable(name: "persistence-benchmark", targets: ["PersistenceBenchmark"]),
-        .executable(name: "transcripts-benchmark", targets: ["TranscriptsBenchmark"]),
-        .executable(name: "client-benchmark", targets: ["ClientBenchmark"]),
-        .executable(name: "simple-persist", targets: ["SimplePersistExample"]),
-        .executable(name: "multi-turn-conversation", targets: ["MultiTurnConversationExample"]),
-        .executable(name: "stores-benchmark", targets: ["StoresBenchmark"]),
-        .executable(name: "permission-callback", targets: ["PermissionCallbackExample"]),
-        .executable(name: "hooks", targets: ["HooksExample"]),
-        .executable(name: "in-process-tools", targets: ["InProcessToolsExample"]),
+        // The command-line tool; everything else the package builds (examples, test helpers) has no product.
         .executable(name: "claude-sessions", targets: ["ClaudeSessionsTool"]),
     ],
     dependencies: [
@@ -93,14 +80,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "FakeClaudeCLI", dependencies: []),
-        .executableTarget(name: "FakeMessagesAPIServer", dependencies: ["ClaudeCodeTesting"]),
+        .executableTarget(name: "fake-claude", dependencies: [], path: "Sources/FakeClaudeCLI"),
+        .executableTarget(
+            name: "fake-messages-api", dependencies: ["ClaudeCodeTesting"], path: "Sources/FakeMessagesAPIServer"),
         // Test helper: leaves a one-shot query with `break` in top-level code (ClaudeCodeProcessTests).
         .executableTarget(name: "QueryBreakProbe", dependencies: ["ClaudeCode"]),
         // Test helper: a host with a live CLI that a test kills with SIGKILL (OrphanRealCLITests).
         .executableTarget(name: "OrphanProbe", dependencies: ["ClaudeCode"]),
         // Test helper: appends a long stream of messages to a session (crash and concurrency tests).
-        .executableTarget(name: "SessionCrashWriter", dependencies: ["ClaudeCodeSessions"]),
+        .executableTarget(
+            name: "session-crash-writer", dependencies: ["ClaudeCodeSessions"], path: "Sources/SessionCrashWriter"),
         // Test helper: a SessionPersistentClient conversation killed at random moments (RecordingCrashTests).
         .executableTarget(
             name: "RecordingCrashClient", dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting"]),
@@ -113,34 +102,14 @@ let package = Package(
         // Test helper: appends to a SQLite store from another process (multi-process tests).
         .executableTarget(name: "SQLiteStoreWriter", dependencies: ["ClaudeCodeSessions", "ClaudeCodeSessionsSQLite"]),
         // Test helper: appends to a FileSessionStore from another process (multi-process and crash tests).
-        .executableTarget(name: "TranscriptStoreWriter", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
-        // Store throughput, mirroring overhead and resuming from a store (scripts/bench-stores.sh,
-        // scripts/bench-resume.sh).
         .executableTarget(
-            name: "SessionStoreBenchmark",
-            dependencies: [
-                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "ClaudeCodeSessionsSQLite",
-                "ClaudeCodeSessionsPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
-            ]),
-        // Measures per-message persistence cost (scripts/bench-persistence.sh).
-        .executableTarget(name: "PersistenceBenchmark", dependencies: ["ClaudeCodeSessions"]),
-        // Lists 10,000 CLI sessions and reads a 50 MB transcript (scripts/bench-transcripts.sh).
-        .executableTarget(name: "TranscriptsBenchmark", dependencies: ["ClaudeCode", "ClaudeCodeSessions"]),
-        // Append, load and listing throughput of the SQLite and PostgreSQL backends (scripts/bench-backends.sh).
-        .executableTarget(
-            name: "StoresBenchmark",
-            dependencies: [
-                "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeSessionsSQLite", "ClaudeCodeSessionsPostgres",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ]
-        ),
+            name: "transcript-store-writer", dependencies: ["ClaudeCode", "ClaudeCodeSessions"],
+            path: "Sources/TranscriptStoreWriter"),
         .target(
             name: "ExampleSupport",
             dependencies: ["ClaudeCode", "ClaudeCodeTesting"],
             path: "Examples/ExampleSupport"
         ),
-        .executableTarget(name: "ClientBenchmark", dependencies: ["ClaudeCode"]),
         // `claude-sessions`: list, show, export, search, rename, tag and delete sessions from the command line.
         .executableTarget(
             name: "ClaudeSessionsTool",
@@ -151,23 +120,23 @@ let package = Package(
             ]
         ),
         .executableTarget(
-            name: "SimplePersistExample",
+            name: "simple-persist",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/simple-persist"
         ),
         .executableTarget(
-            name: "MultiTurnConversationExample",
+            name: "multi-turn-conversation",
             dependencies: ["ClaudeCode", "ClaudeCodeSessions", "ExampleSupport"],
             path: "Examples/multi-turn-conversation"
         ),
         .executableTarget(
-            name: "PermissionCallbackExample", dependencies: ["ClaudeCode", "ExampleSupport"],
+            name: "permission-callback", dependencies: ["ClaudeCode", "ExampleSupport"],
             path: "Examples/permission-callback"
         ),
         .executableTarget(
-            name: "HooksExample", dependencies: ["ClaudeCode", "ExampleSupport"], path: "Examples/hooks"),
+            name: "hooks", dependencies: ["ClaudeCode", "ExampleSupport"], path: "Examples/hooks"),
         .executableTarget(
-            name: "InProcessToolsExample", dependencies: ["ClaudeCode", "ExampleSupport"],
+            name: "in-process-tools", dependencies: ["ClaudeCode", "ExampleSupport"],
             path: "Examples/in-process-tools"
         ),
         .testTarget(
@@ -179,13 +148,13 @@ let package = Package(
         .testTarget(
             name: "ClaudeCodeProcessTests",
             // FakeClaudeCLI, QueryBreakProbe: so `swift test` builds the executables the tests run.
-            dependencies: ["ClaudeCode", "ClaudeCodeTesting", "FakeClaudeCLI", "QueryBreakProbe"]
+            dependencies: ["ClaudeCode", "ClaudeCodeTesting", "fake-claude", "QueryBreakProbe"]
         ),
         .testTarget(
             name: "RealCLITests",
             dependencies: [
                 "ClaudeCode", "ClaudeCodeSessions", "ClaudeCodeTesting", "PersistentSessionRunner",
-                "SimplePersistExample",
+                "simple-persist",
                 "OrphanProbe", .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]),
         // The exporter, the search and the `claude-sessions` tool (end to end, on real-CLI transcripts).
@@ -199,8 +168,8 @@ let package = Package(
         .testTarget(
             name: "ClaudeCodeSessionsTests",
             dependencies: [
-                "ClaudeCodeSessions", "ClaudeCodeTesting", "SessionBackendTestSupport", "SessionCrashWriter",
-                "TranscriptStoreWriter", "RecordingCrashClient",
+                "ClaudeCodeSessions", "ClaudeCodeTesting", "SessionBackendTestSupport", "session-crash-writer",
+                "transcript-store-writer", "RecordingCrashClient",
             ]
         ),
         // Contract checks and client scenarios shared by the database backends' tests.

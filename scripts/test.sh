@@ -24,13 +24,13 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 log "installing the pinned Claude Code CLI"
-cli=$(scripts/install-claude-cli.sh | tail -n 1)
+cli=$(scripts/setup/install-claude-cli.sh | tail -n 1)
 export CLAUDE_CODE_CLI_PATH="$cli"
 log "CLI: $CLAUDE_CODE_CLI_PATH ($("$CLAUDE_CODE_CLI_PATH" --version))"
 
-if [ -x scripts/install-python-reference.sh ]; then
+if [ -x scripts/setup/install-python-reference.sh ]; then
     log "installing the Python reference SDKs"
-    scripts/install-python-reference.sh >/dev/null
+    scripts/setup/install-python-reference.sh >/dev/null
 fi
 
 # Real-CLI tests must run, never skip.
@@ -56,17 +56,17 @@ log "testing (with a throwaway PostgreSQL server on 127.0.0.1 for the PostgreSQL
 timing='PostgresServerDownTests|stopCutsSlowStream|LaggingConsumerProcessTests|ignoreEOFEscalatesToSIGKILL|OrphanRealCLITests|exitAtStart|processGroupIsTornDown|FakeMessagesAPITests/waitForRequests'
 status=0
 if [ $# -eq 0 ]; then
-    scripts/with-test-postgres.sh swift test --skip-build --skip "$timing" >.build/test-output.txt 2>&1 || status=$?
+    scripts/test/with-postgres.sh swift test --skip-build --skip "$timing" >.build/test-output.txt 2>&1 || status=$?
     grep -E '^(✘|✔ Suite|✘ Suite)|error:|Fatal error' .build/test-output.txt || true
     tail -n 3 .build/test-output.txt
     log "timing tier, alone"
-    scripts/with-test-postgres.sh swift test --skip-build --filter "$timing" >.build/test-output-timing.txt 2>&1 || status=$?
+    scripts/test/with-postgres.sh swift test --skip-build --filter "$timing" >.build/test-output-timing.txt 2>&1 || status=$?
     grep -E '^(✘|✔ Suite|✘ Suite)|error:|Fatal error' .build/test-output-timing.txt || true
     tail -n 3 .build/test-output-timing.txt
     # The public surface from outside (a throwaway package must compile against the public API
     # and must not see the package-only JSON machinery), and every library's documentation.
     log "checking the public API from a throwaway package"
-    scripts/check-public-api.sh >.build/public-api-output.txt 2>&1 || {
+    scripts/test/check-public-api.sh >.build/public-api-output.txt 2>&1 || {
         status=1
         tail -n 20 .build/public-api-output.txt
     }
@@ -77,8 +77,15 @@ if [ $# -eq 0 ]; then
         status=1
         grep -E -A3 '^(error|warning)' .build/docs-output.txt | head -40
     }
+    # The benchmarks live in a package of their own (Benchmarks/); it must keep building.
+    log "building the benchmark package (Benchmarks/)"
+    swift build --package-path Benchmarks >.build/benchmarks-build-output.txt 2>&1 || {
+        status=1
+        grep -E 'error' .build/benchmarks-build-output.txt | head -30
+        tail -n 5 .build/benchmarks-build-output.txt
+    }
 else
-    scripts/with-test-postgres.sh swift test --skip-build "$@" >.build/test-output.txt 2>&1 || status=$?
+    scripts/test/with-postgres.sh swift test --skip-build "$@" >.build/test-output.txt 2>&1 || status=$?
     grep -E '^(✘|✔ Suite|✘ Suite)|error:|Fatal error' .build/test-output.txt || true
     tail -n 3 .build/test-output.txt
 fi

@@ -28,7 +28,8 @@ public struct ExampleEnvironment: Sendable {
         }
         // The SDK's default records folder, from $HOME like every default path of the package.
         let storage =
-            environment["CLAUDE_SDK_SESSIONS_DIR"] ?? HomeDirectory.path(".claude_sdk/sessions", environment: environment)
+            environment["CLAUDE_SDK_SESSIONS_DIR"]
+            ?? HomeDirectory.path(".claude_sdk/sessions", environment: environment)
         if online {
             return ExampleEnvironment(options: options, storagePath: storage, isOffline: false, api: nil, sandbox: nil)
         }

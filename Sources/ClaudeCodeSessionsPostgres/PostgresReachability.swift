@@ -139,7 +139,8 @@ final class PostgresReachability: Sendable {
             case ECONNREFUSED:
                 return .unreachable(reason: "the PostgreSQL server refuses connections", errorNumber: ECONNREFUSED)
             case ENETUNREACH, EHOSTUNREACH:
-                return .unreachable(reason: "the PostgreSQL server's network is unreachable", errorNumber: error.errnoCode)
+                return .unreachable(
+                    reason: "the PostgreSQL server's network is unreachable", errorNumber: error.errnoCode)
             case ENOENT:
                 return .unreachable(reason: "the PostgreSQL socket file does not exist", errorNumber: ENOENT)
             default:

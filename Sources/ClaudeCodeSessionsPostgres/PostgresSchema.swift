@@ -99,7 +99,7 @@ enum PostgresSchema {
                     ADD COLUMN api_duration_ms BIGINT NOT NULL DEFAULT 0,
                     ADD COLUMN duration_ms BIGINT NOT NULL DEFAULT 0,
                     ADD COLUMN models TEXT NOT NULL DEFAULT '{}'
-                """,
+                """
             ]
         },
     ]

@@ -145,7 +145,7 @@ public struct CLITestEnvironment: Sendable {
     ///
     /// - Parameter filePath: A file inside the repository; the caller's file by default.
     /// - Returns: The absolute path of an executable file.
-    /// - Throws: ``Failure`` telling to run `scripts/install-claude-cli.sh` when nothing is found.
+    /// - Throws: ``Failure`` telling to run `scripts/setup/install-claude-cli.sh` when nothing is found.
     public static func locateRealCLI(filePath: String = #filePath) throws -> String {
         let environment = ProcessInfo.processInfo.environment
         if let explicit = environment["CLAUDE_CODE_CLI_PATH"], !explicit.isEmpty {
@@ -170,7 +170,7 @@ public struct CLITestEnvironment: Sendable {
             description: """
                 The real Claude Code CLI \(pinnedCLIVersion) is not installed: no \(relative) above \
                 \(searched.first ?? filePath) or the current directory, and CLAUDE_CODE_CLI_PATH is not set. \
-                Run scripts/install-claude-cli.sh from the repository root.
+                Run scripts/setup/install-claude-cli.sh from the repository root.
                 """)
     }
 
@@ -218,7 +218,8 @@ public struct CLITestEnvironment: Sendable {
             return found
         }
         throw Failure(
-            description: "\(name) not found (\(environmentKey.map { "set \($0), or " } ?? "")run swift build --build-tests)")
+            description:
+                "\(name) not found (\(environmentKey.map { "set \($0), or " } ?? "")run swift build --build-tests)")
     }
 
     private static func ancestors(of path: String) -> [String] {

@@ -70,11 +70,11 @@ struct PersistentSessionRunner {
             } else if store.hasPrefix("sqlite:") {
                 let records = try SQLiteSessionStore(path: String(store.dropFirst(7)))
                 try await converse(
-                        records, copy: copy, options: options, resume: resume, prompts: prompts, killAfter: killAfter)
+                    records, copy: copy, options: options, resume: resume, prompts: prompts, killAfter: killAfter)
             } else if store.hasPrefix("files:") {
                 let records = FileRecordStore(directory: String(store.dropFirst(6)))
                 try await converse(
-                        records, copy: copy, options: options, resume: resume, prompts: prompts, killAfter: killAfter)
+                    records, copy: copy, options: options, resume: resume, prompts: prompts, killAfter: killAfter)
             } else {
                 fail("usage", "--store files:DIR, sqlite:PATH or postgres:SCHEMA")
             }

@@ -166,7 +166,9 @@ struct FakeCLIProcessTests {
         }
     }
 
-    @Test("exit-mid-turn: the turn fails with .processExited, exit code 3, the stderr tail and the reason in the description")
+    @Test(
+        "exit-mid-turn: the turn fails with .processExited, exit code 3, the stderr tail and the reason in the description"
+    )
     func exitMidTurn() async throws {
         try await ProcessHarness.run { harness in
             let client = harness.client(harness.options("exit-mid-turn"))

@@ -6,7 +6,7 @@ import PostgresNIO
 import SessionBackendTestSupport
 import Testing
 
-/// The PostgreSQL server the tests use: the one `scripts/with-test-postgres.sh` starts, named
+/// The PostgreSQL server the tests use: the one `scripts/test/with-postgres.sh` starts, named
 /// by the `PG*` variables.
 ///
 /// Without those variables the suites are skipped, unless `CLAUDE_SDK_REQUIRE_POSTGRES=1`
@@ -22,7 +22,7 @@ enum PostgresTestServer {
     }
 
     static let skipReason: Comment =
-        "no PostgreSQL server configured: run through scripts/with-test-postgres.sh (CLAUDE_SDK_REQUIRE_POSTGRES=1 fails instead)"
+        "no PostgreSQL server configured: run through scripts/test/with-postgres.sh (CLAUDE_SDK_REQUIRE_POSTGRES=1 fails instead)"
 
     struct Unreachable: Error, CustomStringConvertible {
         var description: String
@@ -50,7 +50,7 @@ enum PostgresTestServer {
             throw Unreachable(
                 description: """
                     PostgreSQL is not reachable at \(host):\(port) as \(configuration.username) (\(type(of: error))). \
-                    Run the tests through scripts/with-test-postgres.sh, or set PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE.
+                    Run the tests through scripts/test/with-postgres.sh, or set PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE.
                     """)
         }
     }
@@ -105,7 +105,7 @@ enum PostgresTestServer {
 }
 
 /// A PostgreSQL server of one test's own, which the test can stop and start again on the same
-/// port: `initdb` and `pg_ctl` as `scripts/with-test-postgres.sh` runs them (as the `postgres`
+/// port: `initdb` and `pg_ctl` as `scripts/test/with-postgres.sh` runs them (as the `postgres`
 /// user when the tests run as root), on 127.0.0.1 only, trusting local connections.
 final class ThrowawayPostgresServer: Sendable {
     let folder: String
@@ -130,7 +130,9 @@ final class ThrowawayPostgresServer: Sendable {
     }
 
     init() throws {
-        guard let bindir = Self.bindir else { throw Failed(description: "PostgreSQL's initdb and pg_ctl are not installed") }
+        guard let bindir = Self.bindir else {
+            throw Failed(description: "PostgreSQL's initdb and pg_ctl are not installed")
+        }
         self.bindir = bindir
         folder = NSTemporaryDirectory() + "claude-test-pg-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -226,7 +226,8 @@ struct SQLiteSessionStoreTests {
                 #expect(error.reason?.contains("read-only") == true)
             }
             await #expect(throws: SessionStoreError.self) {
-                _ = try await store.openRecord(try SessionID("new"), startTime: Date(), workingDirectory: "/w", options: [:])
+                _ = try await store.openRecord(
+                    try SessionID("new"), startTime: Date(), workingDirectory: "/w", options: [:])
             }
             #expect(try await store.load(key)?.count == 2)
             // A file that is not there cannot be made: said so, with the file.
@@ -369,7 +370,8 @@ struct SQLiteRecordFoldTests {
     /// Appends frames as a version of this library without `records-summary-v1` did: the frames
     /// and the row's counters, not the fold.
     static func appendAsBefore(_ db: Database, sessionID: SessionID, _ messages: [ConversationMessage]) throws {
-        if try Int64.fetchOne(db, sql: "SELECT id FROM claude_records WHERE session_id = ?", arguments: [sessionID.rawValue])
+        if try Int64.fetchOne(
+            db, sql: "SELECT id FROM claude_records WHERE session_id = ?", arguments: [sessionID.rawValue])
             == nil
         {
             try db.execute(
@@ -418,7 +420,8 @@ struct SQLiteRecordFoldTests {
     static func foldIsCurrent(_ store: SQLiteSessionStore, _ id: SessionID) async throws -> Bool {
         try await store.database.read { db in
             try Bool.fetchOne(
-                db, sql: "SELECT summary IS NOT NULL AND summary_seq = next_seq FROM claude_records WHERE session_id = ?",
+                db,
+                sql: "SELECT summary IS NOT NULL AND summary_seq = next_seq FROM claude_records WHERE session_id = ?",
                 arguments: [id.rawValue])
         } ?? false
     }
@@ -437,8 +440,9 @@ struct SQLiteRecordFoldTests {
             try pool.close()
 
             let store = try SQLiteSessionStore(path: path)
-            #expect(try await store.database.read { db in try SQLiteSessionStore.migrator.appliedMigrations(db) }
-                == ["transcripts-v1", "records-v1", "records-summary-v1"])
+            #expect(
+                try await store.database.read { db in try SQLiteSessionStore.migrator.appliedMigrations(db) }
+                    == ["transcripts-v1", "records-v1", "records-summary-v1"])
             #expect(try await Self.foldIsCurrent(store, id) == false)
             let summary = try await Self.listedFold(store, id)
             #expect(summary.ledger.turns == 3)

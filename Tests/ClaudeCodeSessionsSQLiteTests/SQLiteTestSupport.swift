@@ -115,7 +115,8 @@ struct ReadOnlyBindMount {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ContractFailure("\(program) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+            throw ContractFailure(
+                "\(program) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
         }
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Runs the official Python SDK (claude-agent-sdk 0.2.188, through
-/// `scripts/reference/dump_sessions.py`) and ``ClaudeSessionLibrary`` over the same
+/// `scripts/test/dump-sessions.py`) and ``ClaudeSessionLibrary`` over the same
 /// transcript folders and compares every field of every result.
 ///
 /// Where we differ on purpose (the Python SDK's weaknesses, `python-sdk.md` §6 items 6–9),
@@ -301,7 +301,7 @@ struct CLITranscriptsDifferentialTests {
         let root = try TranscriptFixtures.temporaryRoot("diff")
         defer { try? FileManager.default.removeItem(atPath: root) }
         var scenario = try Scenario(root: root)
-        try scenario.build()
+        try await scenario.build()
 
         let environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scenario.home,
@@ -311,7 +311,7 @@ struct CLITranscriptsDifferentialTests {
         let readers = scenario.readOperations()
         let library = ClaudeSessionLibrary(configDirectory: scenario.fixtures.configDirectory, environment: environment)
         let oursRead = await Self.runOurs(readers, library: library)
-        let pythonRead = try ReferencePython.run(
+        let pythonRead = try await ReferencePython.run(
             readers.map(\.pythonJSON), configDirectory: scenario.fixtures.configDirectory, home: scenario.home,
             workDirectory: root)
         Self.compare(readers, python: pythonRead, ours: oursRead, phase: "read")
@@ -320,12 +320,12 @@ struct CLITranscriptsDifferentialTests {
         let pythonConfig = root + "/config-python"
         let swiftConfig = root + "/config-swift"
         for copy in [pythonConfig, swiftConfig] {
-            try Scenario.copyTree(scenario.fixtures.configDirectory, to: copy)
+            try await Scenario.copyTree(scenario.fixtures.configDirectory, to: copy)
         }
         let mutations = scenario.mutationOperations()
         let swiftLibrary = ClaudeSessionLibrary(configDirectory: swiftConfig, environment: environment)
         let oursMutated = await Self.runOurs(mutations, library: swiftLibrary)
-        let pythonMutated = try ReferencePython.run(
+        let pythonMutated = try await ReferencePython.run(
             mutations.map(\.pythonJSON), configDirectory: pythonConfig, home: scenario.home, workDirectory: root)
         Self.compare(mutations, python: pythonMutated, ours: oursMutated, phase: "mutate")
 

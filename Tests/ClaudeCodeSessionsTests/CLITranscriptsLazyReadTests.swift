@@ -84,7 +84,8 @@ struct CLITranscriptsLazyReadTests {
         var fixtures = try TranscriptFixtures(root: root)
         let session = try Self.makeSession(&fixtures, padding: 20_000)
         let fileSize = try #require(FileManager.default.attributesOfItem(atPath: session.path)[.size] as? Int)
-        let page = try await session.library.messages(sessionID: session.id, directory: session.cwd, limit: 1, offset: 3)
+        let page = try await session.library.messages(
+            sessionID: session.id, directory: session.cwd, limit: 1, offset: 3)
         let whole = try await session.library.messages(sessionID: session.id, directory: session.cwd)
         try #require(page.count == 1)
         guard case .text(let buffer, _) = page[0].body, case .text(let wholeBuffer, _) = whole[0].body else {

@@ -103,7 +103,7 @@ extension CLITranscriptsDifferentialTests {
             ]
         }
         let oursRead = await runOurs(readers, library: library)
-        let pythonRead = try ReferencePython.run(
+        let pythonRead = try await ReferencePython.run(
             readers.map(\.pythonJSON), configDirectory: config, home: sandbox.homeDirectory.path,
             workDirectory: sandbox.root.path)
         compare(readers, python: pythonRead, ours: oursRead, phase: "real-CLI read")
@@ -113,7 +113,7 @@ extension CLITranscriptsDifferentialTests {
         // 4. Rename and tag on copies: both sides then read the same.
         let pythonConfig = sandbox.root.path + "/config-python"
         let swiftConfig = sandbox.root.path + "/config-swift"
-        for copy in [pythonConfig, swiftConfig] { try Scenario.copyTree(config, to: copy) }
+        for copy in [pythonConfig, swiftConfig] { try await Scenario.copyTree(config, to: copy) }
         let mutations = [
             T.rename(main, "Real CLI session ✓", directory: work), T.tag(main, "real-cli", directory: work),
             T.rename(other, "Other", directory: nil), T.tag(other, nil, directory: nil),
@@ -122,7 +122,7 @@ extension CLITranscriptsDifferentialTests {
         ]
         let oursMutated = await runOurs(
             mutations, library: ClaudeSessionLibrary(configDirectory: swiftConfig, environment: environment))
-        let pythonMutated = try ReferencePython.run(
+        let pythonMutated = try await ReferencePython.run(
             mutations.map(\.pythonJSON), configDirectory: pythonConfig, home: sandbox.homeDirectory.path,
             workDirectory: sandbox.root.path)
         compare(mutations, python: pythonMutated, ours: oursMutated, phase: "real-CLI mutate")
@@ -169,7 +169,7 @@ extension CLITranscriptsDifferentialTests {
         ]
         compare(
             forkReaders,
-            python: try ReferencePython.run(
+            python: try await ReferencePython.run(
                 forkReaders.map(\.pythonJSON), configDirectory: config, home: sandbox.homeDirectory.path,
                 workDirectory: sandbox.root.path),
             ours: await runOurs(forkReaders, library: library), phase: "real-CLI fork read")

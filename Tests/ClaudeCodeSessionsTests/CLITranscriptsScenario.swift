@@ -1,5 +1,6 @@
 import ClaudeCode
 import ClaudeCodeSessions
+import ClaudeCodeTesting
 import Foundation
 import Testing
 
@@ -73,7 +74,7 @@ struct Scenario {
 
     // MARK: Building the folders
 
-    mutating func build() throws {
+    mutating func build() async throws {
         projectA = try fixtures.workingDirectory("proj-a")
         projectB = try fixtures.workingDirectory("proj-b")
         unicodeProject = try fixtures.workingDirectory("café ünïcode 😀 dir")
@@ -416,12 +417,12 @@ struct Scenario {
         // 20–21. A git repository with a second worktree.
         do {
             repository = try fixtures.workingDirectory("repo")
-            try Self.git(["init", "-q", "-b", "main"], in: repository)
-            try Self.git(
+            try await Self.git(["init", "-q", "-b", "main"], in: repository)
+            try await Self.git(
                 ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "init"],
                 in: repository)
             worktree = root + "/work/repo-wt"
-            try Self.git(["worktree", "add", "-q", worktree, "-b", "feature"], in: repository)
+            try await Self.git(["worktree", "add", "-q", worktree, "-b", "feature"], in: repository)
             for (cwd, id) in [(repository, inRepository), (worktree, inWorktree)] {
                 let folder = try fixtures.projectFolder(for: cwd)
                 var b = EntryBuilder(sessionID: id, cwd: cwd)
@@ -497,27 +498,18 @@ struct Scenario {
         }
     }
 
-    static func git(_ arguments: [String], in directory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ReferencePython.Failure(description: "git \(arguments) failed")
+    static func git(_ arguments: [String], in directory: String) async throws {
+        let result = try await ChildProcess.run("/usr/bin/env", ["git"] + arguments, currentDirectory: directory)
+        guard result.status == 0 else {
+            throw ReferencePython.Failure(description: "git \(arguments) failed: \(result.standardErrorText)")
         }
     }
 
-    static func copyTree(_ source: String, to destination: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/cp")
-        process.arguments = ["-a", source, destination]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ReferencePython.Failure(description: "cp -a failed") }
+    static func copyTree(_ source: String, to destination: String) async throws {
+        let result = try await ChildProcess.run("/bin/cp", ["-a", source, destination])
+        guard result.status == 0 else {
+            throw ReferencePython.Failure(description: "cp -a failed: \(result.standardErrorText)")
+        }
     }
 
     static func rawLines(_ path: String) throws -> [String] {

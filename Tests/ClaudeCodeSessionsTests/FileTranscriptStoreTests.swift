@@ -1,4 +1,5 @@
 import ClaudeCode
+import ClaudeCodeTesting
 import Foundation
 import Testing
 
@@ -212,7 +213,7 @@ struct FileTranscriptStoreTests {
         let store = FileSessionStore(directory: directory)
         try await store.append([storeEntry(#"{"type":"user","uuid":"first"}"#)], to: key)
         // The child caps its file size, so the big batch fails part way through its write.
-        let child = try ChildProcess(
+        let child = try PipedChildProcess(
             TranscriptWriter.path,
             [
                 "--dir", directory, "--project", key.projectKey, "--session", key.sessionID, "--count", "50",
@@ -235,7 +236,7 @@ struct FileTranscriptStoreTests {
         let writers = 4
         let count = 150
         let children = try (0..<writers).map { writer in
-            try ChildProcess(
+            try PipedChildProcess(
                 TranscriptWriter.path,
                 [
                     "--dir", directory, "--project", "p", "--session", "s", "--tag", "w\(writer)", "--count",
@@ -244,7 +245,7 @@ struct FileTranscriptStoreTests {
                 ])
         }
         // Another process appends to a sibling subkey meanwhile.
-        let subWriter = try ChildProcess(
+        let subWriter = try PipedChildProcess(
             TranscriptWriter.path,
             [
                 "--dir", directory, "--project", "p", "--session", "s", "--subpath", "subagents/agent-1", "--tag",
@@ -284,7 +285,7 @@ struct FileTranscriptStoreTests {
         var generator = SeededGenerator(seed: 5)
         var acknowledged = Set<String>()
         for round in 0..<12 {
-            let child = try ChildProcess(
+            let child = try PipedChildProcess(
                 TranscriptWriter.path,
                 [
                     "--dir", directory, "--project", "p", "--session", "s", "--tag", "r\(round)", "--count", "100000",

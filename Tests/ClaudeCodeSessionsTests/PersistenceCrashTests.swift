@@ -6,7 +6,6 @@ import Testing
 @testable import ClaudeCodeSessions
 
 /// A child process with its standard output on a pipe (the crash writers).
-typealias ChildProcess = PipedChildProcess
 
 enum CrashWriter {
     /// `session-crash-writer`, built next to the test bundle (the test target depends on it).
@@ -38,7 +37,8 @@ func writerMarks(_ data: SessionData) throws -> [(String, Int)] {
 struct PersistenceCrashTests {
     /// Kills the writer at random points and checks the session after each kill.
     func killRepeatedly(
-        kills: Int, policy: String, seed: UInt64, preload: Int = 0, compactionKillDelay: ClosedRange<UInt32> = 0...40_000
+        kills: Int, policy: String, seed: UInt64, preload: Int = 0,
+        compactionKillDelay: ClosedRange<UInt32> = 0...40_000
     ) async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
@@ -48,7 +48,7 @@ struct PersistenceCrashTests {
         var present = 0  // messages 0..<present are in the session
         if preload > 0 {
             // A large session first, so the folds the kills land in copy tens of megabytes.
-            let child = try ChildProcess(
+            let child = try PipedChildProcess(
                 CrashWriter.path,
                 [
                     "--dir", directory, "--session", id.rawValue, "--count", "\(preload)", "--policy", "never",
@@ -71,7 +71,7 @@ struct PersistenceCrashTests {
             // (every third round) during the compaction that close() performs after the last message.
             let mode = round % 3
             let count = mode == 2 ? Int.random(in: 5...150, using: &generator) : 1_000_000
-            let child = try ChildProcess(
+            let child = try PipedChildProcess(
                 CrashWriter.path,
                 [
                     "--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "\(count)",
@@ -124,7 +124,7 @@ struct PersistenceCrashTests {
             #expect(listing.first?.summary?.messageCount == present)
         }
         // A final clean run folds everything; the snapshot is then plain valid JSON.
-        let child = try ChildProcess(
+        let child = try PipedChildProcess(
             CrashWriter.path,
             ["--dir", directory, "--session", id.rawValue, "--start", "\(present)", "--count", "5", "--policy", policy])
         child.wait()
@@ -132,7 +132,7 @@ struct PersistenceCrashTests {
         let final = try await store.loadWithDiagnostics(id)
         #expect(try writerMarks(final.data).map(\.1) == Array(0..<(present + 5)))
         #expect(final.diagnostics.journalMessageCount == 0)
-        let count = try runPython(
+        let count = try await runPython(
             "import json,sys; print(len(json.load(open(sys.argv[1]))['conversation_history']))",
             directory + "/\(id).json")
         #expect(count == "\(present + 5)")
@@ -167,7 +167,7 @@ struct PersistenceCrashTests {
         let perWriter = 250
         let tags = ["w0", "w1", "w2", "w3"]
         let children = try tags.enumerated().map { index, tag in
-            try ChildProcess(
+            try PipedChildProcess(
                 CrashWriter.path,
                 [
                     "--dir", directory, "--session", shared.rawValue, "--own-session", "own-\(tag)", "--tag", tag,
@@ -205,7 +205,7 @@ struct PersistenceCrashTests {
     func diskFull() async throws {
         let folder = TemporaryFolder()
         let directory = folder.sub("sessions")
-        let child = try ChildProcess(
+        let child = try PipedChildProcess(
             CrashWriter.path, ["--dir", directory, "--session", "full", "--count", "200", "--fsize-limit", "60000"])
         child.wait()
         #expect(child.lines.last == "done", "\(child.lines)")
@@ -231,7 +231,7 @@ extension PersistenceCrashTests {
         chmod(folder.path, 0o755)
         let directory = folder.sub("sessions")
         mkdir(directory, 0o700)  // owned by root: the child may not enter it
-        let child = try ChildProcess(
+        let child = try PipedChildProcess(
             CrashWriter.path,
             ["--dir", directory, "--session", "denied", "--count", "40", "--mode", "retry", "--as-user", "65534"])
         child.read(until: { $0.contains { $0.hasPrefix("failed ") } }, timeout: .seconds(20))
@@ -267,7 +267,7 @@ extension PersistenceCrashTests {
         chmod(directory, 0o755)
         for name in ["readonly.json", "readonly.journal", "readonly.lock"] { chmod(directory + "/" + name, 0o644) }
         let before = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        let child = try ChildProcess(
+        let child = try PipedChildProcess(
             CrashWriter.path, ["--dir", directory, "--session", "readonly", "--mode", "load", "--as-user", "12345"])
         child.wait()
         #expect(child.lines == ["loaded 12 listed 1"])
@@ -286,7 +286,7 @@ extension PersistenceCrashTests {
         let directory = folder.sub("sessions")
         mkdir(directory, 0o700)
         chown(directory, 65534, 65534)  // the folder's owner: uid 65534
-        let first = try ChildProcess(
+        let first = try PipedChildProcess(
             CrashWriter.path, ["--dir", directory, "--session", "owned", "--count", "3", "--as-user", "65534"])
         first.wait()
         #expect(first.lines.last == "done", "\(first.lines)")
@@ -301,7 +301,7 @@ extension PersistenceCrashTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == before)
 
         // The owner writes on.
-        let second = try ChildProcess(
+        let second = try PipedChildProcess(
             CrashWriter.path,
             ["--dir", directory, "--session", "owned", "--start", "3", "--count", "2", "--as-user", "65534"])
         second.wait()

@@ -76,7 +76,7 @@ struct PersistenceRoundTripTests {
         // The snapshot is valid JSON (checked by Python's json module, which, unlike
         // JSONSerialization, accepts 1e400) that embeds valid frames verbatim.
         let path = folder.sub("sessions/\(Self.id).json")
-        let summary = try runPython(
+        let summary = try await runPython(
             "import json,sys; d=json.load(open(sys.argv[1])); h=d['conversation_history'];"
                 + "print(d['schema_version'], d['session_id'], len(h), h[0]['raw']['subtype'], d['message_count'])",
             path)

@@ -170,7 +170,8 @@ struct PersistenceSecurityTests {
         try "other".write(toFile: directory + "/.tmp2.json.tmp-abc", atomically: false, encoding: .utf8)
         let twoHoursAgo = Date().addingTimeInterval(-7200)
         for name in [".tmp.json.tmp-abc", ".tmp.journal.tmp-def"] {
-            try FileManager.default.setAttributes([.modificationDate: twoHoursAgo], ofItemAtPath: directory + "/" + name)
+            try FileManager.default.setAttributes(
+                [.modificationDate: twoHoursAgo], ofItemAtPath: directory + "/" + name)
         }
         // A fresh one may belong to a streamed fold still running elsewhere: it stays.
         try "{live".write(toFile: directory + "/.tmp.json.tmp-live", atomically: false, encoding: .utf8)

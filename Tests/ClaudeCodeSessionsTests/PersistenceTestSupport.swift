@@ -1,4 +1,5 @@
 import ClaudeCode
+import ClaudeCodeTesting
 import Foundation
 import Synchronization
 import Testing
@@ -54,17 +55,10 @@ extension FileRecordStore {
     }
 }
 
-/// Runs `python3 -c script args…` and returns its trimmed standard output.
-func runPython(_ script: String, _ arguments: String...) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+/// Runs `python3 -c script args…` (off the cooperative pool) and returns its trimmed standard output.
+func runPython(_ script: String, _ arguments: String...) async throws -> String {
+    let result = try await ChildProcess.run("/usr/bin/env", ["python3", "-c", script] + arguments)
+    return result.standardOutputText.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 /// A thread-safe counter, for unique names inside a test.

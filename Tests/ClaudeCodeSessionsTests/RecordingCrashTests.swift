@@ -51,7 +51,7 @@ struct RecordingCrashTests {
                     ] + arguments
                 executable = strace
             }
-            let child = try ChildProcess(executable, arguments)
+            let child = try PipedChildProcess(executable, arguments)
             child.read(until: { $0.contains { $0.hasPrefix("pid ") } }, timeout: .seconds(30))
             let pid = try #require(child.lines.first { $0.hasPrefix("pid ") }.flatMap { pid_t($0.dropFirst(4)) })
             let point = KillPoint.allCases.randomElement(using: &generator)!

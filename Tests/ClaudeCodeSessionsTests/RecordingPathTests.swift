@@ -180,7 +180,8 @@ final class ThrottledRecordStore: SessionRecordStore {
         let messages = (0..<300).map { n in
             ConversationMessage(
                 direction: n % 5 == 0 ? .sent : .received,
-                rawJSON: Array(#"{"type":"\#(n % 7 == 0 ? "result" : "assistant")","subtype":"x","n":\#(n),"s":"\u2028é"}"#.utf8),
+                rawJSON: Array(
+                    #"{"type":"\#(n % 7 == 0 ? "result" : "assistant")","subtype":"x","n":\#(n),"s":"\u2028é"}"#.utf8),
                 timestamp: start.addingTimeInterval(Double(n)))
         }
         let streaming = try store.openRecordNow(id, startTime: start, workingDirectory: "/w", options: ["model": "m"])

@@ -1,9 +1,9 @@
 import ClaudeCode
+import ClaudeCodeTesting
 import Foundation
-import Synchronization
 import Testing
 
-/// Runs `scripts/reference/dump_sessions.py` with the reference venv's Python.
+/// Runs `scripts/test/dump-sessions.py` with the reference venv's Python.
 enum ReferencePython {
     /// The repository root: the nearest folder above this file that holds `Package.swift`.
     static var repositoryRoot: String {
@@ -25,7 +25,7 @@ enum ReferencePython {
         return repositoryRoot + "/.venv-ref/bin/python"
     }
 
-    static var script: String { repositoryRoot + "/scripts/reference/dump_sessions.py" }
+    static var script: String { repositoryRoot + "/scripts/test/dump-sessions.py" }
 
     /// Fails the test with instructions when the reference venv is missing.
     static func requireAvailable() throws {
@@ -33,7 +33,7 @@ enum ReferencePython {
             Issue.record(
                 """
                 The Python reference SDK is missing: \(python) does not exist.
-                Create it with scripts/install-python-reference.sh (it installs claude-agent-sdk 0.2.188 \
+                Create it with scripts/setup/install-python-reference.sh (it installs claude-agent-sdk 0.2.188 \
                 into <repo>/.venv-ref), or set CLAUDE_SDK_REFERENCE_PYTHON to a python that has it.
                 """)
             throw ReferenceUnavailable()
@@ -48,49 +48,32 @@ enum ReferencePython {
 
     /// Runs the plan's operations with `CLAUDE_CONFIG_DIR=configDirectory` and returns one
     /// result per operation: `{"ok": …}` or `{"error": {"type": …, "message": …}}`.
-    static func run(_ operations: [JSONValue], configDirectory: String, home: String, workDirectory: String) throws
-        -> [JSONValue]
+    static func run(_ operations: [JSONValue], configDirectory: String, home: String, workDirectory: String)
+        async throws -> [JSONValue]
     {
         let planPath = workDirectory + "/plan-\(UUID().uuidString).json"
         try Data(JSONValue.object(["operations": .array(operations)]).serialized()).write(
             to: URL(fileURLWithPath: planPath))
         defer { try? FileManager.default.removeItem(atPath: planPath) }
-        let output = try execute(
+        let output = try await execute(
             [script, planPath],
             environment: [
                 "CLAUDE_CONFIG_DIR": configDirectory, "HOME": home,
                 "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LANG": "C.UTF-8",
             ])
         guard case .array(let results)? = try JSONValue.parse(output)["results"] else {
-            throw Failure(description: "unexpected output from dump_sessions.py")
+            throw Failure(description: "unexpected output from dump-sessions.py")
         }
         return results
     }
 
-    static func execute(_ arguments: [String], environment: [String: String]) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = arguments
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let errorData = Mutex<Data>(Data())
-        let errorReader = Thread {
-            let data = stderr.fileHandleForReading.readDataToEndOfFile()
-            errorData.withLock { $0 = data }
-        }
-        errorReader.start()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while errorReader.isExecuting || !errorReader.isFinished { usleep(1000) }
-        guard process.terminationStatus == 0 else {
-            let message = errorData.withLock { String(decoding: $0, as: UTF8.self) }
+    static func execute(_ arguments: [String], environment: [String: String]) async throws -> [UInt8] {
+        // Waits off the cooperative pool: the Python side takes seconds.
+        let result = try await ChildProcess.run(python, arguments, environment: environment)
+        guard result.status == 0, !result.signalled else {
             throw Failure(
-                description: "dump_sessions.py failed (\(process.terminationStatus)): \(message.suffix(2000))")
+                description: "dump-sessions.py failed (\(result.status)): \(result.standardErrorText.suffix(2000))")
         }
-        return Array(data)
+        return Array(result.standardOutput)
     }
 }

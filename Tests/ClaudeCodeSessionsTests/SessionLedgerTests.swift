@@ -113,7 +113,9 @@ struct SessionLedgerTests {
         let decoded = try JSONDecoder().decode(RecordSummaryFold.self, from: JSONEncoder().encode(fold))
         #expect(decoded == fold)
         var continued = decoded
-        continued.add(Self.result(total: 0.8, index: 2, turnInput: 1, turnOutput: 1, runningInput: 701, runningOutput: 71, api: 210))
+        continued.add(
+            Self.result(
+                total: 0.8, index: 2, turnInput: 1, turnOutput: 1, runningInput: 701, runningOutput: 71, api: 210))
         #expect(continued.ledger.turns == 5)
         #expect(abs(continued.ledger.costUSD - 1.05) < 1e-12)
     }

@@ -1,10 +1,11 @@
 import ClaudeCode
+import ClaudeCodeTesting
 import Foundation
 import Testing
 
 @testable import ClaudeCodeSessions
 
-/// The reference Python SDK's interpreter (`scripts/install-python-reference.sh` makes it).
+/// The reference Python SDK's interpreter (`scripts/setup/install-python-reference.sh` makes it).
 func referencePython(filePath: String = #filePath) throws -> String {
     var folder = URL(fileURLWithPath: filePath).deletingLastPathComponent()
     while folder.path != "/" {
@@ -12,7 +13,7 @@ func referencePython(filePath: String = #filePath) throws -> String {
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         folder.deleteLastPathComponent()
     }
-    throw CLITestFailure("the Python reference SDK is not installed: run scripts/install-python-reference.sh")
+    throw CLITestFailure("the Python reference SDK is not installed: run scripts/setup/install-python-reference.sh")
 }
 
 struct CLITestFailure: Error, CustomStringConvertible {
@@ -58,7 +59,7 @@ struct SessionSummaryFoldTests {
         #"{"type":"custom-title","customTitle":"title two","timestamp":"2024-03-05T10:11:13+02:00"}"#,
     ]
 
-    @Test func matchesThePythonSDKFoldSessionSummary() throws {
+    @Test func matchesThePythonSDKFoldSessionSummary() async throws {
         let python = try referencePython()
         let folder = TemporaryFolder()
         let input = folder.sub("entries.jsonl")
@@ -96,15 +97,9 @@ struct SessionSummaryFoldTests {
                 out[session["name"]] = summary["data"]
             print(json.dumps(out))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, input]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let result = try await ChildProcess.run(python, ["-c", script, input])
+        #expect(result.status == 0, "\(result.standardErrorText)")
+        let output = result.standardOutput
         let expected = try JSONValue.parse(Array(output))
         for session in sessions {
             var summary: SessionStoreSummary?

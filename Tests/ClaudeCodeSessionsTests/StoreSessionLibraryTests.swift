@@ -57,7 +57,7 @@ struct StoreSessionLibraryTests {
         let root = try TranscriptFixtures.temporaryRoot("store-library")
         defer { try? FileManager.default.removeItem(atPath: root) }
         var scenario = try Scenario(root: root)
-        try scenario.build()
+        try await scenario.build()
         let environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scenario.home,
         ]

@@ -259,7 +259,8 @@ struct TranscriptMirrorTests {
         let store = ScriptedStore(failures: 2, failureCode: .backendUnavailable)
         let failures = Mutex<[TranscriptMirrorFailure]>([])
         let configuration = SessionStoreConfiguration(
-            retryDelays: [.seconds(30), .seconds(30)], onFailure: { failure in failures.withLock { $0.append(failure) } })
+            retryDelays: [.seconds(30), .seconds(30)],
+            onFailure: { failure in failures.withLock { $0.append(failure) } })
         let (client, transport, _) = try await connected(store, configuration)
         for n in 1...2 {
             let messages = try await turn(client, transport, [F.frame(F.main, [F.line(n)]), F.result])

@@ -3,7 +3,7 @@ import Testing
 
 @testable import ClaudeCode
 
-/// The control requests recorded from the real CLI 2.1.331 by `scripts/capture-hook-fixtures.py`.
+/// The control requests recorded from the real CLI 2.1.331 by `scripts/dev/capture-hook-fixtures.py`.
 enum CallbackFixtures {
     static func frames(_ name: String) throws -> [JSONValue] {
         let url = try #require(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "jsonl"))

@@ -1,5 +1,6 @@
-@testable import ClaudeCode
 import Testing
+
+@testable import ClaudeCode
 
 /// What the transcript reader takes from a tape: each value's text range, raw string bytes,
 /// and member and element walks that build no strings.
@@ -14,7 +15,9 @@ import Testing
                 func text(_ view: JSONTapeView) -> String {
                     String(decoding: bytes[view.textRange], as: UTF8.self)
                 }
-                #expect(text(root) == #"{"s":"a\nb","n":-12.5e1,"t":true,"f":false,"z":null,"o":{"k":[1, {"x":2}]},"e":[]}"#)
+                #expect(
+                    text(root) == #"{"s":"a\nb","n":-12.5e1,"t":true,"f":false,"z":null,"o":{"k":[1, {"x":2}]},"e":[]}"#
+                )
                 var members: [(String, String)] = []
                 root.forEachMemberView { key, value in
                     members.append((String(decoding: key.rawString!.bytes, as: UTF8.self), text(value)))

@@ -176,7 +176,7 @@ import Testing
             #expect(error.searchedPaths.contains(root + "/home/.claude/local/claude"))
             #expect(error.searchedPaths.contains("/usr/local/bin/claude"))
             #expect(error.searchedPaths.contains(root + "/node_modules/.bin/claude"))
-            #expect(error.message.contains("scripts/install-claude-cli.sh"))
+            #expect(error.message.contains("scripts/setup/install-claude-cli.sh"))
         }
     }
 

@@ -1,5 +1,6 @@
 import ClaudeCode
 import ClaudeCodeSessions
+import ClaudeCodeTesting
 import Foundation
 import Testing
 
@@ -13,21 +14,14 @@ import Testing
             || ProcessInfo.processInfo.environment["CLAUDE_SDK_REQUIRE_CHROMIUM"] == "1",
         "needs /usr/bin/chromium (Debian's chromium)"))
 struct HTMLBrowserTests {
-    func chromium(_ arguments: [String], folder: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
-        process.arguments =
+    func chromium(_ arguments: [String], folder: String) async throws -> String {
+        let result = try await ChildProcess.run(
+            "/usr/bin/chromium",
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--user-data-dir=\(folder)/profile", "--virtual-time-budget=2000",
-            ] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+            ] + arguments)
+        return result.standardOutputText
     }
 
     @Test func hostileTranscriptRunsNoScriptAndRenders() async throws {
@@ -38,11 +32,11 @@ struct HTMLBrowserTests {
         let builder = CLITranscriptBuilder.hostile(configDirectory: folder.path + "/config", cwd: cwd)
         try builder.write()
         let page = folder.path + "/page.html"
-        let run = try runTool([
+        let run = try await runTool([
             "export", builder.sessionID, "--format", "html", "-o", page, "--config-dir", folder.path + "/config",
         ])
         #expect(run.status == 0, "\(run.stderr)")
-        let dom = try chromium(["--dump-dom", "file://" + page], folder: folder.path)
+        let dom = try await chromium(["--dump-dom", "file://" + page], folder: folder.path)
         #expect(dom.contains("First prompt"))
         #expect(dom.contains("Second prompt with picture"))
         #expect(!dom.contains(Payloads.marker), "a payload ran")
@@ -51,14 +45,15 @@ struct HTMLBrowserTests {
 
         // A screenshot that is not blank: many distinct colours.
         let shot = folder.path + "/shot.png"
-        _ = try chromium(["--screenshot=\(shot)", "--window-size=900,900", "file://" + page], folder: folder.path)
+        _ = try await chromium(
+            ["--screenshot=\(shot)", "--window-size=900,900", "file://" + page], folder: folder.path)
         #expect(FileManager.default.fileExists(atPath: shot))
-        let colours = try distinctColours(png: shot)
+        let colours = try await distinctColours(png: shot)
         #expect(colours > 20, "the page looks blank (\(colours) colours)")
     }
 
     /// Counts the distinct pixel values of a PNG (decoded by Python's zlib).
-    func distinctColours(png: String) throws -> Int {
+    func distinctColours(png: String) async throws -> Int {
         let script = """
             import sys, zlib, struct
             data = open(sys.argv[1], 'rb').read()
@@ -94,14 +89,7 @@ struct HTMLBrowserTests {
                 prev = line
             print(len(seen))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, png]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try await ChildProcess.run("/usr/bin/env", ["python3", "-c", script, png]).standardOutput
         return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 }

@@ -284,7 +284,7 @@ struct ToolChatTests {
         let sessionID = String(idMatch.1)
 
         // It is a record: listed, and resumable by a prefix.
-        let listed = try runTool(["list", "--records", records, "--json"])
+        let listed = try await runTool(["list", "--records", records, "--json"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let rows = try #require(try listed.json() as? [[String: Any]])
         #expect(rows.compactMap { $0["id"] as? String } == [sessionID])
@@ -314,7 +314,7 @@ struct ToolChatTests {
         let run: ToolRun
         do {
             // Both lines (and the end of input) arrive before the first reply: they wait their turn.
-            run = try runTool(
+            run = try await runTool(
                 ["chat", "--records", records, "--cwd", sandbox.workDirectory.path], environment: environment,
                 input: "pipe one\n\npipe two\n")
             await api.stop()
@@ -327,15 +327,16 @@ struct ToolChatTests {
         #expect(run.output.contains("echo: pipe one | user_turns=1 |"))
         #expect(run.output.contains("echo: pipe two | user_turns=2 |"))
         let idMatch = try #require(run.stderr.firstMatch(of: /^session ([0-9a-f-]{36}); continue it with/))
-        let listed = try #require(try runTool(["list", "--records", records, "--json"]).json() as? [[String: Any]])
+        let listed = try #require(
+            try await runTool(["list", "--records", records, "--json"]).json() as? [[String: Any]])
         #expect(listed.compactMap { $0["id"] as? String } == [String(idMatch.1)])
         #expect(processes(withHome: sandbox.homeDirectory.path).isEmpty)
     }
 
-    @Test func chatWithAnUnknownResumeIDFailsWithoutStartingTheCLI() throws {
+    @Test func chatWithAnUnknownResumeIDFailsWithoutStartingTheCLI() async throws {
         let folder = try TemporaryFolder("chat-unknown")
         defer { folder.cleanup() }
-        let run = try runTool(["chat", "--resume", "feedface", "--records", folder.path + "/records"])
+        let run = try await runTool(["chat", "--resume", "feedface", "--records", folder.path + "/records"])
         #expect(run.status == 1, "\(run.stderr)")
         #expect(run.stderr.hasPrefix("claude-sessions: error: no session matches 'feedface'"))
         #expect(run.stderr.split(separator: "\n").count == 1)
@@ -344,8 +345,8 @@ struct ToolChatTests {
 
 @Suite("claude-sessions shell completions")
 struct ToolCompletionTests {
-    @Test func bashCompletionNamesEverySubcommand() throws {
-        let run = try runTool(["--generate-completion-script", "bash"])
+    @Test func bashCompletionNamesEverySubcommand() async throws {
+        let run = try await runTool(["--generate-completion-script", "bash"])
         #expect(run.status == 0, "\(run.stderr)")
         // A completion function per subcommand, and the subcommands offered after the tool's name.
         let names = ["list", "show", "export", "search", "rename", "tag", "delete", "stats", "prune", "import", "chat"]
@@ -356,7 +357,7 @@ struct ToolCompletionTests {
         #expect(Set(offered.1.split(separator: " ").map(String.init)).isSuperset(of: names))
         // The chat command's options are completed too.
         #expect(run.output.contains("--resume"))
-        let help = try runTool(["--help"])
+        let help = try await runTool(["--help"])
         #expect(help.output.contains("--generate-completion-script bash|zsh|fish"))
     }
 }

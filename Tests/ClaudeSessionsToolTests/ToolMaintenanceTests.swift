@@ -25,10 +25,10 @@ struct ToolMaintenanceTests {
         return (folder, config, builders)
     }
 
-    @Test func statsAddsUpSessionsByProjectAndModel() throws {
+    @Test func statsAddsUpSessionsByProjectAndModel() async throws {
         let (folder, config, builders) = try setup("stats")
         defer { folder.cleanup() }
-        let run = try runTool(["stats", "--json", "--config-dir", config])
+        let run = try await runTool(["stats", "--json", "--config-dir", config])
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(try run.json() as? [String: Any])
         #expect(report["sessions"] as? Int == 2)
@@ -38,28 +38,30 @@ struct ToolMaintenanceTests {
         #expect(Set(projects.compactMap { $0["name"] as? String }) == Set(builders.map(\.cwd)))
         let models = try #require(report["by_model"] as? [[String: Any]])
         #expect(models.first?["name"] as? String == "claude-test-1")
-        let recent = try runTool(["stats", "--json", "--since", "7d", "--config-dir", config])
+        let recent = try await runTool(["stats", "--json", "--since", "7d", "--config-dir", config])
         #expect((try recent.json() as? [String: Any])?["sessions"] as? Int == 1)
-        let text = try runTool(["stats", "--config-dir", config])
+        let text = try await runTool(["stats", "--config-dir", config])
         #expect(text.output.contains("2 sessions, 4 messages"))
     }
 
-    @Test func pruneDryRunArchivesAndDeletesOnlyOldSessions() throws {
+    @Test func pruneDryRunArchivesAndDeletesOnlyOldSessions() async throws {
         let (folder, config, builders) = try setup("prune")
         defer { folder.cleanup() }
         let original = try Data(contentsOf: URL(fileURLWithPath: builders[0].path))
-        let dry = try runTool(["prune", "--older-than", "30d", "--dry-run", "--config-dir", config])
+        let dry = try await runTool(["prune", "--older-than", "30d", "--dry-run", "--config-dir", config])
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.output.contains("would delete \(builders[0].sessionID)"))
         #expect(!dry.output.contains(builders[1].sessionID))
         #expect(FileManager.default.fileExists(atPath: builders[0].path))
-        let refused = try runTool(["prune", "--older-than", "30d", "--config-dir", config])
+        let refused = try await runTool(["prune", "--older-than", "30d", "--config-dir", config])
         #expect(refused.status == 2)
         #expect(FileManager.default.fileExists(atPath: builders[0].path))
-        #expect(try runTool(["prune", "--older-than", "soon", "--config-dir", config]).status == 2)
+        #expect(try await runTool(["prune", "--older-than", "soon", "--config-dir", config]).status == 2)
 
         let archive = folder.path + "/archive"
-        let run = try runTool(["prune", "--older-than", "30d", "--archive", archive, "--yes", "--config-dir", config])
+        let run = try await runTool([
+            "prune", "--older-than", "30d", "--archive", archive, "--yes", "--config-dir", config,
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: builders[0].path))
         #expect(FileManager.default.fileExists(atPath: builders[1].path))

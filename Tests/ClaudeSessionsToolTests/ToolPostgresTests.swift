@@ -3,7 +3,7 @@ import ClaudeCodeSessions
 import Foundation
 import Testing
 
-/// The server `scripts/with-test-postgres.sh` starts, as a `postgres://` URL; `nil` without one.
+/// The server `scripts/test/with-postgres.sh` starts, as a `postgres://` URL; `nil` without one.
 private func testPostgresURL() -> String? {
     let environment = ProcessInfo.processInfo.environment
     guard let host = environment["PGHOST"], !host.isEmpty, !host.hasPrefix("/") else { return nil }
@@ -19,16 +19,16 @@ private func testPostgresURL() -> String? {
 
 @Suite("claude-sessions with a PostgreSQL store")
 struct ToolPostgresTests {
-    @Test func aServerThatIsDownIsOneLineAndExitCode4() throws {
-        let run = try runTool(["list", "--store", "postgres://someone:secret-word@127.0.0.1:1/sessions"])
+    @Test func aServerThatIsDownIsOneLineAndExitCode4() async throws {
+        let run = try await runTool(["list", "--store", "postgres://someone:secret-word@127.0.0.1:1/sessions"])
         #expect(run.status == 4, "\(run.stderr)")
         #expect(run.stderr.hasPrefix("claude-sessions: error: cannot reach postgres://someone@127.0.0.1:1/sessions"))
         #expect(run.stderr.split(separator: "\n").count == 1)
         #expect(!run.stderr.contains("secret-word"))
     }
 
-    @Test(.enabled(if: testPostgresURL() != nil, "needs scripts/with-test-postgres.sh"))
-    func importListShowExportAndSearch() throws {
+    @Test(.enabled(if: testPostgresURL() != nil, "needs scripts/test/with-postgres.sh"))
+    func importListShowExportAndSearch() async throws {
         let url = try #require(testPostgresURL())
         let folder = try TemporaryFolder("pg")
         defer { folder.cleanup() }
@@ -40,19 +40,19 @@ struct ToolPostgresTests {
         try builder.write()
         let id = builder.sessionID
 
-        let imported = try runTool(["import", String(id.prefix(8)), "--into", url, "--config-dir", config])
+        let imported = try await runTool(["import", String(id.prefix(8)), "--into", url, "--config-dir", config])
         #expect(imported.status == 0, "\(imported.stderr)")
-        let listed = try runTool(["list", "--store", url, "--json"])
+        let listed = try await runTool(["list", "--store", url, "--json"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let rows = try #require(try listed.json() as? [[String: Any]])
         #expect(rows.contains { $0["id"] as? String == id })
-        let shown = try runTool(["show", String(id.prefix(8)), "--store", url])
+        let shown = try await runTool(["show", String(id.prefix(8)), "--store", url])
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.output.contains("Tell me about the \(word) please"))
-        let exported = try runTool(["export", id, "--format", "jsonl", "--store", url])
+        let exported = try await runTool(["export", id, "--format", "jsonl", "--store", url])
         #expect(exported.status == 0, "\(exported.stderr)")
         #expect(exported.stdout == (try Data(contentsOf: URL(fileURLWithPath: builder.path))))
-        let found = try runTool(["search", word, "--json", "--store", url])
+        let found = try await runTool(["search", word, "--json", "--store", url])
         #expect(found.status == 0, "\(found.stderr)")
         let hits = try #require(try found.json() as? [[String: Any]])
         #expect(hits.compactMap { $0["session_id"] as? String } == [id])

@@ -85,7 +85,7 @@ struct ToolRealCLITests {
 
     @Test func listShowsEverySessionAsTableAndJSON() async throws {
         let made = try await fixture()
-        let run = try runTool(["list", "--config-dir", made.configDirectory, "--json"])
+        let run = try await runTool(["list", "--config-dir", made.configDirectory, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let rows = try #require(try run.json() as? [[String: Any]])
         #expect(Set(rows.compactMap { $0["id"] as? String }) == Set(made.prompts.keys))
@@ -96,27 +96,29 @@ struct ToolRealCLITests {
             #expect(row["project"] as? String == made.workDirectory)
             #expect(!(row["title"] as? String ?? "").isEmpty, "session \(id)")
         }
-        let table = try runTool(["list", "--config-dir", made.configDirectory])
+        let table = try await runTool(["list", "--config-dir", made.configDirectory])
         #expect(table.status == 0)
         #expect(table.output.hasPrefix("ID"))
         #expect(!table.output.contains("\u{1B}["))  // not a terminal: no colour
         for id in made.prompts.keys { #expect(table.output.contains(String(id.prefix(8)))) }
-        let limited = try runTool(["list", "--config-dir", made.configDirectory, "--limit", "1", "--json"])
+        let limited = try await runTool(["list", "--config-dir", made.configDirectory, "--limit", "1", "--json"])
         #expect((try limited.json() as? [Any])?.count == 1)
-        let future = try runTool(["list", "--config-dir", made.configDirectory, "--since", "2999-01-01", "--json"])
+        let future = try await runTool([
+            "list", "--config-dir", made.configDirectory, "--since", "2999-01-01", "--json",
+        ])
         #expect((try future.json() as? [Any])?.count == 0)
     }
 
     @Test func showPrintsTheConversationWithToolsFolded() async throws {
         let made = try await fixture()
         let prefix = String(made.toolID.prefix(8))
-        let run = try runTool(["show", prefix, "--config-dir", made.configDirectory])
+        let run = try await runTool(["show", prefix, "--config-dir", made.configDirectory])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.output.contains("use tool Bash: echo tool-output-quartz"))
         #expect(run.output.contains("▸ Bash {"))
         #expect(run.output.contains("\"command\":\"echo tool-output-quartz\""))
         #expect(run.output.contains("◂ result"))
-        let full = try runTool(["show", prefix, "--full", "--config-dir", made.configDirectory])
+        let full = try await runTool(["show", prefix, "--full", "--config-dir", made.configDirectory])
         #expect(full.output.contains("\"command\": \"echo tool-output-quartz\""))
     }
 
@@ -125,7 +127,7 @@ struct ToolRealCLITests {
         let out = try TemporaryFolder("export-e2e")
         defer { out.cleanup() }
         for format in ["md", "json", "jsonl", "html"] {
-            let run = try runTool(
+            let run = try await runTool(
                 [
                     "export", made.hostileID, "--format", format, "-o", out.path + "/s.\(format)", "--config-dir",
                     made.configDirectory,
@@ -148,7 +150,7 @@ struct ToolRealCLITests {
         for prompt in made.prompts[made.hostileID]! { #expect(markdown.contains(prompt)) }
 
         // Several sessions into a folder.
-        let many = try runTool(
+        let many = try await runTool(
             ["export"] + made.prompts.keys.map { String($0.prefix(8)) }
                 + ["--format", "html", "-o", out.path + "/all", "--config-dir", made.configDirectory])
         #expect(many.status == 0, "\(many.stderr)")
@@ -172,7 +174,7 @@ struct ToolRealCLITests {
             documents.append(try await SessionExporter.load(sessionID: id, library: library).document)
         }
         for query in queries {
-            let run = try runTool(["search", query, "--json", "--config-dir", made.configDirectory])
+            let run = try await runTool(["search", query, "--json", "--config-dir", made.configDirectory])
             let hits = try #require(try run.json() as? [[String: Any]])
             let found = Set(hits.compactMap { $0["session_id"] as? String })
             // Brute force: every term as a case-insensitive substring of the session's searchable text.
@@ -185,7 +187,7 @@ struct ToolRealCLITests {
             #expect(found == expected, "query \(query)")
             #expect(run.status == (expected.isEmpty ? 1 : 0), "query \(query): \(run.stderr)")
             // The FTS5 index (built on the first query, then reused) agrees.
-            let indexed = try runTool([
+            let indexed = try await runTool([
                 "search", query, "--json", "--index", indexPath, "--config-dir", made.configDirectory,
             ])
             let indexedHits = try #require(try indexed.json() as? [[String: Any]])
@@ -198,22 +200,22 @@ struct ToolRealCLITests {
                 #expect(parts.contains { $0["match"] as? Bool == true })
             }
         }
-        let text = try runTool(["search", "zebra", "--config-dir", made.configDirectory])
+        let text = try await runTool(["search", "zebra", "--config-dir", made.configDirectory])
         #expect(text.output.contains("[zebra]"))
     }
 
     @Test func recordsListShowAndExportWithCost() async throws {
         let made = try await fixture()
-        let run = try runTool(["list", "--records", made.recordsDirectory, "--json"])
+        let run = try await runTool(["list", "--records", made.recordsDirectory, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let rows = try #require(try run.json() as? [[String: Any]])
         #expect(Set(rows.compactMap { $0["id"] as? String }) == Set(made.prompts.keys))
         for row in rows { #expect(row["cost_usd"] is NSNumber) }
-        let html = try runTool(["export", made.toolID, "--format", "html", "--records=" + made.recordsDirectory])
+        let html = try await runTool(["export", made.toolID, "--format", "html", "--records=" + made.recordsDirectory])
         #expect(html.status == 0, "\(html.stderr)")
         #expect(html.output.contains("<div class=\"turn\">Turn: $"))
         #expect(html.output.contains("tool-output-quartz"))
-        let show = try runTool(["show", String(made.hostileID.prefix(10)), "--records", made.recordsDirectory])
+        let show = try await runTool(["show", String(made.hostileID.prefix(10)), "--records", made.recordsDirectory])
         #expect(show.status == 0)
         #expect(show.output.contains("hostile <script>"))
     }
@@ -226,20 +228,21 @@ struct ToolRealCLITests {
         try FileManager.default.copyItem(atPath: made.configDirectory, toPath: copy.path + "/claude")
         let config = copy.path + "/claude"
         let id = made.toolID
-        #expect(try runTool(["rename", String(id.prefix(6)), "Quartz work", "--config-dir", config]).status == 0)
-        #expect(try runTool(["tag", String(id.prefix(6)), "review", "--config-dir", config]).status == 0)
-        let listed = try #require(try runTool(["list", "--json", "--config-dir", config]).json() as? [[String: Any]])
+        #expect(try await runTool(["rename", String(id.prefix(6)), "Quartz work", "--config-dir", config]).status == 0)
+        #expect(try await runTool(["tag", String(id.prefix(6)), "review", "--config-dir", config]).status == 0)
+        let listed = try #require(
+            try await runTool(["list", "--json", "--config-dir", config]).json() as? [[String: Any]])
         let row = try #require(listed.first { $0["id"] as? String == id })
         #expect(row["title"] as? String == "Quartz work")
         #expect(row["tag"] as? String == "review")
         // Without a terminal, delete needs --yes; nothing is deleted.
-        let refused = try runTool(["delete", id, "--config-dir", config])
+        let refused = try await runTool(["delete", id, "--config-dir", config])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("--yes"))
-        #expect(try runTool(["show", id, "--config-dir", config]).status == 0)
-        let deleted = try runTool(["delete", id, "--yes", "--config-dir", config])
+        #expect(try await runTool(["show", id, "--config-dir", config]).status == 0)
+        let deleted = try await runTool(["delete", id, "--yes", "--config-dir", config])
         #expect(deleted.status == 0, "\(deleted.stderr)")
-        #expect(try runTool(["show", id, "--config-dir", config]).status == 1)
+        #expect(try await runTool(["show", id, "--config-dir", config]).status == 1)
     }
 
     @Test func sqliteStoreSessionsAreListedAndExported() async throws {
@@ -247,22 +250,22 @@ struct ToolRealCLITests {
         let folder = try TemporaryFolder("sqlite")
         defer { folder.cleanup() }
         let path = folder.path + "/sessions.sqlite"
-        let imported = try runTool(
+        let imported = try await runTool(
             ["import"] + made.prompts.keys.map { String($0.prefix(8)) } + [
                 "--into", "sqlite:" + path, "--config-dir", made.configDirectory,
             ])
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.output.split(separator: "\n").count == made.prompts.count)
         // Importing again stores nothing twice (the JSONL export below is still the file, byte for byte).
-        let again = try runTool([
+        let again = try await runTool([
             "import", made.hostileID, "--into", "sqlite:" + path, "--config-dir", made.configDirectory,
         ])
         #expect(again.status == 0, "\(again.stderr)")
-        let run = try runTool(["list", "--store", "sqlite:" + path, "--json"])
+        let run = try await runTool(["list", "--store", "sqlite:" + path, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let rows = try #require(try run.json() as? [[String: Any]])
         #expect(Set(rows.compactMap { $0["id"] as? String }) == Set(made.prompts.keys))
-        let export = try runTool(["export", made.hostileID, "--format", "jsonl", "--store", "sqlite:" + path])
+        let export = try await runTool(["export", made.hostileID, "--format", "jsonl", "--store", "sqlite:" + path])
         #expect(export.status == 0, "\(export.stderr)")
         let library = ClaudeSessionLibrary(configDirectory: made.configDirectory)
         let original = try Data(

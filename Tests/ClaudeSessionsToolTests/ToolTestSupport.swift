@@ -1,5 +1,6 @@
 import ClaudeCode
 import ClaudeCodeSessions
+import ClaudeCodeTesting
 import Foundation
 
 /// A folder under the temporary directory, removed by `cleanup()`.
@@ -175,42 +176,15 @@ struct ToolRun {
     func json() throws -> Any { try JSONSerialization.jsonObject(with: stdout) }
 }
 
-/// Runs `claude-sessions` with `arguments`, no terminal, stdin from /dev/null.
+/// Runs `claude-sessions` with `arguments`, no terminal, stdin from /dev/null (or `input`), and
+/// waits for it off the cooperative pool.
 func runTool(
     _ arguments: [String], environment: [String: String] = [:], executable: String? = nil, input: String? = nil
-) throws -> ToolRun {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try executable ?? toolBinary())
-    process.arguments = arguments
+) async throws -> ToolRun {
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "CLAUDE_CONFIG_DIR")
     for (key, value) in environment { env[key] = value }
-    process.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let stdin = Pipe()
-    if input != nil {
-        process.standardInput = stdin
-    } else {
-        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-    }
-    try process.run()
-    if let input {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try? stdin.fileHandleForWriting.close()
-    }
-    // Read both pipes fully before waiting, so a large output cannot block the child.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var errData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return ToolRun(status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+    let result = try await ChildProcess.run(
+        try executable ?? toolBinary(), arguments, environment: env, input: input.map { Data($0.utf8) })
+    return ToolRun(status: result.status, stdout: result.standardOutput, stderr: result.standardErrorText)
 }

@@ -12,7 +12,7 @@ import Testing
 
 /// The real CLI 2.1.331 in `-p` mode against FakeMessagesAPI, in a throwaway CLITestEnvironment.
 ///
-/// Fails (does not skip) when the CLI is missing: run `scripts/install-claude-cli.sh`.
+/// Fails (does not skip) when the CLI is missing: run `scripts/setup/install-claude-cli.sh`.
 @Suite("Real CLI against FakeMessagesAPI", .serialized, .timeLimit(.minutes(2)))
 struct FakeAPISmokeTests {
 

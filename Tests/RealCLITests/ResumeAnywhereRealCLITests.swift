@@ -102,7 +102,8 @@ struct ResumeAnywhereRealCLITests {
             case .files: return "files:" + places.root.appendingPathComponent("records").path
             case .sqlite: return "sqlite:" + places.root.appendingPathComponent("sessions.sqlite").path
             case .postgres:
-                return "postgres:claude_anywhere_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+                return "postgres:claude_anywhere_"
+                    + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             }
         }
     }
@@ -157,7 +158,8 @@ struct ResumeAnywhereRealCLITests {
             let reported = await harness.api.reportedUsage
             #expect(summary["input_tokens"]?.intValue == reported.reduce(0) { $0 + $1.inputTokens })
             #expect(summary["output_tokens"]?.intValue == reported.reduce(0) { $0 + $1.outputTokens })
-            let perProcess = (first.results.last?["cost"]?.doubleValue ?? 0) + (second.results.last?["cost"]?.doubleValue ?? 0)
+            let perProcess =
+                (first.results.last?["cost"]?.doubleValue ?? 0) + (second.results.last?["cost"]?.doubleValue ?? 0)
             let ledgerCost = try #require(summary["cost"]?.doubleValue)
             #expect(abs(ledgerCost - perProcess) < 1e-9, "ledger \(ledgerCost), per process \(perProcess)")
             let naive = (first.results + second.results).compactMap { $0["cost"]?.doubleValue }.reduce(0, +)
@@ -198,7 +200,8 @@ struct ResumeAnywhereRealCLITests {
                     "--prompt", "turn four",
                 ], environment: harness.sandbox.environment, processDirectory: places.elsewhere)
             #expect(third.exitStatus != 0)
-            #expect(third.results.isEmpty || third.results.first?["text"]?.stringValue?.contains("user_turns=4") != true)
+            #expect(
+                third.results.isEmpty || third.results.first?["text"]?.stringValue?.contains("user_turns=4") != true)
         }
     }
 
@@ -272,7 +275,8 @@ struct ResumeAnywhereRealCLITests {
             let killed = try await Runner.run(
                 [
                     "--store", store, "--cli", harness.cliPath, "--cwd", harness.sandbox.workDirectory.path,
-                    "--kill-after-results", "2", "--prompt", "turn one", "--prompt", "turn two", "--prompt", "never sent",
+                    "--kill-after-results", "2", "--prompt", "turn one", "--prompt", "turn two", "--prompt",
+                    "never sent",
                 ], environment: harness.sandbox.environment, processDirectory: places.elsewhere)
             #expect(killed.exitStatus != 0)
             #expect(killed.results.count == 2)

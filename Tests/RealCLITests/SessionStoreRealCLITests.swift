@@ -257,7 +257,9 @@ struct SessionStoreRealCLITests {
             for prompt in ["plain one", "plain two", "mirrored three"] {
                 #expect(stored.contains { $0.type == "user" && $0.raw.string.contains(prompt) }, "\(prompt)")
             }
-            #expect(Set(storedUUIDs).isSuperset(of: disk.compactMap { try? JSONValue.parse(Array($0.utf8))["uuid"]?.stringValue }))
+            #expect(
+                Set(storedUUIDs).isSuperset(
+                    of: disk.compactMap { try? JSONValue.parse(Array($0.utf8))["uuid"]?.stringValue }))
 
             // Elsewhere, with nothing of the CLI's: all three turns come back from the store.
             try FileManager.default.removeItem(at: harness.sandbox.homeDirectory)

@@ -58,14 +58,20 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
         func usage(_ input: Int, _ output: Int, _ cost: Double) -> String {
             #"{"inputTokens":\#(input),"outputTokens":\#(output),"cacheReadInputTokens":\#(input * 10),"cacheCreationInputTokens":5,"costUSD":\#(cost)}"#
         }
-        let initialize = #"{"type":"control_request","request_id":"req_1","request":{"subtype":"initialize","hooks":null}}"#
+        let initialize =
+            #"{"type":"control_request","request_id":"req_1","request":{"subtype":"initialize","hooks":null}}"#
         return [
             // Process 1.
             [frame(.sent, initialize)],
             [
                 frame(.received, #"{"type":"control_response","response":{"subtype":"success","request_id":"req_1"}}"#),
-                frame(.sent, #"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"  Fix the build  "}]}}"#),
-                frame(.received, #"{"type":"system","subtype":"init","session_id":"s","model":"claude-sonnet-4-5","cwd":"/w"}"#),
+                frame(
+                    .sent,
+                    #"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"  Fix the build  "}]}}"#
+                ),
+                frame(
+                    .received,
+                    #"{"type":"system","subtype":"init","session_id":"s","model":"claude-sonnet-4-5","cwd":"/w"}"#),
                 frame(.received, #"{"type":"assistant","message":{"content":[{"type":"text","text":"ok"}]}}"#),
             ],
             [frame(.received, result(0.01, #""claude-sonnet-4-5":\#(usage(100, 20, 0.01))"#, index: 0, apiMS: 800))],
@@ -192,7 +198,8 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             try await checkEqual(summary.title, "Build, tests, deploy", "custom title")
             try await checkEqual(summary.model, "claude-opus-4-1", "latest model")
             try await checkEqual(summary.ledger.turns, 3, "turns")
-            try await check(abs(summary.ledger.costUSD - 0.05) < 1e-9, "cost 0.01 + 0.02 + 0.02, got \(summary.ledger.costUSD)")
+            try await check(
+                abs(summary.ledger.costUSD - 0.05) < 1e-9, "cost 0.01 + 0.02 + 0.02, got \(summary.ledger.costUSD)")
             try await checkEqual(summary.ledger.totals.inputTokens, 360, "input tokens")
             try await checkEqual(summary.ledger.totals.outputTokens, 65, "output tokens")
             try await checkEqual(summary.ledger.apiDurationMilliseconds, 2500, "API time")

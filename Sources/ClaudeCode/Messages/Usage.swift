@@ -36,7 +36,9 @@ public struct Usage: Sendable, Hashable {
             "cache_creation_input_tokens": .int(Int64(cacheCreationInputTokens)),
             "cache_read_input_tokens": .int(Int64(cacheReadInputTokens)),
         ]
-        if webSearchRequests != 0 { object["server_tool_use"] = ["web_search_requests": .int(Int64(webSearchRequests))] }
+        if webSearchRequests != 0 {
+            object["server_tool_use"] = ["web_search_requests": .int(Int64(webSearchRequests))]
+        }
         if let serviceTier { object["service_tier"] = .string(serviceTier) }
         self.json = .object(object)
     }

@@ -197,7 +197,7 @@ public struct ClaudeCodeOptions: Sendable {
     /// keeps every message in memory. See ``ClaudeSDKClient/messageQueueStatistics``.
     ///
     /// The default keeps a whole client process within 64 MiB while its consumer lags (see
-    /// `scripts/bench-client.sh`).
+    /// `scripts/bench/client.sh`).
     public var messageMemoryBudget: Int = ClaudeCodeOptions.defaultMessageMemoryBudget
     /// Where messages past ``messageMemoryBudget`` are spilled; `nil` (the default): the temporary
     /// directory (`TMPDIR`). The files are mode 0600 and unlinked as soon as they are made, so no other

@@ -72,7 +72,7 @@ public enum CLILocator {
         if let hint { message += " (\(hint))" }
         message +=
             ". Looked in: \(searched.joined(separator: ", ")). Install it with `npm install -g @anthropic-ai/claude-code`, "
-            + "or on Linux without npm run `scripts/install-claude-cli.sh` from this package and set CLAUDE_CODE_CLI_PATH "
+            + "or on Linux without npm run `scripts/setup/install-claude-cli.sh` from this package and set CLAUDE_CODE_CLI_PATH "
             + "to the path it prints, or pass cliPath."
         return ClaudeCodeError(.cliNotFound, message, searchedPaths: searched)
     }

@@ -416,7 +416,8 @@ package final class SessionWriter: Sendable {
                 try self.fold(force: false)
             } catch {
                 self.core.emit(
-                    PersistenceEvent(kind: .checkpointFailed, sessionID: self.sessionID, error: error, path: error.path))
+                    PersistenceEvent(kind: .checkpointFailed, sessionID: self.sessionID, error: error, path: error.path)
+                )
             }
         }
     }

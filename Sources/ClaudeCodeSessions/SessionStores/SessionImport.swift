@@ -101,7 +101,8 @@ enum SessionImport {
                 {
                     // The discriminator last, so a stray "type" in the CLI's sidecar cannot shadow it.
                     object["type"] = "agent_metadata"
-                    metadata = try entry(JSONValue.object(object).serialized(), key: subkey, path: subagentFile, line: 0)
+                    metadata = try entry(
+                        JSONValue.object(object).serialized(), key: subkey, path: subagentFile, line: 0)
                 }
                 subkeys[subpath] =
                     try await appendFile(subagentFile, to: subkey, store: store, batchSize: batch, trailing: metadata)

@@ -58,7 +58,8 @@ struct ChunkedLineReader {
                 scanned -= start
                 start = 0
             }
-            let more = try POSIX.read(fd, offset: filePosition, count: Int(min(Int64(Self.chunkSize), end - filePosition)))
+            let more = try POSIX.read(
+                fd, offset: filePosition, count: Int(min(Int64(Self.chunkSize), end - filePosition)))
             if more.isEmpty {
                 // The file is shorter than expected: treat what is left as the end.
                 guard start < buffer.count else { return nil }
@@ -283,7 +284,9 @@ enum StreamingFold {
             var journal = ChunkedLineReader(fd: start.journalFD, from: 0, to: start.end)
             while let (line, terminated) = try journal.next() {
                 guard terminated, !line.isEmpty else { continue }
-                guard case .line(.message(let seq, let message)) = SessionFileCodec.decodeLine(line, range: 0..<line.count)
+                guard
+                    case .line(.message(let seq, let message)) = SessionFileCodec.decodeLine(
+                        line, range: 0..<line.count)
                 else { continue }
                 if seq < expected { continue }
                 expected += 1

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Measures `claude-sessions` (release build) on the 10,000-session corpus of
+# scripts/bench/transcripts.sh, as a user meets it (one command, one process), against what users
+# do today (`grep -rl`) in the same run:
+#   1. building the full-text index over every session (`search --index`, first run): MB/s;
+#   2. the same command after one session grew (only that session is re-read);
+#   3. a query on the up-to-date index, median of ROUNDS, against `grep -rl` over the same files
+#      and against the plain scan (`search` without an index);
+#   4. `list` of the 10,000 sessions (page cache warm; `cold` = a new process);
+#   5. exporting the 50 MB transcript to HTML: wall time and peak RSS against the file's size.
+# Each figure is wall time of a whole command on a shared machine, plus its CPU time (user + sys)
+# and peak RSS from /usr/bin/time. Targets (issue 15): index >= 100 MB/s, update < 50 ms,
+# query median < 20 ms and >= 50x faster than grep -rl and the scan, list < 300 ms, HTML export
+# < 2 s with peak RSS < 4x the file. The script reports; it does not fail on a target.
+#
+# Usage: scripts/bench/sessions-tool.sh
+# Environment: WORK_DIR (the corpus; default <repo>/.tmp/bench-tx, made by
+#              `KEEP=1 WORK_DIR=... scripts/bench/transcripts.sh` when missing), ROUNDS (default 5),
+#              SKIP_BUILD=1.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+work="${WORK_DIR:-$repo/.tmp/bench-tx}"
+rounds="${ROUNDS:-5}"
+cd "$repo"
+
+if [[ ! -f "$work/generated.json" ]]; then
+    echo "generating the corpus in $work (scripts/bench/transcripts.sh, KEEP=1)..." >&2
+    KEEP=1 WORK_DIR="$work" ROUNDS=1 scripts/bench/transcripts.sh >/dev/null || true
+fi
+[[ -f "$work/generated.json" ]] || { echo "error: no corpus in $work" >&2; exit 1; }
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+    swift build -c release --product claude-sessions >&2
+fi
+tool="$(swift build -c release --show-bin-path)/claude-sessions"
+[[ -x /usr/bin/time ]] || { echo "error: /usr/bin/time is missing (Debian package time)" >&2; exit 1; }
+
+read -r big project bytes < <(python3 -c '
+import json, sys
+g = json.load(open(sys.argv[1]))
+print(g["big_session"], g["project_dir"], g["bytes"])' "$work/generated.json")
+config="$work/config"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+index="$scratch/index.sqlite"
+
+# Runs a command; prints "wall_ms cpu_ms rss_kb" for it.
+measure() {
+    local out="$scratch/time.txt"
+    local start end
+    start=$(date +%s%N)
+    /usr/bin/time -f '%U %S %M' -o "$out" "$@" >/dev/null 2>&1 || true
+    end=$(date +%s%N)
+    # A command that exits non-zero (a search with no hit: exit 1) adds a line before the figures.
+    read -r user sys rss < <(tail -n 1 "$out")
+    python3 -c "import sys; print(f'{($end-$start)/1e6:.1f} {(float(sys.argv[1])+float(sys.argv[2]))*1000:.0f} $rss')" "$user" "$sys"
+}
+median() { python3 -c 'import statistics, sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.1f}")' "$@"; }
+
+echo "corpus: $((bytes / 1000000)) MB in $(ls "$project" | wc -l) sessions; big transcript $big"
+
+read -r wall cpu rss < <(measure "$tool" search "needle-that-is-not-there" --config-dir "$config" --index "$index")
+mbps=$(python3 -c "print(f'{$bytes / 1e6 / ($wall / 1000):.0f}')")
+echo "index build (first search --index): ${wall} ms wall, ${cpu} ms CPU, $((rss / 1024)) MiB peak: ${mbps} MB/s (target >= 100)"
+
+read -r nochange _ _ < <(measure "$tool" search "needle-that-is-not-there" --config-dir "$config" --index "$index")
+victim="$(ls "$project" | grep -v "$big" | sed -n 1p)"
+original=$(stat -c %s "$project/$victim")
+tail -n 1 "$project/$victim" >>"$project/$victim"
+read -r grown _ _ < <(measure "$tool" search "needle-that-is-not-there" --config-dir "$config" --index "$index")
+truncate -s "$original" "$project/$victim"  # the corpus stays as generated
+read -r _ _ _ < <(measure "$tool" search "needle-that-is-not-there" --config-dir "$config" --index "$index")
+echo "search --index with nothing changed: ${nochange} ms; after one session grew: ${grown} ms (re-reading it: $(python3 -c "print(f'{$grown - $nochange:.0f}')") ms over the unchanged run; target < 50 ms for the update)"
+
+queries=(migration "release checklist" sqlite timeout "tool_use" README)
+indexed=(); scan=(); grepped=()
+for ((round = 1; round <= rounds; round++)); do
+    q="${queries[$(((round - 1) % ${#queries[@]}))]}"
+    read -r w _ _ < <(measure "$tool" search "$q" --config-dir "$config" --index "$index" --limit 20); indexed+=("$w")
+    read -r w _ _ < <(measure grep -rl -- "$q" "$config/projects"); grepped+=("$w")
+    if ((round <= 2)); then
+        read -r w _ _ < <(measure "$tool" search "$q" --config-dir "$config" --limit 20); scan+=("$w")
+    fi
+done
+mi=$(median "${indexed[@]}"); mg=$(median "${grepped[@]}"); ms=$(median "${scan[@]}")
+echo "query, median: indexed ${mi} ms (the whole command: listing 10,000 sessions to check the index is current, then the query), grep -rl ${mg} ms, plain scan ${ms} ms"
+echo "  grep / indexed: $(python3 -c "print(f'{$mg / $mi:.1f}')")x, scan / indexed: $(python3 -c "print(f'{$ms / $mi:.1f}')")x (target >= 50x, query < 20 ms)"
+
+lists=()
+for ((round = 1; round <= rounds; round++)); do
+    read -r w c _ < <(measure "$tool" list --config-dir "$config" --json); lists+=("$w")
+done
+echo "list of every session (--json), median: $(median "${lists[@]}") ms (target < 300 ms)"
+
+read -r wall cpu rss < <(measure "$tool" export "$big" --config-dir "$config" --format html -o "$scratch/big.html")
+size=$(stat -c %s "$project/$big.jsonl")
+echo "export of the $((size / 1000000)) MB transcript to HTML: ${wall} ms wall, ${cpu} ms CPU, peak RSS $((rss / 1024)) MiB = $(python3 -c "print(f'{$rss * 1024 / $size:.2f}')")x the file (targets < 2000 ms, < 4x)"
