@@ -19,7 +19,7 @@ if [ $# -eq 0 ]; then
     exit 2
 fi
 
-log() { printf '[with-test-postgres] %s\n' "$*" >&2; }
+log() { printf '[with-postgres] %s\n' "$*" >&2; }
 
 find_bindir() {
     local dir

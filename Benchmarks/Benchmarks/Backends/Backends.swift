@@ -1,9 +1,8 @@
 // Database backends: appending a session's transcript lines to SQLiteSessionStore (and to
-// PostgresSessionStore when PGHOST names a server, as scripts/with-test-postgres.sh sets it),
+// PostgresSessionStore when PGHOST names a server, as scripts/test/with-postgres.sh sets it),
 // then loading them.
 import Benchmark
 import BenchmarkSupport
-import ClaudeCode
 import ClaudeCodeSessions
 import ClaudeCodeSessionsPostgres
 import ClaudeCodeSessionsSQLite
@@ -21,7 +20,7 @@ let benchmarks: @Sendable () -> Void = {
         closure: { benchmark, scratch in
             do {
                 let store = try SQLiteSessionStore(path: scratch.path + "/\(UUID().uuidString).sqlite")
-                await appendAndLoad(store, benchmark)
+                await appendAndLoad(store) { benchmark.error($0) }
             } catch {
                 benchmark.error("\(error)")
             }
@@ -39,7 +38,7 @@ let benchmarks: @Sendable () -> Void = {
         "PostgresSessionStore: append 1,000 lines in batches of 50, then load them",
         closure: { benchmark in
             guard let store = postgres.withLock({ $0?.store }) else { return benchmark.error("no store") }
-            await appendAndLoad(store, benchmark)
+            await appendAndLoad(store) { benchmark.error($0) }
         },
         setup: {
             let store = try PostgresSessionStore(
@@ -60,22 +59,3 @@ let benchmarks: @Sendable () -> Void = {
 
 /// The PostgreSQL store of the run and the task that runs its client.
 let postgres = Mutex<(store: PostgresSessionStore, runner: Task<Void, Never>)?>(nil)
-
-let entries = BenchmarkInput.transcriptLines(sessionID: "s", turns: 500).map { line in
-    // The lines are generated valid JSON objects.
-    // swift-format-ignore: NeverUseForceTry
-    try! SessionStoreEntry(raw: RawJSON(line))
-}
-
-func appendAndLoad(_ store: any SessionStore, _ benchmark: Benchmark) async {
-    let key = SessionStoreKey(projectKey: "bench", sessionID: UUID().uuidString.lowercased())
-    do {
-        for start in stride(from: 0, to: entries.count, by: 50) {
-            try await store.append(Array(entries[start..<min(start + 50, entries.count)]), to: key)
-        }
-        let loaded = try await store.load(key)
-        if loaded?.count != entries.count { benchmark.error("loaded \(loaded?.count ?? 0) entries") }
-    } catch {
-        benchmark.error("\(error)")
-    }
-}

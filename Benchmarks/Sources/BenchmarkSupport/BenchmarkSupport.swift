@@ -98,3 +98,25 @@ public struct BenchmarkSetupError: Error, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
 }
+
+/// Appends a 500-turn transcript (1,000 lines) to `store` in batches of 50, as the mirror does,
+/// loads it back and reports a short load to `fail`.
+public func appendAndLoad(_ store: any SessionStore, fail: (String) -> Void) async {
+    let key = SessionStoreKey(projectKey: "bench", sessionID: UUID().uuidString.lowercased())
+    do {
+        for start in stride(from: 0, to: storeEntries.count, by: 50) {
+            try await store.append(Array(storeEntries[start..<min(start + 50, storeEntries.count)]), to: key)
+        }
+        let loaded = try await store.load(key)
+        if loaded?.count != storeEntries.count { fail("loaded \(loaded?.count ?? 0) entries") }
+    } catch {
+        fail("\(error)")
+    }
+}
+
+/// The lines ``appendAndLoad(_:fail:)`` appends.
+private let storeEntries = BenchmarkInput.transcriptLines(sessionID: "s", turns: 500).map { line in
+    // The lines are generated valid JSON objects.
+    // swift-format-ignore: NeverUseForceTry
+    try! SessionStoreEntry(raw: RawJSON(line))
+}
