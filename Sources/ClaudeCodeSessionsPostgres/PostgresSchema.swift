@@ -99,7 +99,13 @@ enum PostgresSchema {
                     ADD COLUMN api_duration_ms BIGINT NOT NULL DEFAULT 0,
                     ADD COLUMN duration_ms BIGINT NOT NULL DEFAULT 0,
                     ADD COLUMN models TEXT NOT NULL DEFAULT '{}'
-                """,
+                """
+            ]
+        },
+        Migration(name: "records-labels-v1") { t in
+            [
+                // A record's own title and tag (`claude-sessions rename` and `tag`); NULL for none.
+                "ALTER TABLE \(t.records) ADD COLUMN custom_title TEXT, ADD COLUMN tag TEXT"
             ]
         },
     ]

@@ -174,7 +174,7 @@ struct RecordsBackend: SessionBackend {
                 sessions.append(
                     ListedSession(
                         id: summary.sessionID.rawValue, title: summary.title ?? "", project: summary.workingDirectory,
-                        lastActivity: summary.lastActivity, messageCount: summary.messageCount,
+                        lastActivity: summary.lastActivity, tag: summary.tag, messageCount: summary.messageCount,
                         tokens: totals.totalInputTokens + totals.outputTokens, costUSD: summary.ledger.costUSD,
                         fingerprint: "\(summary.lastActivity.timeIntervalSince1970)-\(summary.messageCount)"))
             case .damaged(let file):
@@ -198,12 +198,11 @@ struct RecordsBackend: SessionBackend {
     }
 
     func rename(_ session: ListedSession, title: String) async throws(ToolError) {
-        throw ToolError(
-            ExitStatus.usage, "records cannot be renamed; rename the CLI's transcript instead (drop --records)")
+        try await setRecordLabel(store, session: session, title: title)
     }
 
     func tag(_ session: ListedSession, tag: String?) async throws(ToolError) {
-        throw ToolError(ExitStatus.usage, "records cannot be tagged; tag the CLI's transcript instead (drop --records)")
+        try await setRecordLabel(store, session: session, tag: .some(tag))
     }
 
     func delete(_ session: ListedSession) async throws(ToolError) {

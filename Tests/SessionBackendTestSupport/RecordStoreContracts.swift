@@ -58,14 +58,20 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
         func usage(_ input: Int, _ output: Int, _ cost: Double) -> String {
             #"{"inputTokens":\#(input),"outputTokens":\#(output),"cacheReadInputTokens":\#(input * 10),"cacheCreationInputTokens":5,"costUSD":\#(cost)}"#
         }
-        let initialize = #"{"type":"control_request","request_id":"req_1","request":{"subtype":"initialize","hooks":null}}"#
+        let initialize =
+            #"{"type":"control_request","request_id":"req_1","request":{"subtype":"initialize","hooks":null}}"#
         return [
             // Process 1.
             [frame(.sent, initialize)],
             [
                 frame(.received, #"{"type":"control_response","response":{"subtype":"success","request_id":"req_1"}}"#),
-                frame(.sent, #"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"  Fix the build  "}]}}"#),
-                frame(.received, #"{"type":"system","subtype":"init","session_id":"s","model":"claude-sonnet-4-5","cwd":"/w"}"#),
+                frame(
+                    .sent,
+                    #"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"  Fix the build  "}]}}"#
+                ),
+                frame(
+                    .received,
+                    #"{"type":"system","subtype":"init","session_id":"s","model":"claude-sonnet-4-5","cwd":"/w"}"#),
                 frame(.received, #"{"type":"assistant","message":{"content":[{"type":"text","text":"ok"}]}}"#),
             ],
             [frame(.received, result(0.01, #""claude-sonnet-4-5":\#(usage(100, 20, 0.01))"#, index: 0, apiMS: 800))],
@@ -192,7 +198,8 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             try await checkEqual(summary.title, "Build, tests, deploy", "custom title")
             try await checkEqual(summary.model, "claude-opus-4-1", "latest model")
             try await checkEqual(summary.ledger.turns, 3, "turns")
-            try await check(abs(summary.ledger.costUSD - 0.05) < 1e-9, "cost 0.01 + 0.02 + 0.02, got \(summary.ledger.costUSD)")
+            try await check(
+                abs(summary.ledger.costUSD - 0.05) < 1e-9, "cost 0.01 + 0.02 + 0.02, got \(summary.ledger.costUSD)")
             try await checkEqual(summary.ledger.totals.inputTokens, 360, "input tokens")
             try await checkEqual(summary.ledger.totals.outputTokens, 65, "output tokens")
             try await checkEqual(summary.ledger.apiDurationMilliseconds, 2500, "API time")
@@ -273,6 +280,58 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             try await checkEqual(data.options, ["model": "two"], "options replaced")
             try await check(data.lastActivity > start, "activity advanced")
             try await checkEqual(try await store.listRecords().compactMap(\.summary).map(\.messageCount), [2], "count")
+        },
+        .init("a record's title and tag are set, listed, loaded, kept across appends and cleared") { store in
+            let id = newID()
+            let start = Date(timeIntervalSince1970: 1_760_000_000.5)
+            let batches = twoProcessBatches(start: start)
+            let first = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            try await first.append(batches[0])
+            try await first.close()
+            let before = try await store.loadRecord(id)
+            try await checkEqual(before.title, nil, "no title at first")
+            try await checkEqual(before.tag, nil, "no tag at first")
+            try await store.setRecordTitle(id, title: "Release «checklist» 100% \\ \"ok\"")
+            try await store.setRecordTag(id, tag: "review")
+            var data = try await store.loadRecord(id)
+            try await checkEqual(data.title, "Release «checklist» 100% \\ \"ok\"", "title loaded")
+            try await checkEqual(data.tag, "review", "tag loaded")
+            try await checkEqual(data.lastActivity, before.lastActivity, "a label is not activity")
+            try await checkEqual(data.conversationHistory, before.conversationHistory, "frames untouched")
+            guard var summary = try await store.listRecords().compactMap(\.summary).first(where: { $0.sessionID == id })
+            else { throw ContractFailure("\(id) not listed") }
+            try await checkEqual(summary.title, "Release «checklist» 100% \\ \"ok\"", "listed title")
+            try await checkEqual(summary.customTitle, "Release «checklist» 100% \\ \"ok\"", "listed own title")
+            try await checkEqual(summary.tag, "review", "listed tag")
+            // Appends after a label (a resumed conversation) keep it.
+            let second = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            for batch in batches[1...] { try await second.append(batch) }
+            try await second.close()
+            data = try await store.loadRecord(id)
+            try await checkEqual(data.title, "Release «checklist» 100% \\ \"ok\"", "title kept across appends")
+            try await checkEqual(data.tag, "review", "tag kept across appends")
+            try await checkEqual(data.conversationHistory.count, batches.joined().count, "every frame")
+            try await store.setRecordTag(id, tag: "shipped")
+            try await store.setRecordTitle(id, title: nil)
+            data = try await store.loadRecord(id)
+            try await checkEqual(data.title, nil, "title cleared")
+            try await checkEqual(data.tag, "shipped", "tag replaced")
+            guard let listed = try await store.listRecords().compactMap(\.summary).first(where: { $0.sessionID == id })
+            else { throw ContractFailure("\(id) not listed") }
+            summary = listed
+            try await checkEqual(summary.customTitle, nil, "own title cleared")
+            try await checkEqual(summary.title, "Build, tests, deploy", "the CLI's title again")
+            try await checkEqual(summary.tag, "shipped", "listed tag replaced")
+            try await store.setRecordTag(id, tag: "")
+            try await checkEqual(try await store.loadRecord(id).tag, nil, "an empty tag clears it")
+            let unknown = newID()
+            try await checkThrows(.sessionNotFound, "title of an unknown record") {
+                try await store.setRecordTitle(unknown, title: "x")
+            }
+            try await checkThrows(.sessionNotFound, "tag of an unknown record") {
+                try await store.setRecordTag(unknown, tag: "x")
+            }
+            try await checkThrows(.sessionNotFound, "no record was created") { try await store.loadRecord(unknown) }
         },
         .init("a closed writer refuses appends") { store in
             let id = newID()

@@ -58,7 +58,8 @@ struct ChunkedLineReader {
                 scanned -= start
                 start = 0
             }
-            let more = try POSIX.read(fd, offset: filePosition, count: Int(min(Int64(Self.chunkSize), end - filePosition)))
+            let more = try POSIX.read(
+                fd, offset: filePosition, count: Int(min(Int64(Self.chunkSize), end - filePosition)))
             if more.isEmpty {
                 // The file is shorter than expected: treat what is left as the end.
                 guard start < buffer.count else { return nil }
@@ -164,6 +165,8 @@ enum StreamingFold {
         var lastActivity = base.lastActivity
         var workingDirectory = base.workingDirectory
         var options = base.options
+        var title = base.title
+        var tag = base.tag
         var badLines: [[UInt8]] = []
         do {
             var journal = ChunkedLineReader(fd: start.journalFD, from: 0, to: start.end)
@@ -192,7 +195,9 @@ enum StreamingFold {
                 case .line(.meta(let update, let timestamp)):
                     if let directory = update.workingDirectory { workingDirectory = directory }
                     if let newOptions = update.options { options = newOptions }
-                    if timestamp > lastActivity { lastActivity = timestamp }
+                    if let newTitle = update.title { title = newTitle }
+                    if let newTag = update.tag { tag = newTag }
+                    if update.isActivity, timestamp > lastActivity { lastActivity = timestamp }
                 case nil:
                     badLines.append(line)
                 }
@@ -239,6 +244,7 @@ enum StreamingFold {
         writer.writeString(workingDirectory)
         writer.writeRaw(",\n  \"options\": ")
         writer.writeObject(options)
+        SessionFileCodec.appendLabels(title: title, tag: tag, to: &writer)
         writer.writeRaw(",\n  \"message_count\": ")
         writer.writeInteger(messageCount)
         writer.writeRaw(",\n  \"conversation_history\": [")
@@ -283,7 +289,9 @@ enum StreamingFold {
             var journal = ChunkedLineReader(fd: start.journalFD, from: 0, to: start.end)
             while let (line, terminated) = try journal.next() {
                 guard terminated, !line.isEmpty else { continue }
-                guard case .line(.message(let seq, let message)) = SessionFileCodec.decodeLine(line, range: 0..<line.count)
+                guard
+                    case .line(.message(let seq, let message)) = SessionFileCodec.decodeLine(
+                        line, range: 0..<line.count)
                 else { continue }
                 if seq < expected { continue }
                 expected += 1
