@@ -342,20 +342,15 @@ func openSQLite(_ path: String) throws(ToolError) -> SQLiteSessionStore {
     }
 }
 
-/// A `PostgresSessionStore` for `postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE` (TLS off; the
-/// user defaults to `postgres`, the database to the user), running its client for the rest of the
-/// process; and how to name it in messages (without the password).
+/// A `PostgresSessionStore` for
+/// `postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?sslmode=MODE&sslrootcert=PATH]` (the user
+/// defaults to `postgres`, the database to the user, `sslmode` to `prefer`, as in libpq; see
+/// `PostgresStoreURL`), running its client for the rest of the process; and how to name it in
+/// messages (without the password).
 func openPostgres(_ url: String) throws(ToolError) -> (PostgresSessionStore, String) {
-    guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
-        throw ToolError(ExitStatus.usage, "cannot read '\(url)'; use postgres://USER:PASSWORD@HOST:PORT/DATABASE")
-    }
-    let user = components.user.flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
-    let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-    let database = path.isEmpty ? user : path
-    let port = components.port ?? 5432
-    let configuration = PostgresClient.Configuration(
-        host: host, port: port, username: user, password: components.password, database: database, tls: .disable)
-    let location = "postgres://\(user)@\(host):\(port)/\(database)"
+    let parsed = try PostgresStoreURL(url)
+    let configuration = try parsed.clientConfiguration()
+    let location = parsed.location
     let store: PostgresSessionStore
     do {
         store = try PostgresSessionStore(

@@ -397,6 +397,8 @@ struct SearchCommand: AsyncParsableCommand {
         let hits: [SessionSearch.Hit]
         if let index {
             hits = try await indexedSearch(text, backend: backend, indexPath: expandTilde(index))
+        } else if let postgres = Self.postgresStore(backend) {
+            hits = try await postgresSearch(text, store: postgres, backend: backend)
         } else {
             let listing = try await backend.list(project: project.map(expandTilde))
             let (loaded, failures) = await loadAll(listing.sessions, backend: backend)

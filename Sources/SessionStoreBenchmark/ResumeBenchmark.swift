@@ -63,7 +63,7 @@ func resumeBenchmark(_ options: Options) async throws {
     if wantsPostgres {
         let schema = "claude_resume_bench_\(getpid())"
         let postgres = try PostgresSessionStore(
-            clientConfiguration: PostgresSessionStore.clientConfiguration(), configuration: .init(schema: schema))
+            clientConfiguration: try PostgresSessionStore.clientConfiguration(), configuration: .init(schema: schema))
         stores.append(("postgres", postgres, 1000))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await postgres.run() }
@@ -292,8 +292,10 @@ final class ResumeBenchmark: @unchecked Sendable {
             options.env["CLAUDE_CONFIG_DIR"] = folder
         }
         defer { if let freshConfig { try? FileManager.default.removeItem(atPath: freshConfig) } }
-        let client = side.store.map { ClaudeSDKClient(options: options, sessionStore: $0) } ?? ClaudeSDKClient(
-            options: options)
+        let client =
+            side.store.map { ClaudeSDKClient(options: options, sessionStore: $0) }
+            ?? ClaudeSDKClient(
+                options: options)
         let childrenStart = childrenCPUSeconds()
         let cpuStart = processCPUSeconds()
         let start = clock.now

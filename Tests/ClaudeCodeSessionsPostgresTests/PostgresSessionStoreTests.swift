@@ -36,7 +36,7 @@ struct PostgresContractTests {
     .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason), .timeLimit(.minutes(2)))
 struct PostgresSessionStoreTests {
     static let key = SessionStoreKey(projectKey: "-home-me-project", sessionID: "11111111-2222-4333-8444-555555555555")
-    static let migrations = ["transcripts-v1", "records-v1", "records-summary-v1", "records-labels-v1"]
+    static let migrations = ["transcripts-v1", "records-v1", "records-summary-v1", "records-labels-v1", "search-v1"]
 
     @Test func migrationsAreNamedAndApplyingThemAgainIsANoOp() async throws {
         try await PostgresTestServer.withStore { store, client in
@@ -311,7 +311,7 @@ struct PostgresRecordFoldTests {
                 try await Self.appendAsBefore(
                     client, schema: schema, sessionID: id,
                     Array(RecordStoreContract.twoProcessBatches(start: start).joined()))
-                #expect(try await store.migrate() == ["records-labels-v1"])
+                #expect(try await store.migrate() == ["records-labels-v1", "search-v1"])
                 let data = try await store.loadRecord(id)
                 #expect(data.title == nil && data.tag == nil && !data.conversationHistory.isEmpty)
                 try await store.setRecordTitle(id, title: "After the upgrade")
@@ -336,7 +336,7 @@ struct PostgresRecordFoldTests {
                 let batches = RecordStoreContract.twoProcessBatches(start: start)
                 try await Self.appendAsBefore(client, schema: schema, sessionID: id, Array(batches.joined()))
 
-                #expect(try await store.migrate() == ["records-summary-v1", "records-labels-v1"])
+                #expect(try await store.migrate() == ["records-summary-v1", "records-labels-v1", "search-v1"])
                 #expect(try await Self.foldIsCurrent(client, schema: schema, id) == false)
                 let summary = try await Self.listedFold(store, id)
                 #expect(summary.ledger.turns == 3)
