@@ -17,7 +17,9 @@ extension PostgresSessionStore {
         public var score: Double
         /// How many passages match a term.
         public var matchingPassages: Int
-        /// Up to three snippets of the best passages (`ts_headline`), matched words marked.
+        /// Up to three snippets of the best passages (`ts_headline`), matched words marked. A
+        /// snippet's `entryIndex` is the sequence number of its line in the stored transcript
+        /// (not an index into a `SessionDocument`).
         public var snippets: [SessionSearch.Snippet]
 
         /// Creates a match.
