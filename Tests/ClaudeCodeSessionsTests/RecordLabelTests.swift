@@ -54,6 +54,25 @@ struct RecordLabelTests {
         #expect(old.title == nil && old.tag == nil && old.conversationHistory.count == 1)
     }
 
+    /// A label write cut short by a crash (a torn last journal line) leaves the old label, and
+    /// the next write goes on after it.
+    @Test func aTornLabelRecordLeavesTheOldLabel() async throws {
+        let folder = TemporaryFolder()
+        let store = FileRecordStore(folder: folder)
+        let id = try await Self.record(in: store)
+        try await store.setRecordTitle(id, title: "Before the crash")
+        let journal = folder.sub("sessions") + "/" + id.rawValue + ".journal"
+        let handle = try #require(FileHandle(forWritingAtPath: journal))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"meta":{"title":"Half writ"#.utf8))
+        try handle.close()
+        #expect(try await store.loadRecord(id).title == "Before the crash")
+        try await store.setRecordTag(id, tag: "after")
+        let data = try await store.loadRecord(id)
+        #expect(data.title == "Before the crash" && data.tag == "after")
+        #expect(data.conversationHistory.count == 1)
+    }
+
     @Test func aJournalMetadataLineSetsAndClearsLabels() async throws {
         let folder = TemporaryFolder()
         let store = FileRecordStore(folder: folder)
