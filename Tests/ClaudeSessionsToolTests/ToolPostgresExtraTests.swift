@@ -106,5 +106,10 @@ struct ToolPostgresExtraTests {
         #expect(partial.status == 1, "\(partial.stderr)")
         let text = try runTool(["search", word, "--store", url])
         #expect(text.status == 0 && text.output.contains(String(id.prefix(8))), "\(text.stderr)")
+        // --project filters by the project's key.
+        let inProject = try runTool(["search", word, "--project", folder.path + "/project", "--store", url])
+        #expect(inProject.status == 0, "\(inProject.stderr)")
+        let elsewhere = try runTool(["search", word, "--project", folder.path + "/elsewhere", "--store", url])
+        #expect(elsewhere.status == 1, "\(elsewhere.stderr)")
     }
 }
