@@ -102,6 +102,34 @@ enum PostgresSchema {
                 """
             ]
         },
+        Migration(name: "records-labels-v1") { t in
+            [
+                // A record's own title and tag (`claude-sessions rename` and `tag`); NULL for none.
+                "ALTER TABLE \(t.records) ADD COLUMN custom_title TEXT, ADD COLUMN tag TEXT"
+            ]
+        },
+        Migration(name: "search-v1") { t in
+            [
+                // Full-text search of the main transcripts: one row per passage (a prompt, reply,
+                // thinking, tool input or tool result of an entry, long ones in pieces) with its
+                // tsvector, written in the transaction of the append that stored the entry.
+                // search_seq: the transcript's entries below it are indexed; transcripts stored
+                // before this migration start at 0 and are indexed by the next search.
+                "ALTER TABLE \(t.transcripts) ADD COLUMN search_seq BIGINT NOT NULL DEFAULT 0",
+                """
+                CREATE TABLE \(t.search) (
+                    transcript_id BIGINT NOT NULL REFERENCES \(t.transcripts) (id) ON DELETE CASCADE,
+                    seq BIGINT NOT NULL,
+                    part INTEGER NOT NULL,
+                    field TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    document TSVECTOR NOT NULL,
+                    PRIMARY KEY (transcript_id, seq, part)
+                )
+                """,
+                "CREATE INDEX claude_search_passages_document ON \(t.search) USING GIN (document)",
+            ]
+        },
     ]
 
     /// Applies the missing migrations (up to and including `last`, or all) on a connection inside

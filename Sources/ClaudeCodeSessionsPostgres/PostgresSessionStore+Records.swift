@@ -50,13 +50,14 @@ extension PostgresSessionStore: SessionRecordStore {
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
             let recordRows = try await connection.query(
                 """
-                SELECT id, start_time_us, last_activity_us, working_directory, options, schema_version
+                SELECT id, start_time_us, last_activity_us, working_directory, options, schema_version, custom_title, tag
                 FROM \(unescaped: t.records) WHERE session_id = \(id.rawValue)
                 """, logger: logger)
             guard
-                let (recordID, start, last, workingDirectory, optionsText, schemaVersion) = try await recordRows.decode(
-                    (Int64, Int64, Int64, String, String, Int32).self
-                ).first(where: { _ in true })
+                let (recordID, start, last, workingDirectory, optionsText, schemaVersion, title, tag) =
+                    try await recordRows.decode(
+                        (Int64, Int64, Int64, String, String, Int32, String?, String?).self
+                    ).first(where: { _ in true })
             else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
             let options = try Self.recordOptions(optionsText, id: id)
             let rows = try await connection.query(
@@ -82,7 +83,7 @@ extension PostgresSessionStore: SessionRecordStore {
                 sessionID: id, startTime: StoreBackendClock.date(microseconds: start),
                 lastActivity: StoreBackendClock.date(microseconds: last), conversationHistory: history,
                 workingDirectory: StoreText.decode(workingDirectory), options: options,
-                schemaVersion: Int(schemaVersion))
+                schemaVersion: Int(schemaVersion), title: title.map(StoreText.decode), tag: tag.map(StoreText.decode))
         }
     }
 
@@ -103,7 +104,7 @@ extension PostgresSessionStore: SessionRecordStore {
                 SELECT session_id, start_time_us, last_activity_us, message_count, working_directory, schema_version,
                     id, next_seq, summary_seq IS NOT DISTINCT FROM next_seq, title, model, turns, input_tokens,
                     output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, api_duration_ms,
-                    duration_ms, models
+                    duration_ms, models, custom_title, tag
                 FROM \(unescaped: t.records) ORDER BY last_activity_us DESC, session_id COLLATE "C"
                 """, logger: logger)
             var entries: [RecordListEntry] = []
@@ -111,11 +112,11 @@ extension PostgresSessionStore: SessionRecordStore {
             var missing: [(index: Int, recordID: Int64, nextSeq: Int64)] = []
             for try await (
                 text, start, last, count, workingDirectory, schemaVersion, recordID, nextSeq, current, title, model,
-                turns, input, output, creation, read, cost, api, duration, models
+                turns, input, output, creation, read, cost, api, duration, models, customTitle, tag
             ) in rows.decode(
                 (
                     String, Int64, Int64, Int64, String, Int32, Int64, Int64, Bool, String?, String?, Int64, Int64,
-                    Int64, Int64, Int64, Double, Int64, Int64, String
+                    Int64, Int64, Int64, Double, Int64, Int64, String, String?, String?
                 ).self)
             {
                 guard let id = SessionID(rawValue: text) else {
@@ -141,7 +142,8 @@ extension PostgresSessionStore: SessionRecordStore {
                             sessionID: id, startTime: StoreBackendClock.date(microseconds: start),
                             lastActivity: StoreBackendClock.date(microseconds: last), messageCount: Int(count),
                             workingDirectory: StoreText.decode(workingDirectory), schemaVersion: Int(schemaVersion),
-                            path: "", skippedJournalLines: 0, fold: fold ?? RecordSummaryFold())))
+                            path: "", skippedJournalLines: 0, fold: fold ?? RecordSummaryFold(),
+                            customTitle: customTitle.map(StoreText.decode), tag: tag.map(StoreText.decode))))
             }
             guard !missing.isEmpty else { return entries }
             let folds = try await Self.computeFolds(
@@ -150,7 +152,7 @@ extension PostgresSessionStore: SessionRecordStore {
             let figures = computed.map(StoreRecordFigures.init)
             for ((index, _, _), f) in zip(missing, figures) {
                 guard case .session(var summary) = entries[index], let fold = f.listedFold else { continue }
-                summary.title = fold.title
+                summary.title = summary.customTitle ?? fold.title
                 summary.model = fold.model
                 summary.ledger = fold.ledger
                 entries[index] = .session(summary)
@@ -215,6 +217,34 @@ extension PostgresSessionStore: SessionRecordStore {
             return try await rows.decode(Int64.self).first(where: { _ in true }) != nil
         }
         if !deleted { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+    }
+
+    /// Gives the record of `id` a title (`nil` or empty removes it), in its row's `custom_title`.
+    /// - Throws: `SessionStoreError/Code/sessionNotFound` when there is none.
+    public func setRecordTitle(_ id: SessionID, title: String?) async throws(SessionStoreError) {
+        let (t, logger) = (tables, configuration.logger)
+        let value = normalizedRecordLabel(title).map(StoreText.encode)
+        let updated = try await connection(sessionID: id) { connection -> Bool in
+            let rows = try await connection.query(
+                "UPDATE \(unescaped: t.records) SET custom_title = \(value) WHERE session_id = \(id.rawValue) RETURNING id",
+                logger: logger)
+            return try await rows.decode(Int64.self).first(where: { _ in true }) != nil
+        }
+        if !updated { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+    }
+
+    /// Tags the record of `id` (`nil` or empty removes the tag), in its row's `tag`.
+    /// - Throws: `SessionStoreError/Code/sessionNotFound` when there is none.
+    public func setRecordTag(_ id: SessionID, tag: String?) async throws(SessionStoreError) {
+        let (t, logger) = (tables, configuration.logger)
+        let value = normalizedRecordLabel(tag).map(StoreText.encode)
+        let updated = try await connection(sessionID: id) { connection -> Bool in
+            let rows = try await connection.query(
+                "UPDATE \(unescaped: t.records) SET tag = \(value) WHERE session_id = \(id.rawValue) RETURNING id",
+                logger: logger)
+            return try await rows.decode(Int64.self).first(where: { _ in true }) != nil
+        }
+        if !updated { throw SessionStoreError(.sessionNotFound, sessionID: id) }
     }
 
     static func recordOptions(_ text: String, id: SessionID) throws(SessionStoreError) -> [String: JSONValue] {

@@ -6,7 +6,8 @@ import PostgresNIO
 extension PostgresSessionStore: SessionCatalog {
     /// Appends entries in one transaction, skipping those whose `uuid` the key already holds
     /// (or that repeat a `uuid` earlier in the batch), and folds the stored ones into the
-    /// session's summary (main keys only).
+    /// session's summary and its full-text index (``searchSessions(_:projectKeys:sessionIDs:modifiedSince:limit:offset:)``;
+    /// main keys only).
     ///
     /// The key's time advances with every append that stores something: it is the server's
     /// clock in milliseconds, and always later than the previous one.
@@ -183,6 +184,20 @@ extension PostgresSessionStore: SessionCatalog {
             })
         else {
             throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key)
+        }
+        if key.isMain {
+            // The full-text index, in this transaction, when it holds every entry before this
+            // batch (else the next search catches the transcript up).
+            let current = try await connection.query(
+                """
+                UPDATE \(unescaped: t.transcripts) SET search_seq = next_seq
+                WHERE id = \(id) AND search_seq = \(base) RETURNING id
+                """, logger: logger)
+            if try await current.decode(Int64.self).first(where: { _ in true }) != nil {
+                var passages = SearchPassages()
+                for seq in seqs { passages.add(entry: entries[Int(seq - base)].raw.bytes, seq: seq) }
+                try await passages.insert(transcript: id, connection, t, logger)
+            }
         }
         guard !seqs.isEmpty else { return }
         // The key's time advances only when something was stored; a main key also reads its

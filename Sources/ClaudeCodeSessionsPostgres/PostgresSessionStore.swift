@@ -161,15 +161,29 @@ public final class PostgresSessionStore: Sendable, Service {
 
     /// A client configuration from libpq's environment variables: `PGHOST` (default
     /// `127.0.0.1`), `PGPORT` (5432), `PGUSER` (`postgres`), `PGPASSWORD`, `PGDATABASE` (the user
-    /// name); TLS disabled, as for a server on loopback or a private network.
+    /// name), `PGSSLMODE` (``SSLMode``; default ``SSLMode/prefer``, as in libpq: TLS when the
+    /// server offers it) and `PGSSLROOTCERT` (the root certificate that ``SSLMode/verifyCA`` and
+    /// ``SSLMode/verifyFull`` check the server's certificate with; `~/.postgresql/root.crt` by default).
+    ///
+    /// - Throws: `SessionStoreError/Code/backendFailure` when `PGSSLMODE` is not one of
+    ///   ``SSLMode``'s names, or the mode needs a root certificate file that is missing.
     public static func clientConfiguration(
         environment: [String: String] = ProcessInfo.processInfo.environment
-    ) -> PostgresClient.Configuration {
+    ) throws(SessionStoreError) -> PostgresClient.Configuration {
         let user = environment["PGUSER"].flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
+        var mode = SSLMode.prefer
+        if let text = environment["PGSSLMODE"], !text.isEmpty {
+            guard let parsed = SSLMode(rawValue: text) else {
+                throw SessionStoreError(
+                    .backendFailure, reason: "PGSSLMODE '\(text)' is not one of \(SSLMode.names)")
+            }
+            mode = parsed
+        }
+        let tls = try tls(mode, rootCertificate: environment["PGSSLROOTCERT"], environment: environment)
         return PostgresClient.Configuration(
             host: environment["PGHOST"].flatMap { $0.isEmpty || $0.hasPrefix("/") ? nil : $0 } ?? "127.0.0.1",
             port: environment["PGPORT"].flatMap { Int($0) } ?? 5432, username: user,
-            password: environment["PGPASSWORD"], database: environment["PGDATABASE"] ?? user, tls: .disable)
+            password: environment["PGPASSWORD"], database: environment["PGDATABASE"] ?? user, tls: tls)
     }
 
     // MARK: Migrations
@@ -355,6 +369,7 @@ struct PostgresTables: Sendable {
     let summaries: String
     let records: String
     let messages: String
+    let search: String
 
     init(schema: String) throws(SessionStoreError) {
         guard Self.isPlainIdentifier(schema) else {
@@ -372,6 +387,7 @@ struct PostgresTables: Sendable {
         summaries = "\(quotedSchema).claude_session_summaries"
         records = "\(quotedSchema).claude_records"
         messages = "\(quotedSchema).claude_record_messages"
+        search = "\(quotedSchema).claude_search_passages"
     }
 
     static func isPlainIdentifier(_ name: String) -> Bool {

@@ -5,6 +5,7 @@ enum SQLiteSchema {
     static let transcriptsMigration = "transcripts-v1"
     static let recordsMigration = "records-v1"
     static let recordSummaryMigration = "records-summary-v1"
+    static let recordLabelsMigration = "records-labels-v1"
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -91,6 +92,14 @@ enum SQLiteSchema {
                     ALTER TABLE claude_records ADD COLUMN api_duration_ms INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE claude_records ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE claude_records ADD COLUMN models TEXT NOT NULL DEFAULT '{}';
+                    """)
+        }
+        migrator.registerMigration(recordLabelsMigration) { db in
+            // A record's own title and tag (`claude-sessions rename` and `tag`); NULL for none.
+            try db.execute(
+                sql: """
+                    ALTER TABLE claude_records ADD COLUMN custom_title TEXT;
+                    ALTER TABLE claude_records ADD COLUMN tag TEXT;
                     """)
         }
         return migrator

@@ -46,7 +46,8 @@ extension SQLiteSessionStore: SessionRecordStore {
                 let record = try Row.fetchOne(
                     db.cachedStatement(
                         sql: """
-                            SELECT id, start_time_us, last_activity_us, working_directory, options, schema_version
+                            SELECT id, start_time_us, last_activity_us, working_directory, options, schema_version,
+                                custom_title, tag
                             FROM claude_records WHERE session_id = ?
                             """), arguments: [id.rawValue])
             else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
@@ -69,7 +70,8 @@ extension SQLiteSessionStore: SessionRecordStore {
             return SessionData(
                 sessionID: id, startTime: StoreBackendClock.date(microseconds: record[1]),
                 lastActivity: StoreBackendClock.date(microseconds: record[2]), conversationHistory: history,
-                workingDirectory: StoreText.decode(record[3]), options: options, schemaVersion: record[5])
+                workingDirectory: StoreText.decode(record[3]), options: options, schemaVersion: record[5],
+                title: (record[6] as String?).map(StoreText.decode), tag: (record[7] as String?).map(StoreText.decode))
         }
     }
 
@@ -90,7 +92,8 @@ extension SQLiteSessionStore: SessionRecordStore {
                     sql: """
                         SELECT session_id, start_time_us, last_activity_us, message_count, working_directory, schema_version,
                             id, next_seq, summary_seq IS next_seq, title, model, turns, input_tokens, output_tokens,
-                            cache_creation_input_tokens, cache_read_input_tokens, cost_usd, api_duration_ms, duration_ms, models
+                            cache_creation_input_tokens, cache_read_input_tokens, cost_usd, api_duration_ms, duration_ms, models,
+                            custom_title, tag
                         FROM claude_records ORDER BY last_activity_us DESC, session_id
                         """))
             var entries: [RecordListEntry] = []
@@ -130,7 +133,9 @@ extension SQLiteSessionStore: SessionRecordStore {
                             sessionID: id, startTime: StoreBackendClock.date(microseconds: row[1]),
                             lastActivity: StoreBackendClock.date(microseconds: row[2]), messageCount: row[3],
                             workingDirectory: StoreText.decode(row[4]), schemaVersion: row[5], path: path,
-                            skippedJournalLines: 0, fold: fold ?? RecordSummaryFold())))
+                            skippedJournalLines: 0, fold: fold ?? RecordSummaryFold(),
+                            customTitle: (row[20] as String?).map(StoreText.decode),
+                            tag: (row[21] as String?).map(StoreText.decode))))
             }
             return (entries, repairs)
         }
@@ -207,6 +212,28 @@ extension SQLiteSessionStore: SessionRecordStore {
             return db.changesCount > 0
         }
         if !deleted { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+    }
+
+    /// Gives the record of `id` a title (`nil` or empty removes it), in its row's `custom_title`.
+    /// - Throws: `SessionStoreError/Code/sessionNotFound` when there is none.
+    public func setRecordTitle(_ id: SessionID, title: String?) async throws(SessionStoreError) {
+        try await setLabel("custom_title", of: id, to: normalizedRecordLabel(title))
+    }
+
+    /// Tags the record of `id` (`nil` or empty removes the tag), in its row's `tag`.
+    /// - Throws: `SessionStoreError/Code/sessionNotFound` when there is none.
+    public func setRecordTag(_ id: SessionID, tag: String?) async throws(SessionStoreError) {
+        try await setLabel("tag", of: id, to: normalizedRecordLabel(tag))
+    }
+
+    private func setLabel(_ column: String, of id: SessionID, to value: String?) async throws(SessionStoreError) {
+        let updated = try await write(sessionID: id) { db -> Bool in
+            try db.execute(
+                sql: "UPDATE claude_records SET \(column) = ? WHERE session_id = ?",
+                arguments: [value.map(StoreText.encode), id.rawValue])
+            return db.changesCount > 0
+        }
+        if !updated { throw SessionStoreError(.sessionNotFound, sessionID: id) }
     }
 
     static func recordOptions(_ text: String, id: SessionID) throws(SessionStoreError) -> [String: JSONValue] {

@@ -174,7 +174,7 @@ struct RecordsBackend: SessionBackend {
                 sessions.append(
                     ListedSession(
                         id: summary.sessionID.rawValue, title: summary.title ?? "", project: summary.workingDirectory,
-                        lastActivity: summary.lastActivity, messageCount: summary.messageCount,
+                        lastActivity: summary.lastActivity, tag: summary.tag, messageCount: summary.messageCount,
                         tokens: totals.totalInputTokens + totals.outputTokens, costUSD: summary.ledger.costUSD,
                         fingerprint: "\(summary.lastActivity.timeIntervalSince1970)-\(summary.messageCount)"))
             case .damaged(let file):
@@ -198,12 +198,11 @@ struct RecordsBackend: SessionBackend {
     }
 
     func rename(_ session: ListedSession, title: String) async throws(ToolError) {
-        throw ToolError(
-            ExitStatus.usage, "records cannot be renamed; rename the CLI's transcript instead (drop --records)")
+        try await setRecordLabel(store, session: session, title: title)
     }
 
     func tag(_ session: ListedSession, tag: String?) async throws(ToolError) {
-        throw ToolError(ExitStatus.usage, "records cannot be tagged; tag the CLI's transcript instead (drop --records)")
+        try await setRecordLabel(store, session: session, tag: .some(tag))
     }
 
     func delete(_ session: ListedSession) async throws(ToolError) {
@@ -343,20 +342,15 @@ func openSQLite(_ path: String) throws(ToolError) -> SQLiteSessionStore {
     }
 }
 
-/// A `PostgresSessionStore` for `postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE` (TLS off; the
-/// user defaults to `postgres`, the database to the user), running its client for the rest of the
-/// process; and how to name it in messages (without the password).
+/// A `PostgresSessionStore` for
+/// `postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?sslmode=MODE&sslrootcert=PATH]` (the user
+/// defaults to `postgres`, the database to the user, `sslmode` to `prefer`, as in libpq; see
+/// `PostgresStoreURL`), running its client for the rest of the process; and how to name it in
+/// messages (without the password).
 func openPostgres(_ url: String) throws(ToolError) -> (PostgresSessionStore, String) {
-    guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
-        throw ToolError(ExitStatus.usage, "cannot read '\(url)'; use postgres://USER:PASSWORD@HOST:PORT/DATABASE")
-    }
-    let user = components.user.flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
-    let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-    let database = path.isEmpty ? user : path
-    let port = components.port ?? 5432
-    let configuration = PostgresClient.Configuration(
-        host: host, port: port, username: user, password: components.password, database: database, tls: .disable)
-    let location = "postgres://\(user)@\(host):\(port)/\(database)"
+    let parsed = try PostgresStoreURL(url)
+    let configuration = try parsed.clientConfiguration()
+    let location = parsed.location
     let store: PostgresSessionStore
     do {
         store = try PostgresSessionStore(

@@ -206,6 +206,7 @@ struct ListCommand: AsyncParsableCommand {
     @Option(help: "Only the sessions of this project directory.") var project: String?
     @Option(help: "Only sessions active since then: 30d, 12h, 2w, 45m or a date (2025-01-31).") var since: String?
     @Option(help: "The most sessions to show.") var limit: Int?
+    @Option(help: "Only the sessions with this tag.") var tag: String?
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
@@ -221,6 +222,7 @@ struct ListCommand: AsyncParsableCommand {
         let listing = try await backend.list(project: project.map(expandTilde))
         var sessions = listing.sessions
         if let cutoff { sessions = sessions.filter { ($0.lastActivity ?? .distantPast) >= cutoff } }
+        if let tag { sessions = sessions.filter { $0.tag == tag } }
         if let limit { sessions = Array(sessions.prefix(limit)) }
         // Fill the counts the listing does not know by reading the sessions shown.
         let missing = sessions.filter { $0.messageCount == nil }
@@ -253,7 +255,7 @@ struct ListCommand: AsyncParsableCommand {
         var table: [[String]] = [["ID", "TITLE", "MSGS", "TOKENS", "COST", "LAST ACTIVITY", "PROJECT"]]
         for row in rows {
             table.append([
-                String(row.id.prefix(8)), Terminal.clean(ExportText.truncate(row.title, limit: 48)),
+                String(row.id.prefix(8)), Terminal.clean(ExportText.truncate(taggedTitle(row), limit: 48)),
                 row.messages.map(String.init) ?? "?", row.tokens.map(ExportText.count) ?? "?",
                 ExportText.cost(row.costUSD), row.lastActivity.map(ExportText.short) ?? "—",
                 Terminal.clean(row.project ?? ""),
@@ -317,9 +319,14 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let backend = try source.backend()
-        let sessions = try await resolveAll(ids, backend: backend)
+        var sessions = await lookupAll(ids, backend: backend) ?? []
+        if sessions.isEmpty { sessions = try await resolveAll(ids, backend: backend) }
         var exports: [SessionExport] = []
-        for session in sessions { exports.append(try await backend.load(session)) }
+        for session in sessions {
+            var export = try await backend.load(session)
+            if format != .jsonl { export.jsonLines = [] }  // only JSON Lines writes the source's lines
+            exports.append(export)
+        }
         if let output {
             let path = expandTilde(output)
             var isDirectory: ObjCBool = false
@@ -331,12 +338,11 @@ struct ExportCommand: AsyncParsableCommand {
                     throw ToolError(ExitStatus.failure, "cannot create the folder \(path); check the path")
                 }
                 for export in exports {
-                    try write(
-                        SessionExporter.render(export, as: format),
-                        to: path + "/" + export.document.sessionID + "." + format.fileExtension)
+                    try writeExport(
+                        export, as: format, to: path + "/" + export.document.sessionID + "." + format.fileExtension)
                 }
             } else {
-                try write(SessionExporter.render(exports[0], as: format), to: path)
+                try writeExport(exports[0], as: format, to: path)
             }
         } else if exports.count > 1 {
             switch format {
@@ -354,19 +360,9 @@ struct ExportCommand: AsyncParsableCommand {
                 for export in exports { Terminal.write(Data(export.jsonLines)) }
             }
         } else {
-            var bytes = SessionExporter.render(exports[0], as: format)
-            if format == .json { bytes.append(0x0A) }
-            Terminal.write(Data(bytes))
+            try writeExportToStandardOutput(exports[0], as: format)
         }
         for export in exports { try damaged(export) }
-    }
-
-    func write(_ bytes: [UInt8], to path: String) throws(ToolError) {
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ToolError(ExitStatus.failure, "cannot write \(path); check that its folder exists and is writable")
-        }
     }
 }
 
@@ -401,6 +397,8 @@ struct SearchCommand: AsyncParsableCommand {
         let hits: [SessionSearch.Hit]
         if let index {
             hits = try await indexedSearch(text, backend: backend, indexPath: expandTilde(index))
+        } else if let postgres = Self.postgresStore(backend) {
+            hits = try await postgresSearch(text, store: postgres, backend: backend)
         } else {
             let listing = try await backend.list(project: project.map(expandTilde))
             let (loaded, failures) = await loadAll(listing.sessions, backend: backend)

@@ -82,6 +82,7 @@ enum TextRenderer {
         var meta = ["session \(document.sessionID)"]
         if let project = document.projectPath { meta.append(project) }
         if let model = document.model { meta.append(model) }
+        if let tag = document.tag { meta.append("tag " + tag) }
         if let started = document.startedAt { meta.append("started " + ExportText.short(started)) }
         meta.append("\(document.messageCount) messages")
         meta.append("\(ExportText.count(document.usage.totalTokens)) tokens")

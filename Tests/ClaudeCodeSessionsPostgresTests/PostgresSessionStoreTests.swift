@@ -36,7 +36,7 @@ struct PostgresContractTests {
     .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason), .timeLimit(.minutes(2)))
 struct PostgresSessionStoreTests {
     static let key = SessionStoreKey(projectKey: "-home-me-project", sessionID: "11111111-2222-4333-8444-555555555555")
-    static let migrations = ["transcripts-v1", "records-v1", "records-summary-v1"]
+    static let migrations = ["transcripts-v1", "records-v1", "records-summary-v1", "records-labels-v1", "search-v1"]
 
     @Test func migrationsAreNamedAndApplyingThemAgainIsANoOp() async throws {
         try await PostgresTestServer.withStore { store, client in
@@ -301,6 +301,31 @@ struct PostgresRecordFoldTests {
         ).decode(Bool.self).first { _ in true } ?? false
     }
 
+    @Test func aSchemaWithoutRecordLabelsUpgradesAndKeepsItsRecords() async throws {
+        try await PostgresTestServer.withClient { client in
+            let schema = PostgresTestServer.newSchema()
+            do {
+                let store = try PostgresSessionStore(client: client, configuration: .init(schema: schema))
+                _ = try await store.migrate(upTo: "records-summary-v1")
+                let id = try SessionID("written-before-labels")
+                try await Self.appendAsBefore(
+                    client, schema: schema, sessionID: id,
+                    Array(RecordStoreContract.twoProcessBatches(start: start).joined()))
+                #expect(try await store.migrate() == ["records-labels-v1", "search-v1"])
+                let data = try await store.loadRecord(id)
+                #expect(data.title == nil && data.tag == nil && !data.conversationHistory.isEmpty)
+                try await store.setRecordTitle(id, title: "After the upgrade")
+                try await store.setRecordTag(id, tag: "upgraded")
+                let summary = try #require(try await store.listRecords().compactMap(\.summary).first)
+                #expect(summary.title == "After the upgrade" && summary.tag == "upgraded")
+                try await PostgresTestServer.dropSchema(schema, client)
+            } catch {
+                try? await PostgresTestServer.dropSchema(schema, client)
+                throw error
+            }
+        }
+    }
+
     @Test func aRecordWrittenBeforeTheSummaryMigrationListsItsFold() async throws {
         try await PostgresTestServer.withClient { client in
             let schema = PostgresTestServer.newSchema()
@@ -311,7 +336,7 @@ struct PostgresRecordFoldTests {
                 let batches = RecordStoreContract.twoProcessBatches(start: start)
                 try await Self.appendAsBefore(client, schema: schema, sessionID: id, Array(batches.joined()))
 
-                #expect(try await store.migrate() == ["records-summary-v1"])
+                #expect(try await store.migrate() == ["records-summary-v1", "records-labels-v1", "search-v1"])
                 #expect(try await Self.foldIsCurrent(client, schema: schema, id) == false)
                 let summary = try await Self.listedFold(store, id)
                 #expect(summary.ledger.turns == 3)

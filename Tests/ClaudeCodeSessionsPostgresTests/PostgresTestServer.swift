@@ -29,7 +29,9 @@ enum PostgresTestServer {
     }
 
     static var clientConfiguration: PostgresClient.Configuration {
-        var configuration = PostgresSessionStore.clientConfiguration(environment: environment)
+        var environment = environment
+        environment["PGSSLMODE"] = "disable"
+        var configuration = try! PostgresSessionStore.clientConfiguration(environment: environment)
         configuration.options.maximumConnections = 8
         return configuration
     }
@@ -129,7 +131,11 @@ final class ThrowawayPostgresServer: Sendable {
         var description: String
     }
 
-    init() throws {
+    /// Extra `postgres` options (`-c name=value …`) for every start.
+    let options: String
+
+    init(options: String = "") throws {
+        self.options = options
         guard let bindir = Self.bindir else {
             throw Failed(description: "PostgreSQL's initdb and pg_ctl are not installed")
         }
@@ -159,7 +165,7 @@ final class ThrowawayPostgresServer: Sendable {
             "\(bindir)/pg_ctl",
             [
                 "-D", "\(folder)/data", "-l", "\(folder)/server.log", "-w", "-t", "60", "start", "-o",
-                "-c listen_addresses=127.0.0.1 -p \(port) -k \(folder) -c fsync=off",
+                "-c listen_addresses=127.0.0.1 -p \(port) -k \(folder) -c fsync=off \(options)",
             ])
     }
 
@@ -170,8 +176,8 @@ final class ThrowawayPostgresServer: Sendable {
     /// Creates and starts a server. `initdb` and `pg_ctl` take seconds (tens of seconds on a
     /// loaded machine): they run on a thread of their own, never on a thread of Swift's
     /// cooperative pool, which has one thread per core and would starve every other test.
-    static func make() async throws -> ThrowawayPostgresServer {
-        try await offThePool { try ThrowawayPostgresServer() }
+    static func make(options: String = "") async throws -> ThrowawayPostgresServer {
+        try await offThePool { try ThrowawayPostgresServer(options: options) }
     }
 
     /// ``start()`` on a thread of its own.

@@ -41,7 +41,9 @@ struct SQLiteSessionStoreTests {
     @Test func migrationsAreNamedAndApplyingThemAgainIsANoOp() async throws {
         try await withFileStore { store, folder in
             #expect(
-                SQLiteSessionStore.migrator.migrations == ["transcripts-v1", "records-v1", "records-summary-v1"])
+                SQLiteSessionStore.migrator.migrations == [
+                    "transcripts-v1", "records-v1", "records-summary-v1", "records-labels-v1",
+                ])
             try await store.append([entry(type: "user", uuid: "u1")], to: key)
             let schemaBefore = try await store.database.read { db in
                 try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
@@ -56,7 +58,7 @@ struct SQLiteSessionStoreTests {
                     try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
                 )
             }
-            #expect(applied == ["transcripts-v1", "records-v1", "records-summary-v1"])
+            #expect(applied == ["transcripts-v1", "records-v1", "records-summary-v1", "records-labels-v1"])
             #expect(schemaAfter == schemaBefore)
             #expect(try await again.load(key)?.map(\.uuid) == ["u1"])
             // The schema enforces the contracts: indexes for keys, sequence and uuid.
@@ -426,6 +428,31 @@ struct SQLiteRecordFoldTests {
         } ?? false
     }
 
+    @Test func aDatabaseWithoutRecordLabelsUpgradesAndKeepsItsRecords() async throws {
+        try await TemporaryFolder.with { folder in
+            let path = folder.file("labels.sqlite")
+            let id = try SessionID("written-before-labels")
+            let pool = try DatabasePool(path: path)
+            try SQLiteSessionStore.migrator.migrate(pool, upTo: "records-summary-v1")
+            try await pool.write { db in
+                #expect(try db.columns(in: "claude_records").contains { $0.name == "custom_title" } == false)
+                try Self.appendAsBefore(
+                    db, sessionID: id, Array(RecordStoreContract.twoProcessBatches(start: start).joined()))
+            }
+            try pool.close()
+            let store = try SQLiteSessionStore(path: path)
+            #expect(
+                try await store.database.read { db in try SQLiteSessionStore.migrator.appliedMigrations(db) }.last
+                    == "records-labels-v1")
+            let data = try await store.loadRecord(id)
+            #expect(data.title == nil && data.tag == nil && !data.conversationHistory.isEmpty)
+            try await store.setRecordTitle(id, title: "After the upgrade")
+            try await store.setRecordTag(id, tag: "upgraded")
+            let summary = try #require(try await store.listRecords().compactMap(\.summary).first)
+            #expect(summary.title == "After the upgrade" && summary.tag == "upgraded")
+        }
+    }
+
     @Test func aRecordWrittenBeforeTheSummaryMigrationListsItsFold() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.file("old.sqlite")
@@ -442,7 +469,7 @@ struct SQLiteRecordFoldTests {
             let store = try SQLiteSessionStore(path: path)
             #expect(
                 try await store.database.read { db in try SQLiteSessionStore.migrator.appliedMigrations(db) }
-                    == ["transcripts-v1", "records-v1", "records-summary-v1"])
+                    == ["transcripts-v1", "records-v1", "records-summary-v1", "records-labels-v1"])
             #expect(try await Self.foldIsCurrent(store, id) == false)
             let summary = try await Self.listedFold(store, id)
             #expect(summary.ledger.turns == 3)

@@ -281,6 +281,58 @@ public struct RecordStoreContract: Sendable, CustomStringConvertible {
             try await check(data.lastActivity > start, "activity advanced")
             try await checkEqual(try await store.listRecords().compactMap(\.summary).map(\.messageCount), [2], "count")
         },
+        .init("a record's title and tag are set, listed, loaded, kept across appends and cleared") { store in
+            let id = newID()
+            let start = Date(timeIntervalSince1970: 1_760_000_000.5)
+            let batches = twoProcessBatches(start: start)
+            let first = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            try await first.append(batches[0])
+            try await first.close()
+            let before = try await store.loadRecord(id)
+            try await checkEqual(before.title, nil, "no title at first")
+            try await checkEqual(before.tag, nil, "no tag at first")
+            try await store.setRecordTitle(id, title: "Release «checklist» 100% \\ \"ok\"")
+            try await store.setRecordTag(id, tag: "review")
+            var data = try await store.loadRecord(id)
+            try await checkEqual(data.title, "Release «checklist» 100% \\ \"ok\"", "title loaded")
+            try await checkEqual(data.tag, "review", "tag loaded")
+            try await checkEqual(data.lastActivity, before.lastActivity, "a label is not activity")
+            try await checkEqual(data.conversationHistory, before.conversationHistory, "frames untouched")
+            guard var summary = try await store.listRecords().compactMap(\.summary).first(where: { $0.sessionID == id })
+            else { throw ContractFailure("\(id) not listed") }
+            try await checkEqual(summary.title, "Release «checklist» 100% \\ \"ok\"", "listed title")
+            try await checkEqual(summary.customTitle, "Release «checklist» 100% \\ \"ok\"", "listed own title")
+            try await checkEqual(summary.tag, "review", "listed tag")
+            // Appends after a label (a resumed conversation) keep it.
+            let second = try await store.openRecord(id, startTime: start, workingDirectory: "/w", options: [:])
+            for batch in batches[1...] { try await second.append(batch) }
+            try await second.close()
+            data = try await store.loadRecord(id)
+            try await checkEqual(data.title, "Release «checklist» 100% \\ \"ok\"", "title kept across appends")
+            try await checkEqual(data.tag, "review", "tag kept across appends")
+            try await checkEqual(data.conversationHistory.count, batches.joined().count, "every frame")
+            try await store.setRecordTag(id, tag: "shipped")
+            try await store.setRecordTitle(id, title: nil)
+            data = try await store.loadRecord(id)
+            try await checkEqual(data.title, nil, "title cleared")
+            try await checkEqual(data.tag, "shipped", "tag replaced")
+            guard let listed = try await store.listRecords().compactMap(\.summary).first(where: { $0.sessionID == id })
+            else { throw ContractFailure("\(id) not listed") }
+            summary = listed
+            try await checkEqual(summary.customTitle, nil, "own title cleared")
+            try await checkEqual(summary.title, "Build, tests, deploy", "the CLI's title again")
+            try await checkEqual(summary.tag, "shipped", "listed tag replaced")
+            try await store.setRecordTag(id, tag: "")
+            try await checkEqual(try await store.loadRecord(id).tag, nil, "an empty tag clears it")
+            let unknown = newID()
+            try await checkThrows(.sessionNotFound, "title of an unknown record") {
+                try await store.setRecordTitle(unknown, title: "x")
+            }
+            try await checkThrows(.sessionNotFound, "tag of an unknown record") {
+                try await store.setRecordTag(unknown, tag: "x")
+            }
+            try await checkThrows(.sessionNotFound, "no record was created") { try await store.loadRecord(unknown) }
+        },
         .init("a closed writer refuses appends") { store in
             let id = newID()
             let writer = try await store.openRecord(id, startTime: Date(), workingDirectory: "", options: [:])

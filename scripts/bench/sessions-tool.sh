@@ -16,7 +16,10 @@
 # Usage: scripts/bench/sessions-tool.sh
 # Environment: WORK_DIR (the corpus; default <repo>/.tmp/bench-tx, made by
 #              `KEEP=1 WORK_DIR=... scripts/bench/transcripts.sh` when missing), ROUNDS (default 5),
-#              SKIP_BUILD=1.
+#              SKIP_BUILD=1, TOOL (a claude-sessions binary to measure instead of building one),
+#              ONLY=export (step 5 alone, ROUNDS times, medians), BASELINE (another claude-sessions
+#              binary, e.g. an older build, measured in step 5 alternately with ours: the same
+#              export, compared byte for byte).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 work="${WORK_DIR:-$repo/.tmp/bench-tx}"
@@ -28,10 +31,10 @@ if [[ ! -f "$work/generated.json" ]]; then
     KEEP=1 WORK_DIR="$work" ROUNDS=1 scripts/bench/transcripts.sh >/dev/null || true
 fi
 [[ -f "$work/generated.json" ]] || { echo "error: no corpus in $work" >&2; exit 1; }
-if [[ -z "${SKIP_BUILD:-}" ]]; then
+if [[ -z "${SKIP_BUILD:-}" && -z "${TOOL:-}" ]]; then
     swift build -c release --product claude-sessions >&2
 fi
-tool="$(swift build -c release --show-bin-path)/claude-sessions"
+tool="${TOOL:-$(swift build -c release --show-bin-path)/claude-sessions}"
 [[ -x /usr/bin/time ]] || { echo "error: /usr/bin/time is missing (Debian package time)" >&2; exit 1; }
 
 read -r big project bytes < <(python3 -c '
@@ -57,6 +60,32 @@ measure() {
 median() { python3 -c 'import statistics, sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.1f}")' "$@"; }
 
 echo "corpus: $((bytes / 1000000)) MB in $(ls "$project" | wc -l) sessions; big transcript $big"
+
+# 5. Exporting the big transcript to HTML (first, alone with ONLY=export).
+export_html() {
+    local size walls=() cpus=() rsss=() bwalls=() bcpus=() brsss=()
+    size=$(stat -c %s "$project/$big.jsonl")
+    for ((round = 1; round <= ${1}; round++)); do
+        read -r w c r < <(measure "$tool" export "$big" --config-dir "$config" --format html -o "$scratch/big.html")
+        walls+=("$w"); cpus+=("$c"); rsss+=("$r")
+        if [[ -n "${BASELINE:-}" ]]; then
+            read -r w c r < <(measure "$BASELINE" export "$big" --config-dir "$config" --format html -o "$scratch/base.html")
+            bwalls+=("$w"); bcpus+=("$c"); brsss+=("$r")
+            cmp -s "$scratch/big.html" "$scratch/base.html" || echo "  warning: the pages differ" >&2
+        fi
+    done
+    local rss
+    rss=$(median "${rsss[@]}")
+    echo "export of the $((size / 1000000)) MB transcript to HTML (median of ${1}): $(median "${walls[@]}") ms wall, $(median "${cpus[@]}") ms CPU, peak RSS $(python3 -c "print(f'{$rss / 1024:.0f}')") MiB = $(python3 -c "print(f'{$rss * 1024 / $size:.2f}')")x the file (targets < 2000 ms, < 4x)"
+    if [[ -n "${BASELINE:-}" ]]; then
+        rss=$(median "${brsss[@]}")
+        echo "  baseline $BASELINE, same runs alternated: $(median "${bwalls[@]}") ms wall, $(median "${bcpus[@]}") ms CPU, peak RSS $(python3 -c "print(f'{$rss / 1024:.0f}')") MiB = $(python3 -c "print(f'{$rss * 1024 / $size:.2f}')")x; pages identical: $(cmp -s "$scratch/big.html" "$scratch/base.html" && echo yes || echo NO)"
+    fi
+}
+if [[ "${ONLY:-}" == export ]]; then
+    export_html "$rounds"
+    exit 0
+fi
 
 read -r wall cpu rss < <(measure "$tool" search "needle-that-is-not-there" --config-dir "$config" --index "$index")
 mbps=$(python3 -c "print(f'{$bytes / 1e6 / ($wall / 1000):.0f}')")
@@ -91,6 +120,4 @@ for ((round = 1; round <= rounds; round++)); do
 done
 echo "list of every session (--json), median: $(median "${lists[@]}") ms (target < 300 ms)"
 
-read -r wall cpu rss < <(measure "$tool" export "$big" --config-dir "$config" --format html -o "$scratch/big.html")
-size=$(stat -c %s "$project/$big.jsonl")
-echo "export of the $((size / 1000000)) MB transcript to HTML: ${wall} ms wall, ${cpu} ms CPU, peak RSS $((rss / 1024)) MiB = $(python3 -c "print(f'{$rss * 1024 / $size:.2f}')")x the file (targets < 2000 ms, < 4x)"
+export_html 1

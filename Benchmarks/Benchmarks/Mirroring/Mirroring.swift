@@ -18,7 +18,10 @@ let benchmarks: @Sendable () -> Void = {
             closure: { benchmark, input in
                 var options = ClaudeCodeOptions()
                 options.cliPath = input.cli
-                options.env = ["FAKE_CLAUDE_SCENARIO": "replay", "FAKE_CLAUDE_REPLAY_FILE": input.file]
+                options.env = [
+                    "FAKE_CLAUDE_SCENARIO": "replay",
+                    "FAKE_CLAUDE_REPLAY_FILE": mirrored ? input.mirroredFile : input.plainFile,
+                ]
                 let client =
                     mirrored
                     ? ClaudeSDKClient(
@@ -40,11 +43,13 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
-/// A replay of assistant frames, each followed by a `transcript_mirror` frame carrying the
-/// transcript line the CLI would have written for it.
+/// A replay of assistant frames and, for the mirrored side, the same frames each followed by a
+/// `transcript_mirror` frame carrying the transcript line the CLI would have written for it (the
+/// CLI sends those only when the SDK mirrors).
 struct MirrorInput: Sendable {
     let cli: String
-    let file: String
+    let plainFile: String
+    let mirroredFile: String
     let scratch: ScratchDirectory
 
     init() throws {
@@ -52,12 +57,14 @@ struct MirrorInput: Sendable {
         let session = "6f0c5bd4-58b8-4bd5-9d0c-2b7a1a3e0c11"
         let transcript = BenchmarkInput.transcriptLines(sessionID: session, turns: 2_500)
         let path = "/bench-home/.claude/projects/-work-bench/\(session).jsonl"
+        let frames = BenchmarkInput.assistantFrames(count: 5_000)
+        plainFile = try scratch.write(lines: frames, to: "replay.jsonl")
         var lines: [String] = []
-        for (frame, line) in zip(BenchmarkInput.assistantFrames(count: 5_000), transcript) {
+        for (frame, line) in zip(frames, transcript) {
             lines.append(frame)
             lines.append(#"{"type":"transcript_mirror","filePath":"\#(path)","entries":[\#(line)]}"#)
         }
-        file = try scratch.write(lines: lines, to: "replay.jsonl")
+        mirroredFile = try scratch.write(lines: lines, to: "mirrored-replay.jsonl")
         cli = try fakeClaudePath()
     }
 }

@@ -81,7 +81,7 @@ struct BackendsBenchmark {
     }
 
     static func runPostgres(_ settings: Settings) async throws {
-        let configuration = PostgresSessionStore.clientConfiguration()
+        let configuration = try PostgresSessionStore.clientConfiguration()
         let schema = "claude_bench_\(getpid())"
         let store = try PostgresSessionStore(
             clientConfiguration: configuration, configuration: .init(schema: schema))

@@ -63,7 +63,7 @@ func resumeBenchmark(_ options: Options) async throws {
     if wantsPostgres {
         let schema = "claude_resume_bench_\(getpid())"
         let postgres = try PostgresSessionStore(
-            clientConfiguration: PostgresSessionStore.clientConfiguration(), configuration: .init(schema: schema))
+            clientConfiguration: try PostgresSessionStore.clientConfiguration(), configuration: .init(schema: schema))
         stores.append(("postgres", postgres, 1000))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await postgres.run() }

@@ -119,22 +119,74 @@ public enum ExportText {
     }
 
     /// `text` on one line (line breaks become spaces), cut to `limit` characters with `…`.
+    ///
+    /// Reads only as much of `text` as the result needs.
     public static func truncate(_ text: String, limit: Int) -> String {
-        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        truncate(pieces: CollectionOfOne(text), limit: limit)
+    }
+
+    /// ``truncate(_:limit:)`` of ``plainText(_:)``, without joining the whole text first.
+    public static func plainTextPreview(_ blocks: [SessionDocument.Block], limit: Int) -> String {
+        truncate(pieces: blocks.lazy.compactMap(plainTextPiece), limit: limit)
+    }
+
+    /// ``truncate(_:limit:)`` of `pieces` joined with line feeds, reading the pieces only as far
+    /// as the result needs.
+    ///
+    /// The one-line form is built piece by piece (runs of line breaks become one space, as
+    /// `split` and `joined` make them) until it holds `limit + 8` characters of the source. The
+    /// prefix built is then a prefix of the whole one-line text at a boundary of the source's
+    /// characters, so its first characters are the whole text's (only its last character could
+    /// grow with what follows): with at least `limit + 2` characters, the whole text is longer
+    /// than `limit` and its first `limit - 1` characters are the prefix's. Otherwise (the text
+    /// is short, or the joins merged characters), the whole text is flattened as before.
+    static func truncate<Pieces: Sequence<String>>(pieces: Pieces, limit: Int) -> String {
+        var flat = ""
+        var taken = 0
+        var pendingSpace = false
+        var first = true
+        let wanted = max(0, limit) + 8
+        outer: for piece in pieces {
+            if !first { pendingSpace = !flat.isEmpty }
+            first = false
+            for character in piece {
+                if character.isNewline {
+                    pendingSpace = !flat.isEmpty
+                    continue
+                }
+                if pendingSpace {
+                    flat.append(" ")
+                    taken += 1
+                    pendingSpace = false
+                }
+                flat.append(character)
+                taken += 1
+                if taken >= wanted { break outer }
+            }
+        }
+        if taken >= wanted {
+            if flat.count >= limit + 2 { return String(flat.prefix(max(0, limit - 1))) + "…" }
+            let whole = Array(pieces).joined(separator: "\n").split(whereSeparator: \.isNewline).joined(separator: " ")
+            guard whole.count > limit else { return whole }
+            return String(whole.prefix(max(0, limit - 1))) + "…"
+        }
         guard flat.count > limit else { return flat }
         return String(flat.prefix(max(0, limit - 1))) + "…"
     }
 
     /// The plain text of blocks (text and tool-result text), for previews and search.
     public static func plainText(_ blocks: [SessionDocument.Block]) -> String {
-        blocks.compactMap { block -> String? in
-            switch block.kind {
-            case .text, .thinking: return block.text
-            case .toolResult: return plainText(block.content ?? [])
-            case .toolUse: return block.input.map(compactJSON)
-            default: return nil
-            }
-        }.joined(separator: "\n")
+        blocks.compactMap(plainTextPiece).joined(separator: "\n")
+    }
+
+    /// One block's part of ``plainText(_:)``.
+    static func plainTextPiece(_ block: SessionDocument.Block) -> String? {
+        switch block.kind {
+        case .text, .thinking: return block.text
+        case .toolResult: return plainText(block.content ?? [])
+        case .toolUse: return block.input.map(compactJSON)
+        default: return nil
+        }
     }
 
     /// Image media types shown inline (never SVG, which can carry scripts).

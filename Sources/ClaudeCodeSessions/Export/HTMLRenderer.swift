@@ -52,27 +52,56 @@ public enum HTMLRenderer {
         return "default-src 'none'; style-src 'sha256-\(hash)'; img-src data:; base-uri 'none'; form-action 'none'"
     }()
 
-    /// Escapes text for HTML content and attribute values (`& < > " '`).
+    /// Escapes text for HTML content and attribute values (`& < > " '`; NUL becomes U+FFFD).
     public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\u{0}": out += "\u{FFFD}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        var out = HTMLOutput<Never>(chunkSize: Int.max) { _ in }
+        out.buffer.reserveCapacity(text.utf8.count)
+        out.appendEscaped(text)
+        return String(decoding: out.buffer, as: UTF8.self)
     }
 
     /// The page for `document`.
+    ///
+    /// The same bytes as ``render(_:chunkSize:into:)`` writes, in one string; for a large
+    /// session prefer the streaming form, which never holds the whole page.
     public static func render(_ document: SessionDocument) -> String {
-        var out = """
+        var out = HTMLOutput<Never>(chunkSize: Int.max) { _ in }
+        write(document, to: &out)
+        return String(decoding: out.buffer, as: UTF8.self)
+    }
+
+    /// The page's UTF-8 bytes.
+    static func bytes(_ document: SessionDocument) -> [UInt8] {
+        var out = HTMLOutput<Never>(chunkSize: Int.max) { _ in }
+        write(document, to: &out)
+        return out.buffer
+    }
+
+    /// Renders the page for `document` piece by piece, handing the UTF-8 bytes to `consume` in
+    /// order as they are produced, in chunks of at most `chunkSize` bytes (never empty).
+    ///
+    /// The page is never held whole: at most one chunk is buffered, so an export can go
+    /// straight to a file or a pipe. The bytes are those of ``render(_:)``. When `consume`
+    /// throws, nothing more is rendered and the error is rethrown.
+    ///
+    /// - Parameters:
+    ///   - document: The session.
+    ///   - chunkSize: The most bytes per chunk (at least 1; 64 KiB by default).
+    ///   - consume: Called with each chunk; the buffer is valid only during the call.
+    public static func render<Failure: Error>(
+        _ document: SessionDocument, chunkSize: Int = 1 << 16,
+        into consume: (UnsafeRawBufferPointer) throws(Failure) -> Void
+    ) throws(Failure) {
+        try withoutActuallyEscaping(consume) { (consume) throws(Failure) in
+            var out = HTMLOutput<Failure>(chunkSize: max(1, chunkSize), emit: consume)
+            write(document, to: &out)
+            try out.finish()
+        }
+    }
+
+    static func write<Failure>(_ document: SessionDocument, to out: inout HTMLOutput<Failure>) {
+        out.append(
+            """
             <!DOCTYPE html>
             <html lang="en">
             <head>
@@ -81,18 +110,17 @@ public enum HTMLRenderer {
             <meta name="referrer" content="no-referrer">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <meta name="generator" content="ClaudeCodeSessions SessionExporter">
-            <title>\(escape(ExportText.truncate(document.displayTitle, limit: 120)))</title>
-            <style>\(styleSheet)</style>
-            </head>
-            <body>
-            <header>
-            <h1>\(escape(document.displayTitle))</h1>
-            <dl class="meta">
-
-            """
+            <title>
+            """)
+        out.appendEscaped(ExportText.truncate(document.displayTitle, limit: 120))
+        out.append("</title>\n<style>\(styleSheet)</style>\n</head>\n<body>\n<header>\n<h1>")
+        out.appendEscaped(document.displayTitle)
+        out.append("</h1>\n<dl class=\"meta\">\n")
         func meta(_ name: String, _ value: String?) {
             guard let value, !value.isEmpty else { return }
-            out += "<dt>\(name)</dt><dd>\(escape(value))</dd>\n"
+            out.append("<dt>\(name)</dt><dd>")
+            out.appendEscaped(value)
+            out.append("</dd>\n")
         }
         meta("Session", document.sessionID)
         meta("Project", document.projectPath)
@@ -106,74 +134,190 @@ public enum HTMLRenderer {
             "\(ExportText.count(document.usage.totalTokens)) (\(ExportText.count(document.usage.outputTokens)) output)")
         meta("Turns", document.usage.turns.map(String.init))
         meta("Cost", document.usage.costUSD.map(ExportText.cost))
-        out += "</dl>\n</header>\n<main>\n"
+        out.append("</dl>\n</header>\n<main>\n")
         for (index, entry) in document.entries.enumerated() {
             switch entry.role {
             case .turnEnd:
                 let error = entry.isError == true ? " error" : ""
-                out += "<div class=\"turn\(error)\">\(escape(ExportText.turnLine(entry)))</div>\n"
+                out.append("<div class=\"turn\(error)\">")
+                out.appendEscaped(ExportText.turnLine(entry))
+                out.append("</div>\n")
                 continue
             case .user, .assistant:
                 let kind = entry.isToolResultsOnly ? "user tool-results" : entry.role.rawValue
                 let who = entry.isToolResultsOnly ? "Tool results" : (entry.role == .user ? "User" : "Assistant")
-                out += "<section class=\"msg \(kind)\" id=\"m\(index)\">\n<div class=\"who\">\(who)"
+                out.append("<section class=\"msg \(kind)\" id=\"m\(index)\">\n<div class=\"who\">\(who)")
                 if let model = entry.model, entry.role == .assistant {
-                    out += " <span class=\"model\">\(escape(model))</span>"
+                    out.append(" <span class=\"model\">")
+                    out.appendEscaped(model)
+                    out.append("</span>")
                 }
                 if let date = entry.timestamp {
-                    out += "<time datetime=\"\(ExportText.iso(date))\">\(escape(ExportText.short(date)))</time>"
+                    out.append("<time datetime=\"\(ExportText.iso(date))\">")
+                    out.appendEscaped(ExportText.short(date))
+                    out.append("</time>")
                 }
-                out += "</div>\n"
-                for block in entry.blocks { out += render(block) }
-                out += "</section>\n"
+                out.append("</div>\n")
+                for block in entry.blocks { write(block, to: &out) }
+                out.append("</section>\n")
             }
         }
         if document.skippedLineCount > 0 {
-            out += "<p class=\"note\">\(document.skippedLineCount) unreadable line(s) left out.</p>\n"
+            out.append("<p class=\"note\">\(document.skippedLineCount) unreadable line(s) left out.</p>\n")
         }
-        out += "</main>\n</body>\n</html>\n"
-        return out
+        out.append("</main>\n</body>\n</html>\n")
     }
 
-    static func render(_ block: SessionDocument.Block) -> String {
+    static func write<Failure>(_ block: SessionDocument.Block, to out: inout HTMLOutput<Failure>) {
         switch block.kind {
         case .text:
-            return "<div class=\"text\">\(escape(block.text ?? ""))</div>\n"
+            out.append("<div class=\"text\">")
+            out.appendEscaped(block.text ?? "")
+            out.append("</div>\n")
         case .thinking:
-            return "<details class=\"thinking\"><summary>Thinking</summary><div class=\"text\">"
-                + escape(block.text ?? "") + "</div></details>\n"
+            out.append("<details class=\"thinking\"><summary>Thinking</summary><div class=\"text\">")
+            out.appendEscaped(block.text ?? "")
+            out.append("</div></details>\n")
         case .redactedThinking:
-            return "<p class=\"note\">Thinking (redacted)</p>\n"
+            out.append("<p class=\"note\">Thinking (redacted)</p>\n")
         case .toolUse:
             let input = block.input ?? .object([:])
-            return "<details class=\"tool\"><summary>Tool call <code>\(escape(block.name ?? ""))</code>"
-                + "<span class=\"preview\">\(escape(ExportText.oneLine(input, limit: 80)))</span></summary>"
-                + "<pre>\(escape(ExportText.prettyJSON(input)))</pre></details>\n"
+            out.append("<details class=\"tool\"><summary>Tool call <code>")
+            out.appendEscaped(block.name ?? "")
+            out.append("</code><span class=\"preview\">")
+            out.appendEscaped(ExportText.oneLine(input, limit: 80))
+            out.append("</span></summary><pre>")
+            out.appendEscaped(ExportText.prettyJSON(input))
+            out.append("</pre></details>\n")
         case .toolResult:
             let error = block.isError == true
-            let preview = ExportText.truncate(ExportText.plainText(block.content ?? []), limit: 80)
-            var out =
+            let preview = ExportText.plainTextPreview(block.content ?? [], limit: 80)
+            out.append(
                 "<details class=\"result\(error ? " error" : "")\"><summary>\(error ? "Tool error" : "Tool result")"
-                + "<span class=\"preview\">\(escape(preview))</span></summary>\n"
+                    + "<span class=\"preview\">")
+            out.appendEscaped(preview)
+            out.append("</span></summary>\n")
             for inner in block.content ?? [] {
                 if inner.kind == .text {
-                    out += "<pre>\(escape(inner.text ?? ""))</pre>\n"
+                    out.append("<pre>")
+                    out.appendEscaped(inner.text ?? "")
+                    out.append("</pre>\n")
                 } else {
-                    out += render(inner)
+                    write(inner, to: &out)
                 }
             }
-            return out + "</details>\n"
+            out.append("</details>\n")
         case .image:
             if let url = ExportText.imageDataURL(block) {
-                return "<img alt=\"image\" src=\"\(escape(url))\">\n"
+                out.append("<img alt=\"image\" src=\"")
+                out.appendEscaped(url)
+                out.append("\">\n")
+            } else if let url = block.url {
+                out.append("<p class=\"note\">Image at <code>")
+                out.appendEscaped(url)
+                out.append("</code> (not loaded)</p>\n")
+            } else {
+                out.append("<p class=\"note\">Image not shown</p>\n")
             }
-            if let url = block.url {
-                return "<p class=\"note\">Image at <code>\(escape(url))</code> (not loaded)</p>\n"
-            }
-            return "<p class=\"note\">Image not shown</p>\n"
         case .other:
-            return "<details class=\"other\"><summary>\(escape(block.type ?? "block"))</summary>"
-                + "<pre>\(escape(ExportText.prettyJSON(block.raw ?? .null)))</pre></details>\n"
+            out.append("<details class=\"other\"><summary>")
+            out.appendEscaped(block.type ?? "block")
+            out.append("</summary><pre>")
+            out.appendEscaped(ExportText.prettyJSON(block.raw ?? .null))
+            out.append("</pre></details>\n")
         }
+    }
+}
+
+/// The HTML renderer's output: bytes gathered into one buffer of `chunkSize` bytes, handed to
+/// `emit` each time it fills (and at ``finish()``).
+///
+/// Appending never throws: the first error of `emit` is kept, later output is dropped, and
+/// ``finish()`` throws it.
+struct HTMLOutput<Failure: Error> {
+    var buffer: [UInt8] = []
+    let chunkSize: Int
+    let emit: (UnsafeRawBufferPointer) throws(Failure) -> Void
+    var failure: Failure?
+
+    init(chunkSize: Int, emit: @escaping (UnsafeRawBufferPointer) throws(Failure) -> Void) {
+        self.chunkSize = chunkSize
+        self.emit = emit
+        if chunkSize < Int.max { buffer.reserveCapacity(chunkSize) }
+    }
+
+    /// Appends `text` as is.
+    mutating func append(_ text: String) {
+        if text.utf8.withContiguousStorageIfAvailable({ append(bytes: $0) }) != nil { return }
+        var copy = text
+        copy.withUTF8 { append(bytes: $0) }
+    }
+
+    /// Appends `text` with `& < > " '` as character references and NUL as U+FFFD.
+    ///
+    /// Byte by byte on the UTF-8: those characters are ASCII, and no byte of a multi-byte
+    /// sequence is below 0x80.
+    mutating func appendEscaped(_ text: String) {
+        if text.utf8.withContiguousStorageIfAvailable({ appendEscaped(bytes: $0) }) != nil { return }
+        var copy = text
+        copy.withUTF8 { appendEscaped(bytes: $0) }
+    }
+
+    private mutating func appendEscaped(bytes: UnsafeBufferPointer<UInt8>) {
+        var start = 0
+        for index in 0..<bytes.count {
+            let replacement: StaticString
+            switch bytes[index] {
+            case 0x26: replacement = "&amp;"
+            case 0x3C: replacement = "&lt;"
+            case 0x3E: replacement = "&gt;"
+            case 0x22: replacement = "&quot;"
+            case 0x27: replacement = "&#39;"
+            case 0x00: replacement = "\u{FFFD}"
+            default: continue
+            }
+            if start < index { append(bytes: UnsafeBufferPointer(rebasing: bytes[start..<index])) }
+            replacement.withUTF8Buffer { append(bytes: $0) }
+            start = index + 1
+        }
+        if start < bytes.count { append(bytes: UnsafeBufferPointer(rebasing: bytes[start...])) }
+    }
+
+    private mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+        guard failure == nil else { return }
+        var rest = bytes
+        while !rest.isEmpty {
+            let room = chunkSize - buffer.count
+            if rest.count <= room {
+                buffer.append(contentsOf: rest)
+                if buffer.count == chunkSize { flush() }
+                return
+            }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: rest[..<room]))
+            rest = UnsafeBufferPointer(rebasing: rest[room...])
+            flush()
+            if failure != nil { return }
+        }
+    }
+
+    private mutating func flush() {
+        guard !buffer.isEmpty, failure == nil else { return }
+        let emit = self.emit
+        let result = buffer.withUnsafeBytes { bytes -> Result<Void, Failure> in
+            do throws(Failure) {
+                try emit(bytes)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .failure(let error) = result { failure = error }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Hands on what is buffered; throws the first error of `emit`.
+    mutating func finish() throws(Failure) {
+        flush()
+        if let failure { throw failure }
     }
 }

@@ -242,8 +242,9 @@ public enum SessionExporter {
         }
         let totals = ledger.totals
         let document = SessionDocument(
-            sessionID: data.sessionID.rawValue, origin: .record, title: fold.title,
+            sessionID: data.sessionID.rawValue, origin: .record, title: data.title ?? fold.title,
             projectPath: data.workingDirectory.isEmpty ? nil : data.workingDirectory, model: fold.model ?? model,
+            tag: data.tag,
             startedAt: data.startTime, lastActivity: data.lastActivity,
             usage: SessionDocument.Usage(
                 turns: ledger.turns, inputTokens: totals.inputTokens, outputTokens: totals.outputTokens,
@@ -340,7 +341,59 @@ public enum SessionExporter {
         case .jsonl: return export.jsonLines
         case .json: return json(export.document)
         case .markdown: return Array(MarkdownRenderer.render(export.document).utf8)
-        case .html: return Array(HTMLRenderer.render(export.document).utf8)
+        case .html: return HTMLRenderer.bytes(export.document)
+        }
+    }
+
+    /// Renders an export piece by piece, handing its bytes to `consume` in order, in chunks of
+    /// at most `chunkSize` bytes.
+    ///
+    /// HTML is rendered as it is written: the page is never held whole, so a large session
+    /// goes to a file or a pipe with no more memory than its document and one chunk. The other
+    /// formats are rendered first, then handed on in chunks. The bytes are those of
+    /// ``render(_:as:)``.
+    ///
+    /// ```swift
+    /// try SessionExporter.render(export, as: .html) { chunk in try handle.write(contentsOf: chunk) }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - export: The session.
+    ///   - format: The format.
+    ///   - chunkSize: The most bytes per chunk (64 KiB by default).
+    ///   - consume: Called with each chunk (never empty); the buffer is valid only during the call.
+    /// - Throws: What `consume` throws; nothing more is rendered after it throws.
+    public static func render<Failure: Error>(
+        _ export: SessionExport, as format: SessionExportFormat, chunkSize: Int = 1 << 16,
+        into consume: (UnsafeRawBufferPointer) throws(Failure) -> Void
+    ) throws(Failure) {
+        let size = max(1, chunkSize)
+        switch format {
+        case .html:
+            try HTMLRenderer.render(export.document, chunkSize: size, into: consume)
+        case .jsonl:
+            try chunked(export.jsonLines, size: size, into: consume)
+        case .json, .markdown:
+            try chunked(render(export, as: format), size: size, into: consume)
+        }
+    }
+
+    private static func chunked<Failure: Error>(
+        _ bytes: [UInt8], size: Int, into consume: (UnsafeRawBufferPointer) throws(Failure) -> Void
+    ) throws(Failure) {
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + size)
+            let result = bytes[start..<end].withUnsafeBytes { chunk -> Result<Void, Failure> in
+                do throws(Failure) {
+                    try consume(chunk)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            try result.get()
+            start = end
         }
     }
 

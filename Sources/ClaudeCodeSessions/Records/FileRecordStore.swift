@@ -375,7 +375,8 @@ final class StoreCore: Sendable {
                         messageCount: loaded.data.conversationHistory.count,
                         workingDirectory: loaded.data.workingDirectory, schemaVersion: loaded.data.schemaVersion,
                         path: path, skippedJournalLines: loaded.diagnostics.skippedJournalLines,
-                        fold: RecordSummaryFold(history: loaded.data.conversationHistory)))
+                        fold: RecordSummaryFold(history: loaded.data.conversationHistory),
+                        customTitle: loaded.data.title, tag: loaded.data.tag))
             } catch {
                 if error.code == .sessionNotFound { continue }  // deleted while listing
                 damaged.append(

@@ -45,12 +45,22 @@ public actor InMemoryRecordStore: SessionRecordStore {
                     sessionID: $0.sessionID, startTime: $0.startTime, lastActivity: $0.lastActivity,
                     messageCount: $0.conversationHistory.count, workingDirectory: $0.workingDirectory,
                     schemaVersion: $0.schemaVersion, path: "", skippedJournalLines: 0,
-                    fold: RecordSummaryFold(history: $0.conversationHistory)))
+                    fold: RecordSummaryFold(history: $0.conversationHistory), customTitle: $0.title, tag: $0.tag))
         }
     }
 
     public func deleteRecord(_ id: SessionID) throws(SessionStoreError) {
         guard sessions.removeValue(forKey: id) != nil else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+    }
+
+    public func setRecordTitle(_ id: SessionID, title: String?) throws(SessionStoreError) {
+        guard sessions[id] != nil else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+        sessions[id]?.title = normalizedRecordLabel(title)
+    }
+
+    public func setRecordTag(_ id: SessionID, tag: String?) throws(SessionStoreError) {
+        guard sessions[id] != nil else { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+        sessions[id]?.tag = normalizedRecordLabel(tag)
     }
 
     struct Writer: SessionRecordWriter {

@@ -22,20 +22,29 @@ public struct RecordSummary: Sendable, Hashable {
     public var path: String
     /// Journal lines that were skipped while reading it (normally `0`).
     public var skippedJournalLines: Int
-    /// The title the CLI gave the session, else its first prompt (cut to 200 characters).
+    /// The session's own title (``SessionData/title``, set by `claude-sessions rename`), else
+    /// the title the CLI gave the session, else its first prompt (cut to 200 characters).
     public var title: String?
+    /// The title given to the record (``SessionData/title``), when it has one.
+    public var customTitle: String?
+    /// The record's tag (``SessionData/tag``), when it has one.
+    public var tag: String?
     /// The model of its latest turn (from the CLI's `system/init`).
     public var model: String?
     /// Its turns, tokens and cost, added up correctly across CLI processes.
     public var ledger: SessionLedger
 
     /// Creates a summary (for ``SessionRecordStore`` implementations; `path` names where the
-    /// record lives, or is empty). `fold` gives the title, model and ledger.
+    /// record lives, or is empty). `fold` gives the title, model and ledger; `customTitle`
+    /// (the record's own title) takes the title's place when given.
     public init(
         sessionID: SessionID, startTime: Date, lastActivity: Date, messageCount: Int, workingDirectory: String,
-        schemaVersion: Int, path: String, skippedJournalLines: Int = 0, fold: RecordSummaryFold = RecordSummaryFold()
+        schemaVersion: Int, path: String, skippedJournalLines: Int = 0, fold: RecordSummaryFold = RecordSummaryFold(),
+        customTitle: String? = nil, tag: String? = nil
     ) {
-        self.title = fold.title
+        self.title = customTitle ?? fold.title
+        self.customTitle = customTitle
+        self.tag = tag
         self.model = fold.model
         self.ledger = fold.ledger
         self.sessionID = sessionID

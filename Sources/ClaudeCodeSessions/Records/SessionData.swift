@@ -29,6 +29,12 @@ public struct SessionData: Sendable, Hashable, Codable {
     /// The schema version of the file this was read from: ``currentSchemaVersion``, or `0`
     /// for a file written by the Python original (`claude-code-session-client`).
     public var schemaVersion: Int
+    /// The title given to the session (`claude-sessions rename`), or `nil`. Listings show it
+    /// instead of the title the CLI gave the session. Optional in the file: absent in records
+    /// written before titles existed.
+    public var title: String?
+    /// The session's tag (`claude-sessions tag`), or `nil`. Optional in the file.
+    public var tag: String?
 
     /// Creates session data.
     public init(
@@ -38,7 +44,9 @@ public struct SessionData: Sendable, Hashable, Codable {
         conversationHistory: [ConversationMessage] = [],
         workingDirectory: String = "",
         options: [String: JSONValue] = [:],
-        schemaVersion: Int = SessionData.currentSchemaVersion
+        schemaVersion: Int = SessionData.currentSchemaVersion,
+        title: String? = nil,
+        tag: String? = nil
     ) {
         self.sessionID = sessionID
         self.startTime = StoreTimestamp.normalized(startTime)
@@ -47,6 +55,8 @@ public struct SessionData: Sendable, Hashable, Codable {
         self.workingDirectory = workingDirectory
         self.options = options
         self.schemaVersion = schemaVersion
+        self.title = title
+        self.tag = tag
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -57,6 +67,7 @@ public struct SessionData: Sendable, Hashable, Codable {
         case workingDirectory = "working_directory"
         case options
         case schemaVersion = "schema_version"
+        case title, tag
     }
 
     /// Decodes the session-file field names (`session_id`, `start_time`, …); ISO-8601 dates.
@@ -77,6 +88,8 @@ public struct SessionData: Sendable, Hashable, Codable {
         workingDirectory = try container.decodeIfPresent(String.self, forKey: .workingDirectory) ?? ""
         options = try container.decodeIfPresent([String: JSONValue].self, forKey: .options) ?? [:]
         schemaVersion = try container.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? 0
+        title = try container.decodeIfPresent(String.self, forKey: .title)
+        tag = try container.decodeIfPresent(String.self, forKey: .tag)
     }
 
     /// Encodes with the session-file field names; messages as in ``ConversationMessage/encode(to:)``.
@@ -88,6 +101,8 @@ public struct SessionData: Sendable, Hashable, Codable {
         try container.encode(StoreTimestamp.format(lastActivity), forKey: .lastActivity)
         try container.encode(workingDirectory, forKey: .workingDirectory)
         try container.encode(options, forKey: .options)
+        try container.encodeIfPresent(title, forKey: .title)
+        try container.encodeIfPresent(tag, forKey: .tag)
         try container.encode(conversationHistory, forKey: .conversationHistory)
     }
 }

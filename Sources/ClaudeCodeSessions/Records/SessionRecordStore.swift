@@ -24,6 +24,19 @@ public protocol SessionRecordStore: Sendable {
     func listRecords() async throws(SessionStoreError) -> [RecordListEntry]
     /// Removes the record of `id`.
     func deleteRecord(_ id: SessionID) async throws(SessionStoreError)
+    /// Gives the record of `id` a title (``SessionData/title``), or removes it with `nil` or an
+    /// empty string. Listings show it instead of the title the CLI gave the session. Not an
+    /// activity: ``SessionData/lastActivity`` does not change.
+    ///
+    /// The default implementation throws ``SessionStoreError/Code/unsupportedOperation``.
+    /// - Throws: ``SessionStoreError`` `.sessionNotFound` when there is no such record.
+    func setRecordTitle(_ id: SessionID, title: String?) async throws(SessionStoreError)
+    /// Tags the record of `id` (``SessionData/tag``), or removes its tag with `nil` or an empty
+    /// string. Not an activity: ``SessionData/lastActivity`` does not change.
+    ///
+    /// The default implementation throws ``SessionStoreError/Code/unsupportedOperation``.
+    /// - Throws: ``SessionStoreError`` `.sessionNotFound` when there is no such record.
+    func setRecordTag(_ id: SessionID, tag: String?) async throws(SessionStoreError)
     /// Where the CLI's transcripts of these records are kept, or `nil` for nowhere. By default the
     /// store itself when it is also a ``SessionStore`` (the database stores), else `nil`.
     var transcriptStore: (any SessionStore)? { get }
@@ -31,6 +44,21 @@ public protocol SessionRecordStore: Sendable {
 
 extension SessionRecordStore {
     public var transcriptStore: (any SessionStore)? { self as? any SessionStore }
+
+    public func setRecordTitle(_ id: SessionID, title: String?) async throws(SessionStoreError) {
+        throw SessionStoreError(
+            .unsupportedOperation, sessionID: id, reason: "this record store cannot give records a title")
+    }
+
+    public func setRecordTag(_ id: SessionID, tag: String?) async throws(SessionStoreError) {
+        throw SessionStoreError(.unsupportedOperation, sessionID: id, reason: "this record store cannot tag records")
+    }
+}
+
+/// A record label as stored: `nil` for a missing or empty one.
+package func normalizedRecordLabel(_ label: String?) -> String? {
+    guard let label, !label.isEmpty else { return nil }
+    return label
 }
 
 /// Appends to one session's record, in order.
@@ -67,6 +95,28 @@ extension FileRecordStore: SessionRecordStore {
     public func deleteRecord(_ id: SessionID) async throws(SessionStoreError) {
         let existed = try await Self.typed { try await self.delete(id) }
         if !existed { throw SessionStoreError(.sessionNotFound, sessionID: id) }
+    }
+
+    /// Records the new title as a metadata line of the session's journal (`"meta":{"title":…}`),
+    /// appended under the session's lock like any record, `fsync`ed, then folded into the
+    /// snapshot's `title` field; see `docs/session-file-format.md`.
+    public func setRecordTitle(_ id: SessionID, title: String?) async throws(SessionStoreError) {
+        try await updateLabels(id, title: .some(normalizedRecordLabel(title)), tag: nil)
+    }
+
+    /// Records the new tag as a metadata line of the session's journal (`"meta":{"tag":…}`),
+    /// like ``setRecordTitle(_:title:)``.
+    public func setRecordTag(_ id: SessionID, tag: String?) async throws(SessionStoreError) {
+        try await updateLabels(id, title: nil, tag: .some(normalizedRecordLabel(tag)))
+    }
+
+    private func updateLabels(_ id: SessionID, title: String??, tag: String??) async throws(SessionStoreError) {
+        guard try await Self.typed({ try await self.contains(id) }) else {
+            throw SessionStoreError(.sessionNotFound, sessionID: id)
+        }
+        let writer = makeWriter(for: id)
+        writer.updateLabels(title: title, tag: tag)
+        try await Self.typed { try await writer.close() }
     }
 
     static func typed<T>(_ body: () async throws -> T) async throws(SessionStoreError) -> T {

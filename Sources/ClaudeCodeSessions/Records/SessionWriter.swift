@@ -130,6 +130,12 @@ package final class SessionWriter: Sendable {
         submit(.meta(MetadataUpdate(workingDirectory: workingDirectory, options: options), Date()), waiter: nil)
     }
 
+    /// Records a change of the session's title or tag (`.some(nil)` clears one, `nil` keeps it).
+    func updateLabels(title: String??, tag: String??) {
+        guard title != nil || tag != nil else { return }
+        submit(.meta(MetadataUpdate(title: title, tag: tag), Date()), waiter: nil)
+    }
+
     /// Total wall time this writer has spent on the store's I/O queue (writing, syncing,
     /// compacting), excluding time spent waiting for the queue. For benchmarks.
     package var ioTime: Duration {

@@ -10,6 +10,14 @@ import ClaudeCode
 struct MetadataUpdate: Sendable, Hashable {
     var workingDirectory: String?
     var options: [String: JSONValue]?
+    /// `.some(nil)` clears the title; `nil` keeps it.
+    var title: String?? = nil
+    /// `.some(nil)` clears the tag; `nil` keeps it.
+    var tag: String?? = nil
+
+    /// Whether the change counts as activity (``SessionData/lastActivity``): a title or tag
+    /// alone does not.
+    var isActivity: Bool { workingDirectory != nil || options != nil || (title == nil && tag == nil) }
 }
 
 /// One decoded journal line.
@@ -80,13 +88,23 @@ enum SessionFileCodec {
     /// A journal line for a metadata change, with its line feed.
     static func appendMetaRecord(_ update: MetadataUpdate, timestamp: Date, to writer: inout JSONWriter) {
         writer.writeRaw("{\"meta\":{")
+        var first = true
+        func key(_ name: String) {
+            writer.writeRaw(Array(((first ? "\"" : ",\"") + name + "\":").utf8))
+            first = false
+        }
         if let workingDirectory = update.workingDirectory {
-            writer.writeRaw("\"working_directory\":")
+            key("working_directory")
             writer.writeString(workingDirectory)
         }
         if let options = update.options {
-            writer.writeRaw(update.workingDirectory == nil ? "\"options\":" : ",\"options\":")
+            key("options")
             writer.writeObject(options)
+        }
+        for (name, change) in [("title", update.title), ("tag", update.tag)] {
+            guard let change else { continue }
+            key(name)
+            if let value = change { writer.writeString(value) } else { writer.writeRaw("null") }
         }
         writer.writeRaw("},\"timestamp\":")
         writer.writeString(StoreTimestamp.format(timestamp))
@@ -108,6 +126,18 @@ enum SessionFileCodec {
         return writer.bytes
     }
 
+    /// The snapshot's optional `title` and `tag` fields (each only when set), after `options`.
+    static func appendLabels(title: String?, tag: String?, to writer: inout JSONWriter) {
+        if let title {
+            writer.writeRaw(",\n  \"title\": ")
+            writer.writeString(title)
+        }
+        if let tag {
+            writer.writeRaw(",\n  \"tag\": ")
+            writer.writeString(tag)
+        }
+    }
+
     /// The snapshot: summary fields first, then one history entry per line.
     static func encodeSnapshot(_ data: SessionData) -> [UInt8] {
         var estimate = 512
@@ -125,6 +155,7 @@ enum SessionFileCodec {
         writer.writeString(data.workingDirectory)
         writer.writeRaw(",\n  \"options\": ")
         writer.writeObject(data.options)
+        appendLabels(title: data.title, tag: data.tag, to: &writer)
         writer.writeRaw(",\n  \"message_count\": ")
         writer.writeInteger(Int64(data.conversationHistory.count))
         writer.writeRaw(",\n  \"conversation_history\": [")
@@ -195,6 +226,8 @@ enum SessionFileCodec {
                     switch metaKey {
                     case "working_directory": update.workingDirectory = try reader.readOptionalString()
                     case "options": update.options = try readOptions(&reader)
+                    case "title": update.title = .some(try reader.readOptionalString())
+                    case "tag": update.tag = .some(try reader.readOptionalString())
                     default: try reader.skipValue(maximumDepth: .max)
                     }
                 }
@@ -260,6 +293,8 @@ enum SessionFileCodec {
         var lastActivity: Date?
         var workingDirectory: String?
         var options: [String: JSONValue]?
+        var title: String?
+        var tag: String?
         var messageCount: Int64?
         var history: [ConversationMessage]?
         var legacyIndexes: [Int] = []
@@ -281,6 +316,8 @@ enum SessionFileCodec {
                     if key == "start_time" { startTime = date } else { lastActivity = date }
                 case "working_directory": workingDirectory = try reader.readOptionalString()
                 case "options": options = try readOptions(&reader)
+                case "title": title = try reader.readOptionalString()
+                case "tag": tag = try reader.readOptionalString()
                 case "message_count": messageCount = try reader.readInteger()
                 case "conversation_history":
                     var messages: [ConversationMessage] = []
@@ -331,7 +368,8 @@ enum SessionFileCodec {
         }
         let data = SessionData(
             sessionID: expectedID, startTime: startTime, lastActivity: lastActivity, conversationHistory: history,
-            workingDirectory: workingDirectory ?? "", options: options ?? [:], schemaVersion: version)
+            workingDirectory: workingDirectory ?? "", options: options ?? [:], schemaVersion: version, title: title,
+            tag: tag)
         return (data, messageCount)
     }
 
@@ -456,7 +494,9 @@ enum SessionFileCodec {
             case .meta(let update, let timestamp):
                 if let workingDirectory = update.workingDirectory { data.workingDirectory = workingDirectory }
                 if let options = update.options { data.options = options }
-                if timestamp > lastActivity { lastActivity = timestamp }
+                if let title = update.title { data.title = title }
+                if let tag = update.tag { data.tag = tag }
+                if update.isActivity, timestamp > lastActivity { lastActivity = timestamp }
             }
         }
         data.lastActivity = lastActivity

@@ -165,6 +165,8 @@ enum StreamingFold {
         var lastActivity = base.lastActivity
         var workingDirectory = base.workingDirectory
         var options = base.options
+        var title = base.title
+        var tag = base.tag
         var badLines: [[UInt8]] = []
         do {
             var journal = ChunkedLineReader(fd: start.journalFD, from: 0, to: start.end)
@@ -193,7 +195,9 @@ enum StreamingFold {
                 case .line(.meta(let update, let timestamp)):
                     if let directory = update.workingDirectory { workingDirectory = directory }
                     if let newOptions = update.options { options = newOptions }
-                    if timestamp > lastActivity { lastActivity = timestamp }
+                    if let newTitle = update.title { title = newTitle }
+                    if let newTag = update.tag { tag = newTag }
+                    if update.isActivity, timestamp > lastActivity { lastActivity = timestamp }
                 case nil:
                     badLines.append(line)
                 }
@@ -240,6 +244,7 @@ enum StreamingFold {
         writer.writeString(workingDirectory)
         writer.writeRaw(",\n  \"options\": ")
         writer.writeObject(options)
+        SessionFileCodec.appendLabels(title: title, tag: tag, to: &writer)
         writer.writeRaw(",\n  \"message_count\": ")
         writer.writeInteger(messageCount)
         writer.writeRaw(",\n  \"conversation_history\": [")
