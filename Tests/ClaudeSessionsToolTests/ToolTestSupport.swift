@@ -184,6 +184,8 @@ func runTool(
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "CLAUDE_CONFIG_DIR")
+    // `list` keeps a summary cache: the tests' caches stay out of the user's ~/.cache.
+    env["XDG_CACHE_HOME"] = FileManager.default.temporaryDirectory.path + "/cs-tool-cache-\(getpid())"
     for (key, value) in environment { env[key] = value }
     process.environment = env
     let out = Pipe()
