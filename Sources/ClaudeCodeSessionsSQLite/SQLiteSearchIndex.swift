@@ -2,6 +2,14 @@ public import ClaudeCodeSessions
 public import Foundation
 import GRDB
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 extension SQLiteSessionStore {
     /// The project keys that hold at least one main transcript, sorted (for tools that list
     /// every project, such as `claude-sessions --store sqlite:PATH`).
@@ -16,18 +24,24 @@ extension SQLiteSessionStore {
     }
 }
 
-/// A full-text index of sessions in an SQLite database (FTS5, trigram tokenizer), kept up to
-/// date incrementally: ``refresh(_:load:)`` re-indexes only the sessions whose fingerprint
-/// changed and drops those that are gone.
+/// A full-text index of sessions in an SQLite file, kept up to date incrementally, and a cache of
+/// each session's summary (title, project, message count, tokens, cost) for listing.
 ///
-/// It answers the same question as `SessionSearch/matches(_:terms:)` — every term occurs in
-/// the session as a case-insensitive substring — without reading the sessions: the trigram
-/// tokenizer matches substrings of three characters or more, and shorter terms fall back to
-/// `LIKE`. (Case folding beyond ASCII and diacritics follow SQLite's rules, not Foundation's.)
+/// It answers exactly what `SessionSearch` answers by scanning — the same sessions, ranked and
+/// highlighted the same way — without reading the sessions: each session's searchable passages
+/// are stored once, with the set of trigrams (three bytes of the case- and diacritic-folded text)
+/// they hold. A query reads the sessions holding every trigram of its terms, then checks and ranks
+/// only those with `SessionSearch/hit(sessionID:title:projectPath:lastActivity:passages:terms:snippetLimit:)`.
+/// Terms shorter than three bytes filter nothing (every session is checked).
+///
+/// Sessions are refreshed by fingerprint: ``refresh(_:load:)`` for any source, or
+/// ``refresh(library:indexingText:)`` for the CLI's own transcripts, which compares the files'
+/// `stat` (size, modification and change times, inode) with the stored ones and reads only the
+/// sessions that changed. The file is a cache: deleting it only costs a rebuild.
 ///
 /// ```swift
 /// let index = try SQLiteSearchIndex(path: "~/.claude_sdk/search.sqlite")
-/// try await index.refresh(listing.map { ($0.id, $0.fingerprint) }) { id in try await load(id) }
+/// try await index.refresh(library: ClaudeSessionLibrary(), indexingText: true)
 /// let hits = try await index.search("sqlite migration", limit: 20)
 /// ```
 public final class SQLiteSearchIndex: Sendable {
@@ -39,7 +53,7 @@ public final class SQLiteSearchIndex: Sendable {
         public var removed: [String] = []
         /// Sessions whose fingerprint was unchanged.
         public var unchanged: Int = 0
-        /// Sessions that could not be loaded (left as they were).
+        /// Sessions that could not be loaded (tried again on the next refresh).
         public var failed: [String] = []
     }
 
@@ -51,53 +65,299 @@ public final class SQLiteSearchIndex: Sendable {
         public var title: String
         /// Its last activity when indexed.
         public var lastActivity: Date?
-        /// BM25 relevance summed over terms and passages (higher is better).
+        /// The score `SessionSearch` gives it (higher is better).
         public var score: Double
         /// Snippets from the best passages, matches marked.
         public var snippets: [SessionSearch.Snippet]
+        /// Its project when indexed.
+        public var projectPath: String?
+        /// How many matches in all.
+        public var matchCount: Int = 0
+    }
+
+    /// A session's summary as the index keeps it (for listing without reading the session).
+    public struct Summary: Sendable, Hashable {
+        /// The session's id.
+        public var sessionID: String
+        /// Its custom title, else its first prompt, else its summary.
+        public var title: String
+        /// Its working directory.
+        public var projectPath: String?
+        /// When its transcript last changed.
+        public var lastModified: Date?
+        /// Its tag.
+        public var tag: String?
+        /// User and assistant messages.
+        public var messageCount: Int?
+        /// Tokens of every kind.
+        public var totalTokens: Int?
+        /// Cost in US dollars, when recorded.
+        public var costUSD: Double?
+    }
+
+    /// A session that could not be read.
+    public struct Problem: Sendable, Hashable {
+        /// The session's id.
+        public var sessionID: String
+        /// What went wrong.
+        public var message: String
     }
 
     /// The database.
     public let database: DatabaseQueue
+    /// The file.
+    public let path: String
 
-    static let layoutVersion = 2
-    /// Rowids reserved per session (passages beyond this many are not indexed).
-    static let passagesPerSlot: Int64 = 1 << 24
+    static let layoutVersion = 3
 
-    /// Opens or creates the index at `path`.
+    /// Opens or creates the index at `path` (created 0600).
     ///
-    /// - Throws: `SessionStoreError` when the file cannot be opened or SQLite lacks FTS5's trigram tokenizer.
-    public init(path: String) throws(SessionStoreError) {
+    /// - Parameters:
+    ///   - path: The file.
+    ///   - discardingUnreadable: Whether a file that is not a readable index (damaged, or not a
+    ///     database) is deleted and rebuilt; when `false` (the default) opening it fails.
+    /// - Throws: `SessionStoreError` when the file cannot be opened.
+    public init(path: String, discardingUnreadable: Bool = false) throws(SessionStoreError) {
+        self.path = path
         do {
-            database = try DatabaseQueue(path: path)
-            try database.write { db in
-                // The index is a cache: a file of another layout is rebuilt.
-                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                if version != Self.layoutVersion {
-                    try db.execute(sql: "DROP TABLE IF EXISTS indexed_sessions; DROP TABLE IF EXISTS passages")
-                    try db.execute(sql: "PRAGMA user_version = \(Self.layoutVersion)")
-                }
-                // A session's passages have the rowids slot * passagesPerSlot + 0, 1, 2, …, so that
-                // they are found and deleted by rowid range rather than by scanning the whole table.
-                try db.execute(
-                    sql: """
-                        CREATE TABLE IF NOT EXISTS indexed_sessions (
-                            session_id TEXT PRIMARY KEY,
-                            slot INTEGER NOT NULL UNIQUE,
-                            fingerprint TEXT NOT NULL,
-                            title TEXT NOT NULL,
-                            last_activity REAL
-                        );
-                        CREATE VIRTUAL TABLE IF NOT EXISTS passages USING fts5(
-                            session_id UNINDEXED, field UNINDEXED, entry_index UNINDEXED, text,
-                            tokenize = 'trigram'
-                        );
-                        """)
-            }
+            database = try Self.open(path)
         } catch {
-            throw SessionStoreError(.backendFailure, path: path, reason: "cannot open the search index: \(error)")
+            guard discardingUnreadable else {
+                throw SessionStoreError(
+                    .backendFailure, path: path,
+                    reason: "cannot open the search index: \(error); delete the file to rebuild it")
+            }
+            Self.remove(path)
+            do {
+                database = try Self.open(path)
+            } catch {
+                throw SessionStoreError(.backendFailure, path: path, reason: "cannot create the search index: \(error)")
+            }
         }
     }
+
+    static func remove(_ path: String) {
+        for suffix in ["", "-journal", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+
+    static func open(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // A cache: losing the last writes to a crash only costs re-reading those sessions.
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+        }
+        let created = !FileManager.default.fileExists(atPath: path)
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        if created { chmod(path, 0o600) }
+        // The usual case: the file is current; a read is enough.
+        if try database.read({ db in try Int.fetchOne(db, sql: "PRAGMA user_version") }) == Self.layoutVersion {
+            return database
+        }
+        try database.write { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version != Self.layoutVersion {
+                // The index is a cache: a file of another layout is rebuilt.
+                for table in ["indexed_sessions", "passages", "sessions", "texts", "postings", "delta", "meta"] {
+                    try db.execute(sql: "DROP TABLE IF EXISTS \(table)")
+                }
+                try db.execute(sql: "PRAGMA user_version = \(Self.layoutVersion)")
+            }
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS sessions (
+                        session_id TEXT PRIMARY KEY,
+                        fingerprint TEXT NOT NULL,
+                        slot INTEGER UNIQUE,
+                        listed INTEGER NOT NULL,
+                        search_title TEXT NOT NULL,
+                        search_project TEXT,
+                        search_last_activity REAL,
+                        title TEXT NOT NULL,
+                        project TEXT,
+                        last_modified REAL,
+                        tag TEXT,
+                        messages INTEGER,
+                        tokens INTEGER,
+                        cost REAL,
+                        problem TEXT
+                    );
+                    CREATE TABLE IF NOT EXISTS texts (slot INTEGER PRIMARY KEY, passages BLOB NOT NULL);
+                    CREATE TABLE IF NOT EXISTS postings (key INTEGER PRIMARY KEY, slots BLOB NOT NULL);
+                    CREATE TABLE IF NOT EXISTS delta (
+                        key INTEGER NOT NULL, slot INTEGER NOT NULL, PRIMARY KEY (key, slot)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                    """)
+        }
+        return database
+    }
+
+    static func failure(_ what: String, _ error: any Error) -> SessionStoreError {
+        SessionStoreError(.backendFailure, reason: "cannot \(what) the search index: \(error)")
+    }
+
+    // MARK: - Writing
+
+    /// A session to (re)write.
+    struct Update: Sendable {
+        var id: String
+        var fingerprint: String
+        var listed: Bool
+        var summary: Summary
+        var searchTitle: String
+        var searchProject: String? = nil
+        var searchLastActivity: Date? = nil
+        /// Encoded passages and their trigrams; `nil`: not indexed for search.
+        var passages: [UInt8]? = nil
+        var keys: [UInt32] = []
+        var problem: String? = nil
+    }
+
+    /// Builds the update of a loaded document.
+    static func update(
+        id: String, fingerprint: String, document: SessionDocument, summary: Summary?, indexingText: Bool,
+        extractor: TrigramExtractor
+    ) -> Update {
+        var passages: [UInt8]?
+        var keys: [UInt32] = []
+        if indexingText {
+            let list = SessionSearch.passages(of: document)
+            for passage in list { extractor.add(passage.text) }
+            keys = extractor.finish()
+            passages = PassageCoding.encode(list)
+        }
+        var summary =
+            summary
+            ?? Summary(
+                sessionID: id, title: document.displayTitle, projectPath: document.projectPath,
+                lastModified: document.lastActivity)
+        summary.messageCount = document.messageCount
+        summary.totalTokens = document.usage.totalTokens
+        summary.costUSD = document.usage.costUSD
+        return Update(
+            id: id, fingerprint: fingerprint, listed: true, summary: summary, searchTitle: document.displayTitle,
+            searchProject: document.projectPath, searchLastActivity: document.lastActivity, passages: passages,
+            keys: keys)
+    }
+
+    /// Above this many delta rows, or this many sessions written at once, the postings are rebuilt.
+    static let deltaLimit = 2_000_000
+    static let bulkLimit = 500
+
+    /// Removes sessions and writes updates in one transaction.
+    static func apply(_ db: Database, removed: [String], updates: [Update], builder: PostingsBuilder?) throws {
+        let slotOf = try db.cachedStatement(sql: "SELECT slot FROM sessions WHERE session_id = ?")
+        let deleteText = try db.cachedStatement(sql: "DELETE FROM texts WHERE slot = ?")
+        let deleteSession = try db.cachedStatement(sql: "DELETE FROM sessions WHERE session_id = ?")
+        for id in removed + updates.map(\.id) {
+            if let slot = try Int64.fetchOne(slotOf, arguments: [id]) {
+                try deleteText.execute(arguments: [slot])
+            }
+            try deleteSession.execute(arguments: [id])
+        }
+        guard !updates.isEmpty else { return }
+        var next = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'next_slot'") ?? 0
+        let insertText = try db.cachedStatement(sql: "INSERT INTO texts (slot, passages) VALUES (?, ?)")
+        let insertDelta = try db.cachedStatement(sql: "INSERT OR IGNORE INTO delta (key, slot) VALUES (?, ?)")
+        let insertSession = try db.cachedStatement(
+            sql: """
+                INSERT INTO sessions (session_id, fingerprint, slot, listed, search_title, search_project,
+                    search_last_activity, title, project, last_modified, tag, messages, tokens, cost, problem)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for update in updates {
+            var slot: Int64?
+            if let passages = update.passages {
+                slot = next
+                next += 1
+                try insertText.execute(arguments: [next - 1, Data(passages)])
+                if let builder {
+                    builder.add(slot: UInt32(next - 1), keys: update.keys)
+                } else {
+                    for key in update.keys { try insertDelta.execute(arguments: [Int64(key), next - 1]) }
+                }
+            }
+            let summary = update.summary
+            try insertSession.execute(arguments: [
+                update.id, update.fingerprint, slot, update.listed, update.searchTitle, update.searchProject,
+                update.searchLastActivity?.timeIntervalSince1970, summary.title, summary.projectPath,
+                summary.lastModified?.timeIntervalSince1970, summary.tag, summary.messageCount, summary.totalTokens,
+                summary.costUSD, update.problem,
+            ])
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES ('next_slot', ?)", arguments: [next])
+    }
+
+    /// A builder holding the current postings and delta of live sessions (for a bulk write).
+    static func loadPostings(_ db: Database) throws -> PostingsBuilder {
+        let builder = PostingsBuilder()
+        let live = Set(try Int64.fetchAll(db, sql: "SELECT slot FROM texts").map { UInt32($0) })
+        guard !live.isEmpty else { return builder }
+        let rows = try Row.fetchCursor(db, sql: "SELECT key, slots FROM postings")
+        while let row = try rows.next() {
+            let key: Int64 = row[0]
+            var slots: [UInt32] = []
+            let data: Data = row[1]
+            data.withUnsafeBytes { SlotList.decode($0, into: &slots) }
+            builder.add(key: UInt32(key), slots: slots.filter { live.contains($0) })
+        }
+        var pending: [UInt32: [UInt32]] = [:]
+        let deltas = try Row.fetchCursor(db, sql: "SELECT key, slot FROM delta")
+        while let row = try deltas.next() {
+            let slot = UInt32(row[1] as Int64)
+            if live.contains(slot) { pending[UInt32(row[0] as Int64), default: []].append(slot) }
+        }
+        for (key, slots) in pending { builder.add(key: key, slots: slots) }
+        return builder
+    }
+
+    /// Replaces the postings with a builder's and empties the delta.
+    static func store(_ builder: PostingsBuilder, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM postings; DELETE FROM delta")
+        let insert = try db.cachedStatement(sql: "INSERT INTO postings (key, slots) VALUES (?, ?)")
+        try builder.forEach { key, slots in
+            try insert.execute(arguments: [Int64(key), Data(SlotList.encode(slots))])
+        }
+    }
+
+    /// Writes batches of updates; with many, rebuilds the postings in memory and stores them at the end.
+    final class Writer: @unchecked Sendable {
+        let database: DatabaseQueue
+        var builder: PostingsBuilder?
+
+        init(database: DatabaseQueue, bulk: Bool) async throws {
+            self.database = database
+            if bulk {
+                builder = try await database.read { db in try SQLiteSearchIndex.loadPostings(db) }
+            } else {
+                let rows = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM delta") }
+                if (rows ?? 0) > SQLiteSearchIndex.deltaLimit {
+                    builder = try await database.read { db in try SQLiteSearchIndex.loadPostings(db) }
+                }
+            }
+        }
+
+        func write(removed: [String], updates: [Update]) async throws {
+            let builder = self.builder
+            try await database.write { db in
+                try SQLiteSearchIndex.apply(db, removed: removed, updates: updates, builder: builder)
+            }
+        }
+
+        func finish(meta: [String: String]) async throws {
+            let builder = self.builder
+            try await database.write { db in
+                if let builder { try SQLiteSearchIndex.store(builder, db) }
+                for (name, value) in meta {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", arguments: [name, value])
+                }
+            }
+        }
+    }
+
+    // MARK: - Refreshing from any source
 
     /// Brings the index up to date with a source's sessions.
     ///
@@ -112,23 +372,24 @@ public final class SQLiteSearchIndex: Sendable {
         _ sessions: [(id: String, fingerprint: String)], load: (String) async -> SessionDocument?
     ) async throws(SessionStoreError) -> RefreshReport {
         var report = RefreshReport()
-        let known: [String: String]
+        let known: [String: (String, Bool)]
         do {
             known = try await database.read { db in
-                var result: [String: String] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT session_id, fingerprint FROM indexed_sessions") {
-                    result[row[0]] = row[1]
+                var result: [String: (String, Bool)] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT session_id, fingerprint, slot FROM sessions") {
+                    result[row[0]] = (row[1], (row[2] as Int64?) != nil)
                 }
                 return result
             }
         } catch {
-            throw SessionStoreError(.backendFailure, reason: "cannot read the search index: \(error)")
+            throw Self.failure("read", error)
         }
         let current = Set(sessions.map(\.id))
         report.removed = known.keys.filter { !current.contains($0) }.sorted()
-        var changed: [(String, String, SessionDocument)] = []
+        let extractor = TrigramExtractor()
+        var updates: [Update] = []
         for (id, fingerprint) in sessions {
-            if known[id] == fingerprint {
+            if let entry = known[id], entry.0 == fingerprint, entry.1 {
                 report.unchanged += 1
                 continue
             }
@@ -136,50 +397,18 @@ public final class SQLiteSearchIndex: Sendable {
                 report.failed.append(id)
                 continue
             }
-            changed.append((id, fingerprint, document))
+            updates.append(
+                Self.update(
+                    id: id, fingerprint: fingerprint, document: document, summary: nil, indexingText: true,
+                    extractor: extractor))
             report.indexed.append(id)
         }
-        let removed = report.removed
-        let updates = changed
         do {
-            try await database.write { db in
-                for id in removed + updates.map(\.0) {
-                    guard
-                        let slot = try Int64.fetchOne(
-                            db, sql: "SELECT slot FROM indexed_sessions WHERE session_id = ?", arguments: [id])
-                    else { continue }
-                    try db.execute(
-                        sql: "DELETE FROM passages WHERE rowid >= ? AND rowid < ?",
-                        arguments: [slot * Self.passagesPerSlot, (slot + 1) * Self.passagesPerSlot])
-                    try db.execute(sql: "DELETE FROM indexed_sessions WHERE session_id = ?", arguments: [id])
-                }
-                var next = (try Int64.fetchOne(db, sql: "SELECT max(slot) FROM indexed_sessions") ?? -1) + 1
-                for (id, fingerprint, document) in updates {
-                    let slot = next
-                    next += 1
-                    try db.execute(
-                        sql: """
-                            INSERT INTO indexed_sessions (session_id, slot, fingerprint, title, last_activity)
-                            VALUES (?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            id, slot, fingerprint, document.displayTitle, document.lastActivity?.timeIntervalSince1970,
-                        ])
-                    for (offset, passage) in SessionSearch.passages(of: document).prefix(Int(Self.passagesPerSlot))
-                        .enumerated()
-                    {
-                        try db.execute(
-                            sql:
-                                "INSERT INTO passages (rowid, session_id, field, entry_index, text) VALUES (?, ?, ?, ?, ?)",
-                            arguments: [
-                                slot * Self.passagesPerSlot + Int64(offset), id, passage.field.rawValue,
-                                passage.entryIndex, passage.text,
-                            ])
-                    }
-                }
-            }
+            let writer = try await Writer(database: database, bulk: updates.count > Self.bulkLimit)
+            try await writer.write(removed: report.removed, updates: updates)
+            try await writer.finish(meta: [:])
         } catch {
-            throw SessionStoreError(.backendFailure, reason: "cannot write the search index: \(error)")
+            throw Self.failure("write", error)
         }
         return report
     }
@@ -188,14 +417,18 @@ public final class SQLiteSearchIndex: Sendable {
     public func indexedSessionIDs() async throws(SessionStoreError) -> Set<String> {
         do {
             return Set(
-                try await database.read { db in try String.fetchAll(db, sql: "SELECT session_id FROM indexed_sessions")
+                try await database.read { db in
+                    try String.fetchAll(db, sql: "SELECT session_id FROM sessions WHERE slot IS NOT NULL")
                 })
         } catch {
-            throw SessionStoreError(.backendFailure, reason: "cannot read the search index: \(error)")
+            throw Self.failure("read", error)
         }
     }
 
-    /// Sessions holding every term of `query` (see `SessionSearch/terms(of:)`), best first.
+    // MARK: - Searching
+
+    /// Sessions holding every term of `query` (see `SessionSearch/terms(of:)`), best first, as
+    /// `SessionSearch/search(_:in:limit:)` ranks them.
     ///
     /// - Parameters:
     ///   - query: The query.
@@ -207,104 +440,67 @@ public final class SQLiteSearchIndex: Sendable {
     {
         let terms = SessionSearch.terms(of: query)
         guard !terms.isEmpty else { return [] }
+        let extractor = TrigramExtractor()
+        let keys = terms.compactMap { extractor.termKeys($0) }
+        let hits: [SessionSearch.Hit]
         do {
-            return try await database.read { db in
-                var scores: [String: Double]?
-                for term in terms {
-                    var found: [String: Double] = [:]
-                    if term.count >= 3 {
-                        let phrase = "\"" + term.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                        // bm25() cannot be aggregated in SQL: each matching passage's score is added up here.
-                        let rows = try Row.fetchAll(
-                            db, sql: "SELECT session_id, bm25(passages) FROM passages WHERE passages MATCH ?",
-                            arguments: ["text : " + phrase])
-                        for row in rows {
-                            let id: String = row[0]
-                            let score: Double = row[1]
-                            found[id, default: 0] -= score
-                        }
-                    } else {
-                        let pattern = "%" + Self.escapeLike(term) + "%"
-                        let rows = try Row.fetchAll(
-                            db,
-                            sql: """
-                                SELECT session_id, count(*) FROM passages WHERE text LIKE ? ESCAPE '\\'
-                                GROUP BY session_id
-                                """,
-                            arguments: [pattern])
-                        for row in rows { found[row[0]] = Double(row[1] as Int) }
-                    }
-                    if let previous = scores {
-                        var merged: [String: Double] = [:]
-                        for (id, score) in previous { if let more = found[id] { merged[id] = score + more } }
-                        scores = merged
-                    } else {
-                        scores = found
+            hits = try await database.read { db in
+                let candidates = try Self.candidates(db, keys: keys)
+                var hits: [SessionSearch.Hit] = []
+                let text = try db.cachedStatement(sql: "SELECT passages FROM texts WHERE slot = ?")
+                func check(_ row: Row) throws {
+                    let id: String = row[0]
+                    if let only, !only.contains(id) { return }
+                    guard let data = try Data.fetchOne(text, arguments: [row[4] as Int64]) else { return }
+                    let passages = data.withUnsafeBytes { PassageCoding.decode($0) }
+                    let last: Double? = row[3]
+                    if let hit = SessionSearch.hit(
+                        sessionID: id, title: row[1], projectPath: row[2],
+                        lastActivity: last.map { Date(timeIntervalSince1970: $0) }, passages: passages, terms: terms)
+                    {
+                        hits.append(hit)
                     }
                 }
-                var matches: [Match] = []
-                for (id, score) in scores ?? [:] where only?.contains(id) ?? true {
-                    let row = try Row.fetchOne(
-                        db, sql: "SELECT title, last_activity FROM indexed_sessions WHERE session_id = ?",
-                        arguments: [id])
-                    let last: Double? = row?[1]
-                    matches.append(
-                        Match(
-                            sessionID: id, title: row?[0] ?? id,
-                            lastActivity: last.map { Date(timeIntervalSince1970: $0) }, score: score, snippets: []))
+                let columns = "session_id, search_title, search_project, search_last_activity, slot"
+                if let candidates {
+                    let session = try db.cachedStatement(
+                        sql: "SELECT \(columns) FROM sessions WHERE slot = ? AND listed = 1")
+                    for slot in candidates {
+                        if let row = try Row.fetchOne(session, arguments: [Int64(slot)]) { try check(row) }
+                    }
+                } else {
+                    let rows = try Row.fetchCursor(
+                        db, sql: "SELECT \(columns) FROM sessions WHERE slot IS NOT NULL AND listed = 1")
+                    while let row = try rows.next() { try check(row) }
                 }
-                matches.sort {
-                    if $0.score != $1.score { return $0.score > $1.score }
-                    return $0.sessionID < $1.sessionID
-                }
-                if let limit, limit > 0, matches.count > limit { matches = Array(matches.prefix(limit)) }
-                for index in matches.indices {
-                    matches[index].snippets = try Self.snippets(db, sessionID: matches[index].sessionID, terms: terms)
-                }
-                return matches
+                return hits
             }
         } catch {
-            throw SessionStoreError(.backendFailure, reason: "cannot search the index: \(error)")
+            throw Self.failure("search", error)
+        }
+        return SessionSearch.ranked(hits, limit: limit).map {
+            Match(
+                sessionID: $0.sessionID, title: $0.title, lastActivity: $0.lastActivity, score: $0.score,
+                snippets: $0.snippets, projectPath: $0.projectPath, matchCount: $0.matchCount)
         }
     }
 
-    /// Up to three passages of a session holding a term, with matches marked as `SessionSearch` marks them.
-    static func snippets(_ db: Database, sessionID: String, terms: [String]) throws -> [SessionSearch.Snippet] {
-        guard
-            let slot = try Int64.fetchOne(
-                db, sql: "SELECT slot FROM indexed_sessions WHERE session_id = ?", arguments: [sessionID])
-        else { return [] }
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT field, entry_index, text FROM passages WHERE rowid >= ? AND rowid < ?",
-            arguments: [slot * passagesPerSlot, (slot + 1) * passagesPerSlot])
-        var snippets: [(Double, SessionSearch.Snippet)] = []
-        for row in rows {
-            let passage = SessionSearch.Passage(
-                field: SessionSearch.Field(rawValue: row[0]) ?? .reply, entryIndex: row[1], text: row[2])
-            var ranges: [Range<String.Index>] = []
-            for term in terms {
-                var start = passage.text.startIndex
-                while start < passage.text.endIndex,
-                    let range = passage.text.range(
-                        of: term, options: [.caseInsensitive, .diacriticInsensitive],
-                        range: start..<passage.text.endIndex)
-                {
-                    ranges.append(range)
-                    start = range.upperBound
-                }
+    /// The slots holding every trigram of every term; `nil` when no term has trigrams (all are candidates).
+    static func candidates(_ db: Database, keys: [[UInt32]]) throws -> [UInt32]? {
+        guard !keys.isEmpty else { return nil }
+        let posting = try db.cachedStatement(sql: "SELECT slots FROM postings WHERE key = ?")
+        let delta = try db.cachedStatement(sql: "SELECT slot FROM delta WHERE key = ?")
+        var result: [UInt32]?
+        for key in Set(keys.joined()) {
+            var slots: [UInt32] = []
+            if let data = try Data.fetchOne(posting, arguments: [Int64(key)]) {
+                data.withUnsafeBytes { SlotList.decode($0, into: &slots) }
             }
-            guard !ranges.isEmpty else { continue }
-            snippets.append((Double(ranges.count), SessionSearch.snippet(of: passage, ranges: ranges)))
+            let more = try Int64.fetchAll(delta, arguments: [Int64(key)]).map { UInt32($0) }
+            slots = SlotList.union(slots, more)
+            result = result.map { SlotList.intersect($0, slots) } ?? slots
+            if result?.isEmpty == true { return [] }
         }
-        return snippets.sorted { $0.0 > $1.0 }.prefix(3).map(\.1)
-    }
-
-    static func escapeLike(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            if character == "%" || character == "_" || character == "\\" { out.append("\\") }
-            out.append(character)
-        }
-        return out
+        return result
     }
 }

@@ -154,23 +154,31 @@ func loadAll(_ sessions: [ListedSession], backend: any SessionBackend, width: In
     while next < sessions.count {
         let batch = next..<min(next + width, sessions.count)
         next = batch.upperBound
-        await withTaskGroup(of: (Int, Result<SessionExport, ToolError>).self) { group in
+        // One struct per load (a task group of `(Int, Result<SessionExport, ToolError>)` tuples
+        // crashed in release builds of Swift 6.3: the index read back was out of range).
+        struct Outcome: Sendable {
+            var index: Int
+            var export: SessionExport?
+            var error: ToolError?
+        }
+        let done = await withTaskGroup(of: Outcome.self) { group in
             for index in batch {
                 let session = sessions[index]
                 group.addTask {
                     do throws(ToolError) {
-                        return (index, .success(try await backend.load(session)))
+                        return Outcome(index: index, export: try await backend.load(session))
                     } catch {
-                        return (index, .failure(error))
+                        return Outcome(index: index, error: error)
                     }
                 }
             }
-            for await (index, result) in group {
-                switch result {
-                case .success(let export): results[index] = export
-                case .failure(let error): failures.append(error)
-                }
-            }
+            var done: [Outcome] = []
+            for await item in group { done.append(item) }
+            return done
+        }
+        for outcome in done {
+            if let export = outcome.export { results[outcome.index] = export }
+            if let error = outcome.error { failures.append(error) }
         }
     }
     var loaded: [(ListedSession, SessionExport)] = []
@@ -208,6 +216,10 @@ struct ListCommand: AsyncParsableCommand {
     @Option(help: "The most sessions to show.") var limit: Int?
     @Option(help: "Only the sessions with this tag.") var tag: String?
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Flag(
+        name: .customLong("no-cache"),
+        help: "Read every session instead of the summary cache (~/.cache/claude-sessions; the CLI's transcripts only).")
+    var noCache = false
 
     func run() async throws {
         let backend = try source.backend()
@@ -219,7 +231,12 @@ struct ListCommand: AsyncParsableCommand {
             cutoff = date
         }
         if let limit, limit <= 0 { throw ToolError(ExitStatus.usage, "--limit must be at least 1") }
-        let listing = try await backend.list(project: project.map(expandTilde))
+        let listing: Listing
+        if !noCache, project == nil, let cli = backend as? CLIBackend, let cached = await cachedListing(cli) {
+            listing = cached
+        } else {
+            listing = try await backend.list(project: project.map(expandTilde))
+        }
         var sessions = listing.sessions
         if let cutoff { sessions = sessions.filter { ($0.lastActivity ?? .distantPast) >= cutoff } }
         if let tag { sessions = sessions.filter { $0.tag == tag } }
@@ -262,6 +279,31 @@ struct ListCommand: AsyncParsableCommand {
             ])
         }
         Terminal.write(Terminal.table(table, style: style, rightAligned: [2, 3, 4]))
+    }
+}
+
+extension ListCommand {
+    /// Every session of the CLI's transcripts with its counts, from the summary cache brought up
+    /// to date first (only the sessions whose files changed are read); `nil` when the cache
+    /// cannot be used (the caller lists without it).
+    func cachedListing(_ backend: CLIBackend) async -> Listing? {
+        guard let cache = SummaryCache.open(for: backend.library) else { return nil }
+        do {
+            try await cache.refresh(library: backend.library, indexingText: false)
+            let summaries = try await cache.summaries()
+            let problems = try await cache.problems()
+            return Listing(
+                sessions: summaries.map {
+                    ListedSession(
+                        id: $0.sessionID, title: $0.title, project: $0.projectPath, lastActivity: $0.lastModified,
+                        tag: $0.tag, messageCount: $0.messageCount, tokens: $0.totalTokens, costUSD: $0.costUSD)
+                },
+                problems: problems.map { ListingProblem(sessionID: $0.sessionID, path: "", message: $0.message) })
+        } catch {
+            // A damaged cache is deleted (the next listing rebuilds it); this one reads the files.
+            SummaryCache.discard(cache.path)
+            return nil
+        }
     }
 }
 
@@ -441,6 +483,9 @@ extension SearchCommand {
     func indexedSearch(_ text: String, backend: any SessionBackend, indexPath: String) async throws
         -> [SessionSearch.Hit]
     {
+        if let cli = backend as? CLIBackend {
+            return try await indexedTranscriptSearch(text, backend: cli, indexPath: indexPath)
+        }
         let all = try await backend.list(project: nil)
         let index: SQLiteSearchIndex
         do {
@@ -475,9 +520,50 @@ extension SearchCommand {
         }
         return matches.map { match in
             SessionSearch.Hit(
-                sessionID: match.sessionID, title: match.title, projectPath: byID[match.sessionID]?.project,
-                lastActivity: match.lastActivity, score: (match.score * 1000).rounded() / 1000,
-                matchCount: match.snippets.reduce(0) { $0 + $1.parts.filter(\.match).count }, snippets: match.snippets)
+                sessionID: match.sessionID, title: match.title,
+                projectPath: match.projectPath ?? byID[match.sessionID]?.project, lastActivity: match.lastActivity,
+                score: match.score, matchCount: match.matchCount, snippets: match.snippets)
+        }
+    }
+}
+
+extension SearchCommand {
+    /// The CLI's transcripts: the index checks the files' `stat` against what it stored and reads
+    /// only the sessions that changed, then answers from its trigrams and stored passages.
+    func indexedTranscriptSearch(_ text: String, backend: CLIBackend, indexPath: String) async throws
+        -> [SessionSearch.Hit]
+    {
+        let index: SQLiteSearchIndex
+        do {
+            index = try SQLiteSearchIndex(path: indexPath)
+        } catch {
+            throw ToolError(ExitStatus.failure, "cannot open the index \(indexPath); check the path (\(error))")
+        }
+        do {
+            let report = try await index.refresh(library: backend.library, indexingText: true)
+            let problems = try await index.problems()
+            if !report.failed.isEmpty || !problems.isEmpty {
+                Terminal.warn(
+                    "\(Set(report.failed).union(problems.map(\.sessionID)).count) session(s) could not be read and were not indexed"
+                )
+            }
+        } catch {
+            throw ToolError(ExitStatus.failure, "cannot update the index \(indexPath): \(error)")
+        }
+        var only: Set<String>?
+        if let project {
+            only = Set(try await backend.list(project: expandTilde(project)).sessions.map(\.id))
+        }
+        let matches: [SQLiteSearchIndex.Match]
+        do {
+            matches = try await index.search(text, limit: limit, only: only)
+        } catch {
+            throw ToolError(ExitStatus.failure, "cannot search the index \(indexPath): \(error)")
+        }
+        return matches.map {
+            SessionSearch.Hit(
+                sessionID: $0.sessionID, title: $0.title, projectPath: $0.projectPath, lastActivity: $0.lastActivity,
+                score: $0.score, matchCount: $0.matchCount, snippets: $0.snippets)
         }
     }
 }

@@ -183,6 +183,8 @@ func runTool(
 ) async throws -> ToolRun {
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "CLAUDE_CONFIG_DIR")
+    // `list` keeps a summary cache: the tests' caches stay out of the user's ~/.cache.
+    env["XDG_CACHE_HOME"] = FileManager.default.temporaryDirectory.path + "/cs-tool-cache-\(getpid())"
     for (key, value) in environment { env[key] = value }
     let result = try await ChildProcess.run(
         try executable ?? toolBinary(), arguments, environment: env, input: input.map { Data($0.utf8) })

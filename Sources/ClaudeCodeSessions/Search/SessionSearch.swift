@@ -220,8 +220,29 @@ public enum SessionSearch {
 
     /// Scores one document; `nil` when a term is missing.
     public static func hit(for document: SessionDocument, terms: [String], snippetLimit: Int = 3) -> Hit? {
+        hit(
+            sessionID: document.sessionID, title: document.displayTitle, projectPath: document.projectPath,
+            lastActivity: document.lastActivity, passages: passages(of: document), terms: terms,
+            snippetLimit: snippetLimit)
+    }
+
+    /// Scores one session from its passages (as ``passages(of:)`` gives them); `nil` when a term
+    /// is missing. An index that keeps the passages (such as `SQLiteSearchIndex`) ranks and
+    /// highlights with this exactly as the scan does.
+    ///
+    /// - Parameters:
+    ///   - sessionID: The session's id.
+    ///   - title: Its title (``SessionDocument/displayTitle``).
+    ///   - projectPath: Its project.
+    ///   - lastActivity: Its last activity.
+    ///   - passages: Its passages.
+    ///   - terms: The terms (``terms(of:)``).
+    ///   - snippetLimit: The most snippets.
+    public static func hit(
+        sessionID: String, title: String, projectPath: String?, lastActivity: Date?, passages: [Passage],
+        terms: [String], snippetLimit: Int = 3
+    ) -> Hit? {
         guard !terms.isEmpty else { return nil }
-        let passages = passages(of: document)
         var perTerm = [Bool](repeating: false, count: terms.count)
         var score = 0.0
         var total = 0
@@ -247,9 +268,23 @@ public enum SessionSearch {
         }.prefix(snippetLimit)
         let snippets = best.map { snippet($0.element.passage, ranges: $0.element.ranges) }
         return Hit(
-            sessionID: document.sessionID, title: document.displayTitle, projectPath: document.projectPath,
-            lastActivity: document.lastActivity, score: (score * 1000).rounded() / 1000, matchCount: total,
-            snippets: snippets)
+            sessionID: sessionID, title: title, projectPath: projectPath, lastActivity: lastActivity,
+            score: (score * 1000).rounded() / 1000, matchCount: total, snippets: snippets)
+    }
+
+    /// Hits in the scan's order (score, then last activity, newest first, then id), at most
+    /// `limit` of them (`nil` or 0: all).
+    public static func ranked(_ hits: [Hit], limit: Int? = nil) -> [Hit] {
+        var hits = hits
+        hits.sort {
+            if $0.score != $1.score { return $0.score > $1.score }
+            let left = $0.lastActivity ?? .distantPast
+            let right = $1.lastActivity ?? .distantPast
+            if left != right { return left > right }
+            return $0.sessionID < $1.sessionID
+        }
+        if let limit, limit > 0, hits.count > limit { hits = Array(hits.prefix(limit)) }
+        return hits
     }
 
     /// A snippet of `passage` around the first of `ranges`, with every range in it marked (for
@@ -293,16 +328,7 @@ public enum SessionSearch {
     /// - Returns: The matching sessions, best first.
     public static func search(_ query: String, in documents: [SessionDocument], limit: Int? = nil) -> [Hit] {
         let terms = terms(of: query)
-        var hits = documents.compactMap { hit(for: $0, terms: terms) }
-        hits.sort {
-            if $0.score != $1.score { return $0.score > $1.score }
-            let left = $0.lastActivity ?? .distantPast
-            let right = $1.lastActivity ?? .distantPast
-            if left != right { return left > right }
-            return $0.sessionID < $1.sessionID
-        }
-        if let limit, limit > 0, hits.count > limit { hits = Array(hits.prefix(limit)) }
-        return hits
+        return ranked(documents.compactMap { hit(for: $0, terms: terms) }, limit: limit)
     }
 }
 

@@ -1,0 +1,269 @@
+import ClaudeCodeSessions
+import Foundation
+
+/// Folds text the way the search compares it (case- and diacritic-insensitive, one Unicode scalar
+/// at a time) and collects the distinct trigrams of its folded UTF-8 bytes.
+///
+/// The trigrams of a session are a superset of those of every term it matches (a match of a term
+/// is a run of whole scalars, and each scalar folds the same way in the term and in the text), so
+/// sessions lacking one of a term's trigrams cannot match it: the index reads only the others.
+/// One extractor per thread: it keeps a 2 MiB bit set of the trigrams seen (a trigram is 24 bits).
+final class TrigramExtractor {
+    private let seen: UnsafeMutablePointer<UInt64>
+    private var keys: [UInt32] = []
+    private var folds: [UInt32: [UInt8]] = [:]
+    private var window: UInt32 = 0
+    private var filled = 0
+    private static let words = 1 << 18
+
+    init() {
+        seen = UnsafeMutablePointer<UInt64>.allocate(capacity: Self.words)
+        seen.initialize(repeating: 0, count: Self.words)
+    }
+
+    deinit { seen.deallocate() }
+
+    /// Adds the trigrams of `text` (a trigram may span the end of the previous text: harmless, the
+    /// set only has to hold every trigram of every text).
+    func add(_ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            guard let base = buffer.baseAddress else { return }
+            let count = buffer.count
+            var index = 0
+            while index < count {
+                let byte = base[index]
+                if byte < 0x80 {
+                    push(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                    index += 1
+                    continue
+                }
+                let length: Int
+                var scalar: UInt32
+                if byte >= 0xF0 {
+                    length = 4
+                    scalar = UInt32(byte & 0x07)
+                } else if byte >= 0xE0 {
+                    length = 3
+                    scalar = UInt32(byte & 0x0F)
+                } else {
+                    length = 2
+                    scalar = UInt32(byte & 0x1F)
+                }
+                var next = index + 1
+                while next < index + length && next < count {
+                    scalar = scalar << 6 | UInt32(base[next] & 0x3F)
+                    next += 1
+                }
+                index += length
+                for folded in fold(scalar) { push(folded) }
+            }
+        }
+    }
+
+    @inline(__always) private func push(_ byte: UInt8) {
+        window = (window << 8 | UInt32(byte)) & 0xFF_FFFF
+        filled += 1
+        guard filled >= 3 else { return }
+        let word = Int(window >> 6)
+        let bit: UInt64 = 1 << UInt64(window & 63)
+        if seen[word] & bit == 0 {
+            seen[word] |= bit
+            keys.append(window)
+        }
+    }
+
+    private func fold(_ scalar: UInt32) -> [UInt8] {
+        if let known = folds[scalar] { return known }
+        let folded = Array(Self.fold(scalar: scalar).utf8)
+        folds[scalar] = folded
+        return folded
+    }
+
+    static func fold(scalar: UInt32) -> String {
+        guard let value = Unicode.Scalar(scalar) else { return "" }
+        return String(Character(value)).folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+            .lowercased()
+    }
+
+    /// The distinct trigrams added since the last call, sorted; starts a new set.
+    func finish() -> [UInt32] {
+        for key in keys { seen[Int(key >> 6)] &= ~(1 << UInt64(key & 63)) }
+        let result = keys.sorted()
+        keys.removeAll(keepingCapacity: true)
+        window = 0
+        filled = 0
+        return result
+    }
+
+    /// The trigrams of one query term; `nil` when it folds to fewer than three bytes (no filter).
+    func termKeys(_ term: String) -> [UInt32]? {
+        window = 0
+        filled = 0
+        add(term)
+        let enough = filled >= 3
+        let result = finish()
+        return enough ? result : nil
+    }
+}
+
+/// The stored form of a session's passages: for each, its field, entry index and UTF-8 text.
+enum PassageCoding {
+    static let fields = SessionSearch.Field.allCases
+
+    static func encode(_ passages: [SessionSearch.Passage]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(passages.reduce(0) { $0 + $1.text.utf8.count + 6 })
+        for passage in passages {
+            out.append(UInt8(fields.firstIndex(of: passage.field) ?? 0))
+            appendVarint(UInt64(passage.entryIndex + 1), to: &out)
+            appendVarint(UInt64(passage.text.utf8.count), to: &out)
+            out.append(contentsOf: passage.text.utf8)
+        }
+        return out
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> [SessionSearch.Passage] {
+        var passages: [SessionSearch.Passage] = []
+        var offset = 0
+        while offset < bytes.count {
+            let fieldIndex = Int(bytes[offset])
+            offset += 1
+            guard let entry = readVarint(bytes, &offset), let length = readVarint(bytes, &offset),
+                offset + Int(length) <= bytes.count
+            else { break }
+            let text = String(
+                decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]), as: UTF8.self)
+            offset += Int(length)
+            passages.append(
+                SessionSearch.Passage(
+                    field: fieldIndex < fields.count ? fields[fieldIndex] : .reply, entryIndex: Int(entry) - 1,
+                    text: text))
+        }
+        return passages
+    }
+
+    static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            out.append(UInt8(value & 0x7F) | 0x80)
+            value >>= 7
+        }
+        out.append(UInt8(value))
+    }
+
+    static func readVarint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+            if shift > 63 { return nil }
+        }
+        return nil
+    }
+}
+
+/// Sorted slot lists: a trigram's sessions, stored delta-encoded as varints.
+enum SlotList {
+    static func encode(_ slots: [UInt32]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(slots.count + 4)
+        var previous: UInt32 = 0
+        for slot in slots {
+            PassageCoding.appendVarint(UInt64(slot - previous), to: &out)
+            previous = slot
+        }
+        return out
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, into slots: inout [UInt32]) {
+        var offset = 0
+        var previous: UInt32 = 0
+        while let delta = PassageCoding.readVarint(bytes, &offset) {
+            previous &+= UInt32(truncatingIfNeeded: delta)
+            slots.append(previous)
+        }
+    }
+
+    /// The slots in both sorted lists.
+    static func intersect(_ left: [UInt32], _ right: [UInt32]) -> [UInt32] {
+        var out: [UInt32] = []
+        var i = 0
+        var j = 0
+        while i < left.count && j < right.count {
+            if left[i] == right[j] {
+                out.append(left[i])
+                i += 1
+                j += 1
+            } else if left[i] < right[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+        return out
+    }
+
+    /// The slots in either sorted list, sorted, without duplicates.
+    static func union(_ left: [UInt32], _ right: [UInt32]) -> [UInt32] {
+        if right.isEmpty { return left }
+        if left.isEmpty { return right }
+        var out: [UInt32] = []
+        out.reserveCapacity(left.count + right.count)
+        var i = 0
+        var j = 0
+        while i < left.count || j < right.count {
+            if j >= right.count || (i < left.count && left[i] < right[j]) {
+                out.append(left[i])
+                i += 1
+            } else if i >= left.count || right[j] < left[i] {
+                out.append(right[j])
+                j += 1
+            } else {
+                out.append(left[i])
+                i += 1
+                j += 1
+            }
+        }
+        return out
+    }
+}
+
+/// Trigram → sorted slots, built in memory for a bulk (re)build of the postings (used by one
+/// writer at a time).
+final class PostingsBuilder: @unchecked Sendable {
+    private var position: [UInt32: Int] = [:]
+    private var lists: [[UInt32]] = []
+
+    /// Adds a slot's trigrams (slots must come in increasing order for each trigram).
+    func add(slot: UInt32, keys: [UInt32]) {
+        for key in keys {
+            if let index = position[key] {
+                lists[index].append(slot)
+            } else {
+                position[key] = lists.count
+                lists.append([slot])
+            }
+        }
+    }
+
+    /// Adds a whole list for a trigram (before any `add(slot:keys:)` for it).
+    func add(key: UInt32, slots: [UInt32]) {
+        guard !slots.isEmpty else { return }
+        if let index = position[key] {
+            lists[index] = SlotList.union(lists[index], slots)
+        } else {
+            position[key] = lists.count
+            lists.append(slots)
+        }
+    }
+
+    /// Every trigram with its slots.
+    func forEach(_ body: (UInt32, [UInt32]) throws -> Void) rethrows {
+        for (key, index) in position { try body(key, lists[index]) }
+    }
+}
