@@ -4,7 +4,7 @@ import Testing
 @testable import ClaudeCode
 
 /// The C scanner behind the JSON reader (`CClaudeCodeScan`): every implementation this machine
-/// can run (scalar, SSE2, AVX2 or NEON) against plain byte-by-byte references written here, on
+/// can run (scalar, SSE2, AVX2, AVX-512 or NEON) against plain byte-by-byte references written here, on
 /// adversarial inputs (specials at every offset around the 8/16/32/64-byte blocks, backslash
 /// runs across windows, multi-byte UTF-8 split at block ends, invalid UTF-8, control bytes,
 /// inputs ending anywhere), and the JSON readers' results under each implementation against the
@@ -14,7 +14,7 @@ import Testing
     /// The implementations this machine can run.
     static let levels: [Int32] = {
         var found: [Int32] = []
-        for level: Int32 in [0, 1, 2, 3] {
+        for level: Int32 in [0, 1, 2, 3, 4] {
             let chosen = ccscan_force_implementation(level)
             if chosen == level { found.append(level) }
         }

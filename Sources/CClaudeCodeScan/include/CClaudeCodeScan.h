@@ -67,10 +67,11 @@ enum {
 /// truncated sequence at the end).
 int ccscan_check_utf8(const uint8_t *bytes, size_t count);
 
-/// Which implementation runs: 0 scalar, 1 SSE2, 2 AVX2, 3 NEON. For tests and benchmarks.
+/// Which implementation runs: 0 scalar, 1 SSE2, 2 AVX2, 3 NEON, 4 AVX2 with AVX-512 VBMI2
+/// unescaping. For tests and benchmarks.
 int ccscan_implementation(void);
 
-/// Chooses an implementation (for the differential tests): 0 scalar, 1 SSE2, 2 AVX2, 3 NEON;
+/// Chooses an implementation (for the differential tests): 0 scalar, 1 SSE2, 2 AVX2, 3 NEON, 4 AVX-512;
 /// one this CPU cannot run, or -1, chooses the best one it has. Returns the one now in use.
 /// Calls made meanwhile on other threads may take either path, which is harmless: every path
 /// gives the same results.
