@@ -452,6 +452,62 @@ AVX512 static int skip_string_avx512(const uint8_t *base, size_t i, size_t end, 
     return skip_string_avx2(base, i - carry, end, position, escaped);
 }
 
+/// ccscan_check_utf8 64 bytes at a time (check_utf8_avx2's algorithm; the previous bytes are
+/// brought in across lanes with vpermi2b).
+AVX512 static int check_utf8_avx512(const uint8_t *p, size_t n) {
+    const __m512i table_1_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)byte_1_high_table));
+    const __m512i table_1_low = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)byte_1_low_table));
+    const __m512i table_2_high = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)byte_2_high_table));
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    uint8_t limits[64];
+    memset(limits, 0xFF, sizeof limits);
+    limits[61] = 0xF0 - 1;
+    limits[62] = 0xE0 - 1;
+    limits[63] = 0xC0 - 1;
+    const __m512i incomplete_limits = _mm512_loadu_si512((const void *)limits);
+    uint8_t shift_indices[3][64];
+    for (int n_back = 1; n_back <= 3; n_back++) {
+        for (int j = 0; j < 64; j++) shift_indices[n_back - 1][j] = (uint8_t)(64 - n_back + j);
+    }
+    const __m512i shift1 = _mm512_loadu_si512((const void *)shift_indices[0]);
+    const __m512i shift2 = _mm512_loadu_si512((const void *)shift_indices[1]);
+    const __m512i shift3 = _mm512_loadu_si512((const void *)shift_indices[2]);
+    __m512i error = _mm512_setzero_si512();
+    __m512i previous = _mm512_setzero_si512();
+    __m512i previous_incomplete = _mm512_setzero_si512();
+    __m512i high = _mm512_setzero_si512();
+    size_t i = 0;
+    uint8_t tail[64];
+    while (i < n) {
+        __m512i input;
+        if (n - i >= 64) {
+            input = _mm512_loadu_si512((const void *)(p + i));
+        } else {
+            memset(tail, 0, sizeof tail);
+            memcpy(tail, p + i, n - i);
+            input = _mm512_loadu_si512((const void *)tail);
+        }
+        i += 64;
+        high = _mm512_or_si512(high, input);
+        __m512i prev1 = _mm512_permutex2var_epi8(previous, shift1, input);
+        __m512i byte_1_high = _mm512_shuffle_epi8(table_1_high, _mm512_and_si512(_mm512_srli_epi16(prev1, 4), nibble));
+        __m512i byte_1_low = _mm512_shuffle_epi8(table_1_low, _mm512_and_si512(prev1, nibble));
+        __m512i byte_2_high = _mm512_shuffle_epi8(table_2_high, _mm512_and_si512(_mm512_srli_epi16(input, 4), nibble));
+        __m512i special = _mm512_and_si512(_mm512_and_si512(byte_1_high, byte_1_low), byte_2_high);
+        __m512i prev2 = _mm512_permutex2var_epi8(previous, shift2, input);
+        __m512i prev3 = _mm512_permutex2var_epi8(previous, shift3, input);
+        __m512i third = _mm512_subs_epu8(prev2, _mm512_set1_epi8((char)(0xE0 - 0x80)));
+        __m512i fourth = _mm512_subs_epu8(prev3, _mm512_set1_epi8((char)(0xF0 - 0x80)));
+        __m512i must_continue = _mm512_and_si512(_mm512_or_si512(third, fourth), _mm512_set1_epi8((char)0x80));
+        error = _mm512_or_si512(error, _mm512_xor_si512(must_continue, special));
+        previous_incomplete = _mm512_subs_epu8(input, incomplete_limits);
+        previous = input;
+    }
+    error = _mm512_or_si512(error, previous_incomplete);
+    if (_mm512_test_epi8_mask(error, error)) return CCSCAN_ILL_FORMED;
+    return _mm512_movepi8_mask(high) ? CCSCAN_WELL_FORMED : CCSCAN_ASCII;
+}
+
 /// ccscan_unescape with AVX-512 VBMI2: per 64-byte window, the escape characters are replaced
 /// by their values (vpermi2b) and the escaping backslashes dropped by one compress (vpcompressb),
 /// so a window costs the same whatever number of escapes it holds. Windows with anything else
@@ -729,7 +785,7 @@ int ccscan_unescape(
 int ccscan_check_utf8(const uint8_t *bytes, size_t count) {
     switch (level()) {
 #if CCSCAN_X86
-    case 4:
+    case 4: return check_utf8_avx512(bytes, count);
     case 2: return check_utf8_avx2(bytes, count);
 #elif CCSCAN_NEON
     case 3: return check_utf8_neon(bytes, count);

@@ -74,12 +74,14 @@ struct JSONValueBuilder: ~Copyable {
             throw cursor.error("nesting deeper than \(JSONValue.maximumParseDepth)")
         }
         cursor.position &+= 1
-        var object: [String: JSONValue] = [:]
         cursor.skipWhitespace()
         if cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.closeBrace {
             cursor.position &+= 1
-            return .object(object)
+            return .object([:])
         }
+        // Room for four members from the start: message content blocks have two to four, and
+        // growing from one bucket took three reallocations.
+        var object = [String: JSONValue](minimumCapacity: 4)
         while true {
             cursor.skipWhitespace()
             guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.quote else {
