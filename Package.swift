@@ -32,9 +32,13 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
+        // The JSON reader's byte scanning in C: SSE2/AVX2 on x86_64, NEON on arm64, scalar elsewhere
+        // (Sources/ClaudeCode/JSON/README.md). Internal to ClaudeCode; no product.
+        .target(name: "CClaudeCodeScan"),
         .target(
             name: "ClaudeCode",
             dependencies: [
+                "CClaudeCodeScan",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -141,7 +145,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ClaudeCodeTests",
-            dependencies: ["ClaudeCode", "ClaudeCodeTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ClaudeCode", "ClaudeCodeTesting", "CClaudeCodeScan", .product(name: "Logging", package: "swift-log"),
+            ],
             // JSONTestSuite: the parsing cases of the JSON conformance test (JSONTestSuiteTests).
             resources: [.copy("Fixtures"), .copy("Resources/JSONTestSuite")]
         ),

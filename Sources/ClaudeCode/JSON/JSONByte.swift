@@ -1,3 +1,5 @@
+internal import CClaudeCodeScan
+
 // MARK: - Byte constants
 
 @usableFromInline
@@ -65,14 +67,14 @@ enum JSONByte {
 // MARK: - Scanning helpers of the tokenizing core (and the writer)
 
 /// Finds the first byte at or after `start` that is a quote, a backslash or a control
-/// character (< 0x20), eight bytes at a time. Returns `end` when there is none.
+/// character (< 0x20). Returns `end` when there is none. The first eight bytes are checked here
+/// (short strings end there); the rest 16 or 32 bytes at a time by `ccscan_find_string_special`.
 @inline(__always)
 func jsonFindStringSpecial(_ base: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
-    var index = start
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highs: UInt64 = 0x8080_8080_8080_8080
-    while index &+ 8 <= end {
-        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian
+    if start &+ 8 <= end {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let word = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self).littleEndian
         let quotes = word ^ (ones &* 0x22)
         let slashes = word ^ (ones &* 0x5C)
         // A byte is flagged when it is zero (after the xor) or below 0x20. Borrows can only
@@ -81,11 +83,10 @@ func jsonFindStringSpecial(_ base: UnsafePointer<UInt8>, from start: Int, end: I
             ((quotes &- ones) & ~quotes
                 | (slashes &- ones) & ~slashes
                 | (word &- ones &* 0x20) & ~word) & highs
-        if hit != 0 {
-            return index &+ (hit.trailingZeroBitCount >> 3)
-        }
-        index &+= 8
+        if hit != 0 { return start &+ (hit.trailingZeroBitCount >> 3) }
+        return ccscan_find_string_special(base, start &+ 8, end)
     }
+    var index = start
     while index < end {
         let byte = base[index]
         if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 { return index }
@@ -120,15 +121,15 @@ func jsonFindQuoteOrBackslash(_ base: UnsafePointer<UInt8>, from start: Int, end
 }
 
 /// Finds the first byte at or after `start` that is a quote, a backslash, a control
-/// character (< 0x20) or not ASCII (>= 0x80), eight bytes at a time. Returns `end` when there
-/// is none. Used when validating strings, which checks the UTF-8 of non-ASCII runs.
+/// character (< 0x20) or not ASCII (>= 0x80). Returns `end` when there is none. Used when
+/// validating strings, which checks the UTF-8 of non-ASCII runs. As `jsonFindStringSpecial`:
+/// one word here, the rest by `ccscan_find_string_special_or_non_ascii`.
 @inline(__always)
 func jsonFindStringSpecialOrNonASCII(_ base: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
-    var index = start
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highs: UInt64 = 0x8080_8080_8080_8080
-    while index &+ 8 <= end {
-        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian
+    if start &+ 8 <= end {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let word = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self).littleEndian
         let quotes = word ^ (ones &* 0x22)
         let slashes = word ^ (ones &* 0x5C)
         // As in jsonFindStringSpecial, plus every byte with its high bit set (exact, no borrow).
@@ -137,11 +138,10 @@ func jsonFindStringSpecialOrNonASCII(_ base: UnsafePointer<UInt8>, from start: I
                 | (slashes &- ones) & ~slashes
                 | (word &- ones &* 0x20) & ~word
                 | word) & highs
-        if hit != 0 {
-            return index &+ (hit.trailingZeroBitCount >> 3)
-        }
-        index &+= 8
+        if hit != 0 { return start &+ (hit.trailingZeroBitCount >> 3) }
+        return ccscan_find_string_special_or_non_ascii(base, start &+ 8, end)
     }
+    var index = start
     while index < end {
         let byte = base[index]
         if byte == JSONByte.quote || byte == JSONByte.backslash || byte < 0x20 || byte >= 0x80 { return index }
@@ -219,29 +219,12 @@ enum JSONUTF8Check {
     case ascii, wellFormed, illFormed
 }
 
-/// Whether `count` bytes are well-formed UTF-8, and whether they are all ASCII. ASCII is
-/// checked eight bytes at a time, each non-ASCII sequence on its own (RFC 3629 §4).
-func jsonCheckUTF8(_ base: UnsafePointer<UInt8>, count end: Int) -> JSONUTF8Check {
-    let highs: UInt64 = 0x8080_8080_8080_8080
-    var index = 0
-    var result = JSONUTF8Check.ascii
-    while index < end {
-        if index &+ 8 <= end {
-            let high = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self).littleEndian & highs
-            if high == 0 {
-                index &+= 8
-                continue
-            }
-            index &+= high.trailingZeroBitCount >> 3
-        } else if base[index] < 0x80 {
-            index &+= 1
-            continue
-        }
-        // A lead byte at `index`.
-        let length = jsonUTF8SequenceLength(base, at: index, end: end)
-        if length == 0 { return .illFormed }
-        result = .wellFormed
-        index &+= length
+/// Whether `count` bytes are well-formed UTF-8, and whether they are all ASCII (RFC 3629 §4),
+/// checked by `ccscan_check_utf8` (32 or 16 bytes at a time where SIMD is available).
+func jsonCheckUTF8(_ base: UnsafePointer<UInt8>, count: Int) -> JSONUTF8Check {
+    switch Int(ccscan_check_utf8(base, count)) {
+    case Int(CCSCAN_ASCII): return .ascii
+    case Int(CCSCAN_WELL_FORMED): return .wellFormed
+    default: return .illFormed
     }
-    return result
 }

@@ -1,3 +1,5 @@
+internal import CClaudeCodeScan
+
 /// Exact powers of ten representable as `Double`, for the fast number path.
 private let exactPowersOfTen: [Double] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -71,6 +73,15 @@ struct JSONCursor {
         let start = position
         var index = position &+ 1
         var escaped = false
+        if !validatingUTF8 {
+            // Short strings (keys, ids) end in the first word; the rest goes to `ccscan_skip_string`.
+            index = jsonFindStringSpecial(base, from: index, end: end)
+            if index < end, base[index] == JSONByte.quote {
+                position = index &+ 1
+                return false
+            }
+            return try skipStringRest(from: index, start: start)
+        }
         scan: while true {
             index =
                 validatingUTF8
@@ -118,6 +129,22 @@ struct JSONCursor {
         }
         position = index &+ 1
         return escaped
+    }
+
+    /// ``scanString(validatingUTF8:)`` without UTF-8 from `index` on, in C; `start` is the opening quote.
+    @inline(never)
+    private mutating func skipStringRest(from index: Int, start: Int) throws(JSONParseError) -> Bool {
+        var at = 0
+        var escaped: Int32 = 0
+        switch Int(ccscan_skip_string(base, index, end, &at, &escaped)) {
+        case Int(CCSCAN_QUOTE):
+            position = at &+ 1
+            return escaped != 0
+        case Int(CCSCAN_CONTROL): throw error("unescaped control character in string", at: at)
+        case Int(CCSCAN_BAD_ESCAPE): throw error("invalid escape sequence", at: at)
+        case Int(CCSCAN_BAD_UNICODE_ESCAPE): throw error("invalid \\u escape", at: at)
+        default: throw error("unterminated string", at: start)
+        }
     }
 
     /// Reads a string as ``scanString(validatingUTF8:)`` checks it, then decodes it;

@@ -1,3 +1,5 @@
+internal import CClaudeCodeScan
+
 // Decoding string content that ``JSONCursor/scanString(validatingUTF8:)`` checked: escapes, surrogate
 // pairs, and `String`s built without a second UTF-8 check when the bytes are known to be well-formed.
 
@@ -20,8 +22,15 @@ func jsonDecodeString(_ start: UnsafePointer<UInt8>, count: Int, escaped: Bool) 
     guard escaped else { return jsonMakeString(start, count: count) }
     // Decoded text is never longer than its escaped form. Short strings are decoded on the stack.
     return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(count, 1)) { scratch in
-        let (written, utf8) = jsonUnescape(start, count, into: scratch)
-        return jsonMakeString(scratch.baseAddress!, count: written, checked: utf8)
+        // Checked content ends without its closing quote, so `ccscan_unescape` stops at the end.
+        var written = 0
+        var at = 0
+        if Int(ccscan_unescape(start, 0, count, scratch.baseAddress!, &written, &at)) == Int(CCSCAN_END) {
+            return jsonMakeString(scratch.baseAddress!, count: written)
+        }
+        // Content that was not checked (never the case for a tape's strings): the lenient decoder.
+        let (lenient, utf8) = jsonUnescape(start, count, into: scratch)
+        return jsonMakeString(scratch.baseAddress!, count: lenient, checked: utf8)
     }
 }
 

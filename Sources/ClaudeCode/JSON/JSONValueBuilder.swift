@@ -1,3 +1,5 @@
+internal import CClaudeCodeScan
+
 /// Builds a ``JSONValue`` straight from text, in one pass over it.
 ///
 /// The tape (``JSONTape``) is the right tool when only a few fields of a document are read: it
@@ -72,12 +74,14 @@ struct JSONValueBuilder: ~Copyable {
             throw cursor.error("nesting deeper than \(JSONValue.maximumParseDepth)")
         }
         cursor.position &+= 1
-        var object: [String: JSONValue] = [:]
         cursor.skipWhitespace()
         if cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.closeBrace {
             cursor.position &+= 1
-            return .object(object)
+            return .object([:])
         }
+        // Room for four members from the start: message content blocks have two to four, and
+        // growing from one bucket took three reallocations.
+        var object = [String: JSONValue](minimumCapacity: 4)
         while true {
             cursor.skipWhitespace()
             guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.quote else {
@@ -126,38 +130,25 @@ struct JSONValueBuilder: ~Copyable {
 
     /// A string; the cursor is at its opening quote and ends just past the closing one. Checks
     /// what ``JSONCursor/scanString(validatingUTF8:)`` checks (without UTF-8: ill-formed bytes
-    /// become U+FFFD, as with the tape) and decodes in the same loop.
+    /// become U+FFFD, as with the tape) and decodes in the same loop (`ccscan_unescape`: 16 or
+    /// 32 bytes at a time, copied while they are searched); the UTF-8 of a long result is then
+    /// checked in one SIMD pass (`jsonMakeString`).
     private mutating func parseString() throws(JSONParseError) -> String {
         let base = cursor.base
         let end = cursor.end
         let quote = cursor.position
         let contentStart = quote &+ 1
-        var index = contentStart
-        var utf8 = JSONUTF8Check.ascii
         // Up to the first escape, the string is its own bytes.
-        while true {
-            index = jsonFindStringSpecialOrNonASCII(base, from: index, end: end)
-            guard index < end else { throw cursor.error("unterminated string", at: quote) }
-            let byte = base[index]
-            if byte == JSONByte.quote {
-                cursor.position = index &+ 1
-                return jsonMakeString(base + contentStart, count: index &- contentStart, checked: utf8)
-            }
-            if byte >= 0x80 {
-                let length = jsonUTF8SequenceLength(base, at: index, end: end)
-                if length == 0 {
-                    utf8 = .illFormed
-                    index &+= 1
-                } else {
-                    if utf8 == .ascii { utf8 = .wellFormed }
-                    index &+= length
-                }
-                continue
-            }
-            if byte < 0x20 { throw cursor.error("unescaped control character in string", at: index) }
-            break  // a backslash
+        let index = jsonFindStringSpecial(base, from: contentStart, end: end)
+        guard index < end else { throw cursor.error("unterminated string", at: quote) }
+        let byte = base[index]
+        if byte == JSONByte.quote {
+            cursor.position = index &+ 1
+            return jsonMakeString(base + contentStart, count: index &- contentStart)
         }
-        // From the first escape on, the decoded bytes go to the scratch buffer.
+        if byte < 0x20 { throw cursor.error("unescaped control character in string", at: index) }
+        // From the first escape on, the decoded bytes go to the scratch buffer, which has room
+        // for the rest of the text (no escape decodes to more bytes than it takes).
         let out: UnsafeMutablePointer<UInt8>
         if let scratch {
             out = scratch
@@ -167,101 +158,15 @@ struct JSONValueBuilder: ~Copyable {
         }
         var written = index &- contentStart
         out.update(from: base + contentStart, count: written)
-        var read = index
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        while true {
-            if read &+ 8 <= end {
-                // Copied eight at a time while searched; `written` never passes `read`, so the store fits.
-                let word = UnsafeRawPointer(base + read).loadUnaligned(as: UInt64.self)
-                UnsafeMutableRawPointer(out + written).storeBytes(of: word, as: UInt64.self)
-                let little = word.littleEndian
-                let quotes = little ^ (ones &* 0x22)
-                let slashes = little ^ (ones &* 0x5C)
-                // Quotes, backslashes, control characters and non-ASCII bytes; the lowest flag is exact.
-                let hit =
-                    ((quotes &- ones) & ~quotes
-                        | (slashes &- ones) & ~slashes
-                        | (little &- ones &* 0x20) & ~little
-                        | little) & highs
-                if hit == 0 {
-                    read &+= 8
-                    written &+= 8
-                    continue
-                }
-                let run = hit.trailingZeroBitCount >> 3
-                read &+= run
-                written &+= run
-            } else {
-                guard read < end else { throw cursor.error("unterminated string", at: quote) }
-                let byte = base[read]
-                if byte != JSONByte.quote, byte != JSONByte.backslash, byte >= 0x20, byte < 0x80 {
-                    out[written] = byte
-                    read &+= 1
-                    written &+= 1
-                    continue
-                }
-            }
-            let byte = base[read]
-            if byte == JSONByte.quote {
-                cursor.position = read &+ 1
-                return jsonMakeString(out, count: written, checked: utf8)
-            }
-            if byte >= 0x80 {
-                let length = jsonUTF8SequenceLength(base, at: read, end: end)
-                if length == 0 {
-                    // Copied as it is; String(decoding:) replaces it.
-                    utf8 = .illFormed
-                    out[written] = byte
-                    read &+= 1
-                    written &+= 1
-                } else {
-                    if utf8 == .ascii { utf8 = .wellFormed }
-                    if read &+ 4 <= end {
-                        // Four bytes at once (what follows the sequence is overwritten next).
-                        let sequence = UnsafeRawPointer(base + read).loadUnaligned(as: UInt32.self)
-                        UnsafeMutableRawPointer(out + written).storeBytes(of: sequence, as: UInt32.self)
-                    } else {
-                        for offset in 0..<length { out[written &+ offset] = base[read &+ offset] }
-                    }
-                    read &+= length
-                    written &+= length
-                }
-                continue
-            }
-            if byte < 0x20 { throw cursor.error("unescaped control character in string", at: read) }
-            // A backslash.
-            guard read &+ 1 < end else { throw cursor.error("unterminated string", at: quote) }
-            let escape = base[read &+ 1]
-            let simple = JSONByte.simpleEscapeValue(escape)
-            if simple != 0 {
-                out[written] = simple
-                read &+= 2
-                written &+= 1
-                continue
-            }
-            guard escape == UInt8(ascii: "u") else { throw cursor.error("invalid escape sequence", at: read) }
-            guard let unit16 = jsonHex4(base, at: read &+ 2, end: end) else {
-                throw cursor.error("invalid \\u escape", at: read)
-            }
-            read &+= 6
-            let unit = UInt32(unit16)
-            var scalar = unit
-            if unit >= 0xD800, unit <= 0xDBFF {
-                // High surrogate: pair it with a following \uDC00-\uDFFF, else U+FFFD.
-                if read &+ 6 <= end, base[read] == JSONByte.backslash, base[read &+ 1] == UInt8(ascii: "u"),
-                    let low = jsonHex4(base, at: read &+ 2, end: end), low >= 0xDC00, low <= 0xDFFF
-                {
-                    scalar = 0x10000 &+ ((unit &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
-                    read &+= 6
-                } else {
-                    scalar = 0xFFFD
-                }
-            } else if unit >= 0xDC00, unit <= 0xDFFF {
-                scalar = 0xFFFD
-            }
-            if scalar >= 0x80, utf8 == .ascii { utf8 = .wellFormed }
-            written &+= jsonWriteUTF8(scalar, to: out + written)
+        var at = 0
+        switch Int(ccscan_unescape(base, index, end, out, &written, &at)) {
+        case Int(CCSCAN_QUOTE):
+            cursor.position = at &+ 1
+            return jsonMakeString(out, count: written)
+        case Int(CCSCAN_CONTROL): throw cursor.error("unescaped control character in string", at: at)
+        case Int(CCSCAN_BAD_ESCAPE): throw cursor.error("invalid escape sequence", at: at)
+        case Int(CCSCAN_BAD_UNICODE_ESCAPE): throw cursor.error("invalid \\u escape", at: at)
+        default: throw cursor.error("unterminated string", at: quote)
         }
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -8,10 +10,13 @@
 
 /// Reads a whole transcript for the readers (`messages`, `subagentMessages`).
 ///
-/// Like ``POSIX/readFile(_:)``, but the buffer of a large file is first advised to use huge
-/// pages (Linux, where transparent huge pages are enabled for advised memory): a 50 MB
-/// transcript then costs a few dozen page faults instead of some 13,000, which was a tenth of
-/// the CPU time of reading it. Elsewhere, or when the advice is refused, it reads the same way.
+/// Like ``POSIX/readFile(_:)``, but the buffer of a large file is advised to use huge pages
+/// (Linux, where transparent huge pages are enabled for advised memory): a 50 MB transcript then
+/// costs a few dozen page faults instead of some 13,000, about half the kernel's time of reading
+/// it. The advice is given piece by piece, and withdrawn for the rest of the read as soon as a
+/// piece costs more than small pages would: in a virtual machine a fresh huge page is sometimes
+/// backed lazily by the host, and zeroing it then cost up to ten times as much as small pages.
+/// Elsewhere, or when the advice is refused, it reads the same way.
 enum TranscriptFile {
     /// Files from this size on get the huge-page advice (a few huge pages' worth).
     static let hugePageThreshold = 8 << 20
@@ -30,8 +35,8 @@ enum TranscriptFile {
     }
 
     #if os(Linux)
-        /// Reads the file into a buffer whose huge-page-aligned middle is advised `MADV_HUGEPAGE`
-        /// before any page of it is touched.
+        /// Reads the file into a buffer whose pieces are advised `MADV_HUGEPAGE` before any page
+        /// of them is touched (``readInHugePages(_:into:size:)``).
         static func readAdvised(_ path: String, expectedSize: Int) throws(SystemError) -> [UInt8] {
             let descriptor = try POSIX.openForReading(path)
             defer { close(descriptor) }
@@ -48,8 +53,7 @@ enum TranscriptFile {
                     initialized = 0
                     return
                 }
-                advise(UnsafeMutableRawPointer(start), count: size)
-                initialized = POSIX.parallelRead(descriptor, into: start, size: size)
+                initialized = readInHugePages(descriptor, into: start, size: size)
             }
             guard buffer.count == size else { return buffer }
             // Whatever was appended after fstat (an active session), in one more pass.
@@ -60,6 +64,65 @@ enum TranscriptFile {
                 buffer.append(contentsOf: more[0..<count])
             }
             return buffer
+        }
+
+        /// A piece that took more CPU time than this per byte (small pages cost about 0.45 ns per
+        /// byte, cheap huge pages about 0.2) ends the huge-page advice for the rest of the read.
+        static let slowNanosecondsPerByte = 0.75
+
+        /// Reads `size` bytes into `start` in pieces that start on huge-page boundaries (one huge
+        /// page each at first, then two), in parallel, advising each piece before reading it
+        /// until one is slow.
+        /// Returns the length of the contiguous prefix read.
+        static func readInHugePages(_ descriptor: Int32, into start: UnsafeMutablePointer<UInt8>, size: Int) -> Int {
+            let huge = 2 << 20
+            let lead = (huge - Int(UInt(bitPattern: start) % UInt(huge))) % huge
+            var bounds = [0]
+            if lead > 0, lead < size { bounds.append(lead) }
+            // One huge page per piece at first, so that slow huge pages are noticed early.
+            while bounds.last! + (4 << 20) < size {
+                bounds.append(bounds.last! + (bounds.count < 4 ? huge : 4 << 20))
+            }
+            bounds.append(size)
+            let pieces = bounds.count - 1
+            let counts = ParallelSlots<Int>(count: pieces)
+            let base = UncheckedSendable(value: start)
+            let slow = SlowFlag()
+            BlockingIO.parallel(iterations: pieces) { index in
+                let offset = bounds[index]
+                let count = bounds[index + 1] - offset
+                let advised = !slow.value.load(ordering: .relaxed)
+                if advised { advise(UnsafeMutableRawPointer(base.value + offset), count: count) }
+                let before = threadCPUNanoseconds()
+                var total = 0
+                while total < count {
+                    let result = pread(descriptor, base.value + offset + total, count - total, off_t(offset + total))
+                    if result < 0, errno == EINTR { continue }
+                    if result <= 0 { break }
+                    total += result
+                }
+                if advised, Double(threadCPUNanoseconds() - before) > slowNanosecondsPerByte * Double(count) {
+                    slow.value.store(true, ordering: .relaxed)
+                }
+                counts[index] = total
+            }
+            var length = 0
+            for index in 0..<pieces {
+                let count = counts[index] ?? 0
+                length += count
+                if count < bounds[index + 1] - bounds[index] { break }
+            }
+            return length
+        }
+
+        final class SlowFlag: Sendable {
+            let value = Atomic<Bool>(false)
+        }
+
+        static func threadCPUNanoseconds() -> Int {
+            var time = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+            return Int(time.tv_sec) * 1_000_000_000 + Int(time.tv_nsec)
         }
 
         /// Advises the whole 2 MiB pages inside `[start, start + count)` to be huge pages.
