@@ -85,26 +85,46 @@ enum ProjectDirectories {
         } catch {
             return []
         }
-        let finished = DispatchSemaphore(value: 0)
-        let collected = Mutex<Data>(Data())
-        BlockingIO.submit {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            collected.withLock { $0 = data }
-            finished.signal()
-        }
-        if finished.wait(timeout: .now() + 5) == .timedOut {
+        // Read on this (already blocking) thread with a deadline: a reader job on the shared
+        // blocking queue could wait behind other jobs past the limit and lose the answer.
+        guard let data = Self.readToEnd(output.fileHandleForReading.fileDescriptor, seconds: 5) else {
             process.terminate()
-            _ = finished.wait(timeout: .now() + 1)
             process.waitUntilExit()
             return []
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return [] }
-        let text = collected.withLock { String(decoding: $0, as: UTF8.self) }
+        let text = String(decoding: data, as: UTF8.self)
         var paths: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) where line.hasPrefix("worktree ") {
             paths.append(TextRules.nfc(String(line.dropFirst("worktree ".count))))
         }
         return paths
+    }
+    /// Reads `descriptor` to its end, or returns `nil` when that takes longer than `seconds`.
+    static func readToEnd(_ descriptor: Int32, seconds: Double) -> Data? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { return nil }
+            var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let millis = Int32(
+                max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            let ready = poll(&entry, 1, millis)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if ready == 0 { continue }
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                return nil
+            }
+            if count == 0 { return data }
+            data.append(contentsOf: buffer[0..<count])
+        }
     }
 }
