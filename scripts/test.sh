@@ -53,7 +53,7 @@ log "testing (with a throwaway PostgreSQL server on 127.0.0.1 for the PostgreSQL
 # Tests that assert wall-clock promptness (a dead database reported in under a second, a stream
 # stopped at once) run in a second pass of their own: in the main, parallel pass they compete for
 # Swift's cooperative pool (one thread per core) with tests that wait for child processes.
-timing='PostgresServerDownTests|stopCutsSlowStream|LaggingConsumerProcessTests|ignoreEOFEscalatesToSIGKILL|OrphanRealCLITests|exitAtStart|processGroupIsTornDown|FakeMessagesAPITests/waitForRequests'
+timing='PostgresServerDownTests|stopCutsSlowStream|stallInterruptAndDisconnect|LaggingConsumerProcessTests|ignoreEOFEscalatesToSIGKILL|OrphanRealCLITests|exitAtStart|processGroupIsTornDown|FakeMessagesAPITests/waitForRequests'
 status=0
 if [ $# -eq 0 ]; then
     scripts/test/with-postgres.sh swift test --skip-build --skip "$timing" >.build/test-output.txt 2>&1 || status=$?

@@ -508,17 +508,7 @@ extension SearchCommand {
             Terminal.warn(
                 "\(report.failed.count + all.problems.count) session(s) could not be read and were not indexed")
         }
-        var only: Set<String>?
-        if let project {
-            only = Set(try await backend.list(project: expandTilde(project)).sessions.map(\.id))
-        }
-        let matches: [SQLiteSearchIndex.Match]
-        do {
-            matches = try await index.search(text, limit: limit, only: only)
-        } catch {
-            throw ToolError(ExitStatus.failure, "cannot search the index \(indexPath): \(error)")
-        }
-        return matches.map { match in
+        return try await query(index, indexPath: indexPath, text, backend: backend).map { match in
             SessionSearch.Hit(
                 sessionID: match.sessionID, title: match.title,
                 projectPath: match.projectPath ?? byID[match.sessionID]?.project, lastActivity: match.lastActivity,
@@ -528,6 +518,21 @@ extension SearchCommand {
 }
 
 extension SearchCommand {
+    /// Asks an up-to-date index for `text`, within `--project`'s sessions when given.
+    func query(_ index: SQLiteSearchIndex, indexPath: String, _ text: String, backend: any SessionBackend)
+        async throws -> [SQLiteSearchIndex.Match]
+    {
+        var only: Set<String>?
+        if let project {
+            only = Set(try await backend.list(project: expandTilde(project)).sessions.map(\.id))
+        }
+        do {
+            return try await index.search(text, limit: limit, only: only)
+        } catch {
+            throw ToolError(ExitStatus.failure, "cannot search the index \(indexPath): \(error)")
+        }
+    }
+
     /// The CLI's transcripts: the index checks the files' `stat` against what it stored and reads
     /// only the sessions that changed, then answers from its trigrams and stored passages.
     func indexedTranscriptSearch(_ text: String, backend: CLIBackend, indexPath: String) async throws
@@ -550,17 +555,7 @@ extension SearchCommand {
         } catch {
             throw ToolError(ExitStatus.failure, "cannot update the index \(indexPath): \(error)")
         }
-        var only: Set<String>?
-        if let project {
-            only = Set(try await backend.list(project: expandTilde(project)).sessions.map(\.id))
-        }
-        let matches: [SQLiteSearchIndex.Match]
-        do {
-            matches = try await index.search(text, limit: limit, only: only)
-        } catch {
-            throw ToolError(ExitStatus.failure, "cannot search the index \(indexPath): \(error)")
-        }
-        return matches.map {
+        return try await query(index, indexPath: indexPath, text, backend: backend).map {
             SessionSearch.Hit(
                 sessionID: $0.sessionID, title: $0.title, projectPath: $0.projectPath, lastActivity: $0.lastActivity,
                 score: $0.score, matchCount: $0.matchCount, snippets: $0.snippets)
