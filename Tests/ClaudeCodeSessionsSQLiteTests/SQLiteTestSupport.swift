@@ -1,5 +1,6 @@
 import ClaudeCodeSessions
 import ClaudeCodeSessionsSQLite
+import ClaudeCodeTesting
 import Foundation
 import GRDB
 import SessionBackendTestSupport
@@ -57,23 +58,9 @@ func runBuiltExecutable(_ name: String, _ arguments: [String]) async throws -> (
     guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw ContractFailure("\(name) not found beside the test bundle (swift build --product \(name))")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do {
-            try process.run()
-        } catch {
-            process.terminationHandler = nil
-            continuation.resume(throwing: error)
-        }
-    }
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return (status, output)
+    // Both outputs are drained while it runs, off the cooperative pool.
+    let result = try await ChildProcess.run(executable, arguments)
+    return (result.status, result.standardOutputText + result.standardErrorText)
 }
 
 /// A read-only view of a folder: a bind mount remounted read-only (root ignores permission

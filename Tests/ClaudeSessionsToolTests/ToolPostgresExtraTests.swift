@@ -3,21 +3,6 @@ import ClaudeCodeSessions
 import Foundation
 import Testing
 
-/// The server `scripts/test/with-postgres.sh` starts, as a `postgres://` URL with `query`
-/// appended; `nil` without one.
-func postgresTestURL(query: String = "") -> String? {
-    let environment = ProcessInfo.processInfo.environment
-    guard let host = environment["PGHOST"], !host.isEmpty, !host.hasPrefix("/") else { return nil }
-    var components = URLComponents()
-    components.scheme = "postgres"
-    components.host = host
-    components.port = environment["PGPORT"].flatMap { Int($0) } ?? 5432
-    components.user = environment["PGUSER"] ?? "postgres"
-    components.password = environment["PGPASSWORD"]
-    components.path = "/" + (environment["PGDATABASE"] ?? components.user ?? "postgres")
-    return (components.string ?? "") + query
-}
-
 @Suite("claude-sessions: PostgreSQL TLS modes and full-text search")
 struct ToolPostgresExtraTests {
     @Test func everySSLModeIsReadFromTheURL() async throws {
@@ -56,7 +41,7 @@ struct ToolPostgresExtraTests {
         #expect(!noRoot.stderr.contains("pw"))
     }
 
-    @Test(.enabled(if: postgresTestURL() != nil, "needs scripts/test/with-postgres.sh"))
+    @Test(.enabled(if: postgresToolTestsEnabled, "needs scripts/test/with-postgres.sh"))
     func disableAndPreferConnectToTheTestServerAndRequireIsRefused() async throws {
         // A session imported first, so the store's tables exist.
         let folder = try TemporaryFolder("pg-tls")
@@ -78,20 +63,14 @@ struct ToolPostgresExtraTests {
         #expect(required.status == 4, "\(required.stderr)")
     }
 
-    @Test(.enabled(if: postgresTestURL() != nil, "needs scripts/test/with-postgres.sh"))
+    @Test(.enabled(if: postgresToolTestsEnabled, "needs scripts/test/with-postgres.sh"))
     func searchUsesTheFullTextIndexOfThePostgreSQLStore() async throws {
         let url = try #require(postgresTestURL())
         let folder = try TemporaryFolder("pg-search")
         defer { folder.cleanup() }
-        let config = folder.path + "/claude"
         let word = "narwhal\(UInt32.random(in: 0...UInt32.max))"
-        var builder = CLITranscriptBuilder(configDirectory: config, cwd: folder.path + "/project")
-        builder.user(.string("Plan the \(word) migrations please"), seconds: 0)
-        builder.assistant([["type": "text", "text": "Start with the schema."]], id: "msg_1", seconds: 1)
-        try builder.write()
-        let id = builder.sessionID
-        let imported = try await runTool(["import", String(id.prefix(8)), "--into", url, "--config-dir", config])
-        #expect(imported.status == 0, "\(imported.stderr)")
+        let (_, id) = try await importOneSession(
+            prompt: "Plan the \(word) migrations please", reply: "Start with the schema.", folder: folder, into: url)
 
         // Stemming: "migrating" finds "migrations" (the substring scan would not).
         let found = try await runTool(["search", word, "migrating", "--json", "--store", url])

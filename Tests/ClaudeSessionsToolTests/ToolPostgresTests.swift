@@ -4,19 +4,6 @@ import Foundation
 import Testing
 
 /// The server `scripts/test/with-postgres.sh` starts, as a `postgres://` URL; `nil` without one.
-private func testPostgresURL() -> String? {
-    let environment = ProcessInfo.processInfo.environment
-    guard let host = environment["PGHOST"], !host.isEmpty, !host.hasPrefix("/") else { return nil }
-    var components = URLComponents()
-    components.scheme = "postgres"
-    components.host = host
-    components.port = environment["PGPORT"].flatMap { Int($0) } ?? 5432
-    components.user = environment["PGUSER"] ?? "postgres"
-    components.password = environment["PGPASSWORD"]
-    components.path = "/" + (environment["PGDATABASE"] ?? components.user ?? "postgres")
-    return components.string
-}
-
 @Suite("claude-sessions with a PostgreSQL store")
 struct ToolPostgresTests {
     @Test func aServerThatIsDownIsOneLineAndExitCode4() async throws {
@@ -27,21 +14,16 @@ struct ToolPostgresTests {
         #expect(!run.stderr.contains("secret-word"))
     }
 
-    @Test(.enabled(if: testPostgresURL() != nil, "needs scripts/test/with-postgres.sh"))
+    @Test(.enabled(if: postgresToolTestsEnabled, "needs scripts/test/with-postgres.sh"))
     func importListShowExportAndSearch() async throws {
-        let url = try #require(testPostgresURL())
+        let url = try #require(postgresTestURL())
         let folder = try TemporaryFolder("pg")
         defer { folder.cleanup() }
-        let config = folder.path + "/claude"
         let word = "walrus\(UInt32.random(in: 0...UInt32.max))"
-        var builder = CLITranscriptBuilder(configDirectory: config, cwd: folder.path + "/project")
-        builder.user(.string("Tell me about the \(word) please"), seconds: 0)
-        builder.assistant([["type": "text", "text": "It is a large marine mammal."]], id: "msg_1", seconds: 1)
-        try builder.write()
-        let id = builder.sessionID
+        let (transcript, id) = try await importOneSession(
+            prompt: "Tell me about the \(word) please", reply: "It is a large marine mammal.", folder: folder, into: url
+        )
 
-        let imported = try await runTool(["import", String(id.prefix(8)), "--into", url, "--config-dir", config])
-        #expect(imported.status == 0, "\(imported.stderr)")
         let listed = try await runTool(["list", "--store", url, "--json"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let rows = try #require(try listed.json() as? [[String: Any]])
@@ -51,7 +33,7 @@ struct ToolPostgresTests {
         #expect(shown.output.contains("Tell me about the \(word) please"))
         let exported = try await runTool(["export", id, "--format", "jsonl", "--store", url])
         #expect(exported.status == 0, "\(exported.stderr)")
-        #expect(exported.stdout == (try Data(contentsOf: URL(fileURLWithPath: builder.path))))
+        #expect(exported.stdout == (try Data(contentsOf: URL(fileURLWithPath: transcript))))
         let found = try await runTool(["search", word, "--json", "--store", url])
         #expect(found.status == 0, "\(found.stderr)")
         let hits = try #require(try found.json() as? [[String: Any]])

@@ -2,6 +2,7 @@ import ClaudeCode
 import ClaudeCodeSessions
 import ClaudeCodeTesting
 import Foundation
+import Testing
 
 /// A folder under the temporary directory, removed by `cleanup()`.
 struct TemporaryFolder {
@@ -189,4 +190,40 @@ func runTool(
     let result = try await ChildProcess.run(
         try executable ?? toolBinary(), arguments, environment: env, input: input.map { Data($0.utf8) })
     return ToolRun(status: result.status, stdout: result.standardOutput, stderr: result.standardErrorText)
+}
+
+/// The server `scripts/test/with-postgres.sh` starts, as a `postgres://` URL with `query`
+/// appended, or `nil` without one.
+func postgresTestURL(query: String = "") -> String? {
+    let environment = ProcessInfo.processInfo.environment
+    guard let host = environment["PGHOST"], !host.isEmpty, !host.hasPrefix("/") else { return nil }
+    var components = URLComponents()
+    components.scheme = "postgres"
+    components.host = host
+    components.port = environment["PGPORT"].flatMap { Int($0) } ?? 5432
+    components.user = environment["PGUSER"] ?? "postgres"
+    components.password = environment["PGPASSWORD"]
+    components.path = "/" + (environment["PGDATABASE"] ?? components.user ?? "postgres")
+    return (components.string ?? "") + query
+}
+
+/// Whether the tool's PostgreSQL tests run: with a server, or when `CLAUDE_SDK_REQUIRE_POSTGRES=1`
+/// asks for them (they then fail, never skip, without one).
+let postgresToolTestsEnabled =
+    postgresTestURL() != nil || ProcessInfo.processInfo.environment["CLAUDE_SDK_REQUIRE_POSTGRES"] == "1"
+
+/// Writes a one-turn CLI transcript whose prompt is `prompt` under `folder/claude` and imports it
+/// into the store at `url`; returns the transcript's path and the session id.
+func importOneSession(prompt: String, reply: String, folder: TemporaryFolder, into url: String) async throws -> (
+    path: String, id: String
+) {
+    let config = folder.path + "/claude"
+    var builder = CLITranscriptBuilder(configDirectory: config, cwd: folder.path + "/project")
+    builder.user(.string(prompt), seconds: 0)
+    builder.assistant([.object(["type": "text", "text": .string(reply)])], id: "msg_1", seconds: 1)
+    try builder.write()
+    let id = builder.sessionID
+    let imported = try await runTool(["import", String(id.prefix(8)), "--into", url, "--config-dir", config])
+    #expect(imported.status == 0, "\(imported.stderr)")
+    return (builder.path, id)
 }

@@ -26,47 +26,18 @@ enum Runner {
     }
 
     /// Runs the helper in `processDirectory` with exactly `environment` (plus the PG* variables
-    /// of this process), bounded by two minutes.
+    /// of this process), waiting off the cooperative pool (the suite's time limit bounds it).
     static func run(
         _ arguments: [String], environment: [String: String], processDirectory: URL, executable: String? = nil
     ) async throws -> RunnerOutput {
-        // Waiting for a process blocks its thread: a thread of its own, never one of Swift's
-        // cooperative pool (one per core), which every other test needs.
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RunnerOutput, any Error>) in
-            Thread {
-                continuation.resume(
-                    with: Result {
-                        try runBlocking(
-                            arguments, environment: environment, processDirectory: processDirectory,
-                            executable: executable)
-                    })
-            }.start()
-        }
-    }
-
-    private static func runBlocking(
-        _ arguments: [String], environment: [String: String], processDirectory: URL, executable: String?
-    ) throws -> RunnerOutput {
-        let process = Process()
-        process.executableURL = URL(
-            fileURLWithPath: try executable ?? builtExecutable("PersistentSessionRunner"))
-        process.arguments = arguments
         var env = environment
         for (name, value) in ProcessInfo.processInfo.environment where name.hasPrefix("PG") { env[name] = value }
-        process.environment = env
-        process.currentDirectoryURL = processDirectory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        let text = String(decoding: bytes, as: UTF8.self)
+        let result = try await ChildProcess.run(
+            try executable ?? builtExecutable("PersistentSessionRunner"), arguments, environment: env,
+            currentDirectory: processDirectory.path)
+        let text = result.standardOutputText
         let lines = text.split(separator: "\n").compactMap { try? JSONValue.parse(Array($0.utf8)) }
-        return RunnerOutput(lines: lines, text: text, exitStatus: process.terminationStatus)
+        return RunnerOutput(lines: lines, text: text, exitStatus: result.status)
     }
 }
 
