@@ -21,6 +21,22 @@ extension SQLiteSearchIndex {
         var inode: UInt64
 
         func path(in projects: String) -> String { projects + "/" + folder + "/" + sessionID + ".jsonl" }
+
+        init(sessionID: String, folder: String, size: Int64, modified: Int64, changed: Int64, inode: UInt64) {
+            self.sessionID = sessionID
+            self.folder = folder
+            self.size = size
+            self.modified = modified
+            self.changed = changed
+            self.inode = inode
+        }
+
+        init(sessionID: String, folder: String, status: stat) {
+            self.init(
+                sessionID: sessionID, folder: folder, size: Int64(status.st_size),
+                modified: FolderStamp.nanoseconds(status.modificationTime),
+                changed: FolderStamp.nanoseconds(status.changeTime), inode: UInt64(status.st_ino))
+        }
         var fingerprint: String { "\(folder)/\(inode)/\(size)/\(modified)/\(changed)" }
 
         /// A hash of the stamp (FNV-1a over its id, folder and figures).
@@ -49,18 +65,47 @@ extension SQLiteSearchIndex {
     /// inode), compared with what the index stored; when nothing changed, nothing else is read.
     /// New and changed sessions are read in parallel; sessions whose files are gone are dropped.
     ///
+    /// With a `fullCheckInterval`, a full check (every file's `stat`) is trusted for that long:
+    /// until then a refresh only `stat`s the project folders (adding, removing or renaming a
+    /// transcript changes its folder) and the transcripts that were active in the
+    /// ``activeWindow`` before the last full check (the sessions the CLI is still writing). A
+    /// transcript idle before the last full check that grows again (an old session resumed) is
+    /// then seen at the first full check after the interval. With 10,000 transcripts that is
+    /// the difference between a few dozen `stat` calls and 10,000.
+    ///
     /// - Parameters:
     ///   - library: The CLI's sessions.
     ///   - indexingText: Whether the sessions' text is indexed for ``search(_:limit:only:)``;
     ///     `false` keeps only their summaries (``summaries()``), which is cheaper.
+    ///   - fullCheckInterval: How long a full check is trusted (see above); zero, the default,
+    ///     checks every file each time.
     /// - Returns: What was read and dropped.
     /// - Throws: `SessionStoreError` when the index cannot be read or written.
     @discardableResult
-    public func refresh(library: ClaudeSessionLibrary, indexingText: Bool) async throws(SessionStoreError)
-        -> RefreshReport
+    public func refresh(library: ClaudeSessionLibrary, indexingText: Bool, fullCheckInterval: Duration = .zero)
+        async throws(SessionStoreError) -> RefreshReport
     {
         let projects = library.projectsDirectory
-        let stamps = await Self.offPool { Self.stampTranscripts(projectsDirectory: projects) }
+        if fullCheckInterval > .zero {
+            let quick: QuickCheck?
+            do {
+                quick = try await database.read { db in
+                    let statement = try db.cachedStatement(sql: "SELECT CAST(value AS TEXT) FROM meta WHERE name = ?")
+                    let text = try String.fetchOne(statement, arguments: ["text"])
+                    guard !indexingText || text == "1",
+                        let quick = try String.fetchOne(statement, arguments: ["quick"])
+                    else { return nil }
+                    return QuickCheck(encoded: quick)
+                }
+            } catch {
+                throw Self.failure("read", error)
+            }
+            if let quick, quick.isCurrent(projectsDirectory: projects, interval: fullCheckInterval) {
+                return RefreshReport(unchanged: quick.sessions)
+            }
+        }
+        let checkedAt = Date()
+        let (stamps, folders) = await Self.offPool { Self.stampTranscripts(projectsDirectory: projects) }
         // The files' stamps summed up (in any order): equal to the stored sum when nothing changed.
         var digest: UInt64 = 0
         for stamp in stamps { digest &+= stamp.hash }
@@ -88,8 +133,20 @@ extension SQLiteSearchIndex {
         } catch {
             throw Self.failure("read", error)
         }
+        let quick = QuickCheck(checkedAt: checkedAt, folders: folders, stamps: stamps)
         guard let known else {
             report.unchanged = stamps.count
+            if fullCheckInterval > .zero {
+                do {
+                    let encoded = quick.encoded
+                    try await database.write { db in
+                        try db.execute(
+                            sql: "INSERT OR REPLACE INTO meta (name, value) VALUES ('quick', ?)", arguments: [encoded])
+                    }
+                } catch {
+                    throw Self.failure("write", error)
+                }
+            }
             return report
         }
         var bySession: [String: [FileStamp]] = [:]
@@ -135,7 +192,10 @@ extension SQLiteSearchIndex {
                 pending = Task { try await writer.write(removed: [], updates: updates) }
             }
             if let pending { try await pending.value }
-            try await writer.finish(meta: ["stamp": failed ? "" : stamp, "text": indexingText ? "1" : "0"])
+            try await writer.finish(meta: [
+                "stamp": failed ? "" : stamp, "text": indexingText ? "1" : "0",
+                "quick": failed ? "" : quick.encoded,
+            ])
         } catch {
             throw Self.failure("write", error)
         }
@@ -245,8 +305,16 @@ extension SQLiteSearchIndex {
         let summary = Summary(
             sessionID: id, title: info.customTitle ?? info.firstPrompt ?? info.summary, projectPath: info.cwd,
             lastModified: Date(timeIntervalSince1970: Double(info.lastModified) / 1000), tag: info.tag)
+        // The file `locate` would pick: the newest non-empty one (the first folder in name order on a tie).
+        var chosen: FileStamp?
+        for stamp in stamps.sorted(by: { $0.folder.utf8.lexicographicallyPrecedes($1.folder.utf8) })
+        where stamp.size > 0 {
+            if chosen == nil || stamp.modified / 1_000_000 > chosen!.modified / 1_000_000 { chosen = stamp }
+        }
         do {
-            let document = try await SessionExporter.load(sessionID: id, library: library).document
+            guard let chosen else { throw SessionExportError(.sessionNotFound, subject: id) }
+            let document = try await SessionExporter.loadTranscript(
+                sessionID: id, path: chosen.path(in: library.projectsDirectory), info: info)
             return update(
                 id: id, fingerprint: fingerprint, document: document, summary: summary, indexingText: indexingText,
                 extractor: extractor)
@@ -299,9 +367,15 @@ extension SQLiteSearchIndex {
         return true
     }
 
-    /// Every `<uuid>.jsonl` of every project folder, with its `stat` (two threads).
-    static func stampTranscripts(projectsDirectory: String) -> [FileStamp] {
-        guard let top = opendir(projectsDirectory) else { return [] }
+    /// Every `<uuid>.jsonl` of every project folder, with its `stat` (two threads), and the
+    /// modification times of the folders (`""`: the projects folder itself), taken before they
+    /// were read.
+    static func stampTranscripts(projectsDirectory: String) -> ([FileStamp], [FolderStamp]) {
+        var folderStamps: [FolderStamp] = []
+        if let modified = FolderStamp.modified(projectsDirectory) {
+            folderStamps.append(FolderStamp(name: "", modified: modified))
+        }
+        guard let top = opendir(projectsDirectory) else { return ([], folderStamps) }
         var folders: [String] = []
         while let entry = readdir(top) {
             let name = Self.name(of: entry)
@@ -317,6 +391,11 @@ extension SQLiteSearchIndex {
             guard descriptor >= 0, let directory = fdopendir(descriptor) else {
                 if descriptor >= 0 { close(descriptor) }
                 continue
+            }
+            var status = stat()
+            if fstat(descriptor, &status) == 0 {
+                folderStamps.append(
+                    FolderStamp(name: folder, modified: FolderStamp.nanoseconds(status.modificationTime)))
             }
             let folderIndex = descriptors.count
             descriptors.append(dup(descriptor))
@@ -345,19 +424,8 @@ extension SQLiteSearchIndex {
                 if fstatat(folderDescriptors[file.folder], file.name, &status, 0) == 0,
                     (status.st_mode & 0o170000) == 0o100000
                 {
-                    #if canImport(Darwin)
-                        let modified =
-                            Int64(status.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(status.st_mtimespec.tv_nsec)
-                        let changed =
-                            Int64(status.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(status.st_ctimespec.tv_nsec)
-                    #else
-                        let modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
-                        let changed = Int64(status.st_ctim.tv_sec) * 1_000_000_000 + Int64(status.st_ctim.tv_nsec)
-                    #endif
                     results[index] = FileStamp(
-                        sessionID: String(file.name.dropLast(6)), folder: folderNames[file.folder],
-                        size: Int64(status.st_size),
-                        modified: modified, changed: changed, inode: UInt64(status.st_ino))
+                        sessionID: String(file.name.dropLast(6)), folder: folderNames[file.folder], status: status)
                 } else if fstatat(folderDescriptors[file.folder], file.name, &status, AT_SYMLINK_NOFOLLOW) == 0 {
                     // A dangling link (or a folder by that name): kept, so that it is reported unreadable.
                     results[index] = FileStamp(
@@ -372,7 +440,7 @@ extension SQLiteSearchIndex {
         for index in 0..<count {
             if let stamp = results[index] { stamps.append(stamp) }
         }
-        return stamps
+        return (stamps, folderStamps)
     }
 }
 
@@ -393,5 +461,117 @@ final class Locked<Value>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return body(&value)
+    }
+}
+
+extension stat {
+    /// The modification time.
+    var modificationTime: timespec {
+        #if canImport(Darwin)
+            st_mtimespec
+        #else
+            st_mtim
+        #endif
+    }
+
+    /// The status change time.
+    var changeTime: timespec {
+        #if canImport(Darwin)
+            st_ctimespec
+        #else
+            st_ctim
+        #endif
+    }
+}
+
+extension SQLiteSearchIndex {
+    /// A project folder's modification time (`name` `""`: the projects folder).
+    struct FolderStamp: Sendable, Codable, Hashable {
+        var name: String
+        var modified: Int64
+
+        static func nanoseconds(_ time: timespec) -> Int64 {
+            Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+        }
+
+        static func modified(_ path: String) -> Int64? {
+            var status = stat()
+            guard stat(path, &status) == 0 else { return nil }
+            return nanoseconds(status.modificationTime)
+        }
+    }
+
+    /// Transcripts modified this long before a full check count as active: the quick check of
+    /// ``refresh(library:indexingText:fullCheckInterval:)`` `stat`s them.
+    public static let activeWindow: Duration = .seconds(15 * 60)
+
+    /// What the quick check of ``refresh(library:indexingText:fullCheckInterval:)`` compares: the
+    /// folders' modification times and the active transcripts' stamps at the last full check.
+    struct QuickCheck: Codable {
+        /// When the last full check began (seconds since 1970).
+        var checkedAt: Double
+        /// Distinct sessions at that check.
+        var sessions: Int
+        var folders: [FolderStamp]
+        /// Active transcripts: their path under the projects folder and their fingerprint.
+        var active: [String: String]
+
+        init(checkedAt: Date, folders: [FolderStamp], stamps: [FileStamp]) {
+            self.checkedAt = checkedAt.timeIntervalSince1970
+            self.folders = folders
+            sessions = Set(stamps.map(\.sessionID)).count
+            let window = SQLiteSearchIndex.activeWindow.components.seconds
+            let since = (Int64(checkedAt.timeIntervalSince1970) - window) * 1_000_000_000
+            var active: [String: String] = [:]
+            for stamp in stamps where stamp.modified >= since || stamp.size < 0 {
+                active[stamp.folder + "/" + stamp.sessionID + ".jsonl"] = stamp.fingerprint
+            }
+            self.active = active
+        }
+
+        init?(encoded: String) {
+            guard !encoded.isEmpty,
+                let value = try? JSONDecoder().decode(QuickCheck.self, from: Data(encoded.utf8))
+            else { return nil }
+            self = value
+        }
+
+        var encoded: String {
+            (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+
+        /// Whether the last full check is recent and nothing it would notice soon changed: no
+        /// folder changed (a folder changed within two seconds of the check is not trusted, its
+        /// time may be too coarse to show a later change) and no active transcript changed.
+        func isCurrent(projectsDirectory: String, interval: Duration) -> Bool {
+            let age = Date().timeIntervalSince1970 - checkedAt
+            let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+            guard age >= 0, age < seconds, folders.first?.name == "" else { return false }
+            let settled = Int64((checkedAt - 2) * 1e9)
+            for folder in folders {
+                guard folder.modified < settled else { return false }
+                let path = folder.name.isEmpty ? projectsDirectory : projectsDirectory + "/" + folder.name
+                guard FolderStamp.modified(path) == folder.modified else { return false }
+            }
+            for (relative, fingerprint) in active {
+                let slash = relative.lastIndex(of: "/")!
+                let folder = String(relative[..<slash])
+                let name = relative[relative.index(after: slash)...]
+                var status = stat()
+                let path = projectsDirectory + "/" + relative
+                let stamp: FileStamp
+                if stat(path, &status) == 0, (status.st_mode & 0o170000) == 0o100000 {
+                    stamp = FileStamp(sessionID: String(name.dropLast(6)), folder: folder, status: status)
+                } else if lstat(path, &status) == 0 {
+                    stamp = FileStamp(
+                        sessionID: String(name.dropLast(6)), folder: folder, size: -1, modified: 0, changed: 0,
+                        inode: UInt64(status.st_ino))
+                } else {
+                    return false
+                }
+                guard stamp.fingerprint == fingerprint else { return false }
+            }
+            return true
+        }
     }
 }

@@ -25,8 +25,27 @@ final class TrigramExtractor {
 
     /// Adds the trigrams of `text` (a trigram may span the end of the previous text: harmless, the
     /// set only has to hold every trigram of every text).
+    ///
+    /// The state lives in locals for the loop (the class's stored properties would each cost an
+    /// exclusivity check per byte).
     func add(_ text: String) {
         var text = text
+        var window = self.window
+        var filled = self.filled
+        var keys = self.keys
+        self.keys = []  // `keys` stays uniquely referenced: appends do not copy
+        let seen = self.seen
+        @inline(__always) func push(_ byte: UInt8) {
+            window = (window << 8 | UInt32(byte)) & 0xFF_FFFF
+            filled &+= 1
+            guard filled >= 3 else { return }
+            let word = Int(window >> 6)
+            let bit: UInt64 = 1 << UInt64(window & 63)
+            if seen[word] & bit == 0 {
+                seen[word] |= bit
+                keys.append(window)
+            }
+        }
         text.withUTF8 { buffer in
             guard let base = buffer.baseAddress else { return }
             let count = buffer.count
@@ -34,7 +53,7 @@ final class TrigramExtractor {
             while index < count {
                 let byte = base[index]
                 if byte < 0x80 {
-                    push(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                    push(byte &- 0x41 < 26 ? byte | 0x20 : byte)
                     index += 1
                     continue
                 }
@@ -59,18 +78,9 @@ final class TrigramExtractor {
                 for folded in fold(scalar) { push(folded) }
             }
         }
-    }
-
-    @inline(__always) private func push(_ byte: UInt8) {
-        window = (window << 8 | UInt32(byte)) & 0xFF_FFFF
-        filled += 1
-        guard filled >= 3 else { return }
-        let word = Int(window >> 6)
-        let bit: UInt64 = 1 << UInt64(window & 63)
-        if seen[word] & bit == 0 {
-            seen[word] |= bit
-            keys.append(window)
-        }
+        self.window = window
+        self.filled = filled
+        self.keys = keys
     }
 
     private func fold(_ scalar: UInt32) -> [UInt8] {
@@ -89,11 +99,42 @@ final class TrigramExtractor {
     /// The distinct trigrams added since the last call, sorted; starts a new set.
     func finish() -> [UInt32] {
         for key in keys { seen[Int(key >> 6)] &= ~(1 << UInt64(key & 63)) }
-        let result = keys.sorted()
+        let result = Self.sortedKeys(keys)
         keys.removeAll(keepingCapacity: true)
         window = 0
         filled = 0
         return result
+    }
+
+    /// Sorts 24-bit keys: two passes of a 12-bit radix sort for many, the standard sort for a few.
+    static func sortedKeys(_ keys: [UInt32]) -> [UInt32] {
+        guard keys.count > 256 else { return keys.sorted() }
+        var source = keys
+        var target = [UInt32](repeating: 0, count: keys.count)
+        var counts = [Int](repeating: 0, count: 4096)
+        for shift: UInt32 in [0, 12] {
+            source.withUnsafeBufferPointer { input in
+                target.withUnsafeMutableBufferPointer { output in
+                    counts.withUnsafeMutableBufferPointer { count in
+                        for index in 0..<4096 { count[index] = 0 }
+                        for key in input { count[Int((key >> shift) & 0xFFF)] += 1 }
+                        var total = 0
+                        for index in 0..<4096 {
+                            let here = count[index]
+                            count[index] = total
+                            total += here
+                        }
+                        for key in input {
+                            let bucket = Int((key >> shift) & 0xFFF)
+                            output[count[bucket]] = key
+                            count[bucket] += 1
+                        }
+                    }
+                }
+            }
+            swap(&source, &target)
+        }
+        return source
     }
 
     /// The trigrams of one query term; `nil` when it folds to fewer than three bytes (no filter).
@@ -235,35 +276,65 @@ enum SlotList {
 
 /// Trigram → sorted slots, built in memory for a bulk (re)build of the postings (used by one
 /// writer at a time).
+///
+/// Trigrams are found through an open-addressing table of 24-bit keys (a `[UInt32: Int]` hashed
+/// each of the tens of millions of (trigram, session) pairs of a full build with SipHash).
 final class PostingsBuilder: @unchecked Sendable {
-    private var position: [UInt32: Int] = [:]
+    /// Key + 1 in the low 32 bits (0: empty), the list's index in the high 32 bits.
+    private var table = [UInt64](repeating: 0, count: 1 << 16)
+    private var used = 0
     private var lists: [[UInt32]] = []
+
+    /// The index of `key`'s list, made empty when new.
+    @inline(__always) private func index(of key: UInt32) -> Int {
+        let mask = table.count - 1
+        var slot = Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+        while true {
+            let entry = table[slot]
+            if entry == 0 { break }
+            if UInt32(truncatingIfNeeded: entry) == key &+ 1 { return Int(entry >> 32) }
+            slot = (slot + 1) & mask
+        }
+        let index = lists.count
+        lists.append([])
+        table[slot] = UInt64(index) << 32 | UInt64(key &+ 1)
+        used += 1
+        if used * 2 > table.count { grow() }
+        return index
+    }
+
+    private func grow() {
+        let old = table
+        table = [UInt64](repeating: 0, count: old.count * 2)
+        let mask = table.count - 1
+        for entry in old where entry != 0 {
+            let key = UInt32(truncatingIfNeeded: entry) &- 1
+            var slot = Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+            while table[slot] != 0 { slot = (slot + 1) & mask }
+            table[slot] = entry
+        }
+    }
 
     /// Adds a slot's trigrams (slots must come in increasing order for each trigram).
     func add(slot: UInt32, keys: [UInt32]) {
         for key in keys {
-            if let index = position[key] {
-                lists[index].append(slot)
-            } else {
-                position[key] = lists.count
-                lists.append([slot])
-            }
+            let index = index(of: key)
+            lists[index].append(slot)
         }
     }
 
     /// Adds a whole list for a trigram (before any `add(slot:keys:)` for it).
     func add(key: UInt32, slots: [UInt32]) {
         guard !slots.isEmpty else { return }
-        if let index = position[key] {
-            lists[index] = SlotList.union(lists[index], slots)
-        } else {
-            position[key] = lists.count
-            lists.append(slots)
-        }
+        let index = index(of: key)
+        lists[index] = SlotList.union(lists[index], slots)
     }
 
     /// Every trigram with its slots.
     func forEach(_ body: (UInt32, [UInt32]) throws -> Void) rethrows {
-        for (key, index) in position { try body(key, lists[index]) }
+        for entry in table where entry != 0 {
+            let list = lists[Int(entry >> 32)]
+            if !list.isEmpty { try body(UInt32(truncatingIfNeeded: entry) &- 1, list) }
+        }
     }
 }

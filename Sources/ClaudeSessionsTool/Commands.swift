@@ -426,9 +426,18 @@ struct SearchCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of text.") var json = false
     @Option(
         help: ArgumentHelp(
-            "Use a full-text index (SQLite FTS5) at PATH, created if missing and brought up to date first (only changed sessions are read).",
+            "Use a search index (an SQLite file) at PATH, created if missing and brought up to date first (only changed sessions are read).",
             valueName: "PATH"))
     var index: String?
+    @Flag(
+        help: ArgumentHelp(
+            "With --index on the CLI's transcripts: check every transcript first.",
+            discussion: """
+                By default a full check of the transcripts' files is trusted for a minute: in between, only the \
+                project folders and the sessions active in the 15 minutes before that check are looked at, so an \
+                older session that grows again is found within a minute.
+                """))
+    var fresh = false
 
     func run() async throws {
         let text = query.joined(separator: " ")
@@ -545,7 +554,8 @@ extension SearchCommand {
             throw ToolError(ExitStatus.failure, "cannot open the index \(indexPath); check the path (\(error))")
         }
         do {
-            let report = try await index.refresh(library: backend.library, indexingText: true)
+            let report = try await index.refresh(
+                library: backend.library, indexingText: true, fullCheckInterval: fresh ? .zero : .seconds(60))
             let problems = try await index.problems()
             if !report.failed.isEmpty || !problems.isEmpty {
                 Terminal.warn(

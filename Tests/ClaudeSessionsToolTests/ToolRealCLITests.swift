@@ -186,7 +186,7 @@ struct ToolRealCLITests {
                 }.map(\.sessionID))
             #expect(found == expected, "query \(query)")
             #expect(run.status == (expected.isEmpty ? 1 : 0), "query \(query): \(run.stderr)")
-            // The FTS5 index (built on the first query, then reused) agrees.
+            // The search index (built on the first query, then reused) agrees.
             let indexed = try await runTool([
                 "search", query, "--json", "--index", indexPath, "--config-dir", made.configDirectory,
             ])

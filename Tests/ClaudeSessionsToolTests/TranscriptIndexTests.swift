@@ -198,6 +198,77 @@ struct TranscriptIndexTests {
         _ = try SQLiteSearchIndex(path: cacheFolder + "/" + files[0])
     }
 
+    /// Sets a file's or folder's modification time to `seconds` ago.
+    static func age(_ path: String, seconds: Double) throws {
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -seconds)], ofItemAtPath: path)
+    }
+
+    /// Within `fullCheckInterval` of a full check, a refresh looks only at the folders and at the
+    /// transcripts active before that check: an active one growing, a file added or removed are
+    /// noticed; an idle one growing is seen at the next full check (documented staleness).
+    @Test func aRecentFullCheckIsTrustedForTheFoldersAndActiveTranscripts() async throws {
+        let box = try Sandbox("tx-quick")
+        defer { box.folder.cleanup() }
+        var idle = try box.session(["an old walrus"], replies: ["ok"])
+        var active = try box.session(["a busy zebra"], replies: ["ok"])
+        let folder = (idle.path as NSString).deletingLastPathComponent
+        let projects = (folder as NSString).deletingLastPathComponent
+        // The idle session was last written a day ago; the folders settled an hour ago.
+        try Self.age(idle.path, seconds: 86_400)
+        try Self.age(folder, seconds: 3_600)
+        try Self.age(projects, seconds: 3_600)
+        let index = try SQLiteSearchIndex(path: box.folder.path + "/index.sqlite")
+        let minute = Duration.seconds(60)
+
+        let built = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        #expect(Set(built.indexed) == [idle.sessionID, active.sessionID])
+        let quiet = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        #expect(quiet.indexed.isEmpty && quiet.unchanged == 2)
+
+        // The active transcript grows: the quick check notices, the session is read again.
+        active.user(.string("and a pelican"), seconds: 50)
+        try Self.append(active.lines.last!, to: active.path)
+        let grown = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        #expect(grown.indexed == [active.sessionID])
+        #expect(try await index.search("pelican").map(\.sessionID) == [active.sessionID])
+
+        // The idle one grows (a resumed session): trusted for the interval, found by a full check.
+        idle.user(.string("the heron is back"), seconds: 60)
+        try Self.append(idle.lines.last!, to: idle.path)
+        let trusted = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        #expect(trusted.indexed.isEmpty && trusted.unchanged == 2)
+        #expect(try await index.search("heron").isEmpty)
+        let expired = try await index.refresh(
+            library: box.library, indexingText: true, fullCheckInterval: .nanoseconds(1))
+        #expect(expired.indexed == [idle.sessionID])
+        #expect(try await index.search("heron").map(\.sessionID) == [idle.sessionID])
+
+        // A transcript added changes its folder: noticed at once, whatever the interval.
+        try Self.age(folder, seconds: 3_600)
+        _ = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        let added = try box.session(["a new ibis"], replies: ["ok"])
+        let afterAdd = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        #expect(afterAdd.indexed == [added.sessionID])
+        // An idle transcript removed: only its folder shows it.
+        try Self.age(added.path, seconds: 86_400)
+        try Self.age(folder, seconds: 3_600)
+        _ = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        let settled = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        #expect(settled.indexed.isEmpty && settled.removed.isEmpty && settled.unchanged == 3)
+        try FileManager.default.removeItem(atPath: added.path)
+        let afterRemove = try await index.refresh(library: box.library, indexingText: true, fullCheckInterval: minute)
+        #expect(afterRemove.removed == [added.sessionID])
+
+        // Zero (the default) checks every file each time.
+        idle.user(.string("a stork too"), seconds: 70)
+        try Self.append(idle.lines.last!, to: idle.path)
+        try Self.age(idle.path, seconds: 86_400)
+        let full = try await index.refresh(library: box.library, indexingText: true)
+        #expect(full.indexed == [idle.sessionID])
+        #expect(try await index.search("stork").map(\.sessionID) == [idle.sessionID])
+    }
+
     @Test func searchIndexOfTheToolFollowsChanges() async throws {
         let box = try Sandbox("tx-tool")
         defer { box.folder.cleanup() }

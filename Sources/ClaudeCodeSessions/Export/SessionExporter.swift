@@ -129,6 +129,45 @@ public enum SessionExporter {
         return SessionExport(document: document, jsonLines: bytes, sourcePath: path)
     }
 
+    /// Loads one of the CLI's transcripts from a file the caller already found and `stat`ed (an
+    /// indexer walking every project folder), with the listing metadata it already has: the file
+    /// is read once, where ``load(sessionID:library:directory:)`` looks the session up, reads its
+    /// head and tail for the metadata, and reads the whole file twice.
+    ///
+    /// - Parameters:
+    ///   - sessionID: The session's UUID (the file's name).
+    ///   - path: The transcript file.
+    ///   - info: Its listing metadata (title, project, dates), when known.
+    /// - Returns: The document, as ``load(sessionID:library:directory:)`` builds it.
+    /// - Throws: ``SessionExportError`` when the file cannot be read, or is empty.
+    package static func loadTranscript(sessionID: String, path: String, info: CLISessionInfo?)
+        async throws(SessionExportError) -> SessionDocument
+    {
+        let outcome: Result<SessionDocument, SessionExportError>
+        do {
+            outcome = try await BlockingIO.run { cancellation in
+                let bytes: [UInt8]
+                do throws(SystemError) {
+                    bytes = try TranscriptFile.read(path)
+                } catch {
+                    return .failure(SessionExportError(.unreadable(errno: error.number), subject: path))
+                }
+                guard !bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
+                var parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
+                let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
+                let corrupt = parsed.corruptLineCount
+                let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
+                var document = transcriptDocument(
+                    sessionID: sessionID, origin: .cliTranscript, messages: messages, lines: bytes, info: info)
+                document.skippedLineCount = corrupt
+                return .success(document)
+            }
+        } catch {
+            throw SessionExportError(.storeFailure, subject: sessionID, reason: "cancelled")
+        }
+        return try outcome.get()
+    }
+
     /// Loads a session from a ``SessionStore`` (``StoreSessionLibrary``).
     ///
     /// - Parameters:
