@@ -49,7 +49,9 @@ let package = Package(
         // Comparisons with the Python references (scripts/bench/*.sh).
         .executableTarget(name: "ClientBenchmark", dependencies: sdk),
         .executableTarget(name: "RecordsBenchmark", dependencies: sdk),
-        .executableTarget(name: "TranscriptsBenchmark", dependencies: sdk),
+        .executableTarget(
+            name: "TranscriptsBenchmark",
+            dependencies: sdk + [.product(name: "ClaudeCodeSessionsSQLite", package: "claude-code-swift")]),
         .executableTarget(
             name: "StoresBenchmark",
             dependencies: sdk + backends + [testing, .product(name: "PostgresNIO", package: "postgres-nio")]),

@@ -108,7 +108,7 @@ public final class SQLiteSearchIndex: Sendable {
     /// The file.
     public let path: String
 
-    static let layoutVersion = 3
+    static let layoutVersion = 4  // 4: combining marks fold away (TextFolding)
 
     /// Opens or creates the index at `path` (created 0600).
     ///
@@ -440,31 +440,77 @@ public final class SQLiteSearchIndex: Sendable {
     {
         let terms = SessionSearch.terms(of: query)
         guard !terms.isEmpty else { return [] }
+        let folded = terms.map(TextFolding.fold)
         let extractor = TrigramExtractor()
         let keys = terms.compactMap { extractor.termKeys($0) }
         let hits: [SessionSearch.Hit]
         do {
             hits = try await database.read { db in
                 let candidates = try Self.candidates(db, keys: keys)
-                var hits: [SessionSearch.Hit] = []
+                // Every candidate is checked and scored without snippets; the snippets are made
+                // for the hits shown only (a word in every session would otherwise cost 10,000
+                // sessions' snippets for 20 shown).
+                var scored: [(hit: SessionSearch.Hit, slot: Int64)] = []
+                var matcher = TextFolding.Matcher()
                 let text = try db.cachedStatement(sql: "SELECT passages FROM texts WHERE slot = ?")
+                func hit(_ row: Row, snippets: Int) throws -> SessionSearch.Hit? {
+                    guard let data = try Data.fetchOne(text, arguments: [row[4] as Int64]) else { return nil }
+                    let passages = data.withUnsafeBytes { PassageCoding.decode($0) }
+                    let last: Double? = row[3]
+                    return SessionSearch.hit(
+                        sessionID: row[0], title: row[1], projectPath: row[2],
+                        lastActivity: last.map { Date(timeIntervalSince1970: $0) }, passages: passages,
+                        foldedTerms: folded, snippetLimit: snippets, matcher: &matcher)
+                }
+                // Candidates are read in batches and scored on every core (each worker with its
+                // own matcher), the stored UTF-8 matched in place.
+                struct Candidate: Sendable {
+                    var id: String
+                    var title: String
+                    var project: String?
+                    var last: Double?
+                    var slot: Int64
+                    var passages: Data
+                }
+                let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+                var batch: [Candidate] = []
+                func flush() {
+                    let results = ParallelResults<(score: Double, matchCount: Int)>(count: batch.count)
+                    let work = batch
+                    DispatchQueue.concurrentPerform(iterations: min(workers, work.count)) { worker in
+                        var matcher = TextFolding.Matcher()
+                        var index = worker
+                        while index < work.count {
+                            results[index] = work[index].passages.withUnsafeBytes { bytes in
+                                SessionSearch.score(foldedTerms: folded, matcher: &matcher) {
+                                    PassageCoding.forEach(bytes, $0)
+                                }
+                            }
+                            index += workers
+                        }
+                    }
+                    for (index, candidate) in work.enumerated() {
+                        guard let result = results[index] else { continue }
+                        let found = SessionSearch.Hit(
+                            sessionID: candidate.id, title: candidate.title, projectPath: candidate.project,
+                            lastActivity: candidate.last.map { Date(timeIntervalSince1970: $0) },
+                            score: result.score, matchCount: result.matchCount, snippets: [])
+                        scored.append((found, candidate.slot))
+                    }
+                    batch.removeAll(keepingCapacity: true)
+                }
                 func check(_ row: Row) throws {
                     let id: String = row[0]
                     if let only, !only.contains(id) { return }
                     guard let data = try Data.fetchOne(text, arguments: [row[4] as Int64]) else { return }
-                    let passages = data.withUnsafeBytes { PassageCoding.decode($0) }
-                    let last: Double? = row[3]
-                    if let hit = SessionSearch.hit(
-                        sessionID: id, title: row[1], projectPath: row[2],
-                        lastActivity: last.map { Date(timeIntervalSince1970: $0) }, passages: passages, terms: terms)
-                    {
-                        hits.append(hit)
-                    }
+                    batch.append(
+                        Candidate(id: id, title: row[1], project: row[2], last: row[3], slot: row[4], passages: data))
+                    if batch.count >= 64 { flush() }
                 }
                 let columns = "session_id, search_title, search_project, search_last_activity, slot"
+                let session = try db.cachedStatement(
+                    sql: "SELECT \(columns) FROM sessions WHERE slot = ? AND listed = 1")
                 if let candidates {
-                    let session = try db.cachedStatement(
-                        sql: "SELECT \(columns) FROM sessions WHERE slot = ? AND listed = 1")
                     for slot in candidates {
                         if let row = try Row.fetchOne(session, arguments: [Int64(slot)]) { try check(row) }
                     }
@@ -473,12 +519,21 @@ public final class SQLiteSearchIndex: Sendable {
                         db, sql: "SELECT \(columns) FROM sessions WHERE slot IS NOT NULL AND listed = 1")
                     while let row = try rows.next() { try check(row) }
                 }
-                return hits
+                flush()
+                let slots = Dictionary(
+                    scored.map { ($0.hit.sessionID, $0.slot) }, uniquingKeysWith: { first, _ in first })
+                return try SessionSearch.ranked(scored.map(\.hit), limit: limit).map { ranked in
+                    guard let slot = slots[ranked.sessionID],
+                        let row = try Row.fetchOne(session, arguments: [slot]),
+                        let full = try hit(row, snippets: 3)
+                    else { return ranked }
+                    return full
+                }
             }
         } catch {
             throw Self.failure("search", error)
         }
-        return SessionSearch.ranked(hits, limit: limit).map {
+        return hits.map {
             Match(
                 sessionID: $0.sessionID, title: $0.title, lastActivity: $0.lastActivity, score: $0.score,
                 snippets: $0.snippets, projectPath: $0.projectPath, matchCount: $0.matchCount)
@@ -502,5 +557,25 @@ public final class SQLiteSearchIndex: Sendable {
             if result?.isEmpty == true { return [] }
         }
         return result
+    }
+}
+
+/// One optional result per index, written by concurrent workers (each index by one worker).
+final class ParallelResults<Value>: @unchecked Sendable {
+    private let storage: UnsafeMutableBufferPointer<Value?>
+
+    init(count: Int) {
+        storage = .allocate(capacity: max(count, 1))
+        storage.initialize(repeating: nil)
+    }
+
+    deinit {
+        _ = storage.deinitialize()
+        storage.deallocate()
+    }
+
+    subscript(index: Int) -> Value? {
+        get { storage[index] }
+        set { storage[index] = newValue }
     }
 }

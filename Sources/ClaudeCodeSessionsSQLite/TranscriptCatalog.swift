@@ -136,16 +136,11 @@ extension SQLiteSearchIndex {
         let quick = QuickCheck(checkedAt: checkedAt, folders: folders, stamps: stamps)
         guard let known else {
             report.unchanged = stamps.count
-            if fullCheckInterval > .zero {
-                do {
-                    let encoded = quick.encoded
-                    try await database.write { db in
-                        try db.execute(
-                            sql: "INSERT OR REPLACE INTO meta (name, value) VALUES ('quick', ?)", arguments: [encoded])
-                    }
-                } catch {
-                    throw Self.failure("write", error)
-                }
+            // Recorded for the next quick check; best effort (an index the user can only read still answers).
+            let encoded = quick.encoded
+            try? await database.write { db in
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO meta (name, value) VALUES ('quick', ?)", arguments: [encoded])
             }
             return report
         }

@@ -1,12 +1,20 @@
 import ClaudeCodeSessions
 import Foundation
 
-/// Folds text the way the search compares it (case- and diacritic-insensitive, one Unicode scalar
-/// at a time) and collects the distinct trigrams of its folded UTF-8 bytes.
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Folds text the way the search compares it (`TextFolding`: case- and diacritic-insensitive, one
+/// Unicode scalar at a time) and collects the distinct trigrams of its folded UTF-8 bytes.
 ///
-/// The trigrams of a session are a superset of those of every term it matches (a match of a term
-/// is a run of whole scalars, and each scalar folds the same way in the term and in the text), so
-/// sessions lacking one of a term's trigrams cannot match it: the index reads only the others.
+/// The trigrams of a session are a superset of those of every term it matches (a match is the
+/// folded term inside the folded text), so sessions lacking one of a term's trigrams cannot match
+/// it: the index reads only the others.
 /// One extractor per thread: it keeps a 2 MiB bit set of the trigrams seen (a trigram is 24 bits).
 final class TrigramExtractor {
     private let seen: UnsafeMutablePointer<UInt64>
@@ -17,11 +25,11 @@ final class TrigramExtractor {
     private static let words = 1 << 18
 
     init() {
-        seen = UnsafeMutablePointer<UInt64>.allocate(capacity: Self.words)
-        seen.initialize(repeating: 0, count: Self.words)
+        // calloc: the zero pages are only faulted in where bits are set (a query sets a few).
+        seen = calloc(Self.words, MemoryLayout<UInt64>.stride)!.bindMemory(to: UInt64.self, capacity: Self.words)
     }
 
-    deinit { seen.deallocate() }
+    deinit { free(seen) }
 
     /// Adds the trigrams of `text` (a trigram may span the end of the previous text: harmless, the
     /// set only has to hold every trigram of every text).
@@ -85,15 +93,9 @@ final class TrigramExtractor {
 
     private func fold(_ scalar: UInt32) -> [UInt8] {
         if let known = folds[scalar] { return known }
-        let folded = Array(Self.fold(scalar: scalar).utf8)
+        let folded = TextFolding.fold(scalar: scalar)
         folds[scalar] = folded
         return folded
-    }
-
-    static func fold(scalar: UInt32) -> String {
-        guard let value = Unicode.Scalar(scalar) else { return "" }
-        return String(Character(value)).folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
-            .lowercased()
     }
 
     /// The distinct trigrams added since the last call, sorted; starts a new set.
@@ -162,6 +164,23 @@ enum PassageCoding {
             out.append(contentsOf: passage.text.utf8)
         }
         return out
+    }
+
+    /// Calls `body` with each stored passage's field and UTF-8 text, without making strings.
+    static func forEach(_ bytes: UnsafeRawBufferPointer, _ body: (SessionSearch.Field, UnsafeRawBufferPointer) -> Void)
+    {
+        var offset = 0
+        while offset < bytes.count {
+            let fieldIndex = Int(bytes[offset])
+            offset += 1
+            guard readVarint(bytes, &offset) != nil, let length = readVarint(bytes, &offset),
+                length <= UInt64(bytes.count - offset)
+            else { return }
+            body(
+                fieldIndex < fields.count ? fields[fieldIndex] : .reply,
+                UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]))
+            offset += Int(length)
+        }
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer) -> [SessionSearch.Passage] {

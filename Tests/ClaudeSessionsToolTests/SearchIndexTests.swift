@@ -57,8 +57,15 @@ struct SearchIndexTests {
             let expected = Set(documents.filter { SessionSearch.matches($0, terms: terms) }.map(\.sessionID))
             let found = Set(try await index.search(query).map(\.sessionID))
             #expect(found == expected, "query \(query)")
-            let scanned = Set(SessionSearch.search(query, in: documents).map(\.sessionID))
+            let scannedHits = SessionSearch.search(query, in: documents)
+            let scanned = Set(scannedHits.map(\.sessionID))
             #expect(scanned == expected, "query \(query)")
+            // The same ranking, scores, counts and snippets (the index scores stored UTF-8, the scan strings).
+            let indexedHits = try await index.search(query)
+            #expect(indexedHits.map(\.sessionID) == scannedHits.map(\.sessionID), "query \(query)")
+            #expect(indexedHits.map(\.score) == scannedHits.map(\.score), "query \(query)")
+            #expect(indexedHits.map(\.matchCount) == scannedHits.map(\.matchCount), "query \(query)")
+            #expect(indexedHits.map(\.snippets) == scannedHits.map(\.snippets), "query \(query)")
         }
         let hits = try await index.search("login")
         #expect(hits.first?.snippets.first?.parts.contains { $0.match && $0.text.lowercased() == "login" } == true)

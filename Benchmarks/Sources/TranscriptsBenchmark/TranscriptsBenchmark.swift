@@ -1,5 +1,6 @@
 import ClaudeCode
 import ClaudeCodeSessions
+import ClaudeCodeSessionsSQLite
 import Foundation
 
 /// Benchmark for ``ClaudeSessionLibrary`` (run by `scripts/bench/transcripts.sh`).
@@ -38,6 +39,12 @@ struct TranscriptsBenchmark {
                 config: config, cwd: cwd, sessions: Int(options["sessions"] ?? "") ?? 10_000,
                 bigMegabytes: Int(options["big-mb"] ?? "") ?? 50)
             print(result.jsonString)
+        case "query":
+            guard let path = options["index"], let queries = options["queries"] else { usage() }
+            let result = try await query(
+                config: config, indexPath: path, queries: queries.split(separator: "|").map(String.init),
+                repeats: Int(options["repeats"] ?? "") ?? 5)
+            print(result.jsonString)
         case "run":
             guard let big = options["big"] else { usage() }
             let result = try await run(
@@ -54,6 +61,7 @@ struct TranscriptsBenchmark {
             Data(
                 """
                 usage: transcripts-benchmark generate --config DIR --cwd DIR [--sessions N] [--big-mb M]
+                       transcripts-benchmark query --config DIR --cwd DIR --index PATH --queries 'Q1|Q2|...' [--repeats R]
                        transcripts-benchmark run --config DIR --cwd DIR --big SESSION_ID [--repeats R] [--only list|read]
                            [--touch content|message]
 
@@ -119,6 +127,38 @@ struct TranscriptsBenchmark {
         ]
     }
 
+    /// The library's side of `claude-sessions search --index`, in one process: the index brought
+    /// up to date once (a full check), then each query `repeats` times as the tool runs it (the
+    /// quick freshness check of `refresh(library:indexingText:fullCheckInterval:)`, then
+    /// `search`), timed without the process start. Prints each query's median wall and CPU time
+    /// and its hit count.
+    static func query(config: String, indexPath: String, queries: [String], repeats: Int) async throws -> JSONValue {
+        let library = ClaudeSessionLibrary(configDirectory: config)
+        let index = try SQLiteSearchIndex(path: indexPath)
+        try await index.refresh(library: library, indexingText: true)
+        let clock = ContinuousClock()
+        var results: [String: JSONValue] = [:]
+        for text in queries {
+            var walls: [Double] = []
+            var cpus: [Double] = []
+            var count = 0
+            for _ in 0..<max(1, repeats) {
+                let start = clock.now
+                let cpu = cpuSeconds()
+                try await index.refresh(library: library, indexingText: true, fullCheckInterval: .seconds(60))
+                count = try await index.search(text, limit: 20).count
+                walls.append(seconds(clock.now - start))
+                cpus.append(cpuSeconds() - cpu)
+            }
+            results[text] = [
+                "seconds": .double(walls.sorted()[walls.count / 2]),
+                "cpu_seconds": .double(cpus.sorted()[cpus.count / 2]),
+                "hits": .int(Int64(count)),
+            ]
+        }
+        return .object(results)
+    }
+
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
@@ -173,6 +213,14 @@ struct Generator {
         let chars = Array(hex)
         return String(chars[0..<8]) + "-" + String(chars[8..<12]) + "-4" + String(chars[13..<16]) + "-8"
             + String(chars[17..<20]) + "-" + String(chars[20..<32])
+    }
+
+    /// The topic word of session `number`: one of 500 made-up words (`zorvanteq`, ...) that
+    /// occur nowhere else, so that each is in one session in 500 (`topic(n) == topic(n + 500)`).
+    static func topic(_ number: Int) -> String {
+        let syllables = ["zor", "van", "teq", "mil", "dru", "pax", "sen", "kol", "fyr", "bix"]
+        let n = number % 500
+        return syllables[n % 10] + syllables[(n / 10) % 10] + syllables[(n / 100) % 10] + "q"
     }
 
     /// Mostly ASCII code and prose, with the escapes code brings (newlines, quotes,
@@ -264,9 +312,10 @@ struct Generator {
 
     /// One turn: prompt, attachments, optional parallel tool calls with results, answer.
     mutating func turn(
-        _ context: inout Context, into output: inout [UInt8], resultBytes: ClosedRange<Int>, attachments: Bool
+        _ context: inout Context, into output: inout [UInt8], resultBytes: ClosedRange<Int>, attachments: Bool,
+        topic: String? = nil
     ) {
-        output += user(&context, .string(text(int(40...400))))
+        output += user(&context, .string(text(int(40...400)) + (topic.map { " about " + $0 } ?? "")))
         if attachments {
             output += entry(
                 &context, type: "attachment", message: nil,
@@ -314,7 +363,7 @@ struct Generator {
         let projectDirectory = config + "/projects/" + ClaudeSessionLibrary.projectFolderName(for: cwd)
         try FileManager.default.createDirectory(atPath: projectDirectory, withIntermediateDirectories: true)
         var total = 0
-        for _ in 0..<sessions {
+        for number in 0..<sessions {
             let id = uuid()
             var context = Context(sessionID: id, cwd: cwd, parent: nil)
             // Mixed sizes: most small, some past the 64 KiB windows, a few large.
@@ -326,7 +375,11 @@ struct Generator {
             ])
             var first = true
             while output.count < target {
-                turn(&context, into: &output, resultBytes: 200...8_000, attachments: first)
+                // The first prompt names one of `topics` (each in about 1 session in 500, as a
+                // project's or a bug's name would be): rare words for the search benchmark.
+                turn(
+                    &context, into: &output, resultBytes: 200...8_000, attachments: first,
+                    topic: first ? Self.topic(number) : nil)
                 first = false
             }
             output += line([("type", "last-prompt"), ("lastPrompt", .string(text(60))), ("sessionId", .string(id))])

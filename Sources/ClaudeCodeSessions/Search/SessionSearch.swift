@@ -8,7 +8,7 @@
 /// results.
 ///
 /// A session matches when every term of the query occurs in it (case- and diacritic-insensitive
-/// substring match; `"quoted words"` are one term). Hits are ranked by how often and where the
+/// substring match, one Unicode scalar at a time; `"quoted words"` are one term). Hits are ranked by how often and where the
 /// terms occur (title, then prompts, replies, tool calls and results, then thinking), then by
 /// last activity, and carry highlighted snippets.
 ///
@@ -196,26 +196,35 @@ public enum SessionSearch {
         }
     }
 
-    static let options: String.CompareOptions = [.caseInsensitive, .diacriticInsensitive]
-
-    /// The ranges of `term` in `text`.
+    /// The ranges of `term` in `text` (see ``TextFolding``).
     static func ranges(of term: String, in text: String) -> [Range<String.Index>] {
-        var found: [Range<String.Index>] = []
-        var start = text.startIndex
-        while start < text.endIndex, let range = text.range(of: term, options: options, range: start..<text.endIndex) {
-            found.append(range)
-            start = range.upperBound > range.lowerBound ? range.upperBound : text.index(after: range.lowerBound)
+        var matcher = TextFolding.Matcher()
+        matcher.load(text)
+        return indices(matcher.offsets(of: TextFolding.fold(term)), in: text)
+    }
+
+    /// String ranges of UTF-8 offset ranges (sorted by start).
+    static func indices(_ offsets: [Range<Int>], in text: String) -> [Range<String.Index>] {
+        let utf8 = text.utf8
+        return offsets.map {
+            utf8.index(utf8.startIndex, offsetBy: $0.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: $0.upperBound)
         }
-        return found
     }
 
     /// Whether `document` holds every term (the plain definition a search index must agree with).
     public static func matches(_ document: SessionDocument, terms: [String]) -> Bool {
         guard !terms.isEmpty else { return false }
-        let passages = passages(of: document)
-        return terms.allSatisfy { term in
-            passages.contains { $0.text.range(of: term, options: options) != nil }
+        let folded = terms.map(TextFolding.fold)
+        var found = [Bool](repeating: false, count: terms.count)
+        var matcher = TextFolding.Matcher()
+        for passage in passages(of: document) {
+            matcher.load(passage.text)
+            for (index, term) in folded.enumerated() where !found[index] {
+                if !matcher.offsets(of: term).isEmpty { found[index] = true }
+            }
+            if !found.contains(false) { return true }
         }
+        return false
     }
 
     /// Scores one document; `nil` when a term is missing.
@@ -242,34 +251,92 @@ public enum SessionSearch {
         sessionID: String, title: String, projectPath: String?, lastActivity: Date?, passages: [Passage],
         terms: [String], snippetLimit: Int = 3
     ) -> Hit? {
-        guard !terms.isEmpty else { return nil }
-        var perTerm = [Bool](repeating: false, count: terms.count)
+        var matcher = TextFolding.Matcher()
+        return hit(
+            sessionID: sessionID, title: title, projectPath: projectPath, lastActivity: lastActivity,
+            passages: passages, foldedTerms: terms.map(TextFolding.fold), snippetLimit: snippetLimit,
+            matcher: &matcher)
+    }
+
+    /// Like ``hit(sessionID:title:projectPath:lastActivity:passages:terms:snippetLimit:)``, with
+    /// the terms folded once (``TextFolding/fold(_:)``) and a matcher whose buffers are reused
+    /// from one session to the next.
+    package static func hit(
+        sessionID: String, title: String, projectPath: String?, lastActivity: Date?, passages: [Passage],
+        foldedTerms: [[UInt8]], snippetLimit: Int = 3, matcher: inout TextFolding.Matcher
+    ) -> Hit? {
+        guard !foldedTerms.isEmpty else { return nil }
+        var perTerm = [Bool](repeating: false, count: foldedTerms.count)
         var score = 0.0
         var total = 0
-        var scored: [(passage: Passage, ranges: [Range<String.Index>], weight: Double)] = []
-        for passage in passages {
-            var passageRanges: [Range<String.Index>] = []
+        var scored: [(passage: Int, ranges: [Range<Int>], weight: Double)] = []
+        for (position, passage) in passages.enumerated() {
+            matcher.load(passage.text)
+            var passageRanges: [Range<Int>] = []
             var weight = 0.0
-            for (index, term) in terms.enumerated() {
-                let found = ranges(of: term, in: passage.text)
+            for (index, term) in foldedTerms.enumerated() {
+                let found = matcher.offsets(of: term)
                 guard !found.isEmpty else { continue }
                 perTerm[index] = true
                 passageRanges += found
-                weight += passage.field.weight * (1 + log(Double(found.count)))
+                weight += termWeight(passage.field, found.count)
             }
             guard !passageRanges.isEmpty else { continue }
             total += passageRanges.count
             score += weight
-            scored.append((passage, passageRanges, weight))
+            if snippetLimit > 0 { scored.append((position, passageRanges, weight)) }
         }
         guard perTerm.allSatisfy({ $0 }) else { return nil }
         let best = scored.enumerated().sorted {
             $0.element.weight != $1.element.weight ? $0.element.weight > $1.element.weight : $0.offset < $1.offset
         }.prefix(snippetLimit)
-        let snippets = best.map { snippet($0.element.passage, ranges: $0.element.ranges) }
+        let snippets = best.map {
+            let passage = passages[$0.element.passage]
+            return snippet(passage, ranges: indices($0.element.ranges, in: passage.text))
+        }
         return Hit(
             sessionID: sessionID, title: title, projectPath: projectPath, lastActivity: lastActivity,
             score: (score * 1000).rounded() / 1000, matchCount: total, snippets: snippets)
+    }
+
+    /// What `count` occurrences of one term in a passage of `field` add to a session's score.
+    @inline(__always) static func termWeight(_ field: Field, _ count: Int) -> Double {
+        field.weight * (1 + log(Double(count)))
+    }
+
+    /// The score and match count ``hit(sessionID:title:projectPath:lastActivity:passages:terms:snippetLimit:)``
+    /// gives a session, from passages given as UTF-8 (as an index stores them: no `String` is
+    /// made); `nil` when a term is missing.
+    ///
+    /// - Parameters:
+    ///   - foldedTerms: The terms, folded (``TextFolding/fold(_:)``).
+    ///   - matcher: A matcher to reuse.
+    ///   - passages: Calls its argument with each passage's field and UTF-8 text, in order.
+    package static func score(
+        foldedTerms: [[UInt8]], matcher: inout TextFolding.Matcher,
+        passages: ((Field, UnsafeRawBufferPointer) -> Void) -> Void
+    ) -> (score: Double, matchCount: Int)? {
+        guard !foldedTerms.isEmpty else { return nil }
+        var perTerm = [Bool](repeating: false, count: foldedTerms.count)
+        var score = 0.0
+        var total = 0
+        passages { field, text in
+            matcher.load(text)
+            var weight = 0.0
+            var found = 0
+            for (index, term) in foldedTerms.enumerated() {
+                let count = matcher.count(of: term)
+                guard count > 0 else { continue }
+                perTerm[index] = true
+                found += count
+                weight += termWeight(field, count)
+            }
+            guard found > 0 else { return }
+            total += found
+            score += weight
+        }
+        guard perTerm.allSatisfy({ $0 }) else { return nil }
+        return ((score * 1000).rounded() / 1000, total)
     }
 
     /// Hits in the scan's order (score, then last activity, newest first, then id), at most
@@ -327,8 +394,27 @@ public enum SessionSearch {
     ///   - limit: The most hits to return; `nil` for all.
     /// - Returns: The matching sessions, best first.
     public static func search(_ query: String, in documents: [SessionDocument], limit: Int? = nil) -> [Hit] {
-        let terms = terms(of: query)
-        return ranked(documents.compactMap { hit(for: $0, terms: terms) }, limit: limit)
+        let folded = terms(of: query).map(TextFolding.fold)
+        var matcher = TextFolding.Matcher()
+        func hit(_ document: SessionDocument, snippets: Int) -> Hit? {
+            Self.hit(
+                sessionID: document.sessionID, title: document.displayTitle, projectPath: document.projectPath,
+                lastActivity: document.lastActivity, passages: passages(of: document), foldedTerms: folded,
+                snippetLimit: snippets, matcher: &matcher)
+        }
+        // Scored without snippets first; the snippets are made for the hits returned.
+        var sources: [Hit: [Int]] = [:]
+        var scored: [Hit] = []
+        for (position, document) in documents.enumerated() {
+            guard let found = hit(document, snippets: 0) else { continue }
+            sources[found, default: []].append(position)
+            scored.append(found)
+        }
+        return ranked(scored, limit: limit).map { ranked in
+            guard let position = sources[ranked]?.first else { return ranked }
+            sources[ranked]?.removeFirst()
+            return hit(documents[position], snippets: 3) ?? ranked
+        }
     }
 }
 
