@@ -188,6 +188,7 @@ public final class SQLiteSearchIndex: Sendable {
                         key INTEGER NOT NULL, slot INTEGER NOT NULL, PRIMARY KEY (key, slot)
                     ) WITHOUT ROWID;
                     CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                    CREATE INDEX IF NOT EXISTS sessions_with_problems ON sessions (problem) WHERE problem IS NOT NULL;
                     """)
         }
         return database

@@ -8,6 +8,7 @@
 #   3. queries on the up-to-date index (absent words, rare words, a word in every session), each
 #      ROUNDS times, against `grep -rl` over the same files, the plain scan (`search` without an
 #      index) and the same query with `--fresh`;
+#   3b. the same queries in one process through the library (transcripts-benchmark query);
 #   4. `list` of the 10,000 sessions (page cache warm; `cold` = a new process);
 #   5. exporting the 50 MB transcript to HTML: wall time and peak RSS against the file's size.
 # Each figure is wall time of a whole command on a shared machine, plus its CPU time (user + sys)
@@ -33,10 +34,13 @@ if [[ ! -f "$work/generated.json" ]]; then
     KEEP=1 WORK_DIR="$work" ROUNDS=1 scripts/bench/transcripts.sh >/dev/null || true
 fi
 [[ -f "$work/generated.json" ]] || { echo "error: no corpus in $work" >&2; exit 1; }
+# Built as the README says, with the Swift runtime linked in (--static-swift-stdlib: a command
+# starts in about 7 ms instead of 13), in a build folder of its own.
+static=(-c release --static-swift-stdlib --scratch-path "$repo/.build/static")
 if [[ -z "${SKIP_BUILD:-}" && -z "${TOOL:-}" ]]; then
-    swift build -c release --product claude-sessions >&2
+    swift build "${static[@]}" --product claude-sessions >&2
 fi
-tool="${TOOL:-$(swift build -c release --show-bin-path)/claude-sessions}"
+tool="${TOOL:-$(swift build "${static[@]}" --show-bin-path)/claude-sessions}"
 [[ -x /usr/bin/time ]] || { echo "error: /usr/bin/time is missing (Debian package time)" >&2; exit 1; }
 
 read -r big project bytes < <(python3 -c '
@@ -144,6 +148,26 @@ for kind in absent rare common; do
     echo "  ${kind}: indexed $(median ${by_kind_indexed[$kind]}) ms, grep -rl $(median ${by_kind_grep[$kind]}) ms"
 done
 echo "  grep / indexed: $(python3 -c "print(f'{$mg / $mi:.1f}')")x, scan / indexed: $(python3 -c "print(f'{$ms / $mi:.1f}')")x, grep / --fresh: $(python3 -c "print(f'{$mg / $mf:.1f}')")x (target >= 50x, query < 20 ms)"
+
+# The library's side of the same queries in one process (no process start): the quick check and
+# `SQLiteSearchIndex.search`, medians of ROUNDS.
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+    swift build -c release --package-path Benchmarks --product transcripts-benchmark >&2
+fi
+bench_bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/transcripts-benchmark"
+joined="$(IFS='|'; echo "${queries[*]}")"
+"$bench_bin" query --config "$config" --cwd "$work/project" --index "$index" --queries "$joined" --repeats "$rounds" \
+    | python3 -c '
+import json, statistics, sys
+results = json.load(sys.stdin)
+grep = float(sys.argv[1])
+walls = [v["seconds"] * 1000 for v in results.values()]
+for query, v in results.items():
+    wall, cpu, hits = v["seconds"] * 1000, v["cpu_seconds"] * 1000, v["hits"]
+    print(f"  in-process {query!r}: {wall:.2f} ms wall, {cpu:.2f} ms CPU, {hits} hits shown")
+median = statistics.median(walls)
+print(f"  in-process median over the queries: {median:.2f} ms; grep -rl / in-process: {grep / median:.0f}x")
+' "$mg"
 
 starts=()
 for ((round = 1; round <= rounds; round++)); do

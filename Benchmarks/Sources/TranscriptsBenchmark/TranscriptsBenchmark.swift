@@ -246,9 +246,13 @@ struct Generator {
 
     var clock = 0
 
+    /// The time of the last entry written.
+    var lastDate = Date(timeIntervalSince1970: 1_759_300_000)
+
     mutating func timestamp() -> String {
         clock += int(1...4000)
         let date = Date(timeIntervalSince1970: 1_759_300_000 + Double(clock) / 1000)
+        lastDate = date
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)
@@ -389,6 +393,9 @@ struct Generator {
                 ])
             }
             try Data(output).write(to: URL(fileURLWithPath: projectDirectory + "/\(id).jsonl"))
+            // As the CLI leaves it: the file last written at its last entry (not all just now).
+            try FileManager.default.setAttributes(
+                [.modificationDate: lastDate], ofItemAtPath: projectDirectory + "/\(id).jsonl")
             total += output.count
         }
         let big = uuid()
