@@ -65,23 +65,7 @@ final class TrigramExtractor {
                     index += 1
                     continue
                 }
-                let length: Int
-                var scalar: UInt32
-                if byte >= 0xF0 {
-                    length = 4
-                    scalar = UInt32(byte & 0x07)
-                } else if byte >= 0xE0 {
-                    length = 3
-                    scalar = UInt32(byte & 0x0F)
-                } else {
-                    length = 2
-                    scalar = UInt32(byte & 0x1F)
-                }
-                var next = index + 1
-                while next < index + length && next < count {
-                    scalar = scalar << 6 | UInt32(base[next] & 0x3F)
-                    next += 1
-                }
+                let (scalar, length) = TextFolding.scalar(at: index, in: base, count: count)
                 index += length
                 for folded in fold(scalar) { push(folded) }
             }
