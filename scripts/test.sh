@@ -76,7 +76,9 @@ if [ $# -eq 0 ]; then
         --target ClaudeCodeSessionsSQLite --target ClaudeCodeSessionsPostgres --target ClaudeCodeTesting \
         >.build/docs-output.txt 2>&1 || {
         status=1
-        grep -E -A3 '^(error|warning)' .build/docs-output.txt | head -40
+        # Errors first (the dependencies' resource warnings would fill the excerpt).
+        grep -E -A3 '^error' .build/docs-output.txt | head -30
+        grep -E -A3 '^warning' .build/docs-output.txt | grep -v -e 'swift-distributed-tracing' -e CMakeLists | head -10
     }
     # The benchmarks live in a package of their own (Benchmarks/); it must keep building.
     log "building the benchmark package (Benchmarks/)"

@@ -35,7 +35,7 @@ extension SQLiteSessionStore {
 /// Terms shorter than three bytes filter nothing (every session is checked).
 ///
 /// Sessions are refreshed by fingerprint: ``refresh(_:load:)`` for any source, or
-/// ``refresh(library:indexingText:)`` for the CLI's own transcripts, which compares the files'
+/// ``refresh(library:indexingText:fullCheckInterval:)`` for the CLI's own transcripts, which compares the files'
 /// `stat` (size, modification and change times, inode) with the stored ones and reads only the
 /// sessions that changed. The file is a cache: deleting it only costs a rebuild.
 ///
