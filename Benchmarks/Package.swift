@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "client-benchmark", targets: ["ClientBenchmark"]),
         .executable(name: "records-benchmark", targets: ["RecordsBenchmark"]),
         .executable(name: "transcripts-benchmark", targets: ["TranscriptsBenchmark"]),
+        .executable(name: "search-benchmark", targets: ["SearchBenchmark"]),
         .executable(name: "stores-benchmark", targets: ["StoresBenchmark"]),
         .executable(name: "backends-benchmark", targets: ["BackendsBenchmark"]),
     ],
@@ -49,8 +50,9 @@ let package = Package(
         // Comparisons with the Python references (scripts/bench/*.sh).
         .executableTarget(name: "ClientBenchmark", dependencies: sdk),
         .executableTarget(name: "RecordsBenchmark", dependencies: sdk),
+        .executableTarget(name: "TranscriptsBenchmark", dependencies: sdk),
         .executableTarget(
-            name: "TranscriptsBenchmark",
+            name: "SearchBenchmark",
             dependencies: sdk + [.product(name: "ClaudeCodeSessionsSQLite", package: "claude-code-swift")]),
         .executableTarget(
             name: "StoresBenchmark",

@@ -8,7 +8,7 @@
 #   3. queries on the up-to-date index (absent words, rare words, a word in every session), each
 #      ROUNDS times, against `grep -rl` over the same files, the plain scan (`search` without an
 #      index) and the same query with `--fresh`;
-#   3b. the same queries in one process through the library (transcripts-benchmark query);
+#   3b. the same queries in one process through the library (search-benchmark);
 #   4. `list` of the 10,000 sessions (page cache warm; `cold` = a new process);
 #   5. exporting the 50 MB transcript to HTML: wall time and peak RSS against the file's size.
 # Each figure is wall time of a whole command on a shared machine, plus its CPU time (user + sys)
@@ -152,11 +152,11 @@ echo "  grep / indexed: $(python3 -c "print(f'{$mg / $mi:.1f}')")x, scan / index
 # The library's side of the same queries in one process (no process start): the quick check and
 # `SQLiteSearchIndex.search`, medians of ROUNDS.
 if [[ -z "${SKIP_BUILD:-}" ]]; then
-    swift build -c release --package-path Benchmarks --product transcripts-benchmark >&2
+    swift build -c release --package-path Benchmarks --product search-benchmark >&2
 fi
-bench_bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/transcripts-benchmark"
+bench_bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/search-benchmark"
 joined="$(IFS='|'; echo "${queries[*]}")"
-"$bench_bin" query --config "$config" --cwd "$work/project" --index "$index" --queries "$joined" --repeats "$rounds" \
+"$bench_bin" --config "$config" --index "$index" --queries "$joined" --repeats "$rounds" \
     | python3 -c '
 import json, statistics, sys
 results = json.load(sys.stdin)

@@ -1,6 +1,5 @@
 import ClaudeCode
 import ClaudeCodeSessions
-import ClaudeCodeSessionsSQLite
 import Foundation
 
 /// Benchmark for ``ClaudeSessionLibrary`` (run by `scripts/bench/transcripts.sh`).
@@ -39,12 +38,6 @@ struct TranscriptsBenchmark {
                 config: config, cwd: cwd, sessions: Int(options["sessions"] ?? "") ?? 10_000,
                 bigMegabytes: Int(options["big-mb"] ?? "") ?? 50)
             print(result.jsonString)
-        case "query":
-            guard let path = options["index"], let queries = options["queries"] else { usage() }
-            let result = try await query(
-                config: config, indexPath: path, queries: queries.split(separator: "|").map(String.init),
-                repeats: Int(options["repeats"] ?? "") ?? 5)
-            print(result.jsonString)
         case "run":
             guard let big = options["big"] else { usage() }
             let result = try await run(
@@ -61,7 +54,6 @@ struct TranscriptsBenchmark {
             Data(
                 """
                 usage: transcripts-benchmark generate --config DIR --cwd DIR [--sessions N] [--big-mb M]
-                       transcripts-benchmark query --config DIR --cwd DIR --index PATH --queries 'Q1|Q2|...' [--repeats R]
                        transcripts-benchmark run --config DIR --cwd DIR --big SESSION_ID [--repeats R] [--only list|read]
                            [--touch content|message]
 
@@ -125,38 +117,6 @@ struct TranscriptsBenchmark {
             "rss_before_bytes": .int(Int64(rssBefore)), "peak_rss_bytes": .int(Int64(peakRSSBytes())),
             "peak_rss_before_touch_bytes": .int(Int64(peakAfterMessages)),
         ]
-    }
-
-    /// The library's side of `claude-sessions search --index`, in one process: the index brought
-    /// up to date once (a full check), then each query `repeats` times as the tool runs it (the
-    /// quick freshness check of `refresh(library:indexingText:fullCheckInterval:)`, then
-    /// `search`), timed without the process start. Prints each query's median wall and CPU time
-    /// and its hit count.
-    static func query(config: String, indexPath: String, queries: [String], repeats: Int) async throws -> JSONValue {
-        let library = ClaudeSessionLibrary(configDirectory: config)
-        let index = try SQLiteSearchIndex(path: indexPath)
-        try await index.refresh(library: library, indexingText: true)
-        let clock = ContinuousClock()
-        var results: [String: JSONValue] = [:]
-        for text in queries {
-            var walls: [Double] = []
-            var cpus: [Double] = []
-            var count = 0
-            for _ in 0..<max(1, repeats) {
-                let start = clock.now
-                let cpu = cpuSeconds()
-                try await index.refresh(library: library, indexingText: true, fullCheckInterval: .seconds(60))
-                count = try await index.search(text, limit: 20).count
-                walls.append(seconds(clock.now - start))
-                cpus.append(cpuSeconds() - cpu)
-            }
-            results[text] = [
-                "seconds": .double(walls.sorted()[walls.count / 2]),
-                "cpu_seconds": .double(cpus.sorted()[cpus.count / 2]),
-                "hits": .int(Int64(count)),
-            ]
-        }
-        return .object(results)
     }
 
     static func seconds(_ duration: Duration) -> Double {
