@@ -309,7 +309,7 @@ extension SQLiteSearchIndex {
         do {
             guard let chosen else { throw SessionExportError(.sessionNotFound, subject: id) }
             let document = try await SessionExporter.loadTranscript(
-                sessionID: id, path: chosen.path(in: library.projectsDirectory), info: info)
+                sessionID: id, path: chosen.path(in: library.projectsDirectory), info: info, timestamped: false)
             return update(
                 id: id, fingerprint: fingerprint, document: document, summary: summary, indexingText: indexingText,
                 extractor: extractor)

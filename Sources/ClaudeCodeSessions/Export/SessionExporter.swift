@@ -138,11 +138,14 @@ public enum SessionExporter {
     ///   - sessionID: The session's UUID (the file's name).
     ///   - path: The transcript file.
     ///   - info: Its listing metadata (title, project, dates), when known.
+    ///   - timestamped: Whether entries get their timestamps (a second pass over the lines);
+    ///     `false` for an index, which stores neither them nor the first line's date (with
+    ///     `info`, the document's last activity is the same either way).
     /// - Returns: The document, as ``load(sessionID:library:directory:)`` builds it.
     /// - Throws: ``SessionExportError`` when the file cannot be read, or is empty.
-    package static func loadTranscript(sessionID: String, path: String, info: CLISessionInfo?)
-        async throws(SessionExportError) -> SessionDocument
-    {
+    package static func loadTranscript(
+        sessionID: String, path: String, info: CLISessionInfo?, timestamped: Bool = true
+    ) async throws(SessionExportError) -> SessionDocument {
         let outcome: Result<SessionDocument, SessionExportError>
         do {
             outcome = try await BlockingIO.run { cancellation in
@@ -158,7 +161,8 @@ public enum SessionExporter {
                 let corrupt = parsed.corruptLineCount
                 let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
                 var document = transcriptDocument(
-                    sessionID: sessionID, origin: .cliTranscript, messages: messages, lines: bytes, info: info)
+                    sessionID: sessionID, origin: .cliTranscript, messages: messages, lines: bytes, info: info,
+                    timestamped: timestamped)
                 document.skippedLineCount = corrupt
                 return .success(document)
             }
@@ -297,14 +301,14 @@ public enum SessionExporter {
     /// A transcript's messages (from the chain builder) with the timestamps of its lines.
     static func transcriptDocument(
         sessionID: String, origin: SessionDocument.Origin, messages: [CLISessionMessage], lines: [UInt8],
-        info: CLISessionInfo?
+        info: CLISessionInfo?, timestamped: Bool = true
     ) -> SessionDocument {
         var timestamps: [String: Date] = [:]
         var first: Date?
         var last: Date?
         // Only two top-level members of each line are read (building every line's whole value
         // here was a third of the time of loading a transcript).
-        var offset = 0
+        var offset = timestamped ? 0 : lines.count
         while offset < lines.count {
             let end = lines[offset...].firstIndex(of: 0x0A) ?? lines.count
             let range = offset..<end
