@@ -12,6 +12,7 @@
 #
 # Environment:
 #   TEST_POSTGRES_SERVER_OPTIONS  extra `postgres` options, e.g. "-c fsync=off"
+#   POSTGRES_LOG_COPY             a path the server's log is copied to before the cluster goes
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
@@ -57,6 +58,10 @@ cleanup() {
             log "fast stop failed; stopping immediately"
             as_server "$bindir/pg_ctl" -D "$scratch/data" -m immediate -w stop >/dev/null 2>&1 || true
         }
+    fi
+    # The server's log outlives the server (for a failed run).
+    if [ -n "${POSTGRES_LOG_COPY:-}" ] && [ -f "$scratch/server.log" ]; then
+        cp "$scratch/server.log" "$POSTGRES_LOG_COPY" 2>/dev/null || true
     fi
     rm -rf "$scratch"
     exit "$status"
