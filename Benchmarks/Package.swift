@@ -48,15 +48,15 @@ let package = Package(
     ],
     targets: [
         // Comparisons with the Python references (scripts/bench/*.sh).
-        .executableTarget(name: "ClientBenchmark", dependencies: sdk),
+        .executableTarget(name: "ClientBenchmark", dependencies: sdk + [support]),
         .executableTarget(name: "RecordsBenchmark", dependencies: sdk),
-        .executableTarget(name: "TranscriptsBenchmark", dependencies: sdk),
+        .executableTarget(name: "TranscriptsBenchmark", dependencies: sdk + [support]),
         .executableTarget(
             name: "SearchBenchmark",
-            dependencies: sdk + [.product(name: "ClaudeCodeSessionsSQLite", package: "claude-code-swift")]),
+            dependencies: sdk + [support, .product(name: "ClaudeCodeSessionsSQLite", package: "claude-code-swift")]),
         .executableTarget(
             name: "StoresBenchmark",
-            dependencies: sdk + backends + [testing, .product(name: "PostgresNIO", package: "postgres-nio")]),
+            dependencies: sdk + backends + [support, testing, .product(name: "PostgresNIO", package: "postgres-nio")]),
         .executableTarget(
             name: "BackendsBenchmark",
             dependencies: sdk + backends + [

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 // client-benchmark: streams a stream-json replay through the real SubprocessTransport and ClaudeSDKClient
 // (fake-claude in replay mode) and reports messages/s, MB/s and peak RSS as one JSON line.
 //
@@ -66,18 +67,6 @@ func procStatusKiB(_ field: String) -> Int {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
     }
     return 0
-}
-
-/// CPU time (user + system) this process has used, in seconds.
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-    #else
-        getrusage(RUSAGE_SELF, &usage)
-    #endif
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// Spends `microseconds` of CPU time on this thread (a consumer busy with each message).
@@ -210,7 +199,7 @@ struct ClientBenchmark {
             try await client.connect()
             let connected = clock.now - connectStart
             let start = clock.now
-            cpuStart = processCPUSeconds()
+            cpuStart = ResourceUsage.processCPUSeconds()
             for turn in 1...arguments.turns {
                 try await client.query("replay \(turn)")
                 for try await message in client.receiveResponse() {
@@ -224,7 +213,7 @@ struct ClientBenchmark {
                 rssAfterTurnKiB.append(procStatusKiB("VmRSS"))
             }
             streamed = clock.now - start
-            cpuUsed = processCPUSeconds() - cpuStart
+            cpuUsed = ResourceUsage.processCPUSeconds() - cpuStart
             queue = client.messageQueueStatistics
             await client.disconnect()
             FileHandle.standardError.write(Data("client-benchmark: connect took \(connected)\n".utf8))

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 /// The library's side of `claude-sessions search --index`, in one process (no process start),
 /// for `scripts/bench/sessions-tool.sh`:
 ///
@@ -47,12 +48,12 @@ struct SearchBenchmark {
             var count = 0
             for _ in 0..<repeats {
                 let start = clock.now
-                let cpu = cpuSeconds()
+                let cpu = ResourceUsage.processCPUSeconds()
                 try await searchIndex.refresh(library: library, indexingText: true, fullCheckInterval: .seconds(60))
                 count = try await searchIndex.search(text, limit: 20).count
                 let elapsed = (clock.now - start).components
                 walls.append(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
-                cpus.append(cpuSeconds() - cpu)
+                cpus.append(ResourceUsage.processCPUSeconds() - cpu)
             }
             results[text] = [
                 "seconds": .double(walls.sorted()[walls.count / 2]),
@@ -62,15 +63,4 @@ struct SearchBenchmark {
         print(JSONValue.object(results).jsonString)
     }
 
-    /// User plus system CPU time of this process, in seconds (all threads).
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        #if canImport(Glibc)
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-        #else
-            getrusage(RUSAGE_SELF, &usage)
-        #endif
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
-            + Double(usage.ru_stime.tv_usec) / 1e6
-    }
 }

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import ClaudeCode
 import ClaudeCodeSessions
 import ClaudeCodeTesting
@@ -49,7 +50,7 @@ func realCLIMirrorBenchmark(_ options: Options) async throws {
         var results = 0
         var turnTimes: [Double] = []
         let start = clock.now
-        let cpuStart = processCPUSeconds()
+        let cpuStart = ResourceUsage.processCPUSeconds()
         for turn in 0..<turns {
             let turnStart = clock.now
             // The fake API answers a prompt starting with `use tool Bash:` with that tool call.
@@ -65,7 +66,7 @@ func realCLIMirrorBenchmark(_ options: Options) async throws {
             turnTimes.append(seconds(clock.now - turnStart) * 1000)
         }
         let elapsed = seconds(clock.now - start)
-        let cpu = processCPUSeconds() - cpuStart
+        let cpu = ResourceUsage.processCPUSeconds() - cpuStart
         await client.disconnect()
         guard results == turns else { fail("\(results) results for \(turns) turns") }
         var stored = 0

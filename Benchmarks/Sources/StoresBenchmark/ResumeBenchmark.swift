@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import ClaudeCode
 import ClaudeCodeSessions
 import ClaudeCodeSessionsPostgres
@@ -85,18 +86,6 @@ func resumeBenchmark(_ options: Options) async throws {
     await api.stop()
     benchmark.sandbox.cleanup()
     if !benchmark.passed { exit(1) }
-}
-
-/// CPU time (user + system) of this process's reaped children, in seconds.
-func childrenCPUSeconds() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-    #else
-        getrusage(RUSAGE_CHILDREN, &usage)
-    #endif
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
-        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 final class ResumeBenchmark: @unchecked Sendable {
@@ -296,8 +285,8 @@ final class ResumeBenchmark: @unchecked Sendable {
             side.store.map { ClaudeSDKClient(options: options, sessionStore: $0) }
             ?? ClaudeSDKClient(
                 options: options)
-        let childrenStart = childrenCPUSeconds()
-        let cpuStart = processCPUSeconds()
+        let childrenStart = ResourceUsage.childrenCPUSeconds()
+        let cpuStart = ResourceUsage.processCPUSeconds()
         let start = clock.now
         try await client.connect()
         let connected = clock.now
@@ -308,13 +297,13 @@ final class ResumeBenchmark: @unchecked Sendable {
         for try await message in client.receiveResponse() {
             if case .result(let result) = message, answer == nil {
                 total = seconds(clock.now - start) * 1000
-                clientCPU = (processCPUSeconds() - cpuStart) * 1000
+                clientCPU = (ResourceUsage.processCPUSeconds() - cpuStart) * 1000
                 guard !result.isError else { fail("\(side.name): the resumed turn ended with an error result") }
                 answer = result.result ?? ""
             }
         }
         await client.disconnect()
-        let cliCPU = (childrenCPUSeconds() - childrenStart) * 1000
+        let cliCPU = (ResourceUsage.childrenCPUSeconds() - childrenStart) * 1000
         // The fake API counts the user turns the CLI sent it: the whole session, then this prompt.
         guard let answer, answer.contains("user_turns=\(settings.turns + 1) ") else {
             fail("\(side.name): the CLI did not resume the \(settings.turns)-turn session: \(answer ?? "no result")")

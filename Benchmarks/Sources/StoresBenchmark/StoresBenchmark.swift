@@ -1,3 +1,4 @@
+import BenchmarkSupport
 // stores-benchmark: throughput of the session stores, and what mirroring costs a client.
 //
 //   stores-benchmark stores [--dir DIR] [--entries N] [--sessions M] [--rounds R]
@@ -49,18 +50,6 @@ func note(_ text: String) {
 
 func pad(_ text: String, _ width: Int = 11) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-}
-
-/// CPU time (user + system) this process has used, in seconds.
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-    #else
-        getrusage(RUSAGE_SELF, &usage)
-    #endif
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
-        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 func median(_ values: [Double]) -> Double {
@@ -300,7 +289,7 @@ func mirrorBenchmark(_ options: Options) async throws {
         var checksum = 0
         var mirrorErrors = 0
         let start = clock.now
-        let cpuStart = processCPUSeconds()
+        let cpuStart = ResourceUsage.processCPUSeconds()
         try await client.query("replay")
         for try await message in client.receiveResponse() {
             messages += 1
@@ -308,7 +297,7 @@ func mirrorBenchmark(_ options: Options) async throws {
             if case .system(let system) = message, case .mirrorError = system.kind { mirrorErrors += 1 }
         }
         let elapsed = seconds(clock.now - start)
-        let cpu = processCPUSeconds() - cpuStart
+        let cpu = ResourceUsage.processCPUSeconds() - cpuStart
         await client.disconnect()
         guard mirrorErrors == 0 else { fail("\(mirrorErrors) mirror errors") }
         var stored = 0

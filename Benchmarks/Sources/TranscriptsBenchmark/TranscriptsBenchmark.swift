@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import ClaudeCode
 import ClaudeCodeSessions
 import Foundation
@@ -66,7 +67,7 @@ struct TranscriptsBenchmark {
     ) async throws -> JSONValue {
         let library = ClaudeSessionLibrary(configDirectory: config)
         let clock = ContinuousClock()
-        let rssBefore = peakRSSBytes()
+        let rssBefore = ResourceUsage.peakRSSBytes()
         var list: [(wall: Double, cpu: Double)] = []
         var read: [(wall: Double, cpu: Double)] = []
         var listed = 0
@@ -76,17 +77,17 @@ struct TranscriptsBenchmark {
         for _ in 0..<max(1, repeats) {
             if only != "read" {
                 let listStart = clock.now
-                let listCPU = cpuSeconds()
+                let listCPU = ResourceUsage.processCPUSeconds()
                 let sessions = try await library.listSessions(directory: cwd, includeWorktrees: false)
-                list.append((seconds(clock.now - listStart), cpuSeconds() - listCPU))
+                list.append((seconds(clock.now - listStart), ResourceUsage.processCPUSeconds() - listCPU))
                 listed = sessions.count
             }
             if only == "list" { continue }
 
             let readStart = clock.now
-            let readCPU = cpuSeconds()
+            let readCPU = ResourceUsage.processCPUSeconds()
             let messages = try await library.messages(sessionID: big, directory: cwd)
-            peakAfterMessages = peakRSSBytes()
+            peakAfterMessages = ResourceUsage.peakRSSBytes()
             // Touch every message's content, as the Python consumer does: `content` builds just
             // that member, `message` the whole value (and drops it).
             var count = 0
@@ -98,7 +99,7 @@ struct TranscriptsBenchmark {
                 default: break
                 }
             }
-            read.append((seconds(clock.now - readStart), cpuSeconds() - readCPU))
+            read.append((seconds(clock.now - readStart), ResourceUsage.processCPUSeconds() - readCPU))
             readCount = messages.count
             touched = count
         }
@@ -114,7 +115,7 @@ struct TranscriptsBenchmark {
             "read_seconds": .double(median(read.map(\.wall))), "read_cpu_seconds": .double(median(read.map(\.cpu))),
             "messages": .int(Int64(readCount)),
             "touched": .int(Int64(touched)),
-            "rss_before_bytes": .int(Int64(rssBefore)), "peak_rss_bytes": .int(Int64(peakRSSBytes())),
+            "rss_before_bytes": .int(Int64(rssBefore)), "peak_rss_bytes": .int(Int64(ResourceUsage.peakRSSBytes())),
             "peak_rss_before_touch_bytes": .int(Int64(peakAfterMessages)),
         ]
     }
@@ -122,30 +123,6 @@ struct TranscriptsBenchmark {
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
-}
-
-/// User plus system CPU time of this process, in seconds (all threads).
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    #if canImport(Glibc)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-    #else
-        getrusage(RUSAGE_SELF, &usage)
-    #endif
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
-        + Double(usage.ru_stime.tv_usec) / 1e6
-}
-
-/// The process's peak resident set size so far, in bytes.
-func peakRSSBytes() -> Int {
-    var usage = rusage()
-    #if canImport(Glibc)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
-    #else
-        getrusage(RUSAGE_SELF, &usage)
-        return Int(usage.ru_maxrss)  // bytes on Darwin
-    #endif
 }
 
 /// Deterministic CLI-shaped transcript generator.
