@@ -99,40 +99,23 @@ public enum SessionExporter {
     public static func load(sessionID: String, library: ClaudeSessionLibrary, directory: String? = nil)
         async throws(SessionExportError) -> SessionExport
     {
-        let transcript: CLISessionTranscript
         let info: CLISessionInfo?
         do {
-            transcript = try await library.transcript(sessionID: sessionID, directory: directory)
             info = try await library.sessionInfo(id: sessionID, directory: directory)
         } catch {
             throw SessionExportError(.storeFailure, subject: sessionID, reason: "cancelled")
         }
-        guard let path = transcript.path else {
-            if TextRules.isUUID(sessionID), let location = library.locate(sessionID: sessionID, directory: directory) {
-                do {
-                    _ = try POSIX.readFile(location.path)
-                } catch {
-                    throw SessionExportError(.unreadable(errno: error.number), subject: location.path)
-                }
-            }
-            throw SessionExportError(.sessionNotFound, subject: sessionID)
+        guard TextRules.isUUID(sessionID) else { throw SessionExportError(.sessionNotFound, subject: sessionID) }
+        let loaded = try await readTranscript(sessionID: sessionID, info: info, timestamped: true) {
+            library.locate(sessionID: sessionID, directory: directory)?.path
         }
-        let bytes: [UInt8]
-        do {
-            bytes = try POSIX.readFile(path)
-        } catch {
-            throw SessionExportError(.unreadable(errno: error.number), subject: path)
-        }
-        var document = transcriptDocument(
-            sessionID: sessionID, origin: .cliTranscript, messages: transcript.messages, lines: bytes, info: info)
-        document.skippedLineCount = transcript.corruptLineCount
-        return SessionExport(document: document, jsonLines: bytes, sourcePath: path)
+        return SessionExport(document: loaded.document, jsonLines: loaded.bytes, sourcePath: loaded.path)
     }
 
     /// Loads one of the CLI's transcripts from a file the caller already found and `stat`ed (an
-    /// indexer walking every project folder), with the listing metadata it already has: the file
-    /// is read once, where ``load(sessionID:library:directory:)`` looks the session up, reads its
-    /// head and tail for the metadata, and reads the whole file twice.
+    /// indexer walking every project folder), with the listing metadata it already has (where
+    /// ``load(sessionID:library:directory:)`` looks the session up and reads its head and tail
+    /// for the metadata).
     ///
     /// - Parameters:
     ///   - sessionID: The session's UUID (the file's name).
@@ -146,9 +129,20 @@ public enum SessionExporter {
     package static func loadTranscript(
         sessionID: String, path: String, info: CLISessionInfo?, timestamped: Bool = true
     ) async throws(SessionExportError) -> SessionDocument {
-        let outcome: Result<SessionDocument, SessionExportError>
+        try await readTranscript(sessionID: sessionID, info: info, timestamped: timestamped) { path }.document
+    }
+
+    /// Reads the transcript file `locate` names (off the cooperative pool, as `locate` runs):
+    /// once, for the chain, the document and the lines. No file, or an empty one: not found.
+    static func readTranscript(
+        sessionID: String, info: CLISessionInfo?, timestamped: Bool, locate: @escaping @Sendable () -> String?
+    ) async throws(SessionExportError) -> (document: SessionDocument, bytes: [UInt8], path: String) {
+        let outcome: Result<(document: SessionDocument, bytes: [UInt8], path: String), SessionExportError>
         do {
             outcome = try await BlockingIO.run { cancellation in
+                guard let path = locate() else {
+                    return .failure(SessionExportError(.sessionNotFound, subject: sessionID))
+                }
                 let bytes: [UInt8]
                 do throws(SystemError) {
                     bytes = try TranscriptFile.read(path)
@@ -164,7 +158,7 @@ public enum SessionExporter {
                     sessionID: sessionID, origin: .cliTranscript, messages: messages, lines: bytes, info: info,
                     timestamped: timestamped)
                 document.skippedLineCount = corrupt
-                return .success(document)
+                return .success((document, bytes, path))
             }
         } catch {
             throw SessionExportError(.storeFailure, subject: sessionID, reason: "cancelled")
