@@ -66,25 +66,9 @@ package enum TextFolding {
 
     /// The folded UTF-8 of a whole string (a term).
     package static func fold(_ text: String) -> [UInt8] {
-        var text = text
-        return text.withUTF8 { buffer in
-            guard let base = buffer.baseAddress else { return [] }
-            var out: [UInt8] = []
-            out.reserveCapacity(buffer.count)
-            var index = 0
-            while index < buffer.count {
-                let byte = base[index]
-                if byte < 0x80 {
-                    out.append(byte &- 0x41 < 26 ? byte | 0x20 : byte)
-                    index += 1
-                } else {
-                    let (scalar, length) = scalar(at: index, in: base, count: buffer.count)
-                    out += fold(scalar: scalar)
-                    index += length
-                }
-            }
-            return out
-        }
+        var matcher = Matcher()
+        matcher.load(text)
+        return matcher.foldedText
     }
 
     /// Finds folded terms in texts, reusing its buffers from one text to the next.
@@ -111,6 +95,9 @@ package enum TextFolding {
         private var cacheValues = [UInt64](repeating: 0, count: 1024)
 
         package init() {}
+
+        /// The loaded text, folded.
+        var foldedText: [UInt8] { folded }
 
         /// Folds `text` for the next calls of ``offsets(of:)``.
         package mutating func load(_ text: String) {
