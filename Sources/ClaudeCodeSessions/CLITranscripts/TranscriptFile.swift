@@ -94,25 +94,13 @@ enum TranscriptFile {
                 let advised = !slow.value.load(ordering: .relaxed)
                 if advised { advise(UnsafeMutableRawPointer(base.value + offset), count: count) }
                 let before = threadCPUNanoseconds()
-                var total = 0
-                while total < count {
-                    let result = pread(descriptor, base.value + offset + total, count - total, off_t(offset + total))
-                    if result < 0, errno == EINTR { continue }
-                    if result <= 0 { break }
-                    total += result
-                }
+                let total = POSIX.read(descriptor, into: base.value + offset, count: count, offset: offset)
                 if advised, Double(threadCPUNanoseconds() - before) > slowNanosecondsPerByte * Double(count) {
                     slow.value.store(true, ordering: .relaxed)
                 }
                 counts[index] = total
             }
-            var length = 0
-            for index in 0..<pieces {
-                let count = counts[index] ?? 0
-                length += count
-                if count < bounds[index + 1] - bounds[index] { break }
-            }
-            return length
+            return POSIX.contiguousPrefix(counts: counts, bounds: bounds)
         }
 
         final class SlowFlag: Sendable {

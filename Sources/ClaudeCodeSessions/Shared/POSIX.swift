@@ -321,48 +321,52 @@ enum POSIX {
     static func read(
         _ descriptor: Int32, into buffer: inout [UInt8], at start: Int, count: Int, offset: Int
     ) -> Int {
-        var total = 0
         buffer.withUnsafeMutableBytes { raw in
-            while total < count {
-                let result = pread(descriptor, raw.baseAddress! + start + total, count - total, off_t(offset + total))
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    break
-                }
-                if result == 0 { break }
-                total += result
-            }
+            read(
+                descriptor, into: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: count,
+                offset: offset)
+        }
+    }
+
+    /// Reads up to `count` bytes at `offset` into `destination`, retrying after `EINTR` and short
+    /// reads; returns how many were read (fewer at the end of the file or on an error).
+    static func read(_ descriptor: Int32, into destination: UnsafeMutablePointer<UInt8>, count: Int, offset: Int) -> Int
+    {
+        var total = 0
+        while total < count {
+            let result = pread(descriptor, destination + total, count - total, off_t(offset + total))
+            if result < 0, errno == EINTR { continue }
+            if result <= 0 { break }
+            total += result
         }
         return total
+    }
+
+    /// How many leading bytes pieces `[bounds[i], bounds[i + 1])` read in full cover: the sum of
+    /// `counts` up to and including the first piece that came up short.
+    static func contiguousPrefix(counts: ParallelSlots<Int>, bounds: [Int]) -> Int {
+        var length = 0
+        for index in 0..<(bounds.count - 1) {
+            let count = counts[index] ?? 0
+            length += count
+            if count < bounds[index + 1] - bounds[index] { break }
+        }
+        return length
     }
 
     /// Reads the first `size` bytes of `descriptor` into `destination` in 4 MiB pieces, in
     /// parallel; returns how many leading bytes were read (a file that shrank ends early).
     static func parallelRead(_ descriptor: Int32, into destination: UnsafeMutablePointer<UInt8>, size: Int) -> Int {
         let piece = 4 << 20
-        let pieces = max(1, (size + piece - 1) / piece)
-        let counts = ParallelSlots<Int>(count: pieces)
+        let bounds = Array(stride(from: 0, to: max(size, 1), by: piece)) + [size]
+        let counts = ParallelSlots<Int>(count: bounds.count - 1)
         let base = UncheckedSendable(value: destination)
-        BlockingIO.parallel(iterations: pieces) { index in
-            let offset = index * piece
-            let count = min(piece, size - offset)
-            var total = 0
-            while total < count {
-                let result = pread(descriptor, base.value + offset + total, count - total, off_t(offset + total))
-                if result < 0, errno == EINTR { continue }
-                if result <= 0 { break }
-                total += result
-            }
-            counts[index] = total
+        BlockingIO.parallel(iterations: bounds.count - 1) { index in
+            let offset = bounds[index]
+            counts[index] = read(
+                descriptor, into: base.value + offset, count: bounds[index + 1] - offset, offset: offset)
         }
-        // Keep the contiguous prefix.
-        var length = 0
-        for index in 0..<pieces {
-            let count = counts[index] ?? 0
-            length += count
-            if count < min(piece, size - index * piece) { break }
-        }
-        return length
+        return contiguousPrefix(counts: counts, bounds: bounds)
     }
 
     /// The whole content of a file. Large files are read in parallel pieces into one
