@@ -109,6 +109,29 @@ struct CLITranscriptsLazyReadTests {
         #expect(throws: SystemError.self) { try TranscriptFile.read(root + "/missing.jsonl") }
     }
 
+    #if os(Linux)
+        /// The huge-page advice survives one slow piece and ends on the second.
+        @Test func hugePageAdviceEndsOnTheSecondSlowPiece() {
+            typealias Cost = TranscriptFile.HugePageCost
+            let huge = 2 << 20
+            let fast = Int(0.25 * Double(huge))  // cheap huge pages
+            let slow = Int(2.3 * Double(huge))  // a huge page the host backed lazily
+            // One slow piece first, then fast ones: the advice goes on.
+            let mixed = Cost()
+            mixed.record(bytes: huge, nanoseconds: slow)
+            #expect(mixed.worthAdvising, "one slow piece is tolerated")
+            for _ in 0..<8 { mixed.record(bytes: huge, nanoseconds: fast) }
+            #expect(mixed.worthAdvising)
+            // A second slow piece, even after fast ones, ends it.
+            mixed.record(bytes: 2 * huge, nanoseconds: 2 * slow)
+            #expect(!mixed.worthAdvising)
+            // Pieces just under the small-page cost keep it.
+            let even = Cost()
+            for _ in 0..<10 { even.record(bytes: huge, nanoseconds: Int(0.7 * Double(huge))) }
+            #expect(even.worthAdvising)
+        }
+    #endif
+
     @Test func uuidKeysSpellTheirTextBack() {
         for text in [
             "0123abcd-ef45-4678-9abc-def012345678", "00000000-0000-4000-8000-000000000001",
