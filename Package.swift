@@ -49,6 +49,7 @@ let package = Package(
             name: "ClaudeCodeSessions",
             dependencies: [
                 "ClaudeCode",
+                "CClaudeCodeScan",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -175,7 +176,7 @@ let package = Package(
             name: "ClaudeCodeSessionsTests",
             dependencies: [
                 "ClaudeCodeSessions", "ClaudeCodeTesting", "SessionBackendTestSupport", "session-crash-writer",
-                "transcript-store-writer", "RecordingCrashClient",
+                "transcript-store-writer", "RecordingCrashClient", "CClaudeCodeScan",
             ]
         ),
         // Contract checks and client scenarios shared by the database backends' tests.

@@ -793,3 +793,223 @@ int ccscan_check_utf8(const uint8_t *bytes, size_t count) {
     default: return check_utf8_scalar(bytes, count);
     }
 }
+
+// MARK: - Counting a folded ASCII term
+
+/// ASCII lowercasing (A-Z), for the comparison of a candidate's middle bytes.
+static inline uint8_t ascii_lower(uint8_t c) { return (uint8_t)(c - 'A') < 26 ? (uint8_t)(c | 0x20) : c; }
+
+/// Whether the needle's bytes from 1 to length - 2 match at `at` (its first and last byte were
+/// compared already).
+static inline int middle_matches(const uint8_t *at, const uint8_t *needle, size_t length) {
+    for (size_t j = 1; j + 1 < length; j++) {
+        if (ascii_lower(at[j]) != needle[j]) return 0;
+    }
+    return 1;
+}
+
+/// The byte a haystack byte is compared with the needle's byte `n` through: `c | 0x20` for a
+/// lowercase letter (A and a both give a), `c` itself for anything else (exact).
+static inline uint8_t case_bit(uint8_t n) { return (uint8_t)(n - 'a') < 26 ? 0x20 : 0x00; }
+
+/// The scalar loop from `i`: counts matches starting at or after `*next`, updating it; -1 on a
+/// byte >= 0x80.
+static ptrdiff_t count_folded_scalar(
+    const uint8_t *h, size_t count, size_t i, const uint8_t *needle, size_t length, size_t *next) {
+    ptrdiff_t found = 0;
+    uint8_t first = needle[0], last = needle[length - 1];
+    uint8_t first_bit = case_bit(first), last_bit = case_bit(last);
+    for (; i < count; i++) {
+        if (h[i] >= 0x80) return -1;
+        if (i + length > count || i < *next) continue;
+        if ((uint8_t)(h[i] | first_bit) != first || (uint8_t)(h[i + length - 1] | last_bit) != last) continue;
+        if (!middle_matches(h + i, needle, length)) continue;
+        found++;
+        *next = i + length;
+    }
+    return found;
+}
+
+#if CCSCAN_X86
+/// 16 positions at a time: candidates where the first and the last byte both match.
+static ptrdiff_t count_folded_sse2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length) {
+    const __m128i first = _mm_set1_epi8((char)needle[0]), last = _mm_set1_epi8((char)needle[length - 1]);
+    const __m128i first_bit = _mm_set1_epi8((char)case_bit(needle[0]));
+    const __m128i last_bit = _mm_set1_epi8((char)case_bit(needle[length - 1]));
+    ptrdiff_t found = 0;
+    size_t next = 0, i = 0;
+    while (i + length - 1 + 16 <= count) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(h + i + length - 1));
+        // A byte >= 0x80 anywhere in the window: the caller folds the text instead.
+        if (_mm_movemask_epi8(_mm_or_si128(a, b))) return -1;
+        unsigned candidates = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+            _mm_cmpeq_epi8(_mm_or_si128(a, first_bit), first), _mm_cmpeq_epi8(_mm_or_si128(b, last_bit), last)));
+        while (candidates) {
+            size_t at = i + (size_t)__builtin_ctz(candidates);
+            candidates &= candidates - 1;
+            if (at < next || !middle_matches(h + at, needle, length)) continue;
+            found++;
+            next = at + length;
+        }
+        i += 16;
+    }
+    ptrdiff_t rest = count_folded_scalar(h, count, i, needle, length, &next);
+    return rest < 0 ? -1 : found + rest;
+}
+
+/// 32 positions at a time.
+AVX2 static ptrdiff_t count_folded_avx2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length) {
+    const __m256i first = _mm256_set1_epi8((char)needle[0]), last = _mm256_set1_epi8((char)needle[length - 1]);
+    const __m256i first_bit = _mm256_set1_epi8((char)case_bit(needle[0]));
+    const __m256i last_bit = _mm256_set1_epi8((char)case_bit(needle[length - 1]));
+    ptrdiff_t found = 0;
+    size_t next = 0, i = 0;
+    while (i + length - 1 + 32 <= count) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(h + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(h + i + length - 1));
+        if (_mm256_movemask_epi8(_mm256_or_si256(a, b))) return -1;
+        uint32_t candidates = (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(
+            _mm256_cmpeq_epi8(_mm256_or_si256(a, first_bit), first),
+            _mm256_cmpeq_epi8(_mm256_or_si256(b, last_bit), last)));
+        while (candidates) {
+            size_t at = i + (size_t)__builtin_ctz(candidates);
+            candidates &= candidates - 1;
+            if (at < next || !middle_matches(h + at, needle, length)) continue;
+            found++;
+            next = at + length;
+        }
+        i += 32;
+    }
+    ptrdiff_t rest = count_folded_scalar(h, count, i, needle, length, &next);
+    return rest < 0 ? -1 : found + rest;
+}
+#endif
+
+ptrdiff_t ccscan_count_folded_ascii(const uint8_t *haystack, size_t count, const uint8_t *needle, size_t length) {
+    if (length == 0) return -1;
+    for (size_t j = 0; j < length; j++) {
+        if (needle[j] >= 0x80 || (uint8_t)(needle[j] - 'A') < 26) return -1;
+    }
+    switch (level()) {
+#if CCSCAN_X86
+    case 4:
+    case 2: return count_folded_avx2(haystack, count, needle, length);
+    case 1: return count_folded_sse2(haystack, count, needle, length);
+#endif
+    default: {
+        size_t next = 0;
+        return count_folded_scalar(haystack, count, 0, needle, length, &next);
+    }
+    }
+}
+
+// MARK: - Folding ASCII, finding a term
+
+static size_t lower_ascii_scalar(const uint8_t *src, size_t count, uint8_t *dst, size_t i) {
+    for (; i < count; i++) {
+        uint8_t c = src[i];
+        if (c >= 0x80) break;
+        dst[i] = ascii_lower(c);
+    }
+    return i;
+}
+
+static ptrdiff_t find_scalar(const uint8_t *h, size_t count, const uint8_t *needle, size_t length, size_t i) {
+    if (count < length) return -1;
+    for (; i + length <= count; i++) {
+        if (h[i] == needle[0] && h[i + length - 1] == needle[length - 1] &&
+            memcmp(h + i + 1, needle + 1, length > 2 ? length - 2 : 0) == 0)
+            return (ptrdiff_t)i;
+    }
+    return -1;
+}
+
+#if CCSCAN_X86
+static size_t lower_ascii_sse2(const uint8_t *src, size_t count, uint8_t *dst) {
+    const __m128i before_a = _mm_set1_epi8('A' - 1), after_z = _mm_set1_epi8('Z' + 1), bit = _mm_set1_epi8(0x20);
+    size_t i = 0;
+    while (i + 16 <= count) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, before_a), _mm_cmplt_epi8(v, after_z));
+        _mm_storeu_si128((__m128i *)(dst + i), _mm_or_si128(v, _mm_and_si128(upper, bit)));
+        unsigned high = (unsigned)_mm_movemask_epi8(v);
+        if (high) return i + (size_t)__builtin_ctz(high);
+        i += 16;
+    }
+    return lower_ascii_scalar(src, count, dst, i);
+}
+
+AVX2 static size_t lower_ascii_avx2(const uint8_t *src, size_t count, uint8_t *dst) {
+    const __m256i before_a = _mm256_set1_epi8('A' - 1), after_z = _mm256_set1_epi8('Z' + 1);
+    const __m256i bit = _mm256_set1_epi8(0x20);
+    size_t i = 0;
+    while (i + 32 <= count) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(src + i));
+        __m256i upper = _mm256_and_si256(_mm256_cmpgt_epi8(v, before_a), _mm256_cmpgt_epi8(after_z, v));
+        _mm256_storeu_si256((__m256i *)(dst + i), _mm256_or_si256(v, _mm256_and_si256(upper, bit)));
+        uint32_t high = (uint32_t)_mm256_movemask_epi8(v);
+        if (high) return i + (size_t)__builtin_ctz(high);
+        i += 32;
+    }
+    return lower_ascii_scalar(src, count, dst, i);
+}
+
+static ptrdiff_t find_sse2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length) {
+    const __m128i first = _mm_set1_epi8((char)needle[0]), last = _mm_set1_epi8((char)needle[length - 1]);
+    size_t i = 0;
+    while (i + length - 1 + 16 <= count) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(h + i + length - 1));
+        unsigned candidates = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+        while (candidates) {
+            size_t at = i + (size_t)__builtin_ctz(candidates);
+            candidates &= candidates - 1;
+            if (length <= 2 || memcmp(h + at + 1, needle + 1, length - 2) == 0) return (ptrdiff_t)at;
+        }
+        i += 16;
+    }
+    return find_scalar(h, count, needle, length, i);
+}
+
+AVX2 static ptrdiff_t find_avx2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length) {
+    const __m256i first = _mm256_set1_epi8((char)needle[0]), last = _mm256_set1_epi8((char)needle[length - 1]);
+    size_t i = 0;
+    while (i + length - 1 + 32 <= count) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(h + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(h + i + length - 1));
+        uint32_t candidates =
+            (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, first), _mm256_cmpeq_epi8(b, last)));
+        while (candidates) {
+            size_t at = i + (size_t)__builtin_ctz(candidates);
+            candidates &= candidates - 1;
+            if (length <= 2 || memcmp(h + at + 1, needle + 1, length - 2) == 0) return (ptrdiff_t)at;
+        }
+        i += 32;
+    }
+    return find_scalar(h, count, needle, length, i);
+}
+#endif
+
+size_t ccscan_lower_ascii(const uint8_t *src, size_t count, uint8_t *dst) {
+    switch (level()) {
+#if CCSCAN_X86
+    case 4:
+    case 2: return lower_ascii_avx2(src, count, dst);
+    case 1: return lower_ascii_sse2(src, count, dst);
+#endif
+    default: return lower_ascii_scalar(src, count, dst, 0);
+    }
+}
+
+ptrdiff_t ccscan_find(const uint8_t *haystack, size_t count, const uint8_t *needle, size_t length) {
+    if (length == 0 || count < length) return -1;
+    switch (level()) {
+#if CCSCAN_X86
+    case 4:
+    case 2: return find_avx2(haystack, count, needle, length);
+    case 1: return find_sse2(haystack, count, needle, length);
+#endif
+    default: return find_scalar(haystack, count, needle, length, 0);
+    }
+}

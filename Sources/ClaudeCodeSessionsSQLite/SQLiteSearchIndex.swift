@@ -452,19 +452,10 @@ public final class SQLiteSearchIndex: Sendable {
                 // for the hits shown only (a word in every session would otherwise cost 10,000
                 // sessions' snippets for 20 shown).
                 var scored: [(hit: SessionSearch.Hit, slot: Int64)] = []
-                var matcher = TextFolding.Matcher()
                 let text = try db.cachedStatement(sql: "SELECT passages FROM texts WHERE slot = ?")
-                func hit(_ row: Row, snippets: Int) throws -> SessionSearch.Hit? {
-                    guard let data = try Data.fetchOne(text, arguments: [row[4] as Int64]) else { return nil }
-                    let passages = data.withUnsafeBytes { PassageCoding.decode($0) }
-                    let last: Double? = row[3]
-                    return SessionSearch.hit(
-                        sessionID: row[0], title: row[1], projectPath: row[2],
-                        lastActivity: last.map { Date(timeIntervalSince1970: $0) }, passages: passages,
-                        foldedTerms: folded, snippetLimit: snippets, matcher: &matcher)
-                }
                 // Candidates are read in batches and scored on every core (each worker with its
-                // own matcher), the stored UTF-8 matched in place.
+                // own matcher), the stored UTF-8 matched in place; a batch is scored while the
+                // next one is read.
                 struct Candidate: Sendable {
                     var id: String
                     var title: String
@@ -475,21 +466,12 @@ public final class SQLiteSearchIndex: Sendable {
                 }
                 let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
                 var batch: [Candidate] = []
-                func flush() {
-                    let results = ParallelResults<(score: Double, matchCount: Int)>(count: batch.count)
-                    let work = batch
-                    DispatchQueue.concurrentPerform(iterations: min(workers, work.count)) { worker in
-                        var matcher = TextFolding.Matcher()
-                        var index = worker
-                        while index < work.count {
-                            results[index] = work[index].passages.withUnsafeBytes { bytes in
-                                SessionSearch.score(foldedTerms: folded, matcher: &matcher) {
-                                    PassageCoding.forEach(bytes, $0)
-                                }
-                            }
-                            index += workers
-                        }
-                    }
+                typealias Scores = ParallelResults<(score: Double, matchCount: Int)>
+                var pending: (done: DispatchGroup, work: [Candidate], results: Scores)?
+                func collect() {
+                    guard let (done, work, results) = pending else { return }
+                    pending = nil
+                    done.wait()
                     for (index, candidate) in work.enumerated() {
                         guard let result = results[index] else { continue }
                         let found = SessionSearch.Hit(
@@ -498,7 +480,29 @@ public final class SQLiteSearchIndex: Sendable {
                             score: result.score, matchCount: result.matchCount, snippets: [])
                         scored.append((found, candidate.slot))
                     }
+                }
+                func flush() {
+                    let work = batch
                     batch.removeAll(keepingCapacity: true)
+                    collect()
+                    guard !work.isEmpty else { return }
+                    let results = Scores(count: work.count)
+                    let done = DispatchGroup()
+                    DispatchQueue.global().async(group: done) {
+                        DispatchQueue.concurrentPerform(iterations: min(workers, work.count)) { worker in
+                            var matcher = TextFolding.Matcher()
+                            var index = worker
+                            while index < work.count {
+                                results[index] = work[index].passages.withUnsafeBytes { bytes in
+                                    SessionSearch.score(foldedTerms: folded, matcher: &matcher) {
+                                        PassageCoding.forEach(bytes, $0)
+                                    }
+                                }
+                                index += workers
+                            }
+                        }
+                    }
+                    pending = (done, work, results)
                 }
                 func check(_ row: Row) throws {
                     let id: String = row[0]
@@ -521,13 +525,21 @@ public final class SQLiteSearchIndex: Sendable {
                     while let row = try rows.next() { try check(row) }
                 }
                 flush()
+                collect()
                 let slots = Dictionary(
                     scored.map { ($0.hit.sessionID, $0.slot) }, uniquingKeysWith: { first, _ in first })
+                // Snippets for the hits returned only, from their best passages only.
+                var matcher = TextFolding.Matcher()
                 return try SessionSearch.ranked(scored.map(\.hit), limit: limit).map { ranked in
-                    guard let slot = slots[ranked.sessionID],
-                        let row = try Row.fetchOne(session, arguments: [slot]),
-                        let full = try hit(row, snippets: 3)
+                    guard let slot = slots[ranked.sessionID], let data = try Data.fetchOne(text, arguments: [slot])
                     else { return ranked }
+                    var full = ranked
+                    full.snippets = data.withUnsafeBytes { bytes in
+                        SessionSearch.snippets(
+                            foldedTerms: folded, matcher: &matcher, limit: 3,
+                            passages: { PassageCoding.forEach(bytes, $0) },
+                            decode: { PassageCoding.decode(bytes, positions: $0) })
+                    }
                     return full
                 }
             }

@@ -168,13 +168,35 @@ enum PassageCoding {
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer) -> [SessionSearch.Passage] {
+        decode(bytes, positions: nil)
+    }
+
+    /// The passages at `positions` (ascending; `nil` for all), in that order.
+    static func decode(_ bytes: UnsafeRawBufferPointer, positions: [Int]?) -> [SessionSearch.Passage] {
         var passages: [SessionSearch.Passage] = []
         var offset = 0
+        var position = -1
+        var wanted = positions?.makeIterator()
+        var next = wanted?.next()
         while offset < bytes.count {
+            position += 1
+            if positions != nil {
+                guard let target = next else { break }
+                if position != target {
+                    // Skipped without making its string.
+                    offset += 1
+                    guard readVarint(bytes, &offset) != nil, let length = readVarint(bytes, &offset),
+                        length <= UInt64(bytes.count - offset)
+                    else { break }
+                    offset += Int(length)
+                    continue
+                }
+                next = wanted?.next()
+            }
             let fieldIndex = Int(bytes[offset])
             offset += 1
             guard let entry = readVarint(bytes, &offset), let length = readVarint(bytes, &offset),
-                offset + Int(length) <= bytes.count
+                length <= UInt64(bytes.count - offset)
             else { break }
             let text = String(
                 decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]), as: UTF8.self)

@@ -1,3 +1,4 @@
+import CClaudeCodeScan
 import ClaudeCodeSessions
 import Foundation
 import Testing
@@ -26,6 +27,92 @@ struct TextFoldingTests {
         #expect(Self.find("x", in: "").isEmpty)
         #expect(Self.find("", in: "text").isEmpty)
         #expect(Self.find("longer than the text", in: "short").isEmpty)
+    }
+
+    /// Counting ASCII terms in ASCII text without a folded copy (SSE2, AVX2 and the scalar loop)
+    /// gives the matcher's counts; text with any non-ASCII byte is left to the matcher.
+    @Test func countingInASCIITextAgreesWithTheMatcherOnEveryImplementation() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("aAbBzZ-_[@` \n0".utf8)
+        var cases: [(text: [UInt8], terms: [[UInt8]])] = []
+        for round in 0..<3000 {
+            let size = round < 200 ? round : Int.random(in: 0...300, using: &generator)
+            var text = (0..<size).map { _ in alphabet.randomElement(using: &generator)! }
+            let term = TextFolding.fold(
+                String(
+                    decoding: (0..<Int.random(in: 1...6, using: &generator)).map { _ in
+                        alphabet.randomElement(using: &generator)!
+                    }, as: UTF8.self))
+            // Runs of the term in either case, for overlapping candidates.
+            if round % 3 == 0, !term.isEmpty {
+                let copies = Int.random(in: 1...40, using: &generator)
+                let at = Int.random(in: 0...text.count, using: &generator)
+                let run = (0..<copies).flatMap { copy in
+                    copy % 2 == 0 ? term : Array(String(decoding: term, as: UTF8.self).uppercased().utf8)
+                }
+                text.insert(contentsOf: run, at: at)
+            }
+            cases.append((text, [term, TextFolding.fold("ab"), TextFolding.fold("A")]))
+        }
+        let levels = [0, 1, 2, 4].filter { ccscan_force_implementation(Int32($0)) == Int32($0) }
+        defer { _ = ccscan_force_implementation(-1) }
+        #expect(levels.contains(0))
+        for level in levels {
+            _ = ccscan_force_implementation(Int32(level))
+            for (text, terms) in cases {
+                var matcher = TextFolding.Matcher()
+                matcher.load(String(decoding: text, as: UTF8.self))
+                var counts = [Int](repeating: -1, count: terms.count)
+                let done = text.withUnsafeBytes { TextFolding.Matcher.countInASCII(terms, in: $0, into: &counts) }
+                #expect(done, "ASCII text is counted without folding")
+                #expect(counts == terms.map { matcher.count(of: $0) }, "level \(level): \(text) \(terms)")
+            }
+            // One non-ASCII byte anywhere (early, late, in the last partial block) hands over.
+            for position in [0, 17, 40, 99] {
+                var text = Array(repeating: UInt8(ascii: "a"), count: 100)
+                text[position] = 0xC3
+                var counts = [0]
+                #expect(!text.withUnsafeBytes { TextFolding.Matcher.countInASCII([[0x61]], in: $0, into: &counts) })
+            }
+        }
+    }
+
+    /// The byte helpers of the folding and the matching (`ccscan_lower_ascii`, `ccscan_find`)
+    /// against plain loops, on every implementation, at every alignment of the last block.
+    @Test func lowercasingAndFindingAgreeWithPlainLoopsOnEveryImplementation() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("aAzZ@[`{09 ".utf8) + [0x80, 0xC3, 0xFF]
+        let levels = [0, 1, 2, 4].filter { ccscan_force_implementation(Int32($0)) == Int32($0) }
+        defer { _ = ccscan_force_implementation(-1) }
+        for level in levels {
+            _ = ccscan_force_implementation(Int32(level))
+            for round in 0..<3000 {
+                let size = round < 130 ? round : Int.random(in: 0...200, using: &generator)
+                let text = (0..<size).map { _ in
+                    // Mostly ASCII, so that runs are long enough for the vector loops.
+                    Int.random(in: 0..<20, using: &generator) == 0
+                        ? alphabet.randomElement(using: &generator)!
+                        : alphabet[Int.random(in: 0..<11, using: &generator)]
+                }
+                // Lowercasing up to the first non-ASCII byte, never writing past `count`.
+                var out = [UInt8](repeating: 0xEE, count: size + 1)
+                let copied = out.withUnsafeMutableBufferPointer { ccscan_lower_ascii(text, size, $0.baseAddress!) }
+                let ascii = text.firstIndex { $0 >= 0x80 } ?? size
+                #expect(copied == ascii, "level \(level)")
+                #expect(Array(out[0..<ascii]) == text[0..<ascii].map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 })
+                #expect(out[size] == 0xEE, "nothing written past the end")
+                // Finding a needle taken from the text (or not in it): the first occurrence.
+                let length = Int.random(in: 1...5, using: &generator)
+                var needle = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+                if size >= length, Bool.random(using: &generator) {
+                    let at = Int.random(in: 0...(size - length), using: &generator)
+                    needle = Array(text[at..<at + length])
+                }
+                let expected =
+                    size < length ? -1 : (0...(size - length)).first { Array(text[$0..<$0 + length]) == needle } ?? -1
+                #expect(ccscan_find(text, size, needle, length) == expected, "level \(level): \(text) \(needle)")
+            }
+        }
     }
 
     @Test func aDecomposedAccentBelongsToTheMatch() {

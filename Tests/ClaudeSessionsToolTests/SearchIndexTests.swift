@@ -39,16 +39,28 @@ struct SearchIndexTests {
         ]
     }
 
+    /// Many passages holding a term, with ties, more than the three snippets shown; the best
+    /// ones hold only one of the two terms of "login migrate".
+    static let manyPassages = SessionDocument(
+        sessionID: "s6", origin: .store, title: nil,
+        entries: [
+            "login login login", "Login", "login, then login", "migrate the login", "LOGIN", "login login", "nothing",
+            "login é login", "naïve login",
+        ].enumerated().map { index, text in
+            SessionDocument.Entry(role: index % 2 == 0 ? .user : .assistant, blocks: [.text(text)])
+        })
+
     static let queries = [
         "migration", "MIGRATION schema", "login", "login grep", "zebra", "kiwi.txt", "xy", "a", "\"login form\"",
         "\"form login\"", "100%", "done_", "\"inside\"", "it's", "nothing-here", "caf", "Bash", "zebra migration",
+        "login migrate", "naive login",
     ]
 
     @Test func findsTheSameSessionsAsThePlainScan() async throws {
         let folder = try TemporaryFolder("index")
         defer { folder.cleanup() }
         let index = try SQLiteSearchIndex(path: folder.path + "/index.sqlite")
-        let documents = Self.documents()
+        let documents = Self.documents() + [Self.manyPassages]
         let byID = Dictionary(uniqueKeysWithValues: documents.map { ($0.sessionID, $0) })
         let report = try await index.refresh(documents.map { ($0.sessionID, "v1") }) { byID[$0] }
         #expect(report.indexed.count == documents.count)

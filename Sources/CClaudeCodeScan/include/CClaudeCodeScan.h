@@ -67,6 +67,22 @@ enum {
 /// truncated sequence at the end).
 int ccscan_check_utf8(const uint8_t *bytes, size_t count);
 
+/// The number of non-overlapping occurrences of `needle` (ASCII with no uppercase letter: a
+/// folded search term) in `haystack` compared with its letters lowercased, found left to right;
+/// -1 as soon as `haystack` holds a byte >= 0x80 (its folding is then more than lowercasing),
+/// and -1 for an empty needle or one that is not lowercase ASCII. The first and last byte of
+/// the needle are compared 16 or 32 bytes at a time (SSE2, AVX2), the rest only where both match.
+ptrdiff_t ccscan_count_folded_ascii(const uint8_t *haystack, size_t count, const uint8_t *needle, size_t length);
+
+/// Copies `src` to `dst` with A-Z lowercased, up to the first byte >= 0x80 or `count`; returns
+/// the number of bytes copied. May write up to 31 bytes past the copied ones, but never past
+/// `dst + count`.
+size_t ccscan_lower_ascii(const uint8_t *src, size_t count, uint8_t *dst);
+
+/// The index of the first occurrence of `needle` in `haystack` (bytes compared exactly), or -1
+/// (also for an empty needle). The first and last byte are compared 16 or 32 bytes at a time.
+ptrdiff_t ccscan_find(const uint8_t *haystack, size_t count, const uint8_t *needle, size_t length);
+
 /// Which implementation runs: 0 scalar, 1 SSE2, 2 AVX2, 3 NEON, 4 AVX2 with AVX-512 VBMI2
 /// unescaping. For tests and benchmarks.
 int ccscan_implementation(void);

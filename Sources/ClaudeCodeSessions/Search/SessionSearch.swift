@@ -318,14 +318,20 @@ public enum SessionSearch {
     ) -> (score: Double, matchCount: Int)? {
         guard !foldedTerms.isEmpty else { return nil }
         var perTerm = [Bool](repeating: false, count: foldedTerms.count)
+        var counts = [Int](repeating: 0, count: foldedTerms.count)
         var score = 0.0
         var total = 0
+        // ASCII terms in ASCII text need no folded copy: folding is lowercasing there.
+        let asciiTerms = foldedTerms.allSatisfy { $0.allSatisfy { $0 < 0x80 } }
         passages { field, text in
-            matcher.load(text)
+            if !asciiTerms || !TextFolding.Matcher.countInASCII(foldedTerms, in: text, into: &counts) {
+                matcher.load(text)
+                for (index, term) in foldedTerms.enumerated() { counts[index] = matcher.count(of: term) }
+            }
             var weight = 0.0
             var found = 0
-            for (index, term) in foldedTerms.enumerated() {
-                let count = matcher.count(of: term)
+            for index in foldedTerms.indices {
+                let count = counts[index]
                 guard count > 0 else { continue }
                 perTerm[index] = true
                 found += count
@@ -337,6 +343,57 @@ public enum SessionSearch {
         }
         guard perTerm.allSatisfy({ $0 }) else { return nil }
         return ((score * 1000).rounded() / 1000, total)
+    }
+
+    /// The snippets ``hit(sessionID:title:projectPath:lastActivity:passages:terms:snippetLimit:)``
+    /// gives a session whose passages are stored as UTF-8: the passages are weighed without
+    /// making strings, and only the `limit` best are decoded (a session that matches everywhere
+    /// costs its three best passages' strings, not all of them).
+    ///
+    /// - Parameters:
+    ///   - foldedTerms: The terms, folded (``TextFolding/fold(_:)``).
+    ///   - matcher: A matcher to reuse.
+    ///   - limit: The most snippets.
+    ///   - passages: Calls its argument with each passage's field and UTF-8 text, in order.
+    ///   - decode: The passages at the given positions (ascending), in that order.
+    package static func snippets(
+        foldedTerms: [[UInt8]], matcher: inout TextFolding.Matcher, limit: Int,
+        passages: ((Field, UnsafeRawBufferPointer) -> Void) -> Void, decode: ([Int]) -> [Passage]
+    ) -> [Snippet] {
+        guard !foldedTerms.isEmpty, limit > 0 else { return [] }
+        var counts = [Int](repeating: 0, count: foldedTerms.count)
+        let asciiTerms = foldedTerms.allSatisfy { $0.allSatisfy { $0 < 0x80 } }
+        var weighed: [(position: Int, weight: Double)] = []
+        var position = 0
+        passages { field, text in
+            defer { position += 1 }
+            if !asciiTerms || !TextFolding.Matcher.countInASCII(foldedTerms, in: text, into: &counts) {
+                matcher.load(text)
+                for (index, term) in foldedTerms.enumerated() { counts[index] = matcher.count(of: term) }
+            }
+            var weight = 0.0
+            var found = 0
+            for count in counts where count > 0 {
+                found += count
+                weight += termWeight(field, count)
+            }
+            if found > 0 { weighed.append((position, weight)) }
+        }
+        // The order and the choice of `hit`: weight, then position.
+        let best = weighed.sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.position < $1.position }
+            .prefix(limit)
+        let chosen = best.map(\.position).sorted()
+        let decoded = decode(chosen)
+        guard decoded.count == chosen.count else { return [] }
+        var byPosition: [Int: Passage] = [:]
+        for (position, passage) in zip(chosen, decoded) { byPosition[position] = passage }
+        return best.compactMap { choice in
+            guard let passage = byPosition[choice.position] else { return nil }
+            matcher.load(passage.text)
+            var ranges: [Range<Int>] = []
+            for term in foldedTerms { ranges += matcher.offsets(of: term) }
+            return snippet(passage, ranges: indices(ranges, in: passage.text))
+        }
     }
 
     /// Hits in the scan's order (score, then last activity, newest first, then id), at most

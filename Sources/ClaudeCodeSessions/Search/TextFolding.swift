@@ -1,3 +1,4 @@
+import CClaudeCodeScan
 import Foundation
 import Synchronization
 
@@ -85,8 +86,10 @@ package enum TextFolding {
             var sourceLength: Int32
         }
 
-        /// The folded text.
+        /// The folded text: its first `foldedCount` bytes (the rest is room kept from one load to
+        /// the next, so that a load does not zero its buffer).
         private var folded: [UInt8] = []
+        private var foldedCount = 0
         private var anchors: [Anchor] = []
         private var sourceCount = 0
         /// A direct-mapped cache of folds of up to 7 bytes: the scalar, and the bytes with their
@@ -97,7 +100,7 @@ package enum TextFolding {
         package init() {}
 
         /// The loaded text, folded.
-        var foldedText: [UInt8] { folded }
+        var foldedText: [UInt8] { Array(folded[0..<foldedCount]) }
 
         /// Folds `text` for the next calls of ``offsets(of:)``.
         package mutating func load(_ text: String) {
@@ -122,39 +125,27 @@ package enum TextFolding {
                 cacheKeys = keys
                 cacheValues = values
             }
-            out.removeAll(keepingCapacity: true)
             marks.removeAll(keepingCapacity: true)
             let count = bytes.count
             sourceCount = count
+            foldedCount = 0
             guard count > 0, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
             // Room for every byte at one byte each, and more when a fold is longer than its scalar.
-            var capacity = count + 16
-            out.append(contentsOf: repeatElement(0, count: capacity))
+            if out.count < count + 16 { out.append(contentsOf: repeatElement(0, count: count + 16 - out.count)) }
+            var capacity = out.count
             var length = 0
             var index = 0
             while index < count {
                 out.withUnsafeMutableBufferPointer { buffer in
                     let target = buffer.baseAddress!
                     while index < count {
-                        // Eight ASCII bytes at a time: copied, A-Z lowercased.
-                        while index + 8 <= count {
-                            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                            if word & 0x8080_8080_8080_8080 != 0 { break }
-                            let upper =
-                                ((word &+ 0x3F3F_3F3F_3F3F_3F3F) ^ (word &+ 0x2525_2525_2525_2525))
-                                & 0x8080_8080_8080_8080
-                            UnsafeMutableRawPointer(target + length).storeBytes(
-                                of: word | (upper >> 2), toByteOffset: 0, as: UInt64.self)
-                            length += 8
-                            index += 8
-                        }
-                        guard index < count else { break }
-                        let byte = base[index]
-                        if byte < 0x80 {
-                            target[length] = byte &- 0x41 < 26 ? byte | 0x20 : byte
-                            length += 1
-                            index += 1
-                            continue
+                        // A run of ASCII: copied with A-Z lowercased, 16 or 32 bytes at a time
+                        // (it writes at most `count - index` bytes, which the room kept allows).
+                        if base[index] < 0x80 {
+                            let copied = ccscan_lower_ascii(base + index, count - index, target + length)
+                            length += copied
+                            index += copied
+                            guard index < count else { break }
                         }
                         let (scalar, size) = TextFolding.scalar(at: index, in: base, count: count)
                         let slot = Int(scalar & 1023)
@@ -203,7 +194,7 @@ package enum TextFolding {
                     out.append(contentsOf: repeatElement(0, count: more))
                 }
             }
-            out.removeSubrange(length...)
+            foldedCount = length
         }
 
         /// The last anchor at or before folded byte `index` (`nil`: only ASCII before it).
@@ -220,7 +211,7 @@ package enum TextFolding {
         /// The UTF-8 offset in the text of folded byte `index` when it begins a scalar (or is
         /// the end); `nil` inside a scalar's fold.
         @inline(__always) private func source(_ index: Int) -> Int? {
-            if index == folded.count { return sourceCount }
+            if index == foldedCount { return sourceCount }
             guard let last = anchor(before: index) else { return index }
             let start = Int(last.folded)
             let end = start + Int(last.foldedLength)
@@ -228,23 +219,38 @@ package enum TextFolding {
             return Int(last.source) + Int(last.sourceLength) + (index - end)
         }
 
-        /// The first occurrence of `pattern` in `haystack` (the first byte found by `memchr`,
-        /// the rest compared by `memcmp`; glibc's `memmem` is not exported to Swift).
+        /// The first occurrence of `pattern` in `haystack` (`ccscan_find`: its first and last
+        /// byte compared 16 or 32 positions at a time, the rest only where both match).
         @inline(__always)
         static func find(
             _ pattern: UnsafeRawPointer, _ length: Int, in haystack: UnsafeRawPointer, _ count: Int
         ) -> UnsafeRawPointer? {
-            let first = Int32(pattern.load(as: UInt8.self))
-            var cursor = haystack
-            var left = count
-            while left >= length {
-                guard let found = memchr(cursor, first, left - length + 1) else { return nil }
-                let at = UnsafeRawPointer(found)
-                if length == 1 || memcmp(at + 1, pattern + 1, length - 1) == 0 { return at }
-                left -= cursor.distance(to: at) + 1
-                cursor = at + 1
+            let at = ccscan_find(
+                haystack.assumingMemoryBound(to: UInt8.self), count, pattern.assumingMemoryBound(to: UInt8.self),
+                length)
+            return at < 0 ? nil : haystack + at
+        }
+
+        /// What ``count(of:)`` would give for each of `terms` (folded, ASCII) after loading
+        /// `text`, without folding it: `false` (and `counts` unspecified) when `text` is not all
+        /// ASCII, where folding does more than lowercase A-Z.
+        package static func countInASCII(
+            _ terms: [[UInt8]], in text: UnsafeRawBufferPointer, into counts: inout [Int]
+        ) -> Bool {
+            let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            for (index, term) in terms.enumerated() {
+                guard !term.isEmpty else { return false }
+                guard let base else {
+                    counts[index] = 0
+                    continue
+                }
+                let found = term.withUnsafeBufferPointer {
+                    ccscan_count_folded_ascii(base, text.count, $0.baseAddress!, term.count)
+                }
+                guard found >= 0 else { return false }
+                counts[index] = found
             }
-            return nil
+            return true
         }
 
         /// The number of non-overlapping occurrences of `term` (folded) in the loaded text.
@@ -263,13 +269,13 @@ package enum TextFolding {
         }
 
         private func scan(_ term: [UInt8], _ body: (Int, Int) -> Void) {
-            guard !term.isEmpty, term.count <= folded.count else { return }
+            guard !term.isEmpty, term.count <= foldedCount else { return }
             folded.withUnsafeBytes { haystack in
                 term.withUnsafeBytes { needle in
                     guard let base = haystack.baseAddress, let pattern = needle.baseAddress else { return }
                     var from = 0
-                    while from + term.count <= folded.count {
-                        guard let hit = Self.find(pattern, term.count, in: base + from, folded.count - from) else {
+                    while from + term.count <= foldedCount {
+                        guard let hit = Self.find(pattern, term.count, in: base + from, foldedCount - from) else {
                             break
                         }
                         let start = base.distance(to: hit)
