@@ -830,6 +830,32 @@ static ptrdiff_t count_folded_scalar(
     return found;
 }
 
+/// Counts the matches among `candidates` (bit k: one may start at `i + k`), left to right,
+/// none starting before `*next`, which it advances past each match.
+static inline ptrdiff_t count_candidates(
+    uint64_t candidates, size_t i, const uint8_t *h, const uint8_t *needle, size_t length, size_t *next) {
+    ptrdiff_t found = 0;
+    while (candidates) {
+        size_t at = i + (size_t)__builtin_ctzll(candidates);
+        candidates &= candidates - 1;
+        if (at < *next || !middle_matches(h + at, needle, length)) continue;
+        found++;
+        *next = at + length;
+    }
+    return found;
+}
+
+/// The first of `candidates` (bit k: the first and last byte match at `i + k`) whose middle
+/// matches exactly, or -1.
+static inline ptrdiff_t first_candidate(uint64_t candidates, size_t i, const uint8_t *h, const uint8_t *needle, size_t length) {
+    while (candidates) {
+        size_t at = i + (size_t)__builtin_ctzll(candidates);
+        candidates &= candidates - 1;
+        if (length <= 2 || memcmp(h + at + 1, needle + 1, length - 2) == 0) return (ptrdiff_t)at;
+    }
+    return -1;
+}
+
 #if CCSCAN_X86
 /// 16 positions at a time: candidates where the first and the last byte both match.
 static ptrdiff_t count_folded_sse2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length) {
@@ -845,13 +871,7 @@ static ptrdiff_t count_folded_sse2(const uint8_t *h, size_t count, const uint8_t
         if (_mm_movemask_epi8(_mm_or_si128(a, b))) return -1;
         unsigned candidates = (unsigned)_mm_movemask_epi8(_mm_and_si128(
             _mm_cmpeq_epi8(_mm_or_si128(a, first_bit), first), _mm_cmpeq_epi8(_mm_or_si128(b, last_bit), last)));
-        while (candidates) {
-            size_t at = i + (size_t)__builtin_ctz(candidates);
-            candidates &= candidates - 1;
-            if (at < next || !middle_matches(h + at, needle, length)) continue;
-            found++;
-            next = at + length;
-        }
+        found += count_candidates(candidates, i, h, needle, length, &next);
         i += 16;
     }
     ptrdiff_t rest = count_folded_scalar(h, count, i, needle, length, &next);
@@ -872,13 +892,7 @@ AVX2 static ptrdiff_t count_folded_avx2(const uint8_t *h, size_t count, const ui
         uint32_t candidates = (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(
             _mm256_cmpeq_epi8(_mm256_or_si256(a, first_bit), first),
             _mm256_cmpeq_epi8(_mm256_or_si256(b, last_bit), last)));
-        while (candidates) {
-            size_t at = i + (size_t)__builtin_ctz(candidates);
-            candidates &= candidates - 1;
-            if (at < next || !middle_matches(h + at, needle, length)) continue;
-            found++;
-            next = at + length;
-        }
+        found += count_candidates(candidates, i, h, needle, length, &next);
         i += 32;
     }
     ptrdiff_t rest = count_folded_scalar(h, count, i, needle, length, &next);
@@ -962,11 +976,8 @@ static ptrdiff_t find_sse2(const uint8_t *h, size_t count, const uint8_t *needle
         __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(h + i + length - 1));
         unsigned candidates = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
-        while (candidates) {
-            size_t at = i + (size_t)__builtin_ctz(candidates);
-            candidates &= candidates - 1;
-            if (length <= 2 || memcmp(h + at + 1, needle + 1, length - 2) == 0) return (ptrdiff_t)at;
-        }
+        ptrdiff_t at = first_candidate(candidates, i, h, needle, length);
+        if (at >= 0) return at;
         i += 16;
     }
     return find_scalar(h, count, needle, length, i);
@@ -980,11 +991,8 @@ AVX2 static ptrdiff_t find_avx2(const uint8_t *h, size_t count, const uint8_t *n
         __m256i b = _mm256_loadu_si256((const __m256i *)(h + i + length - 1));
         uint32_t candidates =
             (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, first), _mm256_cmpeq_epi8(b, last)));
-        while (candidates) {
-            size_t at = i + (size_t)__builtin_ctz(candidates);
-            candidates &= candidates - 1;
-            if (length <= 2 || memcmp(h + at + 1, needle + 1, length - 2) == 0) return (ptrdiff_t)at;
-        }
+        ptrdiff_t at = first_candidate(candidates, i, h, needle, length);
+        if (at >= 0) return at;
         i += 32;
     }
     return find_scalar(h, count, needle, length, i);
