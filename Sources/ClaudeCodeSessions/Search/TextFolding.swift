@@ -1,4 +1,4 @@
-import CClaudeCodeScan
+internal import CClaudeCodeScan
 import Foundation
 import Synchronization
 
