@@ -3,6 +3,7 @@ public import ClaudeCodeSessions
 public import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 extension PostgresSessionStore {
     /// One session that matches a full-text query.
@@ -59,9 +60,10 @@ extension PostgresSessionStore {
     /// search (`tsvector`, GIN index, `ts_rank_cd`, `ts_headline`) over the prompts, replies,
     /// thinking, tool inputs and tool results of the store's main transcripts.
     ///
-    /// The index is kept by ``append(_:to:)``, in the transaction of the append. Transcripts
-    /// stored before the index existed (a database upgraded by ``migrate()``) are indexed
-    /// here, once, before the query runs.
+    /// The index is brought up to date after each ``append(_:to:)`` commits, by the store's
+    /// background indexing. Whatever it has not reached yet, and transcripts stored before the
+    /// index existed (a database upgraded by ``migrate()``), is indexed here, before the query
+    /// runs: a search always covers every append that returned before it.
     ///
     /// ## Words, not substrings
     /// Terms are split as in `SessionSearch/terms(of:)` (`"quoted words"` stay one phrase) and
@@ -210,7 +212,8 @@ extension PostgresSessionStore {
     }
 
     /// Indexes what the index lacks: transcripts whose entries were stored before the index
-    /// existed (or while it was behind), each in a transaction holding its row's lock.
+    /// existed, or that the background indexing has not reached yet (each waits for a background
+    /// indexing of the same transcript to finish, then takes the rest).
     func catchUpSearchIndex() async throws(SessionStoreError) {
         let (t, logger) = (tables, configuration.logger)
         let behind = try await connection { connection -> [Int64] in
@@ -221,32 +224,99 @@ extension PostgresSessionStore {
             for try await id in rows.decode(Int64.self) { ids.append(id) }
             return ids
         }
-        for id in behind {
-            try await transaction { connection in
-                let locked = try await connection.query(
-                    "SELECT search_seq, next_seq FROM \(unescaped: t.transcripts) WHERE id = \(id) FOR UPDATE",
-                    logger: logger)
-                guard let (from, to) = try await locked.decode((Int64, Int64).self).first(where: { _ in true }),
-                    from < to
-                else { return }
-                let rows = try await connection.query(
-                    """
-                    SELECT seq, raw FROM \(unescaped: t.entries)
-                    WHERE transcript_id = \(id) AND seq >= \(from) AND seq < \(to) ORDER BY seq
-                    """, logger: logger)
-                var passages = SearchPassages()
-                for try await (seq, raw) in rows.decode((Int64, ByteBuffer).self) {
-                    passages.add(entry: Array(raw.readableBytesView), seq: seq)
-                    if passages.count >= 2000 {
-                        try await passages.insert(transcript: id, connection, t, logger)
-                        passages = SearchPassages()
-                    }
+        for id in behind { try await indexTranscript(id) }
+    }
+
+    /// Indexes the entries of main transcript `id` that its `search_seq` says are not indexed,
+    /// in a transaction holding the transcript's indexing lock: an advisory lock keyed by the
+    /// schema and the transcript, not its row, so appends to it go on meanwhile, and indexings of
+    /// it (this store's, another process's, a search's) run one at a time.
+    func indexTranscript(_ id: Int64) async throws(SessionStoreError) {
+        let (t, logger) = (tables, configuration.logger)
+        let schema = configuration.schema
+        try await transaction { connection in
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtext(\(schema)), \(Int32(truncatingIfNeeded: id)))", logger: logger)
+            let range = try await connection.query(
+                "SELECT search_seq, next_seq FROM \(unescaped: t.transcripts) WHERE id = \(id)", logger: logger)
+            guard let (from, to) = try await range.decode((Int64, Int64).self).first(where: { _ in true }), from < to
+            else { return }
+            let rows = try await connection.query(
+                """
+                SELECT seq, raw FROM \(unescaped: t.entries)
+                WHERE transcript_id = \(id) AND seq >= \(from) AND seq < \(to) ORDER BY seq
+                """, logger: logger)
+            var passages = SearchPassages()
+            for try await (seq, raw) in rows.decode((Int64, ByteBuffer).self) {
+                passages.add(entry: Array(raw.readableBytesView), seq: seq)
+                if passages.count >= 2000 {
+                    try await passages.insert(transcript: id, connection, t, logger)
+                    passages = SearchPassages()
                 }
-                try await passages.insert(transcript: id, connection, t, logger)
-                try await connection.query(
-                    "UPDATE \(unescaped: t.transcripts) SET search_seq = \(to) WHERE id = \(id)", logger: logger)
+            }
+            try await passages.insert(transcript: id, connection, t, logger)
+            // Only indexers move search_seq, one at a time per transcript (the lock).
+            try await connection.query(
+                "UPDATE \(unescaped: t.transcripts) SET search_seq = \(to) WHERE id = \(id) AND search_seq = \(from)",
+                logger: logger)
+        }
+    }
+
+    /// Indexes main transcript `id` after an append's commit, on the store's indexing task.
+    func indexInBackground(_ id: Int64) {
+        let logger = configuration.logger
+        searchIndexer.schedule(id) { [self] id in
+            do throws(SessionStoreError) {
+                try await indexTranscript(id)
+            } catch {
+                // The append stands; the next search indexes what is missing. The reason is
+                // content-free (an SQLSTATE or a connection error's kind).
+                logger.warning(
+                    "search indexing left to the next search",
+                    metadata: ["code": "\(error.code)", "reason": "\(error.reason ?? "")"])
             }
         }
+    }
+
+    /// Waits until the background indexing of earlier appends has finished (for tests and
+    /// benchmarks; searches do not need it: they index what is behind first).
+    package func searchIndexingFinished() async {
+        await searchIndexer.idle()
+    }
+}
+
+/// The store's one background indexing task: started by an append's commit, it indexes the
+/// transcripts scheduled meanwhile (each once, however many appends it got) and ends when none is
+/// left. Owned by the store; it holds the store only while it runs.
+final class SearchIndexer: Sendable {
+    private let state = Mutex<(pending: [Int64], queued: Set<Int64>, task: Task<Void, Never>?)>(([], [], nil))
+
+    func schedule(_ id: Int64, _ index: @escaping @Sendable (Int64) async -> Void) {
+        state.withLock { state in
+            guard state.queued.insert(id).inserted else { return }
+            state.pending.append(id)
+            guard state.task == nil else { return }
+            state.task = Task { [self] in
+                while let next = takeNext() { await index(next) }
+            }
+        }
+    }
+
+    /// The next transcript, or `nil` (and the task is over) when none is left.
+    private func takeNext() -> Int64? {
+        state.withLock { state in
+            guard !state.pending.isEmpty else {
+                state.task = nil
+                return nil
+            }
+            let id = state.pending.removeFirst()
+            state.queued.remove(id)
+            return id
+        }
+    }
+
+    func idle() async {
+        while let task = state.withLock({ $0.task }) { await task.value }
     }
 }
 

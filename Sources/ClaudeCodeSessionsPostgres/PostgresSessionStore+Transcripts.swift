@@ -6,8 +6,12 @@ import PostgresNIO
 extension PostgresSessionStore: SessionCatalog {
     /// Appends entries in one transaction, skipping those whose `uuid` the key already holds
     /// (or that repeat a `uuid` earlier in the batch), and folds the stored ones into the
-    /// session's summary and its full-text index (``searchSessions(_:projectKeys:sessionIDs:modifiedSince:limit:offset:)``;
-    /// main keys only).
+    /// session's summary (main keys only).
+    ///
+    /// The full-text index (``searchSessions(_:projectKeys:sessionIDs:modifiedSince:limit:offset:)``)
+    /// is brought up to date after the commit, in the background: computing its vectors takes the
+    /// server seconds on a busy machine, and an append neither waits for it nor fails with it. A
+    /// search first indexes whatever is still behind.
     ///
     /// The key's time advances with every append that stores something: it is the server's
     /// clock in milliseconds, and always later than the previous one.
@@ -17,9 +21,10 @@ extension PostgresSessionStore: SessionCatalog {
         try key.validate()
         guard !entries.isEmpty else { return }
         let (t, logger) = (tables, configuration.logger)
-        try await transaction(key: key) { connection in
+        let stored = try await transaction(key: key) { connection in
             try await Self.append(entries, to: key, connection, t, logger)
         }
+        if key.isMain, let transcript = stored { indexInBackground(transcript) }
     }
 
     /// Every entry of `key`, in append order, byte for byte; `nil` when the key was never
@@ -150,10 +155,11 @@ extension PostgresSessionStore: SessionCatalog {
 
     // MARK: In the transaction
 
+    /// Returns the transcript's id when something was stored.
     private static func append(
         _ entries: [SessionStoreEntry], to key: SessionStoreKey, _ connection: PostgresConnection, _ t: PostgresTables,
         _ logger: Logger
-    ) async throws {
+    ) async throws -> Int64? {
         let count = Int64(entries.count)
         let types = entries.map { StoreText.encode($0.type) }
         let uuids = entries.map { $0.uuid.map(StoreText.encode) ?? "" }
@@ -185,21 +191,7 @@ extension PostgresSessionStore: SessionCatalog {
         else {
             throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key)
         }
-        if key.isMain {
-            // The full-text index, in this transaction, when it holds every entry before this
-            // batch (else the next search catches the transcript up).
-            let current = try await connection.query(
-                """
-                UPDATE \(unescaped: t.transcripts) SET search_seq = next_seq
-                WHERE id = \(id) AND search_seq = \(base) RETURNING id
-                """, logger: logger)
-            if try await current.decode(Int64.self).first(where: { _ in true }) != nil {
-                var passages = SearchPassages()
-                for seq in seqs { passages.add(entry: entries[Int(seq - base)].raw.bytes, seq: seq) }
-                try await passages.insert(transcript: id, connection, t, logger)
-            }
-        }
-        guard !seqs.isEmpty else { return }
+        guard !seqs.isEmpty else { return nil }
         // The key's time advances only when something was stored; a main key also reads its
         // summary here, under the key's lock, in a snapshot taken after it.
         let summarySelect =
@@ -218,7 +210,7 @@ extension PostgresSessionStore: SessionCatalog {
             throw SessionStoreError(.backendFailure, reason: "the transcript row vanished", key: key)
         }
         let storedIndexes = seqs.map { Int($0 - base) }
-        guard key.isMain else { return }
+        guard key.isMain else { return id }
         let stored = storedIndexes.map { entries[$0] }
         let data = StoreSummaryFolding.fold(
             try previous.map { text throws(SessionStoreError) in try summaryData(text, key: key) }, key: key,
@@ -229,6 +221,7 @@ extension PostgresSessionStore: SessionCatalog {
             VALUES (\(key.projectKey), \(key.sessionID), \(modified), \(data.jsonString))
             ON CONFLICT (project_key, session_id) DO UPDATE SET modified_ms = EXCLUDED.modified_ms, data = EXCLUDED.data
             """, logger: logger)
+        return id
     }
 
     static func summaryData(_ text: String, key: SessionStoreKey) throws(SessionStoreError) -> JSONValue {

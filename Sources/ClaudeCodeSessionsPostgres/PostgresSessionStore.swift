@@ -93,6 +93,8 @@ public final class PostgresSessionStore: Sendable, Service {
     private let ownsClient: Bool
     /// Probes the server's address; `nil` for a borrowed client whose configuration is unknown.
     let reachability: PostgresReachability?
+    /// Brings the full-text index up to date after appends, off their transactions.
+    let searchIndexer = SearchIndexer()
 
     /// Uses a client that your application runs (`client.run()` must be running for the store to work).
     ///

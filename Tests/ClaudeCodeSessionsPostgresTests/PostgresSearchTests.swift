@@ -2,6 +2,7 @@ import ClaudeCode
 import ClaudeCodeSessions
 import ClaudeCodeSessionsPostgres
 import Foundation
+import Logging
 import PostgresNIO
 import SessionBackendTestSupport
 import Testing
@@ -92,10 +93,11 @@ struct PostgresSearchTests {
 
     static func ids(_ page: PostgresSessionStore.SearchPage) -> [String] { page.matches.map(\.sessionID) }
 
-    @Test func appendsAreIndexedInTheirTransactionAndSearchRanksAndHighlights() async throws {
+    @Test func appendsAreIndexedAfterTheirCommitAndSearchRanksAndHighlights() async throws {
         try await PostgresTestServer.withStore { store, client in
             try await Self.fill(store)
-            // Indexed by the appends themselves: passages exist and every transcript is current.
+            // Indexed after the appends, without a search: passages exist and every transcript is current.
+            await store.searchIndexingFinished()
             let schema = store.configuration.schema
             let behind = try await client.query(
                 PostgresQuery(
@@ -141,6 +143,38 @@ struct PostgresSearchTests {
             let stop = try await store.searchSessions("the walrus")
             #expect(stop.ignoredTerms == ["the"] && stop.searchedTerms == ["walrus"] && stop.matches.count == 2)
             #expect(try await store.searchSessions("the").matches.isEmpty)
+        }
+    }
+
+    /// An append commits without waiting for the full-text index: with the search table locked
+    /// against writes (as a long indexing, a vacuum or a busy server would hold it), appends still
+    /// complete; the background indexing and the next search then index them.
+    @Test func appendsDoNotWaitForTheSearchIndex() async throws {
+        try await PostgresTestServer.withStore { store, client in
+            let schema = store.configuration.schema
+            let (project, id, lines) = Self.corpus[0]
+            let key = SessionStoreKey(projectKey: project, sessionID: id)
+            let clock = ContinuousClock()
+            let logger = Logger(label: "test")
+            let elapsed = try await client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "LOCK TABLE \"\(schema)\".claude_search_passages IN SHARE MODE"),
+                    logger: logger)
+                let start = clock.now
+                for line in lines { try await store.append([line], to: key) }
+                return clock.now - start
+            }
+            // Well under the store's 30 s limit (the appends would wait for the lock until then).
+            #expect(elapsed < .seconds(10), "appends waited \(elapsed)")
+            #expect(try await store.load(key)?.count == lines.count)
+            // The lock is gone: the background indexing catches up without a search.
+            await store.searchIndexingFinished()
+            let behind = try await client.query(
+                PostgresQuery(
+                    unsafeSQL: "SELECT count(*) FROM \"\(schema)\".claude_transcripts WHERE search_seq < next_seq")
+            ).decode(Int64.self).first { _ in true }
+            #expect(behind == 0)
+            #expect(Self.ids(try await store.searchSessions("walrus")) == [id])
         }
     }
 

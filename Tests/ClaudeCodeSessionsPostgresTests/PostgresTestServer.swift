@@ -92,6 +92,7 @@ enum PostgresTestServer {
             do {
                 try await store.migrate()
                 let value = try await body(store, client)
+                await store.searchIndexingFinished()
                 try await dropSchema(schema, client)
                 return value
             } catch {
