@@ -112,7 +112,8 @@ enum PostgresSchema {
             [
                 // Full-text search of the main transcripts: one row per passage (a prompt, reply,
                 // thinking, tool input or tool result of an entry, long ones in pieces) with its
-                // tsvector, written in the transaction of the append that stored the entry.
+                // tsvector, written after the commit of the append that stored the entry (by the
+                // store's background indexing; before 2026-12, in the append's transaction).
                 // search_seq: the transcript's entries below it are indexed; transcripts stored
                 // before this migration start at 0 and are indexed by the next search.
                 "ALTER TABLE \(t.transcripts) ADD COLUMN search_seq BIGINT NOT NULL DEFAULT 0",

@@ -227,20 +227,23 @@ extension PostgresSessionStore {
         for id in behind { try await indexTranscript(id) }
     }
 
-    /// Indexes the entries of main transcript `id` that its `search_seq` says are not indexed,
-    /// in a transaction holding the transcript's indexing lock: an advisory lock keyed by the
-    /// schema and the transcript, not its row, so appends to it go on meanwhile, and indexings of
-    /// it (this store's, another process's, a search's) run one at a time.
+    /// Indexes the entries of main transcript `id` that its `search_seq` says are not indexed:
+    /// the passages in one transaction holding the transcript's indexing lock (an advisory lock
+    /// keyed by the schema and the transcript, not its row, so appends to it go on meanwhile and
+    /// indexings of it, this store's, another process's or a search's, run one at a time), then
+    /// `search_seq` in a short one of its own. Holding no row lock while it writes passages, it
+    /// cannot deadlock with a `delete` of the transcript; passages written twice (after a
+    /// failure between the two) are skipped by their primary key.
     func indexTranscript(_ id: Int64) async throws(SessionStoreError) {
         let (t, logger) = (tables, configuration.logger)
         let schema = configuration.schema
-        try await transaction { connection in
+        let indexed = try await transaction { connection -> (from: Int64, to: Int64)? in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtext(\(schema)), \(Int32(truncatingIfNeeded: id)))", logger: logger)
             let range = try await connection.query(
                 "SELECT search_seq, next_seq FROM \(unescaped: t.transcripts) WHERE id = \(id)", logger: logger)
             guard let (from, to) = try await range.decode((Int64, Int64).self).first(where: { _ in true }), from < to
-            else { return }
+            else { return nil }
             let rows = try await connection.query(
                 """
                 SELECT seq, raw FROM \(unescaped: t.entries)
@@ -255,7 +258,11 @@ extension PostgresSessionStore {
                 }
             }
             try await passages.insert(transcript: id, connection, t, logger)
-            // Only indexers move search_seq, one at a time per transcript (the lock).
+            return (from, to)
+        }
+        guard let (from, to) = indexed else { return }
+        // Only from where this indexing started: another one that got further is kept.
+        try await connection { connection in
             try await connection.query(
                 "UPDATE \(unescaped: t.transcripts) SET search_seq = \(to) WHERE id = \(id) AND search_seq = \(from)",
                 logger: logger)
