@@ -7,9 +7,9 @@ import PostgresNIO
 import SessionBackendTestSupport
 import Testing
 
-/// Full-text search of the PostgreSQL store (`searchSessions`): kept in the append's
-/// transaction, ranked, highlighted, filtered and paged; an upgraded database is indexed; and
-/// for word queries it finds every session the plain scan finds.
+/// Full-text search of the PostgreSQL store (`searchSessions`): kept after each append's commit
+/// (appends never wait for it), ranked, highlighted, filtered and paged; an upgraded database is
+/// indexed; and for word queries it finds every session the plain scan finds.
 @Suite(
     "PostgreSQL session store: full-text search",
     .enabled(if: PostgresTestServer.enabled, PostgresTestServer.skipReason), .timeLimit(.minutes(3)))
