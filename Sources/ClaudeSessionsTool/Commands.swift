@@ -144,11 +144,13 @@ func parseSince(_ text: String, now: Date = Date()) -> Date? {
     return formatter.date(from: text)
 }
 
-/// Loads sessions with at most `width` loads at a time, keeping order; failures are returned apart.
-func loadAll(_ sessions: [ListedSession], backend: any SessionBackend, width: Int = 4) async -> (
-    [(ListedSession, SessionExport)], [ToolError]
-) {
-    var results = [SessionExport?](repeating: nil, count: sessions.count)
+/// Loads `sessions` `width` at a time and hands each one to `body`, in the order of `sessions`,
+/// then lets it go: however many sessions there are, at most one batch of them is in memory.
+/// Returns the sessions that could not be loaded.
+func forEachLoaded(
+    _ sessions: [ListedSession], backend: any SessionBackend, width: Int = 4,
+    _ body: (ListedSession, SessionExport) -> Void
+) async -> [ToolError] {
     var failures: [ToolError] = []
     var next = 0
     while next < sessions.count {
@@ -161,7 +163,7 @@ func loadAll(_ sessions: [ListedSession], backend: any SessionBackend, width: In
             var export: SessionExport?
             var error: ToolError?
         }
-        let done = await withTaskGroup(of: Outcome.self) { group in
+        var done = await withTaskGroup(of: Outcome.self) { group in
             for index in batch {
                 let session = sessions[index]
                 group.addTask {
@@ -176,16 +178,13 @@ func loadAll(_ sessions: [ListedSession], backend: any SessionBackend, width: In
             for await item in group { done.append(item) }
             return done
         }
+        done.sort { $0.index < $1.index }
         for outcome in done {
-            if let export = outcome.export { results[outcome.index] = export }
+            if let export = outcome.export { body(sessions[outcome.index], export) }
             if let error = outcome.error { failures.append(error) }
         }
     }
-    var loaded: [(ListedSession, SessionExport)] = []
-    for (index, session) in sessions.enumerated() {
-        if let export = results[index] { loaded.append((session, export)) }
-    }
-    return (loaded, failures)
+    return failures
 }
 
 func jsonEncoder() -> JSONEncoder {
@@ -244,14 +243,17 @@ struct ListCommand: AsyncParsableCommand {
         // Fill the counts the listing does not know by reading the sessions shown.
         let missing = sessions.filter { $0.messageCount == nil }
         if !missing.isEmpty {
-            let (loaded, _) = await loadAll(missing, backend: backend)
-            var byID: [String: SessionExport] = [:]
-            for (session, export) in loaded { byID[session.id] = export }
+            // One session's document at a time: only its figures are kept.
+            var figures: [String: (messages: Int, tokens: Int, cost: Double?)] = [:]
+            _ = await forEachLoaded(missing, backend: backend) { session, export in
+                let document = export.document
+                figures[session.id] = (document.messageCount, document.usage.totalTokens, document.usage.costUSD)
+            }
             for index in sessions.indices where sessions[index].messageCount == nil {
-                guard let document = byID[sessions[index].id]?.document else { continue }
-                sessions[index].messageCount = document.messageCount
-                sessions[index].tokens = document.usage.totalTokens
-                sessions[index].costUSD = document.usage.costUSD
+                guard let found = figures[sessions[index].id] else { continue }
+                sessions[index].messageCount = found.messages
+                sessions[index].tokens = found.tokens
+                sessions[index].costUSD = found.cost
             }
         }
         for problem in listing.problems {
@@ -452,12 +454,14 @@ struct SearchCommand: AsyncParsableCommand {
             hits = try await postgresSearch(text, store: postgres, backend: backend)
         } else {
             let listing = try await backend.list(project: project.map(expandTilde))
-            let (loaded, failures) = await loadAll(listing.sessions, backend: backend)
+            // Scanned one session at a time: the scan keeps the best hits' documents only.
+            var scan = SessionSearch.Scan(text, limit: limit)
+            let failures = await forEachLoaded(listing.sessions, backend: backend) { scan.add($1.document) }
             if !failures.isEmpty || !listing.problems.isEmpty {
                 Terminal.warn(
                     "\(failures.count + listing.problems.count) session(s) could not be read and were not searched")
             }
-            hits = SessionSearch.search(text, in: loaded.map(\.1.document), limit: limit)
+            hits = scan.hits()
         }
         if json {
             let data = try jsonEncoder().encode(hits)

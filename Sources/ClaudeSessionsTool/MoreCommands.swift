@@ -49,9 +49,11 @@ struct StatsCommand: AsyncParsableCommand, ToolCommand {
             }
             sessions = sessions.filter { ($0.lastActivity ?? .distantPast) >= cutoff }
         }
-        let (loaded, failures) = await loadAll(sessions, backend: backend)
+        // Counted one session at a time, not all held in memory.
+        var tally = StatsTally()
+        let failures = await forEachLoaded(sessions, backend: backend) { tally.add($1.document) }
         if !failures.isEmpty { Terminal.warn("\(failures.count) session(s) could not be read and were not counted") }
-        let report = Self.report(loaded.map(\.1.document))
+        let report = tally.report
         if json {
             let data = try jsonEncoder().encode(report)
             Terminal.write(String(decoding: data, as: UTF8.self) + "\n")
@@ -83,13 +85,18 @@ struct StatsCommand: AsyncParsableCommand, ToolCommand {
         Terminal.write(out)
     }
 
-    static func report(_ documents: [SessionDocument]) -> StatsReport {
-        var report = StatsReport(
-            sessions: documents.count, messages: 0, inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0,
-            cacheCreationInputTokens: 0, costUSD: nil, turns: nil, first: nil, last: nil, byProject: [], byModel: [])
-        var projects: [String: StatsReport.Group] = [:]
-        var models: [String: StatsReport.Group] = [:]
-        func add(_ groups: inout [String: StatsReport.Group], _ name: String, _ document: SessionDocument) {
+}
+
+/// The figures of `stats`, added one session at a time.
+struct StatsTally {
+    private var totals = StatsReport(
+        sessions: 0, messages: 0, inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0,
+        cacheCreationInputTokens: 0, costUSD: nil, turns: nil, first: nil, last: nil, byProject: [], byModel: [])
+    private var projects: [String: StatsReport.Group] = [:]
+    private var models: [String: StatsReport.Group] = [:]
+
+    mutating func add(_ document: SessionDocument) {
+        func add(_ groups: inout [String: StatsReport.Group], _ name: String) {
             var group = groups[name] ?? StatsReport.Group(name: name, sessions: 0, messages: 0, tokens: 0, costUSD: nil)
             group.sessions += 1
             group.messages += document.messageCount
@@ -97,24 +104,26 @@ struct StatsCommand: AsyncParsableCommand, ToolCommand {
             if let cost = document.usage.costUSD { group.costUSD = (group.costUSD ?? 0) + cost }
             groups[name] = group
         }
-        for document in documents {
-            report.messages += document.messageCount
-            report.inputTokens += document.usage.inputTokens
-            report.outputTokens += document.usage.outputTokens
-            report.cacheReadInputTokens += document.usage.cacheReadInputTokens
-            report.cacheCreationInputTokens += document.usage.cacheCreationInputTokens
-            if let cost = document.usage.costUSD { report.costUSD = (report.costUSD ?? 0) + cost }
-            if let turns = document.usage.turns { report.turns = (report.turns ?? 0) + turns }
-            if let start = document.startedAt ?? document.lastActivity {
-                report.first = min(report.first ?? start, start)
-            }
-            if let last = document.lastActivity { report.last = max(report.last ?? last, last) }
-            add(&projects, document.projectPath ?? "(unknown)", document)
-            add(&models, document.model ?? "(unknown)", document)
-        }
+        totals.sessions += 1
+        totals.messages += document.messageCount
+        totals.inputTokens += document.usage.inputTokens
+        totals.outputTokens += document.usage.outputTokens
+        totals.cacheReadInputTokens += document.usage.cacheReadInputTokens
+        totals.cacheCreationInputTokens += document.usage.cacheCreationInputTokens
+        if let cost = document.usage.costUSD { totals.costUSD = (totals.costUSD ?? 0) + cost }
+        if let turns = document.usage.turns { totals.turns = (totals.turns ?? 0) + turns }
+        if let start = document.startedAt ?? document.lastActivity { totals.first = min(totals.first ?? start, start) }
+        if let last = document.lastActivity { totals.last = max(totals.last ?? last, last) }
+        add(&projects, document.projectPath ?? "(unknown)")
+        add(&models, document.model ?? "(unknown)")
+    }
+
+    /// The report: the totals, and the groups by project and by model, largest first.
+    var report: StatsReport {
         let order: (StatsReport.Group, StatsReport.Group) -> Bool = {
             $0.sessions != $1.sessions ? $0.sessions > $1.sessions : $0.name < $1.name
         }
+        var report = totals
         report.byProject = projects.values.sorted(by: order)
         report.byModel = models.values.sorted(by: order)
         return report

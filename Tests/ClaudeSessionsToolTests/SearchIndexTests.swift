@@ -56,6 +56,30 @@ struct SearchIndexTests {
         "login migrate", "naive login",
     ]
 
+    /// The streaming scan (`SessionSearch.Scan`, which keeps only the best hits' documents)
+    /// returns what scoring every document with snippets and ranking them all returns, for every
+    /// limit and in any order of the documents.
+    @Test func theStreamingScanRanksLikeScoringEverything() {
+        let documents = Self.documents() + [Self.manyPassages]
+        var generator = SystemRandomNumberGenerator()
+        for query in Self.queries + ["login", "o", "e"] {
+            let terms = SessionSearch.terms(of: query)
+            let everything = documents.compactMap { document in
+                SessionSearch.hit(
+                    sessionID: document.sessionID, title: document.displayTitle, projectPath: document.projectPath,
+                    lastActivity: document.lastActivity, passages: SessionSearch.passages(of: document), terms: terms)
+            }
+            for limit in [nil, 0, 1, 2, 3, 100] as [Int?] {
+                let expected = SessionSearch.ranked(everything, limit: limit)
+                for _ in 0..<4 {
+                    var scan = SessionSearch.Scan(query, limit: limit)
+                    for document in documents.shuffled(using: &generator) { scan.add(document) }
+                    #expect(scan.hits() == expected, "query \(query), limit \(String(describing: limit))")
+                }
+            }
+        }
+    }
+
     @Test func findsTheSameSessionsAsThePlainScan() async throws {
         let folder = try TemporaryFolder("index")
         defer { folder.cleanup() }

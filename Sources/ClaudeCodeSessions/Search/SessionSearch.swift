@@ -396,17 +396,21 @@ public enum SessionSearch {
         }
     }
 
+    /// Whether `left` comes before `right` in the scan's order: score, then last activity
+    /// (newest first), then id.
+    static func ranksBefore(_ left: Hit, _ right: Hit) -> Bool {
+        if left.score != right.score { return left.score > right.score }
+        let leftDate = left.lastActivity ?? .distantPast
+        let rightDate = right.lastActivity ?? .distantPast
+        if leftDate != rightDate { return leftDate > rightDate }
+        return left.sessionID < right.sessionID
+    }
+
     /// Hits in the scan's order (score, then last activity, newest first, then id), at most
     /// `limit` of them (`nil` or 0: all).
     public static func ranked(_ hits: [Hit], limit: Int? = nil) -> [Hit] {
         var hits = hits
-        hits.sort {
-            if $0.score != $1.score { return $0.score > $1.score }
-            let left = $0.lastActivity ?? .distantPast
-            let right = $1.lastActivity ?? .distantPast
-            if left != right { return left > right }
-            return $0.sessionID < $1.sessionID
-        }
+        hits.sort(by: ranksBefore)
         if let limit, limit > 0, hits.count > limit { hits = Array(hits.prefix(limit)) }
         return hits
     }
@@ -443,7 +447,7 @@ public enum SessionSearch {
         return Snippet(field: passage.field, entryIndex: passage.entryIndex, parts: parts)
     }
 
-    /// Searches documents by scanning them all.
+    /// Searches documents by scanning them all (a ``Scan`` fed every document).
     ///
     /// - Parameters:
     ///   - query: The query (see ``terms(of:)``).
@@ -451,26 +455,68 @@ public enum SessionSearch {
     ///   - limit: The most hits to return; `nil` for all.
     /// - Returns: The matching sessions, best first.
     public static func search(_ query: String, in documents: [SessionDocument], limit: Int? = nil) -> [Hit] {
-        let folded = terms(of: query).map(TextFolding.fold)
-        var matcher = TextFolding.Matcher()
-        func hit(_ document: SessionDocument, snippets: Int) -> Hit? {
-            Self.hit(
+        var scan = Scan(query, limit: limit)
+        for document in documents { scan.add(document) }
+        return scan.hits()
+    }
+
+    /// A scan fed one document at a time, so that the documents need not all be in memory:
+    /// with a limit it keeps the documents of the best `limit` hits so far (their snippets are
+    /// made at the end); without one it makes each hit's snippets as the document comes and keeps
+    /// no document. Gives what ``search(_:in:limit:)`` gives for the same documents in any order.
+    ///
+    /// ```swift
+    /// var scan = SessionSearch.Scan("sqlite migration", limit: 20)
+    /// for id in ids { scan.add(try await exporter.load(id).document) }
+    /// let hits = scan.hits()
+    /// ```
+    public struct Scan: Sendable {
+        private let folded: [[UInt8]]
+        private let limit: Int?
+        private var matcher = TextFolding.Matcher()
+        /// Without a limit: every hit, snippets made.
+        private var complete: [Hit] = []
+        /// With a limit: the best hits so far (no snippets yet) and their documents.
+        private var best: [(hit: Hit, document: SessionDocument)] = []
+
+        /// Starts a scan for `query` (see ``SessionSearch/terms(of:)``) that returns at most
+        /// `limit` hits (`nil` or 0: all).
+        public init(_ query: String, limit: Int? = nil) {
+            folded = SessionSearch.terms(of: query).map(TextFolding.fold)
+            self.limit = limit.flatMap { $0 > 0 ? $0 : nil }
+        }
+
+        /// Scores one session.
+        public mutating func add(_ document: SessionDocument) {
+            guard let limit else {
+                if let found = hit(document, snippets: 3) { complete.append(found) }
+                return
+            }
+            guard let found = hit(document, snippets: 0) else { return }
+            if best.count < limit {
+                best.append((found, document))
+                return
+            }
+            // Replaces the worst kept hit when this one ranks before it.
+            var worst = 0
+            for index in best.indices.dropFirst() where SessionSearch.ranksBefore(best[worst].hit, best[index].hit) {
+                worst = index
+            }
+            if SessionSearch.ranksBefore(found, best[worst].hit) { best[worst] = (found, document) }
+        }
+
+        /// The hits, best first, with their snippets.
+        public mutating func hits() -> [Hit] {
+            guard limit != nil else { return SessionSearch.ranked(complete) }
+            let ordered = best.sorted { SessionSearch.ranksBefore($0.hit, $1.hit) }
+            return ordered.map { kept in hit(kept.document, snippets: 3) ?? kept.hit }
+        }
+
+        private mutating func hit(_ document: SessionDocument, snippets: Int) -> Hit? {
+            SessionSearch.hit(
                 sessionID: document.sessionID, title: document.displayTitle, projectPath: document.projectPath,
-                lastActivity: document.lastActivity, passages: passages(of: document), foldedTerms: folded,
-                snippetLimit: snippets, matcher: &matcher)
-        }
-        // Scored without snippets first; the snippets are made for the hits returned.
-        var sources: [Hit: [Int]] = [:]
-        var scored: [Hit] = []
-        for (position, document) in documents.enumerated() {
-            guard let found = hit(document, snippets: 0) else { continue }
-            sources[found, default: []].append(position)
-            scored.append(found)
-        }
-        return ranked(scored, limit: limit).map { ranked in
-            guard let position = sources[ranked]?.first else { return ranked }
-            sources[ranked]?.removeFirst()
-            return hit(documents[position], snippets: 3) ?? ranked
+                lastActivity: document.lastActivity, passages: SessionSearch.passages(of: document),
+                foldedTerms: folded, snippetLimit: snippets, matcher: &matcher)
         }
     }
 }
