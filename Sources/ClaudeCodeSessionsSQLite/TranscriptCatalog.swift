@@ -308,6 +308,19 @@ extension SQLiteSearchIndex {
         }
         do {
             guard let chosen else { throw SessionExportError(.sessionNotFound, subject: id) }
+            if !indexingText {
+                // A listing needs the figures only: no conversation is built.
+                let figures = try await SessionExporter.loadTranscriptFigures(
+                    sessionID: id, path: chosen.path(in: library.projectsDirectory))
+                var counted = summary
+                counted.messageCount = figures.messageCount
+                counted.totalTokens = figures.usage.totalTokens
+                counted.costUSD = figures.usage.costUSD
+                return Update(
+                    id: id, fingerprint: fingerprint, listed: true, summary: counted, searchTitle: summary.title,
+                    searchProject: summary.projectPath, searchLastActivity: summary.lastModified, passages: nil,
+                    keys: [])
+            }
             let document = try await SessionExporter.loadTranscript(
                 sessionID: id, path: chosen.path(in: library.projectsDirectory), info: info, timestamped: false)
             return update(

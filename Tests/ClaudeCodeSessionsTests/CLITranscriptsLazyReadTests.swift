@@ -132,6 +132,56 @@ struct CLITranscriptsLazyReadTests {
         }
     #endif
 
+    /// The figures a listing reads without building the conversation (`loadTranscriptFigures`)
+    /// are the loaded document's: message count (content missing, `null` or `[]` does not
+    /// count; consecutive assistant lines of one message are one), tokens counted once per
+    /// message id, and the model.
+    @Test func listingFiguresAreTheDocumentsFigures() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("figures")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let contents = [
+            #"{"role":"user","content":"a prompt"}"#, #"{"role":"user","content":""}"#,
+            #"{"role":"user","content":null}"#, #"{"role":"user","content":[]}"#, #"{"role":"user","content":[ ]}"#,
+            #"{"role":"user"}"#, #"{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"x"}]}"#,
+            #""not an object""#, #"{"role":"user","content":{"odd":true}}"#,
+        ]
+        let assistants = [
+            #"{"id":"m1","model":"claude-a","role":"assistant","content":[{"type":"text","text":"one"}],"usage":{"input_tokens":3,"output_tokens":5}}"#,
+            #"{"id":"m1","model":"claude-a","role":"assistant","content":[{"type":"tool_use","id":"t","name":"Bash","input":{}}],"usage":{"input_tokens":3,"output_tokens":5}}"#,
+            #"{"id":"m2","model":"<synthetic>","role":"assistant","content":[],"usage":{"input_tokens":1,"cache_read_input_tokens":7,"cache_creation_input_tokens":2}}"#,
+            #"{"role":"assistant","content":"no id","usage":{"output_tokens":4}}"#,
+            #"{"id":"m3","model":"claude-b","role":"assistant","content":[{"type":"text","text":"x"}],"usage":"not an object"}"#,
+            #"{"id":"m1","model":"claude-c","role":"assistant","content":[{"type":"text","text":"again"}],"usage":{"output_tokens":100}}"#,
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<40 {
+            // A chain of random user and assistant lines (each the child of the one before).
+            var lines: [String] = []
+            var parent = "null"
+            let count = round == 0 ? contents.count + assistants.count : Int.random(in: 1...14, using: &generator)
+            for index in 0..<count {
+                let isUser = round == 0 ? index < contents.count : Bool.random(using: &generator)
+                let message =
+                    round == 0
+                    ? (isUser ? contents[index] : assistants[index - contents.count])
+                    : (isUser
+                        ? contents.randomElement(using: &generator)! : assistants.randomElement(using: &generator)!)
+                let uuid = String(format: "20000000-0000-4000-8000-%012d", index)
+                lines.append(
+                    #"{"type":"\#(isUser ? "user" : "assistant")","uuid":"\#(uuid)","parentUuid":\#(parent),"sessionId":"s","timestamp":"2025-10-01T00:00:00.000Z","message":\#(message)}"#
+                )
+                parent = "\"\(uuid)\""
+            }
+            let path = root + "/\(round).jsonl"
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+            let document = try await SessionExporter.loadTranscript(sessionID: "s", path: path, info: nil)
+            let figures = try await SessionExporter.loadTranscriptFigures(sessionID: "s", path: path)
+            #expect(figures.messageCount == document.messageCount, "round \(round): \(lines)")
+            #expect(figures.usage == document.usage, "round \(round)")
+            #expect(figures.model == document.model, "round \(round)")
+        }
+    }
+
     @Test func uuidKeysSpellTheirTextBack() {
         for text in [
             "0123abcd-ef45-4678-9abc-def012345678", "00000000-0000-4000-8000-000000000001",

@@ -132,6 +132,108 @@ public enum SessionExporter {
         try await readTranscript(sessionID: sessionID, info: info, timestamped: timestamped) { path }.document
     }
 
+    /// What a listing shows of a CLI transcript: what ``transcriptDocument(sessionID:origin:messages:lines:info:timestamped:)``
+    /// would give as the document's `messageCount`, `usage` and `model`, without building its
+    /// entries (no content is parsed: only whether a user message has any).
+    package struct TranscriptFigures: Sendable, Hashable {
+        package var messageCount = 0
+        package var usage = SessionDocument.Usage()
+        package var model: String?
+    }
+
+    /// Reads the transcript at `path` for its ``TranscriptFigures`` (off the cooperative pool).
+    package static func loadTranscriptFigures(sessionID: String, path: String) async throws(SessionExportError)
+        -> TranscriptFigures
+    {
+        let outcome: Result<TranscriptFigures, SessionExportError>
+        do {
+            outcome = try await BlockingIO.run { cancellation in
+                let bytes: [UInt8]
+                do throws(SystemError) {
+                    bytes = try TranscriptFile.read(path)
+                } catch {
+                    return .failure(SessionExportError(.unreadable(errno: error.number), subject: path))
+                }
+                guard !bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
+                var parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
+                let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
+                let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
+                return .success(transcriptFigures(messages))
+            }
+        } catch {
+            throw SessionExportError(.storeFailure, subject: sessionID, reason: "cancelled")
+        }
+        return try outcome.get()
+    }
+
+    static let figuresLookup = JSONObjectScanner.KeyLookup(
+        ["id", "model", "usage", "content"], parse: ["id", "model", "usage"])
+
+    /// The figures of `transcriptDocument` for `messages`: the same rules (a user message counts
+    /// when its content is neither missing, `null` nor `[]`; consecutive assistant messages with
+    /// one `id` are one; usage counted once per `id`), reading only `id`, `model` and `usage`.
+    package static func transcriptFigures(_ messages: [CLISessionMessage]) -> TranscriptFigures {
+        var figures = TranscriptFigures()
+        var lastAssistantID: String?
+        var counted: Set<String> = []
+        for message in messages {
+            var id: String?
+            var model: String?
+            var usageValue: JSONValue?
+            var hasContent = false
+            switch message.body {
+            case .value(let body):
+                id = body["id"]?.stringValue
+                model = body["model"]?.stringValue
+                usageValue = body["usage"]
+                hasContent = !SessionDocument.Block.blocks(from: body["content"]).isEmpty
+            case .text(let buffer, let range):
+                let bytes = buffer.bytes
+                guard !range.isEmpty, range.upperBound <= bytes.count, bytes[range.lowerBound] == 0x7B,
+                    let found = try? JSONObjectScanner(bytes, range: range).lookUp(figuresLookup)
+                else { break }
+                id = found.values[0]?.stringValue
+                model = found.values[1]?.stringValue
+                usageValue = found.values[2]
+                hasContent = found.ranges[3].map { holdsContent(bytes, $0) } ?? false
+            }
+            switch message.type {
+            case .user:
+                guard hasContent else { continue }
+                figures.messageCount += 1
+                lastAssistantID = nil
+            case .assistant:
+                if let model, model != "<synthetic>" { figures.model = model }
+                if let used = usage(usageValue), counted.insert(id ?? message.uuid).inserted {
+                    figures.usage.inputTokens += used.inputTokens
+                    figures.usage.outputTokens += used.outputTokens
+                    figures.usage.cacheCreationInputTokens += used.cacheCreationInputTokens
+                    figures.usage.cacheReadInputTokens += used.cacheReadInputTokens
+                }
+                if !(id != nil && id == lastAssistantID) { figures.messageCount += 1 }
+                lastAssistantID = id
+            }
+        }
+        return figures
+    }
+
+    /// Whether the JSON value at `range` gives content blocks: anything but `null` and `[]`.
+    static func holdsContent(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+        var low = range.lowerBound
+        var high = range.upperBound
+        while low < high, isSpace(bytes[low]) { low += 1 }
+        while high > low, isSpace(bytes[high - 1]) { high -= 1 }
+        guard low < high else { return false }
+        if bytes[low...].starts(with: "null".utf8), high - low == 4 { return false }
+        if bytes[low] == 0x5B {
+            var inner = low + 1
+            while inner < high, isSpace(bytes[inner]) { inner += 1 }
+            return !(inner == high - 1 && bytes[inner] == 0x5D)
+        }
+        return true
+    }
+
     /// Reads the transcript file `locate` names (off the cooperative pool, as `locate` runs):
     /// once, for the chain, the document and the lines. No file, or an empty one: not found.
     static func readTranscript(
