@@ -12,7 +12,7 @@
 // `host` connects a ClaudeSDKClient to the CLI (the environment comes from this process: the test
 // passes the sandbox's) and prints `cli <pid>`. With `bash`, it then asks for a Bash tool call that
 // writes the tool shell's pid to <marker-dir>/tool.pid and a `sleep`'s pid to <marker-dir>/sleep.pid
-// and waits; the host prints `ready` once both files exist. With `idle`, `ready` follows `cli` at
+// and waits; the host prints `ready` once both files hold their pid. With `idle`, `ready` follows `cli` at
 // once. Then `block` sleeps until killed, `return` returns from `main` without disconnecting.
 import ClaudeCode
 import Foundation
@@ -108,8 +108,13 @@ if bash {
     Task {
         for try await _ in client.receiveResponse() {}
     }
+    // Until the file holds the pid: the shell creates it (`>`) before `echo` writes to it.
+    func written(_ name: String) -> Bool {
+        let text = (try? String(contentsOfFile: "\(markers)/\(name)", encoding: .utf8)) ?? ""
+        return text.hasSuffix("\n") && pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) != nil
+    }
     let deadline = ContinuousClock.now + .seconds(60)
-    while !FileManager.default.fileExists(atPath: "\(markers)/sleep.pid") && ContinuousClock.now < deadline {
+    while !(written("tool.pid") && written("sleep.pid")) && ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(20))
     }
 }
