@@ -93,6 +93,13 @@ public final class SQLiteSearchIndex: Sendable {
         public var totalTokens: Int?
         /// Cost in US dollars, when recorded.
         public var costUSD: Double?
+
+        /// Sets the message count, tokens and cost.
+        mutating func count(messages: Int, usage: SessionDocument.Usage) {
+            messageCount = messages
+            totalTokens = usage.totalTokens
+            costUSD = usage.costUSD
+        }
     }
 
     /// A session that could not be read.
@@ -233,9 +240,7 @@ public final class SQLiteSearchIndex: Sendable {
             ?? Summary(
                 sessionID: id, title: document.displayTitle, projectPath: document.projectPath,
                 lastModified: document.lastActivity)
-        summary.messageCount = document.messageCount
-        summary.totalTokens = document.usage.totalTokens
-        summary.costUSD = document.usage.costUSD
+        summary.count(messages: document.messageCount, usage: document.usage)
         return Update(
             id: id, fingerprint: fingerprint, listed: true, summary: summary, searchTitle: document.displayTitle,
             searchProject: document.projectPath, searchLastActivity: document.lastActivity, passages: passages,

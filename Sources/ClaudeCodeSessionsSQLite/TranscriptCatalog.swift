@@ -313,9 +313,7 @@ extension SQLiteSearchIndex {
                 let figures = try await SessionExporter.loadTranscriptFigures(
                     sessionID: id, path: chosen.path(in: library.projectsDirectory))
                 var counted = summary
-                counted.messageCount = figures.messageCount
-                counted.totalTokens = figures.usage.totalTokens
-                counted.costUSD = figures.usage.costUSD
+                counted.count(messages: figures.messageCount, usage: figures.usage)
                 return Update(
                     id: id, fingerprint: fingerprint, listed: true, summary: counted, searchTitle: summary.title,
                     searchProject: summary.projectPath, searchLastActivity: summary.lastModified, passages: nil,

@@ -148,22 +148,33 @@ public enum SessionExporter {
         let outcome: Result<TranscriptFigures, SessionExportError>
         do {
             outcome = try await BlockingIO.run { cancellation in
-                let bytes: [UInt8]
-                do throws(SystemError) {
-                    bytes = try TranscriptFile.read(path)
-                } catch {
-                    return .failure(SessionExportError(.unreadable(errno: error.number), subject: path))
+                visibleMessages(sessionID: sessionID, path: path, cancellation: cancellation).map {
+                    transcriptFigures($0.messages)
                 }
-                guard !bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
-                var parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
-                let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
-                let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
-                return .success(transcriptFigures(messages))
             }
         } catch {
             throw SessionExportError(.storeFailure, subject: sessionID, reason: "cancelled")
         }
         return try outcome.get()
+    }
+
+    /// Reads the transcript at `path` (blocking) and returns its bytes, the messages of its
+    /// visible conversation and its corrupt line count; an empty file is not found.
+    static func visibleMessages(sessionID: String, path: String, cancellation: CancellationFlag?)
+        -> Result<(bytes: [UInt8], messages: [CLISessionMessage], corrupt: Int), SessionExportError>
+    {
+        let bytes: [UInt8]
+        do throws(SystemError) {
+            bytes = try TranscriptFile.read(path)
+        } catch {
+            return .failure(SessionExportError(.unreadable(errno: error.number), subject: path))
+        }
+        guard !bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
+        var parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
+        let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
+        let corrupt = parsed.corruptLineCount
+        let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
+        return .success((bytes, messages, corrupt))
     }
 
     static let figuresLookup = JSONObjectScanner.KeyLookup(
@@ -245,21 +256,16 @@ public enum SessionExporter {
                 guard let path = locate() else {
                     return .failure(SessionExportError(.sessionNotFound, subject: sessionID))
                 }
-                let bytes: [UInt8]
-                do throws(SystemError) {
-                    bytes = try TranscriptFile.read(path)
-                } catch {
-                    return .failure(SessionExportError(.unreadable(errno: error.number), subject: path))
+                let read: (bytes: [UInt8], messages: [CLISessionMessage], corrupt: Int)
+                switch visibleMessages(sessionID: sessionID, path: path, cancellation: cancellation) {
+                case .success(let value): read = value
+                case .failure(let error): return .failure(error)
                 }
-                guard !bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
-                var parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
-                let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
-                let corrupt = parsed.corruptLineCount
-                let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
+                let bytes = read.bytes
                 var document = transcriptDocument(
-                    sessionID: sessionID, origin: .cliTranscript, messages: messages, lines: bytes, info: info,
+                    sessionID: sessionID, origin: .cliTranscript, messages: read.messages, lines: bytes, info: info,
                     timestamped: timestamped)
-                document.skippedLineCount = corrupt
+                document.skippedLineCount = read.corrupt
                 return .success((document, bytes, path))
             }
         } catch {
