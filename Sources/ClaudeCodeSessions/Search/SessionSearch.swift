@@ -321,13 +321,8 @@ public enum SessionSearch {
         var counts = [Int](repeating: 0, count: foldedTerms.count)
         var score = 0.0
         var total = 0
-        // ASCII terms in ASCII text need no folded copy: folding is lowercasing there.
-        let asciiTerms = foldedTerms.allSatisfy { $0.allSatisfy { $0 < 0x80 } }
         passages { field, text in
-            if !asciiTerms || !TextFolding.Matcher.countInASCII(foldedTerms, in: text, into: &counts) {
-                matcher.load(text)
-                for (index, term) in foldedTerms.enumerated() { counts[index] = matcher.count(of: term) }
-            }
+            matcher.counts(of: foldedTerms, in: text, into: &counts)
             var weight = 0.0
             var found = 0
             for index in foldedTerms.indices {
@@ -362,15 +357,11 @@ public enum SessionSearch {
     ) -> [Snippet] {
         guard !foldedTerms.isEmpty, limit > 0 else { return [] }
         var counts = [Int](repeating: 0, count: foldedTerms.count)
-        let asciiTerms = foldedTerms.allSatisfy { $0.allSatisfy { $0 < 0x80 } }
         var weighed: [(position: Int, weight: Double)] = []
         var position = 0
         passages { field, text in
             defer { position += 1 }
-            if !asciiTerms || !TextFolding.Matcher.countInASCII(foldedTerms, in: text, into: &counts) {
-                matcher.load(text)
-                for (index, term) in foldedTerms.enumerated() { counts[index] = matcher.count(of: term) }
-            }
+            matcher.counts(of: foldedTerms, in: text, into: &counts)
             var weight = 0.0
             var found = 0
             for count in counts where count > 0 {

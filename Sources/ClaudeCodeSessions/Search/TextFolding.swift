@@ -231,9 +231,9 @@ package enum TextFolding {
             return at < 0 ? nil : haystack + at
         }
 
-        /// What ``count(of:)`` would give for each of `terms` (folded, ASCII) after loading
-        /// `text`, without folding it: `false` (and `counts` unspecified) when `text` is not all
-        /// ASCII, where folding does more than lowercase A-Z.
+        /// What ``count(of:)`` would give for each of `terms` (folded) after loading `text`,
+        /// without folding it: `false` (and `counts` unspecified) when a term or `text` is not
+        /// all ASCII, where folding does more than lowercase A-Z.
         package static func countInASCII(
             _ terms: [[UInt8]], in text: UnsafeRawBufferPointer, into counts: inout [Int]
         ) -> Bool {
@@ -251,6 +251,14 @@ package enum TextFolding {
                 counts[index] = found
             }
             return true
+        }
+
+        /// ``count(of:)`` of each of `terms` (folded) in `text`, into `counts`: counted in place
+        /// when terms and text are ASCII (``countInASCII(_:in:into:)``), else after ``load(_:)``.
+        package mutating func counts(of terms: [[UInt8]], in text: UnsafeRawBufferPointer, into counts: inout [Int]) {
+            guard !Self.countInASCII(terms, in: text, into: &counts) else { return }
+            load(text)
+            for (index, term) in terms.enumerated() { counts[index] = count(of: term) }
         }
 
         /// The number of non-overlapping occurrences of `term` (folded) in the loaded text.
