@@ -929,12 +929,25 @@ static size_t lower_ascii_scalar(const uint8_t *src, size_t count, uint8_t *dst,
     return i;
 }
 
-static ptrdiff_t find_scalar(const uint8_t *h, size_t count, const uint8_t *needle, size_t length, size_t i) {
+/// The first position from `i` on where `needle` occurs, checking the bytes at its offsets
+/// `a` and `b` before the whole needle; -1 when there is none.
+static ptrdiff_t find_scalar(const uint8_t *h, size_t count, const uint8_t *needle, size_t length, size_t a, size_t b,
+                             size_t i) {
     if (count < length) return -1;
     for (; i + length <= count; i++) {
-        if (h[i] == needle[0] && h[i + length - 1] == needle[length - 1] &&
-            memcmp(h + i + 1, needle + 1, length > 2 ? length - 2 : 0) == 0)
-            return (ptrdiff_t)i;
+        if (h[i + a] == needle[a] && h[i + b] == needle[b] && memcmp(h + i, needle, length) == 0) return (ptrdiff_t)i;
+    }
+    return -1;
+}
+
+/// The first of `candidates` (bit k: the two anchor bytes match at `i + k`) where the whole
+/// needle matches, or -1.
+static inline ptrdiff_t first_match(uint64_t candidates, size_t i, const uint8_t *h, const uint8_t *needle,
+                                    size_t length) {
+    while (candidates) {
+        size_t at = i + (size_t)__builtin_ctzll(candidates);
+        candidates &= candidates - 1;
+        if (memcmp(h + at, needle, length) == 0) return (ptrdiff_t)at;
     }
     return -1;
 }
@@ -969,33 +982,34 @@ AVX2 static size_t lower_ascii_avx2(const uint8_t *src, size_t count, uint8_t *d
     return lower_ascii_scalar(src, count, dst, i);
 }
 
-static ptrdiff_t find_sse2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length) {
-    const __m128i first = _mm_set1_epi8((char)needle[0]), last = _mm_set1_epi8((char)needle[length - 1]);
+static ptrdiff_t find_sse2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length, size_t a, size_t b) {
+    const __m128i first = _mm_set1_epi8((char)needle[a]), second = _mm_set1_epi8((char)needle[b]);
     size_t i = 0;
-    while (i + length - 1 + 16 <= count) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(h + i + length - 1));
-        unsigned candidates = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
-        ptrdiff_t at = first_candidate(candidates, i, h, needle, length);
+    while (i + length + 15 <= count) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(h + i + a));
+        __m128i y = _mm_loadu_si128((const __m128i *)(h + i + b));
+        unsigned candidates = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(x, first), _mm_cmpeq_epi8(y, second)));
+        ptrdiff_t at = first_match(candidates, i, h, needle, length);
         if (at >= 0) return at;
         i += 16;
     }
-    return find_scalar(h, count, needle, length, i);
+    return find_scalar(h, count, needle, length, a, b, i);
 }
 
-AVX2 static ptrdiff_t find_avx2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length) {
-    const __m256i first = _mm256_set1_epi8((char)needle[0]), last = _mm256_set1_epi8((char)needle[length - 1]);
+AVX2 static ptrdiff_t find_avx2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length, size_t a,
+                                size_t b) {
+    const __m256i first = _mm256_set1_epi8((char)needle[a]), second = _mm256_set1_epi8((char)needle[b]);
     size_t i = 0;
-    while (i + length - 1 + 32 <= count) {
-        __m256i a = _mm256_loadu_si256((const __m256i *)(h + i));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(h + i + length - 1));
+    while (i + length + 31 <= count) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(h + i + a));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(h + i + b));
         uint32_t candidates =
-            (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, first), _mm256_cmpeq_epi8(b, last)));
-        ptrdiff_t at = first_candidate(candidates, i, h, needle, length);
+            (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(x, first), _mm256_cmpeq_epi8(y, second)));
+        ptrdiff_t at = first_match(candidates, i, h, needle, length);
         if (at >= 0) return at;
         i += 32;
     }
-    return find_scalar(h, count, needle, length, i);
+    return find_scalar(h, count, needle, length, a, b, i);
 }
 #endif
 
@@ -1011,13 +1025,19 @@ size_t ccscan_lower_ascii(const uint8_t *src, size_t count, uint8_t *dst) {
 }
 
 ptrdiff_t ccscan_find(const uint8_t *haystack, size_t count, const uint8_t *needle, size_t length) {
-    if (length == 0 || count < length) return -1;
+    if (length == 0) return -1;
+    return ccscan_find_anchored(haystack, count, needle, length, 0, length - 1);
+}
+
+ptrdiff_t ccscan_find_anchored(const uint8_t *haystack, size_t count, const uint8_t *needle, size_t length,
+                               size_t first, size_t second) {
+    if (length == 0 || count < length || first >= length || second >= length) return -1;
     switch (level()) {
 #if CCSCAN_X86
     case 4:
-    case 2: return find_avx2(haystack, count, needle, length);
-    case 1: return find_sse2(haystack, count, needle, length);
+    case 2: return find_avx2(haystack, count, needle, length, first, second);
+    case 1: return find_sse2(haystack, count, needle, length, first, second);
 #endif
-    default: return find_scalar(haystack, count, needle, length, 0);
+    default: return find_scalar(haystack, count, needle, length, first, second, 0);
     }
 }

@@ -255,6 +255,9 @@ extension SQLiteSearchIndex {
         _ ids: [String], infos: [String: CLISessionInfo], fingerprints: [String: String],
         stamps: [String: [FileStamp]], library: ClaudeSessionLibrary, indexingText: Bool
     ) async -> [Update] {
+        if !indexingText {
+            return await readFigures(ids, infos: infos, fingerprints: fingerprints, stamps: stamps, library: library)
+        }
         let next = Locked(0)
         let results = Locked([Update?](repeating: nil, count: ids.count))
         let workers = max(2, ProcessInfo.processInfo.activeProcessorCount + 1)
@@ -280,10 +283,48 @@ extension SQLiteSearchIndex {
         return results.withLock { $0.compactMap { $0 } }
     }
 
-    static func readOne(
-        _ id: String, info: CLISessionInfo?, fingerprint: String, stamps: [FileStamp], library: ClaudeSessionLibrary,
-        indexingText: Bool, extractor: TrigramExtractor
-    ) async -> Update {
+    /// Reads the sessions' figures only (a listing), in one blocking call for all of them.
+    static func readFigures(
+        _ ids: [String], infos: [String: CLISessionInfo], fingerprints: [String: String],
+        stamps: [String: [FileStamp]], library: ClaudeSessionLibrary
+    ) async -> [Update] {
+        var updates: [Update?] = []
+        var reads: [(index: Int, summary: Summary)] = []
+        var files: [(sessionID: String, path: String)] = []
+        for id in ids {
+            switch prepare(
+                id, info: infos[id], fingerprint: fingerprints[id] ?? "", stamps: stamps[id] ?? [], library: library)
+            {
+            case .done(let update): updates.append(update)
+            case .read(let summary, let path):
+                reads.append((updates.count, summary))
+                files.append((id, path))
+                updates.append(nil)
+            }
+        }
+        let results: [Result<SessionExporter.TranscriptFigures, SessionExportError>]
+        do {
+            results = try await SessionExporter.loadTranscriptFigures(files)
+        } catch {
+            results = files.map { _ in .failure(error) }
+        }
+        for (read, result) in zip(reads, results) {
+            let id = ids[read.index]
+            updates[read.index] = figuresUpdate(
+                id, fingerprint: fingerprints[id] ?? "", summary: read.summary, result: result)
+        }
+        return updates.compactMap { $0 }
+    }
+
+    /// What a session's update needs: it is already known (not listed, unreadable), or its file is to be read.
+    enum Preparation {
+        case done(Update)
+        case read(Summary, path: String)
+    }
+
+    static func prepare(
+        _ id: String, info: CLISessionInfo?, fingerprint: String, stamps: [FileStamp], library: ClaudeSessionLibrary
+    ) -> Preparation {
         guard let info else {
             // Not listed (a sidechain, nothing to show) or unreadable.
             let newest = stamps.max { $0.modified < $1.modified }
@@ -292,10 +333,11 @@ extension SQLiteSearchIndex {
             if access(path, R_OK) != 0 {
                 problem = "cannot read \(path): \(String(cString: strerror(errno)))"
             }
-            return Update(
-                id: id, fingerprint: problem == nil ? fingerprint : "", listed: false,
-                summary: Summary(sessionID: id, title: id), searchTitle: id, passages: nil, keys: [],
-                problem: problem)
+            return .done(
+                Update(
+                    id: id, fingerprint: problem == nil ? fingerprint : "", listed: false,
+                    summary: Summary(sessionID: id, title: id), searchTitle: id, passages: nil, keys: [],
+                    problem: problem))
         }
         let summary = Summary(
             sessionID: id, title: info.customTitle ?? info.firstPrompt ?? info.summary, projectPath: info.cwd,
@@ -306,28 +348,58 @@ extension SQLiteSearchIndex {
         where stamp.size > 0 {
             if chosen == nil || stamp.modified / 1_000_000 > chosen!.modified / 1_000_000 { chosen = stamp }
         }
+        guard let chosen else {
+            return .done(failedUpdate(id, summary: summary, SessionExportError(.sessionNotFound, subject: id)))
+        }
+        return .read(summary, path: chosen.path(in: library.projectsDirectory))
+    }
+
+    static func failedUpdate(_ id: String, summary: Summary, _ error: any Error) -> Update {
+        Update(
+            id: id, fingerprint: "", listed: true, summary: summary, searchTitle: summary.title, passages: nil,
+            keys: [], problem: "\(error)")
+    }
+
+    /// The update of a listed session whose figures were read.
+    static func figuresUpdate(
+        _ id: String, fingerprint: String, summary: Summary,
+        result: Result<SessionExporter.TranscriptFigures, SessionExportError>
+    ) -> Update {
+        switch result {
+        case .success(let figures):
+            var counted = summary
+            counted.count(messages: figures.messageCount, usage: figures.usage)
+            return Update(
+                id: id, fingerprint: fingerprint, listed: true, summary: counted, searchTitle: summary.title,
+                searchProject: summary.projectPath, searchLastActivity: summary.lastModified, passages: nil,
+                keys: [])
+        case .failure(let error):
+            return failedUpdate(id, summary: summary, error)
+        }
+    }
+
+    /// Reads one session's document for the index (``readFigures(_:infos:fingerprints:stamps:library:)`` when only its figures are wanted).
+    static func readOne(
+        _ id: String, info: CLISessionInfo?, fingerprint: String, stamps: [FileStamp], library: ClaudeSessionLibrary,
+        indexingText: Bool, extractor: TrigramExtractor
+    ) async -> Update {
+        let summary: Summary
+        let path: String
+        switch prepare(id, info: info, fingerprint: fingerprint, stamps: stamps, library: library) {
+        case .done(let update): return update
+        case .read(let prepared, let file): (summary, path) = (prepared, file)
+        }
+        guard let info else {
+            return failedUpdate(id, summary: summary, SessionExportError(.sessionNotFound, subject: id))
+        }
         do {
-            guard let chosen else { throw SessionExportError(.sessionNotFound, subject: id) }
-            if !indexingText {
-                // A listing needs the figures only: no conversation is built.
-                let figures = try await SessionExporter.loadTranscriptFigures(
-                    sessionID: id, path: chosen.path(in: library.projectsDirectory))
-                var counted = summary
-                counted.count(messages: figures.messageCount, usage: figures.usage)
-                return Update(
-                    id: id, fingerprint: fingerprint, listed: true, summary: counted, searchTitle: summary.title,
-                    searchProject: summary.projectPath, searchLastActivity: summary.lastModified, passages: nil,
-                    keys: [])
-            }
             let document = try await SessionExporter.loadTranscript(
-                sessionID: id, path: chosen.path(in: library.projectsDirectory), info: info, timestamped: false)
+                sessionID: id, path: path, info: info, timestamped: false)
             return update(
                 id: id, fingerprint: fingerprint, document: document, summary: summary, indexingText: indexingText,
                 extractor: extractor)
         } catch {
-            return Update(
-                id: id, fingerprint: "", listed: true, summary: summary, searchTitle: summary.title, passages: nil,
-                keys: [], problem: "\(error)")
+            return failedUpdate(id, summary: summary, error)
         }
     }
 

@@ -107,6 +107,21 @@ struct CLITranscriptsLazyReadTests {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         #expect(try TranscriptFile.read(path) == bytes)
         #expect(throws: SystemError.self) { try TranscriptFile.read(root + "/missing.jsonl") }
+
+        // What was appended after the `fstat` (an active session) is read too, past one chunk.
+        let descriptor = try POSIX.openForReading(path)
+        defer { close(descriptor) }
+        let status = try POSIX.regularFileStatus(descriptor, path: path)
+        let tail = (0..<150_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data(tail))
+        try handle.close()
+        #expect(try POSIX.readFile(descriptor: descriptor, status: status) == bytes + tail)
+        #if os(Linux)
+            #expect(TranscriptFile.readAdvised(descriptor, size: Int(status.st_size)) == bytes + tail)
+        #endif
+        #expect(throws: SystemError.self) { try TranscriptFile.read(root) }
     }
 
     #if os(Linux)
@@ -144,6 +159,8 @@ struct CLITranscriptsLazyReadTests {
             #"{"role":"user","content":null}"#, #"{"role":"user","content":[]}"#, #"{"role":"user","content":[ ]}"#,
             #"{"role":"user"}"#, #"{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"x"}]}"#,
             #""not an object""#, #"{"role":"user","content":{"odd":true}}"#,
+            // A repeated key: the last one wins, as in a parsed object.
+            #"{"role":"user","content":[1],"content":null}"#, #"{"role":"user","\u0063ontent":"escaped key"}"#,
         ]
         let assistants = [
             #"{"id":"m1","model":"claude-a","role":"assistant","content":[{"type":"text","text":"one"}],"usage":{"input_tokens":3,"output_tokens":5}}"#,
@@ -152,6 +169,11 @@ struct CLITranscriptsLazyReadTests {
             #"{"role":"assistant","content":"no id","usage":{"output_tokens":4}}"#,
             #"{"id":"m3","model":"claude-b","role":"assistant","content":[{"type":"text","text":"x"}],"usage":"not an object"}"#,
             #"{"id":"m1","model":"claude-c","role":"assistant","content":[{"type":"text","text":"again"}],"usage":{"output_tokens":100}}"#,
+            // An empty id, an escaped synthetic model, counts written as doubles (2.5 is not a count).
+            #"{"id":"","model":"\u003csynthetic>","role":"assistant","content":"x","usage":{"input_tokens":2.0,"output_tokens":2.5}}"#,
+            // Repeated and escaped keys: the last one wins (the model 5 is no model).
+            #"{"id":"m4","model":"claude-d","role":"assistant","content":"x","usage":{"input_tokens":1},"\u0075sage":{"input_tokens":9,"input_tokens":11},"model":5,"usage":{"output_tokens":12}}"#,
+            #"{"id":"m\u0035","model":"claude-\u00e9","role":"assistant","content":"x","usage":{"cache_read_input_tokens":6}}"#,
         ]
         var generator = SystemRandomNumberGenerator()
         for round in 0..<40 {

@@ -1,7 +1,8 @@
 import CClaudeCodeScan
-import ClaudeCodeSessions
 import Foundation
 import Testing
+
+@testable import ClaudeCodeSessions
 
 /// The search's matching (`TextFolding`): case- and diacritic-insensitive, one scalar at a time,
 /// on bytes; where Foundation's grapheme-wise `range(of:options:)` is well defined (precomposed
@@ -77,8 +78,8 @@ struct TextFoldingTests {
         }
     }
 
-    /// The byte helpers of the folding and the matching (`ccscan_lower_ascii`, `ccscan_find`)
-    /// against plain loops, on every implementation, at every alignment of the last block.
+    /// The byte helpers of the folding and the matching (`ccscan_lower_ascii`, `ccscan_find`,
+    /// `ccscan_find_anchored` and `ByteSearch.find` on it) against plain loops, on every implementation, at every alignment of the last block.
     @Test func lowercasingAndFindingAgreeWithPlainLoopsOnEveryImplementation() {
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("aAzZ@[`{09 ".utf8) + [0x80, 0xC3, 0xFF]
@@ -111,6 +112,18 @@ struct TextFoldingTests {
                 let expected =
                     size < length ? -1 : (0...(size - length)).first { Array(text[$0..<$0 + length]) == needle } ?? -1
                 #expect(ccscan_find(text, size, needle, length) == expected, "level \(level): \(text) \(needle)")
+                // The same with any two anchor bytes, and with ByteSearch's own choice of them.
+                let first = Int.random(in: 0..<length, using: &generator)
+                let second = Int.random(in: first..<length, using: &generator)
+                #expect(
+                    ccscan_find_anchored(text, size, needle, length, first, second) == expected,
+                    "level \(level), anchors \(first) \(second): \(text) \(needle)")
+                let found = needle.withUnsafeBytes { pattern in
+                    text.withUnsafeBytes {
+                        ByteSearch.find(pattern, in: $0.baseAddress ?? pattern.baseAddress!, length: size)
+                    }
+                }
+                #expect(found == (expected < 0 ? nil : expected), "ByteSearch, level \(level): \(text) \(needle)")
             }
         }
     }

@@ -83,6 +83,12 @@ size_t ccscan_lower_ascii(const uint8_t *src, size_t count, uint8_t *dst);
 /// (also for an empty needle). The first and last byte are compared 16 or 32 bytes at a time.
 ptrdiff_t ccscan_find(const uint8_t *haystack, size_t count, const uint8_t *needle, size_t length);
 
+/// Like ccscan_find, with the two bytes compared many positions at a time chosen by the caller:
+/// the needle's bytes at offsets `first` and `second` (both below `length`). Rare bytes make
+/// fewer candidates: a JSON key's quotes are everywhere in JSON, its letters much less so.
+ptrdiff_t ccscan_find_anchored(const uint8_t *haystack, size_t count, const uint8_t *needle, size_t length,
+                               size_t first, size_t second);
+
 /// Which implementation runs: 0 scalar, 1 SSE2, 2 AVX2, 3 NEON, 4 AVX2 with AVX-512 VBMI2
 /// unescaping. For tests and benchmarks.
 int ccscan_implementation(void);

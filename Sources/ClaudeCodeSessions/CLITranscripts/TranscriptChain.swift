@@ -375,33 +375,52 @@ struct ParsedTranscript {
     var corruptLineCount: Int
     /// `content-replacement` payloads of the session (for forks): the raw `replacements` arrays.
     var contentReplacements: [Range<Int>] = []
+    /// What a listing counts of each entry (`entries[i]`'s at `i`), when the parse was asked for
+    /// it; empty otherwise.
+    var figures: [EntryFigures] = []
+}
+
+/// What a listing counts of an entry's `message` (``SessionExporter/TranscriptFigures``), read
+/// from the line's tape while it is parsed, so that no message is read twice.
+struct EntryFigures {
+    /// `message.content` is present and neither `null` nor `[]`.
+    var hasContent = false
+    /// `message.id` when it is a string (the empty string included).
+    var id: IDKey?
+    /// `message.model` when it is a string other than `<synthetic>`: its token's range in the file.
+    var model: Range<Int>?
+    /// `message.usage` when it is an object (a missing or non-integral count is 0).
+    var usage: SessionDocument.Usage?
 }
 
 enum TranscriptParser {
     /// Splits `bytes` into lines and decodes the conversation entries, in parallel for
     /// large files. Empty lines are ignored; lines that are not valid JSON objects are counted.
     /// No `message` value is built: entries keep its byte range and the ids the chain needs.
+    ///
+    /// With `figures`, each entry's ``EntryFigures`` are read too (``ParsedTranscript/figures``).
     static func parse(
         _ bytes: [UInt8], replacementsFor sessionID: String? = nil,
-        cancellation: CancellationFlag? = nil
+        cancellation: CancellationFlag? = nil, figures: Bool = false
     ) -> ParsedTranscript {
         let boundaries = chunkBoundaries(
             bytes, chunks: BlockingIO.chunkCount(for: bytes.count, minimumPerChunk: 1 << 20))
-        let slots = ParallelSlots<(entries: [TranscriptEntry], corrupt: Int, replacements: [Range<Int>])>(
-            count: boundaries.count - 1)
+        let slots = ParallelSlots<ParsedLines>(count: boundaries.count - 1)
         BlockingIO.parallel(iterations: boundaries.count - 1) { chunk in
             slots[chunk] = parseLines(
                 bytes, range: boundaries[chunk]..<boundaries[chunk + 1], replacementsFor: sessionID,
-                cancellation: cancellation)
+                cancellation: cancellation, figures: figures)
         }
         var result = ParsedTranscript(bytes: bytes, entries: [], corruptLineCount: 0)
         var total = 0
         for chunk in 0..<slots.count { total += slots[chunk]?.entries.count ?? 0 }
         result.entries.reserveCapacity(total)
+        if figures { result.figures.reserveCapacity(total) }
         for chunk in 0..<slots.count {
             guard let part = slots[chunk] else { continue }
             slots[chunk] = nil  // each chunk's entries are freed as soon as they are copied
             result.entries.append(contentsOf: part.entries)
+            result.figures.append(contentsOf: part.figures ?? [])
             result.corruptLineCount += part.corrupt
             result.contentReplacements.append(contentsOf: part.replacements)
         }
@@ -428,11 +447,21 @@ enum TranscriptParser {
         return boundaries
     }
 
+    /// What ``parseLines(_:range:replacementsFor:cancellation:figures:)`` found in a range of lines.
+    struct ParsedLines {
+        var entries: [TranscriptEntry]
+        var corrupt: Int
+        var replacements: [Range<Int>]
+        /// One per entry, when asked for.
+        var figures: [EntryFigures]?
+    }
+
     static func parseLines(
         _ bytes: [UInt8], range: Range<Int>, replacementsFor sessionID: String?,
-        cancellation: CancellationFlag?
-    ) -> (entries: [TranscriptEntry], corrupt: Int, replacements: [Range<Int>]) {
+        cancellation: CancellationFlag?, figures: Bool = false
+    ) -> ParsedLines {
         var entries: [TranscriptEntry] = []
+        var entryFigures: [EntryFigures]? = figures ? [] : nil
         var corrupt = 0
         var replacements: [Range<Int>] = []
         var lines: [Range<Int>] = []
@@ -449,11 +478,12 @@ enum TranscriptParser {
         }
         // At most one entry per line: one allocation, no regrowth left behind in the heap.
         entries.reserveCapacity(lines.count)
+        entryFigures?.reserveCapacity(lines.count)
         var tape = JSONTape()
         bytes.withUnsafeBufferPointer { buffer in
             for (number, line) in lines.enumerated() {
                 if number & 1023 == 0, cancellation?.isCancelled == true { break }
-                switch parseLine(buffer, line: line, tape: &tape, replacementsFor: sessionID) {
+                switch parseLine(buffer, line: line, tape: &tape, replacementsFor: sessionID, figures: &entryFigures) {
                 case .entry(let entry): entries.append(entry)
                 case .replacements(let range): replacements.append(range)
                 case .blank, .other: break
@@ -461,7 +491,7 @@ enum TranscriptParser {
                 }
             }
         }
-        return (entries, corrupt, replacements)
+        return ParsedLines(entries: entries, corrupt: corrupt, replacements: replacements, figures: entryFigures)
     }
 
     enum LineResult {
@@ -540,8 +570,11 @@ enum TranscriptParser {
     /// Decodes one line. The whole line is checked strictly (as `json.loads` would: one pass
     /// records it as a tape of byte ranges), and only the members the chain needs are decoded;
     /// the `message` value stays text.
+    ///
+    /// When `figures` is not `nil`, an entry's ``EntryFigures`` are appended to it.
     static func parseLine(
-        _ bytes: UnsafeBufferPointer<UInt8>, line: Range<Int>, tape: inout JSONTape, replacementsFor sessionID: String?
+        _ bytes: UnsafeBufferPointer<UInt8>, line: Range<Int>, tape: inout JSONTape, replacementsFor sessionID: String?,
+        figures: inout [EntryFigures]?
     ) -> LineResult {
         if isBlank(bytes, line) { return .blank }
         let text = UnsafeBufferPointer(rebasing: bytes[line])
@@ -586,10 +619,15 @@ enum TranscriptParser {
                 entry.sourceToolAssistantKey = source
             }
             entry.sessionID = values[.sessionId].map(range)
+            var counted = EntryFigures()
             if let message = values[.message] {
                 entry.message = range(message)
-                if message.kind == .object { decodeMessage(message, into: &entry) }
+                if message.kind == .object {
+                    decodeMessage(message, into: &entry)
+                    if figures != nil { counted = entryFigures(message, offset: offset) }
+                }
             }
+            figures?.append(counted)
             return .entry(entry)
         }
     }
@@ -689,6 +727,60 @@ enum TranscriptParser {
                 if let value = toolUseID.flatMap(IDKey.init) { entry.toolResultIDs.append(value) }
             }
         }
+    }
+
+    /// The ``EntryFigures`` of a `message` object whose line starts at `offset` (the last member
+    /// wins when a key repeats, as in a parsed object).
+    static func entryFigures(_ message: JSONTapeView, offset: Int) -> EntryFigures {
+        var figures = EntryFigures()
+        var content: JSONTapeView?
+        var model: JSONTapeView?
+        var usage: JSONTapeView?
+        var id: JSONTapeView?
+        message.forEachMemberView { key, value in
+            guard let (name, escaped) = key.rawString else { return }
+            if escaped {
+                switch key.stringValue {
+                case "content": content = value
+                case "id": id = value
+                case "model": model = value
+                case "usage": usage = value
+                default: break
+                }
+            } else if equal(name, "content") {
+                content = value
+            } else if equal(name, "id") {
+                id = value
+            } else if equal(name, "model") {
+                model = value
+            } else if equal(name, "usage") {
+                usage = value
+            }
+        }
+        if let content {
+            figures.hasContent = !(content.kind == .null || (content.kind == .array && content.count == 0))
+        }
+        figures.id = id.flatMap(IDKey.init)
+        if let model, model.kind == .string, !stringEquals(model, "<synthetic>") {
+            let local = model.textRange
+            figures.model = (local.lowerBound + offset)..<(local.upperBound + offset)
+        }
+        if let usage, usage.kind == .object {
+            var counts = SessionDocument.Usage()
+            usage.forEachMemberView { key, value in
+                if stringEquals(key, "input_tokens") {
+                    counts.inputTokens = value.intValue ?? 0
+                } else if stringEquals(key, "output_tokens") {
+                    counts.outputTokens = value.intValue ?? 0
+                } else if stringEquals(key, "cache_creation_input_tokens") {
+                    counts.cacheCreationInputTokens = value.intValue ?? 0
+                } else if stringEquals(key, "cache_read_input_tokens") {
+                    counts.cacheReadInputTokens = value.intValue ?? 0
+                }
+            }
+            figures.usage = counts
+        }
+        return figures
     }
 
     /// Python truthiness of a JSON value: false, null, 0, "", [] and {} are false.

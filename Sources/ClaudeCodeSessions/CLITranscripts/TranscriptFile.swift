@@ -23,32 +23,19 @@ enum TranscriptFile {
     static let hugePageThreshold = 8 << 20
 
     static func read(_ path: String) throws(SystemError) -> [UInt8] {
+        let descriptor = try POSIX.openForReading(path)
+        defer { close(descriptor) }
+        let status = try POSIX.regularFileStatus(descriptor, path: path)
         #if os(Linux)
-            let descriptor = try POSIX.openForReading(path)
-            var info = stat()
-            let size = fstat(descriptor, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : 0
-            close(descriptor)
-            guard size >= hugePageThreshold else { return try POSIX.readFile(path) }
-            return try readAdvised(path, expectedSize: size)
-        #else
-            return try POSIX.readFile(path)
+            if Int(status.st_size) >= hugePageThreshold { return readAdvised(descriptor, size: Int(status.st_size)) }
         #endif
+        return try POSIX.readFile(descriptor: descriptor, status: status)
     }
 
     #if os(Linux)
-        /// Reads the file into a buffer whose pieces are advised `MADV_HUGEPAGE` before any page
-        /// of them is touched (``readInHugePages(_:into:size:)``).
-        static func readAdvised(_ path: String, expectedSize: Int) throws(SystemError) -> [UInt8] {
-            let descriptor = try POSIX.openForReading(path)
-            defer { close(descriptor) }
-            var info = stat()
-            guard fstat(descriptor, &info) == 0 else {
-                throw SystemError(number: errno, operation: "fstat", path: path)
-            }
-            guard (info.st_mode & S_IFMT) == S_IFREG else {
-                throw SystemError(number: EINVAL, operation: "read", path: path)
-            }
-            let size = Int(info.st_size)
+        /// Reads the open file of `size` bytes into a buffer whose pieces are advised
+        /// `MADV_HUGEPAGE` before any page of them is touched (``readInHugePages(_:into:size:)``).
+        static func readAdvised(_ descriptor: Int32, size: Int) -> [UInt8] {
             var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
                 guard let start = storage.baseAddress else {
                     initialized = 0
@@ -57,13 +44,7 @@ enum TranscriptFile {
                 initialized = readInHugePages(descriptor, into: start, size: size)
             }
             guard buffer.count == size else { return buffer }
-            // Whatever was appended after fstat (an active session), in one more pass.
-            var more = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let count = POSIX.read(descriptor, into: &more, at: 0, count: more.count, offset: buffer.count)
-                if count <= 0 { break }
-                buffer.append(contentsOf: more[0..<count])
-            }
+            POSIX.appendRest(of: descriptor, to: &buffer)
             return buffer
         }
 

@@ -1,3 +1,5 @@
+internal import CClaudeCodeScan
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -18,50 +20,24 @@ enum ByteSearch {
 
     /// The first occurrence of `needle` in `haystack[0..<length]`, as an offset.
     ///
-    /// Looks for the needle's least common pair of adjacent bytes eight positions at a
-    /// time and compares the whole needle only there. For the short keys searched here
-    /// this beats `memmem`, whose per-call setup dominates on short lines.
+    /// Compares the needle's two least common bytes 16 or 32 positions at a time
+    /// (`ccscan_find_anchored`) and the whole needle only where both match. The keys searched
+    /// here are quoted (`"customTitle"`): their quotes are everywhere in JSON, their letters
+    /// much less so.
     static func find(_ needle: UnsafeRawBufferPointer, in haystack: UnsafeRawPointer, length: Int) -> Int? {
         let count = needle.count
         guard count > 0 else { return 0 }
         guard length >= count else { return nil }
         let pattern = needle.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let bytes = haystack.assumingMemoryBound(to: UInt8.self)
         if count == 1 { return findFirst(pattern[0], in: haystack, length: length) }
-        let anchor = rarestPair(pattern, count)
-        let first = pattern[anchor]
-        let second = pattern[anchor + 1]
-        let lastAnchor = length - count + anchor
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let firstPattern = ones &* UInt64(first)
-        let secondPattern = ones &* UInt64(second)
-        var position = anchor
-        while position + 9 <= length, position <= lastAnchor {
-            let x = UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self).littleEndian ^ firstPattern
-            let y = UnsafeRawPointer(bytes + position + 1).loadUnaligned(as: UInt64.self).littleEndian ^ secondPattern
-            var candidates = ((x &- ones) & ~x) & ((y &- ones) & ~y) & highs
-            while candidates != 0 {
-                let hit = position + (candidates.trailingZeroBitCount >> 3)
-                if hit > lastAnchor { return nil }
-                if memcmp(bytes + hit - anchor, pattern, count) == 0 { return hit - anchor }
-                candidates &= candidates &- 1
-            }
-            position += 8
-        }
-        while position <= lastAnchor {
-            if bytes[position] == first, bytes[position + 1] == second,
-                memcmp(bytes + position - anchor, pattern, count) == 0
-            {
-                return position - anchor
-            }
-            position += 1
-        }
-        return nil
+        let (first, second) = anchors(pattern, count)
+        let at = ccscan_find_anchored(
+            haystack.assumingMemoryBound(to: UInt8.self), length, pattern, count, first, second)
+        return at < 0 ? nil : at
     }
 
-    /// The offset of the adjacent byte pair least likely to occur in JSON transcripts.
-    private static func rarestPair(_ pattern: UnsafePointer<UInt8>, _ count: Int) -> Int {
+    /// The offsets of the needle's two bytes least likely to occur in JSON transcripts, in order.
+    static func anchors(_ pattern: UnsafePointer<UInt8>, _ count: Int) -> (Int, Int) {
         func commonness(_ byte: UInt8) -> Int {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: " "): return 10
@@ -74,16 +50,14 @@ enum ByteSearch {
             default: return 3
             }
         }
+        // The rarest byte, then the rarest other one (the later on a tie: farther apart).
         var best = 0
-        var bestScore = Int.max
-        for index in 0..<(count - 1) {
-            let score = commonness(pattern[index]) + commonness(pattern[index + 1])
-            if score < bestScore {
-                best = index
-                bestScore = score
-            }
+        for index in 1..<count where commonness(pattern[index]) < commonness(pattern[best]) { best = index }
+        var other = best == 0 ? 1 : 0
+        for index in 0..<count where index != best && commonness(pattern[index]) <= commonness(pattern[other]) {
+            other = index
         }
-        return best
+        return (min(best, other), max(best, other))
     }
 
     /// The last occurrence of `byte` in `haystack[0..<length]`, as an offset.

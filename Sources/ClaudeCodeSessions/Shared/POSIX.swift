@@ -374,11 +374,22 @@ enum POSIX {
     static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
         let descriptor = try openForReading(path)
         defer { close(descriptor) }
+        return try readFile(descriptor: descriptor, status: try regularFileStatus(descriptor, path: path))
+    }
+
+    /// The `fstat` of an open descriptor, which must be a regular file (`EISDIR` for a
+    /// folder, `EINVAL` for anything else).
+    static func regularFileStatus(_ descriptor: Int32, path: String) throws(SystemError) -> stat {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw SystemError(number: errno, operation: "fstat", path: path) }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw SystemError(number: EISDIR, operation: "read", path: path) }
         if (info.st_mode & S_IFMT) != S_IFREG { throw SystemError(number: EINVAL, operation: "read", path: path) }
-        let size = Int(info.st_size)
+        return info
+    }
+
+    /// ``readFile(_:)`` of an open regular file whose `fstat` is `status`.
+    static func readFile(descriptor: Int32, status: stat) throws(SystemError) -> [UInt8] {
+        let size = Int(status.st_size)
         var buffer = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
             guard let start = storage.baseAddress else {
                 initialized = 0
@@ -387,14 +398,21 @@ enum POSIX {
             initialized = size == 0 ? 0 : parallelRead(descriptor, into: start, size: size)
         }
         guard buffer.count == size else { return buffer }
-        // Whatever was appended after fstat.
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = read(descriptor, into: &chunk, at: 0, count: chunk.count, offset: buffer.count)
-            if count <= 0 { break }
-            buffer.append(contentsOf: chunk[0..<count])
-        }
+        appendRest(of: descriptor, to: &buffer)
         return buffer
+    }
+
+    /// Appends what the file holds past `buffer.count` (written after its `fstat`: an active
+    /// session), in chunks read into uninitialized memory.
+    static func appendRest(of descriptor: Int32, to buffer: inout [UInt8]) {
+        while true {
+            let offset = buffer.count
+            let chunk = [UInt8](unsafeUninitializedCapacity: 1 << 16) { storage, initialized in
+                initialized = read(descriptor, into: storage.baseAddress!, count: storage.count, offset: offset)
+            }
+            if chunk.isEmpty { return }
+            buffer.append(contentsOf: chunk)
+        }
     }
 
     /// Removes a directory tree without following symbolic links. Errors are ignored,
