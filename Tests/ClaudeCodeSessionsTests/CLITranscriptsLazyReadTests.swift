@@ -125,14 +125,19 @@ struct CLITranscriptsLazyReadTests {
     }
 
     #if os(Linux)
-        /// The huge-page advice survives one slow piece and ends on the second.
-        @Test func hugePageAdviceEndsOnTheSecondSlowPiece() {
+        /// The huge-page advice ends on a slow probe, else survives one slow piece and ends on the second.
+        @Test func hugePageAdviceEndsOnASlowProbeOrTheSecondSlowPiece() {
             typealias Cost = TranscriptFile.HugePageCost
             let huge = 2 << 20
             let fast = Int(0.25 * Double(huge))  // cheap huge pages
             let slow = Int(2.3 * Double(huge))  // a huge page the host backed lazily
-            // One slow piece first, then fast ones: the advice goes on.
+            // A slow probe: no more advice.
+            let slowProbe = Cost()
+            slowProbe.record(bytes: huge, nanoseconds: slow, probe: true)
+            #expect(!slowProbe.worthAdvising)
+            // A fast probe, one slow piece, then fast ones: the advice goes on.
             let mixed = Cost()
+            mixed.record(bytes: huge, nanoseconds: fast, probe: true)
             mixed.record(bytes: huge, nanoseconds: slow)
             #expect(mixed.worthAdvising, "one slow piece is tolerated")
             for _ in 0..<8 { mixed.record(bytes: huge, nanoseconds: fast) }

@@ -49,8 +49,11 @@ enum TranscriptFile {
         }
 
         /// Reads `size` bytes into `start` in pieces that start on huge-page boundaries (one huge
-        /// page each at first, then two), in parallel, advising each piece before reading it
-        /// while ``HugePageCost`` says huge pages pay.
+        /// page each at first, then two), advising each piece before reading it while
+        /// ``HugePageCost`` says huge pages pay. The unaligned lead and the first whole piece (the
+        /// probe) are read first, on this thread; the rest in parallel. A piece read without
+        /// the advice is populated first (`MADV_POPULATE_WRITE`: one call faults its small pages
+        /// in, instead of one fault per page during the copy).
         /// Returns the length of the contiguous prefix read.
         static func readInHugePages(_ descriptor: Int32, into start: UnsafeMutablePointer<UInt8>, size: Int) -> Int {
             let huge = 2 << 20
@@ -66,32 +69,42 @@ enum TranscriptFile {
             let counts = ParallelSlots<Int>(count: pieces)
             let base = UncheckedSendable(value: start)
             let cost = HugePageCost()
-            BlockingIO.parallel(iterations: pieces) { index in
+            let firstWhole = lead > 0 && lead < size ? 1 : 0  // the probe: the lead is read before it
+            func read(_ index: Int) {
                 let offset = bounds[index]
                 let count = bounds[index + 1] - offset
+                let piece = UnsafeMutableRawPointer(base.value + offset)
                 // Only a piece holding a whole huge page is timed: the unaligned lead and a short
                 // tail are small pages whatever the advice, and would count against huge pages.
-                let advised = cost.worthAdvising && advise(UnsafeMutableRawPointer(base.value + offset), count: count)
+                let advised = cost.worthAdvising && advise(piece, count: count)
+                if !advised { populate(piece, count: count) }
                 let before = threadCPUNanoseconds()
                 let total = POSIX.read(descriptor, into: base.value + offset, count: count, offset: offset)
-                if advised { cost.record(bytes: count, nanoseconds: threadCPUNanoseconds() - before) }
+                if advised {
+                    cost.record(
+                        bytes: count, nanoseconds: threadCPUNanoseconds() - before, probe: index == firstWhole)
+                }
                 counts[index] = total
             }
+            for index in 0...min(firstWhole, pieces - 1) { read(index) }
+            let rest = pieces - firstWhole - 1
+            BlockingIO.parallel(iterations: rest) { index in read(firstWhole + 1 + index) }
             return POSIX.contiguousPrefix(counts: counts, bounds: bounds)
         }
 
         /// How advised pieces have fared so far, shared by the readers of one file: huge pages
-        /// are worth advising until a second advised piece took more CPU time per byte than small
-        /// pages would (measured here: small pages 0.55–0.7 ns per byte, huge pages about 0.25
-        /// when the host backs them at once, about 2.3 when it does not).
+        /// are worth advising until the probe (the first advised piece) or a second advised
+        /// piece took more CPU time per byte than small pages would (measured here: small pages
+        /// 0.55–0.7 ns per byte, huge pages 0.25–0.35 when the host backs them at once, 2.3–4.8
+        /// when it does not).
         ///
-        /// One slow piece is tolerated: a single slow huge page among fast ones is common here,
-        /// and ending the advice on it doubled the kernel's share of the read. Nor does the
-        /// unaligned lead count (small pages whatever the advice, at 0.6–0.7 ns per byte it
-        /// sometimes ended the advice before any huge page). On the 50 MB transcript, 24
-        /// alternating runs: reads in huge pages throughout went from 11 to 21, and the median
-        /// read's CPU time from 73 to 57 ms. Hosts where huge pages are slow throughout stop
-        /// after two.
+        /// In this virtual machine a read's huge pages are either all cheap or all slow (16
+        /// reads piece by piece: one had every huge page at 3–4.8 ns per byte, the others every
+        /// one under 0.4), so a slow probe ends the advice at once; before, the two pieces read
+        /// in parallel at the start were both slow before it ended. After a fast probe one slow
+        /// piece is tolerated, the second ends the advice. Nor does the unaligned lead count
+        /// (small pages whatever the advice, at 0.6–0.9 ns per byte it would end the advice
+        /// before any huge page).
         final class HugePageCost: Sendable {
             /// Small pages cost less than this per byte; an advised piece above it is slow.
             static let slowNanosecondsPerByte = 0.75
@@ -102,10 +115,11 @@ enum TranscriptFile {
 
             var worthAdvising: Bool { slowPieces.load(ordering: .relaxed) < Self.slowPiecesToStop }
 
-            /// Adds an advised piece's size and the thread CPU time its read took.
-            func record(bytes count: Int, nanoseconds elapsed: Int) {
+            /// Adds an advised piece's size and the thread CPU time its read took; a slow
+            /// `probe` ends the advice by itself.
+            func record(bytes count: Int, nanoseconds elapsed: Int, probe: Bool = false) {
                 if Double(elapsed) > Self.slowNanosecondsPerByte * Double(count) {
-                    slowPieces.add(1, ordering: .relaxed)
+                    slowPieces.add(probe ? Self.slowPiecesToStop : 1, ordering: .relaxed)
                 }
             }
         }
@@ -114,6 +128,16 @@ enum TranscriptFile {
             var time = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
             return Int(time.tv_sec) * 1_000_000_000 + Int(time.tv_nsec)
+        }
+
+        /// Faults in the small pages of `[start, start + count)` in one call (Linux 5.14 and
+        /// later; elsewhere the read faults them in as it copies).
+        static func populate(_ start: UnsafeMutableRawPointer, count: Int) {
+            let page = UInt(sysconf(Int32(_SC_PAGESIZE)))
+            let first = UInt(bitPattern: start) & ~(page - 1)
+            let last = (UInt(bitPattern: start) + UInt(count) + page - 1) & ~(page - 1)
+            guard last > first, let aligned = UnsafeMutableRawPointer(bitPattern: first) else { return }
+            _ = madvise(aligned, Int(last - first), 23)  // MADV_POPULATE_WRITE
         }
 
         /// Advises the whole 2 MiB pages inside `[start, start + count)` to be huge pages;
