@@ -104,9 +104,12 @@ struct LiteMetadataReader {
         window.bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress, window.end > window.start else { return false }
             return needle.withUnsafeBytes { needleBytes in
+                let anchors = ByteSearch.anchors(needleBytes)
                 var searchFrom = window.start
                 while searchFrom < window.end {
-                    guard let hit = ByteSearch.find(needleBytes, in: base + searchFrom, length: window.end - searchFrom)
+                    guard
+                        let hit = ByteSearch.find(
+                            needleBytes, anchors: anchors, in: base + searchFrom, length: window.end - searchFrom)
                     else {
                         return false
                     }
@@ -138,13 +141,14 @@ struct LiteMetadataReader {
         window.bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress, window.end > window.start else { return false }
             return needle.withUnsafeBytes { needleBytes in
+                let anchors = ByteSearch.anchors(needleBytes)
                 var end = window.end
                 while end > window.start {
                     let start =
                         ByteSearch.findLast(0x0A, in: base + window.start, length: end - window.start)
                         .map { window.start + $0 + 1 } ?? window.start
                     if end - start >= needleBytes.count,
-                        ByteSearch.find(needleBytes, in: base + start, length: end - start) != nil,
+                        ByteSearch.find(needleBytes, anchors: anchors, in: base + start, length: end - start) != nil,
                         body(start..<end)
                     {
                         return true

@@ -28,16 +28,29 @@ enum ByteSearch {
         let count = needle.count
         guard count > 0 else { return 0 }
         guard length >= count else { return nil }
+        return find(needle, anchors: anchors(needle), in: haystack, length: length)
+    }
+
+    /// ``find(_:in:length:)`` with the needle's ``anchors(_:)`` computed once by the caller, for
+    /// a loop that searches many lines for one needle.
+    static func find(_ needle: UnsafeRawBufferPointer, anchors: (Int, Int), in haystack: UnsafeRawPointer, length: Int)
+        -> Int?
+    {
+        let count = needle.count
+        guard count > 0 else { return 0 }
+        guard length >= count else { return nil }
         let pattern = needle.baseAddress!.assumingMemoryBound(to: UInt8.self)
         if count == 1 { return findFirst(pattern[0], in: haystack, length: length) }
-        let (first, second) = anchors(pattern, count)
         let at = ccscan_find_anchored(
-            haystack.assumingMemoryBound(to: UInt8.self), length, pattern, count, first, second)
+            haystack.assumingMemoryBound(to: UInt8.self), length, pattern, count, anchors.0, anchors.1)
         return at < 0 ? nil : at
     }
 
-    /// The offsets of the needle's two bytes least likely to occur in JSON transcripts, in order.
-    static func anchors(_ pattern: UnsafePointer<UInt8>, _ count: Int) -> (Int, Int) {
+    /// The offsets of the needle's two bytes least likely to occur in JSON transcripts, in order
+    /// (`(0, 0)` for fewer than two bytes).
+    static func anchors(_ needle: UnsafeRawBufferPointer) -> (Int, Int) {
+        let count = needle.count
+        guard count > 1, let pattern = needle.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return (0, 0) }
         func commonness(_ byte: UInt8) -> Int {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: " "): return 10
