@@ -66,6 +66,29 @@ protocol SessionBackend: Sendable {
     func rename(_ session: ListedSession, title: String) async throws(ToolError)
     func tag(_ session: ListedSession, tag: String?) async throws(ToolError)
     func delete(_ session: ListedSession) async throws(ToolError)
+    /// The message count, tokens and cost of each of `sessions`, by id (a session that cannot
+    /// be read is left out). By default each session is loaded, a few at a time.
+    func figures(of sessions: [ListedSession]) async -> [String: ListedFigures]
+}
+
+/// What `list` shows of a session beyond its listing metadata.
+struct ListedFigures: Sendable {
+    var messages: Int
+    var tokens: Int
+    var costUSD: Double?
+}
+
+extension SessionBackend {
+    func figures(of sessions: [ListedSession]) async -> [String: ListedFigures] {
+        // One session's document at a time: only its figures are kept.
+        var figures: [String: ListedFigures] = [:]
+        _ = await forEachLoaded(sessions, backend: self) { session, export in
+            let document = export.document
+            figures[session.id] = ListedFigures(
+                messages: document.messageCount, tokens: document.usage.totalTokens, costUSD: document.usage.costUSD)
+        }
+        return figures
+    }
 }
 
 func exportFailure(_ error: SessionExportError) -> ToolError {
@@ -126,6 +149,22 @@ struct CLIBackend: SessionBackend {
         } catch {
             throw exportFailure(error)
         }
+    }
+
+    /// Reads each transcript for its figures alone (no conversation is built), all on one
+    /// blocking call: the same figures as the loaded documents'.
+    func figures(of sessions: [ListedSession]) async -> [String: ListedFigures] {
+        let ids = sessions.map(\.id)
+        guard let results = try? await SessionExporter.loadTranscriptFigures(sessionIDs: ids, library: library) else {
+            return [:]
+        }
+        var figures: [String: ListedFigures] = [:]
+        for (id, result) in zip(ids, results) {
+            guard case .success(let found) = result else { continue }
+            figures[id] = ListedFigures(
+                messages: found.messageCount, tokens: found.usage.totalTokens, costUSD: found.usage.costUSD)
+        }
+        return figures
     }
 
     func rename(_ session: ListedSession, title: String) async throws(ToolError) {

@@ -243,17 +243,12 @@ struct ListCommand: AsyncParsableCommand {
         // Fill the counts the listing does not know by reading the sessions shown.
         let missing = sessions.filter { $0.messageCount == nil }
         if !missing.isEmpty {
-            // One session's document at a time: only its figures are kept.
-            var figures: [String: (messages: Int, tokens: Int, cost: Double?)] = [:]
-            _ = await forEachLoaded(missing, backend: backend) { session, export in
-                let document = export.document
-                figures[session.id] = (document.messageCount, document.usage.totalTokens, document.usage.costUSD)
-            }
+            let figures = await backend.figures(of: missing)
             for index in sessions.indices where sessions[index].messageCount == nil {
                 guard let found = figures[sessions[index].id] else { continue }
                 sessions[index].messageCount = found.messages
                 sessions[index].tokens = found.tokens
-                sessions[index].costUSD = found.cost
+                sessions[index].costUSD = found.costUSD
             }
         }
         for problem in listing.problems {

@@ -209,6 +209,54 @@ struct CLITranscriptsLazyReadTests {
         }
     }
 
+    /// `locateAll` picks each session's file as `locate` does (the newest non-empty copy among
+    /// the project folders, the first folder in name order on a tie), and the figures read by id
+    /// are the figures of that file.
+    @Test func locatingManySessionsAgreesWithLocatingEach() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("locate-all")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let library = ClaudeSessionLibrary(configDirectory: root, environment: [:])
+        let folders = ["-a", "-b", "-c"].map { library.projectsDirectory + "/" + $0 }
+        for folder in folders {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        var ids: [String] = []
+        for index in 0..<12 {
+            let id = String(format: "30000000-0000-4000-8000-%012d", index)
+            ids.append(id)
+            // Copies in some folders, with distinct, equal or no modification times, some empty.
+            for (number, folder) in folders.enumerated() where (index + number) % 3 != 0 || index % 4 == 0 {
+                let path = folder + "/" + id + ".jsonl"
+                let messages = number + 1 + index % 2
+                var lines = ""
+                for line in 0..<messages {
+                    let uuid = String(format: "40000000-0000-4000-8000-%012d", line)
+                    let parent =
+                        line == 0 ? "null" : "\"" + String(format: "40000000-0000-4000-8000-%012d", line - 1) + "\""
+                    lines +=
+                        #"{"type":"user","uuid":"\#(uuid)","parentUuid":\#(parent),"sessionId":"\#(id)","message":{"role":"user","content":"m\#(line)"}}"#
+                        + "\n"
+                }
+                try Data((index == 5 && number == 2 ? "" : lines).utf8).write(to: URL(fileURLWithPath: path))
+                let seconds = index % 3 == 0 ? 1_700_000_000 : 1_700_000_000 + (number * 7 + index) % 5
+                try FileManager.default.setAttributes(
+                    [.modificationDate: Date(timeIntervalSince1970: Double(seconds))], ofItemAtPath: path)
+            }
+        }
+        let located = library.locateAll(sessionIDs: Set(ids + ["30000000-0000-4000-8000-999999999999"]))
+        for id in ids {
+            #expect(located[id] == library.locate(sessionID: id, directory: nil)?.path, "\(id)")
+        }
+        #expect(located["30000000-0000-4000-8000-999999999999"] == nil)
+        let byID = try await SessionExporter.loadTranscriptFigures(
+            sessionIDs: ids + ["not-a-uuid"], library: library)
+        for (id, result) in zip(ids, byID) {
+            let path = try #require(located[id])
+            #expect(try result.get() == (try await SessionExporter.loadTranscriptFigures(sessionID: id, path: path)))
+        }
+        #expect(throws: SessionExportError.self) { try byID.last!.get() }
+    }
+
     @Test func uuidKeysSpellTheirTextBack() {
         for text in [
             "0123abcd-ef45-4678-9abc-def012345678", "00000000-0000-4000-8000-000000000001",

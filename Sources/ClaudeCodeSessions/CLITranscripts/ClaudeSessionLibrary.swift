@@ -315,6 +315,28 @@ public struct ClaudeSessionLibrary: Sendable {
         return best?.0
     }
 
+    /// The transcript file of each of `sessionIDs` that ``locate(sessionID:directory:)`` (without
+    /// a directory) would pick: the newest non-empty one among the project folders, the first
+    /// folder in name order on a tie. Each folder is listed once and only the files it holds are
+    /// `stat`ed (`locate` per id would list every folder again).
+    func locateAll(sessionIDs: Set<String>) -> [String: String] {
+        guard !sessionIDs.isEmpty, let folders = try? POSIX.listDirectory(projectsDirectory) else { return [:] }
+        var best: [String: (path: String, modified: Int)] = [:]
+        for folder in folders.sorted(by: { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
+            let project = projectsDirectory + "/" + folder.name
+            guard let entries = try? POSIX.listDirectory(project) else { continue }
+            for entry in entries where entry.name.hasSuffix(".jsonl") {
+                let id = String(entry.name.dropLast(6))
+                guard sessionIDs.contains(id) else { continue }
+                let path = project + "/" + entry.name
+                guard let status = POSIX.status(path), status.size > 0, !status.isDirectory else { continue }
+                if let current = best[id], status.modifiedMilliseconds <= current.modified { continue }
+                best[id] = (path, status.modifiedMilliseconds)
+            }
+        }
+        return best.mapValues(\.path)
+    }
+
     /// Metadata for one session.
     ///
     /// - Parameters:

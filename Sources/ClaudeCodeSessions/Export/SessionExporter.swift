@@ -155,14 +155,40 @@ public enum SessionExporter {
     package static func loadTranscriptFigures(_ files: [(sessionID: String, path: String)])
         async throws(SessionExportError) -> [Result<TranscriptFigures, SessionExportError>]
     {
+        try await figuresOffPool(files.map { ($0.sessionID, $0.path) }) { _ in [:] }
+    }
+
+    /// The ``TranscriptFigures`` of the CLI's sessions `sessionIDs`, each file found as
+    /// ``load(sessionID:library:directory:)`` finds it without a directory: one result per id,
+    /// in order (`sessionNotFound` for an id without a file). Throws only when cancelled.
+    package static func loadTranscriptFigures(sessionIDs: [String], library: ClaudeSessionLibrary)
+        async throws(SessionExportError) -> [Result<TranscriptFigures, SessionExportError>]
+    {
+        try await figuresOffPool(sessionIDs.map { ($0, nil) }) { cancellation in
+            library.locateAll(sessionIDs: Set(sessionIDs.filter(TextRules.isUUID)))
+        }
+    }
+
+    /// Reads the figures of `files` on one blocking call, by one thread per core taking the
+    /// next file; a file without a path is looked up in what `locate` returns (run first, on
+    /// the same blocking call).
+    private static func figuresOffPool(
+        _ files: [(sessionID: String, path: String?)],
+        locate: @escaping @Sendable (CancellationFlag) -> [String: String]
+    ) async throws(SessionExportError) -> [Result<TranscriptFigures, SessionExportError>] {
         guard !files.isEmpty else { return [] }
         let cancelled = SessionExportError(.storeFailure, subject: files[0].sessionID, reason: "cancelled")
         do {
             return try await BlockingIO.run { cancellation in
+                let located = locate(cancellation)
                 let slots = ParallelSlots<Result<TranscriptFigures, SessionExportError>>(count: files.count)
                 BlockingIO.parallel(iterations: files.count) { index in
                     guard !cancellation.isCancelled else { return }
-                    let (sessionID, path) = files[index]
+                    let (sessionID, given) = files[index]
+                    guard let path = given ?? located[sessionID] else {
+                        slots[index] = .failure(SessionExportError(.sessionNotFound, subject: sessionID))
+                        return
+                    }
                     slots[index] = transcriptFigures(sessionID: sessionID, path: path, cancellation: cancellation)
                 }
                 if cancellation.isCancelled { throw CancellationError() }
