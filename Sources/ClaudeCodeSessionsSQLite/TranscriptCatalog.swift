@@ -167,7 +167,8 @@ extension SQLiteSearchIndex {
             let infos = await Self.infos(of: changed, library: library)
             var failed = false
             var pending: Task<Void, any Error>?
-            let batch = 256
+            // Updates of a listing hold figures only: larger batches, fewer waits for a batch's slowest file.
+            let batch = indexingText ? 256 : 2048
             var start = 0
             while start < changed.count {
                 let ids = Array(changed[start..<min(start + batch, changed.count)])
