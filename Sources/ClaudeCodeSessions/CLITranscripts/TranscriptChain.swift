@@ -685,15 +685,14 @@ enum TranscriptParser {
     static func decodeMessage(_ message: JSONTapeView, into entry: inout TranscriptEntry) {
         var content: JSONTapeView?
         message.forEachMemberView { key, value in
-            guard let (name, escaped) = key.rawString else { return }
-            let isID = escaped ? key.stringValue == "id" : equal(name, "id")
-            if isID {
+            switch member(key, in: idAndContent) {
+            case 0:
                 if entry.type == .assistant {
                     // Non-empty strings only (an escape never decodes to nothing).
                     entry.assistantMessageID = value.rawString?.bytes.isEmpty == false ? IDKey(value) : nil
                 }
-            } else if escaped ? key.stringValue == "content" : equal(name, "content") {
-                content = value
+            case 1: content = value
+            default: break
             }
         }
         guard let content, content.kind == .array else { return }
@@ -703,20 +702,11 @@ enum TranscriptParser {
             var id: JSONTapeView?
             var toolUseID: JSONTapeView?
             block.forEachMemberView { key, value in
-                guard let (name, escaped) = key.rawString else { return }
-                if escaped {
-                    switch key.stringValue {
-                    case "type": blockType = value
-                    case "id": id = value
-                    case "tool_use_id": toolUseID = value
-                    default: break
-                    }
-                } else if equal(name, "type") {
-                    blockType = value
-                } else if equal(name, "id") {
-                    id = value
-                } else if equal(name, "tool_use_id") {
-                    toolUseID = value
+                switch member(key, in: blockMembers) {
+                case 0: blockType = value
+                case 1: id = value
+                case 2: toolUseID = value
+                default: break
                 }
             }
             guard let blockType else { return }
@@ -729,6 +719,24 @@ enum TranscriptParser {
         }
     }
 
+    static let idAndContent: [StaticString] = ["id", "content"]
+    static let blockMembers: [StaticString] = ["type", "id", "tool_use_id"]
+    static let figuresMembers: [StaticString] = ["content", "id", "model", "usage"]
+    static let usageMembers: [StaticString] = [
+        "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+    ]
+
+    /// Which of `names` the key spells (escapes decoded first), as an index; `nil` for none.
+    @inline(__always)
+    static func member(_ key: JSONTapeView, in names: [StaticString]) -> Int? {
+        guard let (bytes, escaped) = key.rawString else { return nil }
+        if escaped {
+            guard let decoded = key.stringValue else { return nil }
+            return names.firstIndex { $0.description == decoded }
+        }
+        return names.firstIndex { equal(bytes, $0) }
+    }
+
     /// The ``EntryFigures`` of a `message` object whose line starts at `offset` (the last member
     /// wins when a key repeats, as in a parsed object).
     static func entryFigures(_ message: JSONTapeView, offset: Int) -> EntryFigures {
@@ -738,23 +746,12 @@ enum TranscriptParser {
         var usage: JSONTapeView?
         var id: JSONTapeView?
         message.forEachMemberView { key, value in
-            guard let (name, escaped) = key.rawString else { return }
-            if escaped {
-                switch key.stringValue {
-                case "content": content = value
-                case "id": id = value
-                case "model": model = value
-                case "usage": usage = value
-                default: break
-                }
-            } else if equal(name, "content") {
-                content = value
-            } else if equal(name, "id") {
-                id = value
-            } else if equal(name, "model") {
-                model = value
-            } else if equal(name, "usage") {
-                usage = value
+            switch member(key, in: figuresMembers) {
+            case 0: content = value
+            case 1: id = value
+            case 2: model = value
+            case 3: usage = value
+            default: break
             }
         }
         if let content {
@@ -768,14 +765,12 @@ enum TranscriptParser {
         if let usage, usage.kind == .object {
             var counts = SessionDocument.Usage()
             usage.forEachMemberView { key, value in
-                if stringEquals(key, "input_tokens") {
-                    counts.inputTokens = value.intValue ?? 0
-                } else if stringEquals(key, "output_tokens") {
-                    counts.outputTokens = value.intValue ?? 0
-                } else if stringEquals(key, "cache_creation_input_tokens") {
-                    counts.cacheCreationInputTokens = value.intValue ?? 0
-                } else if stringEquals(key, "cache_read_input_tokens") {
-                    counts.cacheReadInputTokens = value.intValue ?? 0
+                switch member(key, in: usageMembers) {
+                case 0: counts.inputTokens = value.intValue ?? 0
+                case 1: counts.outputTokens = value.intValue ?? 0
+                case 2: counts.cacheCreationInputTokens = value.intValue ?? 0
+                case 3: counts.cacheReadInputTokens = value.intValue ?? 0
+                default: break
                 }
             }
             figures.usage = counts

@@ -204,18 +204,12 @@ public enum SessionExporter {
     static func visibleMessages(sessionID: String, path: String, cancellation: CancellationFlag?)
         -> Result<(bytes: [UInt8], messages: [CLISessionMessage], corrupt: Int), SessionExportError>
     {
-        let bytes: [UInt8]
-        do throws(SystemError) {
-            bytes = try TranscriptFile.read(path)
-        } catch {
-            return .failure(SessionExportError(.unreadable(errno: error.number), subject: path))
+        visibleConversation(sessionID: sessionID, path: path, cancellation: cancellation, figures: false).map {
+            var (parsed, visible) = $0
+            let corrupt = parsed.corruptLineCount
+            let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
+            return (parsed.bytes, messages, corrupt)
         }
-        guard !bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
-        var parsed = TranscriptParser.parse(bytes, cancellation: cancellation)
-        let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
-        let corrupt = parsed.corruptLineCount
-        let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
-        return .success((bytes, messages, corrupt))
     }
 
     /// Reads the transcript at `path` (blocking) for its figures: the entries and what each
@@ -223,6 +217,16 @@ public enum SessionExporter {
     static func transcriptFigures(sessionID: String, path: String, cancellation: CancellationFlag?)
         -> Result<TranscriptFigures, SessionExportError>
     {
+        visibleConversation(sessionID: sessionID, path: path, cancellation: cancellation, figures: true).map {
+            transcriptFigures($0.parsed, indices: $0.visible)
+        }
+    }
+
+    /// Reads and parses the transcript at `path` (blocking): the parse and the indices of the
+    /// entries of its visible conversation; an empty file is not found.
+    private static func visibleConversation(
+        sessionID: String, path: String, cancellation: CancellationFlag?, figures: Bool
+    ) -> Result<(parsed: ParsedTranscript, visible: [Int]), SessionExportError> {
         let bytes: [UInt8]
         do throws(SystemError) {
             bytes = try TranscriptFile.read(path)
@@ -230,9 +234,8 @@ public enum SessionExporter {
             return .failure(SessionExportError(.unreadable(errno: error.number), subject: path))
         }
         guard !bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
-        let parsed = TranscriptParser.parse(bytes, cancellation: cancellation, figures: true)
-        let visible = ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()
-        return .success(transcriptFigures(parsed, indices: visible))
+        let parsed = TranscriptParser.parse(bytes, cancellation: cancellation, figures: figures)
+        return .success((parsed, ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()))
     }
 
     /// The figures of `transcriptDocument` for the entries at `indices` (the visible
