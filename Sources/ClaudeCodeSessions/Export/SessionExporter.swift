@@ -164,7 +164,7 @@ public enum SessionExporter {
     package static func loadTranscriptFigures(sessionIDs: [String], library: ClaudeSessionLibrary)
         async throws(SessionExportError) -> [Result<TranscriptFigures, SessionExportError>]
     {
-        try await figuresOffPool(sessionIDs.map { ($0, nil) }) { cancellation in
+        try await figuresOffPool(sessionIDs.map { ($0, nil) }) { _ in
             library.locateAll(sessionIDs: Set(sessionIDs.filter(TextRules.isUUID)))
         }
     }
