@@ -69,6 +69,9 @@ protocol SessionBackend: Sendable {
     /// The message count, tokens and cost of each of `sessions`, by id (a session that cannot
     /// be read is left out). By default each session is loaded, a few at a time.
     func figures(of sessions: [ListedSession]) async -> [String: ListedFigures]
+    /// What `stats` adds up of each of `sessions` that could be read, and how many could not.
+    /// By default each session is loaded, a few at a time.
+    func stats(of sessions: [ListedSession]) async -> (stats: [SessionExporter.TranscriptStats], failures: Int)
 }
 
 /// What `list` shows of a session beyond its listing metadata.
@@ -88,6 +91,13 @@ extension SessionBackend {
                 messages: document.messageCount, tokens: document.usage.totalTokens, costUSD: document.usage.costUSD)
         }
         return figures
+    }
+
+    func stats(of sessions: [ListedSession]) async -> (stats: [SessionExporter.TranscriptStats], failures: Int) {
+        // One session's document at a time: only what stats adds up is kept.
+        var stats: [SessionExporter.TranscriptStats] = []
+        let failures = await forEachLoaded(sessions, backend: self) { stats.append(.init($1.document)) }
+        return (stats, failures.count)
     }
 }
 
@@ -165,6 +175,18 @@ struct CLIBackend: SessionBackend {
                 messages: found.messageCount, tokens: found.usage.totalTokens, costUSD: found.usage.costUSD)
         }
         return figures
+    }
+
+    /// Reads each transcript for what stats adds up (its figures, without building the
+    /// conversation, when its head names its start), all on one blocking call.
+    func stats(of sessions: [ListedSession]) async -> (stats: [SessionExporter.TranscriptStats], failures: Int) {
+        guard
+            let results = try? await SessionExporter.loadTranscriptStats(
+                sessionIDs: sessions.map(\.id), library: library)
+        else { return ([], sessions.count) }
+        var stats: [SessionExporter.TranscriptStats] = []
+        for case .success(let found) in results { stats.append(found) }
+        return (stats, results.count - stats.count)
     }
 
     func rename(_ session: ListedSession, title: String) async throws(ToolError) {

@@ -49,10 +49,10 @@ struct StatsCommand: AsyncParsableCommand, ToolCommand {
             }
             sessions = sessions.filter { ($0.lastActivity ?? .distantPast) >= cutoff }
         }
-        // Counted one session at a time, not all held in memory.
         var tally = StatsTally()
-        let failures = await forEachLoaded(sessions, backend: backend) { tally.add($1.document) }
-        if !failures.isEmpty { Terminal.warn("\(failures.count) session(s) could not be read and were not counted") }
+        let (stats, failures) = await backend.stats(of: sessions)
+        for session in stats { tally.add(session) }
+        if failures > 0 { Terminal.warn("\(failures) session(s) could not be read and were not counted") }
         let report = tally.report
         if json {
             let data = try jsonEncoder().encode(report)
@@ -95,27 +95,28 @@ struct StatsTally {
     private var projects: [String: StatsReport.Group] = [:]
     private var models: [String: StatsReport.Group] = [:]
 
-    mutating func add(_ document: SessionDocument) {
+    mutating func add(_ session: SessionExporter.TranscriptStats) {
+        let usage = session.figures.usage
         func add(_ groups: inout [String: StatsReport.Group], _ name: String) {
             var group = groups[name] ?? StatsReport.Group(name: name, sessions: 0, messages: 0, tokens: 0, costUSD: nil)
             group.sessions += 1
-            group.messages += document.messageCount
-            group.tokens += document.usage.totalTokens
-            if let cost = document.usage.costUSD { group.costUSD = (group.costUSD ?? 0) + cost }
+            group.messages += session.figures.messageCount
+            group.tokens += usage.totalTokens
+            if let cost = usage.costUSD { group.costUSD = (group.costUSD ?? 0) + cost }
             groups[name] = group
         }
         totals.sessions += 1
-        totals.messages += document.messageCount
-        totals.inputTokens += document.usage.inputTokens
-        totals.outputTokens += document.usage.outputTokens
-        totals.cacheReadInputTokens += document.usage.cacheReadInputTokens
-        totals.cacheCreationInputTokens += document.usage.cacheCreationInputTokens
-        if let cost = document.usage.costUSD { totals.costUSD = (totals.costUSD ?? 0) + cost }
-        if let turns = document.usage.turns { totals.turns = (totals.turns ?? 0) + turns }
-        if let start = document.startedAt ?? document.lastActivity { totals.first = min(totals.first ?? start, start) }
-        if let last = document.lastActivity { totals.last = max(totals.last ?? last, last) }
-        add(&projects, document.projectPath ?? "(unknown)")
-        add(&models, document.model ?? "(unknown)")
+        totals.messages += session.figures.messageCount
+        totals.inputTokens += usage.inputTokens
+        totals.outputTokens += usage.outputTokens
+        totals.cacheReadInputTokens += usage.cacheReadInputTokens
+        totals.cacheCreationInputTokens += usage.cacheCreationInputTokens
+        if let cost = usage.costUSD { totals.costUSD = (totals.costUSD ?? 0) + cost }
+        if let turns = usage.turns { totals.turns = (totals.turns ?? 0) + turns }
+        if let start = session.startedAt ?? session.lastActivity { totals.first = min(totals.first ?? start, start) }
+        if let last = session.lastActivity { totals.last = max(totals.last ?? last, last) }
+        add(&projects, session.projectPath ?? "(unknown)")
+        add(&models, session.figures.model ?? "(unknown)")
     }
 
     /// The report: the totals, and the groups by project and by model, largest first.

@@ -257,6 +257,76 @@ struct CLITranscriptsLazyReadTests {
         #expect(throws: SessionExportError.self) { try byID.last!.get() }
     }
 
+    /// What `stats` reads of each session (`loadTranscriptStats`: figures alone when the head
+    /// names the start, else the document) is what the loaded document gives: figures, project,
+    /// start and last activity, for sessions with and without timestamps, copies in two
+    /// folders, a sidechain-only transcript and a missing id.
+    @Test func statsReadByIDAreTheLoadedDocumentsStats() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("stats-by-id")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let library = ClaudeSessionLibrary(configDirectory: root, environment: [:])
+        let folders = ["-p-one", "-p-two"].map { library.projectsDirectory + "/" + $0 }
+        for folder in folders {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        /// `stampedHead: false`: the first two lines have no timestamp and the first is longer
+        /// than the head the listing reads, so the listing knows no start; later lines have one.
+        func lines(_ id: String, count: Int, stampedHead: Bool, sidechain: Bool = false, cwd: String) -> String {
+            var text = ""
+            var parent = "null"
+            for index in 0..<count {
+                let uuid = String(format: "50000000-0000-4000-8000-%012d", index)
+                let stamped = stampedHead || index >= 2
+                let stamp = stamped ? #","timestamp":"2025-10-0\#(index % 9 + 1)T10:00:00.000Z""# : ""
+                let padding = !stampedHead && index == 0 ? String(repeating: "x", count: 100_000) : ""
+                let message =
+                    index % 2 == 0
+                    ? #"{"role":"user","content":"prompt \#(index)\#(padding)"}"#
+                    : #"{"id":"msg_\#(index)","model":"claude-\#(index % 3)","role":"assistant","content":[{"type":"text","text":"r"}],"usage":{"input_tokens":\#(index),"output_tokens":2}}"#
+                text +=
+                    #"{"type":"\#(index % 2 == 0 ? "user" : "assistant")","uuid":"\#(uuid)","parentUuid":\#(parent),"isSidechain":\#(sidechain),"sessionId":"\#(id)","cwd":"\#(cwd)"\#(stamp),"message":\#(message)}"#
+                    + "\n"
+                parent = "\"" + uuid + "\""
+            }
+            return text
+        }
+        var ids: [String] = []
+        for index in 0..<6 {
+            let id = String(format: "60000000-0000-4000-8000-%012d", index)
+            ids.append(id)
+            var text = lines(
+                id, count: 3 + index, stampedHead: index != 1, sidechain: index == 4, cwd: "/work/p\(index)")
+            if index == 1 {
+                // Listed by its title (its head, cut inside the first line, holds no prompt).
+                text += #"{"type":"custom-title","customTitle":"named","sessionId":"\#(id)"}"# + "\n"
+            }
+            try Data(text.utf8).write(to: URL(fileURLWithPath: folders[0] + "/" + id + ".jsonl"))
+            if index == 2 {
+                // A newer copy elsewhere, with other figures: both readers take it.
+                let other = folders[1] + "/" + id + ".jsonl"
+                try Data(lines(id, count: 8, stampedHead: true, cwd: "/work/elsewhere").utf8).write(
+                    to: URL(fileURLWithPath: other))
+                try FileManager.default.setAttributes(
+                    [.modificationDate: Date().addingTimeInterval(60)], ofItemAtPath: other)
+            }
+        }
+        ids.append("60000000-0000-4000-8000-999999999999")
+        let stats = try await SessionExporter.loadTranscriptStats(sessionIDs: ids, library: library)
+        #expect(stats.count == ids.count)
+        for (id, result) in zip(ids, stats) {
+            do {
+                let document = try await SessionExporter.load(sessionID: id, library: library).document
+                #expect(try result.get() == SessionExporter.TranscriptStats(document), "\(id)")
+            } catch {
+                #expect(throws: SessionExportError.self, "\(id) is missing for both") { try result.get() }
+            }
+        }
+        #expect(try stats[2].get().projectPath == "/work/elsewhere")
+        let untimed = try #require(try await library.sessionInfo(id: ids[1]))
+        #expect(untimed.createdAt == nil, "the listing knows no start")
+        #expect(try stats[1].get().startedAt != nil, "no timestamp in the head: the document's own start")
+    }
+
     @Test func uuidKeysSpellTheirTextBack() {
         for text in [
             "0123abcd-ef45-4678-9abc-def012345678", "00000000-0000-4000-8000-000000000001",

@@ -155,7 +155,7 @@ public enum SessionExporter {
     package static func loadTranscriptFigures(_ files: [(sessionID: String, path: String)])
         async throws(SessionExportError) -> [Result<TranscriptFigures, SessionExportError>]
     {
-        try await figuresOffPool(files.map { ($0.sessionID, $0.path) }) { _ in [:] }
+        try await readOffPool(files.map { ($0.sessionID, $0.path) }, locate: { _ in [:] }, read: transcriptFigures)
     }
 
     /// The ``TranscriptFigures`` of the CLI's sessions `sessionIDs`, each file found as
@@ -164,24 +164,86 @@ public enum SessionExporter {
     package static func loadTranscriptFigures(sessionIDs: [String], library: ClaudeSessionLibrary)
         async throws(SessionExportError) -> [Result<TranscriptFigures, SessionExportError>]
     {
-        try await figuresOffPool(sessionIDs.map { ($0, nil) }) { _ in
-            library.locateAll(sessionIDs: Set(sessionIDs.filter(TextRules.isUUID)))
+        try await readOffPool(
+            sessionIDs.map { ($0, nil) },
+            locate: { _ in library.locateAll(sessionIDs: Set(sessionIDs.filter(TextRules.isUUID))) },
+            read: transcriptFigures)
+    }
+
+    /// What `stats` adds up of a session: its document's figures and the metadata the
+    /// document carries.
+    package struct TranscriptStats: Sendable, Hashable {
+        package var figures: TranscriptFigures
+        package var projectPath: String?
+        package var startedAt: Date?
+        package var lastActivity: Date?
+
+        /// The same, of a loaded document.
+        package init(_ document: SessionDocument) {
+            self.init(
+                figures: TranscriptFigures(
+                    messageCount: document.messageCount, usage: document.usage, model: document.model),
+                projectPath: document.projectPath, startedAt: document.startedAt, lastActivity: document.lastActivity)
+        }
+
+        init(figures: TranscriptFigures, projectPath: String?, startedAt: Date?, lastActivity: Date?) {
+            self.figures = figures
+            self.projectPath = projectPath
+            self.startedAt = startedAt
+            self.lastActivity = lastActivity
         }
     }
 
-    /// Reads the figures of `files` on one blocking call, by one thread per core taking the
-    /// next file; a file without a path is looked up in what `locate` returns (run first, on
-    /// the same blocking call).
-    private static func figuresOffPool(
+    /// The ``TranscriptStats`` of the CLI's sessions `sessionIDs`: for each, what
+    /// `TranscriptStats(load(sessionID:library:).document)` gives, read the way a listing reads
+    /// figures (no conversation is built) when the transcript's head names its start; one
+    /// result per id, in order. Throws only when cancelled.
+    package static func loadTranscriptStats(sessionIDs: [String], library: ClaudeSessionLibrary)
+        async throws(SessionExportError) -> [Result<TranscriptStats, SessionExportError>]
+    {
+        try await readOffPool(
+            sessionIDs.map { ($0, nil) },
+            locate: { _ in library.locateAll(sessionIDs: Set(sessionIDs.filter(TextRules.isUUID))) },
+            read: transcriptStats)
+    }
+
+    /// Reads one transcript's ``TranscriptStats`` (blocking), with the listing metadata `load`
+    /// would read for it.
+    static func transcriptStats(sessionID: String, path: String, cancellation: CancellationFlag?)
+        -> Result<TranscriptStats, SessionExportError>
+    {
+        var info: CLISessionInfo?
+        if case .info(let found) = LiteFileReader.sessionInfo(path: path, sessionID: sessionID, projectPath: nil) {
+            info = found
+        }
+        if let info, let created = info.createdAt {
+            return transcriptFigures(sessionID: sessionID, path: path, cancellation: cancellation).map {
+                TranscriptStats(
+                    figures: $0, projectPath: info.cwd, startedAt: Date(timeIntervalSince1970: Double(created) / 1000),
+                    lastActivity: Date(timeIntervalSince1970: Double(info.lastModified) / 1000))
+            }
+        }
+        // Without a start in its head, a document starts at its earliest line: the whole document.
+        return visibleMessages(sessionID: sessionID, path: path, cancellation: cancellation).map {
+            TranscriptStats(
+                transcriptDocument(
+                    sessionID: sessionID, origin: .cliTranscript, messages: $0.messages, lines: $0.bytes, info: info))
+        }
+    }
+
+    /// Reads `files` on one blocking call, by one thread per core taking the next file; a file
+    /// without a path is looked up in what `locate` returns (run first, on the same call).
+    private static func readOffPool<Value: Sendable>(
         _ files: [(sessionID: String, path: String?)],
-        locate: @escaping @Sendable (CancellationFlag) -> [String: String]
-    ) async throws(SessionExportError) -> [Result<TranscriptFigures, SessionExportError>] {
+        locate: @escaping @Sendable (CancellationFlag) -> [String: String],
+        read: @escaping @Sendable (String, String, CancellationFlag?) -> Result<Value, SessionExportError>
+    ) async throws(SessionExportError) -> [Result<Value, SessionExportError>] {
         guard !files.isEmpty else { return [] }
         let cancelled = SessionExportError(.storeFailure, subject: files[0].sessionID, reason: "cancelled")
         do {
             return try await BlockingIO.run { cancellation in
                 let located = locate(cancellation)
-                let slots = ParallelSlots<Result<TranscriptFigures, SessionExportError>>(count: files.count)
+                let slots = ParallelSlots<Result<Value, SessionExportError>>(count: files.count)
                 BlockingIO.parallel(iterations: files.count) { index in
                     guard !cancellation.isCancelled else { return }
                     let (sessionID, given) = files[index]
@@ -189,7 +251,7 @@ public enum SessionExporter {
                         slots[index] = .failure(SessionExportError(.sessionNotFound, subject: sessionID))
                         return
                     }
-                    slots[index] = transcriptFigures(sessionID: sessionID, path: path, cancellation: cancellation)
+                    slots[index] = read(sessionID, path, cancellation)
                 }
                 if cancellation.isCancelled { throw CancellationError() }
                 return (0..<files.count).map { slots[$0] ?? .failure(cancelled) }
