@@ -164,10 +164,18 @@ public enum SessionExporter {
     package static func loadTranscriptFigures(sessionIDs: [String], library: ClaudeSessionLibrary)
         async throws(SessionExportError) -> [Result<TranscriptFigures, SessionExportError>]
     {
+        try await readByID(sessionIDs, library: library, read: transcriptFigures)
+    }
+
+    /// Reads the CLI's sessions `sessionIDs` with `read` on one blocking call, each file found
+    /// as `load` finds it (``ClaudeSessionLibrary/locateAll(sessionIDs:)``, first).
+    private static func readByID<Value: Sendable>(
+        _ sessionIDs: [String], library: ClaudeSessionLibrary,
+        read: @escaping @Sendable (String, String, CancellationFlag?) -> Result<Value, SessionExportError>
+    ) async throws(SessionExportError) -> [Result<Value, SessionExportError>] {
         try await readOffPool(
             sessionIDs.map { ($0, nil) },
-            locate: { _ in library.locateAll(sessionIDs: Set(sessionIDs.filter(TextRules.isUUID))) },
-            read: transcriptFigures)
+            locate: { _ in library.locateAll(sessionIDs: Set(sessionIDs.filter(TextRules.isUUID))) }, read: read)
     }
 
     /// What `stats` adds up of a session: its document's figures and the metadata the
@@ -201,10 +209,7 @@ public enum SessionExporter {
     package static func loadTranscriptStats(sessionIDs: [String], library: ClaudeSessionLibrary)
         async throws(SessionExportError) -> [Result<TranscriptStats, SessionExportError>]
     {
-        try await readOffPool(
-            sessionIDs.map { ($0, nil) },
-            locate: { _ in library.locateAll(sessionIDs: Set(sessionIDs.filter(TextRules.isUUID))) },
-            read: transcriptStats)
+        try await readByID(sessionIDs, library: library, read: transcriptStats)
     }
 
     /// Reads one transcript's ``TranscriptStats`` (blocking), with the listing metadata `load`
