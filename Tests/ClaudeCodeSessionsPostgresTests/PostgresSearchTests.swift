@@ -233,6 +233,7 @@ struct PostgresSearchTests {
                 let key = SessionStoreKey(projectKey: Self.project, sessionID: Self.corpus[1].id)
                 try await store.append([Self.line("user", Self.text("Now about the walrus"))], to: key)
                 #expect(Set(Self.ids(try await store.searchSessions("walrus"))).count == 3)
+                await store.searchIndexingFinished()
                 try await PostgresTestServer.dropSchema(schema, client)
             } catch {
                 try? await PostgresTestServer.dropSchema(schema, client)
