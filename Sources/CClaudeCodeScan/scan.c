@@ -845,17 +845,6 @@ static inline ptrdiff_t count_candidates(
     return found;
 }
 
-/// The first of `candidates` (bit k: the first and last byte match at `i + k`) whose middle
-/// matches exactly, or -1.
-static inline ptrdiff_t first_candidate(uint64_t candidates, size_t i, const uint8_t *h, const uint8_t *needle, size_t length) {
-    while (candidates) {
-        size_t at = i + (size_t)__builtin_ctzll(candidates);
-        candidates &= candidates - 1;
-        if (length <= 2 || memcmp(h + at + 1, needle + 1, length - 2) == 0) return (ptrdiff_t)at;
-    }
-    return -1;
-}
-
 #if CCSCAN_X86
 /// 16 positions at a time: candidates where the first and the last byte both match.
 static ptrdiff_t count_folded_sse2(const uint8_t *h, size_t count, const uint8_t *needle, size_t length) {

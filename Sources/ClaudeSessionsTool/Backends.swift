@@ -66,29 +66,20 @@ protocol SessionBackend: Sendable {
     func rename(_ session: ListedSession, title: String) async throws(ToolError)
     func tag(_ session: ListedSession, tag: String?) async throws(ToolError)
     func delete(_ session: ListedSession) async throws(ToolError)
-    /// The message count, tokens and cost of each of `sessions`, by id (a session that cannot
-    /// be read is left out). By default each session is loaded, a few at a time.
-    func figures(of sessions: [ListedSession]) async -> [String: ListedFigures]
+    /// The figures (message count, tokens, cost) of each of `sessions`, by id (a session that
+    /// cannot be read is left out). By default each session is loaded, a few at a time.
+    func figures(of sessions: [ListedSession]) async -> [String: SessionExporter.TranscriptFigures]
     /// What `stats` adds up of each of `sessions` that could be read, and how many could not.
     /// By default each session is loaded, a few at a time.
     func stats(of sessions: [ListedSession]) async -> (stats: [SessionExporter.TranscriptStats], failures: Int)
 }
 
-/// What `list` shows of a session beyond its listing metadata.
-struct ListedFigures: Sendable {
-    var messages: Int
-    var tokens: Int
-    var costUSD: Double?
-}
-
 extension SessionBackend {
-    func figures(of sessions: [ListedSession]) async -> [String: ListedFigures] {
+    func figures(of sessions: [ListedSession]) async -> [String: SessionExporter.TranscriptFigures] {
         // One session's document at a time: only its figures are kept.
-        var figures: [String: ListedFigures] = [:]
+        var figures: [String: SessionExporter.TranscriptFigures] = [:]
         _ = await forEachLoaded(sessions, backend: self) { session, export in
-            let document = export.document
-            figures[session.id] = ListedFigures(
-                messages: document.messageCount, tokens: document.usage.totalTokens, costUSD: document.usage.costUSD)
+            figures[session.id] = SessionExporter.TranscriptStats(export.document).figures
         }
         return figures
     }
@@ -163,16 +154,14 @@ struct CLIBackend: SessionBackend {
 
     /// Reads each transcript for its figures alone (no conversation is built), all on one
     /// blocking call: the same figures as the loaded documents'.
-    func figures(of sessions: [ListedSession]) async -> [String: ListedFigures] {
+    func figures(of sessions: [ListedSession]) async -> [String: SessionExporter.TranscriptFigures] {
         let ids = sessions.map(\.id)
         guard let results = try? await SessionExporter.loadTranscriptFigures(sessionIDs: ids, library: library) else {
             return [:]
         }
-        var figures: [String: ListedFigures] = [:]
+        var figures: [String: SessionExporter.TranscriptFigures] = [:]
         for (id, result) in zip(ids, results) {
-            guard case .success(let found) = result else { continue }
-            figures[id] = ListedFigures(
-                messages: found.messageCount, tokens: found.usage.totalTokens, costUSD: found.usage.costUSD)
+            if case .success(let found) = result { figures[id] = found }
         }
         return figures
     }

@@ -246,9 +246,9 @@ struct ListCommand: AsyncParsableCommand {
             let figures = await backend.figures(of: missing)
             for index in sessions.indices where sessions[index].messageCount == nil {
                 guard let found = figures[sessions[index].id] else { continue }
-                sessions[index].messageCount = found.messages
-                sessions[index].tokens = found.tokens
-                sessions[index].costUSD = found.costUSD
+                sessions[index].messageCount = found.messageCount
+                sessions[index].tokens = found.usage.totalTokens
+                sessions[index].costUSD = found.usage.costUSD
             }
         }
         for problem in listing.problems {

@@ -327,6 +327,43 @@ struct CLITranscriptsLazyReadTests {
         #expect(try stats[1].get().startedAt != nil, "no timestamp in the head: the document's own start")
     }
 
+    /// The listing metadata taken from a transcript read whole is what reading its head and
+    /// tail gives: small files, a head cut inside a long first line, a tail that starts inside a
+    /// long last line (whose `lastPrompt` needs the whole line), many lines.
+    @Test func sessionInfoFromTheWholeFileIsTheHeadAndTailsInfo() throws {
+        let root = try TranscriptFixtures.temporaryRoot("info-bytes")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let id = "70000000-0000-4000-8000-000000000001"
+        func user(_ text: String, _ index: Int) -> String {
+            #"{"type":"user","uuid":"80000000-0000-4000-8000-\#(String(format: "%012d", index))","parentUuid":null,"sessionId":"\#(id)","cwd":"/work/x","timestamp":"2025-10-01T10:00:0\#(index % 10).000Z","message":{"role":"user","content":"\#(text)"}}"#
+        }
+        let long = String(repeating: "y", count: 70_000)
+        let files: [String] = [
+            user("hello", 0),
+            user("head " + String(repeating: "x", count: 100_000), 1) + "\n"
+                + #"{"type":"custom-title","customTitle":"named","sessionId":"\#(id)"}"#,
+            user("first", 2) + "\n" + #"{"type":"last-prompt","padding":"\#(long)","lastPrompt":"LP last","sessionId":"\#(id)"}"#,
+            (0..<900).map { user("line \($0) " + String(repeating: "z", count: 200), $0) }.joined(separator: "\n"),
+        ]
+        for (number, text) in files.enumerated() {
+            let path = root + "/\(number).jsonl"
+            try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: path))
+            let whole = try TranscriptFile.readWithStatus(path)
+            let fromBytes = LiteFileReader.sessionInfo(
+                bytes: whole.bytes, status: whole.status, sessionID: id, projectPath: nil)
+            guard case .info(let fromFile) = LiteFileReader.sessionInfo(path: path, sessionID: id, projectPath: nil)
+            else {
+                Issue.record("file \(number) is listed")
+                continue
+            }
+            #expect(fromBytes == fromFile, "file \(number)")
+        }
+        let fragmentNeeded = try TranscriptFile.readWithStatus(root + "/2.jsonl")
+        let info = LiteFileReader.sessionInfo(
+            bytes: fragmentNeeded.bytes, status: fragmentNeeded.status, sessionID: id, projectPath: nil)
+        #expect(info?.summary == "LP last", "the last prompt, from the tail's whole first line")
+    }
+
     @Test func uuidKeysSpellTheirTextBack() {
         for text in [
             "0123abcd-ef45-4678-9abc-def012345678", "00000000-0000-4000-8000-000000000001",

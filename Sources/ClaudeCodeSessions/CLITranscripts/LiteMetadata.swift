@@ -389,13 +389,32 @@ enum LiteFileReader {
         let status = FileStatus(info)
         if status.isDirectory { return .skipped }
         if !status.isRegularFile { return .issue(CLITranscriptIssue(path: path, kind: .notRegularFile)) }
-        guard let file = read(descriptor: descriptor, status: status) else { return .skipped }
-        let fragment = LazyFragment { completeFragment(descriptor: descriptor, file: file) }
-        let reader = LiteMetadataReader(file: file) { fragment.value }
-        guard let sessionInfo = reader.sessionInfo(sessionID: sessionID, projectPath: projectPath) else {
-            return .skipped
-        }
+        let read = { (count: Int, offset: Int) in readArray(descriptor, count: count, offset: offset) }
+        guard let sessionInfo = sessionInfo(status: status, sessionID: sessionID, projectPath: projectPath, read: read)
+        else { return .skipped }
         return .info(sessionInfo)
+    }
+
+    /// The session info of a transcript already read whole (`bytes`, with the `fstat` taken
+    /// when it was opened): what ``sessionInfo(path:sessionID:projectPath:)`` reads from its
+    /// head and tail, taken from the bytes instead of reading them again.
+    static func sessionInfo(bytes: [UInt8], status: FileStatus, sessionID: String, projectPath: String?)
+        -> CLISessionInfo?
+    {
+        sessionInfo(status: status, sessionID: sessionID, projectPath: projectPath) { count, offset in
+            offset < bytes.count ? Array(bytes[offset..<min(bytes.count, offset + count)]) : []
+        }
+    }
+
+    /// The session info of a file of `status` whose bytes `read(count, offset)` gives (up to
+    /// `count` bytes at `offset`); `nil` when it is empty or has nothing to show.
+    static func sessionInfo(
+        status: FileStatus, sessionID: String, projectPath: String?, read: @escaping (Int, Int) -> [UInt8]
+    ) -> CLISessionInfo? {
+        guard let file = windows(status: status, read: read) else { return nil }
+        let fragment = LazyFragment { completeFragment(file: file, read: read) }
+        let reader = LiteMetadataReader(file: file) { fragment.value }
+        return reader.sessionInfo(sessionID: sessionID, projectPath: projectPath)
     }
 
     static func issue(for failure: SystemError, path: String) -> Outcome {
@@ -409,11 +428,12 @@ enum LiteFileReader {
         return .issue(CLITranscriptIssue(path: path, kind: .unreadable(errno: failure.number)))
     }
 
-    /// Reads the windows of an open file, or `nil` when it is empty or unreadable.
-    static func read(descriptor: Int32, status: FileStatus) -> LiteFile? {
+    /// The windows of a file of `status` whose bytes `read` gives, or `nil` when it is empty or
+    /// unreadable.
+    static func windows(status: FileStatus, read: (Int, Int) -> [UInt8]) -> LiteFile? {
         let window = LiteFile.windowSize
         // Like Python, read a whole window even when fstat says the file is shorter.
-        let head = readArray(descriptor, count: window, offset: 0)
+        let head = read(window, 0)
         guard !head.isEmpty else { return nil }
         let size = Int(status.size)
         let tailOffset = max(0, size - window)
@@ -423,8 +443,8 @@ enum LiteFileReader {
                 modifiedMilliseconds: status.modifiedMilliseconds)
         }
         // One byte more, before the window, says whether the window starts a line.
-        let before = readArray(descriptor, count: 1, offset: tailOffset - 1)
-        let tail = readArray(descriptor, count: window, offset: tailOffset)
+        let before = read(1, tailOffset - 1)
+        let tail = read(window, tailOffset)
         guard !tail.isEmpty else { return nil }
         let startsMidLine = before.first != 0x0A
         return LiteFile(
@@ -449,34 +469,26 @@ enum LiteFileReader {
         }
     }
 
-    /// The whole line whose end is the fragment at the start of the tail window.
-    static func completeFragment(descriptor: Int32, file: LiteFile) -> [UInt8]? {
+    /// The whole line whose end is the fragment at the start of the tail window, from the
+    /// file's bytes as `read(count, offset)` gives them.
+    static func completeFragment(file: LiteFile, read: (Int, Int) -> [UInt8]) -> [UInt8]? {
         let fragmentEnd = file.tail.firstIndex(of: 0x0A) ?? file.tail.count
         var lineStart = 0
         var searchEnd = file.tailOffset
-        var chunk = [UInt8](repeating: 0, count: LiteFile.windowSize)
-        searchLoop: while searchEnd > 0 {
+        while searchEnd > 0 {
             if file.tailOffset - searchEnd > maximumLineLookBack { return nil }
-            let chunkStart = max(0, searchEnd - chunk.count)
-            let count = POSIX.read(descriptor, into: &chunk, at: 0, count: searchEnd - chunkStart, offset: chunkStart)
-            guard count == searchEnd - chunkStart else { return nil }
-            var index = count - 1
-            while index >= 0 {
-                if chunk[index] == 0x0A {
-                    lineStart = chunkStart + index + 1
-                    break searchLoop
-                }
-                index -= 1
+            let chunkStart = max(0, searchEnd - LiteFile.windowSize)
+            let chunk = read(searchEnd - chunkStart, chunkStart)
+            guard chunk.count == searchEnd - chunkStart else { return nil }
+            if let newline = chunk.lastIndex(of: 0x0A) {
+                lineStart = chunkStart + newline + 1
+                break
             }
             searchEnd = chunkStart
         }
         let before = file.tailOffset - lineStart
-        var line = [UInt8](repeating: 0, count: before)
-        if before > 0 {
-            guard POSIX.read(descriptor, into: &line, at: 0, count: before, offset: lineStart) == before else {
-                return nil
-            }
-        }
+        var line = before > 0 ? read(before, lineStart) : []
+        guard line.count == before else { return nil }
         line.append(contentsOf: file.tail[0..<fragmentEnd])
         return line
     }

@@ -23,13 +23,21 @@ enum TranscriptFile {
     static let hugePageThreshold = 8 << 20
 
     static func read(_ path: String) throws(SystemError) -> [UInt8] {
+        try readWithStatus(path).bytes
+    }
+
+    /// The whole file and the `fstat` taken when it was opened (what a reader of its head and
+    /// tail would see, for ``LiteFileReader/sessionInfo(bytes:status:sessionID:projectPath:)``).
+    static func readWithStatus(_ path: String) throws(SystemError) -> (bytes: [UInt8], status: FileStatus) {
         let descriptor = try POSIX.openForReading(path)
         defer { close(descriptor) }
         let status = try POSIX.regularFileStatus(descriptor, path: path)
         #if os(Linux)
-            if Int(status.st_size) >= hugePageThreshold { return readAdvised(descriptor, size: Int(status.st_size)) }
+            if Int(status.st_size) >= hugePageThreshold {
+                return (readAdvised(descriptor, size: Int(status.st_size)), FileStatus(status))
+            }
         #endif
-        return try POSIX.readFile(descriptor: descriptor, status: status)
+        return (try POSIX.readFile(descriptor: descriptor, status: status), FileStatus(status))
     }
 
     #if os(Linux)

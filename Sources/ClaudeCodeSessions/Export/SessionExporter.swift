@@ -212,27 +212,26 @@ public enum SessionExporter {
         try await readByID(sessionIDs, library: library, read: transcriptStats)
     }
 
-    /// Reads one transcript's ``TranscriptStats`` (blocking), with the listing metadata `load`
-    /// would read for it.
+    /// Reads one transcript's ``TranscriptStats`` (blocking), once: the listing metadata `load`
+    /// would read from its head and tail is taken from the same bytes.
     static func transcriptStats(sessionID: String, path: String, cancellation: CancellationFlag?)
         -> Result<TranscriptStats, SessionExportError>
     {
-        var info: CLISessionInfo?
-        if case .info(let found) = LiteFileReader.sessionInfo(path: path, sessionID: sessionID, projectPath: nil) {
-            info = found
-        }
-        if let info, let created = info.createdAt {
-            return transcriptFigures(sessionID: sessionID, path: path, cancellation: cancellation).map {
-                TranscriptStats(
-                    figures: $0, projectPath: info.cwd, startedAt: Date(timeIntervalSince1970: Double(created) / 1000),
+        readWhole(sessionID: sessionID, path: path).map { bytes, status in
+            let info = LiteFileReader.sessionInfo(bytes: bytes, status: status, sessionID: sessionID, projectPath: nil)
+            if let info, let created = info.createdAt {
+                let (parsed, visible) = visibleConversation(bytes, cancellation: cancellation, figures: true)
+                return TranscriptStats(
+                    figures: transcriptFigures(parsed, indices: visible), projectPath: info.cwd,
+                    startedAt: Date(timeIntervalSince1970: Double(created) / 1000),
                     lastActivity: Date(timeIntervalSince1970: Double(info.lastModified) / 1000))
             }
-        }
-        // Without a start in its head, a document starts at its earliest line: the whole document.
-        return visibleMessages(sessionID: sessionID, path: path, cancellation: cancellation).map {
-            TranscriptStats(
+            // Without a start in its head, a document starts at its earliest line: the whole document.
+            let read = visibleMessages(visibleConversation(bytes, cancellation: cancellation, figures: false))
+            return TranscriptStats(
                 transcriptDocument(
-                    sessionID: sessionID, origin: .cliTranscript, messages: $0.messages, lines: $0.bytes, info: info))
+                    sessionID: sessionID, origin: .cliTranscript, messages: read.messages, lines: read.bytes, info: info
+                ))
         }
     }
 
@@ -271,11 +270,8 @@ public enum SessionExporter {
     static func visibleMessages(sessionID: String, path: String, cancellation: CancellationFlag?)
         -> Result<(bytes: [UInt8], messages: [CLISessionMessage], corrupt: Int), SessionExportError>
     {
-        visibleConversation(sessionID: sessionID, path: path, cancellation: cancellation, figures: false).map {
-            var (parsed, visible) = $0
-            let corrupt = parsed.corruptLineCount
-            let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
-            return (parsed.bytes, messages, corrupt)
+        readWhole(sessionID: sessionID, path: path).map {
+            visibleMessages(visibleConversation($0.bytes, cancellation: cancellation, figures: false))
         }
     }
 
@@ -284,25 +280,44 @@ public enum SessionExporter {
     static func transcriptFigures(sessionID: String, path: String, cancellation: CancellationFlag?)
         -> Result<TranscriptFigures, SessionExportError>
     {
-        visibleConversation(sessionID: sessionID, path: path, cancellation: cancellation, figures: true).map {
-            transcriptFigures($0.parsed, indices: $0.visible)
+        readWhole(sessionID: sessionID, path: path).map {
+            let (parsed, visible) = visibleConversation($0.bytes, cancellation: cancellation, figures: true)
+            return transcriptFigures(parsed, indices: visible)
         }
     }
 
-    /// Reads and parses the transcript at `path` (blocking): the parse and the indices of the
-    /// entries of its visible conversation; an empty file is not found.
-    private static func visibleConversation(
-        sessionID: String, path: String, cancellation: CancellationFlag?, figures: Bool
-    ) -> Result<(parsed: ParsedTranscript, visible: [Int]), SessionExportError> {
-        let bytes: [UInt8]
+    /// The whole transcript at `path` and its `fstat`; an empty file is not found.
+    private static func readWhole(sessionID: String, path: String)
+        -> Result<(bytes: [UInt8], status: FileStatus), SessionExportError>
+    {
+        let read: (bytes: [UInt8], status: FileStatus)
         do throws(SystemError) {
-            bytes = try TranscriptFile.read(path)
+            read = try TranscriptFile.readWithStatus(path)
         } catch {
             return .failure(SessionExportError(.unreadable(errno: error.number), subject: path))
         }
-        guard !bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
+        guard !read.bytes.isEmpty else { return .failure(SessionExportError(.sessionNotFound, subject: sessionID)) }
+        return .success(read)
+    }
+
+    /// Parses a transcript's bytes: the parse and the indices of the entries of its visible
+    /// conversation.
+    private static func visibleConversation(_ bytes: [UInt8], cancellation: CancellationFlag?, figures: Bool)
+        -> (parsed: ParsedTranscript, visible: [Int])
+    {
         let parsed = TranscriptParser.parse(bytes, cancellation: cancellation, figures: figures)
-        return .success((parsed, ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation()))
+        return (parsed, ConversationGraph(entries: parsed.entries, bytes: parsed.bytes).visibleConversation())
+    }
+
+    /// The messages of a parsed transcript's visible conversation (its entries are released
+    /// first), with its bytes and its corrupt line count.
+    private static func visibleMessages(_ conversation: (parsed: ParsedTranscript, visible: [Int]))
+        -> (bytes: [UInt8], messages: [CLISessionMessage], corrupt: Int)
+    {
+        var (parsed, visible) = conversation
+        let corrupt = parsed.corruptLineCount
+        let messages = ClaudeSessionLibrary.makeMessages(releasingEntriesOf: &parsed, indices: visible)
+        return (parsed.bytes, messages, corrupt)
     }
 
     /// The figures of `transcriptDocument` for the entries at `indices` (the visible

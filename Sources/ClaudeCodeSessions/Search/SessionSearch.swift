@@ -299,6 +299,18 @@ public enum SessionSearch {
             score: (score * 1000).rounded() / 1000, matchCount: total, snippets: snippets)
     }
 
+    /// What a passage of `field` with `counts` occurrences of each term adds to a session's
+    /// score, and its number of matches.
+    @inline(__always) static func passageWeight(_ field: Field, _ counts: [Int]) -> (weight: Double, found: Int) {
+        var weight = 0.0
+        var found = 0
+        for count in counts where count > 0 {
+            found += count
+            weight += termWeight(field, count)
+        }
+        return (weight, found)
+    }
+
     /// What `count` occurrences of one term in a passage of `field` add to a session's score.
     @inline(__always) static func termWeight(_ field: Field, _ count: Int) -> Double {
         field.weight * (1 + log(Double(count)))
@@ -323,16 +335,9 @@ public enum SessionSearch {
         var total = 0
         passages { field, text in
             matcher.counts(of: foldedTerms, in: text, into: &counts)
-            var weight = 0.0
-            var found = 0
-            for index in foldedTerms.indices {
-                let count = counts[index]
-                guard count > 0 else { continue }
-                perTerm[index] = true
-                found += count
-                weight += termWeight(field, count)
-            }
+            let (weight, found) = passageWeight(field, counts)
             guard found > 0 else { return }
+            for index in counts.indices where counts[index] > 0 { perTerm[index] = true }
             total += found
             score += weight
         }
@@ -362,12 +367,7 @@ public enum SessionSearch {
         passages { field, text in
             defer { position += 1 }
             matcher.counts(of: foldedTerms, in: text, into: &counts)
-            var weight = 0.0
-            var found = 0
-            for count in counts where count > 0 {
-                found += count
-                weight += termWeight(field, count)
-            }
+            let (weight, found) = passageWeight(field, counts)
             if found > 0 { weighed.append((position, weight)) }
         }
         // The order and the choice of `hit`: weight, then position.
