@@ -126,6 +126,35 @@ struct CLITranscriptsTests {
         #expect(transcript.path?.hasSuffix(id + ".jsonl") == true)
     }
 
+    /// Lines are found by parsing them in place (no search for the newline first); that must read
+    /// the same lines as splitting at each newline: CRLF endings and surrounding spaces are fine, a
+    /// value spread over several lines is that many corrupt lines, never one entry.
+    @Test func linesAreTheTextBetweenNewlinesWhateverTheJSONWhitespace() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("lines")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var fixtures = try TranscriptFixtures(root: root)
+        let cwd = try fixtures.workingDirectory("p")
+        let folder = try fixtures.projectFolder(for: cwd)
+        let id = "aaaaaaaa-0000-4000-8000-000000000001"
+        var builder = EntryBuilder(sessionID: id, cwd: cwd)
+        let u1 = fixtures.uuid(), a1 = fixtures.uuid(), u2 = fixtures.uuid(), u3 = fixtures.uuid()
+        let spread = builder.user(u2, parent: a1, "spread").replacingOccurrences(of: ",\"", with: ",\n\"")
+        let pieces = spread.split(separator: "\n", omittingEmptySubsequences: false).count
+        #expect(pieces > 3)
+        let lines = [
+            builder.user(u1, parent: nil, "prompt") + "\r",
+            "  " + builder.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "ok"]]) + " \t",
+            spread, " ",
+            builder.user(u3, parent: a1, "after") + "\r",
+        ]
+        try fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: false)
+        let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        let transcript = try await library.transcript(sessionID: id, directory: cwd)
+        #expect(transcript.corruptLineCount == pieces)
+        #expect(transcript.messages.map(\.uuid) == [u1, a1, u3])
+        #expect(transcript.messages.last?.content == .string("after"))
+    }
+
     @Test func sessionIDsAreValidatedBeforeAnyPathIsFormed() async throws {
         let library = ClaudeSessionLibrary(configDirectory: "/nonexistent/claude-config", environment: [:])
         for bad in [

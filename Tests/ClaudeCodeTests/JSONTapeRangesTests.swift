@@ -42,4 +42,43 @@ import Testing
             }
         }
     }
+    /// `parseLine` finds a JSON Lines line's end by parsing it, and must read exactly the lines
+    /// that splitting at the newline and parsing would read. Every line start of a text mixing
+    /// good lines with CRLF endings, blank and corrupt lines, and values whose whitespace holds a
+    /// newline (where carrying on past the newline would parse, and so end at the wrong line).
+    @Test func parsingALineInPlaceAgreesWithSplittingItFirst() throws {
+        let lines = [
+            #"{"type":"user","message":{"content":"a\nb"}}"#, "{\"a\":1}\r", "  {\"a\": [1, 2] }  ", "", "   ",
+            "[1,", "2]", "{\"a\":", "1}", "{", #""k":"v"}"#, "[[[", "]]]", "{\"a\":1} x", "{\"a\":1}\r{\"b\":2}",
+            "\"text\"", "42", "{\"s\":\"tab\there\"}", "{\"a\":1}{\"b\":2}", "{\"a\"\r:\r1}", "nul", "{\"a\":1}",
+        ]
+        for ending in ["", "\n"] {
+            let bytes = Array((lines.joined(separator: "\n") + ending).utf8)
+            var inPlace = JSONTape()
+            var split = JSONTape()
+            try bytes.withUnsafeBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                var start = 0
+                var read = 0
+                while start < bytes.count {
+                    let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+                    let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                    let blank = line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+                    let splitParses = !blank && (try? split.parse(line)) != nil
+                    let found = inPlace.parseLine(base: base, from: start, end: bytes.count)
+                    let text = String(decoding: line, as: UTF8.self)
+                    if splitParses {
+                        #expect(found == end, "\(text)")
+                        let expected = split.withRoot(of: line) { $0.jsonValue }
+                        #expect(inPlace.withRoot(of: line) { $0.jsonValue } == expected, "\(text)")
+                        read += 1
+                    } else {
+                        #expect(found == nil, "\(text)")
+                    }
+                    start = end + 1
+                }
+                #expect(read == 7)
+            }
+        }
+    }
 }

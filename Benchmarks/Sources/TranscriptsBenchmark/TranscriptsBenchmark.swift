@@ -74,6 +74,8 @@ struct TranscriptsBenchmark {
         var readCount = 0
         var touched = 0
         var peakAfterMessages = 0
+        var loadCPU: [Double] = []
+        var touchCPUs: [Double] = []
         for _ in 0..<max(1, repeats) {
             if only != "read" {
                 let listStart = clock.now
@@ -88,6 +90,8 @@ struct TranscriptsBenchmark {
             let readCPU = ResourceUsage.processCPUSeconds()
             let messages = try await library.messages(sessionID: big, directory: cwd)
             peakAfterMessages = ResourceUsage.peakRSSBytes()
+            let touchCPU = ResourceUsage.processCPUSeconds()
+            loadCPU.append(touchCPU - readCPU)
             // Touch every message's content, as the Python consumer does: `content` builds just
             // that member, `message` the whole value (and drops it).
             var count = 0
@@ -100,6 +104,7 @@ struct TranscriptsBenchmark {
                 }
             }
             read.append((seconds(clock.now - readStart), ResourceUsage.processCPUSeconds() - readCPU))
+            touchCPUs.append(ResourceUsage.processCPUSeconds() - touchCPU)
             readCount = messages.count
             touched = count
         }
@@ -113,6 +118,7 @@ struct TranscriptsBenchmark {
             "list_seconds": .double(median(list.map(\.wall))), "list_cpu_seconds": .double(median(list.map(\.cpu))),
             "sessions": .int(Int64(listed)),
             "read_seconds": .double(median(read.map(\.wall))), "read_cpu_seconds": .double(median(read.map(\.cpu))),
+            "read_load_cpu_seconds": .double(median(loadCPU)), "read_touch_cpu_seconds": .double(median(touchCPUs)),
             "messages": .int(Int64(readCount)),
             "touched": .int(Int64(touched)),
             "rss_before_bytes": .int(Int64(rssBefore)), "peak_rss_bytes": .int(Int64(ResourceUsage.peakRSSBytes())),

@@ -71,6 +71,39 @@ package struct JSONTape {
         return builder.cursor
     }
 
+    /// Parses the line of JSON Lines text that starts at `start` (before `end`) into the tape,
+    /// replacing what it held, without looking for the line's end first: the value is parsed, then
+    /// spaces, tabs and carriage returns, and the line must end there, at a newline or at `end`.
+    ///
+    /// Returns the index of that newline (or `end`), and the tape then holds the line's value with
+    /// offsets from `base + start`. Returns `nil` for anything else: text that is not one JSON
+    /// value, content after it, or a value whose whitespace holds a newline (JSON allows it, but it
+    /// splits a JSON Lines line; the parse stops there, so it never reads past its line). The
+    /// caller then finds the line's end and reads that line as it is.
+    package mutating func parseLine(base: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int? {
+        nodes.removeAll(keepingCapacity: true)
+        guard start < end, end - start < Int(Int32.max) else { return nil }
+        var builder = Builder(
+            cursor: JSONCursor(base: base + start, end: end &- start, position: 0), nodes: nodes,
+            stopsAtNewlines: true)
+        nodes = []
+        defer { nodes = builder.nodes }
+        do {
+            try builder.parseValue(depth: 0)
+        } catch {
+            return nil
+        }
+        var cursor = builder.cursor
+        while cursor.position < cursor.end {
+            switch cursor.base[cursor.position] {
+            case JSONByte.space, JSONByte.tab, JSONByte.carriageReturn: cursor.position &+= 1
+            case JSONByte.newline: return start &+ cursor.position
+            default: return nil
+            }
+        }
+        return end
+    }
+
     /// Calls `body` with a view of the root value. Views are valid only inside `body`.
     package func withRoot<Result>(
         of bytes: UnsafeBufferPointer<UInt8>, _ body: (JSONTapeView) throws -> Result
@@ -84,6 +117,23 @@ package struct JSONTape {
     private struct Builder {
         var cursor: JSONCursor
         var nodes: [Node]
+        /// Whether whitespace holding a newline ends the parse (an error), for
+        /// ``JSONTape/parseLine(base:from:end:)``: the parse then never reads past its line.
+        var stopsAtNewlines = false
+
+        /// Skips whitespace; compact JSON has none, so the common case is one comparison.
+        @inline(__always)
+        private mutating func skipWhitespace() throws(JSONParseError) {
+            guard cursor.position < cursor.end, JSONByte.isWhitespace(cursor.base[cursor.position]) else { return }
+            if stopsAtNewlines {
+                while cursor.position < cursor.end, JSONByte.isWhitespace(cursor.base[cursor.position]) {
+                    if cursor.base[cursor.position] == JSONByte.newline { throw cursor.error("newline in the value") }
+                    cursor.position &+= 1
+                }
+            } else {
+                cursor.skipWhitespace()
+            }
+        }
 
         private mutating func append(_ kind: Kind, flag: Bool = false, start: Int = 0, end: Int = 0, integer: Int64 = 0)
         {
@@ -95,7 +145,7 @@ package struct JSONTape {
         }
 
         mutating func parseValue(depth: Int) throws(JSONParseError) {
-            cursor.skipWhitespace()
+            try skipWhitespace()
             guard cursor.position < cursor.end else { throw cursor.error("unexpected end of input") }
             switch cursor.base[cursor.position] {
             case JSONByte.openBrace: try parseContainer(object: true, depth: depth + 1)
@@ -135,18 +185,18 @@ package struct JSONTape {
             let close = object ? JSONByte.closeBrace : JSONByte.closeBracket
             cursor.position &+= 1
             var items: Int32 = 0
-            cursor.skipWhitespace()
+            try skipWhitespace()
             if cursor.position < cursor.end, cursor.base[cursor.position] == close {
                 cursor.position &+= 1
             } else {
                 while true {
                     if object {
-                        cursor.skipWhitespace()
+                        try skipWhitespace()
                         guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.quote else {
                             throw cursor.error("expected a string key")
                         }
                         try parseString()
-                        cursor.skipWhitespace()
+                        try skipWhitespace()
                         guard cursor.position < cursor.end, cursor.base[cursor.position] == JSONByte.colon else {
                             throw cursor.error("expected ':' after key")
                         }
@@ -154,7 +204,7 @@ package struct JSONTape {
                     }
                     try parseValue(depth: depth)
                     items &+= 1
-                    cursor.skipWhitespace()
+                    try skipWhitespace()
                     guard cursor.position < cursor.end else {
                         throw cursor.error(
                             object ? "unexpected end of input in object" : "unexpected end of input in array")

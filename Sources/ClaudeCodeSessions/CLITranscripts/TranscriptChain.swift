@@ -464,26 +464,35 @@ enum TranscriptParser {
         var entryFigures: [EntryFigures]? = figures ? [] : nil
         var corrupt = 0
         var replacements: [Range<Int>] = []
-        var lines: [Range<Int>] = []
-        bytes.withUnsafeBytes { raw in
-            let base = raw.baseAddress!
-            var start = range.lowerBound
-            while start < range.upperBound {
-                let end =
-                    ByteSearch.findFirst(0x0A, in: base + start, length: range.upperBound - start).map { start + $0 }
-                    ?? range.upperBound
-                lines.append(start..<end)
-                start = end + 1
-            }
-        }
-        // At most one entry per line: one allocation, no regrowth left behind in the heap.
-        entries.reserveCapacity(lines.count)
-        entryFigures?.reserveCapacity(lines.count)
         var tape = JSONTape()
         bytes.withUnsafeBufferPointer { buffer in
-            for (number, line) in lines.enumerated() {
+            let base = buffer.baseAddress!
+            var start = range.lowerBound
+            var number = 0
+            while start < range.upperBound {
                 if number & 1023 == 0, cancellation?.isCancelled == true { break }
-                switch parseLine(buffer, line: line, tape: &tape, replacementsFor: sessionID, figures: &entryFigures) {
+                number &+= 1
+                // A line is parsed where it starts, and its parse finds its end: no separate
+                // search for the newline. A line that is not one value on one line (blank, corrupt,
+                // or with a newline in its whitespace) is found the plain way and read as it is.
+                let result: LineResult
+                let line: Range<Int>
+                if let end = tape.parseLine(base: base, from: start, end: range.upperBound) {
+                    line = start..<end
+                    result = decodeLine(
+                        buffer, line: line, tape: tape, replacementsFor: sessionID, figures: &entryFigures)
+                } else {
+                    let end =
+                        ByteSearch.findFirst(0x0A, in: base + start, length: range.upperBound - start).map {
+                            start + $0
+                        }
+                        ?? range.upperBound
+                    line = start..<end
+                    result = parseLine(
+                        buffer, line: line, tape: &tape, replacementsFor: sessionID, figures: &entryFigures)
+                }
+                start = line.upperBound + 1
+                switch result {
                 case .entry(let entry): entries.append(entry)
                 case .replacements(let range): replacements.append(range)
                 case .blank, .other: break
@@ -577,12 +586,20 @@ enum TranscriptParser {
         figures: inout [EntryFigures]?
     ) -> LineResult {
         if isBlank(bytes, line) { return .blank }
-        let text = UnsafeBufferPointer(rebasing: bytes[line])
         do {
-            try tape.parse(text)
+            try tape.parse(UnsafeBufferPointer(rebasing: bytes[line]))
         } catch {
             return .corrupt
         }
+        return decodeLine(bytes, line: line, tape: tape, replacementsFor: sessionID, figures: &figures)
+    }
+
+    /// Decodes the line whose value `tape` holds (with offsets from the line's start).
+    static func decodeLine(
+        _ bytes: UnsafeBufferPointer<UInt8>, line: Range<Int>, tape: JSONTape, replacementsFor sessionID: String?,
+        figures: inout [EntryFigures]?
+    ) -> LineResult {
+        let text = UnsafeBufferPointer(rebasing: bytes[line])
         return tape.withRoot(of: text) { root -> LineResult in
             guard root.kind == .object else { return .corrupt }
             var values = FieldViews()
