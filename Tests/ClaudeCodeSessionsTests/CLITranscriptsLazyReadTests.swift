@@ -125,30 +125,42 @@ struct CLITranscriptsLazyReadTests {
     }
 
     #if os(Linux)
-        /// The huge-page advice ends on a slow probe, else survives one slow piece and ends on the second.
-        @Test func hugePageAdviceEndsOnASlowProbeOrTheSecondSlowPiece() {
-            typealias Cost = TranscriptFile.HugePageCost
-            let huge = 2 << 20
-            let fast = Int(0.25 * Double(huge))  // cheap huge pages
-            let slow = Int(2.3 * Double(huge))  // a huge page the host backed lazily
-            // A slow probe: no more advice.
-            let slowProbe = Cost()
-            slowProbe.record(bytes: huge, nanoseconds: slow, probe: true)
-            #expect(!slowProbe.worthAdvising)
-            // A fast probe, one slow piece, then fast ones: the advice goes on.
-            let mixed = Cost()
-            mixed.record(bytes: huge, nanoseconds: fast, probe: true)
-            mixed.record(bytes: huge, nanoseconds: slow)
-            #expect(mixed.worthAdvising, "one slow piece is tolerated")
-            for _ in 0..<8 { mixed.record(bytes: huge, nanoseconds: fast) }
-            #expect(mixed.worthAdvising)
-            // A second slow piece, even after fast ones, ends it.
-            mixed.record(bytes: 2 * huge, nanoseconds: 2 * slow)
-            #expect(!mixed.worthAdvising)
-            // Pieces just under the small-page cost keep it.
-            let even = Cost()
-            for _ in 0..<10 { even.record(bytes: huge, nanoseconds: Int(0.7 * Double(huge))) }
-            #expect(even.worthAdvising)
+        /// The huge-page advice ends at the first slow huge page, whichever it is, and every byte
+        /// is read whatever the advice: huge pages first, then the rest in parallel small pages.
+        @Test func hugePageAdviceEndsAtTheFirstSlowHugePage() throws {
+            let root = try TranscriptFixtures.temporaryRoot("huge-advice")
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let path = root + "/big.jsonl"
+            let size = 9 * (2 << 20) + 54_321
+            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 11) }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let descriptor = try POSIX.openForReading(path)
+            defer { close(descriptor) }
+            // The n-th huge page is slow (0: none is).
+            for slow in [1, 2, 5, 0] {
+                var calls = 0
+                var hugePages = 0
+                var whole = 0  // the whole huge pages after the unaligned lead
+                let read = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
+                    let huge = 2 << 20
+                    let lead = (huge - Int(UInt(bitPattern: storage.baseAddress!) % UInt(huge))) % huge
+                    whole = (size - lead) / huge
+                    let (length, advised) = TranscriptFile.readInHugePages(
+                        descriptor, into: storage.baseAddress!, size: size,
+                        isSlow: { bytes, _ in
+                            #expect(bytes == 2 << 20)
+                            calls += 1
+                            return calls == slow
+                        })
+                    initialized = length
+                    hugePages = advised
+                }
+                #expect(read == bytes, "slow huge page \(slow)")
+                #expect(hugePages == (slow == 0 ? whole : slow), "slow huge page \(slow)")
+                #expect(calls == hugePages)
+            }
+            #expect(TranscriptFile.HugePageCost.isSlow(bytes: 2 << 20, nanoseconds: Int(2.3 * Double(2 << 20))))
+            #expect(!TranscriptFile.HugePageCost.isSlow(bytes: 2 << 20, nanoseconds: Int(0.7 * Double(2 << 20))))
         }
     #endif
 
@@ -342,7 +354,8 @@ struct CLITranscriptsLazyReadTests {
             user("hello", 0),
             user("head " + String(repeating: "x", count: 100_000), 1) + "\n"
                 + #"{"type":"custom-title","customTitle":"named","sessionId":"\#(id)"}"#,
-            user("first", 2) + "\n" + #"{"type":"last-prompt","padding":"\#(long)","lastPrompt":"LP last","sessionId":"\#(id)"}"#,
+            user("first", 2) + "\n"
+                + #"{"type":"last-prompt","padding":"\#(long)","lastPrompt":"LP last","sessionId":"\#(id)"}"#,
             (0..<900).map { user("line \($0) " + String(repeating: "z", count: 200), $0) }.joined(separator: "\n"),
         ]
         for (number, text) in files.enumerated() {

@@ -22,6 +22,17 @@ public enum ResourceUsage {
         #endif
     }
 
+    /// The process's anonymous memory in transparent huge pages now, in bytes (`AnonHugePages`
+    /// in `/proc/self/smaps_rollup`); 0 where there is no such file.
+    public static func anonymousHugePageBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/smaps_rollup", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("AnonHugePages:") {
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            return kilobytes * 1024
+        }
+        return 0
+    }
+
     static func usage(children: Bool) -> rusage {
         var usage = rusage()
         #if canImport(Glibc)

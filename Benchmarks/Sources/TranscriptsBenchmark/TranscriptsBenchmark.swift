@@ -75,6 +75,7 @@ struct TranscriptsBenchmark {
         var touched = 0
         var peakAfterMessages = 0
         var loadCPU: [Double] = []
+        var hugePages = 0
         var touchCPUs: [Double] = []
         for _ in 0..<max(1, repeats) {
             if only != "read" {
@@ -91,6 +92,7 @@ struct TranscriptsBenchmark {
             let messages = try await library.messages(sessionID: big, directory: cwd)
             peakAfterMessages = ResourceUsage.peakRSSBytes()
             let touchCPU = ResourceUsage.processCPUSeconds()
+            hugePages = ResourceUsage.anonymousHugePageBytes()
             loadCPU.append(touchCPU - readCPU)
             // Touch every message's content, as the Python consumer does: `content` builds just
             // that member, `message` the whole value (and drops it).
@@ -119,7 +121,7 @@ struct TranscriptsBenchmark {
             "sessions": .int(Int64(listed)),
             "read_seconds": .double(median(read.map(\.wall))), "read_cpu_seconds": .double(median(read.map(\.cpu))),
             "read_load_cpu_seconds": .double(median(loadCPU)), "read_touch_cpu_seconds": .double(median(touchCPUs)),
-            "messages": .int(Int64(readCount)),
+            "messages": .int(Int64(readCount)), "anon_huge_page_bytes_after_load": .int(Int64(hugePages)),
             "touched": .int(Int64(touched)),
             "rss_before_bytes": .int(Int64(rssBefore)), "peak_rss_bytes": .int(Int64(ResourceUsage.peakRSSBytes())),
             "peak_rss_before_touch_bytes": .int(Int64(peakAfterMessages)),

@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -13,10 +11,10 @@ import Synchronization
 /// Like ``POSIX/readFile(_:)``, but the buffer of a large file is advised to use huge pages
 /// (Linux, where transparent huge pages are enabled for advised memory): a 50 MB transcript then
 /// costs a few dozen page faults instead of some 13,000, about half the kernel's time of reading
-/// it. The advice is given piece by piece, and withdrawn for the rest of the read once a second
-/// advised piece costs more than small pages would (``HugePageCost``): in a virtual
-/// machine a fresh huge page is sometimes backed lazily by the host, and zeroing it then cost up
-/// to ten times as much as small pages. Elsewhere, or when the advice is refused, it reads the
+/// it. The advice is given one huge page at a time, and withdrawn for the rest of the read once
+/// a huge page costs more than small pages would (``HugePageCost``): in a virtual machine a fresh
+/// huge page is sometimes backed lazily by the host, and zeroing it then cost up to ten times as
+/// much as small pages. Elsewhere, or when the advice is refused, it reads the
 /// same way.
 enum TranscriptFile {
     /// Files from this size on get the huge-page advice (a few huge pages' worth).
@@ -49,86 +47,79 @@ enum TranscriptFile {
                     initialized = 0
                     return
                 }
-                initialized = readInHugePages(descriptor, into: start, size: size)
+                initialized = readInHugePages(descriptor, into: start, size: size).length
             }
             guard buffer.count == size else { return buffer }
             POSIX.appendRest(of: descriptor, to: &buffer)
             return buffer
         }
 
-        /// Reads `size` bytes into `start` in pieces that start on huge-page boundaries (one huge
-        /// page each at first, then two), advising each piece before reading it while
-        /// ``HugePageCost`` says huge pages pay. The unaligned lead and the first whole piece (the
-        /// probe) are read first, on this thread; the rest in parallel. A piece read without
-        /// the advice is populated first (`MADV_POPULATE_WRITE`: one call faults its small pages
-        /// in, instead of one fault per page during the copy).
-        /// Returns the length of the contiguous prefix read.
-        static func readInHugePages(_ descriptor: Int32, into start: UnsafeMutablePointer<UInt8>, size: Int) -> Int {
+        /// Reads `size` bytes into `start`: huge pages first, one at a time on this thread, each
+        /// advised `MADV_HUGEPAGE` before it is touched, until one is slow (``HugePageCost``);
+        /// then the rest in small pages, in parallel 4 MiB pieces, each populated first
+        /// (`MADV_POPULATE_WRITE`: one call faults its pages in, instead of one fault per page
+        /// during the copy). The unaligned lead and a tail under a huge page are small pages too.
+        ///
+        /// `isSlow` judges a huge page from its size and the thread CPU time its read took
+        /// (tests substitute it). Returns the length of the contiguous prefix read (a file
+        /// that shrank ends early) and the number of huge pages read with the advice.
+        static func readInHugePages(
+            _ descriptor: Int32, into start: UnsafeMutablePointer<UInt8>, size: Int,
+            isSlow: (_ bytes: Int, _ nanoseconds: Int) -> Bool = HugePageCost.isSlow
+        ) -> (length: Int, hugePages: Int) {
             let huge = 2 << 20
-            let lead = (huge - Int(UInt(bitPattern: start) % UInt(huge))) % huge
-            var bounds = [0]
-            if lead > 0, lead < size { bounds.append(lead) }
-            // One huge page per piece at first, so that slow huge pages are noticed early.
-            while bounds.last! + (4 << 20) < size {
-                bounds.append(bounds.last! + (bounds.count < 4 ? huge : 4 << 20))
+            let lead = min(size, (huge - Int(UInt(bitPattern: start) % UInt(huge))) % huge)
+            var offset = 0
+            if lead > 0 {
+                populate(start, count: lead)
+                let count = POSIX.read(descriptor, into: start, count: lead, offset: 0)
+                guard count == lead else { return (count, 0) }
+                offset = lead
             }
-            bounds.append(size)
-            let pieces = bounds.count - 1
-            let counts = ParallelSlots<Int>(count: pieces)
-            let base = UncheckedSendable(value: start)
-            let cost = HugePageCost()
-            let firstWhole = lead > 0 && lead < size ? 1 : 0  // the probe: the lead is read before it
-            func read(_ index: Int) {
-                let offset = bounds[index]
-                let count = bounds[index + 1] - offset
-                let piece = UnsafeMutableRawPointer(base.value + offset)
-                // Only a piece holding a whole huge page is timed: the unaligned lead and a short
-                // tail are small pages whatever the advice, and would count against huge pages.
-                let advised = cost.worthAdvising && advise(piece, count: count)
-                if !advised { populate(piece, count: count) }
+            var hugePages = 0
+            while size - offset >= huge {
+                let piece = UnsafeMutableRawPointer(start + offset)
+                guard advise(piece, count: huge) else { break }
                 let before = threadCPUNanoseconds()
-                let total = POSIX.read(descriptor, into: base.value + offset, count: count, offset: offset)
-                if advised {
-                    cost.record(
-                        bytes: count, nanoseconds: threadCPUNanoseconds() - before, probe: index == firstWhole)
-                }
-                counts[index] = total
+                let count = POSIX.read(descriptor, into: start + offset, count: huge, offset: offset)
+                hugePages += 1
+                offset += count
+                guard count == huge else { return (offset, hugePages) }
+                if isSlow(huge, threadCPUNanoseconds() - before) { break }
             }
-            for index in 0...min(firstWhole, pieces - 1) { read(index) }
-            let rest = pieces - firstWhole - 1
-            BlockingIO.parallel(iterations: rest) { index in read(firstWhole + 1 + index) }
-            return POSIX.contiguousPrefix(counts: counts, bounds: bounds)
+            guard offset < size else { return (offset, hugePages) }
+            var bounds = Array(stride(from: offset, to: size, by: 4 << 20))
+            bounds.append(size)
+            let counts = ParallelSlots<Int>(count: bounds.count - 1)
+            let base = UncheckedSendable(value: start)
+            BlockingIO.parallel(iterations: bounds.count - 1) { index in
+                let from = bounds[index]
+                let count = bounds[index + 1] - from
+                populate(UnsafeMutableRawPointer(base.value + from), count: count)
+                counts[index] = POSIX.read(descriptor, into: base.value + from, count: count, offset: from)
+            }
+            return (offset + POSIX.contiguousPrefix(counts: counts, bounds: bounds.map { $0 - offset }), hugePages)
         }
 
-        /// How advised pieces have fared so far, shared by the readers of one file: huge pages
-        /// are worth advising until the probe (the first advised piece) or a second advised
-        /// piece took more CPU time per byte than small pages would (measured here: small pages
-        /// 0.55–0.7 ns per byte, huge pages 0.25–0.35 when the host backs them at once, 2.3–4.8
-        /// when it does not).
+        /// When huge pages stop paying. Small pages cost 0.55–0.7 ns per byte to fault in and fill
+        /// here; a huge page 0.25–0.4 when the host backs it at once, 2.3–4.8 when it does not.
         ///
-        /// In this virtual machine a read's huge pages are either all cheap or all slow (16
-        /// reads piece by piece: one had every huge page at 3–4.8 ns per byte, the others every
-        /// one under 0.4), so a slow probe ends the advice at once; before, the two pieces read
-        /// in parallel at the start were both slow before it ended. After a fast probe one slow
-        /// piece is tolerated, the second ends the advice. Nor does the unaligned lead count
-        /// (small pages whatever the advice, at 0.6–0.9 ns per byte it would end the advice
-        /// before any huge page).
-        final class HugePageCost: Sendable {
-            /// Small pages cost less than this per byte; an advised piece above it is slow.
+        /// In this virtual machine a read's huge pages came in three patterns. 22 reads of a
+        /// 50 MB transcript alternating with the Python SDK's, counting the huge pages each kept
+        /// (`AnonHugePages`, the earlier rule: a second slow piece ended the advice): 6 kept all
+        /// 24, 5 only the probe, and 11 between 10 and 22: a run of cheap pages, then slow ones.
+        /// The balloon device reports free 2 MiB blocks to the host, which takes them back; the
+        /// cheap huge pages are likely the blocks freed recently and not yet reported. So the
+        /// first slow huge page ends the advice: that costs one slow page (about 8 ms), where
+        /// allowing a second and reading 4 MiB pieces two at a time cost up to four (about 30 ms).
+        enum HugePageCost {
+            /// Small pages cost less than this per byte; a huge page above it is slow.
             static let slowNanosecondsPerByte = 0.75
-            /// Slow pieces that end the advice.
-            static let slowPiecesToStop = 2
 
-            private let slowPieces = Atomic<Int>(0)
-
-            var worthAdvising: Bool { slowPieces.load(ordering: .relaxed) < Self.slowPiecesToStop }
-
-            /// Adds an advised piece's size and the thread CPU time its read took; a slow
-            /// `probe` ends the advice by itself.
-            func record(bytes count: Int, nanoseconds elapsed: Int, probe: Bool = false) {
-                if Double(elapsed) > Self.slowNanosecondsPerByte * Double(count) {
-                    slowPieces.add(probe ? Self.slowPiecesToStop : 1, ordering: .relaxed)
-                }
+            /// Whether a huge page of `bytes` that took `nanoseconds` of thread CPU time to fill
+            /// cost more than small pages would have.
+            static func isSlow(bytes: Int, nanoseconds: Int) -> Bool {
+                Double(nanoseconds) > slowNanosecondsPerByte * Double(bytes)
             }
         }
 
