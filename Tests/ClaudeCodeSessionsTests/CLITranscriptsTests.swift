@@ -155,6 +155,44 @@ struct CLITranscriptsTests {
         #expect(transcript.messages.last?.content == .string("after"))
     }
 
+    /// Each message's session id is its line's `sessionId`, however it is spelled: a canonical
+    /// UUID, another string, one with escapes, a non-string (no id), none, and ids that change
+    /// from line to line (the reader keeps the last one it spelled).
+    @Test func messagesCarryTheirLinesSessionIDWhateverItsSpelling() async throws {
+        let root = try TranscriptFixtures.temporaryRoot("session-ids")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var fixtures = try TranscriptFixtures(root: root)
+        let cwd = try fixtures.workingDirectory("p")
+        let folder = try fixtures.projectFolder(for: cwd)
+        let id = "aaaaaaaa-0000-4000-8000-000000000001"
+        let other = "bbbbbbbb-0000-4000-8000-000000000002"
+        var builder = EntryBuilder(sessionID: id, cwd: cwd)
+        // (what replaces `"<id>"` on the line, the session id the message must carry)
+        let spellings: [(String, String)] = [
+            ("\"\(id)\"", id), ("\"\(other)\"", other), ("\"\(id.uppercased())\"", id.uppercased()),
+            (#""\u0061aaaaaaa-0000-4000-8000-000000000001""#, id), ("\"\(other)\"", other), ("42", ""),
+            ("\"\(id)\"", id), ("\"s\\\"1\"", "s\"1"), ("\"\"", ""), ("null", ""),
+        ]
+        var lines: [String] = []
+        var uuids: [String] = []
+        for (spelling, _) in spellings {
+            let uuid = fixtures.uuid()
+            let line = builder.user(uuid, parent: uuids.last, .string("p\(uuids.count)"))
+            lines.append(line.replacingOccurrences(of: "\"sessionId\":\"\(id)\"", with: "\"sessionId\":\(spelling)"))
+            uuids.append(uuid)
+        }
+        let last = fixtures.uuid()
+        lines.append(
+            builder.user(last, parent: uuids.last, "none").replacingOccurrences(
+                of: ",\"sessionId\":\"\(id)\"", with: ""))
+        #expect(!lines.last!.contains("sessionId"))
+        try fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: true)
+        let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        let messages = try await library.messages(sessionID: id, directory: cwd)
+        #expect(messages.map(\.uuid) == uuids + [last])
+        #expect(messages.map(\.sessionID) == spellings.map(\.1) + [""])
+    }
+
     @Test func sessionIDsAreValidatedBeforeAnyPathIsFormed() async throws {
         let library = ClaudeSessionLibrary(configDirectory: "/nonexistent/claude-config", environment: [:])
         for bad in [

@@ -438,13 +438,13 @@ public struct ClaudeSessionLibrary: Sendable {
     struct MessageSource {
         let type: EntryType
         let uuid: UUIDKey
-        let sessionID: Range<Int>?
+        let sessionID: UUIDKey?
         let message: Range<Int>?
 
         init(_ entry: TranscriptEntry) {
             type = entry.type
             uuid = entry.uuidKey
-            sessionID = entry.sessionID
+            sessionID = entry.sessionIDKey
             message = entry.message
         }
     }
@@ -472,18 +472,18 @@ public struct ClaudeSessionLibrary: Sendable {
         } else {
             buffer = TranscriptBuffer(bytes)
         }
-        // Entries of one transcript nearly always repeat one session id: decode it once.
-        var lastSessionID: (bytes: ArraySlice<UInt8>, string: String)?
+        // Entries of one transcript nearly always repeat one session id: spell it once.
+        var lastSessionID: (key: UUIDKey, string: String)?
         var messages: [CLISessionMessage] = []
         messages.reserveCapacity(sources.count)
         for (position, source) in sources.enumerated() {
             var sessionID = ""
-            if let range = source.sessionID {
-                if let last = lastSessionID, last.bytes == bytes[range] {
+            if let key = source.sessionID {
+                if let last = lastSessionID, last.key == key {
                     sessionID = last.string
                 } else {
-                    sessionID = TranscriptParser.string(bytes, range) ?? ""
-                    lastSessionID = (bytes[range], sessionID)
+                    sessionID = key.string
+                    lastSessionID = (key, sessionID)
                 }
             }
             messages.append(

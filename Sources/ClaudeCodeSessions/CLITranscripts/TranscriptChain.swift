@@ -247,11 +247,14 @@ struct TranscriptEntry {
     var toolResultIDs: [IDKey] = []
     /// The members few entries have, allocated only when one is present.
     private var rare: RareFields?
-    /// `timestamp`, `sessionId` and `message` as 32-bit offsets into the line (a line is under
-    /// 2 GiB, which the tape enforces).
+    /// `timestamp` and `message` as 32-bit offsets into the line (a line is under 2 GiB, which
+    /// the tape enforces).
     private var timestampSpan = LineSpan.absent
-    private var sessionIDSpan = LineSpan.absent
     private var messageSpan = LineSpan.absent
+    /// `sessionId` when it is a string, read while the line was parsed (a canonical UUID kept
+    /// packed): the messages take it from here rather than from the line, which by then has left
+    /// the processor's caches.
+    var sessionIDKey: UUIDKey?
     let type: EntryType
     var isSidechain = false
     var isMeta = false
@@ -278,11 +281,6 @@ struct TranscriptEntry {
     var timestamp: Range<Int>? {
         get { timestampSpan.range(in: line) }
         set { timestampSpan = LineSpan(newValue, in: line) }
-    }
-    /// The `sessionId` member (decoded only for the messages returned).
-    var sessionID: Range<Int>? {
-        get { sessionIDSpan.range(in: line) }
-        set { sessionIDSpan = LineSpan(newValue, in: line) }
     }
     /// The `message` member's bytes (parsed only when a reader asks for the value).
     var message: Range<Int>? {
@@ -635,7 +633,7 @@ enum TranscriptParser {
             if let source = values[.sourceToolAssistantUUID].flatMap(UUIDKey.init) {
                 entry.sourceToolAssistantKey = source
             }
-            entry.sessionID = values[.sessionId].map(range)
+            entry.sessionIDKey = values[.sessionId].flatMap(UUIDKey.init)
             var counted = EntryFigures()
             if let message = values[.message] {
                 entry.message = range(message)
