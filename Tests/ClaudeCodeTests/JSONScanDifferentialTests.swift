@@ -157,15 +157,19 @@ import Testing
         return result
     }
 
-    /// Runs of backslashes of every length ending at every offset around the 64-byte windows.
+    /// Runs of backslashes of every length ending at every offset around the 64-byte windows,
+    /// followed by a quote, a simple escape, a `\u` escape or a bad one (so that a backslash
+    /// carried from one window escapes the next window's first byte, of each kind).
     static func backslashRuns() -> [[UInt8]] {
         var result: [[UInt8]] = []
-        for run in 1...6 {
-            for offset in 50...140 {
-                var bytes = [UInt8](repeating: UInt8(ascii: "x"), count: offset)
-                bytes += [UInt8](repeating: 0x5C, count: run) + Array("\"n\"tail\"".utf8)
-                bytes += [UInt8](repeating: UInt8(ascii: "z"), count: 150)
-                result.append(bytes)
+        for (follower, runs) in [("\"n\"tail\"", 1...6), ("u00e9\"", 1...2), ("t\"", 1...2), ("q\"", 1...2)] {
+            for run in runs {
+                for offset in 50...140 {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "x"), count: offset)
+                    bytes += [UInt8](repeating: 0x5C, count: run) + Array(follower.utf8)
+                    bytes += [UInt8](repeating: UInt8(ascii: "z"), count: 150)
+                    result.append(bytes)
+                }
             }
         }
         return result

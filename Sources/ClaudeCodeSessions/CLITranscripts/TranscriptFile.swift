@@ -106,7 +106,7 @@ enum TranscriptFile {
         ///
         /// In this virtual machine a read's huge pages came in three patterns. 22 reads of a
         /// 50 MB transcript alternating with the Python SDK's, counting the huge pages each kept
-        /// (`AnonHugePages`, the earlier rule: a second slow piece ended the advice): 6 kept all
+        /// (`AnonHugePages`; the earlier rule: a second slow piece ended the advice): 6 kept all
         /// 24, 5 only the probe, and 11 between 10 and 22: a run of cheap pages, then slow ones.
         /// The balloon device reports free 2 MiB blocks to the host, which takes them back; the
         /// cheap huge pages are likely the blocks freed recently and not yet reported. So the
