@@ -98,6 +98,43 @@ struct CLITranscriptsLazyReadTests {
         #expect(page[0].content?[0]?["text"] == "done")
     }
 
+    /// A transcript large enough to be parsed in several chunks in parallel reads the same
+    /// entries, in the same order, with the same figures and corrupt lines, as one pass over it.
+    @Test func parsingInChunksIsParsingInOnePass() throws {
+        var fixtures = try TranscriptFixtures(root: TranscriptFixtures.temporaryRoot("chunks"))
+        defer { try? FileManager.default.removeItem(atPath: fixtures.root) }
+        let cwd = try fixtures.workingDirectory("chunks")
+        var builder = EntryBuilder(sessionID: fixtures.uuid(), cwd: cwd)
+        let filler = String(repeating: "chunk \\ \"text\" ", count: 300)
+        var lines: [String] = []
+        var parent: String?
+        for turn in 0..<700 {
+            let u = fixtures.uuid(), a = fixtures.uuid()
+            lines.append(builder.user(u, parent: parent, .string("turn \(turn) \(filler)")))
+            lines.append(
+                builder.assistant(
+                    a, parent: u, id: "msg_\(turn)",
+                    [["type": "text", "text": .string(filler)], ["type": "tool_use", "id": .string("t\(turn)")]]))
+            if turn % 97 == 0 { lines.append("{\"type\":\"user\", cut") }
+            parent = a
+        }
+        let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
+        #expect(bytes.count > 3 << 20)
+        #expect(TranscriptParser.chunkBoundaries(bytes, chunks: 3).count == 4)
+        let chunked = TranscriptParser.parse(bytes, figures: true)
+        let whole = TranscriptParser.parseLines(
+            bytes, range: 0..<bytes.count, replacementsFor: nil, cancellation: nil, figures: true)
+        #expect(chunked.entries.count == 1400)
+        #expect(chunked.entries.map(\.uuid) == whole.entries.map(\.uuid))
+        #expect(chunked.entries.map(\.line) == whole.entries.map(\.line))
+        #expect(chunked.entries.map(\.toolUseIDs) == whole.entries.map(\.toolUseIDs))
+        #expect(chunked.figures.map(\.id) == (whole.figures ?? []).map(\.id))
+        #expect(chunked.figures.map(\.model) == (whole.figures ?? []).map(\.model))
+        #expect(chunked.figures.count == chunked.entries.count)
+        #expect(chunked.corruptLineCount == whole.corrupt)
+        #expect(chunked.corruptLineCount == 8)
+    }
+
     @Test func largeTranscriptsAreReadWhole() throws {
         let root = try TranscriptFixtures.temporaryRoot("lazy-file")
         defer { try? FileManager.default.removeItem(atPath: root) }

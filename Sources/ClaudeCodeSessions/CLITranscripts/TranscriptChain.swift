@@ -412,13 +412,21 @@ enum TranscriptParser {
         var result = ParsedTranscript(bytes: bytes, entries: [], corruptLineCount: 0)
         var total = 0
         for chunk in 0..<slots.count { total += slots[chunk]?.entries.count ?? 0 }
-        result.entries.reserveCapacity(total)
-        if figures { result.figures.reserveCapacity(total) }
         for chunk in 0..<slots.count {
-            guard let part = slots[chunk] else { continue }
+            guard var part = slots[chunk] else { continue }
             slots[chunk] = nil  // each chunk's entries are freed as soon as they are copied
-            result.entries.append(contentsOf: part.entries)
-            result.figures.append(contentsOf: part.figures ?? [])
+            if result.entries.isEmpty {
+                // The first chunk's arrays are taken over, not copied entry by entry (growing
+                // a uniquely held array moves its elements without retaining them).
+                swap(&result.entries, &part.entries)
+                result.figures = part.figures ?? []
+                part.figures = nil
+                result.entries.reserveCapacity(total)
+                if figures { result.figures.reserveCapacity(total) }
+            } else {
+                result.entries.append(contentsOf: part.entries)
+                result.figures.append(contentsOf: part.figures ?? [])
+            }
             result.corruptLineCount += part.corrupt
             result.contentReplacements.append(contentsOf: part.replacements)
         }
