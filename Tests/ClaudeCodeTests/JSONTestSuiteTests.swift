@@ -254,7 +254,9 @@ struct JSONTestSuiteTests {
                 for (index, key) in keys.enumerated() {
                     #expect(lookup.values[index] == parsed[key])
                     #expect(lookup.ranges[index] == scanner.rawRange(forKey: key))
+                    #expect(try scanner.parsedValue(ofLastMember: Array(key.utf8)) == parsed[key])
                 }
+                #expect(try scanner.parsedValue(ofLastMember: Array("\u{1}absent".utf8)) == nil)
             } else {
                 #expect(!members.isAccepted, "the scanner walked a text that is no object")
             }
@@ -265,6 +267,10 @@ struct JSONTestSuiteTests {
                 try scanner.lookUp(JSONObjectScanner.KeyLookup(["a", ""], parse: ["a"]))
             }
             check(lookup, suiteCase, bytes)
+            let one = Self.outcome { () throws(JSONParseError) in
+                _ = try scanner.parsedValue(ofLastMember: Array("a".utf8))
+            }
+            check(one, suiteCase, bytes)
         case .either:
             break
         }

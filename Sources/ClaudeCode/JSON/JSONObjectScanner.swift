@@ -277,6 +277,44 @@ package struct JSONObjectScanner: Sendable, Sequence {
         return try result.get()
     }
 
+    /// The parsed value of the last member named `key`, or `nil` when the object has none:
+    /// ``lookUp(_:)`` for one key, in the same strict pass, without its tables and result
+    /// arrays (what reading one member of each of ten thousand messages asks for).
+    ///
+    /// - Throws: A ``JSONParseError`` when the object is malformed.
+    package func parsedValue(ofLastMember key: [UInt8]) throws(JSONParseError) -> JSONValue? {
+        let range = self.range
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            key.withUnsafeBufferPointer { wanted in
+                Result { () throws(JSONParseError) -> JSONValue? in
+                    guard let base = buffer.baseAddress else {
+                        throw JSONParseError(offset: 0, reason: "unexpected end of input")
+                    }
+                    var cursor = JSONCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                    var started = false
+                    var found: JSONValue?
+                    while let rawKey = try cursor.nextKey(started: &started) {
+                        let matches =
+                            rawKey.escaped
+                            ? cursor.decodeKey(rawKey).utf8.elementsEqual(wanted)
+                            : rawKey.range.count == wanted.count
+                                && (wanted.isEmpty
+                                    || cursor.memcmpEqual(
+                                        base + rawKey.range.lowerBound, wanted.baseAddress!, wanted.count))
+                        if matches {
+                            (found, cursor.position) = try JSONValueBuilder.value(
+                                base: base, from: cursor.position, end: cursor.end)
+                        } else {
+                            try cursor.skipValue()
+                        }
+                    }
+                    return found
+                }
+            }
+        }
+        return try result.get()
+    }
+
     /// Walks the members once, in order: the values of the keys `shouldParse` accepts are
     /// parsed (and so validated) as they are reached, the others are skipped. This reads a
     /// line and builds the one or two values it needs in a single pass.

@@ -98,11 +98,11 @@ public struct CLISessionMessage: Sendable, Hashable {
         case .value(let value):
             return value["content"]
         case .text(let buffer, let range):
-            return buffer.member(Self.contentLookup, in: range)
+            return buffer.member(named: Self.contentKey, in: range)
         }
     }
 
-    static let contentLookup = JSONObjectScanner.KeyLookup(["content"], parse: ["content"])
+    static let contentKey = Array("content".utf8)
 
     /// Creates a message.
     public init(
@@ -176,10 +176,11 @@ final class TranscriptBuffer: Sendable {
         }
     }
 
-    /// The one member `lookup` parses, when `range` holds an object that has it.
-    func member(_ lookup: JSONObjectScanner.KeyLookup, in range: Range<Int>) -> JSONValue? {
+    /// The value of the member named `key` (the last one, as in a parsed object), when `range`
+    /// holds an object that has it.
+    func member(named key: [UInt8], in range: Range<Int>) -> JSONValue? {
         guard !range.isEmpty, range.upperBound <= bytes.count, bytes[range.lowerBound] == 0x7B else { return nil }
-        return (try? JSONObjectScanner(bytes, range: range).lookUp(lookup))?.values[0]
+        return (try? JSONObjectScanner(bytes, range: range).parsedValue(ofLastMember: key)) ?? nil
     }
 }
 
