@@ -104,7 +104,8 @@ struct CLITranscriptsLazyReadTests {
         var fixtures = try TranscriptFixtures(root: TranscriptFixtures.temporaryRoot("chunks"))
         defer { try? FileManager.default.removeItem(atPath: fixtures.root) }
         let cwd = try fixtures.workingDirectory("chunks")
-        var builder = EntryBuilder(sessionID: fixtures.uuid(), cwd: cwd)
+        let session = fixtures.uuid(), other = fixtures.uuid()
+        var builder = EntryBuilder(sessionID: session, cwd: cwd)
         let filler = String(repeating: "chunk \\ \"text\" ", count: 300)
         var lines: [String] = []
         var parent: String?
@@ -116,6 +117,10 @@ struct CLITranscriptsLazyReadTests {
                     a, parent: u, id: "msg_\(turn)",
                     [["type": "text", "text": .string(filler)], ["type": "tool_use", "id": .string("t\(turn)")]]))
             if turn % 97 == 0 { lines.append("{\"type\":\"user\", cut") }
+            // Runs of entries naming another session, across the chunks' cuts.
+            if turn % 50 >= 30 {
+                lines[lines.count - 2] = lines[lines.count - 2].replacingOccurrences(of: session, with: other)
+            }
             parent = a
         }
         let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
@@ -133,6 +138,13 @@ struct CLITranscriptsLazyReadTests {
         #expect(chunked.figures.count == chunked.entries.count)
         #expect(chunked.corruptLineCount == whole.corrupt)
         #expect(chunked.corruptLineCount == 8)
+        let chunkedSessions = chunked.entries.map { chunked.sessionID(of: $0)?.string }
+        let wholeSessions = whole.entries.map {
+            $0.sessionIDIndex >= 0 ? whole.sessionIDs[Int($0.sessionIDIndex)].string : nil
+        }
+        #expect(chunkedSessions == wholeSessions)
+        #expect(chunkedSessions.filter { $0 == other }.count == 280)
+        #expect(chunkedSessions.allSatisfy { $0 == session || $0 == other })
     }
 
     @Test func largeTranscriptsAreReadWhole() throws {

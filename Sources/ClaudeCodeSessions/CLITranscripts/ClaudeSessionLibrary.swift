@@ -417,7 +417,8 @@ public struct ClaudeSessionLibrary: Sendable {
         _ parsed: ParsedTranscript, indices: [Int], parentToolUseID: String?, parentAgentID: String?
     ) -> [CLISessionMessage] {
         makeMessages(
-            indices.map { MessageSource(parsed.entries[$0]) }, bytes: parsed.bytes, parentToolUseID: parentToolUseID,
+            indices.map { MessageSource(parsed.entries[$0], in: parsed) }, bytes: parsed.bytes,
+            parentToolUseID: parentToolUseID,
             parentAgentID: parentAgentID)
     }
 
@@ -429,7 +430,7 @@ public struct ClaudeSessionLibrary: Sendable {
         // transcript only (a trim walks every arena; once per small session, it was a fifth of
         // the time of reading ten thousand of them).
         if parsed.bytes.count >= 4 << 20 { FreeMemory.release() }
-        let sources = indices.map { MessageSource(parsed.entries[$0]) }
+        let sources = indices.map { MessageSource(parsed.entries[$0], in: parsed) }
         parsed.entries = []  // one allocation: unmapped at once
         return makeMessages(sources, bytes: parsed.bytes, parentToolUseID: nil, parentAgentID: nil)
     }
@@ -441,10 +442,10 @@ public struct ClaudeSessionLibrary: Sendable {
         let sessionID: UUIDKey?
         let message: Range<Int>?
 
-        init(_ entry: TranscriptEntry) {
+        init(_ entry: TranscriptEntry, in parsed: ParsedTranscript) {
             type = entry.type
             uuid = entry.uuidKey
-            sessionID = entry.sessionIDKey
+            sessionID = parsed.sessionID(of: entry)
             message = entry.message
         }
     }

@@ -251,10 +251,11 @@ struct TranscriptEntry {
     /// the tape enforces).
     private var timestampSpan = LineSpan.absent
     private var messageSpan = LineSpan.absent
-    /// `sessionId` when it is a string, read while the line was parsed (a canonical UUID kept
-    /// packed): the messages take it from here rather than from the line, which by then has left
-    /// the processor's caches.
-    var sessionIDKey: UUIDKey?
+    /// `sessionId` when it is a string: its index in ``ParsedTranscript/sessionIDs`` (-1: none),
+    /// read while the line was parsed, so that the messages do not read the line again once it
+    /// has left the processor's caches. An index rather than the key: entries of a transcript
+    /// nearly always share one id, and four bytes fit in the entry's padding.
+    var sessionIDIndex: Int32 = -1
     let type: EntryType
     var isSidechain = false
     var isMeta = false
@@ -376,6 +377,14 @@ struct ParsedTranscript {
     /// What a listing counts of each entry (`entries[i]`'s at `i`), when the parse was asked for
     /// it; empty otherwise.
     var figures: [EntryFigures] = []
+    /// The session ids the entries name (``TranscriptEntry/sessionIDIndex``); an id repeated on
+    /// consecutive entries is stored once.
+    var sessionIDs: [UUIDKey] = []
+
+    /// The session id of `entry` (an entry of this transcript), when its line names one.
+    func sessionID(of entry: TranscriptEntry) -> UUIDKey? {
+        entry.sessionIDIndex >= 0 ? sessionIDs[Int(entry.sessionIDIndex)] : nil
+    }
 }
 
 /// What a listing counts of an entry's `message` (``SessionExporter/TranscriptFigures``), read
@@ -419,11 +428,19 @@ enum TranscriptParser {
                 // The first chunk's arrays are taken over, not copied entry by entry (growing
                 // a uniquely held array moves its elements without retaining them).
                 swap(&result.entries, &part.entries)
+                swap(&result.sessionIDs, &part.sessionIDs)
                 result.figures = part.figures ?? []
                 part.figures = nil
                 result.entries.reserveCapacity(total)
                 if figures { result.figures.reserveCapacity(total) }
             } else {
+                let offset = Int32(result.sessionIDs.count)
+                if offset > 0 {
+                    for index in part.entries.indices where part.entries[index].sessionIDIndex >= 0 {
+                        part.entries[index].sessionIDIndex += offset
+                    }
+                }
+                result.sessionIDs.append(contentsOf: part.sessionIDs)
                 result.entries.append(contentsOf: part.entries)
                 result.figures.append(contentsOf: part.figures ?? [])
             }
@@ -460,6 +477,8 @@ enum TranscriptParser {
         var replacements: [Range<Int>]
         /// One per entry, when asked for.
         var figures: [EntryFigures]?
+        /// What the entries' ``TranscriptEntry/sessionIDIndex`` point to.
+        var sessionIDs: [UUIDKey] = []
     }
 
     static func parseLines(
@@ -470,6 +489,7 @@ enum TranscriptParser {
         var entryFigures: [EntryFigures]? = figures ? [] : nil
         var corrupt = 0
         var replacements: [Range<Int>] = []
+        var sessionIDs: [UUIDKey] = []
         var tape = JSONTape()
         bytes.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress!
@@ -486,7 +506,8 @@ enum TranscriptParser {
                 if let end = tape.parseLine(base: base, from: start, end: range.upperBound) {
                     line = start..<end
                     result = decodeLine(
-                        buffer, line: line, tape: tape, replacementsFor: sessionID, figures: &entryFigures)
+                        buffer, line: line, tape: tape, replacementsFor: sessionID, figures: &entryFigures,
+                        sessionIDs: &sessionIDs)
                 } else {
                     let end =
                         ByteSearch.findFirst(0x0A, in: base + start, length: range.upperBound - start).map {
@@ -495,7 +516,8 @@ enum TranscriptParser {
                         ?? range.upperBound
                     line = start..<end
                     result = parseLine(
-                        buffer, line: line, tape: &tape, replacementsFor: sessionID, figures: &entryFigures)
+                        buffer, line: line, tape: &tape, replacementsFor: sessionID, figures: &entryFigures,
+                        sessionIDs: &sessionIDs)
                 }
                 start = line.upperBound + 1
                 switch result {
@@ -506,7 +528,9 @@ enum TranscriptParser {
                 }
             }
         }
-        return ParsedLines(entries: entries, corrupt: corrupt, replacements: replacements, figures: entryFigures)
+        return ParsedLines(
+            entries: entries, corrupt: corrupt, replacements: replacements, figures: entryFigures,
+            sessionIDs: sessionIDs)
     }
 
     enum LineResult {
@@ -586,10 +610,12 @@ enum TranscriptParser {
     /// records it as a tape of byte ranges), and only the members the chain needs are decoded;
     /// the `message` value stays text.
     ///
-    /// When `figures` is not `nil`, an entry's ``EntryFigures`` are appended to it.
+    /// When `figures` is not `nil`, an entry's ``EntryFigures`` are appended to it. An entry's
+    /// session id goes to `sessionIDs` (unless it repeats the last one), and the entry keeps its
+    /// index there.
     static func parseLine(
         _ bytes: UnsafeBufferPointer<UInt8>, line: Range<Int>, tape: inout JSONTape, replacementsFor sessionID: String?,
-        figures: inout [EntryFigures]?
+        figures: inout [EntryFigures]?, sessionIDs: inout [UUIDKey]
     ) -> LineResult {
         if isBlank(bytes, line) { return .blank }
         do {
@@ -597,13 +623,14 @@ enum TranscriptParser {
         } catch {
             return .corrupt
         }
-        return decodeLine(bytes, line: line, tape: tape, replacementsFor: sessionID, figures: &figures)
+        return decodeLine(
+            bytes, line: line, tape: tape, replacementsFor: sessionID, figures: &figures, sessionIDs: &sessionIDs)
     }
 
     /// Decodes the line whose value `tape` holds (with offsets from the line's start).
     static func decodeLine(
         _ bytes: UnsafeBufferPointer<UInt8>, line: Range<Int>, tape: JSONTape, replacementsFor sessionID: String?,
-        figures: inout [EntryFigures]?
+        figures: inout [EntryFigures]?, sessionIDs: inout [UUIDKey]
     ) -> LineResult {
         let text = UnsafeBufferPointer(rebasing: bytes[line])
         return tape.withRoot(of: text) { root -> LineResult in
@@ -641,7 +668,10 @@ enum TranscriptParser {
             if let source = values[.sourceToolAssistantUUID].flatMap(UUIDKey.init) {
                 entry.sourceToolAssistantKey = source
             }
-            entry.sessionIDKey = values[.sessionId].flatMap(UUIDKey.init)
+            if let session = values[.sessionId].flatMap(UUIDKey.init) {
+                if sessionIDs.last != session { sessionIDs.append(session) }
+                entry.sessionIDIndex = Int32(truncatingIfNeeded: sessionIDs.count - 1)
+            }
             var counted = EntryFigures()
             if let message = values[.message] {
                 entry.message = range(message)
