@@ -16,6 +16,29 @@ struct CLITranscriptsTests {
         return String(UInt64(hash.magnitude), radix: 36)
     }
 
+    /// A fresh configuration root with one project folder (`p`) and a builder for the session
+    /// `aaaaaaaa-…-000000000001`: the setup most tests below start from. Remove `root` when done.
+    struct OneSession {
+        var fixtures: TranscriptFixtures
+        let root: String
+        let cwd: String
+        let folder: String
+        let id = "aaaaaaaa-0000-4000-8000-000000000001"
+        var builder: EntryBuilder
+
+        init(_ name: String) throws {
+            root = try TranscriptFixtures.temporaryRoot(name)
+            fixtures = try TranscriptFixtures(root: root)
+            cwd = try fixtures.workingDirectory("p")
+            folder = try fixtures.projectFolder(for: cwd)
+            builder = EntryBuilder(sessionID: id, cwd: cwd)
+        }
+
+        var library: ClaudeSessionLibrary {
+            ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        }
+    }
+
     @Test func shortPathsReplaceEveryUTF16UnitOutsideAlphanumerics() {
         #expect(
             ClaudeSessionLibrary.projectFolderName(for: "/nonexistent/foo/my proj.v2") == "-nonexistent-foo-my-proj-v2")
@@ -103,22 +126,18 @@ struct CLITranscriptsTests {
     }
 
     @Test func corruptAndTruncatedLinesAreSkippedAndCounted() async throws {
-        let root = try TranscriptFixtures.temporaryRoot("corrupt")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        var fixtures = try TranscriptFixtures(root: root)
-        let cwd = try fixtures.workingDirectory("p")
-        let folder = try fixtures.projectFolder(for: cwd)
-        let id = "aaaaaaaa-0000-4000-8000-000000000001"
-        var builder = EntryBuilder(sessionID: id, cwd: cwd)
-        let u1 = fixtures.uuid(), a1 = fixtures.uuid()
+        var session = try OneSession("corrupt")
+        defer { try? FileManager.default.removeItem(atPath: session.root) }
+        let (cwd, folder, id) = (session.cwd, session.folder, session.id)
+        let u1 = session.fixtures.uuid(), a1 = session.fixtures.uuid()
         let lines = [
-            builder.user(u1, parent: nil, "prompt"), "{\"type\":\"user\",", "garbage", "",
+            session.builder.user(u1, parent: nil, "prompt"), "{\"type\":\"user\",", "garbage", "",
             #"{"type":"assistant","bad":01}"#,
-            builder.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "ok"]]),
-            String(builder.user(fixtures.uuid(), parent: a1, "cut").prefix(40)),
+            session.builder.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "ok"]]),
+            String(session.builder.user(session.fixtures.uuid(), parent: a1, "cut").prefix(40)),
         ]
-        try fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: false)
-        let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        try session.fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: false)
+        let library = session.library
         let transcript = try await library.transcript(sessionID: id, directory: cwd)
         #expect(transcript.corruptLineCount == 4)
         #expect(transcript.messages.map(\.uuid) == [u1, a1])
@@ -130,25 +149,22 @@ struct CLITranscriptsTests {
     /// the same lines as splitting at each newline: CRLF endings and surrounding spaces are fine, a
     /// value spread over several lines is that many corrupt lines, never one entry.
     @Test func linesAreTheTextBetweenNewlinesWhateverTheJSONWhitespace() async throws {
-        let root = try TranscriptFixtures.temporaryRoot("lines")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        var fixtures = try TranscriptFixtures(root: root)
-        let cwd = try fixtures.workingDirectory("p")
-        let folder = try fixtures.projectFolder(for: cwd)
-        let id = "aaaaaaaa-0000-4000-8000-000000000001"
-        var builder = EntryBuilder(sessionID: id, cwd: cwd)
-        let u1 = fixtures.uuid(), a1 = fixtures.uuid(), u2 = fixtures.uuid(), u3 = fixtures.uuid()
-        let spread = builder.user(u2, parent: a1, "spread").replacingOccurrences(of: ",\"", with: ",\n\"")
+        var session = try OneSession("lines")
+        defer { try? FileManager.default.removeItem(atPath: session.root) }
+        let (cwd, folder, id) = (session.cwd, session.folder, session.id)
+        let u1 = session.fixtures.uuid(), a1 = session.fixtures.uuid(), u2 = session.fixtures.uuid(),
+            u3 = session.fixtures.uuid()
+        let spread = session.builder.user(u2, parent: a1, "spread").replacingOccurrences(of: ",\"", with: ",\n\"")
         let pieces = spread.split(separator: "\n", omittingEmptySubsequences: false).count
         #expect(pieces > 3)
         let lines = [
-            builder.user(u1, parent: nil, "prompt") + "\r",
-            "  " + builder.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "ok"]]) + " \t",
+            session.builder.user(u1, parent: nil, "prompt") + "\r",
+            "  " + session.builder.assistant(a1, parent: u1, id: "m", [["type": "text", "text": "ok"]]) + " \t",
             spread, " ",
-            builder.user(u3, parent: a1, "after") + "\r",
+            session.builder.user(u3, parent: a1, "after") + "\r",
         ]
-        try fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: false)
-        let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        try session.fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: false)
+        let library = session.library
         let transcript = try await library.transcript(sessionID: id, directory: cwd)
         #expect(transcript.corruptLineCount == pieces)
         #expect(transcript.messages.map(\.uuid) == [u1, a1, u3])
@@ -159,14 +175,10 @@ struct CLITranscriptsTests {
     /// UUID, another string, one with escapes, a non-string (no id), none, and ids that change
     /// from line to line (the reader keeps the last one it spelled).
     @Test func messagesCarryTheirLinesSessionIDWhateverItsSpelling() async throws {
-        let root = try TranscriptFixtures.temporaryRoot("session-ids")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        var fixtures = try TranscriptFixtures(root: root)
-        let cwd = try fixtures.workingDirectory("p")
-        let folder = try fixtures.projectFolder(for: cwd)
-        let id = "aaaaaaaa-0000-4000-8000-000000000001"
+        var session = try OneSession("session-ids")
+        defer { try? FileManager.default.removeItem(atPath: session.root) }
+        let (cwd, folder, id) = (session.cwd, session.folder, session.id)
         let other = "bbbbbbbb-0000-4000-8000-000000000002"
-        var builder = EntryBuilder(sessionID: id, cwd: cwd)
         // (what replaces `"<id>"` on the line, the session id the message must carry)
         let spellings: [(String, String)] = [
             ("\"\(id)\"", id), ("\"\(other)\"", other), ("\"\(id.uppercased())\"", id.uppercased()),
@@ -176,18 +188,18 @@ struct CLITranscriptsTests {
         var lines: [String] = []
         var uuids: [String] = []
         for (spelling, _) in spellings {
-            let uuid = fixtures.uuid()
-            let line = builder.user(uuid, parent: uuids.last, .string("p\(uuids.count)"))
+            let uuid = session.fixtures.uuid()
+            let line = session.builder.user(uuid, parent: uuids.last, .string("p\(uuids.count)"))
             lines.append(line.replacingOccurrences(of: "\"sessionId\":\"\(id)\"", with: "\"sessionId\":\(spelling)"))
             uuids.append(uuid)
         }
-        let last = fixtures.uuid()
+        let last = session.fixtures.uuid()
         lines.append(
-            builder.user(last, parent: uuids.last, "none").replacingOccurrences(
+            session.builder.user(last, parent: uuids.last, "none").replacingOccurrences(
                 of: ",\"sessionId\":\"\(id)\"", with: ""))
         #expect(!lines.last!.contains("sessionId"))
-        try fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: true)
-        let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        try session.fixtures.write(lines, folder: folder, name: id + ".jsonl", modified: 1, trailingNewline: true)
+        let library = session.library
         let messages = try await library.messages(sessionID: id, directory: cwd)
         #expect(messages.map(\.uuid) == uuids + [last])
         #expect(messages.map(\.sessionID) == spellings.map(\.1) + [""])
@@ -228,22 +240,19 @@ struct CLITranscriptsTests {
     // MARK: Writes
 
     @Test func forkWritesAPrivateNewFileAndResumesTheConversation() async throws {
-        let root = try TranscriptFixtures.temporaryRoot("fork")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        var fixtures = try TranscriptFixtures(root: root)
-        let cwd = try fixtures.workingDirectory("p")
-        let folder = try fixtures.projectFolder(for: cwd)
-        let id = "aaaaaaaa-0000-4000-8000-000000000001"
-        var builder = EntryBuilder(sessionID: id, cwd: cwd)
-        let u1 = fixtures.uuid(), a1 = fixtures.uuid(), u2 = fixtures.uuid(), a2 = fixtures.uuid()
-        try fixtures.write(
+        var session = try OneSession("fork")
+        defer { try? FileManager.default.removeItem(atPath: session.root) }
+        let (cwd, folder, id) = (session.cwd, session.folder, session.id)
+        let u1 = session.fixtures.uuid(), a1 = session.fixtures.uuid(), u2 = session.fixtures.uuid(),
+            a2 = session.fixtures.uuid()
+        try session.fixtures.write(
             [
-                builder.user(u1, parent: nil, "first"),
-                builder.assistant(a1, parent: u1, id: "m1", [["type": "text", "text": "one"]]),
-                builder.user(u2, parent: a1, "second"),
-                builder.assistant(a2, parent: u2, id: "m2", [["type": "text", "text": "two"]]),
+                session.builder.user(u1, parent: nil, "first"),
+                session.builder.assistant(a1, parent: u1, id: "m1", [["type": "text", "text": "one"]]),
+                session.builder.user(u2, parent: a1, "second"),
+                session.builder.assistant(a2, parent: u2, id: "m2", [["type": "text", "text": "two"]]),
             ], folder: folder, name: id + ".jsonl", modified: 1)
-        let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        let library = session.library
         let fork = try await library.fork(sessionID: id, directory: cwd, upToMessageID: a1)
         #expect(fork.path == folder + "/" + fork.sessionID + ".jsonl")
         let mode = try FileManager.default.attributesOfItem(atPath: fork.path)[.posixPermissions] as? Int
@@ -261,18 +270,15 @@ struct CLITranscriptsTests {
     }
 
     @Test func renameTagAndDeleteWriteWhatReadersExpect() async throws {
-        let root = try TranscriptFixtures.temporaryRoot("mutate")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        var fixtures = try TranscriptFixtures(root: root)
-        let cwd = try fixtures.workingDirectory("p")
-        let folder = try fixtures.projectFolder(for: cwd)
-        let id = "aaaaaaaa-0000-4000-8000-000000000001"
-        var builder = EntryBuilder(sessionID: id, cwd: cwd)
-        try fixtures.write(
-            [builder.user(fixtures.uuid(), parent: nil, "prompt")], folder: folder, name: id + ".jsonl", modified: 1)
+        var session = try OneSession("mutate")
+        defer { try? FileManager.default.removeItem(atPath: session.root) }
+        let (cwd, folder, id) = (session.cwd, session.folder, session.id)
+        try session.fixtures.write(
+            [session.builder.user(session.fixtures.uuid(), parent: nil, "prompt")], folder: folder, name: id + ".jsonl",
+            modified: 1)
         try FileManager.default.createDirectory(
             atPath: folder + "/" + id + "/subagents", withIntermediateDirectories: true)
-        let library = ClaudeSessionLibrary(configDirectory: fixtures.configDirectory, environment: [:])
+        let library = session.library
 
         try await library.rename(sessionID: id, title: " Ünïcode title ")
         try await library.tag(sessionID: id, tag: "ｂｅｔａ\u{200B}")
