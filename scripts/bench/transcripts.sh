@@ -6,7 +6,7 @@
 #      message's content.
 #
 # Each measurement is one operation in a fresh process, on a warm page cache, and the two
-# sides alternate (ours, Python, ours, Python, ...) for ROUNDS rounds (default 5), so a change
+# sides alternate (ours, Python, ours, Python, ...) for ROUNDS rounds (default 7), so a change
 # in machine load hits both. Each side reports its CPU time (user + system, all threads),
 # wall time and peak RSS; the script prints the medians. Pass/fail is decided on CPU time and
 # memory, not on wall time (which flips with the machine's load; ours uses several cores,
@@ -28,7 +28,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 sessions="${SESSIONS:-10000}"
 big_mb="${BIG_MB:-50}"
-rounds="${ROUNDS:-5}"
+rounds="${ROUNDS:-7}"
 py="${PYTHON:-${repo_root}/.venv-ref/bin/python}"
 
 if [[ ! -x "$py" ]]; then
@@ -128,6 +128,12 @@ for label, op, count, target in [("list sessions", "list", "sessions", list_targ
               f"python: {py_rss / big:.2f}x")
         print(f"  growth during the read (peak - before, without the runtime's shared libraries): "
               f"ours {(ours_rss - ours_base) / big:.2f}x, python {(py_rss - py_base) / big:.2f}x")
+        # Where our CPU went, and the kernel's part in it: the load (read, parse, chain, messages)
+        # moves with the huge pages the kernel hands out cheaply; the touch does not.
+        if values("ours", op, "read_load_cpu_seconds"):
+            print(f"  ours: load {med('ours', op, 'read_load_cpu_seconds') * 1000:.1f} ms, "
+                  f"touch {med('ours', op, 'read_touch_cpu_seconds') * 1000:.1f} ms; huge pages kept per round (MiB): "
+                  + " ".join(str(v >> 20) for v in values("ours", op, "anon_huge_page_bytes_after_load")))
         if ours_rss > limit:
             failed.append(f"{label}: peak RSS {ours_rss / 1e6:.1f} MB > {rss_factor:g} x {big / 1e6:.1f} MB")
     ours_count, py_count = med("ours", op, count), med("python", op, count)
