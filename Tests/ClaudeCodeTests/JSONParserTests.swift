@@ -267,16 +267,16 @@ struct JSONParserTests {
         #expect(try scanner.string(in: #require(found.ranges[2])) == "x")
         #expect(found.ranges[3] == nil && found.ranges[4] == nil)
         // One key, parsed in the same pass: the last one wins, escaped keys match.
-        func one(_ key: String) throws -> JSONValue? { try scanner.parsedValue(ofLastMember: Array(key.utf8)) }
+        func one(_ key: String) throws -> JSONValue? { try scanner.value(forKey: key) }
         #expect(try one("message") == ["content": "hi é"])
         #expect(try one("type") == "assistant")
         #expect(try one("uuid") == "x")
         #expect(try one("missing") == nil && one("") == nil && one("typ") == nil)
         #expect(throws: JSONParseError.self) {
-            try JSONObjectScanner(#"{"message":{"a":01}}"#).parsedValue(ofLastMember: Array("message".utf8))
+            try JSONObjectScanner(#"{"message":{"a":01}}"#).value(forKey: "message")
         }
         #expect(throws: JSONParseError.self) {
-            try JSONObjectScanner(#"{"message":1,"n":01}"#).parsedValue(ofLastMember: Array("message".utf8))
+            try JSONObjectScanner(#"{"message":1,"n":01}"#).value(forKey: "message")
         }
         #expect(throws: JSONParseError.self) { try JSONObjectScanner(#"{"message":{"a":01}}"#).lookUp(lookup) }
         #expect(throws: JSONParseError.self) { try JSONObjectScanner(#"{"type":"x","n":01}"#).lookUp(lookup) }

@@ -129,12 +129,45 @@ package struct JSONObjectScanner: Sendable, Sequence {
     }
 
     /// The value for `key`, parsed, or `nil` when the key is absent.
+    ///
+    /// One strict pass: the members named `key` are parsed where they stand (the last one wins),
+    /// the others skipped, so the value's text is read once and no table is allocated (what
+    /// reading the `content` of each of ten thousand messages asks for).
     /// - Parameter key: The member name to find.
     /// - Returns: The parsed value.
     /// - Throws: A ``JSONParseError`` when the object or that value is malformed.
     package func value(forKey key: String) throws(JSONParseError) -> JSONValue? {
-        guard let valueRange = try findRange(forKey: key) else { return nil }
-        return try value(in: valueRange)
+        var key = key
+        let range = self.range
+        let result = key.withUTF8 { wanted in
+            bytes.withUnsafeBufferPointer { buffer in
+                Result { () throws(JSONParseError) -> JSONValue? in
+                    guard let base = buffer.baseAddress else {
+                        throw JSONParseError(offset: 0, reason: "unexpected end of input")
+                    }
+                    var cursor = JSONCursor(base: base, end: range.upperBound, position: range.lowerBound)
+                    var started = false
+                    var found: JSONValue?
+                    while let rawKey = try cursor.nextKey(started: &started) {
+                        let matches =
+                            rawKey.escaped
+                            ? cursor.decodeKey(rawKey).utf8.elementsEqual(wanted)
+                            : rawKey.range.count == wanted.count
+                                && (wanted.isEmpty
+                                    || cursor.memcmpEqual(
+                                        base + rawKey.range.lowerBound, wanted.baseAddress!, wanted.count))
+                        if matches {
+                            (found, cursor.position) = try JSONValueBuilder.value(
+                                base: base, from: cursor.position, end: cursor.end)
+                        } else {
+                            try cursor.skipValue()
+                        }
+                    }
+                    return found
+                }
+            }
+        }
+        return try result.get()
     }
 
     /// The string value for `key`, or `nil` when the key is absent or its value is not a string.
@@ -272,44 +305,6 @@ package struct JSONObjectScanner: Sendable, Sequence {
                     if match >= 0 { found.ranges[match] = valueStart..<cursor.position }
                 }
                 return found
-            }
-        }
-        return try result.get()
-    }
-
-    /// The parsed value of the last member named `key`, or `nil` when the object has none:
-    /// ``lookUp(_:)`` for one key, in the same strict pass, without its tables and result
-    /// arrays (what reading one member of each of ten thousand messages asks for).
-    ///
-    /// - Throws: A ``JSONParseError`` when the object is malformed.
-    package func parsedValue(ofLastMember key: [UInt8]) throws(JSONParseError) -> JSONValue? {
-        let range = self.range
-        let result = bytes.withUnsafeBufferPointer { buffer in
-            key.withUnsafeBufferPointer { wanted in
-                Result { () throws(JSONParseError) -> JSONValue? in
-                    guard let base = buffer.baseAddress else {
-                        throw JSONParseError(offset: 0, reason: "unexpected end of input")
-                    }
-                    var cursor = JSONCursor(base: base, end: range.upperBound, position: range.lowerBound)
-                    var started = false
-                    var found: JSONValue?
-                    while let rawKey = try cursor.nextKey(started: &started) {
-                        let matches =
-                            rawKey.escaped
-                            ? cursor.decodeKey(rawKey).utf8.elementsEqual(wanted)
-                            : rawKey.range.count == wanted.count
-                                && (wanted.isEmpty
-                                    || cursor.memcmpEqual(
-                                        base + rawKey.range.lowerBound, wanted.baseAddress!, wanted.count))
-                        if matches {
-                            (found, cursor.position) = try JSONValueBuilder.value(
-                                base: base, from: cursor.position, end: cursor.end)
-                        } else {
-                            try cursor.skipValue()
-                        }
-                    }
-                    return found
-                }
             }
         }
         return try result.get()

@@ -58,13 +58,18 @@ package struct JSONTape {
     /// Parses the one value at `start` (after whitespace) into the tape, replacing what it held,
     /// and returns the cursor just past it. Offsets, in errors and in the tape, count from `base`,
     /// so read the tape with a buffer that starts at `base`.
-    mutating func parseValue(base: UnsafePointer<UInt8>, from start: Int, end: Int) throws(JSONParseError) -> JSONCursor
-    {
+    ///
+    /// With `stopsAtNewlines`, whitespace holding a newline is an error (see
+    /// ``parseLine(base:from:end:)``).
+    mutating func parseValue(
+        base: UnsafePointer<UInt8>, from start: Int, end: Int, stopsAtNewlines: Bool = false
+    ) throws(JSONParseError) -> JSONCursor {
         nodes.removeAll(keepingCapacity: true)
         guard end < Int(Int32.max) else {
             throw JSONParseError(offset: start, reason: "documents of 2 GiB or more are not supported")
         }
-        var builder = Builder(cursor: JSONCursor(base: base, end: end, position: start), nodes: nodes)
+        var builder = Builder(
+            cursor: JSONCursor(base: base, end: end, position: start), nodes: nodes, stopsAtNewlines: stopsAtNewlines)
         nodes = []
         defer { nodes = builder.nodes }
         try builder.parseValue(depth: 0)
@@ -81,19 +86,9 @@ package struct JSONTape {
     /// splits a JSON Lines line; the parse stops there, so it never reads past its line). The
     /// caller then finds the line's end and reads that line as it is.
     package mutating func parseLine(base: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int? {
-        nodes.removeAll(keepingCapacity: true)
-        guard start < end, end - start < Int(Int32.max) else { return nil }
-        var builder = Builder(
-            cursor: JSONCursor(base: base + start, end: end &- start, position: 0), nodes: nodes,
-            stopsAtNewlines: true)
-        nodes = []
-        defer { nodes = builder.nodes }
-        do {
-            try builder.parseValue(depth: 0)
-        } catch {
-            return nil
-        }
-        var cursor = builder.cursor
+        guard start < end,
+            var cursor = try? parseValue(base: base + start, from: 0, end: end &- start, stopsAtNewlines: true)
+        else { return nil }
         while cursor.position < cursor.end {
             switch cursor.base[cursor.position] {
             case JSONByte.space, JSONByte.tab, JSONByte.carriageReturn: cursor.position &+= 1

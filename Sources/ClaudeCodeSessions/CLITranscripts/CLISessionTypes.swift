@@ -98,11 +98,9 @@ public struct CLISessionMessage: Sendable, Hashable {
         case .value(let value):
             return value["content"]
         case .text(let buffer, let range):
-            return buffer.member(named: Self.contentKey, in: range)
+            return buffer.member(named: "content", in: range)
         }
     }
-
-    static let contentKey = Array("content".utf8)
 
     /// Creates a message.
     public init(
@@ -178,9 +176,9 @@ final class TranscriptBuffer: Sendable {
 
     /// The value of the member named `key` (the last one, as in a parsed object), when `range`
     /// holds an object that has it.
-    func member(named key: [UInt8], in range: Range<Int>) -> JSONValue? {
+    func member(named key: String, in range: Range<Int>) -> JSONValue? {
         guard !range.isEmpty, range.upperBound <= bytes.count, bytes[range.lowerBound] == 0x7B else { return nil }
-        return (try? JSONObjectScanner(bytes, range: range).parsedValue(ofLastMember: key)) ?? nil
+        return (try? JSONObjectScanner(bytes, range: range).value(forKey: key)) ?? nil
     }
 }
 
